@@ -1,0 +1,80 @@
+//! Criterion: Q1 and Q2 in DataFusion over the Delta warehouse and in MariaDB.
+//!
+//! By default the fixtures are loaded into a temporary warehouse (and, when
+//! `CSVGATE_BENCH_MYSQL` names a server such as `mysql://csvgate:csvgate@127.0.0.1:3306`, into
+//! a fresh MariaDB database). `benches/reports.sh` points `CSVGATE_BENCH_WAREHOUSE` (and
+//! `CSVGATE_BENCH_MYSQL_DB`) at warehouses it prepared at 1M and 10M rows, and times DuckDB on
+//! the same Parquet files in the same run.
+
+use std::sync::Arc;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use csvgate::pipeline::{IngestOptions, Pipeline};
+use csvgate::report::Report;
+use csvgate::sink::Target;
+use csvgate::sink::delta::DeltaTarget;
+use csvgate::sink::mirror::Mirrored;
+use csvgate::sink::mysql::MysqlTarget;
+use csvgate::store::{Buckets, Location};
+use mysql_async::prelude::Queryable;
+
+/// The warehouse (and MySQL database) to query, loading the fixtures when none is given.
+fn prepare(
+    runtime: &tokio::runtime::Runtime,
+    scratch: &std::path::Path,
+) -> (DeltaTarget, Option<MysqlTarget>) {
+    runtime.block_on(async {
+        if let Ok(warehouse) = std::env::var("CSVGATE_BENCH_WAREHOUSE") {
+            let mysql = std::env::var("CSVGATE_BENCH_MYSQL_DB").ok().map(|url| MysqlTarget::new(&url, None).expect("bench MySQL URL"));
+            return (DeltaTarget::new(Location::parse(&warehouse, false).expect("bench warehouse")), mysql);
+        }
+        let folder = |name: &str| scratch.join(name).to_str().expect("utf-8 path").to_owned();
+        let buckets = Buckets::open(&folder("landing"), &folder("invalid"), &folder("warehouse")).expect("buckets");
+        let delta = DeltaTarget::new(buckets.warehouse.clone());
+        let mysql = match std::env::var("CSVGATE_BENCH_MYSQL") {
+            Ok(server) => {
+                let mut admin = mysql_async::Conn::new(mysql_async::Opts::from_url(&server).expect("URL")).await.expect("MariaDB");
+                admin.query_drop("DROP DATABASE IF EXISTS csvgate_bench_reports; CREATE DATABASE csvgate_bench_reports").await.expect("database");
+                let mysql = MysqlTarget::new(&format!("{server}/csvgate_bench_reports"), None).expect("URL");
+                mysql.init().await.expect("schema");
+                Some(mysql)
+            }
+            Err(_) => None,
+        };
+        let target: Arc<dyn Target> = match &mysql {
+            Some(mysql) => Arc::new(Mirrored { primary: Arc::new(mysql.clone()), mirror: Arc::new(delta.clone()) }),
+            None => Arc::new(delta.clone()),
+        };
+        let pipeline = Pipeline { buckets, target };
+        let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures").to_owned();
+        pipeline.ingest(&[fixtures], &IngestOptions::default()).await.expect("fixtures load");
+        (delta, mysql)
+    })
+}
+
+fn bench(c: &mut Criterion) {
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    let scratch = tempfile::tempdir().expect("scratch folder");
+    let (delta, mysql) = prepare(&runtime, scratch.path());
+    let ctx = runtime.block_on(delta.session()).expect("session");
+    let mut group = c.benchmark_group("reports");
+    group.sample_size(10);
+    for report in [Report::Q1, Report::Q2] {
+        group.bench_function(format!("{report:?}/datafusion"), |b| {
+            b.iter(|| {
+                runtime
+                    .block_on(report.datafusion(&ctx, 2021))
+                    .expect("answer")
+            })
+        });
+        if let Some(mysql) = &mysql {
+            group.bench_function(format!("{report:?}/mariadb"), |b| {
+                b.iter(|| runtime.block_on(report.mysql(mysql, 2021)).expect("answer"))
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Q1/Q2 speed: DataFusion over the Delta warehouse (criterion, benches/reports.rs) against DuckDB
+# over the same Parquet files, in the same run, at the fixture size and at 1M and 10M generated
+# rows (override: ROWS="1000000"). With MYSQL=1, MariaDB too (loaded at each size; slow at 10M).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/csvgate-target}"
+work="${BENCH_DIR:-.bench}"
+rows_list="${ROWS:-1000000 10000000}"
+server="${CSVGATE_BENCH_MYSQL:-mysql://csvgate:csvgate@127.0.0.1:3306}"
+mkdir -p "$work/data"
+cargo build --release --locked --quiet
+csvgate="$CARGO_TARGET_DIR/release/csvgate"
+if [ ! -x "$work/venv/bin/python" ]; then
+  python3 -m venv "$work/venv"
+  "$work/venv/bin/pip" install --quiet duckdb
+fi
+[ "${MYSQL:-0}" = 1 ] && scripts/services
+
+# Mean of a criterion benchmark, in seconds.
+criterion_mean() {
+  python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["mean"]["point_estimate"] / 1e9)' \
+    "$CARGO_TARGET_DIR/criterion/reports/$1/new/estimates.json"
+}
+
+printf '%-10s %-6s %-10s %10s %10s\n' rows query engine seconds vs_duckdb
+for rows in fixtures $rows_list; do
+  run="$work/reports-$rows" && rm -rf "$run"
+  flags=(--landing "$run/landing" --invalid "$run/invalid" --warehouse "$run/warehouse" --quiet)
+  mysql_env=()
+  if [ "${MYSQL:-0}" = 1 ]; then
+    mariadb -h127.0.0.1 -ucsvgate -pcsvgate -e "DROP DATABASE IF EXISTS csvgate_reports; CREATE DATABASE csvgate_reports"
+    flags+=(--target "$server/csvgate_reports" --mirror-parquet)
+    "$csvgate" "${flags[@]}" db init
+    mysql_env=(CSVGATE_BENCH_MYSQL_DB="$server/csvgate_reports")
+  fi
+  if [ "$rows" = fixtures ]; then
+    "$csvgate" "${flags[@]}" ingest fixtures/
+  else
+    file="$work/data/hired_employees_$rows.csv"
+    [ -s "$file" ] || "$csvgate" --quiet gen --rows "$rows" --seed 42 --out "$file"
+    "$csvgate" "${flags[@]}" ingest fixtures/departments.csv fixtures/jobs.csv "$file"
+  fi
+  env CSVGATE_BENCH_WAREHOUSE="$run/warehouse" "${mysql_env[@]}" \
+    cargo bench --locked --quiet --bench reports -- --noplot >/dev/null 2>&1
+  read -r _ duck_q1 < <("$work/venv/bin/python" benches/duckdb_reports.py "$run/warehouse" 10 | grep q1)
+  read -r _ duck_q2 < <("$work/venv/bin/python" benches/duckdb_reports.py "$run/warehouse" 10 | grep q2)
+  for query in Q1 Q2; do
+    duck=$([ "$query" = Q1 ] && echo "$duck_q1" || echo "$duck_q2")
+    engines=(datafusion)
+    [ "${MYSQL:-0}" = 1 ] && engines+=(mariadb)
+    awk -v r="$rows" -v q="$query" -v s="$duck" 'BEGIN { printf "%-10s %-6s %-10s %10.4f %10.2f\n", r, q, "duckdb", s, 1 }'
+    for engine in "${engines[@]}"; do
+      seconds=$(criterion_mean "${query}_${engine}")
+      awk -v r="$rows" -v q="$query" -v e="$engine" -v s="$seconds" -v d="$duck" \
+        'BEGIN { printf "%-10s %-6s %-10s %10.4f %10.2f\n", r, q, e, s, s / d }'
+    done
+  done
+  rm -rf "$run"
+done

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Split throughput: csvgate (CSV → Delta table + invalid CSV) against DuckDB doing the same
+# split into Parquet, in the same run, at 1M and 10M generated rows (override: ROWS="1000000").
+# Reports wall time, rows/s and peak RSS (/usr/bin/time -v), and csvgate/DuckDB ratios.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/csvgate-target}"
+work="${BENCH_DIR:-.bench}"
+rows_list="${ROWS:-1000000 10000000}"
+mkdir -p "$work/data"
+
+cargo build --release --locked --quiet
+csvgate="$CARGO_TARGET_DIR/release/csvgate"
+if [ ! -x "$work/venv/bin/python" ]; then
+  python3 -m venv "$work/venv"
+  "$work/venv/bin/pip" install --quiet duckdb
+fi
+[ -x /usr/bin/time ] || apt-get install -y time >/dev/null
+
+# Runs a command under /usr/bin/time -v; prints "seconds peak_kib".
+measure() {
+  local log
+  log=$(mktemp)
+  /usr/bin/time -v "$@" 2>"$log" >/dev/null || { cat "$log" >&2; exit 1; }
+  local wall rss
+  wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$log" | awk -F: '{ if (NF == 3) print $1*3600 + $2*60 + $3; else print $1*60 + $2 }')
+  rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$log")
+  rm -f "$log"
+  echo "$wall $rss"
+}
+
+printf '%-10s %-8s %9s %12s %10s %10s %10s\n' rows engine wall_s rows_per_s rss_mib wall_ratio rss_ratio
+declare -A rss_csvgate
+for rows in $rows_list; do
+  file="$work/data/hired_employees_$rows.csv"
+  [ -s "$file" ] || "$csvgate" --quiet gen --rows "$rows" --seed 42 --out "$file"
+  run="$work/run-$rows"
+  rm -rf "$run" && mkdir -p "$run/duckdb"
+  flags=(--landing "$run/landing" --invalid "$run/invalid" --warehouse "$run/warehouse" --quiet)
+  "$csvgate" "${flags[@]}" ingest fixtures/departments.csv fixtures/jobs.csv
+  read -r duck_wall duck_rss < <(measure "$work/venv/bin/python" benches/duckdb_split.py "$file" fixtures/departments.csv fixtures/jobs.csv "$run/duckdb")
+  read -r gate_wall gate_rss < <(measure "$csvgate" "${flags[@]}" ingest "$file")
+  rss_csvgate[$rows]=$gate_rss
+  for engine in duckdb csvgate; do
+    if [ "$engine" = duckdb ]; then wall=$duck_wall rss=$duck_rss; else wall=$gate_wall rss=$gate_rss; fi
+    awk -v r="$rows" -v e="$engine" -v w="$wall" -v m="$rss" -v dw="$duck_wall" -v dm="$duck_rss" \
+      'BEGIN { printf "%-10s %-8s %9.2f %12.0f %10.1f %10.2f %10.2f\n", r, e, w, r / w, m / 1024, w / dw, m / dm }'
+  done
+  "$csvgate" "${flags[@]}" runs --last 1 --format csv | tail -1 | cut -d, -f5-9
+  rm -rf "$run"
+done
+first=${rows_list%% *}
+last=${rows_list##* }
+if [ "$first" != "$last" ]; then
+  awk -v a="${rss_csvgate[$first]}" -v b="${rss_csvgate[$last]}" -v f="$first" -v l="$last" \
+    'BEGIN { printf "csvgate peak RSS at %s rows / at %s rows: %.2f\n", l, f, b / a }'
+fi

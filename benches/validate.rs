@@ -1,0 +1,68 @@
+//! Criterion: the validation split alone (read → DataFusion rules → valid/invalid batches) on a
+//! generated 100,000-row file held in memory, against an anchor measured in the same run: the
+//! `csv` crate merely parsing the same bytes. `split / parse` is the cost of everything csvgate
+//! adds to reading.
+
+use std::collections::HashMap;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use csvgate::dictionary::Table;
+use csvgate::generate::write_employees;
+use csvgate::validate::{self, Dialect};
+
+const ROWS: u64 = 100_000;
+
+fn employees_file() -> Vec<u8> {
+    let mut bytes = Vec::new();
+    write_employees(&mut bytes, ROWS, 42).expect("in-memory write");
+    bytes
+}
+
+fn bench(c: &mut Criterion) {
+    let bytes = employees_file();
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    let table = Table::named("hired_employees").expect("declared");
+    let references = HashMap::from([
+        ("departments", (1..=12).collect::<Vec<i64>>()),
+        ("jobs", (1..=183).collect()),
+    ]);
+    let mut group = c.benchmark_group("hired_employees_100k");
+    group.throughput(Throughput::Elements(ROWS));
+    group.sample_size(10);
+    group.bench_function("anchor_csv_parse", |b| {
+        b.iter(|| {
+            let mut reader = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .from_reader(bytes.as_slice());
+            let mut record = csv::ByteRecord::new();
+            let mut rows = 0u64;
+            while reader.read_byte_record(&mut record).expect("parse") {
+                rows += 1;
+            }
+            assert_eq!(rows, ROWS);
+        })
+    });
+    group.bench_function("csvgate_split", |b| {
+        b.iter(|| {
+            runtime.block_on(async {
+                let input = std::io::Cursor::new(bytes.clone());
+                let mut split =
+                    validate::split("bench.csv", input, table, &Dialect::default(), &references)
+                        .await
+                        .expect("split");
+                let mut rows = 0;
+                while let Some(batch) = split.next().await {
+                    let batch = batch.expect("batch");
+                    rows += batch.valid.num_rows() + batch.invalid.num_rows();
+                }
+                split.finish().await.expect("reader");
+                assert_eq!(rows as u64, ROWS);
+            })
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

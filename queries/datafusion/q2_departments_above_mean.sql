@@ -1,0 +1,14 @@
+-- Q2: departments that hired more employees in a year than the mean over all departments.
+-- Every department counts in the mean, one without hires that year as 0.
+-- Most hires first, ties by department name. $1 is the year.
+WITH hires AS (
+    SELECT d.id, d.department, COUNT(e.id) AS hired
+    FROM departments AS d
+    LEFT JOIN hired_employees AS e
+        ON e.department_id = d.id AND date_part('year', e.datetime) = $1
+    GROUP BY d.id, d.department
+)
+SELECT id, department, hired
+FROM hires
+WHERE hired > (SELECT AVG(hired) FROM hires)
+ORDER BY hired DESC, department

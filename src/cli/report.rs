@@ -1,0 +1,52 @@
+//! `csvgate report`.
+
+use std::process::ExitCode;
+
+use clap::Args;
+
+use super::{CliError, Context};
+use crate::report::format::{self, Format};
+use crate::report::{DEFAULT_YEAR, Engine, Report};
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// q1: hires by department, job and quarter; q2: departments hiring above the mean.
+    #[arg(value_enum)]
+    pub report: Report,
+    #[arg(long, default_value_t = DEFAULT_YEAR)]
+    pub year: i32,
+    /// Engine to ask [default: mysql when a MySQL target is configured, else datafusion].
+    #[arg(long, value_enum)]
+    pub engine: Option<Engine>,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+pub async fn run(context: &Context, args: ReportArgs) -> Result<ExitCode, CliError> {
+    let mysql = context.mysql()?;
+    let engine = args.engine.unwrap_or(if mysql.is_some() {
+        Engine::Mysql
+    } else {
+        Engine::Datafusion
+    });
+    let answer = match (engine, mysql) {
+        (Engine::Mysql, Some(mysql)) => args.report.mysql(&mysql, args.year).await?,
+        (Engine::Mysql, None) => {
+            return Err(CliError::Usage(
+                "--engine mysql needs a MySQL target (--target or CSVGATE_TARGET)".into(),
+            ));
+        }
+        (Engine::Datafusion, _) => {
+            args.report
+                .datafusion(&context.delta()?.session().await?, args.year)
+                .await?
+        }
+    };
+    format::write(
+        args.format,
+        &answer.schema(),
+        &[answer],
+        &mut std::io::stdout().lock(),
+    )?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,47 @@
+//! `csvgate sql`.
+
+use std::process::ExitCode;
+
+use clap::Args;
+
+use super::{CliError, Context};
+use crate::report::Engine;
+use crate::report::adhoc;
+use crate::report::format::{self, Format};
+
+#[derive(Debug, Args)]
+pub struct SqlArgs {
+    /// The query. In DataFusion: warehouse tables by name, the ledger as `runs`, landing files
+    /// as `landing.<table>` (rows that would load) and `landing.<table>_invalid` (rows that
+    /// would be rejected, with line and reason).
+    pub query: String,
+    /// Engine to run it in; mysql runs it in a read-only transaction.
+    #[arg(long, value_enum, default_value = "datafusion")]
+    pub engine: Engine,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+pub async fn run(context: &Context, args: SqlArgs) -> Result<ExitCode, CliError> {
+    let (schema, batches) = match args.engine {
+        Engine::Datafusion => {
+            let landing = crate::store::Location::parse(&context.locations.landing, true)?;
+            adhoc::datafusion(&context.delta()?, &landing, &args.query).await?
+        }
+        Engine::Mysql => {
+            let mysql = context.mysql()?.ok_or_else(|| {
+                CliError::Usage(
+                    "--engine mysql needs a MySQL target (--target or CSVGATE_TARGET)".into(),
+                )
+            })?;
+            adhoc::mysql(&mysql, &args.query).await?
+        }
+    };
+    format::write(
+        args.format,
+        &schema,
+        &batches,
+        &mut std::io::stdout().lock(),
+    )?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,27 @@
+//! csvgate validates CSV files landing in an object store and loads their valid rows into a
+//! warehouse, keeping every rejected row, with its reason, for review.
+//!
+//! # Layout
+//! The modules read like the pipeline, in the order a file travels:
+//! - [`dictionary`]: the tables and columns, declared once; schemas and rules derive from it.
+//! - [`store`]: locations (paths, `file://`) and the buckets: landing, invalid, warehouse.
+//! - [`validate`]: bytes → text Arrow batches with line numbers → DataFusion SQL rules →
+//!   valid (typed) and invalid (with `reject_reason`) rows, in one streaming pass.
+//! - [`sink`]: targets behind one trait (a Delta Lake warehouse by default) and the
+//!   invalid-rows writer.
+//! - [`ledger`]: which object versions were processed, with counts and status.
+//! - [`pipeline`]: the run that ties them together, one object at a time.
+//! - [`report`]: output formats.
+//! - [`cli`]: the command line, a thin layer over the above.
+//! - [`generate`]: deterministic test files for benchmarks.
+
+pub mod cli;
+pub mod config;
+pub mod dictionary;
+pub mod generate;
+pub mod ledger;
+pub mod pipeline;
+pub mod report;
+pub mod sink;
+pub mod store;
+pub mod validate;

@@ -1,0 +1,45 @@
+//! The `csvgate` binary: parse, set up logging, run, turn errors into an exit code.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use csvgate::cli::{self, Cli};
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_json, cli.quiet);
+    match cli::run(cli).await.map_err(anyhow::Error::from) {
+        Ok(code) => code,
+        // `csvgate report q1 | head` is not a failure.
+        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
+        Err(error) => {
+            // Each layer already includes its cause in its message.
+            eprintln!("csvgate: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs go to stderr, `warn` and up unless `CSVGATE_LOG` says otherwise (e.g. `csvgate=info`).
+fn init_logging(json: bool, quiet: bool) {
+    let default = if quiet { "error" } else { "warn" };
+    let filter = EnvFilter::try_from_env("CSVGATE_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

@@ -1,0 +1,245 @@
+//! The pipeline: list → skip what is loaded → validate → load valid rows + write invalid rows →
+//! commit with the ledger entry.
+//!
+//! Objects of one run are processed one at a time, reference tables first (the dictionary's
+//! load order), so the foreign-key rules of `hired_employees` see the `departments` and `jobs`
+//! loaded a moment earlier. A failure of one object is recorded in the ledger and the run goes
+//! on; the caller decides the exit status from the entries.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::dictionary::{ColumnKind, Table, table_for_key};
+use crate::ledger::{self, Entry, Status};
+use crate::sink::invalid::InvalidRows;
+use crate::sink::{SinkError, Target};
+use crate::store::{Buckets, Location, ObjectVersion, StoreError};
+use crate::validate::{self, Dialect, ReferenceIds, ValidateError};
+
+/// Objects larger than this get a progress bar when one is wanted.
+const PROGRESS_MIN_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Why an object could not be processed; recorded as the ledger entry's `error`.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(
+        "{object}: cannot tell which table this file holds (name it after a table, e.g. `jobs.csv` or `jobs/…`, or pass --table)"
+    )]
+    UnknownTable { object: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Validate(#[from] ValidateError),
+    #[error(transparent)]
+    Sink(#[from] SinkError),
+}
+
+/// Choices of one `ingest`.
+#[derive(Debug, Clone, Default)]
+pub struct IngestOptions {
+    /// Load every object into this table instead of telling it from the key.
+    pub table: Option<&'static Table>,
+    pub dialect: Dialect,
+    /// Process object versions the target already holds.
+    pub force: bool,
+    /// Show a progress bar for large objects.
+    pub progress: bool,
+}
+
+/// The buckets and the target of one deployment.
+pub struct Pipeline {
+    pub buckets: Buckets,
+    pub target: Arc<dyn Target>,
+}
+
+/// An object found for a run, with the table it will load into.
+struct Job {
+    location: Location,
+    object: ObjectVersion,
+    table: Result<&'static Table, PipelineError>,
+}
+
+impl Pipeline {
+    /// Processes every object the sources name (the landing bucket when there are none) and
+    /// returns one ledger entry per object, in processing order.
+    pub async fn ingest(
+        &self,
+        sources: &[String],
+        options: &IngestOptions,
+    ) -> Result<Vec<Entry>, PipelineError> {
+        let run_id = ledger::new_run_id(Utc::now());
+        let mut jobs = Vec::new();
+        let landing = [self.buckets.landing.url.to_string()];
+        for source in if sources.is_empty() {
+            &landing[..]
+        } else {
+            sources
+        } {
+            let (location, objects) = Location::resolve(source).await?;
+            jobs.extend(objects.into_iter().map(|object| {
+                Job {
+                    table: options
+                        .table
+                        .ok_or(())
+                        .or_else(|()| table_of(&location, &object)),
+                    location: location.clone(),
+                    object,
+                }
+            }));
+        }
+        jobs.sort_by_key(|job| {
+            job.table
+                .as_ref()
+                .map_or(usize::MAX, |table| table.load_rank())
+        });
+        let mut entries = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            entries.push(self.process(&run_id, job, options).await);
+        }
+        Ok(entries)
+    }
+
+    async fn process(&self, run_id: &str, job: Job, options: &IngestOptions) -> Entry {
+        let started_at = Utc::now();
+        let mut entry = Entry {
+            run_id: run_id.to_owned(),
+            object: job.object.clone(),
+            table: job
+                .table
+                .as_ref()
+                .map_or_else(|_| String::new(), |table| table.name.to_owned()),
+            status: Status::Failed,
+            rows_read: 0,
+            rows_valid: 0,
+            rows_invalid: 0,
+            invalid_object: None,
+            started_at,
+            finished_at: started_at,
+            error: None,
+        };
+        let outcome = match job.table {
+            Ok(table) => {
+                self.load(&job.location, &job.object, table, options, &mut entry)
+                    .await
+            }
+            Err(error) => Err(error),
+        };
+        entry.finished_at = Utc::now();
+        match outcome {
+            Ok(Recorded::Yes) => {}
+            Ok(Recorded::No) => self.record(&entry).await,
+            Err(error) => {
+                tracing::error!(object = %job.object.key, %error, "object not loaded");
+                entry.status = Status::Failed;
+                entry.error = Some(error.to_string());
+                self.record(&entry).await;
+            }
+        }
+        entry
+    }
+
+    async fn record(&self, entry: &Entry) {
+        if let Err(error) = self.target.record(entry).await {
+            tracing::error!(object = %entry.object.key, %error, "could not write the ledger entry");
+        }
+    }
+
+    /// Validates and loads one object, filling in `entry`.
+    async fn load(
+        &self,
+        location: &Location,
+        object: &ObjectVersion,
+        table: &'static Table,
+        options: &IngestOptions,
+        entry: &mut Entry,
+    ) -> Result<Recorded, PipelineError> {
+        if !options.force && self.target.is_loaded(table, object).await? {
+            tracing::info!(object = %object.key, "already loaded, skipping");
+            entry.status = Status::Skipped;
+            return Ok(Recorded::No);
+        }
+        let references = self.reference_ids(table).await?;
+        let progress = progress_bar(object, options.progress);
+        let input = progress.wrap_read(location.reader(&object.key).await?);
+        let name = display_name(location, object);
+        let mut rows = validate::split(&name, input, table, &options.dialect, &references).await?;
+        let mut load = self.target.begin(table, object).await?;
+        let mut invalid = InvalidRows::new(&self.buckets.invalid, table, object, &entry.run_id);
+        let copied = async {
+            while let Some(batch) = rows.next().await {
+                let batch = batch?;
+                entry.rows_valid += batch.valid.num_rows() as u64;
+                entry.rows_invalid += batch.invalid.num_rows() as u64;
+                load.write(batch.valid).await?;
+                invalid.write(&batch.invalid).await?;
+            }
+            Ok::<_, PipelineError>(rows.finish().await?)
+        }
+        .await;
+        progress.finish_and_clear();
+        let summary = match copied {
+            Ok(summary) => summary,
+            Err(error) => {
+                load.abort().await;
+                invalid.abort().await;
+                return Err(error);
+            }
+        };
+        entry.rows_read = summary.rows;
+        entry.invalid_object = invalid.finish().await?;
+        entry.status = Status::Done;
+        entry.finished_at = Utc::now();
+        load.commit(entry).await?;
+        Ok(Recorded::Yes)
+    }
+
+    /// The ids each foreign key of `table` may point at, as loaded right now.
+    async fn reference_ids(&self, table: &Table) -> Result<ReferenceIds, PipelineError> {
+        let mut references = ReferenceIds::new();
+        for column in table.columns {
+            if let ColumnKind::Reference(name) = column.kind {
+                let target = Table::named(name).expect("references name declared tables");
+                references.insert(name, self.target.ids(target).await?);
+            }
+        }
+        Ok(references)
+    }
+}
+
+/// Whether the entry is already in the ledger (a commit writes it with the rows).
+enum Recorded {
+    Yes,
+    No,
+}
+
+fn table_of(location: &Location, object: &ObjectVersion) -> Result<&'static Table, PipelineError> {
+    table_for_key(&format!("{}{}", location.url.path(), object.key)).ok_or_else(|| {
+        PipelineError::UnknownTable {
+            object: display_name(location, object),
+        }
+    })
+}
+
+/// A local file as its path, anything else as its URL.
+fn display_name(location: &Location, object: &ObjectVersion) -> String {
+    let url = format!("{}{}", location.url, object.key);
+    url::Url::parse(&url)
+        .ok()
+        .and_then(|url| url.to_file_path().ok())
+        .map_or(url, |path| path.display().to_string())
+}
+
+fn progress_bar(object: &ObjectVersion, wanted: bool) -> ProgressBar {
+    if !wanted || object.size < PROGRESS_MIN_BYTES {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(object.size).with_message(object.key.clone());
+    if let Ok(style) = ProgressStyle::with_template(
+        "{msg} {wide_bar} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+    ) {
+        bar.set_style(style);
+    }
+    bar
+}

@@ -1,0 +1,248 @@
+//! Ad-hoc SQL: DataFusion over the warehouse and the landing files, or MySQL read-only.
+//!
+//! In DataFusion the warehouse tables keep their names (`hired_employees`, and the ledger as
+//! `runs`), and every table with files in the landing bucket appears twice in the `landing`
+//! schema, validated on the fly by the same rules as `ingest` (foreign keys against the
+//! warehouse as it is now):
+//! - `landing.<table>`: the rows that would load, typed (invalid rows are excluded);
+//! - `landing.<table>_invalid`: the rows that would be rejected, as text, with `line`,
+//!   `reject_reason` and the object `key`.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{ArrayRef, RecordBatch, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::catalog::MemorySchemaProvider;
+use datafusion::catalog::streaming::StreamingTable;
+use datafusion::common::DataFusionError;
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::streaming::PartitionStream;
+use futures::StreamExt;
+use mysql_async::{Row, Value};
+
+use super::ReportError;
+use crate::dictionary::{ColumnKind, TABLES, Table, table_for_key};
+use crate::sink::Target;
+use crate::sink::delta::DeltaTarget;
+use crate::sink::mysql::MysqlTarget;
+use crate::store::{Location, ObjectVersion};
+use crate::validate::{self, Dialect, ReferenceIds, SplitStream};
+
+/// Name of the schema the landing files are registered in.
+pub const LANDING_SCHEMA: &str = "landing";
+
+/// Runs `sql` in DataFusion with the warehouse and the landing files registered.
+pub async fn datafusion(
+    warehouse: &DeltaTarget,
+    landing: &Location,
+    sql: &str,
+) -> Result<(SchemaRef, Vec<RecordBatch>), ReportError> {
+    let ctx = warehouse.session().await?;
+    let schema = Arc::new(MemorySchemaProvider::new());
+    let catalog = ctx
+        .catalog("datafusion")
+        .expect("the default catalog exists");
+    catalog
+        .register_schema(LANDING_SCHEMA, schema)
+        .map_err(Box::new)?;
+    let (location, objects) = Location::resolve(landing.url.as_str())
+        .await
+        .map_err(crate::sink::SinkError::from)?;
+    for table in &TABLES {
+        let files: Vec<ObjectVersion> = objects
+            .iter()
+            .filter(|object| {
+                table_for_key(&format!("{}{}", location.url.path(), object.key)) == Some(table)
+            })
+            .cloned()
+            .collect();
+        if files.is_empty() {
+            continue;
+        }
+        let references = reference_ids(warehouse, table).await?;
+        for rejected in [false, true] {
+            let name = format!(
+                "{LANDING_SCHEMA}.{}{}",
+                table.name,
+                if rejected { "_invalid" } else { "" }
+            );
+            let provider =
+                landing_table(&location, &files, table, &references, rejected).map_err(Box::new)?;
+            ctx.register_table(name.as_str(), Arc::new(provider))
+                .map_err(Box::new)?;
+        }
+    }
+    let frame = ctx.sql(sql).await.map_err(Box::new)?;
+    let schema: SchemaRef = Arc::new(frame.schema().as_arrow().clone());
+    let batches = frame.collect().await.map_err(Box::new)?;
+    Ok((schema, batches))
+}
+
+async fn reference_ids(
+    warehouse: &DeltaTarget,
+    table: &Table,
+) -> Result<ReferenceIds, ReportError> {
+    let mut references = ReferenceIds::new();
+    for column in table.columns {
+        if let ColumnKind::Reference(name) = column.kind {
+            let target = Table::named(name).expect("references name declared tables");
+            references.insert(name, warehouse.ids(target).await?);
+        }
+    }
+    Ok(references)
+}
+
+fn landing_table(
+    location: &Location,
+    files: &[ObjectVersion],
+    table: &'static Table,
+    references: &ReferenceIds,
+    rejected: bool,
+) -> Result<StreamingTable, DataFusionError> {
+    let schema = if rejected {
+        rejected_with_key(table)
+    } else {
+        table.typed_schema()
+    };
+    let partitions = files
+        .iter()
+        .map(|object| {
+            Arc::new(LandingFile {
+                schema: schema.clone(),
+                location: location.clone(),
+                object: object.clone(),
+                table,
+                references: Arc::new(references.clone()),
+                rejected,
+            }) as Arc<dyn PartitionStream>
+        })
+        .collect();
+    StreamingTable::try_new(schema, partitions)
+}
+
+fn rejected_with_key(table: &Table) -> SchemaRef {
+    let mut fields: Vec<Field> = table
+        .rejected_schema()
+        .fields()
+        .iter()
+        .map(|field| field.as_ref().clone())
+        .collect();
+    fields.push(Field::new("key", DataType::Utf8, false));
+    Arc::new(Schema::new(fields))
+}
+
+/// One landing object, validated when scanned.
+#[derive(Debug)]
+struct LandingFile {
+    schema: SchemaRef,
+    location: Location,
+    object: ObjectVersion,
+    table: &'static Table,
+    references: Arc<ReferenceIds>,
+    rejected: bool,
+}
+
+impl PartitionStream for LandingFile {
+    fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
+        let (location, key, table, references, rejected) = (
+            self.location.clone(),
+            self.object.key.clone(),
+            self.table,
+            self.references.clone(),
+            self.rejected,
+        );
+        let opened = async move {
+            let input = location
+                .reader(&key)
+                .await
+                .map_err(|error| DataFusionError::External(Box::new(error)))?;
+            let split = validate::split(&key, input, table, &Dialect::default(), &references)
+                .await
+                .map_err(|error| DataFusionError::External(Box::new(error)))?;
+            Ok::<_, DataFusionError>((split, key))
+        };
+        let batches = futures::stream::once(opened).flat_map(move |opened| match opened {
+            Ok((split, key)) => side(split, key, rejected).boxed(),
+            Err(error) => futures::stream::once(async move { Err(error) }).boxed(),
+        });
+        Box::pin(RecordBatchStreamAdapter::new(self.schema.clone(), batches))
+    }
+}
+
+/// The valid or the rejected half of every batch of `split`.
+fn side(
+    split: SplitStream,
+    key: String,
+    rejected: bool,
+) -> impl futures::Stream<Item = Result<RecordBatch, DataFusionError>> + Send {
+    let external = |error: validate::ValidateError| DataFusionError::External(Box::new(error));
+    futures::stream::unfold(Some(split), move |state| {
+        let key = key.clone();
+        async move {
+            let mut split = state?;
+            match split.next().await {
+                None => split
+                    .finish()
+                    .await
+                    .err()
+                    .map(|error| (Err(external(error)), None)),
+                Some(Err(error)) => Some((Err(external(error)), None)),
+                Some(Ok(batch)) if rejected => Some((with_key(batch.invalid, &key), Some(split))),
+                Some(Ok(batch)) => Some((Ok(batch.valid), Some(split))),
+            }
+        }
+    })
+}
+
+fn with_key(batch: RecordBatch, key: &str) -> Result<RecordBatch, DataFusionError> {
+    let mut fields: Vec<Field> = batch
+        .schema()
+        .fields()
+        .iter()
+        .map(|field| field.as_ref().clone())
+        .collect();
+    fields.push(Field::new("key", DataType::Utf8, false));
+    let mut columns = batch.columns().to_vec();
+    columns.push(Arc::new(StringArray::from(vec![key; batch.num_rows()])) as ArrayRef);
+    Ok(RecordBatch::try_new(
+        Arc::new(Schema::new(fields)),
+        columns,
+    )?)
+}
+
+/// Runs `sql` on MySQL in a read-only transaction; every column comes back as text.
+pub async fn mysql(
+    target: &MysqlTarget,
+    sql: &str,
+) -> Result<(SchemaRef, Vec<RecordBatch>), ReportError> {
+    let (names, rows): (Vec<String>, Vec<Row>) = target.read_only(sql).await?;
+    let schema: SchemaRef = Arc::new(Schema::new(
+        names
+            .iter()
+            .map(|name| Field::new(name, DataType::Utf8, true))
+            .collect::<Vec<_>>(),
+    ));
+    let columns = (0..names.len())
+        .map(|index| {
+            Arc::new(
+                rows.iter()
+                    .map(|row| text(row.as_ref(index)))
+                    .collect::<StringArray>(),
+            ) as ArrayRef
+        })
+        .collect();
+    Ok((schema.clone(), vec![RecordBatch::try_new(schema, columns)?]))
+}
+
+fn text(value: Option<&Value>) -> Option<String> {
+    match value? {
+        Value::NULL => None,
+        Value::Bytes(bytes) => Some(String::from_utf8_lossy(bytes).into_owned()),
+        other => Some(other.as_sql(true).trim_matches('\'').to_owned()),
+    }
+}

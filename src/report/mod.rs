@@ -1,0 +1,144 @@
+//! The business questions, answered by either engine: DataFusion over the Delta warehouse or
+//! the MySQL target. The SQL lives in `queries/<engine>/`, one file per query, for people to
+//! read; both engines' answers are shaped into the same Arrow schema so they can be compared
+//! cell by cell.
+
+pub mod adhoc;
+pub mod format;
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
+use datafusion::arrow::compute::{cast, concat_batches};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::arrow::error::ArrowError;
+use datafusion::error::DataFusionError;
+use datafusion::prelude::SessionContext;
+use datafusion::scalar::ScalarValue;
+use mysql_async::Row;
+
+use crate::sink::SinkError;
+use crate::sink::mysql::MysqlTarget;
+
+/// The year the challenge asks about.
+pub const DEFAULT_YEAR: i32 = 2021;
+
+/// A report csvgate knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Report {
+    /// Hires per department and job in a year, by quarter.
+    Q1,
+    /// Departments that hired more than the mean in a year.
+    Q2,
+}
+
+/// Which engine answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Engine {
+    /// DataFusion over the Delta Lake warehouse.
+    Datafusion,
+    /// The MySQL target.
+    Mysql,
+}
+
+/// Why a report could not be produced.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("query failed: {0}")]
+    Query(#[from] Box<DataFusionError>),
+    #[error(transparent)]
+    Target(#[from] SinkError),
+    #[error("shaping the result: {0}")]
+    Arrow(#[from] ArrowError),
+}
+
+impl Report {
+    fn datafusion_sql(self) -> &'static str {
+        match self {
+            Report::Q1 => include_str!("../../queries/datafusion/q1_hires_by_quarter.sql"),
+            Report::Q2 => include_str!("../../queries/datafusion/q2_departments_above_mean.sql"),
+        }
+    }
+
+    fn mysql_sql(self) -> &'static str {
+        match self {
+            Report::Q1 => include_str!("../../queries/mysql/q1_hires_by_quarter.sql"),
+            Report::Q2 => include_str!("../../queries/mysql/q2_departments_above_mean.sql"),
+        }
+    }
+
+    /// The columns of the answer, the same for both engines.
+    pub fn schema(self) -> SchemaRef {
+        let text = |name| Field::new(name, DataType::Utf8, false);
+        let count = |name| Field::new(name, DataType::Int64, false);
+        Arc::new(Schema::new(match self {
+            Report::Q1 => vec![
+                text("department"),
+                text("job"),
+                count("Q1"),
+                count("Q2"),
+                count("Q3"),
+                count("Q4"),
+            ],
+            Report::Q2 => vec![count("id"), text("department"), count("hired")],
+        }))
+    }
+
+    /// The answer for `year` from DataFusion over the tables registered in `ctx`.
+    pub async fn datafusion(
+        self,
+        ctx: &SessionContext,
+        year: i32,
+    ) -> Result<RecordBatch, ReportError> {
+        let frame = ctx.sql(self.datafusion_sql()).await.map_err(Box::new)?;
+        let frame = frame
+            .with_param_values(vec![ScalarValue::Int64(Some(year.into()))])
+            .map_err(Box::new)?;
+        let batches = frame.collect().await.map_err(Box::new)?;
+        let schema = self.schema();
+        let shaped = batches
+            .iter()
+            .map(|batch| conform(batch, &schema))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(concat_batches(&schema, &shaped)?)
+    }
+
+    /// The answer for `year` from the MySQL target.
+    pub async fn mysql(self, target: &MysqlTarget, year: i32) -> Result<RecordBatch, ReportError> {
+        // Each query names the year twice (start and end of its range).
+        let rows: Vec<Row> = target
+            .exec(self.mysql_sql(), vec![year.into(), year.into()])
+            .await?;
+        let schema = self.schema();
+        let columns = schema
+            .fields()
+            .iter()
+            .enumerate()
+            .map(|(index, field)| -> ArrayRef {
+                match field.data_type() {
+                    DataType::Int64 => Arc::new(
+                        rows.iter()
+                            .map(|row| row.get::<i64, _>(index))
+                            .collect::<Int64Array>(),
+                    ),
+                    _ => Arc::new(
+                        rows.iter()
+                            .map(|row| row.get::<String, _>(index))
+                            .collect::<StringArray>(),
+                    ),
+                }
+            })
+            .collect();
+        Ok(RecordBatch::try_new(schema, columns)?)
+    }
+}
+
+fn conform(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, ArrowError> {
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(|(column, field)| cast(column, field.data_type()))
+        .collect::<Result<Vec<_>, _>>()?;
+    RecordBatch::try_new(schema.clone(), columns)
+}

@@ -1,0 +1,423 @@
+//! The embedded target: a warehouse of Delta Lake tables, one folder per dictionary table.
+//!
+//! Data are plain Parquet files that Spark, Trino, Athena or DuckDB read as they are; every load
+//! is one Delta commit, so readers see all of an object's rows or none. Idempotence:
+//! - the commit carries the object's fingerprint as an application transaction
+//!   (`csvgate:<location><key>@<version>`), so a version is never loaded twice;
+//! - rows whose `id` is already in the table replace the old rows (a MERGE on `id`), and when no
+//!   id overlaps the staged files are simply appended, which is much cheaper.
+//!
+//! The ledger is the Delta table `_csvgate_runs` beside the data tables.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::Utc;
+use datafusion::arrow::array::{AsArray, RecordBatch};
+use datafusion::arrow::datatypes::Int64Type;
+use datafusion::error::DataFusionError;
+use datafusion::object_store::ObjectStoreExt;
+use datafusion::object_store::path::Path;
+use datafusion::prelude::{ParquetReadOptions, SessionContext, col};
+use deltalake::kernel::transaction::CommitProperties;
+use deltalake::kernel::{Add, DataType as DeltaType, StructField, Transaction};
+use deltalake::protocol::SaveMode;
+use deltalake::writer::{DeltaWriter, RecordBatchWriter};
+use deltalake::{DeltaTable, DeltaTableBuilder, DeltaTableError};
+use futures::{StreamExt, TryStreamExt};
+use roaring::RoaringTreemap;
+
+use crate::dictionary::{ColumnKind, TABLES, Table};
+use crate::ledger;
+use crate::sink::{Load, SinkError, Target};
+use crate::store::{Location, ObjectVersion};
+
+/// Folder of the ledger table inside the warehouse.
+pub const LEDGER_TABLE: &str = "_csvgate_runs";
+/// Folder of a Delta table's commit log.
+const DELTA_LOG: &str = "_delta_log";
+/// Name a table is registered under for the queries of this module.
+const SCANNED: &str = "scanned";
+
+/// A Delta Lake warehouse rooted at one location.
+#[derive(Debug, Clone)]
+pub struct DeltaTarget {
+    warehouse: Location,
+}
+
+impl DeltaTarget {
+    pub fn new(warehouse: Location) -> Self {
+        DeltaTarget { warehouse }
+    }
+
+    fn error(&self, table: &str) -> impl Fn(DeltaTableError) -> SinkError + use<> {
+        let target = format!("{}{table}", self.warehouse.url);
+        move |source| SinkError::Delta {
+            target: target.clone(),
+            source: Box::new(source),
+        }
+    }
+
+    fn query_error(&self, table: &str) -> impl Fn(DataFusionError) -> SinkError + use<> {
+        let target = format!("{}{table}", self.warehouse.url);
+        move |source| SinkError::Query {
+            target: target.clone(),
+            source: Box::new(source),
+        }
+    }
+
+    /// The table at `name`, possibly not created yet (`version()` is then `None`).
+    async fn open(&self, name: &str) -> Result<DeltaTable, SinkError> {
+        let location = self.warehouse.child(name)?;
+        // Loading a folder without a log works too, but the kernel logs that as an error.
+        let log = Path::from(DELTA_LOG);
+        let has_log = location.store.list(Some(&log)).next().await.is_some();
+        let error = self.error(name);
+        let mut table = DeltaTableBuilder::from_url(location.url)
+            .map_err(&error)?
+            .build()
+            .map_err(&error)?;
+        if has_log {
+            table.load().await.map_err(error)?;
+        }
+        Ok(table)
+    }
+
+    async fn open_or_create(&self, table: &Table) -> Result<DeltaTable, SinkError> {
+        let delta = self.open(table.name).await?;
+        if delta.version().is_some() {
+            return Ok(delta);
+        }
+        delta
+            .create()
+            .with_table_name(table.name)
+            .with_columns(delta_columns(table))
+            .with_save_mode(SaveMode::Ignore)
+            .await
+            .map_err(self.error(table.name))
+    }
+
+    /// A DataFusion session with every dictionary table that exists registered under its name
+    /// (and the ledger as `runs`), for reports and ad-hoc SQL.
+    pub async fn session(&self) -> Result<SessionContext, SinkError> {
+        let ctx: SessionContext = deltalake::delta_datafusion::create_session().into();
+        let tables = TABLES.iter().map(|table| (table.name, table.name));
+        for (folder, name) in tables.chain([(LEDGER_TABLE, "runs")]) {
+            let delta = self.open(folder).await?;
+            if delta.version().is_none() {
+                continue;
+            }
+            delta
+                .update_datafusion_session(&ctx.state())
+                .map_err(self.error(folder))?;
+            let provider = delta
+                .table_provider()
+                .await
+                .map_err(self.query_error(folder))?;
+            ctx.register_table(name, provider)
+                .map_err(self.query_error(folder))?;
+        }
+        Ok(ctx)
+    }
+
+    /// Runs `sql` with the table registered as [`SCANNED`].
+    async fn query(
+        &self,
+        name: &str,
+        delta: &DeltaTable,
+        sql: &str,
+    ) -> Result<datafusion::physical_plan::SendableRecordBatchStream, SinkError> {
+        let error = self.query_error(name);
+        let ctx: SessionContext = deltalake::delta_datafusion::create_session().into();
+        delta
+            .update_datafusion_session(&ctx.state())
+            .map_err(self.error(name))?;
+        let provider = delta.table_provider().await.map_err(&error)?;
+        ctx.register_table(SCANNED, provider).map_err(&error)?;
+        let frame = ctx.sql(sql).await.map_err(&error)?;
+        frame.execute_stream().await.map_err(error)
+    }
+
+    /// Every `id` in the table, as a compact bitmap.
+    async fn id_set(&self, table: &Table, delta: &DeltaTable) -> Result<RoaringTreemap, SinkError> {
+        let mut ids = RoaringTreemap::new();
+        if delta.version().is_none() {
+            return Ok(ids);
+        }
+        let key = table.key_column().name;
+        let mut batches = self
+            .query(
+                table.name,
+                delta,
+                &format!("SELECT \"{key}\" FROM {SCANNED}"),
+            )
+            .await?;
+        while let Some(batch) = batches
+            .try_next()
+            .await
+            .map_err(self.query_error(table.name))?
+        {
+            insert_ids(&mut ids, &batch, 0);
+        }
+        Ok(ids)
+    }
+}
+
+fn insert_ids(ids: &mut RoaringTreemap, batch: &RecordBatch, column: usize) {
+    let values = batch.column(column).as_primitive::<Int64Type>();
+    ids.extend(
+        values
+            .values()
+            .iter()
+            .filter_map(|&id| u64::try_from(id).ok()),
+    );
+}
+
+/// Delta columns for a dictionary table: all `NOT NULL`, since every field is mandatory.
+fn delta_columns(table: &Table) -> Vec<StructField> {
+    table
+        .columns
+        .iter()
+        .map(|column| {
+            let data_type = match column.kind {
+                ColumnKind::Id | ColumnKind::Reference(_) => DeltaType::LONG,
+                ColumnKind::Text => DeltaType::STRING,
+                ColumnKind::Timestamp => DeltaType::TIMESTAMP,
+            };
+            StructField::new(column.name, data_type, false)
+        })
+        .collect()
+}
+
+/// The application-transaction id that marks an object version as loaded.
+fn app_id(object: &ObjectVersion) -> String {
+    format!("csvgate:{}", object.fingerprint())
+}
+
+#[async_trait]
+impl Target for DeltaTarget {
+    fn describe(&self) -> String {
+        format!("delta warehouse {}", self.warehouse.url)
+    }
+
+    async fn ids(&self, table: &'static Table) -> Result<Vec<i64>, SinkError> {
+        let delta = self.open(table.name).await?;
+        let ids = self.id_set(table, &delta).await?;
+        Ok(ids.iter().filter_map(|id| i64::try_from(id).ok()).collect())
+    }
+
+    async fn is_loaded(
+        &self,
+        table: &'static Table,
+        object: &ObjectVersion,
+    ) -> Result<bool, SinkError> {
+        let delta = self.open(table.name).await?;
+        if delta.version().is_none() {
+            return Ok(false);
+        }
+        let snapshot = delta.snapshot().map_err(self.error(table.name))?;
+        let version = snapshot
+            .transaction_version(delta.log_store().as_ref(), app_id(object))
+            .await
+            .map_err(self.error(table.name))?;
+        Ok(version.is_some())
+    }
+
+    async fn begin(
+        &self,
+        table: &'static Table,
+        object: &ObjectVersion,
+    ) -> Result<Box<dyn Load>, SinkError> {
+        let delta = self.open_or_create(table).await?;
+        let marker = Transaction::new(app_id(object), Utc::now().timestamp_millis());
+        let commit = CommitProperties::default().with_application_transaction(marker);
+        let writer = RecordBatchWriter::for_table(&delta)
+            .map_err(self.error(table.name))?
+            .with_commit_properties(commit.clone());
+        Ok(Box::new(DeltaLoad {
+            target: self.clone(),
+            table,
+            delta,
+            writer,
+            ids: RoaringTreemap::new(),
+            commit,
+        }))
+    }
+
+    async fn record(&self, entry: &ledger::Entry) -> Result<(), SinkError> {
+        let batch =
+            ledger::to_batch(std::slice::from_ref(entry)).map_err(|source| SinkError::Arrow {
+                target: self.describe(),
+                source: Box::new(source),
+            })?;
+        let ledger = self.open(LEDGER_TABLE).await?;
+        ledger
+            .write(vec![batch])
+            .with_save_mode(SaveMode::Append)
+            .await
+            .map_err(self.error(LEDGER_TABLE))?;
+        Ok(())
+    }
+
+    async fn runs(&self) -> Result<Vec<ledger::Entry>, SinkError> {
+        let delta = self.open(LEDGER_TABLE).await?;
+        if delta.version().is_none() {
+            return Ok(Vec::new());
+        }
+        let sql = format!("SELECT * FROM {SCANNED} ORDER BY started_at, run_id, key");
+        let batches: Vec<RecordBatch> = self
+            .query(LEDGER_TABLE, &delta, &sql)
+            .await?
+            .try_collect()
+            .await
+            .map_err(self.query_error(LEDGER_TABLE))?;
+        ledger::from_batches(&batches).map_err(|source| SinkError::Arrow {
+            target: self.describe(),
+            source: Box::new(source),
+        })
+    }
+}
+
+/// One object's rows on their way into a Delta table: written as Parquet files next to the
+/// table's data, invisible until the commit adds them.
+struct DeltaLoad {
+    target: DeltaTarget,
+    table: &'static Table,
+    delta: DeltaTable,
+    writer: RecordBatchWriter,
+    ids: RoaringTreemap,
+    commit: CommitProperties,
+}
+
+impl DeltaLoad {
+    /// Upserts the staged files into the table in one commit, then removes them.
+    async fn merge_staged(self) -> Result<(), SinkError> {
+        let DeltaLoad {
+            target,
+            table,
+            delta,
+            mut writer,
+            commit,
+            ..
+        } = self;
+        let error = target.error(table.name);
+        let staged = writer.flush().await.map_err(&error)?;
+        let result = merge(&target, table, delta, &staged, commit).await;
+        remove_files(&target, table, &staged).await;
+        result
+    }
+}
+
+async fn merge(
+    target: &DeltaTarget,
+    table: &'static Table,
+    delta: DeltaTable,
+    staged: &[Add],
+    commit: CommitProperties,
+) -> Result<(), SinkError> {
+    let error = target.error(table.name);
+    let query_error = target.query_error(table.name);
+    let ctx: SessionContext = deltalake::delta_datafusion::create_session().into();
+    let root = target.warehouse.child(table.name)?.url;
+    let paths: Vec<String> = staged
+        .iter()
+        .map(|add| root.join(&add.path).map(String::from))
+        .collect::<Result<_, _>>()
+        .map_err(|parse| query_error(DataFusionError::External(Box::new(parse))))?;
+    let source = ctx
+        .read_parquet(paths, ParquetReadOptions::default())
+        .await
+        .map_err(&query_error)?;
+    let key = table.key_column().name;
+    let from_source = |name: &str| col(format!("source.{name}"));
+    delta
+        .merge(source, col(format!("target.{key}")).eq(from_source(key)))
+        .with_source_alias("source")
+        .with_target_alias("target")
+        .when_matched_update(|update| {
+            table.column_names().fold(update, |update, name| {
+                update.update(name, from_source(name))
+            })
+        })
+        .map_err(&error)?
+        .when_not_matched_insert(|insert| {
+            table
+                .column_names()
+                .fold(insert, |insert, name| insert.set(name, from_source(name)))
+        })
+        .map_err(&error)?
+        .with_commit_properties(commit)
+        .await
+        .map_err(&error)?;
+    Ok(())
+}
+
+/// Deletes files that were written but never committed.
+async fn remove_files(target: &DeltaTarget, table: &Table, files: &[Add]) {
+    let Ok(location) = target.warehouse.child(table.name) else {
+        return;
+    };
+    for file in files {
+        if let Err(error) = location.store.delete(&Path::from(file.path.as_str())).await {
+            tracing::warn!(table = table.name, file = file.path, %error, "could not remove an uncommitted data file");
+        }
+    }
+}
+
+#[async_trait]
+impl Load for DeltaLoad {
+    async fn write(&mut self, rows: RecordBatch) -> Result<(), SinkError> {
+        if rows.num_rows() == 0 {
+            return Ok(());
+        }
+        let key = rows
+            .schema()
+            .index_of(self.table.key_column().name)
+            .map_err(|source| SinkError::Arrow {
+                target: self.target.describe(),
+                source: Box::new(source),
+            })?;
+        insert_ids(&mut self.ids, &rows, key);
+        self.writer
+            .write(rows)
+            .await
+            .map_err(self.target.error(self.table.name))
+    }
+
+    async fn commit(mut self: Box<Self>, entry: &ledger::Entry) -> Result<(), SinkError> {
+        let existing = self.target.id_set(self.table, &self.delta).await?;
+        let target = self.target.clone();
+        if existing.is_disjoint(&self.ids) {
+            let error = target.error(self.table.name);
+            self.writer
+                .flush_and_commit(&mut self.delta)
+                .await
+                .map_err(error)?;
+        } else {
+            self.merge_staged().await?;
+        }
+        target.record(entry).await
+    }
+
+    async fn abort(mut self: Box<Self>) {
+        match self.writer.flush().await {
+            Ok(files) => remove_files(&self.target, self.table, &files).await,
+            Err(error) => {
+                tracing::warn!(table = self.table.name, %error, "could not list uncommitted data files")
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for DeltaLoad {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeltaLoad")
+            .field("table", &self.table.name)
+            .finish()
+    }
+}
+
+/// Keeps `Arc` in scope for callers that hold targets as trait objects.
+pub fn boxed(warehouse: Location) -> Arc<dyn Target> {
+    Arc::new(DeltaTarget::new(warehouse))
+}

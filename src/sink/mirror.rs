@@ -1,0 +1,96 @@
+//! A primary target (MySQL) with a Delta Lake warehouse mirrored from the same validated
+//! batches (`mirror_parquet = true`).
+//!
+//! The two cannot commit atomically together, so the order makes a crash harmless: the mirror
+//! commits first (its own application transaction makes a repeat a no-op MERGE), the primary
+//! second. An object counts as loaded only when both hold it, so a run that died between the
+//! two commits is redone and ends with both loaded once.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use datafusion::arrow::record_batch::RecordBatch;
+
+use crate::dictionary::Table;
+use crate::ledger::Entry;
+use crate::sink::{Load, SinkError, Target};
+use crate::store::ObjectVersion;
+
+/// `primary`, with every load also committed to `mirror`.
+pub struct Mirrored {
+    pub primary: Arc<dyn Target>,
+    pub mirror: Arc<dyn Target>,
+}
+
+#[async_trait]
+impl Target for Mirrored {
+    fn describe(&self) -> String {
+        format!(
+            "{} (mirrored to {})",
+            self.primary.describe(),
+            self.mirror.describe()
+        )
+    }
+
+    async fn ids(&self, table: &'static Table) -> Result<Vec<i64>, SinkError> {
+        self.primary.ids(table).await
+    }
+
+    async fn is_loaded(
+        &self,
+        table: &'static Table,
+        object: &ObjectVersion,
+    ) -> Result<bool, SinkError> {
+        Ok(self.primary.is_loaded(table, object).await?
+            && self.mirror.is_loaded(table, object).await?)
+    }
+
+    async fn begin(
+        &self,
+        table: &'static Table,
+        object: &ObjectVersion,
+    ) -> Result<Box<dyn Load>, SinkError> {
+        let primary = self.primary.begin(table, object).await?;
+        match self.mirror.begin(table, object).await {
+            Ok(mirror) => Ok(Box::new(MirroredLoad { primary, mirror })),
+            Err(error) => {
+                primary.abort().await;
+                Err(error)
+            }
+        }
+    }
+
+    async fn record(&self, entry: &Entry) -> Result<(), SinkError> {
+        self.primary.record(entry).await
+    }
+
+    async fn runs(&self) -> Result<Vec<Entry>, SinkError> {
+        self.primary.runs().await
+    }
+}
+
+struct MirroredLoad {
+    primary: Box<dyn Load>,
+    mirror: Box<dyn Load>,
+}
+
+#[async_trait]
+impl Load for MirroredLoad {
+    async fn write(&mut self, rows: RecordBatch) -> Result<(), SinkError> {
+        self.mirror.write(rows.clone()).await?;
+        self.primary.write(rows).await
+    }
+
+    async fn commit(self: Box<Self>, entry: &Entry) -> Result<(), SinkError> {
+        if let Err(error) = self.mirror.commit(entry).await {
+            self.primary.abort().await;
+            return Err(error);
+        }
+        self.primary.commit(entry).await
+    }
+
+    async fn abort(self: Box<Self>) {
+        self.mirror.abort().await;
+        self.primary.abort().await;
+    }
+}

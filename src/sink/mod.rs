@@ -1,0 +1,94 @@
+//! Targets: where valid rows are loaded, behind one small trait so the pipeline does not care.
+//!
+//! - [`delta`]: the embedded default, a Delta Lake warehouse of Parquet files.
+//! - [`mysql`]: MySQL or MariaDB, loaded with `LOAD DATA LOCAL INFILE` and one transaction.
+//! - [`mirror`]: a primary target with a Delta warehouse kept beside it.
+//! - [`invalid`]: not a target but the other output of a split: rejected rows as CSV.
+
+pub mod delta;
+pub mod invalid;
+pub mod mirror;
+pub mod mysql;
+
+use async_trait::async_trait;
+use datafusion::arrow::error::ArrowError;
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::error::DataFusionError;
+use deltalake::DeltaTableError;
+
+use crate::dictionary::Table;
+use crate::ledger;
+use crate::store::{ObjectVersion, StoreError};
+
+/// Why a target could not be read or written; always names the target.
+#[derive(Debug, thiserror::Error)]
+pub enum SinkError {
+    #[error("{target}: {source}")]
+    Delta {
+        target: String,
+        source: Box<DeltaTableError>,
+    },
+    #[error("{target}: query failed: {source}")]
+    Query {
+        target: String,
+        source: Box<DataFusionError>,
+    },
+    #[error("{target}: {source}")]
+    Arrow {
+        target: String,
+        source: Box<ArrowError>,
+    },
+    #[error("{target}: {source}")]
+    Mysql {
+        target: String,
+        source: Box<mysql_async::Error>,
+    },
+    #[error("{target}: {reason}")]
+    Config { target: String, reason: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A place valid rows are loaded into, with the ledger that sits beside them.
+#[async_trait]
+pub trait Target: Send + Sync {
+    /// Names the target in messages; never includes a secret.
+    fn describe(&self) -> String;
+
+    /// Ids already loaded in `table`, which the foreign-key rules of other tables accept.
+    async fn ids(&self, table: &'static Table) -> Result<Vec<i64>, SinkError>;
+
+    /// Whether the rows of this object version were committed by an earlier run.
+    async fn is_loaded(
+        &self,
+        table: &'static Table,
+        object: &ObjectVersion,
+    ) -> Result<bool, SinkError>;
+
+    /// Starts loading one object version's valid rows into `table`.
+    async fn begin(
+        &self,
+        table: &'static Table,
+        object: &ObjectVersion,
+    ) -> Result<Box<dyn Load>, SinkError>;
+
+    /// Records an entry that loaded nothing (skipped or failed) in the ledger.
+    async fn record(&self, entry: &ledger::Entry) -> Result<(), SinkError>;
+
+    /// Every ledger entry, oldest first.
+    async fn runs(&self) -> Result<Vec<ledger::Entry>, SinkError>;
+}
+
+/// One object's load in progress: nothing written is visible until [`Load::commit`].
+#[async_trait]
+pub trait Load: Send {
+    /// Adds typed rows shaped like [`Table::typed_schema`].
+    async fn write(&mut self, rows: RecordBatch) -> Result<(), SinkError>;
+
+    /// Makes every written row visible at once, replacing rows with the same `id`, and marks
+    /// the object version as loaded; then records `entry` in the ledger.
+    async fn commit(self: Box<Self>, entry: &ledger::Entry) -> Result<(), SinkError>;
+
+    /// Drops whatever was written; the target stays as it was.
+    async fn abort(self: Box<Self>);
+}

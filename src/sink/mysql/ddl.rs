@@ -1,0 +1,131 @@
+//! The MySQL schema, derived from the dictionary; `sql/mysql/ddl.sql` is this text, committed
+//! so DBAs can read and review it (a test keeps the two identical).
+
+use crate::dictionary::{ColumnKind, MAX_TEXT_CHARS, TABLES, Table};
+
+/// Bumped when the DDL changes; `csvgate db init` records it in `csvgate_schema`.
+pub const SCHEMA_VERSION: u32 = 1;
+/// The ledger table.
+pub const RUNS_TABLE: &str = "csvgate_runs";
+
+/// The whole schema as `;`-terminated statements, safe to apply twice.
+pub fn ddl() -> String {
+    let mut text = format!(
+        "-- csvgate MySQL/MariaDB schema, version {SCHEMA_VERSION}.\n\
+         -- Generated from src/dictionary.rs (`csvgate db init` applies it; safe to run twice).\n\
+         -- Timestamps are DATETIME values in UTC.\n"
+    );
+    for table in &TABLES {
+        text.push('\n');
+        text.push_str(&create_table(table));
+    }
+    text.push_str(LEDGER_DDL);
+    text.push_str(&format!(
+        "\nCREATE TABLE IF NOT EXISTS csvgate_schema (\n  version INT NOT NULL PRIMARY KEY,\n  applied_at DATETIME(6) NOT NULL\n) ENGINE=InnoDB;\n\
+         INSERT IGNORE INTO csvgate_schema (version, applied_at) VALUES ({SCHEMA_VERSION}, UTC_TIMESTAMP(6));\n"
+    ));
+    text
+}
+
+/// The statements of [`ddl`], one by one (comments dropped).
+pub fn statements() -> Vec<String> {
+    let text: String = ddl()
+        .lines()
+        .filter(|line| !line.starts_with("--"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    text.split(';')
+        .map(str::trim)
+        .filter(|statement| !statement.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The MySQL type a column is stored as.
+pub fn column_type(kind: ColumnKind) -> String {
+    match kind {
+        ColumnKind::Id | ColumnKind::Reference(_) => "BIGINT".into(),
+        // Binary collation: grouping and ordering by code point, as DataFusion does, so the
+        // reports of both engines agree row for row.
+        ColumnKind::Text => format!("VARCHAR({MAX_TEXT_CHARS}) COLLATE utf8mb4_bin"),
+        ColumnKind::Timestamp => "DATETIME(6)".into(),
+    }
+}
+
+fn create_table(table: &Table) -> String {
+    let mut lines: Vec<String> = table
+        .columns
+        .iter()
+        .map(|column| format!("  {} {} NOT NULL", column.name, column_type(column.kind)))
+        .collect();
+    lines.push(format!("  PRIMARY KEY ({})", table.key_column().name));
+    for column in table.columns {
+        match column.kind {
+            // Foreign keys index their column, which the per-department reports group by.
+            ColumnKind::Reference(target) => lines.push(format!(
+                "  CONSTRAINT {table}_{column}_fk FOREIGN KEY ({column}) REFERENCES {target} (id)",
+                table = table.name,
+                column = column.name
+            )),
+            // Reports filter hires by year.
+            ColumnKind::Timestamp => lines.push(format!(
+                "  KEY {}_{}_idx ({})",
+                table.name, column.name, column.name
+            )),
+            ColumnKind::Id | ColumnKind::Text => {}
+        }
+    }
+    format!(
+        "CREATE TABLE IF NOT EXISTS {} (\n{}\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;\n",
+        table.name,
+        lines.join(",\n")
+    )
+}
+
+/// The ledger: one row per processed object version. `fingerprint` is the SHA-256 of
+/// location, key and version, so lookups use a short index.
+const LEDGER_DDL: &str = "
+CREATE TABLE IF NOT EXISTS csvgate_runs (
+  entry_id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  run_id VARCHAR(64) NOT NULL,
+  location VARCHAR(1024) NOT NULL,
+  object_key VARCHAR(1024) NOT NULL,
+  object_version VARCHAR(255) NOT NULL,
+  fingerprint CHAR(64) NOT NULL,
+  table_name VARCHAR(64) NOT NULL,
+  status VARCHAR(16) NOT NULL,
+  rows_read BIGINT NOT NULL,
+  rows_valid BIGINT NOT NULL,
+  rows_invalid BIGINT NOT NULL,
+  invalid_object VARCHAR(2048) NULL,
+  started_at DATETIME(6) NOT NULL,
+  finished_at DATETIME(6) NOT NULL,
+  error TEXT NULL,
+  KEY csvgate_runs_fingerprint_idx (fingerprint, status)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn committed_ddl_is_the_generated_one() {
+        let committed =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/sql/mysql/ddl.sql"))
+                .unwrap();
+        assert_eq!(
+            committed,
+            ddl(),
+            "regenerate with: csvgate db ddl > sql/mysql/ddl.sql"
+        );
+    }
+
+    #[test]
+    fn foreign_keys_point_at_reference_tables() {
+        let text = ddl();
+        assert!(text.contains("CONSTRAINT hired_employees_department_id_fk FOREIGN KEY (department_id) REFERENCES departments (id)"));
+        assert!(text.contains("KEY hired_employees_datetime_idx (datetime)"));
+        assert_eq!(statements().len(), TABLES.len() + 3);
+    }
+}

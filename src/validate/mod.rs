@@ -1,0 +1,220 @@
+//! Validation: one pass over an object that yields its valid rows, typed, and its invalid rows,
+//! with their source line and the reasons they were rejected.
+//!
+//! ```text
+//!  bytes ──read.rs──▶ text batches ──rules.rs (DataFusion SQL)──▶ split ──▶ valid (typed)
+//!        (blocking thread,  (+ line, field_count,     (reject_reason,     └─▶ invalid (text,
+//!         bounded channel)   id_repeated)              typed_* columns)          line, reason)
+//! ```
+
+pub mod read;
+pub mod rules;
+
+use std::fmt;
+use std::io::Read;
+use std::sync::{Arc, Mutex};
+
+use datafusion::arrow::array::{Array, ArrayRef};
+use datafusion::arrow::compute::{cast, filter_record_batch, is_not_null, is_null};
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::error::ArrowError;
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::catalog::streaming::StreamingTable;
+use datafusion::error::DataFusionError;
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::streaming::PartitionStream;
+use datafusion::prelude::{SessionConfig, SessionContext};
+use futures::StreamExt;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::dictionary::Table;
+pub use read::{Dialect, HeaderMode, ReadError, ReadSummary};
+pub use rules::ReferenceIds;
+
+/// Batches buffered between the reader thread and DataFusion.
+const CHANNEL_BATCHES: usize = 4;
+
+/// Why an object could not be validated.
+#[derive(Debug, thiserror::Error)]
+pub enum ValidateError {
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    #[error("{file}: validation query failed: {source}")]
+    Query {
+        file: String,
+        source: Box<DataFusionError>,
+    },
+    #[error("{file}: splitting a batch failed: {source}")]
+    Split { file: String, source: ArrowError },
+    #[error("{file}: the reader thread stopped unexpectedly: {message}")]
+    ReaderCrashed { file: String, message: String },
+}
+
+/// The two halves of one batch.
+#[derive(Debug)]
+pub struct SplitBatch {
+    /// Rows that passed every rule, shaped like [`Table::typed_schema`].
+    pub valid: RecordBatch,
+    /// Rows that failed a rule: the original text fields, `line` and `reject_reason`.
+    pub invalid: RecordBatch,
+}
+
+/// Valid and invalid rows of one object, batch by batch, as the reader produces them.
+pub struct SplitStream {
+    file: String,
+    table: &'static Table,
+    rows: SendableRecordBatchStream,
+    reader: JoinHandle<Result<ReadSummary, ReadError>>,
+}
+
+impl fmt::Debug for SplitStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SplitStream")
+            .field("file", &self.file)
+            .finish()
+    }
+}
+
+/// Starts validating `input` as rows of `table`. `file` names the input in messages;
+/// `references` holds the ids the foreign-key rules accept.
+pub async fn split(
+    file: &str,
+    input: impl Read + Send + 'static,
+    table: &'static Table,
+    dialect: &Dialect,
+    references: &ReferenceIds,
+) -> Result<SplitStream, ValidateError> {
+    let (sender, receiver) = mpsc::channel(CHANNEL_BATCHES);
+    let reader = {
+        let (file, dialect) = (file.to_owned(), dialect.clone());
+        tokio::task::spawn_blocking(move || {
+            read::read_text_batches(&file, input, table, &dialect, sender)
+        })
+    };
+    let query_error = |source| ValidateError::Query {
+        file: file.to_owned(),
+        source: Box::new(source),
+    };
+    // One partition keeps rows in file order; the reader thread already runs beside it.
+    let config = SessionConfig::new()
+        .with_target_partitions(1)
+        .with_batch_size(dialect.batch_rows);
+    let ctx = SessionContext::new_with_config(config);
+    let partition = Arc::new(ChannelPartition {
+        schema: table.text_schema(),
+        receiver: Mutex::new(Some(receiver)),
+    });
+    let raw = StreamingTable::try_new(table.text_schema(), vec![partition]).map_err(query_error)?;
+    ctx.register_table(rules::RAW_TABLE, Arc::new(raw))
+        .map_err(query_error)?;
+    let frame = ctx
+        .sql(&rules::split_sql(table, references))
+        .await
+        .map_err(query_error)?;
+    let rows = frame.execute_stream().await.map_err(query_error)?;
+    Ok(SplitStream {
+        file: file.to_owned(),
+        table,
+        rows,
+        reader,
+    })
+}
+
+impl SplitStream {
+    /// The next batch of rows, split; `None` once the input is exhausted.
+    pub async fn next(&mut self) -> Option<Result<SplitBatch, ValidateError>> {
+        let batch = match self.rows.next().await? {
+            Ok(batch) => batch,
+            Err(source) => {
+                return Some(Err(ValidateError::Query {
+                    file: self.file.clone(),
+                    source: Box::new(source),
+                }));
+            }
+        };
+        Some(
+            split_batch(self.table, &batch).map_err(|source| ValidateError::Split {
+                file: self.file.clone(),
+                source,
+            }),
+        )
+    }
+
+    /// Waits for the reader and returns what it learnt; call after [`SplitStream::next`] gave
+    /// `None`. A file the reader gave up on (say, bytes that are not UTF-8) ends the stream
+    /// early, and its error comes from here.
+    pub async fn finish(self) -> Result<ReadSummary, ValidateError> {
+        match self.reader.await {
+            Ok(summary) => Ok(summary?),
+            Err(crash) => Err(ValidateError::ReaderCrashed {
+                file: self.file,
+                message: crash.to_string(),
+            }),
+        }
+    }
+}
+
+/// Splits one output batch of [`rules::split_sql`] on `reject_reason`.
+fn split_batch(table: &Table, batch: &RecordBatch) -> Result<SplitBatch, ArrowError> {
+    let columns = table.columns.len();
+    let reason = batch.column(columns + 1);
+    let invalid_part = batch.project(&(0..columns + 2).collect::<Vec<_>>())?;
+    let invalid_rows = filter_record_batch(&invalid_part, &is_not_null(reason.as_ref())?)?;
+    let typed_part = batch.project(&(columns + 2..2 * columns + 2).collect::<Vec<_>>())?;
+    let valid_rows = filter_record_batch(&typed_part, &is_null(reason.as_ref())?)?;
+    Ok(SplitBatch {
+        valid: to_schema(&valid_rows, table.typed_schema())?,
+        invalid: to_schema(&invalid_rows, table.rejected_schema())?,
+    })
+}
+
+/// Casts each column to the schema's type (`TIMESTAMP` → UTC microseconds, text views →
+/// plain text) and renames it.
+fn to_schema(batch: &RecordBatch, schema: SchemaRef) -> Result<RecordBatch, ArrowError> {
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(|(column, field)| cast_column(column, field.data_type()))
+        .collect::<Result<Vec<_>, _>>()?;
+    RecordBatch::try_new(schema, columns)
+}
+
+fn cast_column(
+    column: &ArrayRef,
+    to: &datafusion::arrow::datatypes::DataType,
+) -> Result<ArrayRef, ArrowError> {
+    if column.data_type() == to {
+        Ok(Arc::clone(column))
+    } else {
+        cast(column.as_ref(), to)
+    }
+}
+
+/// The reader's channel as the one partition of a DataFusion streaming table.
+#[derive(Debug)]
+struct ChannelPartition {
+    schema: SchemaRef,
+    receiver: Mutex<Option<mpsc::Receiver<RecordBatch>>>,
+}
+
+impl PartitionStream for ChannelPartition {
+    fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
+        let receiver = self.receiver.lock().expect("partition lock").take();
+        let batches = futures::stream::unfold(receiver, |receiver| async move {
+            let mut receiver = receiver?;
+            let batch = receiver.recv().await?;
+            Some((Ok(batch), Some(receiver)))
+        });
+        Box::pin(RecordBatchStreamAdapter::new(
+            Arc::clone(&self.schema),
+            batches,
+        ))
+    }
+}

@@ -4,21 +4,13 @@
 # file holding only the valid rows into an empty table, and (b) a naive row-at-a-time INSERT
 # (autocommit) of the first NAIVE_ROWS valid rows. Rates are valid rows loaded per second.
 # Needs MariaDB (scripts/services). ROWS defaults to 1000000.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/csvgate-target}"
-work="${BENCH_DIR:-.bench}"
+source "$(dirname "$0")/lib.sh"
+scripts/services
 rows="${ROWS:-1000000}"
 naive_rows="${NAIVE_ROWS:-20000}"
 server="${CSVGATE_BENCH_MYSQL:-mysql://csvgate:csvgate@127.0.0.1:3306}"
 mysql=(mariadb -h127.0.0.1 -ucsvgate -pcsvgate --local-infile=1)
-mkdir -p "$work/data"
-
-scripts/services
-cargo build --release --locked --quiet
-csvgate="$CARGO_TARGET_DIR/release/csvgate"
-file="$work/data/hired_employees_$rows.csv"
-[ -s "$file" ] || "$csvgate" --quiet gen --rows "$rows" --seed 42 --out "$file"
+file=$(generated "$rows")
 run="$work/mysql-run" && rm -rf "$run" && mkdir -p "$run"
 now() { date +%s.%N; }
 fresh_db() { "${mysql[@]}" -e "DROP DATABASE IF EXISTS $1; CREATE DATABASE $1"; }

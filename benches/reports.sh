@@ -2,19 +2,10 @@
 # Q1/Q2 speed: DataFusion over the Delta warehouse (criterion, benches/reports.rs) against DuckDB
 # over the same Parquet files, in the same run, at the fixture size and at 1M and 10M generated
 # rows (override: ROWS="1000000"). With MYSQL=1, MariaDB too (loaded at each size; slow at 10M).
-set -euo pipefail
-cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/csvgate-target}"
-work="${BENCH_DIR:-.bench}"
+source "$(dirname "$0")/lib.sh"
 rows_list="${ROWS:-1000000 10000000}"
 server="${CSVGATE_BENCH_MYSQL:-mysql://csvgate:csvgate@127.0.0.1:3306}"
-mkdir -p "$work/data"
-cargo build --release --locked --quiet
-csvgate="$CARGO_TARGET_DIR/release/csvgate"
-if [ ! -x "$work/venv/bin/python" ]; then
-  python3 -m venv "$work/venv"
-  "$work/venv/bin/pip" install --quiet duckdb
-fi
+python=$(duckdb_python)
 [ "${MYSQL:-0}" = 1 ] && scripts/services
 
 # Mean of a criterion benchmark, in seconds.
@@ -37,14 +28,13 @@ for rows in fixtures $rows_list; do
   if [ "$rows" = fixtures ]; then
     "$csvgate" "${flags[@]}" ingest fixtures/
   else
-    file="$work/data/hired_employees_$rows.csv"
-    [ -s "$file" ] || "$csvgate" --quiet gen --rows "$rows" --seed 42 --out "$file"
+    file=$(generated "$rows")
     "$csvgate" "${flags[@]}" ingest fixtures/departments.csv fixtures/jobs.csv "$file"
   fi
   env CSVGATE_BENCH_WAREHOUSE="$run/warehouse" "${mysql_env[@]}" \
     cargo bench --locked --quiet --bench reports -- --noplot >/dev/null 2>&1
-  read -r _ duck_q1 < <("$work/venv/bin/python" benches/duckdb_reports.py "$run/warehouse" 10 | grep q1)
-  read -r _ duck_q2 < <("$work/venv/bin/python" benches/duckdb_reports.py "$run/warehouse" 10 | grep q2)
+  read -r _ duck_q1 < <("$python" benches/duckdb_reports.py "$run/warehouse" 10 | grep q1)
+  read -r _ duck_q2 < <("$python" benches/duckdb_reports.py "$run/warehouse" 10 | grep q2)
   for query in Q1 Q2; do
     duck=$([ "$query" = Q1 ] && echo "$duck_q1" || echo "$duck_q2")
     engines=(datafusion)

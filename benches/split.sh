@@ -2,19 +2,9 @@
 # Split throughput: csvgate (CSV → Delta table + invalid CSV) against DuckDB doing the same
 # split into Parquet, in the same run, at 1M and 10M generated rows (override: ROWS="1000000").
 # Reports wall time, rows/s and peak RSS (/usr/bin/time -v), and csvgate/DuckDB ratios.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/csvgate-target}"
-work="${BENCH_DIR:-.bench}"
+source "$(dirname "$0")/lib.sh"
 rows_list="${ROWS:-1000000 10000000}"
-mkdir -p "$work/data"
-
-cargo build --release --locked --quiet
-csvgate="$CARGO_TARGET_DIR/release/csvgate"
-if [ ! -x "$work/venv/bin/python" ]; then
-  python3 -m venv "$work/venv"
-  "$work/venv/bin/pip" install --quiet duckdb
-fi
+python=$(duckdb_python)
 [ -x /usr/bin/time ] || apt-get install -y time >/dev/null
 
 # Runs a command under /usr/bin/time -v; prints "seconds peak_kib".
@@ -32,13 +22,12 @@ measure() {
 printf '%-10s %-8s %9s %12s %10s %10s %10s\n' rows engine wall_s rows_per_s rss_mib wall_ratio rss_ratio
 declare -A rss_csvgate
 for rows in $rows_list; do
-  file="$work/data/hired_employees_$rows.csv"
-  [ -s "$file" ] || "$csvgate" --quiet gen --rows "$rows" --seed 42 --out "$file"
+  file=$(generated "$rows")
   run="$work/run-$rows"
   rm -rf "$run" && mkdir -p "$run/duckdb"
   flags=(--landing "$run/landing" --invalid "$run/invalid" --warehouse "$run/warehouse" --quiet)
   "$csvgate" "${flags[@]}" ingest fixtures/departments.csv fixtures/jobs.csv
-  read -r duck_wall duck_rss < <(measure "$work/venv/bin/python" benches/duckdb_split.py "$file" fixtures/departments.csv fixtures/jobs.csv "$run/duckdb")
+  read -r duck_wall duck_rss < <(measure "$python" benches/duckdb_split.py "$file" fixtures/departments.csv fixtures/jobs.csv "$run/duckdb")
   read -r gate_wall gate_rss < <(measure "$csvgate" "${flags[@]}" ingest "$file")
   rss_csvgate[$rows]=$gate_rss
   for engine in duckdb csvgate; do

@@ -11,12 +11,12 @@ use std::sync::Arc;
 use chrono::Utc;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::dictionary::{ColumnKind, Table, table_for_key};
+use crate::dictionary::{Table, table_for_key};
 use crate::ledger::{self, Entry, Status};
 use crate::sink::invalid::InvalidRows;
-use crate::sink::{SinkError, Target};
+use crate::sink::{SinkError, Target, reference_ids};
 use crate::store::{Buckets, Location, ObjectVersion, StoreError};
-use crate::validate::{self, Dialect, ReferenceIds, ValidateError};
+use crate::validate::{self, Dialect, ValidateError};
 
 /// Objects larger than this get a progress bar when one is wanted.
 const PROGRESS_MIN_BYTES: u64 = 16 * 1024 * 1024;
@@ -160,7 +160,7 @@ impl Pipeline {
             entry.status = Status::Skipped;
             return Ok(Recorded::No);
         }
-        let references = self.reference_ids(table).await?;
+        let references = reference_ids(self.target.as_ref(), table).await?;
         let progress = progress_bar(object, options.progress);
         let input = progress.wrap_read(location.reader(&object.key).await?);
         let name = display_name(location, object);
@@ -193,18 +193,6 @@ impl Pipeline {
         entry.finished_at = Utc::now();
         load.commit(entry).await?;
         Ok(Recorded::Yes)
-    }
-
-    /// The ids each foreign key of `table` may point at, as loaded right now.
-    async fn reference_ids(&self, table: &Table) -> Result<ReferenceIds, PipelineError> {
-        let mut references = ReferenceIds::new();
-        for column in table.columns {
-            if let ColumnKind::Reference(name) = column.kind {
-                let target = Table::named(name).expect("references name declared tables");
-                references.insert(name, self.target.ids(target).await?);
-            }
-        }
-        Ok(references)
     }
 }
 

@@ -27,6 +27,13 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// The command exited with status 1 and its error output says `message`.
+fn assert_fails_saying(output: &Output, message: &str) {
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(message), "{stderr}");
+}
+
 #[test]
 fn ingest_then_runs_in_each_format() {
     let dir = tempfile::tempdir().unwrap();
@@ -92,25 +99,14 @@ fn a_file_that_cannot_be_loaded_makes_the_exit_code_non_zero() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("jobs.csv"), b"1,Caf\xE9 Manager\n").unwrap();
     let output = csvgate(dir.path(), &["ingest", "jobs.csv"]);
-    assert_eq!(output.status.code(), Some(1));
-    assert!(
-        text(&output.stderr).contains("1 of 1 objects could not be loaded"),
-        "{}",
-        text(&output.stderr)
-    );
+    assert_fails_saying(&output, "1 of 1 objects could not be loaded");
     assert!(text(&output.stdout).contains("line 1, field `job`: bytes are not valid UTF-8"));
 
     let unknown = csvgate(dir.path(), &["ingest", "jobs.csv", "--table", "staff"]);
-    assert_eq!(unknown.status.code(), Some(1));
-    assert!(text(&unknown.stderr).contains("--table staff: no such table"));
+    assert_fails_saying(&unknown, "--table staff: no such table");
 
     let missing = csvgate(dir.path(), &["ingest", "nowhere/"]);
-    assert_eq!(missing.status.code(), Some(1));
-    assert!(
-        text(&missing.stderr).contains("nowhere/: no such file or folder"),
-        "{}",
-        text(&missing.stderr)
-    );
+    assert_fails_saying(&missing, "nowhere/: no such file or folder");
 }
 
 #[test]
@@ -153,12 +149,7 @@ fn flags_beat_environment_which_beats_the_config_file() {
 
     std::fs::write(dir.path().join("csvgate.toml"), "warehous = \"typo\"\n").unwrap();
     let typo = csvgate(dir.path(), &["runs"]);
-    assert_eq!(typo.status.code(), Some(1));
-    assert!(
-        text(&typo.stderr).contains("unknown field `warehous`"),
-        "{}",
-        text(&typo.stderr)
-    );
+    assert_fails_saying(&typo, "unknown field `warehous`");
 }
 
 #[test]

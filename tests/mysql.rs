@@ -8,41 +8,11 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{Sandbox, data_rows, fixtures, local};
+use common::{Sandbox, data_rows, fixtures, local, mysql_database, mysql_server};
 use csvgate::ledger::Status;
 use csvgate::sink::Target;
 use csvgate::sink::mirror::Mirrored;
 use csvgate::sink::mysql::MysqlTarget;
-use mysql_async::prelude::Queryable;
-
-fn server() -> String {
-    std::env::var("CSVGATE_TEST_MYSQL")
-        .unwrap_or_else(|_| "mysql://csvgate:csvgate@127.0.0.1:3306".into())
-}
-
-/// A new, initialised database; its URL and a target for it.
-async fn database() -> (String, MysqlTarget) {
-    let name = format!(
-        "csvgate_t_{}",
-        &uuid::Uuid::new_v4().simple().to_string()[..12]
-    );
-    let opts = mysql_async::Opts::from_url(&server()).unwrap();
-    let mut admin = mysql_async::Conn::new(opts).await.unwrap_or_else(|error| {
-        panic!(
-            "MariaDB at {} is not reachable (run scripts/services): {error}",
-            server()
-        )
-    });
-    admin
-        .query_drop(format!("CREATE DATABASE {name}"))
-        .await
-        .unwrap();
-    admin.disconnect().await.unwrap();
-    let url = format!("{}/{name}", server());
-    let target = MysqlTarget::new(&url, None).unwrap();
-    assert_eq!(target.init().await.unwrap(), 1);
-    (url, target)
-}
 
 async fn count(target: &MysqlTarget, table: &str) -> u64 {
     target
@@ -66,7 +36,7 @@ fn sandbox(target: &MysqlTarget) -> Sandbox {
 
 #[tokio::test]
 async fn fixtures_load_into_mariadb_once_and_a_changed_row_replaces_the_old() {
-    let (_, target) = database().await;
+    let (_, target) = mysql_database().await;
     assert_eq!(target.init().await.unwrap(), 1, "init is safe to run twice");
     assert_eq!(
         target
@@ -125,7 +95,7 @@ async fn fixtures_load_into_mariadb_once_and_a_changed_row_replaces_the_old() {
 
 #[tokio::test]
 async fn foreign_keys_are_checked_against_the_ids_in_mysql() {
-    let (_, target) = database().await;
+    let (_, target) = mysql_database().await;
     let sandbox = sandbox(&target);
     sandbox
         .ingest(&[
@@ -160,7 +130,7 @@ async fn foreign_keys_are_checked_against_the_ids_in_mysql() {
 
 #[tokio::test]
 async fn without_local_infile_rows_go_in_with_insert_and_the_same_result() {
-    let (_, target) = database().await;
+    let (_, target) = mysql_database().await;
     let target = target.without_local_infile();
     let sandbox = sandbox(&target);
     sandbox.ingest(&[&fixtures()]).await;
@@ -174,7 +144,7 @@ async fn without_local_infile_rows_go_in_with_insert_and_the_same_result() {
 
 #[tokio::test]
 async fn mirror_parquet_keeps_the_delta_warehouse_loaded_too() {
-    let (_, target) = database().await;
+    let (_, target) = mysql_database().await;
     let primary = Arc::new(target.clone());
     let sandbox = Sandbox::with_target(|delta| {
         Arc::new(Mirrored {
@@ -204,7 +174,7 @@ async fn unreachable_or_wrong_targets_fail_clearly_without_showing_the_password(
     let dir = tempfile::tempdir().unwrap();
     let departments = fixtures().join("departments.csv");
     let departments = departments.to_str().unwrap();
-    let host = server().rsplit_once('@').unwrap().1.to_owned();
+    let host = mysql_server().rsplit_once('@').unwrap().1.to_owned();
     let cases = [
         (
             "mysql://csvgate@127.0.0.1:1/csvgate".to_owned(),
@@ -255,7 +225,7 @@ async fn unreachable_or_wrong_targets_fail_clearly_without_showing_the_password(
 
 #[tokio::test]
 async fn a_load_killed_midway_leaves_the_target_as_it_was_and_a_rerun_is_exact() {
-    let (url, target) = database().await;
+    let (url, target) = mysql_database().await;
     let dir = tempfile::tempdir().unwrap();
     let fixtures = fixtures();
     let references = [fixtures.join("departments.csv"), fixtures.join("jobs.csv")];

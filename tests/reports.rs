@@ -13,27 +13,9 @@ use csvgate::report::format::{self, Format};
 use csvgate::sink::mirror::Mirrored;
 use csvgate::sink::mysql::MysqlTarget;
 use datafusion::arrow::array::RecordBatch;
-use mysql_async::prelude::Queryable;
 
 async fn database() -> MysqlTarget {
-    let server = std::env::var("CSVGATE_TEST_MYSQL")
-        .unwrap_or_else(|_| "mysql://csvgate:csvgate@127.0.0.1:3306".into());
-    let name = format!(
-        "csvgate_r_{}",
-        &uuid::Uuid::new_v4().simple().to_string()[..12]
-    );
-    let mut admin = mysql_async::Conn::new(mysql_async::Opts::from_url(&server).unwrap())
-        .await
-        .unwrap_or_else(|error| {
-            panic!("MariaDB at {server} is not reachable (run scripts/services): {error}")
-        });
-    admin
-        .query_drop(format!("CREATE DATABASE {name}"))
-        .await
-        .unwrap();
-    let target = MysqlTarget::new(&format!("{server}/{name}"), None).unwrap();
-    target.init().await.unwrap();
-    target
+    common::mysql_database().await.1
 }
 
 /// Loads `folder` into MariaDB with the Delta warehouse mirrored.

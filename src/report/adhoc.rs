@@ -22,8 +22,7 @@ use futures::StreamExt;
 use mysql_async::{Row, Value};
 
 use super::ReportError;
-use crate::dictionary::{ColumnKind, TABLES, Table, table_for_key};
-use crate::sink::Target;
+use crate::dictionary::{TABLES, Table, table_for_key};
 use crate::sink::delta::DeltaTarget;
 use crate::sink::mysql::MysqlTarget;
 use crate::store::{Location, ObjectVersion};
@@ -60,7 +59,7 @@ pub async fn datafusion(
         if files.is_empty() {
             continue;
         }
-        let references = reference_ids(warehouse, table).await?;
+        let references = crate::sink::reference_ids(warehouse, table).await?;
         for rejected in [false, true] {
             let name = format!(
                 "{LANDING_SCHEMA}.{}{}",
@@ -77,20 +76,6 @@ pub async fn datafusion(
     let schema: SchemaRef = Arc::new(frame.schema().as_arrow().clone());
     let batches = frame.collect().await.map_err(Box::new)?;
     Ok((schema, batches))
-}
-
-async fn reference_ids(
-    warehouse: &DeltaTarget,
-    table: &Table,
-) -> Result<ReferenceIds, ReportError> {
-    let mut references = ReferenceIds::new();
-    for column in table.columns {
-        if let ColumnKind::Reference(name) = column.kind {
-            let target = Table::named(name).expect("references name declared tables");
-            references.insert(name, warehouse.ids(target).await?);
-        }
-    }
-    Ok(references)
 }
 
 fn landing_table(

@@ -16,9 +16,10 @@ use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::error::DataFusionError;
 use deltalake::DeltaTableError;
 
-use crate::dictionary::Table;
+use crate::dictionary::{ColumnKind, Table};
 use crate::ledger;
 use crate::store::{ObjectVersion, StoreError};
+use crate::validate::ReferenceIds;
 
 /// Why a target could not be read or written; always names the target.
 #[derive(Debug, thiserror::Error)]
@@ -91,4 +92,19 @@ pub trait Load: Send {
 
     /// Drops whatever was written; the target stays as it was.
     async fn abort(self: Box<Self>);
+}
+
+/// The ids each foreign key of `table` may point at, as `target` holds them right now.
+pub async fn reference_ids(
+    target: &(impl Target + ?Sized),
+    table: &Table,
+) -> Result<ReferenceIds, SinkError> {
+    let mut references = ReferenceIds::new();
+    for column in table.columns {
+        if let ColumnKind::Reference(name) = column.kind {
+            let referenced = Table::named(name).expect("references name declared tables");
+            references.insert(name, target.ids(referenced).await?);
+        }
+    }
+    Ok(references)
 }

@@ -8,9 +8,11 @@ use csvgate::ledger::Entry;
 use csvgate::pipeline::{IngestOptions, Pipeline};
 use csvgate::sink::Target;
 use csvgate::sink::delta::DeltaTarget;
+use csvgate::sink::mysql::MysqlTarget;
 use csvgate::store::Buckets;
 use datafusion::arrow::array::{AsArray, RecordBatch};
 use datafusion::arrow::datatypes::Int64Type;
+use mysql_async::prelude::Queryable;
 
 pub struct Sandbox {
     pub dir: tempfile::TempDir,
@@ -148,4 +150,37 @@ pub fn data_rows(path: &Path) -> Vec<csv::StringRecord> {
 /// The local path of a `file://` URL.
 pub fn local(url: &str) -> PathBuf {
     url::Url::parse(url).unwrap().to_file_path().unwrap()
+}
+
+/// The MariaDB server the tests use: `CSVGATE_TEST_MYSQL`, or the one `scripts/services` sets up.
+pub fn mysql_server() -> String {
+    std::env::var("CSVGATE_TEST_MYSQL")
+        .unwrap_or_else(|_| "mysql://csvgate:csvgate@127.0.0.1:3306".into())
+}
+
+/// A new database of its own for one test, initialised: its URL and a target for it. Panics
+/// (never skips) when the server cannot be reached.
+pub async fn mysql_database() -> (String, MysqlTarget) {
+    let server = mysql_server();
+    let name = format!(
+        "csvgate_t_{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    );
+    let opts = mysql_async::Opts::from_url(&server).unwrap();
+    let mut admin = mysql_async::Conn::new(opts).await.unwrap_or_else(|error| {
+        panic!("MariaDB at {server} is not reachable (run scripts/services): {error}")
+    });
+    admin
+        .query_drop(format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap();
+    admin.disconnect().await.unwrap();
+    let url = format!("{server}/{name}");
+    let target = MysqlTarget::new(&url, None).unwrap();
+    assert_eq!(
+        target.init().await.unwrap(),
+        1,
+        "a new database gets schema version 1"
+    );
+    (url, target)
 }

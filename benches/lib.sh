@@ -1,0 +1,25 @@
+# Shared set-up of the benchmark scripts (sourced, not run): the release binary, a work folder
+# (BENCH_DIR, default .bench), generated input files, and DuckDB from PyPI in a venv there.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/csvgate-target}"
+work="${BENCH_DIR:-.bench}"
+mkdir -p "$work/data"
+cargo build --release --locked --quiet
+csvgate="$CARGO_TARGET_DIR/release/csvgate"
+
+# Makes sure $work/venv has DuckDB; prints the venv's python.
+duckdb_python() {
+  if [ ! -x "$work/venv/bin/python" ]; then
+    python3 -m venv "$work/venv"
+    "$work/venv/bin/pip" install --quiet duckdb
+  fi
+  echo "$work/venv/bin/python"
+}
+
+# The generated hired_employees file of $1 rows (seed 42), made once and kept in $work/data.
+generated() {
+  local file="$work/data/hired_employees_$1.csv"
+  [ -s "$file" ] || "$csvgate" --quiet gen --rows "$1" --seed 42 --out "$file"
+  echo "$file"
+}

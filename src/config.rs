@@ -32,6 +32,26 @@ pub struct FileConfig {
     pub mirror_parquet: bool,
     #[serde(default)]
     pub ingest: IngestConfig,
+    #[serde(default)]
+    pub api: ApiConfig,
+}
+
+/// `[api]` of `csvgate.toml`: the `csvgate serve` HTTP API.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiConfig {
+    /// Address to listen on [default: 127.0.0.1:8080].
+    pub listen: Option<String>,
+    /// The bucket name clients PUT into [default: globant-landing, as the seed's API].
+    pub bucket: Option<String>,
+    /// Largest upload accepted, in bytes [default: 1 GiB].
+    pub max_upload_bytes: Option<u64>,
+    /// Keys accepted in `x-api-key` or `Authorization: Bearer`; prefer `CSVGATE_API_KEYS`.
+    #[serde(default)]
+    pub api_keys: Vec<String>,
+    /// Let reads (runs, reports) through without a key; writes always need one.
+    #[serde(default)]
+    pub open_reads: bool,
 }
 
 /// `[ingest]` of `csvgate.toml`.

@@ -24,9 +24,11 @@ use datafusion::arrow::error::ArrowError;
 
 use crate::store::ObjectVersion;
 
-/// How processing an object version ended.
+/// Where an object version is: accepted and waiting, or how processing it ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
+    /// Accepted for processing (an upload stored it); a later entry of the same run ends it.
+    Queued,
     /// Rows loaded and invalid rows written.
     Done,
     /// Already loaded by an earlier run; nothing was read.
@@ -38,6 +40,7 @@ pub enum Status {
 impl Status {
     pub fn as_str(self) -> &'static str {
         match self {
+            Status::Queued => "queued",
             Status::Done => "done",
             Status::Skipped => "skipped",
             Status::Failed => "failed",
@@ -47,6 +50,7 @@ impl Status {
     /// The status a stored text stands for (anything unknown reads as failed).
     pub fn parse(text: &str) -> Status {
         match text {
+            "queued" => Status::Queued,
             "done" => Status::Done,
             "skipped" => Status::Skipped,
             _ => Status::Failed,
@@ -75,6 +79,43 @@ pub struct Entry {
     pub started_at: DateTime<Utc>,
     pub finished_at: DateTime<Utc>,
     pub error: Option<String>,
+}
+
+impl Entry {
+    /// The first entry of a run that processes `object` later, written before work starts so
+    /// that a restart finds it (see [`pending`]).
+    pub fn queued(run_id: String, object: ObjectVersion, table: &str) -> Entry {
+        let now = Utc::now();
+        Entry {
+            run_id,
+            object,
+            table: table.to_owned(),
+            status: Status::Queued,
+            rows_read: 0,
+            rows_valid: 0,
+            rows_invalid: 0,
+            invalid_object: None,
+            started_at: now,
+            finished_at: now,
+            error: None,
+        }
+    }
+}
+
+/// Queued entries that no later entry of the same run and object has ended: work accepted
+/// but not finished, e.g. because the process died. Oldest first.
+pub fn pending(entries: &[Entry]) -> Vec<Entry> {
+    let ended: std::collections::HashSet<(&str, &str)> = entries
+        .iter()
+        .filter(|entry| entry.status != Status::Queued)
+        .map(|entry| (entry.run_id.as_str(), entry.object.key.as_str()))
+        .collect();
+    entries
+        .iter()
+        .filter(|entry| entry.status == Status::Queued)
+        .filter(|entry| !ended.contains(&(entry.run_id.as_str(), entry.object.key.as_str())))
+        .cloned()
+        .collect()
 }
 
 /// A run id: sortable by start time, unique enough for concurrent runs.
@@ -253,5 +294,31 @@ mod tests {
         assert!(entry.run_id.starts_with("20231114T221320Z-"));
         let batch = to_batch(std::slice::from_ref(&entry)).unwrap();
         assert_eq!(from_batches(&[batch]).unwrap(), vec![entry]);
+    }
+
+    #[test]
+    fn pending_is_what_was_queued_and_never_ended() {
+        let object = |key: &str| ObjectVersion {
+            location: "file:///landing/".into(),
+            key: key.into(),
+            version: "v1".into(),
+            size: 1,
+        };
+        let finished = |queued: &Entry, status| Entry {
+            status,
+            ..queued.clone()
+        };
+        let a = Entry::queued("run-a".into(), object("jobs.csv"), "jobs");
+        let b = Entry::queued("run-b".into(), object("jobs.csv"), "jobs");
+        let c = Entry::queued("run-c".into(), object("departments.csv"), "departments");
+        let ledger = [
+            a.clone(),
+            b.clone(),
+            c.clone(),
+            finished(&a, Status::Done),
+            finished(&c, Status::Failed),
+        ];
+        assert_eq!(pending(&ledger), vec![b]);
+        assert_eq!(Status::parse(Status::Queued.as_str()), Status::Queued);
     }
 }

@@ -11,16 +11,19 @@
 //!   invalid-rows writer.
 //! - [`ledger`]: which object versions were processed, with counts and status.
 //! - [`pipeline`]: the run that ties them together, one object at a time.
-//! - [`report`]: output formats.
-//! - [`cli`]: the command line, a thin layer over the above.
+//! - [`report`]: Q1/Q2 in both engines, ad-hoc SQL, output formats.
+//! - [`queue`]: uploads become runs, processed in the background; its state is the ledger's.
+//! - [`cli`], [`api`]: the command line and the HTTP API, thin layers over the above.
 //! - [`generate`]: deterministic test files for benchmarks.
 
+pub mod api;
 pub mod cli;
 pub mod config;
 pub mod dictionary;
 pub mod generate;
 pub mod ledger;
 pub mod pipeline;
+pub mod queue;
 pub mod report;
 pub mod sink;
 pub mod store;

@@ -9,7 +9,9 @@ use tracing_subscriber::EnvFilter;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.log_json, cli.quiet);
+    // A server logs its runs (START/END/REPORT) by default; a command only its problems.
+    let serving = matches!(cli.command, cli::Command::Serve(_));
+    init_logging(cli.log_json, cli.quiet, serving);
     match cli::run(cli).await.map_err(anyhow::Error::from) {
         Ok(code) => code,
         // `csvgate report q1 | head` is not a failure.
@@ -23,8 +25,12 @@ async fn main() -> ExitCode {
 }
 
 /// Logs go to stderr, `warn` and up unless `CSVGATE_LOG` says otherwise (e.g. `csvgate=info`).
-fn init_logging(json: bool, quiet: bool) {
-    let default = if quiet { "error" } else { "warn" };
+fn init_logging(json: bool, quiet: bool, serving: bool) {
+    let default = match (quiet, serving) {
+        (true, _) => "error",
+        (false, true) => "warn,csvgate=info",
+        (false, false) => "warn",
+    };
     let filter = EnvFilter::try_from_env("CSVGATE_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -61,6 +61,19 @@ struct Job {
     table: Result<&'static Table, PipelineError>,
 }
 
+impl Job {
+    fn new(location: &Location, object: ObjectVersion, options: &IngestOptions) -> Job {
+        Job {
+            table: options
+                .table
+                .ok_or(())
+                .or_else(|()| table_of(location, &object)),
+            location: location.clone(),
+            object,
+        }
+    }
+}
+
 impl Pipeline {
     /// Processes every object the sources name (the landing bucket when there are none) and
     /// returns one ledger entry per object, in processing order.
@@ -78,16 +91,11 @@ impl Pipeline {
             sources
         } {
             let (location, objects) = Location::resolve(source).await?;
-            jobs.extend(objects.into_iter().map(|object| {
-                Job {
-                    table: options
-                        .table
-                        .ok_or(())
-                        .or_else(|()| table_of(&location, &object)),
-                    location: location.clone(),
-                    object,
-                }
-            }));
+            jobs.extend(
+                objects
+                    .into_iter()
+                    .map(|object| Job::new(&location, object, options)),
+            );
         }
         jobs.sort_by_key(|job| {
             job.table
@@ -99,6 +107,18 @@ impl Pipeline {
             entries.push(self.process(&run_id, job, options).await);
         }
         Ok(entries)
+    }
+
+    /// Processes one known object version under a given run id (the queue's unit of work).
+    pub async fn ingest_object(
+        &self,
+        run_id: &str,
+        location: &Location,
+        object: ObjectVersion,
+        options: &IngestOptions,
+    ) -> Entry {
+        self.process(run_id, Job::new(location, object, options), options)
+            .await
     }
 
     async fn process(&self, run_id: &str, job: Job, options: &IngestOptions) -> Entry {
@@ -202,7 +222,11 @@ enum Recorded {
     No,
 }
 
-fn table_of(location: &Location, object: &ObjectVersion) -> Result<&'static Table, PipelineError> {
+/// The table an object of `location` loads into, told from its key.
+pub fn table_of(
+    location: &Location,
+    object: &ObjectVersion,
+) -> Result<&'static Table, PipelineError> {
     table_for_key(&format!("{}{}", location.url.path(), object.key)).ok_or_else(|| {
         PipelineError::UnknownTable {
             object: display_name(location, object),

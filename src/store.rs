@@ -7,10 +7,12 @@
 use std::path::{Path as FsPath, PathBuf};
 use std::sync::Arc;
 
+use datafusion::object_store::buffered::BufWriter;
 use datafusion::object_store::local::LocalFileSystem;
 use datafusion::object_store::path::Path;
 use datafusion::object_store::{ObjectMeta, ObjectStore, ObjectStoreExt};
 use futures::{StreamExt, TryStreamExt};
+use tokio::io::AsyncWriteExt;
 use tokio_util::io::{StreamReader, SyncIoBridge};
 use url::Url;
 
@@ -35,6 +37,45 @@ pub enum StoreError {
         location: String,
         source: datafusion::object_store::Error,
     },
+}
+
+/// Why an upload was not stored; nothing of it is left in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum UploadError {
+    #[error("the body is larger than the limit of {limit} bytes")]
+    TooLarge { limit: u64 },
+    #[error("the body is empty")]
+    Empty,
+    #[error("reading the body: {0}")]
+    Body(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Checks that an object key a client sent is a plain relative path (`hired_employees.csv`,
+/// `jobs/2024.csv`): no absolute path, no `..` or `.` segment, no empty segment, no backslash
+/// or control character, so it cannot name anything outside its bucket.
+pub fn check_key(key: &str) -> Result<(), String> {
+    if key.is_empty() {
+        return Err("the key is empty".into());
+    }
+    if key.starts_with('/') {
+        return Err(format!("{key:?}: an absolute key is not allowed"));
+    }
+    if key.chars().any(|c| c == '\\' || c.is_control()) {
+        return Err(format!(
+            "{key:?}: backslashes and control characters are not allowed"
+        ));
+    }
+    if key
+        .split('/')
+        .any(|segment| segment.is_empty() || segment == "." || segment == "..")
+    {
+        return Err(format!(
+            "{key:?}: empty, `.` and `..` segments are not allowed"
+        ));
+    }
+    Ok(())
 }
 
 /// A folder or bucket prefix and the object store rooted there.
@@ -182,6 +223,59 @@ impl Location {
         Ok((location, objects))
     }
 
+    /// The current version of the object at `key`.
+    pub async fn head(&self, key: &str) -> Result<ObjectVersion, StoreError> {
+        let meta = self
+            .store
+            .head(&Path::from(key))
+            .await
+            .map_err(|source| self.object_error(key, source))?;
+        Ok(ObjectVersion::new(self, &meta))
+    }
+
+    /// Streams `body` into the object at `key`, at most `limit` bytes; the object appears
+    /// whole when the body ends, or not at all (an upload cut short or too large is aborted).
+    pub async fn upload<E: std::fmt::Display>(
+        &self,
+        key: &str,
+        mut body: impl futures::Stream<Item = Result<bytes::Bytes, E>> + Unpin,
+        limit: u64,
+    ) -> Result<ObjectVersion, UploadError> {
+        let mut writer = BufWriter::new(self.store.clone(), Path::from(key));
+        let mut written = 0u64;
+        let copied = async {
+            while let Some(chunk) = body.next().await {
+                let chunk = chunk.map_err(|error| UploadError::Body(error.to_string()))?;
+                written += chunk.len() as u64;
+                if written > limit {
+                    return Err(UploadError::TooLarge { limit });
+                }
+                writer.write_all(&chunk).await.map_err(|source| {
+                    UploadError::Store(StoreError::Io {
+                        location: format!("{}{key}", self.url),
+                        source,
+                    })
+                })?;
+            }
+            if written == 0 {
+                return Err(UploadError::Empty);
+            }
+            Ok(())
+        }
+        .await;
+        if let Err(error) = copied {
+            let _ = writer.abort().await;
+            return Err(error);
+        }
+        writer.shutdown().await.map_err(|source| {
+            UploadError::Store(StoreError::Io {
+                location: format!("{}{key}", self.url),
+                source,
+            })
+        })?;
+        Ok(self.head(key).await?)
+    }
+
     fn object_error(&self, key: &str, source: datafusion::object_store::Error) -> StoreError {
         StoreError::Object {
             location: format!("{}{key}", self.url),
@@ -238,6 +332,56 @@ impl Buckets {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_plain_relative_keys_pass() {
+        for good in ["hired_employees.csv", "jobs/2024.csv", "a b/c..d.csv"] {
+            assert_eq!(check_key(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "",
+            "/etc/passwd",
+            "../x.csv",
+            "a/../b.csv",
+            "a//b.csv",
+            "./a.csv",
+            "a\\b",
+            "a\nb",
+        ] {
+            assert!(check_key(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_upload_over_the_limit_or_empty_leaves_no_object() {
+        let dir = tempfile::tempdir().unwrap();
+        let landing = Location::parse(dir.path().to_str().unwrap(), false).unwrap();
+        let body = |parts: &[&'static str]| {
+            futures::stream::iter(
+                parts
+                    .iter()
+                    .map(|part| Ok::<_, std::io::Error>(bytes::Bytes::from_static(part.as_bytes())))
+                    .collect::<Vec<_>>(),
+            )
+        };
+        let stored = landing
+            .upload("jobs.csv", body(&["1,A\n", "2,B\n"]), 8)
+            .await
+            .unwrap();
+        assert_eq!((stored.key.as_str(), stored.size), ("jobs.csv", 8));
+        let too_large = landing
+            .upload("big.csv", body(&["1,A\n", "2,B\n"]), 7)
+            .await;
+        assert!(matches!(too_large, Err(UploadError::TooLarge { limit: 7 })));
+        let empty = landing.upload("empty.csv", body(&[]), 7).await;
+        assert!(matches!(empty, Err(UploadError::Empty)));
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["jobs.csv"]);
+    }
 
     #[test]
     fn s3_is_a_clear_not_yet() {

@@ -75,6 +75,23 @@ pub async fn run(context: &Context, args: IngestArgs) -> Result<ExitCode, CliErr
     Ok(ExitCode::SUCCESS)
 }
 
+/// Ingest options from the configuration alone, for runs no command line shaped (uploads).
+pub(super) fn configured_options(context: &Context) -> Result<IngestOptions, CliError> {
+    let mut options = options(
+        context,
+        &IngestArgs {
+            paths: Vec::new(),
+            table: None,
+            header: None,
+            delimiter: None,
+            force: false,
+            format: Format::default(),
+        },
+    )?;
+    options.progress = false;
+    Ok(options)
+}
+
 fn options(context: &Context, args: &IngestArgs) -> Result<IngestOptions, CliError> {
     let table = match &args.table {
         Some(name) => Some(Table::named(name).ok_or_else(|| {

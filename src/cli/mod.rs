@@ -5,6 +5,7 @@ mod generate;
 mod ingest;
 mod report;
 mod runs;
+mod serve;
 mod sql;
 
 use std::io::IsTerminal;
@@ -15,6 +16,7 @@ use clap::{Parser, Subcommand};
 
 use crate::config::{ConfigError, FileConfig, Locations};
 use crate::pipeline::{Pipeline, PipelineError};
+use crate::report::Engines;
 use crate::sink::mirror::Mirrored;
 use crate::sink::mysql::MysqlTarget;
 use crate::sink::{SinkError, Target, delta::DeltaTarget};
@@ -73,6 +75,8 @@ pub enum Command {
     Report(report::ReportArgs),
     /// Run SQL over the warehouse and the landing files (or on MySQL).
     Sql(sql::SqlArgs),
+    /// Serve the HTTP API: uploads (PUT /{bucket}/{key}), runs, reports.
+    Serve(serve::ServeArgs),
     /// Manage the MySQL schema.
     #[command(subcommand)]
     Db(db::DbCommand),
@@ -91,6 +95,8 @@ pub enum CliError {
     Sink(#[from] SinkError),
     #[error("{0}")]
     Usage(String),
+    #[error(transparent)]
+    Queue(#[from] crate::queue::QueueError),
     #[error(transparent)]
     Report(#[from] crate::report::ReportError),
     #[error("writing output: {0}")]
@@ -121,6 +127,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Db(command) => db::run(&context, command).await,
         Command::Report(args) => report::run(&context, args).await,
         Command::Sql(args) => sql::run(&context, args).await,
+        Command::Serve(args) => serve::run(&context, args).await,
     }
 }
 
@@ -160,12 +167,15 @@ impl Context {
         Ok(Pipeline { buckets, target })
     }
 
-    /// The Delta warehouse, for DataFusion queries.
-    fn delta(&self) -> Result<DeltaTarget, CliError> {
-        Ok(DeltaTarget::new(crate::store::Location::parse(
-            &self.locations.warehouse,
-            true,
-        )?))
+    /// The engines reports and queries can run in.
+    fn engines(&self) -> Result<Engines, CliError> {
+        Ok(Engines {
+            warehouse: DeltaTarget::new(crate::store::Location::parse(
+                &self.locations.warehouse,
+                true,
+            )?),
+            mysql: self.mysql()?,
+        })
     }
 
     /// The MySQL target, when one is configured.

@@ -23,25 +23,10 @@ pub struct ReportArgs {
 }
 
 pub async fn run(context: &Context, args: ReportArgs) -> Result<ExitCode, CliError> {
-    let mysql = context.mysql()?;
-    let engine = args.engine.unwrap_or(if mysql.is_some() {
-        Engine::Mysql
-    } else {
-        Engine::Datafusion
-    });
-    let answer = match (engine, mysql) {
-        (Engine::Mysql, Some(mysql)) => args.report.mysql(&mysql, args.year).await?,
-        (Engine::Mysql, None) => {
-            return Err(CliError::Usage(
-                "--engine mysql needs a MySQL target (--target or CSVGATE_TARGET)".into(),
-            ));
-        }
-        (Engine::Datafusion, _) => {
-            args.report
-                .datafusion(&context.delta()?.session().await?, args.year)
-                .await?
-        }
-    };
+    let answer = context
+        .engines()?
+        .answer(args.report, args.year, args.engine)
+        .await?;
     format::write(
         args.format,
         &answer.schema(),

@@ -23,19 +23,13 @@ pub struct SqlArgs {
 }
 
 pub async fn run(context: &Context, args: SqlArgs) -> Result<ExitCode, CliError> {
+    let engines = context.engines()?;
     let (schema, batches) = match args.engine {
         Engine::Datafusion => {
             let landing = crate::store::Location::parse(&context.locations.landing, true)?;
-            adhoc::datafusion(&context.delta()?, &landing, &args.query).await?
+            adhoc::datafusion(&engines.warehouse, &landing, &args.query).await?
         }
-        Engine::Mysql => {
-            let mysql = context.mysql()?.ok_or_else(|| {
-                CliError::Usage(
-                    "--engine mysql needs a MySQL target (--target or CSVGATE_TARGET)".into(),
-                )
-            })?;
-            adhoc::mysql(&mysql, &args.query).await?
-        }
+        Engine::Mysql => adhoc::mysql(engines.mysql()?, &args.query).await?,
     };
     format::write(
         args.format,

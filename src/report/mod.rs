@@ -18,6 +18,7 @@ use datafusion::scalar::ScalarValue;
 use mysql_async::Row;
 
 use crate::sink::SinkError;
+use crate::sink::delta::DeltaTarget;
 use crate::sink::mysql::MysqlTarget;
 
 /// The year the challenge asks about.
@@ -33,7 +34,8 @@ pub enum Report {
 }
 
 /// Which engine answers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Engine {
     /// DataFusion over the Delta Lake warehouse.
     Datafusion,
@@ -50,6 +52,41 @@ pub enum ReportError {
     Target(#[from] SinkError),
     #[error("shaping the result: {0}")]
     Arrow(#[from] ArrowError),
+    #[error("the mysql engine needs a MySQL target (--target or CSVGATE_TARGET)")]
+    NoMysqlTarget,
+}
+
+/// The engines one deployment can answer from: DataFusion over its Delta warehouse always,
+/// MySQL when a MySQL target is configured (then the default, being the system of record).
+#[derive(Clone)]
+pub struct Engines {
+    pub warehouse: DeltaTarget,
+    pub mysql: Option<MysqlTarget>,
+}
+
+impl Engines {
+    /// `report` for `year` from `engine`, or from the default engine when none is asked for.
+    pub async fn answer(
+        &self,
+        report: Report,
+        year: i32,
+        engine: Option<Engine>,
+    ) -> Result<RecordBatch, ReportError> {
+        match (engine, &self.mysql) {
+            (Some(Engine::Mysql) | None, Some(mysql)) => report.mysql(mysql, year).await,
+            (Some(Engine::Mysql), None) => Err(ReportError::NoMysqlTarget),
+            (Some(Engine::Datafusion) | None, _) => {
+                report
+                    .datafusion(&self.warehouse.session().await?, year)
+                    .await
+            }
+        }
+    }
+
+    /// The MySQL target, or why there is none.
+    pub fn mysql(&self) -> Result<&MysqlTarget, ReportError> {
+        self.mysql.as_ref().ok_or(ReportError::NoMysqlTarget)
+    }
 }
 
 impl Report {

@@ -43,11 +43,18 @@ const SCANNED: &str = "scanned";
 #[derive(Debug, Clone)]
 pub struct DeltaTarget {
     warehouse: Location,
+    /// Ledger appends of this process go one at a time: Delta resolves concurrent appends by
+    /// retrying, and a burst of them (an API server accepting many uploads) runs out of
+    /// retries. Clones share the lock.
+    ledger_appends: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl DeltaTarget {
     pub fn new(warehouse: Location) -> Self {
-        DeltaTarget { warehouse }
+        DeltaTarget {
+            warehouse,
+            ledger_appends: Arc::default(),
+        }
     }
 
     fn error(&self, table: &str) -> impl Fn(DeltaTableError) -> SinkError + use<> {
@@ -250,6 +257,7 @@ impl Target for DeltaTarget {
                 target: self.describe(),
                 source: Box::new(source),
             })?;
+        let _one_at_a_time = self.ledger_appends.lock().await;
         let ledger = self.open(LEDGER_TABLE).await?;
         ledger
             .write(vec![batch])

@@ -1,0 +1,118 @@
+//! `csvgate serve`: the seed's HTTP front door, thin over the queue, the ledger and the reports.
+//!
+//! - `PUT /{bucket}/{key}` streams a CSV body into the landing bucket and queues it (`202`,
+//!   `Location: /runs/{id}`); `?wait=true` answers when the run has ended.
+//! - `GET /runs`, `GET /runs/{id}`: the ledger.
+//! - `GET /reports/hires-by-quarter`, `GET /reports/departments-above-mean` (`?year=2021`,
+//!   `?engine=`): JSON, or CSV for `Accept: text/csv`.
+//! - `GET /healthz`.
+//!
+//! Every error is a JSON body `{"error": "..."}` with a 4xx or 5xx status. Handlers only
+//! translate between HTTP and the modules below them; [`auth`] and [`access_log`] wrap them all.
+
+mod access_log;
+mod auth;
+mod routes;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+pub use auth::Auth;
+
+use crate::queue::{Queue, QueueError};
+use crate::report::{Engines, ReportError};
+use crate::sink::SinkError;
+use crate::store::UploadError;
+
+/// The bucket name the seed's API used; clients keep their URLs.
+pub const DEFAULT_BUCKET: &str = "globant-landing";
+/// Largest upload accepted unless configured otherwise.
+pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 1 << 30;
+
+/// What the server needs: the queue that processes uploads, the engines that answer reports.
+#[derive(Clone)]
+pub struct Api {
+    pub queue: Arc<Queue>,
+    pub engines: Engines,
+    /// The name clients use for the landing bucket in `PUT /{bucket}/{key}`.
+    pub bucket: String,
+    pub max_upload_bytes: u64,
+    pub auth: Auth,
+}
+
+/// Serves `api` on `listener` until `shutdown` resolves, then stops accepting connections and
+/// lets requests in flight finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    api: Api,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = routes::router(api).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// An error answer: a status and a message, sent as `{"error": message}`.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    message: String,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            message: message.into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if self.status.is_server_error() {
+            tracing::error!(status = %self.status, error = %self.message, "request failed");
+        }
+        let body = Json(serde_json::json!({ "error": self.message }));
+        (self.status, body).into_response()
+    }
+}
+
+impl From<QueueError> for ApiError {
+    fn from(error: QueueError) -> Self {
+        let status = match &error {
+            QueueError::BadKey(_) | QueueError::UnknownTable { .. } => StatusCode::BAD_REQUEST,
+            QueueError::Upload(UploadError::TooLarge { .. }) => StatusCode::PAYLOAD_TOO_LARGE,
+            QueueError::Upload(UploadError::Empty | UploadError::Body(_)) => {
+                StatusCode::BAD_REQUEST
+            }
+            QueueError::Closed => StatusCode::SERVICE_UNAVAILABLE,
+            QueueError::Upload(UploadError::Store(_)) | QueueError::Ledger(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        };
+        ApiError::new(status, error.to_string())
+    }
+}
+
+impl From<ReportError> for ApiError {
+    fn from(error: ReportError) -> Self {
+        let status = match error {
+            ReportError::NoMysqlTarget => StatusCode::BAD_REQUEST,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        ApiError::new(status, error.to_string())
+    }
+}
+
+impl From<SinkError> for ApiError {
+    fn from(error: SinkError) -> Self {
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, error.to_string())
+    }
+}

@@ -1,0 +1,171 @@
+//! The routes: each handler turns a request into one call below and the result into HTTP.
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, put};
+use datafusion::arrow::array::RecordBatch;
+use serde::Deserialize;
+
+use super::{Api, ApiError, access_log, auth};
+use crate::ledger::{self, Entry};
+use crate::report::format::{self, Format};
+use crate::report::{DEFAULT_YEAR, Engine, Report};
+
+pub fn router(api: Api) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/runs", get(runs))
+        .route("/runs/{id}", get(run))
+        .route("/reports/hires-by-quarter", get(hires_by_quarter))
+        .route(
+            "/reports/departments-above-mean",
+            get(departments_above_mean),
+        )
+        .route("/{bucket}/{*key}", put(upload))
+        .fallback(not_found)
+        // Uploads are streamed to the store with their own limit, never buffered whole.
+        .layer(DefaultBodyLimit::disable())
+        .layer(middleware::from_fn_with_state(api.clone(), auth::check))
+        .layer(middleware::from_fn(access_log::log))
+        .with_state(api)
+}
+
+async fn healthz() -> impl IntoResponse {
+    axum::Json(serde_json::json!({ "status": "ok" }))
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "no such resource")
+}
+
+#[derive(Debug, Deserialize)]
+struct UploadParams {
+    #[serde(default)]
+    wait: bool,
+}
+
+/// `PUT /{bucket}/{key}`: store, queue, answer `202` (or the ended run with `?wait=true`).
+async fn upload(
+    State(api): State<Api>,
+    Path((bucket, key)): Path<(String, String)>,
+    Query(params): Query<UploadParams>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    if bucket != api.bucket {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("no bucket {bucket:?} (uploads go to {:?})", api.bucket),
+        ));
+    }
+    let queued = api
+        .queue
+        .accept_upload(&key, body.into_data_stream(), api.max_upload_bytes)
+        .await?;
+    let location = format!("/runs/{}", queued.run_id);
+    let ended = match params.wait {
+        true => api.queue.finished(&queued.run_id).await,
+        false => None,
+    };
+    let (status, entry) = match ended {
+        Some(entry) => (StatusCode::OK, entry),
+        None => (StatusCode::ACCEPTED, queued),
+    };
+    let body = run_json(
+        &entry.run_id,
+        entry.status.as_str(),
+        std::slice::from_ref(&entry),
+    )?;
+    Ok((status, [(header::LOCATION, location)], axum::Json(body)).into_response())
+}
+
+/// `GET /runs`: every ledger entry, oldest first.
+async fn runs(State(api): State<Api>) -> Result<Response, ApiError> {
+    let entries = api.queue.ledger().await?;
+    Ok(axum::Json(entries_json(&entries)?).into_response())
+}
+
+/// `GET /runs/{id}`: the run's state and its ledger entries.
+async fn run(State(api): State<Api>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let view = api
+        .queue
+        .view(&id)
+        .await?
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no run {id:?}")))?;
+    Ok(axum::Json(run_json(&id, view.status, &view.entries)?).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct ReportParams {
+    year: Option<i32>,
+    engine: Option<Engine>,
+}
+
+async fn hires_by_quarter(
+    State(api): State<Api>,
+    Query(params): Query<ReportParams>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    report(api, Report::Q1, params, &headers).await
+}
+
+async fn departments_above_mean(
+    State(api): State<Api>,
+    Query(params): Query<ReportParams>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    report(api, Report::Q2, params, &headers).await
+}
+
+/// A report as a JSON array of rows, or CSV when the client accepts `text/csv`.
+async fn report(
+    api: Api,
+    report: Report,
+    params: ReportParams,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    let year = params.year.unwrap_or(DEFAULT_YEAR);
+    let answer = api.engines.answer(report, year, params.engine).await?;
+    let wants_csv = headers
+        .get(header::ACCEPT)
+        .and_then(|accept| accept.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/csv"));
+    let (format, content_type) = match wants_csv {
+        true => (Format::Csv, "text/csv; charset=utf-8"),
+        false => (Format::Json, "application/json"),
+    };
+    let bytes = formatted(format, &answer)?;
+    Ok(([(header::CONTENT_TYPE, content_type)], bytes).into_response())
+}
+
+fn formatted(format: Format, batch: &RecordBatch) -> Result<Vec<u8>, ApiError> {
+    let mut out = Vec::new();
+    format::write(
+        format,
+        &batch.schema(),
+        std::slice::from_ref(batch),
+        &mut out,
+    )
+    .map_err(|error| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, error.to_string()))?;
+    Ok(out)
+}
+
+/// Ledger entries as JSON objects with the columns `csvgate runs` prints.
+fn entries_json(entries: &[Entry]) -> Result<serde_json::Value, ApiError> {
+    let batch = ledger::to_batch(entries)
+        .map_err(|error| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, error.to_string()))?;
+    let json = formatted(Format::Json, &batch)?;
+    serde_json::from_slice(&json)
+        .map_err(|error| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, error.to_string()))
+}
+
+fn run_json(id: &str, status: &str, entries: &[Entry]) -> Result<serde_json::Value, ApiError> {
+    Ok(serde_json::json!({
+        "run_id": id,
+        "status": status,
+        "entries": entries_json(entries)?,
+    }))
+}

@@ -1,0 +1,118 @@
+//! `csvgate serve`.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Args;
+
+use super::{CliError, Context};
+use crate::api::{self, Api, Auth};
+use crate::queue::Queue;
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:8080; port 0 picks a free one].
+    #[arg(long, env = "CSVGATE_LISTEN")]
+    pub listen: Option<String>,
+    /// The bucket name in `PUT /{bucket}/{key}` [default: globant-landing].
+    #[arg(long, env = "CSVGATE_API_BUCKET")]
+    pub bucket: Option<String>,
+    /// Largest upload accepted, in bytes [default: 1 GiB].
+    #[arg(long, env = "CSVGATE_MAX_UPLOAD_BYTES")]
+    pub max_upload_bytes: Option<u64>,
+    /// API keys accepted (comma-separated in the environment).
+    #[arg(
+        long = "api-key",
+        env = "CSVGATE_API_KEYS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub api_keys: Vec<String>,
+    /// Let reads (runs, reports) through without a key.
+    #[arg(long)]
+    pub open_reads: bool,
+    /// Accept every request without a key. For local use only.
+    #[arg(long)]
+    pub insecure_no_auth: bool,
+}
+
+pub async fn run(context: &Context, args: ServeArgs) -> Result<ExitCode, CliError> {
+    let config = &context.file.api;
+    let auth = auth(&args, config)?;
+    let pipeline = Arc::new(context.pipeline()?);
+    let options = super::ingest::configured_options(context)?;
+    let (queue, worker) = Queue::start(pipeline, options).await?;
+    let listen = args
+        .listen
+        .or_else(|| config.listen.clone())
+        .unwrap_or_else(|| "127.0.0.1:8080".into());
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .map_err(|error| CliError::Usage(format!("--listen {listen}: {error}")))?;
+    eprintln!("csvgate: listening on http://{}", listener.local_addr()?);
+    let api = Api {
+        queue: Arc::clone(&queue),
+        engines: context.engines()?,
+        bucket: args
+            .bucket
+            .or_else(|| config.bucket.clone())
+            .unwrap_or_else(|| api::DEFAULT_BUCKET.into()),
+        max_upload_bytes: args
+            .max_upload_bytes
+            .or(config.max_upload_bytes)
+            .unwrap_or(api::DEFAULT_MAX_UPLOAD_BYTES),
+        auth,
+    };
+    let stopping = Arc::clone(&queue);
+    api::serve(listener, api, async move {
+        shutdown_signal().await;
+        tracing::warn!("shutting down: no new requests; finishing the run in progress");
+        stopping.close();
+    })
+    .await?;
+    // Runs still queued stay queued in the ledger and resume at the next start.
+    let _ = worker.await;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn auth(args: &ServeArgs, config: &crate::config::ApiConfig) -> Result<Auth, CliError> {
+    if args.insecure_no_auth {
+        tracing::warn!(
+            "--insecure-no-auth: API keys are OFF; anyone who can reach this port can upload and read"
+        );
+        eprintln!("csvgate: WARNING: --insecure-no-auth: no API key is checked");
+        return Ok(Auth::Off);
+    }
+    let keys: Vec<String> = args
+        .api_keys
+        .iter()
+        .chain(&config.api_keys)
+        .filter(|key| !key.is_empty())
+        .cloned()
+        .collect();
+    if keys.is_empty() {
+        return Err(CliError::Usage(
+            "serve needs an API key (--api-key, CSVGATE_API_KEYS or [api] api_keys), or --insecure-no-auth for local use".into(),
+        ));
+    }
+    Ok(Auth::Keys {
+        keys: Arc::new(keys),
+        open_reads: args.open_reads || config.open_reads,
+    })
+}
+
+/// Ctrl-C, or SIGTERM as a service manager sends it.
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
+}

@@ -1,0 +1,269 @@
+//! The work queue behind uploads: an object stored in the landing bucket becomes a run that a
+//! single worker processes in the background, like the seed's "object created" trigger.
+//!
+//! The queue's state lives in the ledger, not in memory: accepting an object first writes a
+//! `queued` entry, and the run's ending entry (`done`, `skipped`, `failed`) is the one the
+//! pipeline writes anyway. So a process killed with work accepted finds it again at start
+//! ([`ledger::pending`]) and finishes it; and since loads are idempotent (the target knows which
+//! object versions it committed), work interrupted halfway is never loaded twice.
+//!
+//! One worker processes runs one after the other: reference tables uploaded just before a
+//! `hired_employees` file are loaded before it is validated, as in a CLI run.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use chrono::Utc;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use crate::dictionary::table_for_key;
+use crate::ledger::{self, Entry};
+use crate::pipeline::{IngestOptions, Pipeline};
+use crate::sink::SinkError;
+use crate::store::{Location, ObjectVersion, StoreError, UploadError, check_key};
+
+/// Why work could not be accepted; nothing was queued.
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error("the server is shutting down and accepts no new work")]
+    Closed,
+    #[error("recording the run in the ledger: {0}")]
+    Ledger(#[from] SinkError),
+    #[error("key {0}")]
+    BadKey(String),
+    #[error(
+        "{key}: cannot tell which table this file holds (name it after a table, e.g. `jobs.csv` or `jobs/2024.csv`)"
+    )]
+    UnknownTable { key: String },
+    #[error(transparent)]
+    Upload(#[from] UploadError),
+}
+
+/// Where a run accepted by this process is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunState {
+    Queued,
+    Running,
+    /// The run's ending ledger entry.
+    Finished(Box<Entry>),
+}
+
+/// A run as clients see it: where it is, and its ledger entries.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunView {
+    /// `queued`, `running`, or the status of its ending entry.
+    pub status: &'static str,
+    pub entries: Vec<Entry>,
+}
+
+/// The queue and its one worker.
+pub struct Queue {
+    pipeline: Arc<Pipeline>,
+    sender: Mutex<Option<mpsc::UnboundedSender<Entry>>>,
+    runs: Mutex<HashMap<String, watch::Sender<RunState>>>,
+}
+
+impl Queue {
+    /// Starts the worker and hands it, first, the runs the ledger says were accepted and never
+    /// finished. The handle ends once [`Queue::close`] was called and the current run is done.
+    pub async fn start(
+        pipeline: Arc<Pipeline>,
+        options: IngestOptions,
+    ) -> Result<(Arc<Queue>, JoinHandle<()>), QueueError> {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        let queue = Arc::new(Queue {
+            pipeline,
+            sender: Mutex::new(Some(sender)),
+            runs: Mutex::new(HashMap::new()),
+        });
+        let pending = ledger::pending(&queue.pipeline.target.runs().await?);
+        if !pending.is_empty() {
+            tracing::info!(
+                runs = pending.len(),
+                "resuming runs accepted before a restart"
+            );
+        }
+        for entry in pending {
+            queue.enqueue(entry)?;
+        }
+        let worker = tokio::spawn(Arc::clone(&queue).work(receiver, options));
+        Ok((queue, worker))
+    }
+
+    /// Stores an uploaded object in the landing bucket under `key` (at most `limit` bytes),
+    /// then accepts it. A bad key, an unknown table or a failed upload stores nothing.
+    pub async fn accept_upload<E: std::fmt::Display>(
+        &self,
+        key: &str,
+        body: impl futures::Stream<Item = Result<bytes::Bytes, E>> + Unpin,
+        limit: u64,
+    ) -> Result<Entry, QueueError> {
+        check_key(key).map_err(QueueError::BadKey)?;
+        let table = table_for_key(key).ok_or_else(|| QueueError::UnknownTable {
+            key: key.to_owned(),
+        })?;
+        if self.is_closed() {
+            return Err(QueueError::Closed);
+        }
+        let object = self
+            .pipeline
+            .buckets
+            .landing
+            .upload(key, body, limit)
+            .await?;
+        self.accept(object, table.name).await
+    }
+
+    /// Records `object` as queued in the ledger, then queues it; returns the queued entry.
+    pub async fn accept(&self, object: ObjectVersion, table: &str) -> Result<Entry, QueueError> {
+        if self.is_closed() {
+            return Err(QueueError::Closed);
+        }
+        let entry = Entry::queued(ledger::new_run_id(Utc::now()), object, table);
+        self.pipeline.target.record(&entry).await?;
+        self.enqueue(entry.clone())?;
+        Ok(entry)
+    }
+
+    /// Every ledger entry, oldest first.
+    pub async fn ledger(&self) -> Result<Vec<Entry>, SinkError> {
+        self.pipeline.target.runs().await
+    }
+
+    /// The run `run_id`, from the ledger and this process's own knowledge of it.
+    pub async fn view(&self, run_id: &str) -> Result<Option<RunView>, SinkError> {
+        let entries: Vec<Entry> = self
+            .ledger()
+            .await?
+            .into_iter()
+            .filter(|entry| entry.run_id == run_id)
+            .collect();
+        let ended = entries
+            .iter()
+            .rev()
+            .find(|entry| entry.status != ledger::Status::Queued);
+        let status = match (self.state(run_id), ended) {
+            (Some(RunState::Running), _) => "running",
+            (_, Some(entry)) => entry.status.as_str(),
+            (Some(_), None) => "queued",
+            (None, None) if entries.is_empty() => return Ok(None),
+            (None, None) => "queued",
+        };
+        Ok(Some(RunView { status, entries }))
+    }
+
+    /// What this process knows of a run (`None`: not accepted by this process).
+    pub fn state(&self, run_id: &str) -> Option<RunState> {
+        let runs = self.runs.lock().expect("queue lock");
+        runs.get(run_id).map(|state| state.borrow().clone())
+    }
+
+    /// Waits until the run ends; `None` when this process does not know the run, or stopped
+    /// before running it (it stays queued in the ledger for the next start).
+    pub async fn finished(&self, run_id: &str) -> Option<Entry> {
+        let mut state = {
+            let runs = self.runs.lock().expect("queue lock");
+            runs.get(run_id)?.subscribe()
+        };
+        let ended = state
+            .wait_for(|state| matches!(state, RunState::Finished(_)))
+            .await
+            .ok()?;
+        match &*ended {
+            RunState::Finished(entry) => Some((**entry).clone()),
+            _ => None,
+        }
+    }
+
+    /// Stops accepting work; the worker ends after the run in progress. Queued runs stay
+    /// queued in the ledger and are taken up by the next start.
+    pub fn close(&self) {
+        self.sender.lock().expect("queue lock").take();
+    }
+
+    fn is_closed(&self) -> bool {
+        self.sender.lock().expect("queue lock").is_none()
+    }
+
+    fn enqueue(&self, entry: Entry) -> Result<(), QueueError> {
+        self.runs
+            .lock()
+            .expect("queue lock")
+            .insert(entry.run_id.clone(), watch::Sender::new(RunState::Queued));
+        let sender = self.sender.lock().expect("queue lock");
+        sender
+            .as_ref()
+            .and_then(|sender| sender.send(entry).ok())
+            .ok_or(QueueError::Closed)
+    }
+
+    async fn work(
+        self: Arc<Self>,
+        mut receiver: mpsc::UnboundedReceiver<Entry>,
+        options: IngestOptions,
+    ) {
+        while let Some(queued) = receiver.recv().await {
+            if self.is_closed() {
+                break;
+            }
+            self.set(&queued.run_id, RunState::Running);
+            let ended = self.run(&queued, &options).await;
+            self.set(&queued.run_id, RunState::Finished(Box::new(ended)));
+        }
+        // Waiters on runs that will not run here get `None` instead of waiting forever.
+        self.runs
+            .lock()
+            .expect("queue lock")
+            .retain(|_, state| matches!(*state.borrow(), RunState::Finished(_)));
+    }
+
+    /// Processes one run, logging it the way the seed's function logs were read: `START`,
+    /// `END` and a `REPORT` line with duration and row counts.
+    async fn run(&self, queued: &Entry, options: &IngestOptions) -> Entry {
+        let run_id = &queued.run_id;
+        let key = &queued.object.key;
+        tracing::info!(target: "csvgate::run", "START RunId: {run_id} Object: {key}");
+        let started = Instant::now();
+        let ended = match Location::parse(&queued.object.location, false) {
+            Ok(location) => {
+                self.pipeline
+                    .ingest_object(run_id, &location, queued.object.clone(), options)
+                    .await
+            }
+            Err(error) => self.unreachable(queued, error).await,
+        };
+        tracing::info!(target: "csvgate::run", "END RunId: {run_id}");
+        tracing::info!(
+            target: "csvgate::run",
+            "REPORT RunId: {run_id}\tDuration: {:.2} ms\tStatus: {}\tRows read: {}\tValid: {}\tInvalid: {}",
+            started.elapsed().as_secs_f64() * 1000.0,
+            ended.status,
+            ended.rows_read,
+            ended.rows_valid,
+            ended.rows_invalid,
+        );
+        ended
+    }
+
+    /// The landing location of a queued run is gone (e.g. the configuration changed).
+    async fn unreachable(&self, queued: &Entry, error: StoreError) -> Entry {
+        let failed = Entry {
+            status: ledger::Status::Failed,
+            error: Some(error.to_string()),
+            finished_at: Utc::now(),
+            ..queued.clone()
+        };
+        if let Err(error) = self.pipeline.target.record(&failed).await {
+            tracing::error!(%error, "could not write the ledger entry");
+        }
+        failed
+    }
+
+    fn set(&self, run_id: &str, state: RunState) {
+        if let Some(sender) = self.runs.lock().expect("queue lock").get(run_id) {
+            sender.send_replace(state);
+        }
+    }
+}

@@ -12,11 +12,13 @@
 //! - [`ledger`]: which object versions were processed, with counts and status.
 //! - [`pipeline`]: the run that ties them together, one object at a time.
 //! - [`report`]: Q1/Q2 in both engines, ad-hoc SQL, output formats.
+//! - [`batch`]: 1 to 1,000 rows sent as JSON become a small file and a run like any other.
 //! - [`queue`]: uploads become runs, processed in the background; its state is the ledger's.
 //! - [`cli`], [`api`]: the command line and the HTTP API, thin layers over the above.
 //! - [`generate`]: deterministic test files for benchmarks.
 
 pub mod api;
+pub mod batch;
 pub mod cli;
 pub mod config;
 pub mod dictionary;

@@ -127,6 +127,12 @@ impl Queue {
         Ok(entry)
     }
 
+    /// The invalid-rows file a run wrote (by its URL, as in the ledger). Small files only.
+    pub async fn invalid_file(&self, url: &str) -> Result<bytes::Bytes, StoreError> {
+        let invalid = &self.pipeline.buckets.invalid;
+        invalid.read_small(&invalid.key_of(url)?).await
+    }
+
     /// Every ledger entry, oldest first.
     pub async fn ledger(&self) -> Result<Vec<Entry>, SinkError> {
         self.pipeline.target.runs().await

@@ -223,6 +223,29 @@ impl Location {
         Ok((location, objects))
     }
 
+    /// The whole object at `key`: only for objects known to be small.
+    pub async fn read_small(&self, key: &str) -> Result<bytes::Bytes, StoreError> {
+        let result = self
+            .store
+            .get(&Path::from(key))
+            .await
+            .map_err(|source| self.object_error(key, source))?;
+        result
+            .bytes()
+            .await
+            .map_err(|source| self.object_error(key, source))
+    }
+
+    /// The key of an object of this location given by its URL.
+    pub fn key_of(&self, url: &str) -> Result<String, StoreError> {
+        url.strip_prefix(self.url.as_str())
+            .map(str::to_owned)
+            .ok_or_else(|| StoreError::Invalid {
+                location: url.to_owned(),
+                reason: format!("not inside {}", self.url),
+            })
+    }
+
     /// The current version of the object at `key`.
     pub async fn head(&self, key: &str) -> Result<ObjectVersion, StoreError> {
         let meta = self

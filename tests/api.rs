@@ -382,3 +382,112 @@ async fn a_run_accepted_before_a_kill_completes_after_restart() {
     );
     assert_eq!(String::from_utf8_lossy(&count.stdout), "n\n200000\n");
 }
+
+async fn post_rows(
+    server: &Server,
+    table: &str,
+    body: impl Into<reqwest::Body>,
+) -> (StatusCode, Value) {
+    let response = client()
+        .post(server.url(&format!("/tables/{table}/rows")))
+        .header("x-api-key", KEY)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    (response.status(), response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_batch_of_rows_is_checked_by_the_same_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    for name in ["departments.csv", "jobs.csv"] {
+        assert_eq!(
+            put(&server, name, fixture(name), true).await.status(),
+            StatusCode::OK
+        );
+    }
+    // 1000 rows; every 100th has no name, every 250th an unknown department.
+    let rows: Vec<Value> = (0..1000u64)
+        .map(|index| {
+            let mut row = serde_json::json!({
+                "id": 5000 + index,
+                "name": format!("Person {index}"),
+                "datetime": "2021-05-01T12:00:00Z",
+                "department_id": 1 + index % 12,
+                "job_id": 1 + index % 183,
+            });
+            if index % 100 == 7 {
+                row["name"] = Value::Null;
+            }
+            if index % 250 == 3 {
+                row["department_id"] = serde_json::json!(99);
+            }
+            row
+        })
+        .collect();
+    let (status, answer) = post_rows(
+        &server,
+        "hired_employees",
+        serde_json::to_vec(&rows).unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["accepted"], 1000 - 10 - 4);
+    let rejected = answer["rejected"].as_array().unwrap();
+    assert_eq!(rejected.len(), 14);
+    assert_eq!(
+        rejected[0],
+        serde_json::json!({"index": 3, "reason": "department_id: 99 is not an id in departments"})
+    );
+    assert_eq!(
+        rejected[1],
+        serde_json::json!({"index": 7, "reason": "name: missing"})
+    );
+    let invalid = files_below(&dir.path().join("csvgate-data/invalid/hired_employees"));
+    assert_eq!(
+        invalid.len(),
+        1,
+        "rejected rows go to the invalid bucket too"
+    );
+    let count = cli(
+        dir.path(),
+        &[
+            "sql",
+            "SELECT count(*) AS n FROM hired_employees",
+            "--format",
+            "csv",
+        ],
+    );
+    assert_eq!(String::from_utf8_lossy(&count.stdout), "n\n986\n");
+
+    let too_many = serde_json::to_vec(&vec![rows[0].clone(); 1001]).unwrap();
+    let bad: Vec<(&str, Vec<u8>, StatusCode)> = vec![
+        ("hired_employees", too_many, StatusCode::PAYLOAD_TOO_LARGE),
+        ("hired_employees", b"[]".to_vec(), StatusCode::BAD_REQUEST),
+        (
+            "hired_employees",
+            b"[{\"id\": 1,".to_vec(),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "hired_employees",
+            b"[1, 2]".to_vec(),
+            StatusCode::BAD_REQUEST,
+        ),
+        ("staff", b"[{\"id\": 1}]".to_vec(), StatusCode::NOT_FOUND),
+    ];
+    for (table, body, expected) in bad {
+        let (status, answer) = post_rows(&server, table, body).await;
+        assert_eq!(status, expected, "{answer}");
+        assert!(answer["error"].is_string(), "{answer}");
+    }
+    let runs = get_json(&server, "/runs").await;
+    assert_eq!(
+        runs.as_array().unwrap().len(),
+        2 * 2 + 2,
+        "bad batches leave no run behind"
+    );
+}

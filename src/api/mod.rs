@@ -2,6 +2,7 @@
 //!
 //! - `PUT /{bucket}/{key}` streams a CSV body into the landing bucket and queues it (`202`,
 //!   `Location: /runs/{id}`); `?wait=true` answers when the run has ended.
+//! - `POST /tables/{table}/rows`: 1 to 1,000 rows as JSON, checked by the same rules.
 //! - `GET /runs`, `GET /runs/{id}`: the ledger.
 //! - `GET /reports/hires-by-quarter`, `GET /reports/departments-above-mean` (`?year=2021`,
 //!   `?engine=`): JSON, or CSV for `Accept: text/csv`.
@@ -24,6 +25,7 @@ use axum::response::{IntoResponse, Response};
 
 pub use auth::Auth;
 
+use crate::batch::BatchError;
 use crate::queue::{Queue, QueueError};
 use crate::report::{Engines, ReportError};
 use crate::sink::SinkError;
@@ -98,6 +100,24 @@ impl From<QueueError> for ApiError {
             }
         };
         ApiError::new(status, error.to_string())
+    }
+}
+
+impl From<BatchError> for ApiError {
+    fn from(error: BatchError) -> Self {
+        let status = match &error {
+            BatchError::Malformed(_) | BatchError::NotAnObject { .. } | BatchError::Empty => {
+                StatusCode::BAD_REQUEST
+            }
+            BatchError::TooMany { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            BatchError::Queue(_) | BatchError::Failed(_) | BatchError::Store(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        };
+        match error {
+            BatchError::Queue(queued) => queued.into(),
+            other => ApiError::new(status, other.to_string()),
+        }
     }
 }
 

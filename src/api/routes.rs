@@ -2,18 +2,24 @@
 
 use axum::Router;
 use axum::body::Body;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, put};
+use axum::routing::{get, post, put};
 use datafusion::arrow::array::RecordBatch;
 use serde::Deserialize;
 
 use super::{Api, ApiError, access_log, auth};
+use crate::batch;
+use crate::dictionary::Table;
 use crate::ledger::{self, Entry};
 use crate::report::format::{self, Format};
 use crate::report::{DEFAULT_YEAR, Engine, Report};
+
+/// Largest batch-insert body: 1,000 rows of generous size.
+const BATCH_BODY_LIMIT: usize = 4 << 20;
 
 pub fn router(api: Api) -> Router {
     Router::new()
@@ -25,10 +31,16 @@ pub fn router(api: Api) -> Router {
             "/reports/departments-above-mean",
             get(departments_above_mean),
         )
-        .route("/{bucket}/{*key}", put(upload))
-        .fallback(not_found)
+        .route(
+            "/tables/{table}/rows",
+            post(insert_rows).layer(DefaultBodyLimit::max(BATCH_BODY_LIMIT)),
+        )
         // Uploads are streamed to the store with their own limit, never buffered whole.
-        .layer(DefaultBodyLimit::disable())
+        .route(
+            "/{bucket}/{*key}",
+            put(upload).layer(DefaultBodyLimit::disable()),
+        )
+        .fallback(not_found)
         .layer(middleware::from_fn_with_state(api.clone(), auth::check))
         .layer(middleware::from_fn(access_log::log))
         .with_state(api)
@@ -80,6 +92,26 @@ async fn upload(
         std::slice::from_ref(&entry),
     )?;
     Ok((status, [(header::LOCATION, location)], axum::Json(body)).into_response())
+}
+
+/// `POST /tables/{table}/rows`: 1 to 1,000 rows as JSON; the accepted count and, per rejected
+/// row, its index and reason.
+async fn insert_rows(
+    State(api): State<Api>,
+    Path(table): Path<String>,
+    body: Result<axum::body::Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body =
+        body.map_err(|rejection| ApiError::new(rejection.status(), rejection.body_text()))?;
+    let table = Table::named(&table)
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no table {table:?}")))?;
+    let outcome = batch::insert(&api.queue, table, &body).await?;
+    let body = serde_json::json!({
+        "run_id": outcome.run.run_id,
+        "accepted": outcome.run.rows_valid,
+        "rejected": outcome.rejected,
+    });
+    Ok(axum::Json(body).into_response())
 }
 
 /// `GET /runs`: every ledger entry, oldest first.

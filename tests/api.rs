@@ -491,3 +491,68 @@ async fn a_batch_of_rows_is_checked_by_the_same_rules() {
         "bad batches leave no run behind"
     );
 }
+
+#[tokio::test]
+async fn the_served_openapi_document_is_the_committed_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let response = client()
+        .get(server.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "the description needs no key"
+    );
+    let served: Value = response.json().await.unwrap();
+    let committed: Value = serde_json::from_slice(
+        &std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("openapi.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(
+        served == committed,
+        "openapi.json is stale: run `cargo run -- openapi > openapi.json`"
+    );
+}
+
+#[tokio::test]
+async fn sigterm_finishes_the_run_in_progress_then_exits() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start(dir.path(), &[]);
+    for name in ["departments.csv", "jobs.csv"] {
+        assert_eq!(
+            put(&server, name, fixture(name), true).await.status(),
+            StatusCode::OK
+        );
+    }
+    let accepted = put(&server, "hired_employees.csv", employees(1, 100_000), false).await;
+    assert_eq!(accepted.status(), StatusCode::ACCEPTED);
+    let run_id = accepted.json::<Value>().await.unwrap()["run_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    tokio::time::sleep(Duration::from_millis(200)).await; // let the worker pick it up
+    let pid = server.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = server.child.wait().unwrap();
+    assert!(status.success(), "{status}");
+    let runs = cli(dir.path(), &["runs", "--format", "json"]);
+    let runs: Value = serde_json::from_slice(&runs.stdout).unwrap();
+    let ended: Vec<&Value> = runs
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|entry| entry["run_id"] == run_id.as_str() && entry["status"] != "queued")
+        .collect();
+    assert_eq!(ended.len(), 1, "{runs}");
+    assert_eq!(ended[0]["status"], "done");
+    assert_eq!(ended[0]["rows_valid"], 100_000);
+}

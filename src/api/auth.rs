@@ -1,7 +1,7 @@
 //! API keys, as API Gateway took them: `x-api-key: <key>` (or `Authorization: Bearer <key>`).
 //!
 //! Writes always need a key unless the server runs with `--insecure-no-auth`; reads (runs,
-//! reports) need one too unless `open_reads` is set. `/healthz` is always open, for probes.
+//! reports) need one too unless `open_reads` is set. `/healthz` and `/openapi.json` are open.
 
 use std::sync::Arc;
 
@@ -11,6 +11,9 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 use super::{Api, ApiError};
+
+/// Paths anyone may read: probes and the API's own description.
+const OPEN_PATHS: [&str; 2] = ["/healthz", "/openapi.json"];
 
 /// Who may call the API.
 #[derive(Debug, Clone)]
@@ -34,7 +37,7 @@ pub async fn check(
         return Ok(next.run(request).await);
     };
     let is_read = matches!(*request.method(), Method::GET | Method::HEAD);
-    let open = request.uri().path() == "/healthz" || (is_read && *open_reads);
+    let open = OPEN_PATHS.contains(&request.uri().path()) || (is_read && *open_reads);
     if open || presented_key(&request).is_some_and(|key| is_known(keys, key)) {
         return Ok(next.run(request).await);
     }

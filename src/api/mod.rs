@@ -6,13 +6,14 @@
 //! - `GET /runs`, `GET /runs/{id}`: the ledger.
 //! - `GET /reports/hires-by-quarter`, `GET /reports/departments-above-mean` (`?year=2021`,
 //!   `?engine=`): JSON, or CSV for `Accept: text/csv`.
-//! - `GET /healthz`.
+//! - `GET /healthz`, `GET /openapi.json` (see [`openapi`]), both without a key.
 //!
 //! Every error is a JSON body `{"error": "..."}` with a 4xx or 5xx status. Handlers only
 //! translate between HTTP and the modules below them; [`auth`] and [`access_log`] wrap them all.
 
 mod access_log;
 mod auth;
+pub mod openapi;
 mod routes;
 
 use std::future::Future;

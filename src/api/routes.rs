@@ -24,6 +24,7 @@ const BATCH_BODY_LIMIT: usize = 4 << 20;
 pub fn router(api: Api) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/openapi.json", get(openapi))
         .route("/runs", get(runs))
         .route("/runs/{id}", get(run))
         .route("/reports/hires-by-quarter", get(hires_by_quarter))
@@ -48,6 +49,10 @@ pub fn router(api: Api) -> Router {
 
 async fn healthz() -> impl IntoResponse {
     axum::Json(serde_json::json!({ "status": "ok" }))
+}
+
+async fn openapi() -> impl IntoResponse {
+    axum::Json(super::openapi::document())
 }
 
 async fn not_found() -> ApiError {

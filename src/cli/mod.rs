@@ -77,6 +77,8 @@ pub enum Command {
     Sql(sql::SqlArgs),
     /// Serve the HTTP API: uploads (PUT /{bucket}/{key}), runs, reports.
     Serve(serve::ServeArgs),
+    /// Print the API's OpenAPI 3 document (the committed openapi.json).
+    Openapi,
     /// Manage the MySQL schema.
     #[command(subcommand)]
     Db(db::DbCommand),
@@ -128,6 +130,14 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Report(args) => report::run(&context, args).await,
         Command::Sql(args) => sql::run(&context, args).await,
         Command::Serve(args) => serve::run(&context, args).await,
+        Command::Openapi => {
+            let document = crate::api::openapi::document();
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&document).expect("JSON values print")
+            );
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

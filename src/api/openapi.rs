@@ -1,0 +1,154 @@
+//! The OpenAPI 3 description of the API, built from the data dictionary so that the row
+//! schemas of `POST /tables/{table}/rows` cannot drift from the rules. `csvgate openapi`
+//! prints it; the committed `openapi.json` is its output, and a test keeps the two equal.
+
+use serde_json::{Value, json};
+
+use super::DEFAULT_BUCKET;
+use crate::batch::MAX_ROWS;
+use crate::dictionary::{ColumnKind, MAX_TEXT_CHARS, TABLES, Table};
+
+/// The document served at `/openapi.json`.
+pub fn document() -> Value {
+    json!({
+        "openapi": "3.0.3",
+        "info": {
+            "title": "csvgate",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Upload CSV files of the HR tables, insert batches of rows, follow runs and read the two business reports. Every error answer is a JSON object with an `error` message.",
+        },
+        "security": [{ "apiKey": [] }, { "bearer": [] }],
+        "paths": paths(),
+        "components": {
+            "securitySchemes": {
+                "apiKey": { "type": "apiKey", "in": "header", "name": "x-api-key" },
+                "bearer": { "type": "http", "scheme": "bearer" },
+            },
+            "schemas": schemas(),
+        },
+    })
+}
+
+fn paths() -> Value {
+    let error = |description: &str| json!({ "description": description, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } });
+    let json_of = |schema: Value| json!({ "application/json": { "schema": schema } });
+    let report = |summary: &str, row: &str| {
+        json!({ "get": {
+            "summary": summary,
+            "parameters": [
+                { "name": "year", "in": "query", "schema": { "type": "integer", "default": crate::report::DEFAULT_YEAR } },
+                { "name": "engine", "in": "query", "schema": { "type": "string", "enum": ["datafusion", "mysql"] }, "description": "Default: mysql when a MySQL target is configured, else datafusion." },
+            ],
+            "responses": {
+                "200": { "description": "One object per row; CSV with a header for `Accept: text/csv`.", "content": {
+                    "application/json": { "schema": { "type": "array", "items": { "$ref": format!("#/components/schemas/{row}") } } },
+                    "text/csv": { "schema": { "type": "string" } },
+                } },
+                "400": error("The engine asked for is not configured."),
+                "401": error("Missing or wrong API key."),
+            },
+        } })
+    };
+    json!({
+        "/{bucket}/{key}": { "put": {
+            "summary": "Store a CSV file in the landing bucket and process it.",
+            "parameters": [
+                { "name": "bucket", "in": "path", "required": true, "schema": { "type": "string", "default": DEFAULT_BUCKET } },
+                { "name": "key", "in": "path", "required": true, "schema": { "type": "string" }, "description": "A relative path naming its table: `hired_employees.csv`, `jobs/2024.csv`." },
+                { "name": "wait", "in": "query", "schema": { "type": "boolean", "default": false }, "description": "Answer when the run has ended." },
+            ],
+            "requestBody": { "required": true, "content": { "*/csv": { "schema": { "type": "string", "format": "binary" } } } },
+            "responses": {
+                "200": { "description": "The run has ended (with `wait=true`).", "content": json_of(json!({ "$ref": "#/components/schemas/Run" })) },
+                "202": { "description": "Stored and queued; `Location` is the run.", "headers": { "Location": { "schema": { "type": "string" } } }, "content": json_of(json!({ "$ref": "#/components/schemas/Run" })) },
+                "400": error("Bad key, empty body or a file naming no table."),
+                "401": error("Missing or wrong API key."),
+                "404": error("Not the landing bucket."),
+                "413": error("Body over the size limit."),
+            },
+        } },
+        "/tables/{table}/rows": { "post": {
+            "summary": format!("Insert 1 to {MAX_ROWS} rows, checked by the same rules as files."),
+            "parameters": [{ "name": "table", "in": "path", "required": true, "schema": { "type": "string", "enum": TABLES.iter().map(|table| table.name).collect::<Vec<_>>() } }],
+            "requestBody": { "required": true, "content": json_of(json!({ "type": "array", "minItems": 1, "maxItems": MAX_ROWS, "items": { "oneOf": TABLES.iter().map(|table| json!({ "$ref": format!("#/components/schemas/{}", table.name) })).collect::<Vec<_>>() } })) },
+            "responses": {
+                "200": { "description": "Accepted count and the rejected rows.", "content": json_of(json!({ "$ref": "#/components/schemas/BatchAnswer" })) },
+                "400": error("Malformed JSON, or no rows."),
+                "401": error("Missing or wrong API key."),
+                "404": error("No such table."),
+                "413": error("More rows than allowed."),
+            },
+        } },
+        "/runs": { "get": {
+            "summary": "Every ledger entry, oldest first.",
+            "responses": { "200": { "description": "Ledger entries.", "content": json_of(json!({ "type": "array", "items": { "$ref": "#/components/schemas/LedgerEntry" } })) }, "401": error("Missing or wrong API key.") },
+        } },
+        "/runs/{id}": { "get": {
+            "summary": "One run: its state and ledger entries.",
+            "parameters": [{ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } }],
+            "responses": { "200": { "description": "The run.", "content": json_of(json!({ "$ref": "#/components/schemas/Run" })) }, "401": error("Missing or wrong API key."), "404": error("No such run.") },
+        } },
+        "/reports/hires-by-quarter": report("Q1: hires per department and job in a year, by quarter.", "HiresByQuarter"),
+        "/reports/departments-above-mean": report("Q2: departments that hired more than the mean in a year.", "DepartmentAboveMean"),
+        "/healthz": { "get": { "summary": "Liveness; needs no key.", "security": [], "responses": { "200": { "description": "Up.", "content": json_of(json!({ "type": "object", "properties": { "status": { "type": "string" } } })) } } } },
+        "/openapi.json": { "get": { "summary": "This document; needs no key.", "security": [], "responses": { "200": { "description": "OpenAPI 3." } } } },
+    })
+}
+
+fn schemas() -> Value {
+    let mut schemas = json!({
+        "Error": { "type": "object", "required": ["error"], "properties": { "error": { "type": "string" } } },
+        "Run": { "type": "object", "properties": {
+            "run_id": { "type": "string" },
+            "status": { "type": "string", "enum": ["queued", "running", "done", "skipped", "failed"] },
+            "entries": { "type": "array", "items": { "$ref": "#/components/schemas/LedgerEntry" } },
+        } },
+        "LedgerEntry": { "type": "object", "properties": {
+            "run_id": { "type": "string" }, "location": { "type": "string" }, "key": { "type": "string" },
+            "object_version": { "type": "string" }, "table_name": { "type": "string" },
+            "status": { "type": "string" }, "rows_read": { "type": "integer" }, "rows_valid": { "type": "integer" },
+            "rows_invalid": { "type": "integer" }, "invalid_object": { "type": "string" },
+            "started_at": { "type": "string", "format": "date-time" }, "finished_at": { "type": "string", "format": "date-time" },
+            "error": { "type": "string" },
+        } },
+        "BatchAnswer": { "type": "object", "properties": {
+            "run_id": { "type": "string" },
+            "accepted": { "type": "integer" },
+            "rejected": { "type": "array", "items": { "type": "object", "properties": { "index": { "type": "integer" }, "reason": { "type": "string" } } } },
+        } },
+        "HiresByQuarter": { "type": "object", "properties": {
+            "department": { "type": "string" }, "job": { "type": "string" },
+            "Q1": { "type": "integer" }, "Q2": { "type": "integer" }, "Q3": { "type": "integer" }, "Q4": { "type": "integer" },
+        } },
+        "DepartmentAboveMean": { "type": "object", "properties": {
+            "id": { "type": "integer" }, "department": { "type": "string" }, "hired": { "type": "integer" },
+        } },
+    });
+    for table in &TABLES {
+        schemas[table.name] = row_schema(table);
+    }
+    schemas
+}
+
+/// A table's row as JSON: from the dictionary, so the API documents the rules files obey.
+fn row_schema(table: &Table) -> Value {
+    let mut properties = serde_json::Map::new();
+    for column in table.columns {
+        let schema = match column.kind {
+            ColumnKind::Id => json!({ "type": "integer", "minimum": 1 }),
+            ColumnKind::Text => {
+                json!({ "type": "string", "minLength": 1, "maxLength": MAX_TEXT_CHARS })
+            }
+            ColumnKind::Timestamp => json!({ "type": "string", "format": "date-time" }),
+            ColumnKind::Reference(target) => {
+                json!({ "type": "integer", "minimum": 1, "description": format!("The id of a row of {target}.") })
+            }
+        };
+        properties.insert(column.name.to_owned(), schema);
+    }
+    json!({
+        "type": "object",
+        "required": table.column_names().collect::<Vec<_>>(),
+        "properties": properties,
+    })
+}

@@ -114,6 +114,30 @@ fn cli(dir: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
+async fn load_reference_tables(server: &Server) {
+    for name in ["departments.csv", "jobs.csv"] {
+        let response = put(server, name, fixture(name), true).await;
+        assert_eq!(response.status(), StatusCode::OK, "{name}");
+    }
+}
+
+/// Rows in the warehouse's hired_employees table, asked through `csvgate sql`.
+fn employees_in_warehouse(dir: &Path) -> u64 {
+    let count = cli(
+        dir,
+        &[
+            "sql",
+            "SELECT count(*) AS n FROM hired_employees",
+            "--format",
+            "csv",
+        ],
+    );
+    let text = String::from_utf8_lossy(&count.stdout);
+    text.strip_prefix("n\n")
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{text}"))
+}
+
 fn counts(run: &Value) -> (&str, u64, u64, u64) {
     let entry = &run["entries"][0];
     (
@@ -295,12 +319,7 @@ fn employees(first_id: u64, rows: u64) -> Vec<u8> {
 async fn fifty_concurrent_uploads_are_each_processed_once() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path(), &[]);
-    for name in ["departments.csv", "jobs.csv"] {
-        assert_eq!(
-            put(&server, name, fixture(name), true).await.status(),
-            StatusCode::OK
-        );
-    }
+    load_reference_tables(&server).await;
     let uploads = (0..50u64).map(|file| {
         let server = &server;
         async move {
@@ -324,28 +343,14 @@ async fn fifty_concurrent_uploads_are_each_processed_once() {
         .filter(|entry| entry["table_name"] == "hired_employees" && entry["status"] == "done")
         .collect();
     assert_eq!(done.len(), 50, "one done entry per upload");
-    let count = cli(
-        dir.path(),
-        &[
-            "sql",
-            "SELECT count(*) AS n FROM hired_employees",
-            "--format",
-            "csv",
-        ],
-    );
-    assert_eq!(String::from_utf8_lossy(&count.stdout), "n\n2000\n");
+    assert_eq!(employees_in_warehouse(dir.path()), 2000);
 }
 
 #[tokio::test]
 async fn a_run_accepted_before_a_kill_completes_after_restart() {
     let dir = tempfile::tempdir().unwrap();
     let mut server = Server::start(dir.path(), &[]);
-    for name in ["departments.csv", "jobs.csv"] {
-        assert_eq!(
-            put(&server, name, fixture(name), true).await.status(),
-            StatusCode::OK
-        );
-    }
+    load_reference_tables(&server).await;
     let big = employees(1, 200_000);
     let accepted = put(&server, "hired_employees.csv", big, false).await;
     assert_eq!(accepted.status(), StatusCode::ACCEPTED);
@@ -371,16 +376,7 @@ async fn a_run_accepted_before_a_kill_completes_after_restart() {
         run["status"] == "done" || run["status"] == "skipped",
         "{run}"
     );
-    let count = cli(
-        dir.path(),
-        &[
-            "sql",
-            "SELECT count(*) AS n FROM hired_employees",
-            "--format",
-            "csv",
-        ],
-    );
-    assert_eq!(String::from_utf8_lossy(&count.stdout), "n\n200000\n");
+    assert_eq!(employees_in_warehouse(dir.path()), 200000);
 }
 
 async fn post_rows(
@@ -403,12 +399,7 @@ async fn post_rows(
 async fn a_batch_of_rows_is_checked_by_the_same_rules() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path(), &[]);
-    for name in ["departments.csv", "jobs.csv"] {
-        assert_eq!(
-            put(&server, name, fixture(name), true).await.status(),
-            StatusCode::OK
-        );
-    }
+    load_reference_tables(&server).await;
     // 1000 rows; every 100th has no name, every 250th an unknown department.
     let rows: Vec<Value> = (0..1000u64)
         .map(|index| {
@@ -452,16 +443,7 @@ async fn a_batch_of_rows_is_checked_by_the_same_rules() {
         1,
         "rejected rows go to the invalid bucket too"
     );
-    let count = cli(
-        dir.path(),
-        &[
-            "sql",
-            "SELECT count(*) AS n FROM hired_employees",
-            "--format",
-            "csv",
-        ],
-    );
-    assert_eq!(String::from_utf8_lossy(&count.stdout), "n\n986\n");
+    assert_eq!(employees_in_warehouse(dir.path()), 986);
 
     let too_many = serde_json::to_vec(&vec![rows[0].clone(); 1001]).unwrap();
     let bad: Vec<(&str, Vec<u8>, StatusCode)> = vec![
@@ -521,12 +503,7 @@ async fn the_served_openapi_document_is_the_committed_one() {
 async fn sigterm_finishes_the_run_in_progress_then_exits() {
     let dir = tempfile::tempdir().unwrap();
     let mut server = Server::start(dir.path(), &[]);
-    for name in ["departments.csv", "jobs.csv"] {
-        assert_eq!(
-            put(&server, name, fixture(name), true).await.status(),
-            StatusCode::OK
-        );
-    }
+    load_reference_tables(&server).await;
     let accepted = put(&server, "hired_employees.csv", employees(1, 100_000), false).await;
     assert_eq!(accepted.status(), StatusCode::ACCEPTED);
     let run_id = accepted.json::<Value>().await.unwrap()["run_id"]

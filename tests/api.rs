@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
+mod common;
+
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -532,4 +534,41 @@ async fn sigterm_finishes_the_run_in_progress_then_exits() {
     assert_eq!(ended.len(), 1, "{runs}");
     assert_eq!(ended[0]["status"], "done");
     assert_eq!(ended[0]["rows_valid"], 100_000);
+}
+
+#[tokio::test]
+async fn on_a_mariadb_target_uploads_load_and_reports_come_from_mysql() {
+    let (url, target) = common::mysql_database().await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--target", &url]);
+    let runs = load_fixtures(&server).await;
+    assert_eq!(counts(&runs[2]), ("done", 1999, 1929, 70));
+    let in_mysql = target
+        .query::<u64>("SELECT COUNT(*) FROM hired_employees")
+        .await
+        .unwrap();
+    assert_eq!(in_mysql, [1929]);
+    let ledger = target
+        .query::<String>("SELECT status FROM csvgate_runs WHERE object_key = 'hired_employees.csv' ORDER BY entry_id")
+        .await
+        .unwrap();
+    assert_eq!(ledger, ["queued", "done"]);
+    for (path, report) in [
+        ("/reports/hires-by-quarter", "q1"),
+        ("/reports/departments-above-mean", "q2"),
+    ] {
+        let served = get_json(&server, path).await;
+        let printed = cli(
+            dir.path(),
+            &["--target", &url, "report", report, "--format", "json"],
+        );
+        assert!(
+            printed.status.success(),
+            "{}",
+            String::from_utf8_lossy(&printed.stderr)
+        );
+        let printed: Value = serde_json::from_slice(&printed.stdout).unwrap();
+        assert_eq!(served, printed, "{report}");
+        assert!(!served.as_array().unwrap().is_empty());
+    }
 }

@@ -26,12 +26,17 @@ start=$(now)
 gate_s=$(echo "$(now) - $start" | bc)
 valid=$("${mysql[@]}" -N csvgate_bench -e "SELECT COUNT(*) FROM hired_employees")
 
-# The valid rows only, as the load limit's input: drop the lines csvgate rejected.
-awk -F, 'NR > 1 { print $(NF - 1) }' "$run"/invalid/hired_employees/*.csv | grep -E '^[0-9]+$' | sort -n > "$run/rejected_lines" || true
-python3 - "$file" "$run/rejected_lines" "$run/valid.csv" <<'PY'
-import sys
-source, rejected, out = sys.argv[1:4]
-skip = {int(line) for line in open(rejected)}
+# The valid rows only, as the load limit's input: drop the lines csvgate rejected (the
+# second-to-last column of its invalid-rows files).
+python3 - "$file" "$run/valid.csv" "$run"/invalid/hired_employees/*.csv <<'PY'
+import csv, sys
+source, out, invalid_files = sys.argv[1], sys.argv[2], sys.argv[3:]
+skip = set()
+for name in invalid_files:
+    with open(name, newline="") as invalid:
+        rows = csv.reader(invalid)
+        next(rows)
+        skip.update(int(row[-2]) for row in rows)
 with open(source, newline="") as src, open(out, "w", newline="") as dst:
     for number, line in enumerate(src, start=1):
         if number not in skip:

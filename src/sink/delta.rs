@@ -18,6 +18,8 @@ use datafusion::arrow::datatypes::Int64Type;
 use datafusion::error::DataFusionError;
 use datafusion::object_store::ObjectStoreExt;
 use datafusion::object_store::path::Path;
+use datafusion::parquet::basic::Compression;
+use datafusion::parquet::file::properties::WriterProperties;
 use datafusion::prelude::{ParquetReadOptions, SessionContext, col};
 use deltalake::kernel::transaction::CommitProperties;
 use deltalake::kernel::{Add, DataType as DeltaType, StructField, Transaction};
@@ -240,6 +242,7 @@ impl Target for DeltaTarget {
         let commit = CommitProperties::default().with_application_transaction(marker);
         let writer = RecordBatchWriter::for_table(&delta)
             .map_err(self.error(table.name))?
+            .with_writer_properties(writer_properties())
             .with_commit_properties(commit.clone());
         Ok(Box::new(DeltaLoad {
             target: self.clone(),
@@ -358,6 +361,18 @@ async fn merge(
         .await
         .map_err(&error)?;
     Ok(())
+}
+
+/// Rows per Parquet row group: DuckDB's default. The writer holds one row group in memory, so
+/// this caps a load's memory whatever the file's size (the parquet crate's default of 1M rows
+/// would hold ~50 MB more).
+const ROW_GROUP_ROWS: usize = 122_880;
+
+fn writer_properties() -> WriterProperties {
+    WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .build()
 }
 
 /// Deletes files that were written but never committed.

@@ -96,6 +96,15 @@ impl Table {
             .expect("every table is declared in TABLES")
     }
 
+    /// Whether rows of another table point at this one's ids (so its rows must be updated in
+    /// place, never deleted and inserted again).
+    pub fn is_referenced(&self) -> bool {
+        TABLES
+            .iter()
+            .flat_map(|table| table.columns)
+            .any(|column| column.kind == ColumnKind::Reference(self.name))
+    }
+
     /// The column names, in file order.
     pub fn column_names(&self) -> impl Iterator<Item = &'static str> + '_ {
         self.columns.iter().map(|column| column.name)

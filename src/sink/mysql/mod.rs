@@ -265,6 +265,22 @@ impl Target for MysqlTarget {
         _object: &ObjectVersion,
     ) -> Result<Box<dyn Load>, SinkError> {
         let mut conn = self.conn().await?;
+        if !table.is_referenced() {
+            // Nothing points at these rows: load straight into the table inside one open
+            // transaction (LOAD DATA … REPLACE is the upsert), committed with the ledger row.
+            conn.query_drop("START TRANSACTION")
+                .await
+                .map_err(self.error())?;
+            return Ok(Box::new(MysqlLoad {
+                target: self.clone(),
+                conn,
+                table,
+                into: table.name.to_owned(),
+                direct: true,
+            }));
+        }
+        // Referenced rows (departments, jobs) must be updated in place: stage them, then
+        // upsert with INSERT … ON DUPLICATE KEY UPDATE at commit.
         let stage = format!("csvgate_stage_{}", table.name);
         // A pooled connection may still hold the staging table of an aborted load.
         conn.query_drop(format!("DROP TEMPORARY TABLE IF EXISTS {stage}"))
@@ -276,7 +292,8 @@ impl Target for MysqlTarget {
             target: self.clone(),
             conn,
             table,
-            stage,
+            into: stage,
+            direct: false,
         }))
     }
 
@@ -298,17 +315,59 @@ impl Target for MysqlTarget {
     }
 }
 
-/// One object's rows, staged on one connection until the commit.
+/// One object's rows on one connection, invisible to others until the commit: either in an
+/// open transaction on the table itself (`direct`) or in a temporary staging table.
 struct MysqlLoad {
     target: MysqlTarget,
     conn: Conn,
     table: &'static Table,
-    stage: String,
+    /// Where rows go as they come: the table (direct) or its staging table.
+    into: String,
+    direct: bool,
 }
 
 impl MysqlLoad {
     fn columns(&self) -> String {
         self.table.column_names().collect::<Vec<_>>().join(", ")
+    }
+
+    /// `ON DUPLICATE KEY UPDATE` of every column: a row with a known id replaces the old one.
+    fn on_duplicate_update(&self) -> String {
+        let updates: Vec<String> = self
+            .table
+            .column_names()
+            .map(|name| format!("{name} = VALUES({name})"))
+            .collect();
+        format!("ON DUPLICATE KEY UPDATE {}", updates.join(", "))
+    }
+
+    /// Upsert, ledger row and `COMMIT`; on failure the transaction is rolled back.
+    async fn finish(&mut self, entry: &Entry) -> Result<(), mysql_async::Error> {
+        if !self.direct {
+            self.conn.query_drop("START TRANSACTION").await?;
+            let upsert = format!(
+                "INSERT INTO {table} ({columns}) SELECT {columns} FROM {stage} {update}",
+                table = self.table.name,
+                columns = self.columns(),
+                stage = self.into,
+                update = self.on_duplicate_update()
+            );
+            self.conn.query_drop(upsert).await?;
+        }
+        self.conn
+            .exec_drop(LEDGER_INSERT, ledger_params(entry))
+            .await?;
+        self.conn.query_drop("COMMIT").await
+    }
+
+    /// Leaves the connection clean for the pool: no open transaction, no staging table.
+    async fn clean_up(&mut self) -> Result<(), mysql_async::Error> {
+        self.conn.query_drop("ROLLBACK").await?;
+        if !self.direct {
+            let drop = format!("DROP TEMPORARY TABLE IF EXISTS {}", self.into);
+            self.conn.query_drop(drop).await?;
+        }
+        Ok(())
     }
 
     /// Streams one batch into the staging table through `LOAD DATA LOCAL INFILE`; `Ok(false)`
@@ -321,10 +380,11 @@ impl MysqlLoad {
             Ok(futures::stream::once(async move { Ok(data) }).boxed())
         });
         let sql = format!(
-            "LOAD DATA LOCAL INFILE 'csvgate-batch' INTO TABLE {} {} ({})",
-            self.stage,
+            "LOAD DATA LOCAL INFILE 'csvgate-batch' {replace} INTO TABLE {} {} ({})",
+            self.into,
             rows::TSV_FORMAT,
-            self.columns()
+            self.columns(),
+            replace = if self.direct { "REPLACE" } else { "" },
         );
         match self.conn.query_drop(sql).await {
             Ok(()) => {}
@@ -335,9 +395,10 @@ impl MysqlLoad {
             }
             Err(error) => return Err(self.target.error()(error)),
         }
-        // LOCAL implies IGNORE: a row the server could not take is only a warning.
+        // LOCAL implies IGNORE: a row the server could not take is only a warning. (REPLACE
+        // counts a replaced row twice: deleted and inserted.)
         let loaded = self.conn.affected_rows();
-        if loaded != rows.num_rows() as u64 || self.conn.get_warnings() > 0 {
+        if loaded < rows.num_rows() as u64 || self.conn.get_warnings() > 0 {
             let warnings: Vec<(String, u16, String)> = self
                 .conn
                 .query("SHOW WARNINGS LIMIT 3")
@@ -361,9 +422,14 @@ impl MysqlLoad {
             let end = (start + INSERT_CHUNK_ROWS).min(rows.num_rows());
             let values = vec![placeholders.as_str(); end - start].join(", ");
             let sql = format!(
-                "INSERT INTO {} ({}) VALUES {values}",
-                self.stage,
-                self.columns()
+                "INSERT INTO {} ({}) VALUES {values} {update}",
+                self.into,
+                self.columns(),
+                update = if self.direct {
+                    self.on_duplicate_update()
+                } else {
+                    String::new()
+                },
             );
             let params: Vec<Value> = (start..end)
                 .flat_map(|row| rows::params(rows, row))
@@ -397,37 +463,16 @@ impl Load for MysqlLoad {
 
     async fn commit(mut self: Box<Self>, entry: &Entry) -> Result<(), SinkError> {
         let error = self.target.error();
-        let columns = self.columns();
-        let updates: Vec<String> = self
-            .table
-            .column_names()
-            .map(|name| format!("{name} = VALUES({name})"))
-            .collect();
-        let upsert = format!(
-            "INSERT INTO {table} ({columns}) SELECT {columns} FROM {stage} ON DUPLICATE KEY UPDATE {updates}",
-            table = self.table.name,
-            stage = self.stage,
-            updates = updates.join(", ")
-        );
-        let mut transaction = self
-            .conn
-            .start_transaction(TxOpts::default())
-            .await
-            .map_err(&error)?;
-        transaction.query_drop(upsert).await.map_err(&error)?;
-        transaction
-            .exec_drop(LEDGER_INSERT, ledger_params(entry))
-            .await
-            .map_err(&error)?;
-        transaction.commit().await.map_err(&error)?;
-        let drop = format!("DROP TEMPORARY TABLE IF EXISTS {}", self.stage);
-        self.conn.query_drop(drop).await.map_err(error)
+        if let Err(failed) = self.finish(entry).await {
+            let _ = self.clean_up().await;
+            return Err(error(failed));
+        }
+        self.clean_up().await.map_err(error)
     }
 
     async fn abort(mut self: Box<Self>) {
-        let drop = format!("DROP TEMPORARY TABLE IF EXISTS {}", self.stage);
-        if let Err(error) = self.conn.query_drop(drop).await {
-            tracing::warn!(target = %self.target.display, %error, "could not drop the staging table");
+        if let Err(error) = self.clean_up().await {
+            tracing::warn!(target = %self.target.display, %error, "could not roll back the load");
         }
     }
 }

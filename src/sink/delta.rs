@@ -87,7 +87,7 @@ impl DeltaTarget {
             .build()
             .map_err(&error)?;
         if has_log {
-            load_settled(&mut table).await.map_err(error)?;
+            table.load().await.map_err(error)?;
         }
         Ok(table)
     }
@@ -373,23 +373,6 @@ fn writer_properties() -> WriterProperties {
         .set_compression(Compression::SNAPPY)
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .build()
-}
-
-/// Loads a table's log, trying again when a file it lists is gone or not there yet: a
-/// checkpoint being written right after a commit (every 100 commits) can be seen half-way
-/// (measured under a burst of API uploads: "…099.checkpoint.parquet not found").
-async fn load_settled(table: &mut DeltaTable) -> Result<(), DeltaTableError> {
-    const ATTEMPTS: u32 = 5;
-    for attempt in 1.. {
-        match table.load().await {
-            Err(error) if attempt < ATTEMPTS && error.to_string().contains("not found") => {
-                tracing::debug!(%error, attempt, "table log changing under us; loading again");
-                tokio::time::sleep(std::time::Duration::from_millis(50 * u64::from(attempt))).await;
-            }
-            result => return result,
-        }
-    }
-    unreachable!("the loop returns by the last attempt")
 }
 
 /// Deletes files that were written but never committed.

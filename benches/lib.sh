@@ -5,7 +5,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/csvgate-target}"
 work="${BENCH_DIR:-.bench}"
 mkdir -p "$work/data"
-cargo build --release --locked --quiet
+# One bench-profile build serves the binary and the criterion benches (same features, no second compile).
+cargo bench --no-run --locked --quiet
 csvgate="$CARGO_TARGET_DIR/release/csvgate"
 
 # Makes sure $work/venv has DuckDB; prints the venv's python.

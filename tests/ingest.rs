@@ -2,10 +2,14 @@
 
 mod common;
 
+use std::sync::Arc;
+
 use common::{Sandbox, dialect, fixtures, strings};
 use csvgate::ledger::Status;
-use csvgate::pipeline::IngestOptions;
+use csvgate::pipeline::{IngestOptions, Pipeline};
 use csvgate::sink::Target;
+use csvgate::sink::delta::DeltaTarget;
+use csvgate::store::Buckets;
 
 const EMPLOYEE_COLUMNS: [&str; 5] = ["id", "name", "datetime", "department_id", "job_id"];
 
@@ -404,4 +408,37 @@ async fn a_file_named_after_no_table_fails_unless_told_which() {
     };
     let entries = sandbox.ingest_with(&[&file], &told).await;
     assert_eq!(counts(&entries[0]), ("departments", Status::Done, 1, 1, 0));
+}
+
+#[tokio::test]
+async fn tables_kept_between_loads_see_what_another_process_committed() {
+    // Two targets on one warehouse stand for two processes: a server that keeps its tables
+    // open between loads, and a CLI run beside it.
+    let sandbox = Sandbox::new();
+    let path = |name: &str| sandbox.path(name).to_str().unwrap().to_owned();
+    let buckets = Buckets::open(&path("landing"), &path("invalid"), &path("warehouse")).unwrap();
+    let other = Pipeline {
+        target: Arc::new(DeltaTarget::new(buckets.warehouse.clone())),
+        buckets,
+    };
+    let first = sandbox.file("landing/departments_1.csv", b"1,Staff\n2,Sales\n");
+    let by_other = sandbox.file("landing/departments_2.csv", b"3,Old name\n");
+    let again = sandbox.file("landing/departments_3.csv", b"3,New name\n");
+    sandbox.ingest(&[&first]).await;
+    let source = by_other.to_str().unwrap().to_owned();
+    let entries = other
+        .ingest(&[source], &IngestOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(entries[0].status, Status::Done);
+    let entries = sandbox.ingest(&[&again]).await;
+    assert_eq!(entries[0].status, Status::Done);
+    assert_eq!(
+        strings(
+            &sandbox
+                .sql("SELECT department FROM departments ORDER BY id")
+                .await
+        ),
+        ["Staff", "Sales", "New name"]
+    );
 }

@@ -8,8 +8,13 @@
 //!   id overlaps the staged files are simply appended, which is much cheaper.
 //!
 //! The ledger is the Delta table `_csvgate_runs` beside the data tables.
+//!
+//! A long-lived process (the API server) keeps every table it opened, with its id set, between
+//! loads: opening a table afresh replays its log since the last checkpoint, while bringing a
+//! kept one up to date reads only the commits that came after it.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use chrono::Utc;
@@ -22,7 +27,7 @@ use datafusion::parquet::basic::Compression;
 use datafusion::parquet::file::properties::WriterProperties;
 use datafusion::prelude::{ParquetReadOptions, SessionContext, col};
 use deltalake::kernel::transaction::CommitProperties;
-use deltalake::kernel::{Add, DataType as DeltaType, StructField, Transaction};
+use deltalake::kernel::{Add, DataType as DeltaType, StructField, Transaction, Version};
 use deltalake::protocol::SaveMode;
 use deltalake::writer::{DeltaWriter, RecordBatchWriter};
 use deltalake::{DeltaTable, DeltaTableBuilder, DeltaTableError};
@@ -49,6 +54,18 @@ pub struct DeltaTarget {
     /// retrying, and a burst of them (an API server accepting many uploads) runs out of
     /// retries. Clones share the lock.
     ledger_appends: Arc<tokio::sync::Mutex<()>>,
+    /// Tables opened before, shared by clones.
+    kept: Arc<Mutex<Kept>>,
+}
+
+/// What a target keeps between loads. Everything here is tied to a table version, so a commit
+/// by another process is picked up rather than overlooked.
+#[derive(Debug, Default)]
+struct Kept {
+    /// Each opened table at the version it was last brought to, by folder.
+    tables: HashMap<String, DeltaTable>,
+    /// Each table's `id` set at one version, by folder.
+    ids: HashMap<String, (Version, Arc<RoaringTreemap>)>,
 }
 
 impl DeltaTarget {
@@ -56,7 +73,15 @@ impl DeltaTarget {
         DeltaTarget {
             warehouse,
             ledger_appends: Arc::default(),
+            kept: Arc::default(),
         }
+    }
+
+    fn kept(&self) -> std::sync::MutexGuard<'_, Kept> {
+        // A panic while holding the lock leaves nothing half-updated: each field is replaced whole.
+        self.kept
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn error(&self, table: &str) -> impl Fn(DeltaTableError) -> SinkError + use<> {
@@ -75,8 +100,39 @@ impl DeltaTarget {
         }
     }
 
-    /// The table at `name`, possibly not created yet (`version()` is then `None`).
+    /// The table at `name` at its latest version, possibly not created yet (`version()` is
+    /// then `None`).
     async fn open(&self, name: &str) -> Result<DeltaTable, SinkError> {
+        let kept = self.kept().tables.get(name).cloned();
+        let delta = match kept {
+            Some(mut delta) => {
+                delta.update_state().await.map_err(self.error(name))?;
+                delta
+            }
+            None => self.load(name).await?,
+        };
+        self.keep(name, &delta);
+        Ok(delta)
+    }
+
+    /// Keeps `delta` for the next [`DeltaTarget::open`] unless a newer version is kept already.
+    fn keep(&self, name: &str, delta: &DeltaTable) {
+        let Some(version) = delta.version() else {
+            return;
+        };
+        let mut kept = self.kept();
+        let newer_kept = kept
+            .tables
+            .get(name)
+            .and_then(DeltaTable::version)
+            .is_some_and(|kept| kept > version);
+        if !newer_kept {
+            kept.tables.insert(name.to_owned(), delta.clone());
+        }
+    }
+
+    /// Loads the table at `name` from its log.
+    async fn load(&self, name: &str) -> Result<DeltaTable, SinkError> {
         let location = self.warehouse.child(name)?;
         // Loading a folder without a log works too, but the kernel logs that as an error.
         let log = Path::from(DELTA_LOG);
@@ -147,12 +203,37 @@ impl DeltaTarget {
         frame.execute_stream().await.map_err(error)
     }
 
-    /// Every `id` in the table, as a compact bitmap.
-    async fn id_set(&self, table: &Table, delta: &DeltaTable) -> Result<RoaringTreemap, SinkError> {
-        let mut ids = RoaringTreemap::new();
-        if delta.version().is_none() {
-            return Ok(ids);
+    /// Every `id` in the table, as a compact bitmap; kept per table version.
+    async fn id_set(
+        &self,
+        table: &Table,
+        delta: &DeltaTable,
+    ) -> Result<Arc<RoaringTreemap>, SinkError> {
+        let Some(version) = delta.version() else {
+            return Ok(Arc::default());
+        };
+        if let Some((kept_version, ids)) = self.kept().ids.get(table.name)
+            && *kept_version == version
+        {
+            return Ok(Arc::clone(ids));
         }
+        let ids = Arc::new(self.scan_ids(table, delta).await?);
+        self.keep_ids(table, version, &ids);
+        Ok(ids)
+    }
+
+    fn keep_ids(&self, table: &Table, version: Version, ids: &Arc<RoaringTreemap>) {
+        self.kept()
+            .ids
+            .insert(table.name.to_owned(), (version, Arc::clone(ids)));
+    }
+
+    async fn scan_ids(
+        &self,
+        table: &Table,
+        delta: &DeltaTable,
+    ) -> Result<RoaringTreemap, SinkError> {
+        let mut ids = RoaringTreemap::new();
         let key = table.key_column().name;
         let mut batches = self
             .query(
@@ -261,12 +342,21 @@ impl Target for DeltaTarget {
                 source: Box::new(source),
             })?;
         let _one_at_a_time = self.ledger_appends.lock().await;
-        let ledger = self.open(LEDGER_TABLE).await?;
-        ledger
-            .write(vec![batch])
-            .with_save_mode(SaveMode::Append)
-            .await
-            .map_err(self.error(LEDGER_TABLE))?;
+        let mut ledger = self.open(LEDGER_TABLE).await?;
+        let error = self.error(LEDGER_TABLE);
+        if ledger.version().is_none() {
+            ledger = ledger
+                .write(vec![batch])
+                .with_save_mode(SaveMode::Append)
+                .await
+                .map_err(error)?;
+        } else {
+            // The plain writer: a write builder plans a DataFusion query for one row.
+            let mut writer = RecordBatchWriter::for_table(&ledger).map_err(&error)?;
+            writer.write(batch).await.map_err(&error)?;
+            writer.flush_and_commit(&mut ledger).await.map_err(error)?;
+        }
+        self.keep(LEDGER_TABLE, &ledger);
         Ok(())
     }
 
@@ -301,8 +391,9 @@ struct DeltaLoad {
 }
 
 impl DeltaLoad {
-    /// Upserts the staged files into the table in one commit, then removes them.
-    async fn merge_staged(self) -> Result<(), SinkError> {
+    /// Upserts the staged files into the table in one commit, then removes them; returns the
+    /// table as committed.
+    async fn merge_staged(self) -> Result<DeltaTable, SinkError> {
         let DeltaLoad {
             target,
             table,
@@ -325,7 +416,7 @@ async fn merge(
     delta: DeltaTable,
     staged: &[Add],
     commit: CommitProperties,
-) -> Result<(), SinkError> {
+) -> Result<DeltaTable, SinkError> {
     let error = target.error(table.name);
     let query_error = target.query_error(table.name);
     let ctx: SessionContext = deltalake::delta_datafusion::create_session().into();
@@ -341,7 +432,7 @@ async fn merge(
         .map_err(&query_error)?;
     let key = table.key_column().name;
     let from_source = |name: &str| col(format!("source.{name}"));
-    delta
+    let (merged, _metrics) = delta
         .merge(source, col(format!("target.{key}")).eq(from_source(key)))
         .with_source_alias("source")
         .with_target_alias("target")
@@ -360,7 +451,7 @@ async fn merge(
         .with_commit_properties(commit)
         .await
         .map_err(&error)?;
-    Ok(())
+    Ok(merged)
 }
 
 /// Rows per Parquet row group: DuckDB's default. The writer holds one row group in memory, so
@@ -409,15 +500,26 @@ impl Load for DeltaLoad {
 
     async fn commit(mut self: Box<Self>, entry: &ledger::Entry) -> Result<(), SinkError> {
         let existing = self.target.id_set(self.table, &self.delta).await?;
+        let before = self.delta.version();
         let target = self.target.clone();
-        if existing.is_disjoint(&self.ids) {
-            let error = target.error(self.table.name);
+        let (table, loaded_ids) = (self.table, std::mem::take(&mut self.ids));
+        let committed = if existing.is_disjoint(&loaded_ids) {
+            let error = target.error(table.name);
             self.writer
                 .flush_and_commit(&mut self.delta)
                 .await
                 .map_err(error)?;
+            self.delta
         } else {
-            self.merge_staged().await?;
+            self.merge_staged().await?
+        };
+        target.keep(table.name, &committed);
+        // The ids after this commit are the ids before it plus the loaded ones, unless another
+        // writer committed in between: then the next load scans the table again.
+        if let (Some(before), Some(after)) = (before, committed.version())
+            && after == before + 1
+        {
+            target.keep_ids(table, after, &Arc::new(existing.as_ref() | &loaded_ids));
         }
         target.record(entry).await
     }

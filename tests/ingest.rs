@@ -442,3 +442,39 @@ async fn tables_kept_between_loads_see_what_another_process_committed() {
         ["Staff", "Sales", "New name"]
     );
 }
+
+#[tokio::test]
+async fn replacing_rows_rewrites_only_the_file_that_held_them() {
+    let sandbox = Sandbox::new();
+    let first = sandbox.file("landing/departments_1.csv", b"1,A\n2,B\n3,C\n");
+    let second = sandbox.file("landing/departments_2.csv", b"10,J\n11,K\n");
+    let change = sandbox.file("landing/departments_3.csv", b"2,Changed\n20,New\n");
+    sandbox.ingest(&[&first]).await;
+    sandbox.ingest(&[&second]).await;
+    sandbox.ingest(&[&change]).await;
+    assert_eq!(
+        strings(
+            &sandbox
+                .sql("SELECT department FROM departments ORDER BY id")
+                .await
+        ),
+        ["A", "Changed", "C", "J", "K", "New"]
+    );
+    // The last commit removed the first file only (the second one's ids 10..11 cannot hold 2
+    // or 20), and added the first file's other rows plus the new rows.
+    let log = sandbox
+        .table_files("departments")
+        .into_iter()
+        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
+        .max()
+        .unwrap();
+    let actions = std::fs::read_to_string(log).unwrap();
+    let count = |action: &str| {
+        let prefix = format!("{{\"{action}\"");
+        actions
+            .lines()
+            .filter(|line| line.starts_with(&prefix))
+            .count()
+    };
+    assert_eq!((count("remove"), count("add")), (1, 2));
+}

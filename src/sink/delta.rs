@@ -25,7 +25,7 @@ use datafusion::object_store::ObjectStoreExt;
 use datafusion::object_store::path::Path;
 use datafusion::parquet::basic::Compression;
 use datafusion::parquet::file::properties::WriterProperties;
-use datafusion::prelude::{ParquetReadOptions, SessionContext, col};
+use datafusion::prelude::SessionContext;
 use deltalake::kernel::transaction::CommitProperties;
 use deltalake::kernel::{Add, DataType as DeltaType, StructField, Transaction, Version};
 use deltalake::protocol::SaveMode;
@@ -43,6 +43,8 @@ use crate::store::{Location, ObjectVersion};
 pub const LEDGER_TABLE: &str = "_csvgate_runs";
 /// Folder of a Delta table's commit log.
 const DELTA_LOG: &str = "_delta_log";
+mod replace;
+
 /// Name a table is registered under for the queries of this module.
 const SCANNED: &str = "scanned";
 
@@ -390,70 +392,6 @@ struct DeltaLoad {
     commit: CommitProperties,
 }
 
-impl DeltaLoad {
-    /// Upserts the staged files into the table in one commit, then removes them; returns the
-    /// table as committed.
-    async fn merge_staged(self) -> Result<DeltaTable, SinkError> {
-        let DeltaLoad {
-            target,
-            table,
-            delta,
-            mut writer,
-            commit,
-            ..
-        } = self;
-        let error = target.error(table.name);
-        let staged = writer.flush().await.map_err(&error)?;
-        let result = merge(&target, table, delta, &staged, commit).await;
-        remove_files(&target, table, &staged).await;
-        result
-    }
-}
-
-async fn merge(
-    target: &DeltaTarget,
-    table: &'static Table,
-    delta: DeltaTable,
-    staged: &[Add],
-    commit: CommitProperties,
-) -> Result<DeltaTable, SinkError> {
-    let error = target.error(table.name);
-    let query_error = target.query_error(table.name);
-    let ctx: SessionContext = deltalake::delta_datafusion::create_session().into();
-    let root = target.warehouse.child(table.name)?.url;
-    let paths: Vec<String> = staged
-        .iter()
-        .map(|add| root.join(&add.path).map(String::from))
-        .collect::<Result<_, _>>()
-        .map_err(|parse| query_error(DataFusionError::External(Box::new(parse))))?;
-    let source = ctx
-        .read_parquet(paths, ParquetReadOptions::default())
-        .await
-        .map_err(&query_error)?;
-    let key = table.key_column().name;
-    let from_source = |name: &str| col(format!("source.{name}"));
-    let (merged, _metrics) = delta
-        .merge(source, col(format!("target.{key}")).eq(from_source(key)))
-        .with_source_alias("source")
-        .with_target_alias("target")
-        .when_matched_update(|update| {
-            table.column_names().fold(update, |update, name| {
-                update.update(name, from_source(name))
-            })
-        })
-        .map_err(&error)?
-        .when_not_matched_insert(|insert| {
-            table
-                .column_names()
-                .fold(insert, |insert, name| insert.set(name, from_source(name)))
-        })
-        .map_err(&error)?
-        .with_commit_properties(commit)
-        .await
-        .map_err(&error)?;
-    Ok(merged)
-}
-
 /// Rows per Parquet row group: DuckDB's default. The writer holds one row group in memory, so
 /// this caps a load's memory whatever the file's size (the parquet crate's default of 1M rows
 /// would hold ~50 MB more).
@@ -511,7 +449,23 @@ impl Load for DeltaLoad {
                 .map_err(error)?;
             self.delta
         } else {
-            self.merge_staged().await?
+            let error = target.error(table.name);
+            let staged = self.writer.flush().await.map_err(error)?;
+            let replaced = replace::replace_rows(
+                &target,
+                table,
+                self.delta,
+                &staged,
+                &loaded_ids,
+                self.commit,
+            );
+            match replaced.await {
+                Ok(committed) => committed,
+                Err(error) => {
+                    remove_files(&target, table, &staged).await;
+                    return Err(error);
+                }
+            }
         };
         target.keep(table.name, &committed);
         // The ids after this commit are the ids before it plus the loaded ones, unless another

@@ -1,0 +1,246 @@
+//! Replacing rows by `id` in one Delta commit, copy-on-write: the table's files that hold any
+//! of the loaded ids are rewritten without those rows, and a single commit removes them and adds
+//! both the rewritten files and the new rows' files.
+//!
+//! This is the result of a MERGE on `id` (update when matched, insert when not) without the join
+//! a MERGE plans: the loaded ids are known exactly (a bitmap), and each file's min/max `id`
+//! statistics in the Delta log skip, unread, the files that cannot hold any of them.
+
+use datafusion::arrow::array::{AsArray, BooleanArray, RecordBatch};
+use datafusion::arrow::compute::filter_record_batch;
+use datafusion::arrow::datatypes::Int64Type;
+use std::ops::Range;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use datafusion::object_store::path::Path;
+use datafusion::object_store::{ObjectStore, ObjectStoreExt};
+use datafusion::parquet::arrow::arrow_reader::ArrowReaderOptions;
+use datafusion::parquet::arrow::async_reader::{AsyncFileReader, ParquetRecordBatchStream};
+use datafusion::parquet::arrow::{ParquetRecordBatchStreamBuilder, ProjectionMask};
+use datafusion::parquet::errors::ParquetError;
+use datafusion::parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
+use deltalake::DeltaTable;
+use deltalake::kernel::transaction::{CommitBuilder, CommitProperties};
+use deltalake::kernel::{Action, Add, LogicalFileView};
+use deltalake::protocol::DeltaOperation;
+use deltalake::writer::{DeltaWriter, RecordBatchWriter};
+use futures::FutureExt;
+use futures::TryStreamExt;
+use futures::future::BoxFuture;
+use roaring::RoaringTreemap;
+
+use super::{DeltaTarget, remove_files, writer_properties};
+use crate::dictionary::Table;
+use crate::sink::{SinkError, Target};
+use crate::store::Location;
+
+/// Commits `staged` (files holding the rows of `loaded_ids`) to `delta`, replacing the rows the
+/// table held with those ids; returns the table as committed. On failure nothing is committed
+/// and the files this function wrote are removed (the caller removes `staged`).
+pub(super) async fn replace_rows(
+    target: &DeltaTarget,
+    table: &'static Table,
+    mut delta: DeltaTable,
+    staged: &[Add],
+    loaded_ids: &RoaringTreemap,
+    commit: CommitProperties,
+) -> Result<DeltaTable, SinkError> {
+    let error = target.error(table.name);
+    let key = table.key_column().name;
+    let candidates: Vec<LogicalFileView> = delta
+        .snapshot()
+        .map_err(&error)?
+        .log_data()
+        .iter()
+        .filter(|file| may_hold_any(file, key, loaded_ids))
+        .collect();
+    let location = target.warehouse.child(table.name)?;
+    let mut writer = RecordBatchWriter::for_table(&delta)
+        .map_err(&error)?
+        .with_writer_properties(writer_properties());
+    let mut removes = Vec::new();
+    for file in &candidates {
+        let rewritten = rewrite_without(target, table, &location, file, loaded_ids, &mut writer);
+        if rewritten.await? {
+            removes.push(Action::Remove(file.remove_action(true)));
+        }
+    }
+    let rewritten = writer.flush().await.map_err(&error)?;
+    let actions = staged
+        .iter()
+        .chain(&rewritten)
+        .cloned()
+        .map(Action::Add)
+        .chain(removes)
+        .collect();
+    let operation = DeltaOperation::Merge {
+        // No predicate: the table as a whole was read, so any concurrent commit is a conflict
+        // (it might have added one of these ids) and this commit fails rather than duplicate.
+        predicate: None,
+        merge_predicate: Some(format!("target.{key} = source.{key}")),
+        matched_predicates: Vec::new(),
+        not_matched_predicates: Vec::new(),
+        not_matched_by_source_predicates: Vec::new(),
+    };
+    let committed = CommitBuilder::from(commit)
+        .with_actions(actions)
+        .build(
+            Some(delta.snapshot().map_err(&error)?),
+            delta.log_store(),
+            operation,
+        )
+        .await;
+    match committed {
+        Ok(finalized) => {
+            delta.state = Some(finalized.snapshot());
+            Ok(delta)
+        }
+        Err(source) => {
+            remove_files(target, table, &rewritten).await;
+            Err(error(source))
+        }
+    }
+}
+
+/// Whether the file's `id` range, from its statistics, overlaps the loaded ids; a file without
+/// statistics may hold anything.
+fn may_hold_any(file: &LogicalFileView, key: &str, loaded_ids: &RoaringTreemap) -> bool {
+    let bounds = file.stats().and_then(|stats| {
+        let stats: serde_json::Value = serde_json::from_str(&stats).ok()?;
+        let bound = |which: &str| stats.get(which)?.get(key)?.as_u64();
+        Some((bound("minValues")?, bound("maxValues")?))
+    });
+    match bounds {
+        // How many loaded ids are ≤ max, minus how many are < min.
+        Some((min, max)) => {
+            loaded_ids.rank(max) > min.checked_sub(1).map_or(0, |below| loaded_ids.rank(below))
+        }
+        None => true,
+    }
+}
+
+/// Writes the rows of `file` whose id is not loaded to `writer`, if it holds any loaded id;
+/// returns whether it did (only then is the file replaced). A first pass reads the id column
+/// alone, so files that merely straddle a loaded id are not rewritten, and nothing holds a
+/// whole file.
+async fn rewrite_without(
+    target: &DeltaTarget,
+    table: &'static Table,
+    location: &Location,
+    file: &LogicalFileView,
+    loaded_ids: &RoaringTreemap,
+    writer: &mut RecordBatchWriter,
+) -> Result<bool, SinkError> {
+    let key = table.key_column().name;
+    let mut ids = read(target, table, location, file, Some(key)).await?;
+    let mut holds_loaded_id = false;
+    while let Some(batch) = ids.try_next().await.map_err(parquet_error(target, table))? {
+        holds_loaded_id |= not_loaded(&batch, key, loaded_ids).false_count() > 0;
+    }
+    if !holds_loaded_id {
+        return Ok(false);
+    }
+    let mut rows = read(target, table, location, file, None).await?;
+    while let Some(batch) = rows
+        .try_next()
+        .await
+        .map_err(parquet_error(target, table))?
+    {
+        let kept = filter_record_batch(&batch, &not_loaded(&batch, key, loaded_ids)).map_err(
+            |source| SinkError::Arrow {
+                target: target.describe(),
+                source: Box::new(source),
+            },
+        )?;
+        if kept.num_rows() > 0 {
+            writer.write(kept).await.map_err(target.error(table.name))?;
+        }
+    }
+    Ok(true)
+}
+
+/// A stream of the file's rows, of one column or all.
+async fn read(
+    target: &DeltaTarget,
+    table: &'static Table,
+    location: &Location,
+    file: &LogicalFileView,
+    only: Option<&str>,
+) -> Result<ParquetRecordBatchStream<StoredFile>, SinkError> {
+    let reader = StoredFile {
+        store: Arc::clone(&location.store),
+        path: file.object_store_path(),
+        size: u64::try_from(file.size()).unwrap_or_default(),
+    };
+    let builder = ParquetRecordBatchStreamBuilder::new(reader)
+        .await
+        .map_err(parquet_error(target, table))?;
+    let builder = match only {
+        Some(column) => {
+            let mask = ProjectionMask::columns(builder.parquet_schema(), [column]);
+            builder.with_projection(mask)
+        }
+        None => builder,
+    };
+    builder.build().map_err(parquet_error(target, table))
+}
+
+fn parquet_error(
+    target: &DeltaTarget,
+    table: &Table,
+) -> impl Fn(ParquetError) -> SinkError + use<> {
+    let error = target.error(table.name);
+    move |source| error(deltalake::DeltaTableError::Parquet { source })
+}
+
+/// A mask keeping the rows whose id is not among the loaded ones.
+fn not_loaded(batch: &RecordBatch, key: &str, loaded_ids: &RoaringTreemap) -> BooleanArray {
+    let ids = batch
+        .column_by_name(key)
+        .expect("table files hold the key column")
+        .as_primitive::<Int64Type>();
+    ids.values()
+        .iter()
+        .map(|&id| Some(!u64::try_from(id).is_ok_and(|id| loaded_ids.contains(id))))
+        .collect()
+}
+
+/// A Parquet file in an object store, read by byte ranges; its size comes from the Delta log, so
+/// the footer is found without asking the store.
+struct StoredFile {
+    store: Arc<dyn ObjectStore>,
+    path: Path,
+    size: u64,
+}
+
+fn store_error(source: datafusion::object_store::Error) -> ParquetError {
+    ParquetError::External(Box::new(source))
+}
+
+impl AsyncFileReader for StoredFile {
+    fn get_bytes(&mut self, range: Range<u64>) -> BoxFuture<'_, Result<Bytes, ParquetError>> {
+        async move {
+            self.store
+                .get_range(&self.path, range)
+                .await
+                .map_err(store_error)
+        }
+        .boxed()
+    }
+
+    fn get_metadata<'a>(
+        &'a mut self,
+        options: Option<&'a ArrowReaderOptions>,
+    ) -> BoxFuture<'a, Result<Arc<ParquetMetaData>, ParquetError>> {
+        async move {
+            let size = self.size;
+            let metadata = ParquetMetaDataReader::new()
+                .with_arrow_reader_options(options)
+                .load_and_finish(self, size)
+                .await?;
+            Ok(Arc::new(metadata))
+        }
+        .boxed()
+    }
+}

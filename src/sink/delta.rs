@@ -4,10 +4,11 @@
 //! is one Delta commit, so readers see all of an object's rows or none. Idempotence:
 //! - the commit carries the object's fingerprint as an application transaction
 //!   (`csvgate:<location><key>@<version>`), so a version is never loaded twice;
-//! - rows whose `id` is already in the table replace the old rows (a MERGE on `id`), and when no
-//!   id overlaps the staged files are simply appended, which is much cheaper.
+//! - rows whose `id` is already in the table replace the old rows, as a MERGE on `id` would
+//!   ([`replace`]: the files holding those ids are rewritten without them in the same commit);
+//!   when no id overlaps, the staged files are simply appended.
 //!
-//! The ledger is the Delta table `_csvgate_runs` beside the data tables.
+//! The ledger is the Delta table `_csvgate_runs` beside the data tables, written as append-only.
 //!
 //! A long-lived process (the API server) keeps every table it opened, with its id set, between
 //! loads: opening a table afresh replays its log since the last checkpoint, while bringing a
@@ -30,7 +31,7 @@ use deltalake::kernel::transaction::CommitProperties;
 use deltalake::kernel::{Add, DataType as DeltaType, StructField, Transaction, Version};
 use deltalake::protocol::SaveMode;
 use deltalake::writer::{DeltaWriter, RecordBatchWriter};
-use deltalake::{DeltaTable, DeltaTableBuilder, DeltaTableError};
+use deltalake::{BlindDeltaTable, DeltaTable, DeltaTableBuilder, DeltaTableError};
 use futures::{StreamExt, TryStreamExt};
 use roaring::RoaringTreemap;
 
@@ -39,11 +40,21 @@ use crate::ledger;
 use crate::sink::{Load, SinkError, Target};
 use crate::store::{Location, ObjectVersion};
 
+mod replace;
+
 /// Folder of the ledger table inside the warehouse.
 pub const LEDGER_TABLE: &str = "_csvgate_runs";
 /// Folder of a Delta table's commit log.
 const DELTA_LOG: &str = "_delta_log";
-mod replace;
+
+/// Table properties of every table csvgate creates. A checkpoint every ten commits (Delta's
+/// default is 100) bounds the log a reader replays: the ledger gets two commits per upload, and
+/// every commit, lookup of a loaded version and update of a kept table replays the commits
+/// since the last checkpoint.
+const TABLE_PROPERTIES: [(&str, Option<&str>); 1] = [("delta.checkpointInterval", Some("10"))];
+
+/// Delta's checkpoint interval for tables that do not set one.
+const DELTA_CHECKPOINT_INTERVAL: u64 = 100;
 
 /// Name a table is registered under for the queries of this module.
 const SCANNED: &str = "scanned";
@@ -68,6 +79,8 @@ struct Kept {
     tables: HashMap<String, DeltaTable>,
     /// Each table's `id` set at one version, by folder.
     ids: HashMap<String, (Version, Arc<RoaringTreemap>)>,
+    /// The ledger, opened for appends.
+    ledger: Option<BlindDeltaTable>,
 }
 
 impl DeltaTarget {
@@ -159,9 +172,55 @@ impl DeltaTarget {
             .create()
             .with_table_name(table.name)
             .with_columns(delta_columns(table))
+            .with_configuration(TABLE_PROPERTIES)
             .with_save_mode(SaveMode::Ignore)
             .await
             .map_err(self.error(table.name))
+    }
+
+    /// The ledger as an append-only table (`None` when it does not exist yet). Appends need no
+    /// list of the table's files, which grows by two with every upload: loading that list made
+    /// each ledger append slower than the one before.
+    async fn open_ledger_for_appends(&self) -> Result<Option<BlindDeltaTable>, SinkError> {
+        if self.open(LEDGER_TABLE).await?.version().is_none() {
+            return Ok(None);
+        }
+        let url = self.warehouse.child(LEDGER_TABLE)?.url;
+        let ledger = BlindDeltaTable::try_new(url.as_str())
+            .await
+            .map_err(self.error(LEDGER_TABLE))?;
+        Ok(Some(ledger))
+    }
+
+    /// Creates the ledger table with its first entry.
+    async fn create_ledger(&self, first: RecordBatch) -> Result<(), SinkError> {
+        let ledger = self.open(LEDGER_TABLE).await?;
+        let created = ledger
+            .write(vec![first])
+            .with_configuration(TABLE_PROPERTIES)
+            .with_save_mode(SaveMode::Append)
+            .await
+            .map_err(self.error(LEDGER_TABLE))?;
+        self.keep(LEDGER_TABLE, &created);
+        Ok(())
+    }
+
+    /// Writes a checkpoint of the ledger at `version`, as Delta writers do every
+    /// `checkpointInterval` commits (append-only commits do not), so readers replay a short
+    /// log. A failure only costs speed: it is logged.
+    async fn checkpoint_ledger(&self, version: u64) {
+        let Ok(location) = self.warehouse.child(LEDGER_TABLE) else {
+            return;
+        };
+        let written = deltalake::checkpoints::create_checkpoint_from_table_url_and_cleanup(
+            location.url,
+            version,
+            Some(false),
+            None,
+        );
+        if let Err(error) = written.await {
+            tracing::warn!(version, %error, "could not write a ledger checkpoint");
+        }
     }
 
     /// A DataFusion session with every dictionary table that exists registered under its name
@@ -344,21 +403,25 @@ impl Target for DeltaTarget {
                 source: Box::new(source),
             })?;
         let _one_at_a_time = self.ledger_appends.lock().await;
-        let mut ledger = self.open(LEDGER_TABLE).await?;
+        let kept = self.kept().ledger.clone();
+        let mut ledger = match kept {
+            Some(ledger) => ledger,
+            None => match self.open_ledger_for_appends().await? {
+                Some(ledger) => ledger,
+                None => return self.create_ledger(batch).await,
+            },
+        };
         let error = self.error(LEDGER_TABLE);
-        if ledger.version().is_none() {
-            ledger = ledger
-                .write(vec![batch])
-                .with_save_mode(SaveMode::Append)
-                .await
-                .map_err(error)?;
-        } else {
-            // The plain writer: a write builder plans a DataFusion query for one row.
-            let mut writer = RecordBatchWriter::for_table(&ledger).map_err(&error)?;
-            writer.write(batch).await.map_err(&error)?;
-            writer.flush_and_commit(&mut ledger).await.map_err(error)?;
+        let mut writer = RecordBatchWriter::for_blind_appends(&ledger).map_err(&error)?;
+        writer.write(batch).await.map_err(&error)?;
+        let files = writer.flush().await.map_err(&error)?;
+        let version = ledger.commit(files).await.map_err(&error)?;
+        let every = (ledger.table_properties().checkpoint_interval)
+            .map_or(DELTA_CHECKPOINT_INTERVAL, std::num::NonZero::get);
+        self.kept().ledger = Some(ledger);
+        if version % every == 0 {
+            self.checkpoint_ledger(version).await;
         }
-        self.keep(LEDGER_TABLE, &ledger);
         Ok(())
     }
 

@@ -2,7 +2,7 @@
 //! batches (`mirror_parquet = true`).
 //!
 //! The two cannot commit atomically together, so the order makes a crash harmless: the mirror
-//! commits first (its own application transaction makes a repeat a no-op MERGE), the primary
+//! commits first (its own application transaction makes a repeat a no-op), the primary
 //! second. An object counts as loaded only when both hold it, so a run that died between the
 //! two commits is redone and ends with both loaded once.
 

@@ -33,8 +33,9 @@ for rows in fixtures $rows_list; do
   fi
   env CSVGATE_BENCH_WAREHOUSE="$run/warehouse" "${mysql_env[@]}" \
     cargo bench --locked --quiet --bench reports -- --noplot >/dev/null 2>&1
-  read -r _ duck_q1 < <("$python" benches/duckdb_reports.py "$run/warehouse" 10 | grep q1)
-  read -r _ duck_q2 < <("$python" benches/duckdb_reports.py "$run/warehouse" 10 | grep q2)
+  duck=$("$python" benches/duckdb_reports.py "$run/warehouse" 10)
+  duck_q1=$(awk '$1 == "q1" { print $2 }' <<<"$duck")
+  duck_q2=$(awk '$1 == "q2" { print $2 }' <<<"$duck")
   for query in Q1 Q2; do
     duck=$([ "$query" = Q1 ] && echo "$duck_q1" || echo "$duck_q2")
     engines=(datafusion)

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use indicatif::{ProgressBar, ProgressStyle};
+use tracing::{Instrument, debug_span};
 
 use crate::dictionary::{Table, table_for_key};
 use crate::ledger::{self, Entry, Status};
@@ -142,6 +143,7 @@ impl Pipeline {
         let outcome = match job.table {
             Ok(table) => {
                 self.load(&job.location, &job.object, table, options, &mut entry)
+                    .instrument(debug_span!("process", key = %job.object.key))
                     .await
             }
             Err(error) => Err(error),
@@ -161,7 +163,8 @@ impl Pipeline {
     }
 
     async fn record(&self, entry: &Entry) {
-        if let Err(error) = self.target.record(entry).await {
+        let recorded = self.target.record(entry).instrument(debug_span!("record"));
+        if let Err(error) = recorded.await {
             tracing::error!(object = %entry.object.key, %error, "could not write the ledger entry");
         }
     }
@@ -175,17 +178,26 @@ impl Pipeline {
         options: &IngestOptions,
         entry: &mut Entry,
     ) -> Result<Recorded, PipelineError> {
-        if !options.force && self.target.is_loaded(table, object).await? {
+        let loaded = self.target.is_loaded(table, object);
+        if !options.force && loaded.instrument(debug_span!("is_loaded")).await? {
             tracing::info!(object = %object.key, "already loaded, skipping");
             entry.status = Status::Skipped;
             return Ok(Recorded::No);
         }
-        let references = reference_ids(self.target.as_ref(), table).await?;
+        let references = reference_ids(self.target.as_ref(), table)
+            .instrument(debug_span!("reference_ids"))
+            .await?;
         let progress = progress_bar(object, options.progress);
         let input = progress.wrap_read(location.reader(&object.key).await?);
         let name = display_name(location, object);
-        let mut rows = validate::split(&name, input, table, &options.dialect, &references).await?;
-        let mut load = self.target.begin(table, object).await?;
+        let mut rows = validate::split(&name, input, table, &options.dialect, &references)
+            .instrument(debug_span!("plan_split"))
+            .await?;
+        let mut load = self
+            .target
+            .begin(table, object)
+            .instrument(debug_span!("begin"))
+            .await?;
         let mut invalid = InvalidRows::new(&self.buckets.invalid, table, object, &entry.run_id);
         let copied = async {
             while let Some(batch) = rows.next().await {
@@ -197,6 +209,7 @@ impl Pipeline {
             }
             Ok::<_, PipelineError>(rows.finish().await?)
         }
+        .instrument(debug_span!("validate_and_write"))
         .await;
         progress.finish_and_clear();
         let summary = match copied {
@@ -211,7 +224,7 @@ impl Pipeline {
         entry.invalid_object = invalid.finish().await?;
         entry.status = Status::Done;
         entry.finished_at = Utc::now();
-        load.commit(entry).await?;
+        load.commit(entry).instrument(debug_span!("commit")).await?;
         Ok(Recorded::Yes)
     }
 }

@@ -17,6 +17,7 @@ use std::time::Instant;
 use chrono::Utc;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
+use tracing::{Instrument, debug_span};
 
 use crate::dictionary::table_for_key;
 use crate::ledger::{self, Entry};
@@ -112,6 +113,7 @@ impl Queue {
             .buckets
             .landing
             .upload(key, body, limit)
+            .instrument(debug_span!("upload"))
             .await?;
         self.accept(object, table.name).await
     }
@@ -122,7 +124,11 @@ impl Queue {
             return Err(QueueError::Closed);
         }
         let entry = Entry::queued(ledger::new_run_id(Utc::now()), object, table);
-        self.pipeline.target.record(&entry).await?;
+        self.pipeline
+            .target
+            .record(&entry)
+            .instrument(debug_span!("record_queued"))
+            .await?;
         self.enqueue(entry.clone())?;
         Ok(entry)
     }

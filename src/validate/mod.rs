@@ -6,34 +6,33 @@
 //!        (blocking thread,  (+ line, field_count,     (reject_reason,     └─▶ invalid (text,
 //!         bounded channel)   id_repeated)              typed_* columns)          line, reason)
 //! ```
+//!
+//! The SQL is planned once per table and set of reference ids ([`compiled`]), and its
+//! projections are applied to each batch as it arrives.
 
+pub mod compiled;
 pub mod read;
 pub mod rules;
 
 use std::fmt;
 use std::io::Read;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef};
 use datafusion::arrow::compute::{cast, filter_record_batch, is_not_null, is_null};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::catalog::streaming::StreamingTable;
 use datafusion::error::DataFusionError;
-use datafusion::execution::{SendableRecordBatchStream, TaskContext};
-use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
-use datafusion::physical_plan::streaming::PartitionStream;
-use datafusion::prelude::{SessionConfig, SessionContext};
-use futures::StreamExt;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::dictionary::Table;
+pub use compiled::CompiledRules;
 pub use read::{Dialect, HeaderMode, ReadError, ReadSummary};
 pub use rules::ReferenceIds;
 
-/// Batches buffered between the reader thread and DataFusion.
+/// Batches buffered between the reader thread and the rules.
 const CHANNEL_BATCHES: usize = 4;
 
 /// Why an object could not be validated.
@@ -65,7 +64,9 @@ pub struct SplitBatch {
 pub struct SplitStream {
     file: String,
     table: &'static Table,
-    rows: SendableRecordBatchStream,
+    rules: Arc<CompiledRules>,
+    /// Text batches from the reader thread, in file order.
+    rows: mpsc::Receiver<RecordBatch>,
     reader: JoinHandle<Result<ReadSummary, ReadError>>,
 }
 
@@ -86,37 +87,23 @@ pub async fn split(
     dialect: &Dialect,
     references: &ReferenceIds,
 ) -> Result<SplitStream, ValidateError> {
-    let (sender, receiver) = mpsc::channel(CHANNEL_BATCHES);
+    let rules = CompiledRules::get(table, references)
+        .await
+        .map_err(|source| ValidateError::Query {
+            file: file.to_owned(),
+            source: Box::new(source),
+        })?;
+    let (sender, rows) = mpsc::channel(CHANNEL_BATCHES);
     let reader = {
         let (file, dialect) = (file.to_owned(), dialect.clone());
         tokio::task::spawn_blocking(move || {
             read::read_text_batches(&file, input, table, &dialect, sender)
         })
     };
-    let query_error = |source| ValidateError::Query {
-        file: file.to_owned(),
-        source: Box::new(source),
-    };
-    // One partition keeps rows in file order; the reader thread already runs beside it.
-    let config = SessionConfig::new()
-        .with_target_partitions(1)
-        .with_batch_size(dialect.batch_rows);
-    let ctx = SessionContext::new_with_config(config);
-    let partition = Arc::new(ChannelPartition {
-        schema: table.text_schema(),
-        receiver: Mutex::new(Some(receiver)),
-    });
-    let raw = StreamingTable::try_new(table.text_schema(), vec![partition]).map_err(query_error)?;
-    ctx.register_table(rules::RAW_TABLE, Arc::new(raw))
-        .map_err(query_error)?;
-    let frame = ctx
-        .sql(&rules::split_sql(table, references))
-        .await
-        .map_err(query_error)?;
-    let rows = frame.execute_stream().await.map_err(query_error)?;
     Ok(SplitStream {
         file: file.to_owned(),
         table,
+        rules,
         rows,
         reader,
     })
@@ -125,7 +112,8 @@ pub async fn split(
 impl SplitStream {
     /// The next batch of rows, split; `None` once the input is exhausted.
     pub async fn next(&mut self) -> Option<Result<SplitBatch, ValidateError>> {
-        let batch = match self.rows.next().await? {
+        let text = self.rows.recv().await?;
+        let batch = match self.rules.apply(&text) {
             Ok(batch) => batch,
             Err(source) => {
                 return Some(Err(ValidateError::Query {
@@ -190,31 +178,5 @@ fn cast_column(
         Ok(Arc::clone(column))
     } else {
         cast(column.as_ref(), to)
-    }
-}
-
-/// The reader's channel as the one partition of a DataFusion streaming table.
-#[derive(Debug)]
-struct ChannelPartition {
-    schema: SchemaRef,
-    receiver: Mutex<Option<mpsc::Receiver<RecordBatch>>>,
-}
-
-impl PartitionStream for ChannelPartition {
-    fn schema(&self) -> &SchemaRef {
-        &self.schema
-    }
-
-    fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
-        let receiver = self.receiver.lock().expect("partition lock").take();
-        let batches = futures::stream::unfold(receiver, |receiver| async move {
-            let mut receiver = receiver?;
-            let batch = receiver.recv().await?;
-            Some((Ok(batch), Some(receiver)))
-        });
-        Box::pin(RecordBatchStreamAdapter::new(
-            Arc::clone(&self.schema),
-            batches,
-        ))
     }
 }

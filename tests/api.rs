@@ -4,6 +4,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 mod common;
@@ -26,6 +27,23 @@ fn fixture(name: &str) -> Vec<u8> {
 struct Server {
     child: Child,
     base: String,
+    /// What the server printed so far: the access log (stdout) and its logs (stderr).
+    stdout: Arc<Mutex<String>>,
+    stderr: Arc<Mutex<String>>,
+}
+
+/// Copies every line of `from` into a shared string, so the server never blocks on a pipe.
+fn collect_lines(from: impl BufRead + Send + 'static) -> Arc<Mutex<String>> {
+    let lines = Arc::new(Mutex::new(String::new()));
+    let into = Arc::clone(&lines);
+    std::thread::spawn(move || {
+        for line in from.lines().map_while(Result::ok) {
+            let mut all = into.lock().unwrap();
+            all.push_str(&line);
+            all.push('\n');
+        }
+    });
+    lines
 }
 
 impl Server {
@@ -34,7 +52,7 @@ impl Server {
             .args(["serve", "--listen", "127.0.0.1:0", "--api-key", KEY])
             .args(extra)
             .current_dir(dir)
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
@@ -50,9 +68,13 @@ impl Server {
                 break address.to_owned();
             }
         };
-        // Keep draining stderr so the server never blocks on a full pipe.
-        std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
-        Server { child, base }
+        let stdout = collect_lines(BufReader::new(child.stdout.take().unwrap()));
+        Server {
+            child,
+            base,
+            stdout,
+            stderr: collect_lines(stderr),
+        }
     }
 
     fn url(&self, path: &str) -> String {
@@ -571,4 +593,63 @@ async fn on_a_mariadb_target_uploads_load_and_reports_come_from_mysql() {
         assert_eq!(served, printed, "{report}");
         assert!(!served.as_array().unwrap().is_empty());
     }
+}
+
+#[tokio::test]
+async fn each_request_gets_an_access_line_and_each_run_its_report_and_no_key_is_logged() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Server::start(dir.path(), &[]);
+    let body = fixture("departments.csv");
+    let uploaded = put(&server, "departments.csv", body.clone(), true).await;
+    assert_eq!(uploaded.status(), StatusCode::OK);
+    let request_id = uploaded.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let run_id = uploaded.json::<Value>().await.unwrap()["run_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let refused = client()
+        .get(server.url("/runs"))
+        .header("x-api-key", "not-the-key")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    server.kill();
+    std::thread::sleep(Duration::from_millis(200));
+
+    let access: Vec<Value> = server
+        .stdout
+        .lock()
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(access.len(), 2, "{access:?}");
+    let (put_line, refused_line) = (&access[0], &access[1]);
+    assert_eq!(put_line["requestId"], request_id.as_str());
+    assert_eq!(put_line["httpMethod"], "PUT");
+    assert_eq!(put_line["path"], "/globant-landing/departments.csv");
+    assert_eq!(put_line["status"], 200);
+    assert_eq!(put_line["bytesIn"], body.len());
+    assert_eq!(put_line["ip"], "127.0.0.1");
+    assert!(put_line["latencyMs"].as_f64().unwrap() > 0.0);
+    assert_eq!(
+        (&refused_line["path"], &refused_line["status"]),
+        (&"/runs".into(), &401.into())
+    );
+
+    let logs = server.stderr.lock().unwrap().clone();
+    for expected in [
+        format!("START RunId: {run_id} Object: departments.csv"),
+        format!("END RunId: {run_id}"),
+        format!("REPORT RunId: {run_id}\tDuration: "),
+        "Status: done\tRows read: 12\tValid: 12\tInvalid: 0".to_owned(),
+    ] {
+        assert!(logs.contains(&expected), "{expected:?} not in {logs}");
+    }
+    let everything = format!("{logs}{access:?}");
+    assert!(!everything.contains(KEY) && !everything.contains("not-the-key"));
 }

@@ -227,7 +227,19 @@ impl DeltaTarget {
     /// (and the ledger as `runs`), for reports and ad-hoc SQL.
     pub async fn session(&self) -> Result<SessionContext, SinkError> {
         let ctx: SessionContext = deltalake::delta_datafusion::create_session().into();
+        // Filtering rows while the Parquet pages are decoded (on by default) made the reports,
+        // whose year filter keeps about a third of the rows, twice as slow as filtering the
+        // decoded batches (10M rows: Q2 0.24 s against 0.12 s).
+        ctx.state_ref()
+            .write()
+            .config_mut()
+            .options_mut()
+            .execution
+            .parquet
+            .pushdown_filters = false;
         let tables = TABLES.iter().map(|table| (table.name, table.name));
+        // The tables' scans take their Parquet settings from this session.
+        let settings = Arc::new(ctx.state());
         for (folder, name) in tables.chain([(LEDGER_TABLE, "runs")]) {
             let delta = self.open(folder).await?;
             if delta.version().is_none() {
@@ -238,6 +250,7 @@ impl DeltaTarget {
                 .map_err(self.error(folder))?;
             let provider = delta
                 .table_provider()
+                .with_session(Arc::clone(&settings))
                 .await
                 .map_err(self.query_error(folder))?;
             ctx.register_table(name, provider)

@@ -6,6 +6,8 @@
 //! entry, same invalid-rows file for the rejected ones. The answer adds, per rejected row, its
 //! index in the request and the reason, read back from that invalid-rows file.
 
+use std::sync::Arc;
+
 use futures::stream;
 
 use crate::dictionary::Table;
@@ -52,7 +54,7 @@ pub struct Outcome {
 
 /// Checks, queues and waits for a batch of rows for `table`.
 pub async fn insert(
-    queue: &Queue,
+    queue: &Arc<Queue>,
     table: &'static Table,
     body: &[u8],
 ) -> Result<Outcome, BatchError> {

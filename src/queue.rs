@@ -40,6 +40,8 @@ pub enum QueueError {
     UnknownTable { key: String },
     #[error(transparent)]
     Upload(#[from] UploadError),
+    #[error("accepting the run stopped unexpectedly: {0}")]
+    Crashed(String),
 }
 
 /// Where a run accepted by this process is.
@@ -96,7 +98,7 @@ impl Queue {
     /// Stores an uploaded object in the landing bucket under `key` (at most `limit` bytes),
     /// then accepts it. A bad key, an unknown table or a failed upload stores nothing.
     pub async fn accept_upload<E: std::fmt::Display>(
-        &self,
+        self: &Arc<Self>,
         key: &str,
         body: impl futures::Stream<Item = Result<bytes::Bytes, E>> + Unpin,
         limit: u64,
@@ -119,18 +121,32 @@ impl Queue {
     }
 
     /// Records `object` as queued in the ledger, then queues it; returns the queued entry.
-    pub async fn accept(&self, object: ObjectVersion, table: &str) -> Result<Entry, QueueError> {
+    ///
+    /// Both happen in a task of their own: a client that hangs up drops its request halfway,
+    /// and must not leave a ledger append cut short, or an entry recorded that no one works on.
+    pub async fn accept(
+        self: &Arc<Self>,
+        object: ObjectVersion,
+        table: &str,
+    ) -> Result<Entry, QueueError> {
         if self.is_closed() {
             return Err(QueueError::Closed);
         }
         let entry = Entry::queued(ledger::new_run_id(Utc::now()), object, table);
-        self.pipeline
-            .target
-            .record(&entry)
-            .instrument(debug_span!("record_queued"))
-            .await?;
-        self.enqueue(entry.clone())?;
-        Ok(entry)
+        let queue = Arc::clone(self);
+        let accepted = tokio::spawn(async move {
+            queue
+                .pipeline
+                .target
+                .record(&entry)
+                .instrument(debug_span!("record_queued"))
+                .await?;
+            queue.enqueue(entry.clone())?;
+            Ok(entry)
+        });
+        accepted
+            .await
+            .map_err(|crash| QueueError::Crashed(crash.to_string()))?
     }
 
     /// The invalid-rows file a run wrote (by its URL, as in the ledger). Small files only.

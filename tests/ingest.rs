@@ -444,6 +444,45 @@ async fn tables_kept_between_loads_see_what_another_process_committed() {
 }
 
 #[tokio::test]
+async fn two_processes_append_to_one_ledger_in_turn() {
+    // The server keeps the ledger open for appends; a CLI run beside it appends in between,
+    // taking the version the server would have written next.
+    let sandbox = Sandbox::new();
+    let path = |name: &str| sandbox.path(name).to_str().unwrap().to_owned();
+    let buckets = Buckets::open(&path("landing"), &path("invalid"), &path("warehouse")).unwrap();
+    let other = Pipeline {
+        target: Arc::new(DeltaTarget::new(buckets.warehouse.clone())),
+        buckets,
+    };
+    let files: Vec<_> = (1..=4)
+        .map(|n| {
+            sandbox.file(
+                &format!("landing/jobs_{n}.csv"),
+                format!("{n},Job {n}\n").as_bytes(),
+            )
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for (index, file) in files.iter().enumerate() {
+        let entries = if index == 2 {
+            let source = file.to_str().unwrap().to_owned();
+            other
+                .ingest(&[source], &IngestOptions::default())
+                .await
+                .unwrap()
+        } else {
+            sandbox.ingest(&[file]).await
+        };
+        statuses.push(entries[0].status);
+    }
+    assert_eq!(statuses, [Status::Done; 4]);
+    let ledger = sandbox.target.runs().await.unwrap();
+    let done = ledger.iter().filter(|entry| entry.status == Status::Done);
+    assert_eq!(done.count(), 4, "{ledger:?}");
+    assert_eq!(sandbox.count("jobs").await, 4);
+}
+
+#[tokio::test]
 async fn replacing_rows_rewrites_only_the_file_that_held_them() {
     let sandbox = Sandbox::new();
     let first = sandbox.file("landing/departments_1.csv", b"1,A\n2,B\n3,C\n");

@@ -96,9 +96,9 @@ impl From<QueueError> for ApiError {
                 StatusCode::BAD_REQUEST
             }
             QueueError::Closed => StatusCode::SERVICE_UNAVAILABLE,
-            QueueError::Upload(UploadError::Store(_)) | QueueError::Ledger(_) => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            QueueError::Upload(UploadError::Store(_))
+            | QueueError::Ledger(_)
+            | QueueError::Crashed(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         ApiError::new(status, error.to_string())
     }

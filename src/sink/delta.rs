@@ -53,6 +53,9 @@ const DELTA_LOG: &str = "_delta_log";
 /// since the last checkpoint.
 const TABLE_PROPERTIES: [(&str, Option<&str>); 1] = [("delta.checkpointInterval", Some("10"))];
 
+/// How many times a ledger append tries a version other processes keep taking.
+const LEDGER_ATTEMPTS: usize = 5;
+
 /// Delta's checkpoint interval for tables that do not set one.
 const DELTA_CHECKPOINT_INTERVAL: u64 = 100;
 
@@ -185,11 +188,15 @@ impl DeltaTarget {
         if self.open(LEDGER_TABLE).await?.version().is_none() {
             return Ok(None);
         }
+        Ok(Some(self.blind_ledger().await?))
+    }
+
+    /// The ledger, existing, at its latest version, without its list of files.
+    async fn blind_ledger(&self) -> Result<BlindDeltaTable, SinkError> {
         let url = self.warehouse.child(LEDGER_TABLE)?.url;
-        let ledger = BlindDeltaTable::try_new(url.as_str())
+        BlindDeltaTable::try_new(url.as_str())
             .await
-            .map_err(self.error(LEDGER_TABLE))?;
-        Ok(Some(ledger))
+            .map_err(self.error(LEDGER_TABLE))
     }
 
     /// Creates the ledger table with its first entry.
@@ -416,7 +423,9 @@ impl Target for DeltaTarget {
                 source: Box::new(source),
             })?;
         let _one_at_a_time = self.ledger_appends.lock().await;
-        let kept = self.kept().ledger.clone();
+        // Taken out while in use, so an append cut short leaves none kept: the next one opens
+        // the ledger afresh instead of trusting a version that may be gone by.
+        let kept = self.kept().ledger.take();
         let mut ledger = match kept {
             Some(ledger) => ledger,
             None => match self.open_ledger_for_appends().await? {
@@ -428,7 +437,18 @@ impl Target for DeltaTarget {
         let mut writer = RecordBatchWriter::for_blind_appends(&ledger).map_err(&error)?;
         writer.write(batch).await.map_err(&error)?;
         let files = writer.flush().await.map_err(&error)?;
-        let version = ledger.commit(files).await.map_err(&error)?;
+        let mut attempts = 1;
+        let version = loop {
+            match ledger.commit(files.clone()).await {
+                // Another process (say, a CLI ingest beside the server) appended since: appends
+                // never conflict, so append again after its version.
+                Err(DeltaTableError::VersionAlreadyExists(_)) if attempts < LEDGER_ATTEMPTS => {
+                    attempts += 1;
+                    ledger = self.blind_ledger().await?;
+                }
+                committed => break committed.map_err(&error)?,
+            }
+        };
         let every = (ledger.table_properties().checkpoint_interval)
             .map_or(DELTA_CHECKPOINT_INTERVAL, std::num::NonZero::get);
         self.kept().ledger = Some(ledger);

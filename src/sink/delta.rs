@@ -16,6 +16,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use tracing::Instrument;
 
 use async_trait::async_trait;
 use chrono::Utc;
@@ -533,7 +534,9 @@ impl Load for DeltaLoad {
     }
 
     async fn commit(mut self: Box<Self>, entry: &ledger::Entry) -> Result<(), SinkError> {
-        let existing = self.target.id_set(self.table, &self.delta).await?;
+        let existing = (self.target.id_set(self.table, &self.delta))
+            .instrument(tracing::debug_span!("id_set"))
+            .await?;
         let before = self.delta.version();
         let target = self.target.clone();
         let (table, loaded_ids) = (self.table, std::mem::take(&mut self.ids));
@@ -571,7 +574,10 @@ impl Load for DeltaLoad {
         {
             target.keep_ids(table, after, &Arc::new(existing.as_ref() | &loaded_ids));
         }
-        target.record(entry).await
+        target
+            .record(entry)
+            .instrument(tracing::debug_span!("ledger_append"))
+            .await
     }
 
     async fn abort(mut self: Box<Self>) {

@@ -6,13 +6,14 @@
 //! a MERGE plans: the loaded ids are known exactly (a bitmap), and each file's min/max `id`
 //! statistics in the Delta log skip, unread, the files that cannot hold any of them.
 
-use datafusion::arrow::array::{AsArray, BooleanArray, RecordBatch};
-use datafusion::arrow::compute::filter_record_batch;
-use datafusion::arrow::datatypes::Int64Type;
+use std::future::IntoFuture;
 use std::ops::Range;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use datafusion::arrow::array::{AsArray, BooleanArray, RecordBatch};
+use datafusion::arrow::compute::filter_record_batch;
+use datafusion::arrow::datatypes::Int64Type;
 use datafusion::object_store::path::Path;
 use datafusion::object_store::{ObjectStore, ObjectStoreExt};
 use datafusion::parquet::arrow::arrow_reader::ArrowReaderOptions;
@@ -29,6 +30,7 @@ use futures::FutureExt;
 use futures::TryStreamExt;
 use futures::future::BoxFuture;
 use roaring::RoaringTreemap;
+use tracing::Instrument;
 
 use super::{DeltaTarget, remove_files, writer_properties};
 use crate::dictionary::Table;
@@ -61,7 +63,8 @@ pub(super) async fn replace_rows(
         .with_writer_properties(writer_properties());
     let mut removes = Vec::new();
     for file in &candidates {
-        let rewritten = rewrite_without(target, table, &location, file, loaded_ids, &mut writer);
+        let rewritten = rewrite_without(target, table, &location, file, loaded_ids, &mut writer)
+            .instrument(tracing::debug_span!("rewrite"));
         if rewritten.await? {
             removes.push(Action::Remove(file.remove_action(true)));
         }
@@ -90,6 +93,8 @@ pub(super) async fn replace_rows(
             delta.log_store(),
             operation,
         )
+        .into_future()
+        .instrument(tracing::debug_span!("delta_commit"))
         .await;
     match committed {
         Ok(finalized) => {

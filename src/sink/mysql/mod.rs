@@ -239,7 +239,8 @@ impl Target for MysqlTarget {
 
     async fn ids(&self, table: &'static Table) -> Result<Vec<i64>, SinkError> {
         let key = table.key_column().name;
-        self.query(&format!("SELECT {key} FROM {}", table.name))
+        // In order, so the same ids give the same validation rules (which are kept per set).
+        self.query(&format!("SELECT {key} FROM {} ORDER BY {key}", table.name))
             .await
     }
 

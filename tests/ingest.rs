@@ -2,14 +2,10 @@
 
 mod common;
 
-use std::sync::Arc;
-
 use common::{Sandbox, dialect, fixtures, strings};
 use csvgate::ledger::Status;
-use csvgate::pipeline::{IngestOptions, Pipeline};
+use csvgate::pipeline::IngestOptions;
 use csvgate::sink::Target;
-use csvgate::sink::delta::DeltaTarget;
-use csvgate::store::Buckets;
 
 const EMPLOYEE_COLUMNS: [&str; 5] = ["id", "name", "datetime", "department_id", "job_id"];
 
@@ -415,12 +411,7 @@ async fn tables_kept_between_loads_see_what_another_process_committed() {
     // Two targets on one warehouse stand for two processes: a server that keeps its tables
     // open between loads, and a CLI run beside it.
     let sandbox = Sandbox::new();
-    let path = |name: &str| sandbox.path(name).to_str().unwrap().to_owned();
-    let buckets = Buckets::open(&path("landing"), &path("invalid"), &path("warehouse")).unwrap();
-    let other = Pipeline {
-        target: Arc::new(DeltaTarget::new(buckets.warehouse.clone())),
-        buckets,
-    };
+    let other = sandbox.other_process();
     let first = sandbox.file("landing/departments_1.csv", b"1,Staff\n2,Sales\n");
     let by_other = sandbox.file("landing/departments_2.csv", b"3,Old name\n");
     let again = sandbox.file("landing/departments_3.csv", b"3,New name\n");
@@ -448,12 +439,7 @@ async fn two_processes_append_to_one_ledger_in_turn() {
     // The server keeps the ledger open for appends; a CLI run beside it appends in between,
     // taking the version the server would have written next.
     let sandbox = Sandbox::new();
-    let path = |name: &str| sandbox.path(name).to_str().unwrap().to_owned();
-    let buckets = Buckets::open(&path("landing"), &path("invalid"), &path("warehouse")).unwrap();
-    let other = Pipeline {
-        target: Arc::new(DeltaTarget::new(buckets.warehouse.clone())),
-        buckets,
-    };
+    let other = sandbox.other_process();
     let files: Vec<_> = (1..=4)
         .map(|n| {
             sandbox.file(

@@ -16,7 +16,6 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use tracing::Instrument;
 
 use async_trait::async_trait;
 use chrono::Utc;
@@ -35,6 +34,7 @@ use deltalake::writer::{DeltaWriter, RecordBatchWriter};
 use deltalake::{BlindDeltaTable, DeltaTable, DeltaTableBuilder, DeltaTableError};
 use futures::{StreamExt, TryStreamExt};
 use roaring::RoaringTreemap;
+use tracing::Instrument;
 
 use crate::dictionary::{ColumnKind, TABLES, Table};
 use crate::ledger;
@@ -534,7 +534,9 @@ impl Load for DeltaLoad {
     }
 
     async fn commit(mut self: Box<Self>, entry: &ledger::Entry) -> Result<(), SinkError> {
-        let existing = (self.target.id_set(self.table, &self.delta))
+        let existing = self
+            .target
+            .id_set(self.table, &self.delta)
             .instrument(tracing::debug_span!("id_set"))
             .await?;
         let before = self.delta.version();

@@ -10,7 +10,7 @@
 //! The SQL is planned once per table and set of reference ids ([`compiled`]), and its
 //! projections are applied to each batch as it arrives.
 
-pub mod compiled;
+mod compiled;
 pub mod read;
 pub mod rules;
 
@@ -28,7 +28,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::dictionary::Table;
-pub use compiled::CompiledRules;
+use compiled::CompiledRules;
 pub use read::{Dialect, HeaderMode, ReadError, ReadSummary};
 pub use rules::ReferenceIds;
 
@@ -49,6 +49,15 @@ pub enum ValidateError {
     Split { file: String, source: ArrowError },
     #[error("{file}: the reader thread stopped unexpectedly: {message}")]
     ReaderCrashed { file: String, message: String },
+}
+
+impl ValidateError {
+    fn query(file: &str, source: DataFusionError) -> Self {
+        ValidateError::Query {
+            file: file.to_owned(),
+            source: Box::new(source),
+        }
+    }
 }
 
 /// The two halves of one batch.
@@ -89,10 +98,7 @@ pub async fn split(
 ) -> Result<SplitStream, ValidateError> {
     let rules = CompiledRules::get(table, references)
         .await
-        .map_err(|source| ValidateError::Query {
-            file: file.to_owned(),
-            source: Box::new(source),
-        })?;
+        .map_err(|source| ValidateError::query(file, source))?;
     let (sender, rows) = mpsc::channel(CHANNEL_BATCHES);
     let reader = {
         let (file, dialect) = (file.to_owned(), dialect.clone());
@@ -115,12 +121,7 @@ impl SplitStream {
         let text = self.rows.recv().await?;
         let batch = match self.rules.apply(&text) {
             Ok(batch) => batch,
-            Err(source) => {
-                return Some(Err(ValidateError::Query {
-                    file: self.file.clone(),
-                    source: Box::new(source),
-                }));
-            }
+            Err(source) => return Some(Err(ValidateError::query(&self.file, source))),
         };
         Some(
             split_batch(self.table, &batch).map_err(|source| ValidateError::Split {

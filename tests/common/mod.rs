@@ -44,6 +44,18 @@ impl Sandbox {
         }
     }
 
+    /// A second pipeline on this sandbox's buckets with a target of its own: another process
+    /// (a CLI run beside a server) working on the same warehouse.
+    pub fn other_process(&self) -> Pipeline {
+        let path = |name: &str| self.path(name).to_str().unwrap().to_owned();
+        let buckets =
+            Buckets::open(&path("landing"), &path("invalid"), &path("warehouse")).unwrap();
+        Pipeline {
+            target: Arc::new(DeltaTarget::new(buckets.warehouse.clone())),
+            buckets,
+        }
+    }
+
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }

@@ -8,13 +8,15 @@
 //!   ([`replace`]: the files holding those ids are rewritten without them in the same commit);
 //!   when no id overlaps, the staged files are simply appended.
 //!
-//! The ledger is the Delta table `_csvgate_runs` beside the data tables, written as append-only.
+//! The ledger is the Delta table `_csvgate_runs` beside the data tables, written as append-only;
+//! an upload's `queued` entry waits outside it until its run ends (`delta/queued.rs`), so a run costs
+//! the ledger one commit.
 //!
 //! A long-lived process (the API server) keeps every table it opened, with its id set, between
 //! loads: opening a table afresh replays its log since the last checkpoint, while bringing a
 //! kept one up to date reads only the commits that came after it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -41,7 +43,10 @@ use crate::ledger;
 use crate::sink::{Load, SinkError, Target};
 use crate::store::{Location, ObjectVersion};
 
+mod queued;
 mod replace;
+
+use queued::QueuedEntries;
 
 /// Folder of the ledger table inside the warehouse.
 pub const LEDGER_TABLE: &str = "_csvgate_runs";
@@ -211,6 +216,67 @@ impl DeltaTarget {
             .map_err(self.error(LEDGER_TABLE))?;
         self.keep(LEDGER_TABLE, &created);
         Ok(())
+    }
+
+    /// Appends `entries` to the ledger in one commit.
+    async fn append_to_ledger(&self, entries: &[ledger::Entry]) -> Result<(), SinkError> {
+        let batch = ledger::to_batch(entries).map_err(|source| SinkError::Arrow {
+            target: self.describe(),
+            source: Box::new(source),
+        })?;
+        let _one_at_a_time = self.ledger_appends.lock().await;
+        // Taken out while in use, so an append cut short leaves none kept: the next one opens
+        // the ledger afresh instead of trusting a version that may be gone by.
+        let kept = self.kept().ledger.take();
+        let mut ledger = match kept {
+            Some(ledger) => ledger,
+            None => match self.open_ledger_for_appends().await? {
+                Some(ledger) => ledger,
+                None => return self.create_ledger(batch).await,
+            },
+        };
+        let error = self.error(LEDGER_TABLE);
+        let mut writer = RecordBatchWriter::for_blind_appends(&ledger).map_err(&error)?;
+        writer.write(batch).await.map_err(&error)?;
+        let files = writer.flush().await.map_err(&error)?;
+        let mut attempts = 1;
+        let version = loop {
+            match ledger.commit(files.clone()).await {
+                // Another process (say, a CLI ingest beside the server) appended since: appends
+                // never conflict, so append again after its version.
+                Err(DeltaTableError::VersionAlreadyExists(_)) if attempts < LEDGER_ATTEMPTS => {
+                    attempts += 1;
+                    ledger = self.blind_ledger().await?;
+                }
+                committed => break committed.map_err(&error)?,
+            }
+        };
+        let every = (ledger.table_properties().checkpoint_interval)
+            .map_or(DELTA_CHECKPOINT_INTERVAL, std::num::NonZero::get);
+        self.kept().ledger = Some(ledger);
+        if version % every == 0 {
+            self.checkpoint_ledger(version).await;
+        }
+        Ok(())
+    }
+
+    /// The entries of the ledger table, oldest first.
+    async fn ledger_entries(&self) -> Result<Vec<ledger::Entry>, SinkError> {
+        let delta = self.open(LEDGER_TABLE).await?;
+        if delta.version().is_none() {
+            return Ok(Vec::new());
+        }
+        let sql = format!("SELECT * FROM {SCANNED} ORDER BY started_at, run_id, key");
+        let batches: Vec<RecordBatch> = self
+            .query(LEDGER_TABLE, &delta, &sql)
+            .await?
+            .try_collect()
+            .await
+            .map_err(self.query_error(LEDGER_TABLE))?;
+        ledger::from_batches(&batches).map_err(|source| SinkError::Arrow {
+            target: self.describe(),
+            source: Box::new(source),
+        })
     }
 
     /// Writes a checkpoint of the ledger at `version`, as Delta writers do every
@@ -418,63 +484,38 @@ impl Target for DeltaTarget {
     }
 
     async fn record(&self, entry: &ledger::Entry) -> Result<(), SinkError> {
-        let batch =
-            ledger::to_batch(std::slice::from_ref(entry)).map_err(|source| SinkError::Arrow {
-                target: self.describe(),
-                source: Box::new(source),
-            })?;
-        let _one_at_a_time = self.ledger_appends.lock().await;
-        // Taken out while in use, so an append cut short leaves none kept: the next one opens
-        // the ledger afresh instead of trusting a version that may be gone by.
-        let kept = self.kept().ledger.take();
-        let mut ledger = match kept {
-            Some(ledger) => ledger,
-            None => match self.open_ledger_for_appends().await? {
-                Some(ledger) => ledger,
-                None => return self.create_ledger(batch).await,
-            },
-        };
-        let error = self.error(LEDGER_TABLE);
-        let mut writer = RecordBatchWriter::for_blind_appends(&ledger).map_err(&error)?;
-        writer.write(batch).await.map_err(&error)?;
-        let files = writer.flush().await.map_err(&error)?;
-        let mut attempts = 1;
-        let version = loop {
-            match ledger.commit(files.clone()).await {
-                // Another process (say, a CLI ingest beside the server) appended since: appends
-                // never conflict, so append again after its version.
-                Err(DeltaTableError::VersionAlreadyExists(_)) if attempts < LEDGER_ATTEMPTS => {
-                    attempts += 1;
-                    ledger = self.blind_ledger().await?;
-                }
-                committed => break committed.map_err(&error)?,
-            }
-        };
-        let every = (ledger.table_properties().checkpoint_interval)
-            .map_or(DELTA_CHECKPOINT_INTERVAL, std::num::NonZero::get);
-        self.kept().ledger = Some(ledger);
-        if version % every == 0 {
-            self.checkpoint_ledger(version).await;
+        let queue = QueuedEntries::of(&self.warehouse)?;
+        if entry.status == ledger::Status::Queued {
+            return queue.add(entry).await;
+        }
+        let waiting = queue.get(&entry.run_id).await?;
+        let ended = waiting.is_some();
+        let entries: Vec<_> = waiting.into_iter().chain([entry.clone()]).collect();
+        self.append_to_ledger(&entries).await?;
+        if ended {
+            queue.remove(&entry.run_id).await;
         }
         Ok(())
     }
 
     async fn runs(&self) -> Result<Vec<ledger::Entry>, SinkError> {
-        let delta = self.open(LEDGER_TABLE).await?;
-        if delta.version().is_none() {
-            return Ok(Vec::new());
+        let mut entries = self.ledger_entries().await?;
+        let queue = QueuedEntries::of(&self.warehouse)?;
+        let ended: HashSet<String> = entries
+            .iter()
+            .filter(|entry| entry.status != ledger::Status::Queued)
+            .map(|entry| entry.run_id.clone())
+            .collect();
+        for waiting in queue.all().await? {
+            if ended.contains(&waiting.run_id) {
+                // Its run ended, but the process stopped before removing it.
+                queue.remove(&waiting.run_id).await;
+            } else {
+                entries.push(waiting);
+            }
         }
-        let sql = format!("SELECT * FROM {SCANNED} ORDER BY started_at, run_id, key");
-        let batches: Vec<RecordBatch> = self
-            .query(LEDGER_TABLE, &delta, &sql)
-            .await?
-            .try_collect()
-            .await
-            .map_err(self.query_error(LEDGER_TABLE))?;
-        ledger::from_batches(&batches).map_err(|source| SinkError::Arrow {
-            target: self.describe(),
-            source: Box::new(source),
-        })
+        entries.sort_by(|a, b| (a.started_at, &a.run_id).cmp(&(b.started_at, &b.run_id)));
+        Ok(entries)
     }
 }
 

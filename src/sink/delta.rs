@@ -130,7 +130,9 @@ impl DeltaTarget {
         let kept = self.kept().tables.get(name).cloned();
         let delta = match kept {
             Some(mut delta) => {
-                delta.update_state().await.map_err(self.error(name))?;
+                if has_commit_after(&delta).await {
+                    delta.update_state().await.map_err(self.error(name))?;
+                }
                 delta
             }
             None => self.load(name).await?,
@@ -401,6 +403,22 @@ impl DeltaTarget {
     }
 }
 
+/// Whether the table has a commit after the version `delta` is at. Delta commits are numbered
+/// without gaps, so one lookup of the next commit's file answers it; bringing a table up to
+/// date lists its log and reads its checkpoint even when nothing changed. Anything but a clear
+/// "not found" counts as yes, so the full update decides.
+async fn has_commit_after(delta: &DeltaTable) -> bool {
+    let Some(version) = delta.version() else {
+        return true;
+    };
+    let next = Path::from(format!("{DELTA_LOG}/{:020}.json", version + 1));
+    let store = delta.log_store().object_store(None);
+    !matches!(
+        store.head(&next).await,
+        Err(datafusion::object_store::Error::NotFound { .. })
+    )
+}
+
 fn insert_ids(ids: &mut RoaringTreemap, batch: &RecordBatch, column: usize) {
     let values = batch.column(column).as_primitive::<Int64Type>();
     ids.extend(
@@ -644,4 +662,43 @@ impl std::fmt::Debug for DeltaLoad {
 /// Keeps `Arc` in scope for callers that hold targets as trait objects.
 pub fn boxed(warehouse: Location) -> Arc<dyn Target> {
     Arc::new(DeltaTarget::new(warehouse))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::{Int64Array, StringArray};
+
+    #[tokio::test]
+    async fn a_kept_table_is_told_apart_from_one_with_newer_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let warehouse = Location::parse(dir.path().to_str().unwrap(), true).unwrap();
+        let jobs = Table::named("jobs").unwrap();
+        let (ours, theirs) = (
+            DeltaTarget::new(warehouse.clone()),
+            DeltaTarget::new(warehouse),
+        );
+        let kept = ours.open_or_create(jobs).await.unwrap();
+        assert!(
+            !has_commit_after(&kept).await,
+            "nothing was committed since"
+        );
+
+        let rows = RecordBatch::try_new(
+            jobs.typed_schema(),
+            vec![
+                Arc::new(Int64Array::from(vec![1])),
+                Arc::new(StringArray::from(vec!["Analyst"])),
+            ],
+        )
+        .unwrap();
+        let other = theirs.open(jobs.name).await.unwrap();
+        let committed = other.write(vec![rows]).await.unwrap();
+        assert_eq!(committed.version(), kept.version().map(|v| v + 1));
+        assert!(has_commit_after(&kept).await);
+        assert_eq!(
+            ours.open(jobs.name).await.unwrap().version(),
+            committed.version()
+        );
+    }
 }

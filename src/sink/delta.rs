@@ -32,6 +32,7 @@ use datafusion::prelude::SessionContext;
 use deltalake::kernel::transaction::CommitProperties;
 use deltalake::kernel::{Add, DataType as DeltaType, StructField, Transaction, Version};
 use deltalake::protocol::SaveMode;
+use deltalake::table::config::TablePropertiesExt;
 use deltalake::writer::{DeltaWriter, RecordBatchWriter};
 use deltalake::{BlindDeltaTable, DeltaTable, DeltaTableBuilder, DeltaTableError};
 use futures::{StreamExt, TryStreamExt};
@@ -283,7 +284,8 @@ impl DeltaTarget {
 
     /// Writes a checkpoint of the ledger at `version`, as Delta writers do every
     /// `checkpointInterval` commits (append-only commits do not), so readers replay a short
-    /// log. A failure only costs speed: it is logged.
+    /// log, then cleans up the log it covers as [`clean_up_log`] does. A failure only costs
+    /// speed: it is logged.
     async fn checkpoint_ledger(&self, version: u64) {
         let Ok(location) = self.warehouse.child(LEDGER_TABLE) else {
             return;
@@ -291,7 +293,7 @@ impl DeltaTarget {
         let written = deltalake::checkpoints::create_checkpoint_from_table_url_and_cleanup(
             location.url,
             version,
-            Some(false),
+            None,
             None,
         );
         if let Err(error) = written.await {
@@ -403,6 +405,29 @@ impl DeltaTarget {
     }
 }
 
+/// Deletes the log files older than the table's log retention (30 days unless the table sets
+/// `delta.logRetentionDuration`) that a checkpoint at the table's version made unneeded, as
+/// Delta writers do. Run only at checkpoint versions: it lists the whole log. A failure only
+/// costs disk space: it is logged.
+async fn clean_up_log(delta: &DeltaTable) {
+    let (Some(version), Ok(state)) = (delta.version(), delta.snapshot()) else {
+        return;
+    };
+    let config = state.table_config();
+    let at_checkpoint = version % config.checkpoint_interval().get() == 0;
+    if !at_checkpoint || !config.enable_expired_log_cleanup() {
+        return;
+    }
+    let retention = i64::try_from(config.log_retention_duration().as_millis()).unwrap_or(i64::MAX);
+    let cutoff = Utc::now().timestamp_millis().saturating_sub(retention);
+    let log_store = delta.log_store();
+    let cleaned =
+        deltalake::checkpoints::cleanup_expired_logs_for(version, log_store.as_ref(), cutoff, None);
+    if let Err(error) = cleaned.await {
+        tracing::warn!(version, %error, "could not clean up a table's expired log files");
+    }
+}
+
 /// Whether the table has a commit after the version `delta` is at. Delta commits are numbered
 /// without gaps, so one lookup of the next commit's file answers it; bringing a table up to
 /// date lists its log and reads its checkpoint even when nothing changed. Anything but a clear
@@ -486,7 +511,11 @@ impl Target for DeltaTarget {
     ) -> Result<Box<dyn Load>, SinkError> {
         let delta = self.open_or_create(table).await?;
         let marker = Transaction::new(app_id(object), Utc::now().timestamp_millis());
-        let commit = CommitProperties::default().with_application_transaction(marker);
+        // Delta's writers clean up expired log files after every commit, listing the whole log
+        // each time; csvgate does it after checkpoints only ([`clean_up_log`]).
+        let commit = CommitProperties::default()
+            .with_application_transaction(marker)
+            .with_cleanup_expired_logs(Some(false));
         let writer = RecordBatchWriter::for_table(&delta)
             .map_err(self.error(table.name))?
             .with_writer_properties(writer_properties())
@@ -628,6 +657,7 @@ impl Load for DeltaLoad {
             }
         };
         target.keep(table.name, &committed);
+        clean_up_log(&committed).await;
         // The ids after this commit are the ids before it plus the loaded ones, unless another
         // writer committed in between: then the next load scans the table again.
         if let (Some(before), Some(after)) = (before, committed.version())
@@ -700,5 +730,70 @@ mod tests {
             ours.open(jobs.name).await.unwrap().version(),
             committed.version()
         );
+    }
+
+    fn commit_files(folder: &std::path::Path) -> Vec<String> {
+        let log = std::fs::read_dir(folder.join(DELTA_LOG)).unwrap();
+        let mut names: Vec<String> = log
+            .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+            .filter(|name| name.ends_with(".json") && !name.starts_with('_'))
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[tokio::test]
+    async fn log_files_are_cleaned_up_at_checkpoints_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let jobs = Table::named("jobs").unwrap();
+        let properties = [
+            ("delta.checkpointInterval", Some("2")),
+            ("delta.logRetentionDuration", Some("interval 0 seconds")),
+        ];
+        let url = url::Url::from_directory_path(dir.path()).unwrap();
+        let mut delta = DeltaTableBuilder::from_url(url).unwrap().build().unwrap();
+        delta = delta
+            .create()
+            .with_columns(delta_columns(jobs))
+            .with_configuration(properties)
+            .await
+            .unwrap();
+        let rows = RecordBatch::try_new(
+            jobs.typed_schema(),
+            vec![
+                Arc::new(Int64Array::from(vec![1])),
+                Arc::new(StringArray::from(vec!["Analyst"])),
+            ],
+        )
+        .unwrap();
+        let no_cleanup = CommitProperties::default().with_cleanup_expired_logs(Some(false));
+        for _ in 0..3 {
+            delta = (delta.write(vec![rows.clone()]))
+                .with_commit_properties(no_cleanup.clone())
+                .await
+                .unwrap();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        assert_eq!(delta.version(), Some(3));
+        clean_up_log(&delta).await;
+        assert_eq!(
+            commit_files(dir.path()).len(),
+            4,
+            "version 3 is no checkpoint"
+        );
+
+        delta = (delta.write(vec![rows]))
+            .with_commit_properties(no_cleanup)
+            .await
+            .unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        clean_up_log(&delta).await;
+        // Versions 0 to 2 are gone; delta-rs keeps the commit just before the checkpoint.
+        let kept = [3, 4].map(|version| format!("{version:020}.json"));
+        assert_eq!(commit_files(dir.path()), kept);
+        let url = url::Url::from_directory_path(dir.path()).unwrap();
+        let reloaded = deltalake::open_table(url).await.unwrap();
+        assert_eq!(reloaded.version(), Some(4));
+        assert_eq!(reloaded.snapshot().unwrap().log_data().num_files(), 4);
     }
 }

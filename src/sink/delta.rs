@@ -8,9 +8,9 @@
 //!   ([`replace`]: the files holding those ids are rewritten without them in the same commit);
 //!   when no id overlaps, the staged files are simply appended.
 //!
-//! The ledger is the Delta table `_csvgate_runs` beside the data tables, written as append-only;
-//! an upload's `queued` entry waits outside it until its run ends (`delta/queued.rs`), so a run costs
-//! the ledger one commit.
+//! The ledger is the Delta table `_csvgate_runs` beside the data tables, written as
+//! append-only; an upload's `queued` entry waits outside it until its run ends
+//! (`delta/queued.rs`), so a run costs the ledger one commit.
 //!
 //! A long-lived process (the API server) keeps every table it opened, with its id set, between
 //! loads: opening a table afresh replays its log since the last checkpoint, while bringing a
@@ -18,6 +18,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use chrono::Utc;
@@ -66,6 +67,10 @@ const LEDGER_ATTEMPTS: usize = 5;
 /// Delta's checkpoint interval for tables that do not set one.
 const DELTA_CHECKPOINT_INTERVAL: u64 = 100;
 
+/// A kept table is brought up to date from its log at least this often, even when no newer
+/// commit file is seen (see [`DeltaTarget::may_be_behind`]).
+const FULL_UPDATE_EVERY: Duration = Duration::from_secs(60);
+
 /// Name a table is registered under for the queries of this module.
 const SCANNED: &str = "scanned";
 
@@ -87,6 +92,8 @@ pub struct DeltaTarget {
 struct Kept {
     /// Each opened table at the version it was last brought to, by folder.
     tables: HashMap<String, DeltaTable>,
+    /// When each kept table was last loaded or brought up to date from its log.
+    updated: HashMap<String, Instant>,
     /// Each table's `id` set at one version, by folder.
     ids: HashMap<String, (Version, Arc<RoaringTreemap>)>,
     /// The ledger, opened for appends.
@@ -131,15 +138,30 @@ impl DeltaTarget {
         let kept = self.kept().tables.get(name).cloned();
         let delta = match kept {
             Some(mut delta) => {
-                if has_commit_after(&delta).await {
+                if self.may_be_behind(name, &delta).await {
                     delta.update_state().await.map_err(self.error(name))?;
+                    self.kept().updated.insert(name.to_owned(), Instant::now());
                 }
                 delta
             }
-            None => self.load(name).await?,
+            None => {
+                let loaded = self.load(name).await?;
+                self.kept().updated.insert(name.to_owned(), Instant::now());
+                loaded
+            }
         };
         self.keep(name, &delta);
         Ok(delta)
+    }
+
+    /// Whether a kept table may have missed commits: its next commit's file exists, or its last
+    /// full update is older than [`FULL_UPDATE_EVERY`]. (Old commit files are deleted once a
+    /// checkpoint covers them and they are older than the log retention, days by default; the
+    /// time bound keeps a long-idle table from missing commits whose files are gone.)
+    async fn may_be_behind(&self, name: &str, delta: &DeltaTable) -> bool {
+        let updated = self.kept().updated.get(name).copied();
+        let recent = updated.is_some_and(|at| at.elapsed() < FULL_UPDATE_EVERY);
+        !recent || has_commit_after(delta).await
     }
 
     /// Keeps `delta` for the next [`DeltaTarget::open`] unless a newer version is kept already.
@@ -714,14 +736,7 @@ mod tests {
             "nothing was committed since"
         );
 
-        let rows = RecordBatch::try_new(
-            jobs.typed_schema(),
-            vec![
-                Arc::new(Int64Array::from(vec![1])),
-                Arc::new(StringArray::from(vec!["Analyst"])),
-            ],
-        )
-        .unwrap();
+        let rows = one_job(jobs);
         let other = theirs.open(jobs.name).await.unwrap();
         let committed = other.write(vec![rows]).await.unwrap();
         assert_eq!(committed.version(), kept.version().map(|v| v + 1));
@@ -730,6 +745,14 @@ mod tests {
             ours.open(jobs.name).await.unwrap().version(),
             committed.version()
         );
+    }
+
+    fn one_job(jobs: &Table) -> RecordBatch {
+        let (ids, names) = (
+            Int64Array::from(vec![1]),
+            StringArray::from(vec!["Analyst"]),
+        );
+        RecordBatch::try_new(jobs.typed_schema(), vec![Arc::new(ids), Arc::new(names)]).unwrap()
     }
 
     fn commit_files(folder: &std::path::Path) -> Vec<String> {
@@ -758,14 +781,7 @@ mod tests {
             .with_configuration(properties)
             .await
             .unwrap();
-        let rows = RecordBatch::try_new(
-            jobs.typed_schema(),
-            vec![
-                Arc::new(Int64Array::from(vec![1])),
-                Arc::new(StringArray::from(vec!["Analyst"])),
-            ],
-        )
-        .unwrap();
+        let rows = one_job(jobs);
         let no_cleanup = CommitProperties::default().with_cleanup_expired_logs(Some(false));
         for _ in 0..3 {
             delta = (delta.write(vec![rows.clone()]))

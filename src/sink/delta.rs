@@ -24,6 +24,7 @@ use async_trait::async_trait;
 use chrono::Utc;
 use datafusion::arrow::array::{AsArray, RecordBatch};
 use datafusion::arrow::datatypes::Int64Type;
+use datafusion::arrow::error::ArrowError;
 use datafusion::error::DataFusionError;
 use datafusion::object_store::ObjectStoreExt;
 use datafusion::object_store::path::Path;
@@ -120,6 +121,15 @@ impl DeltaTarget {
         let target = format!("{}{table}", self.warehouse.url);
         move |source| SinkError::Delta {
             target: target.clone(),
+            source: Box::new(source),
+        }
+    }
+
+    /// Arrow failures (building or reading ledger batches, finding a column) name the
+    /// warehouse.
+    fn arrow_error(&self, source: ArrowError) -> SinkError {
+        SinkError::Arrow {
+            target: self.describe(),
             source: Box::new(source),
         }
     }
@@ -245,10 +255,7 @@ impl DeltaTarget {
 
     /// Appends `entries` to the ledger in one commit.
     async fn append_to_ledger(&self, entries: &[ledger::Entry]) -> Result<(), SinkError> {
-        let batch = ledger::to_batch(entries).map_err(|source| SinkError::Arrow {
-            target: self.describe(),
-            source: Box::new(source),
-        })?;
+        let batch = ledger::to_batch(entries).map_err(|source| self.arrow_error(source))?;
         let _one_at_a_time = self.ledger_appends.lock().await;
         // Taken out while in use, so an append cut short leaves none kept: the next one opens
         // the ledger afresh instead of trusting a version that may be gone by.
@@ -298,10 +305,7 @@ impl DeltaTarget {
             .try_collect()
             .await
             .map_err(self.query_error(LEDGER_TABLE))?;
-        ledger::from_batches(&batches).map_err(|source| SinkError::Arrow {
-            target: self.describe(),
-            source: Box::new(source),
-        })
+        ledger::from_batches(&batches).map_err(|source| self.arrow_error(source))
     }
 
     /// Writes a checkpoint of the ledger at `version`, as Delta writers do every
@@ -632,10 +636,7 @@ impl Load for DeltaLoad {
         let key = rows
             .schema()
             .index_of(self.table.key_column().name)
-            .map_err(|source| SinkError::Arrow {
-                target: self.target.describe(),
-                source: Box::new(source),
-            })?;
+            .map_err(|source| self.target.arrow_error(source))?;
         insert_ids(&mut self.ids, &rows, key);
         self.writer
             .write(rows)

@@ -34,7 +34,7 @@ use tracing::Instrument;
 
 use super::{DeltaTarget, remove_files, writer_properties};
 use crate::dictionary::Table;
-use crate::sink::{SinkError, Target};
+use crate::sink::SinkError;
 use crate::store::Location;
 
 /// Commits `staged` (files holding the rows of `loaded_ids`) to `delta`, replacing the rows the
@@ -152,12 +152,8 @@ async fn rewrite_without(
         .await
         .map_err(parquet_error(target, table))?
     {
-        let kept = filter_record_batch(&batch, &not_loaded(&batch, key, loaded_ids)).map_err(
-            |source| SinkError::Arrow {
-                target: target.describe(),
-                source: Box::new(source),
-            },
-        )?;
+        let kept = filter_record_batch(&batch, &not_loaded(&batch, key, loaded_ids))
+            .map_err(|source| target.arrow_error(source))?;
         if kept.num_rows() > 0 {
             writer.write(kept).await.map_err(target.error(table.name))?;
         }

@@ -21,7 +21,7 @@ pub const FIELD_COUNT_COLUMN: &str = "field_count";
 /// Column of the reader's batches telling that the row's `id` appeared earlier in the file.
 pub const REPEATED_ID_COLUMN: &str = "id_repeated";
 /// Column the validation SQL adds: `NULL` for a valid row, else every failed rule.
-pub const REASON_COLUMN: &str = "reject_reason";
+pub const REASON_COLUMN: &str = "reason";
 
 /// What a column holds and so which rules apply to it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,25 +121,27 @@ impl Table {
     /// Schema of the reader's output: every field as text, so that nothing can fail before the
     /// rules have had their say, plus where the row came from.
     pub fn text_schema(&self) -> SchemaRef {
-        let mut fields: Vec<Field> = self
-            .column_names()
-            .map(|name| Field::new(name, DataType::Utf8, true))
-            .collect();
-        fields.push(Field::new(LINE_COLUMN, DataType::UInt64, false));
-        fields.push(Field::new(FIELD_COUNT_COLUMN, DataType::UInt32, false));
-        fields.push(Field::new(REPEATED_ID_COLUMN, DataType::Boolean, false));
-        Arc::new(Schema::new(fields))
+        self.text_columns_then([
+            Field::new(LINE_COLUMN, DataType::UInt64, false),
+            Field::new(FIELD_COUNT_COLUMN, DataType::UInt32, false),
+            Field::new(REPEATED_ID_COLUMN, DataType::Boolean, false),
+        ])
     }
 
     /// Schema of a rejected row: the source text, its line and why it was rejected.
     pub fn rejected_schema(&self) -> SchemaRef {
-        let mut fields: Vec<Field> = self
+        self.text_columns_then([
+            Field::new(LINE_COLUMN, DataType::UInt64, false),
+            Field::new(REASON_COLUMN, DataType::Utf8, false),
+        ])
+    }
+
+    /// The table's columns as nullable text, then `extra`.
+    fn text_columns_then(&self, extra: impl IntoIterator<Item = Field>) -> SchemaRef {
+        let text = self
             .column_names()
-            .map(|name| Field::new(name, DataType::Utf8, true))
-            .collect();
-        fields.push(Field::new(LINE_COLUMN, DataType::UInt64, false));
-        fields.push(Field::new(REASON_COLUMN, DataType::Utf8, false));
-        Arc::new(Schema::new(fields))
+            .map(|name| Field::new(name, DataType::Utf8, true));
+        Arc::new(Schema::new(text.chain(extra).collect::<Vec<_>>()))
     }
 
     /// Schema of a loaded row: typed and without nulls, since every field is mandatory.

@@ -16,12 +16,12 @@ use chrono::{DateTime, Utc};
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, Int64Array, RecordBatch, StringArray, TimestampMicrosecondArray,
 };
-use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{
     DataType, Field, Int64Type, Schema, SchemaRef, TimeUnit, TimestampMicrosecondType,
 };
 use datafusion::arrow::error::ArrowError;
 
+use crate::shape::to_schema_by_name;
 use crate::store::ObjectVersion;
 
 /// Where an object version is: accepted and waiting, or how processing it ended.
@@ -207,7 +207,7 @@ pub fn to_batch(entries: &[Entry]) -> Result<RecordBatch, ArrowError> {
 pub fn from_batches(batches: &[RecordBatch]) -> Result<Vec<Entry>, ArrowError> {
     let mut entries = Vec::new();
     for batch in batches {
-        let batch = &conform(batch)?;
+        let batch = &to_schema_by_name(batch, &schema())?;
         let text = |index: usize| batch.column(index).as_string::<i32>().clone();
         let count = |index: usize| batch.column(index).as_primitive::<Int64Type>().clone();
         let time = |index: usize| {
@@ -247,23 +247,6 @@ pub fn from_batches(batches: &[RecordBatch]) -> Result<Vec<Entry>, ArrowError> {
         }
     }
     Ok(entries)
-}
-
-fn conform(batch: &RecordBatch) -> Result<RecordBatch, ArrowError> {
-    let schema = schema();
-    let columns = schema
-        .fields()
-        .iter()
-        .map(|field| {
-            cast(
-                batch.column_by_name(field.name()).ok_or_else(|| {
-                    ArrowError::SchemaError(format!("ledger column {} is missing", field.name()))
-                })?,
-                field.data_type(),
-            )
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    RecordBatch::try_new(schema, columns)
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 //! - [`dictionary`]: the tables and columns, declared once; schemas and rules derive from it.
 //! - [`store`]: locations (paths, `file://`) and the buckets: landing, invalid, warehouse.
 //! - [`validate`]: bytes → text Arrow batches with line numbers → DataFusion SQL rules →
-//!   valid (typed) and invalid (with `reject_reason`) rows, in one streaming pass.
+//!   valid (typed) and invalid (with `line` and `reason`) rows, in one streaming pass.
 //! - [`sink`]: targets behind one trait (a Delta Lake warehouse by default) and the
 //!   invalid-rows writer.
 //! - [`ledger`]: which object versions were processed, with counts and status.
@@ -27,6 +27,7 @@ pub mod ledger;
 pub mod pipeline;
 pub mod queue;
 pub mod report;
+pub mod shape;
 pub mod sink;
 pub mod store;
 pub mod validate;

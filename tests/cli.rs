@@ -177,7 +177,7 @@ fn sql_over_landing_files_and_the_warehouse_in_each_format() {
         dir.path(),
         &[
             "sql",
-            "SELECT line, reject_reason FROM landing.hired_employees_invalid ORDER BY line LIMIT 2",
+            "SELECT line, reason FROM landing.hired_employees_invalid ORDER BY line LIMIT 2",
         ],
     );
     let table = text(&reasons.stdout);

@@ -6,7 +6,7 @@
 //! warehouse as it is now):
 //! - `landing.<table>`: the rows that would load, typed (invalid rows are excluded);
 //! - `landing.<table>_invalid`: the rows that would be rejected, as text, with `line`,
-//!   `reject_reason` and the object `key`.
+//!   `reason` and the object `key`.
 
 use std::sync::Arc;
 
@@ -106,6 +106,7 @@ fn landing_table(
     StreamingTable::try_new(schema, partitions)
 }
 
+/// The rejected rows' schema with the object `key` after them.
 fn rejected_with_key(table: &Table) -> SchemaRef {
     let mut fields: Vec<Field> = table
         .rejected_schema()
@@ -151,8 +152,9 @@ impl PartitionStream for LandingFile {
                 .map_err(|error| DataFusionError::External(Box::new(error)))?;
             Ok::<_, DataFusionError>((split, key))
         };
+        let schema = self.schema.clone();
         let batches = futures::stream::once(opened).flat_map(move |opened| match opened {
-            Ok((split, key)) => side(split, key, rejected).boxed(),
+            Ok((split, key)) => side(split, key, schema.clone(), rejected).boxed(),
             Err(error) => futures::stream::once(async move { Err(error) }).boxed(),
         });
         Box::pin(RecordBatchStreamAdapter::new(self.schema.clone(), batches))
@@ -163,11 +165,12 @@ impl PartitionStream for LandingFile {
 fn side(
     split: SplitStream,
     key: String,
+    schema: SchemaRef,
     rejected: bool,
 ) -> impl futures::Stream<Item = Result<RecordBatch, DataFusionError>> + Send {
     let external = |error: validate::ValidateError| DataFusionError::External(Box::new(error));
     futures::stream::unfold(Some(split), move |state| {
-        let key = key.clone();
+        let (key, schema) = (key.clone(), schema.clone());
         async move {
             let mut split = state?;
             match split.next().await {
@@ -177,27 +180,24 @@ fn side(
                     .err()
                     .map(|error| (Err(external(error)), None)),
                 Some(Err(error)) => Some((Err(external(error)), None)),
-                Some(Ok(batch)) if rejected => Some((with_key(batch.invalid, &key), Some(split))),
+                Some(Ok(batch)) if rejected => {
+                    Some((with_key(batch.invalid, &key, &schema), Some(split)))
+                }
                 Some(Ok(batch)) => Some((Ok(batch.valid), Some(split))),
             }
         }
     })
 }
 
-fn with_key(batch: RecordBatch, key: &str) -> Result<RecordBatch, DataFusionError> {
-    let mut fields: Vec<Field> = batch
-        .schema()
-        .fields()
-        .iter()
-        .map(|field| field.as_ref().clone())
-        .collect();
-    fields.push(Field::new("key", DataType::Utf8, false));
+/// `batch` with a column of `key` added, shaped like `schema` (see [`rejected_with_key`]).
+fn with_key(
+    batch: RecordBatch,
+    key: &str,
+    schema: &SchemaRef,
+) -> Result<RecordBatch, DataFusionError> {
     let mut columns = batch.columns().to_vec();
     columns.push(Arc::new(StringArray::from(vec![key; batch.num_rows()])) as ArrayRef);
-    Ok(RecordBatch::try_new(
-        Arc::new(Schema::new(fields)),
-        columns,
-    )?)
+    Ok(RecordBatch::try_new(Arc::clone(schema), columns)?)
 }
 
 /// Runs `sql` on MySQL in a read-only transaction; every column comes back as text.

@@ -9,7 +9,7 @@ pub mod format;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
-use datafusion::arrow::compute::{cast, concat_batches};
+use datafusion::arrow::compute::concat_batches;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::error::ArrowError;
 use datafusion::error::DataFusionError;
@@ -17,6 +17,7 @@ use datafusion::prelude::SessionContext;
 use datafusion::scalar::ScalarValue;
 use mysql_async::Row;
 
+use crate::shape::to_schema;
 use crate::sink::SinkError;
 use crate::sink::delta::DeltaTarget;
 use crate::sink::mysql::MysqlTarget;
@@ -135,7 +136,7 @@ impl Report {
         let schema = self.schema();
         let shaped = batches
             .iter()
-            .map(|batch| conform(batch, &schema))
+            .map(|batch| to_schema(batch, &schema))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(concat_batches(&schema, &shaped)?)
     }
@@ -168,14 +169,4 @@ impl Report {
             .collect();
         Ok(RecordBatch::try_new(schema, columns)?)
     }
-}
-
-fn conform(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, ArrowError> {
-    let columns = batch
-        .columns()
-        .iter()
-        .zip(schema.fields())
-        .map(|(column, field)| cast(column, field.data_type()))
-        .collect::<Result<Vec<_>, _>>()?;
-    RecordBatch::try_new(schema.clone(), columns)
 }

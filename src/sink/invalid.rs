@@ -40,7 +40,7 @@ impl InvalidRows {
         }
     }
 
-    /// Appends rejected rows: the table's text columns, then `line` and `reject_reason`.
+    /// Appends rejected rows: the table's text columns, then `line` and `reason`.
     pub async fn write(&mut self, batch: &RecordBatch) -> Result<(), SinkError> {
         if batch.num_rows() == 0 {
             return Ok(());

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //!  bytes ──read.rs──▶ text batches ──rules.rs (DataFusion SQL)──▶ split ──▶ valid (typed)
-//!        (blocking thread,  (+ line, field_count,     (reject_reason,     └─▶ invalid (text,
+//!        (blocking thread,  (+ line, field_count,     (reason,            └─▶ invalid (text,
 //!         bounded channel)   id_repeated)              typed_* columns)          line, reason)
 //! ```
 //!
@@ -18,9 +18,7 @@ use std::fmt;
 use std::io::Read;
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef};
-use datafusion::arrow::compute::{cast, filter_record_batch, is_not_null, is_null};
-use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::compute::{filter_record_batch, is_not_null, is_null};
 use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::error::DataFusionError;
@@ -28,6 +26,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::dictionary::Table;
+use crate::shape::to_schema;
 use compiled::CompiledRules;
 pub use read::{Dialect, HeaderMode, ReadError, ReadSummary};
 pub use rules::ReferenceIds;
@@ -65,7 +64,7 @@ impl ValidateError {
 pub struct SplitBatch {
     /// Rows that passed every rule, shaped like [`Table::typed_schema`].
     pub valid: RecordBatch,
-    /// Rows that failed a rule: the original text fields, `line` and `reject_reason`.
+    /// Rows that failed a rule: the original text fields, `line` and `reason`.
     pub invalid: RecordBatch,
 }
 
@@ -145,7 +144,7 @@ impl SplitStream {
     }
 }
 
-/// Splits one output batch of [`rules::split_sql`] on `reject_reason`.
+/// Splits one output batch of [`rules::split_sql`] on `reason`.
 fn split_batch(table: &Table, batch: &RecordBatch) -> Result<SplitBatch, ArrowError> {
     let columns = table.columns.len();
     let reason = batch.column(columns + 1);
@@ -154,30 +153,7 @@ fn split_batch(table: &Table, batch: &RecordBatch) -> Result<SplitBatch, ArrowEr
     let typed_part = batch.project(&(columns + 2..2 * columns + 2).collect::<Vec<_>>())?;
     let valid_rows = filter_record_batch(&typed_part, &is_null(reason.as_ref())?)?;
     Ok(SplitBatch {
-        valid: to_schema(&valid_rows, table.typed_schema())?,
-        invalid: to_schema(&invalid_rows, table.rejected_schema())?,
+        valid: to_schema(&valid_rows, &table.typed_schema())?,
+        invalid: to_schema(&invalid_rows, &table.rejected_schema())?,
     })
-}
-
-/// Casts each column to the schema's type (`TIMESTAMP` → UTC microseconds, text views →
-/// plain text) and renames it.
-fn to_schema(batch: &RecordBatch, schema: SchemaRef) -> Result<RecordBatch, ArrowError> {
-    let columns = batch
-        .columns()
-        .iter()
-        .zip(schema.fields())
-        .map(|(column, field)| cast_column(column, field.data_type()))
-        .collect::<Result<Vec<_>, _>>()?;
-    RecordBatch::try_new(schema, columns)
-}
-
-fn cast_column(
-    column: &ArrayRef,
-    to: &datafusion::arrow::datatypes::DataType,
-) -> Result<ArrayRef, ArrowError> {
-    if column.data_type() == to {
-        Ok(Arc::clone(column))
-    } else {
-        cast(column.as_ref(), to)
-    }
 }

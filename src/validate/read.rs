@@ -21,12 +21,12 @@ use datafusion::arrow::record_batch::RecordBatch;
 use roaring::RoaringTreemap;
 use tokio::sync::mpsc;
 
-use crate::dictionary::Table;
+use crate::dictionary::{LINE_COLUMN, REASON_COLUMN, Table};
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 const DELIMITER_CANDIDATES: [u8; 4] = [b',', b';', b'\t', b'|'];
 /// Columns an invalid-rows file adds after the table's own (see [`crate::sink::invalid`]).
-pub const INVALID_FILE_EXTRA_COLUMNS: [&str; 2] = ["line", "reason"];
+pub const INVALID_FILE_EXTRA_COLUMNS: [&str; 2] = [LINE_COLUMN, REASON_COLUMN];
 
 /// Whether the first line names the columns.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]

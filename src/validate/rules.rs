@@ -1,7 +1,7 @@
 //! The dictionary's rules as DataFusion SQL.
 //!
 //! One query over the reader's text batches (registered as [`RAW_TABLE`]) yields, per row, the
-//! original fields, the source line, a `reject_reason` that is `NULL` for a valid row or lists
+//! original fields, the source line, a `reason` that is `NULL` for a valid row or lists
 //! every failed rule as `column: problem` separated by `; `, and the typed value of each column
 //! (named `typed_<column>`). Typed expressions and the rules share sub-expressions, which
 //! DataFusion evaluates once.

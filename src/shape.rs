@@ -1,0 +1,81 @@
+//! Shaping Arrow batches into the schemas csvgate declares.
+//!
+//! Engines hand back what they computed, not what was declared: text as views, a count as
+//! `UInt64`, a timestamp without its zone. Every batch that leaves csvgate (valid rows into a
+//! target, ledger entries, report answers) is cast to its declared schema here, so both engines
+//! and every reader agree column for column.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{Array, ArrayRef, RecordBatch};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::error::ArrowError;
+
+/// `batch` with each column cast to the type of the schema's field at the same position and
+/// renamed after it.
+pub fn to_schema(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, ArrowError> {
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(|(column, field)| cast_column(column, field.data_type()))
+        .collect::<Result<Vec<_>, _>>()?;
+    RecordBatch::try_new(Arc::clone(schema), columns)
+}
+
+/// Like [`to_schema`], but picks the columns by name, in the schema's order.
+pub fn to_schema_by_name(
+    batch: &RecordBatch,
+    schema: &SchemaRef,
+) -> Result<RecordBatch, ArrowError> {
+    let indices = schema
+        .fields()
+        .iter()
+        .map(|field| batch.schema().index_of(field.name()))
+        .collect::<Result<Vec<_>, _>>()?;
+    to_schema(&batch.project(&indices)?, schema)
+}
+
+fn cast_column(
+    column: &ArrayRef,
+    to: &datafusion::arrow::datatypes::DataType,
+) -> Result<ArrayRef, ArrowError> {
+    if column.data_type() == to {
+        Ok(Arc::clone(column))
+    } else {
+        cast(column.as_ref(), to)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use datafusion::arrow::array::{AsArray, Int32Array, StringViewArray};
+    use datafusion::arrow::datatypes::{DataType, Field, Int64Type, Schema};
+
+    #[test]
+    fn columns_are_cast_renamed_and_picked_by_name() {
+        let computed = RecordBatch::try_from_iter([
+            ("n", Arc::new(Int32Array::from(vec![7])) as ArrayRef),
+            (
+                "text",
+                Arc::new(StringViewArray::from(vec!["a"])) as ArrayRef,
+            ),
+        ])
+        .unwrap();
+        let declared = Arc::new(Schema::new(vec![
+            Field::new("text", DataType::Utf8, false),
+            Field::new("n", DataType::Int64, false),
+        ]));
+        let by_name = to_schema_by_name(&computed, &declared).unwrap();
+        assert_eq!(by_name.schema(), declared);
+        assert_eq!(by_name.column(0).as_string::<i32>().value(0), "a");
+        assert_eq!(by_name.column(1).as_primitive::<Int64Type>().value(0), 7);
+
+        let missing = Arc::new(Schema::new(vec![Field::new("id", DataType::Int64, false)]));
+        assert!(to_schema_by_name(&computed, &missing).is_err());
+        let positional = to_schema(&computed.project(&[1, 0]).unwrap(), &declared).unwrap();
+        assert_eq!(positional, by_name);
+    }
+}

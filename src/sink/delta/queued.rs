@@ -9,7 +9,7 @@
 //! The ledger ends up holding the run's whole life, as if both had been committed one by one.
 //!
 //! A crash between that commit and the removal leaves a file whose run has ended: readers
-//! ignore it and [`DeltaTarget::runs`](super::DeltaTarget) removes it.
+//! ignore it and reading the ledger ([`super::DeltaTarget`]'s `runs`) removes it.
 
 use bytes::Bytes;
 use datafusion::arrow::error::ArrowError;

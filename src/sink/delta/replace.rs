@@ -32,7 +32,8 @@ use futures::future::BoxFuture;
 use roaring::RoaringTreemap;
 use tracing::Instrument;
 
-use super::{DeltaTarget, remove_files, writer_properties};
+use super::DeltaTarget;
+use super::load::{remove_files, writer_properties};
 use crate::dictionary::Table;
 use crate::sink::SinkError;
 use crate::store::Location;

@@ -1,0 +1,170 @@
+//! The warehouse's ledger: the Delta table `_csvgate_runs` beside the data tables, written
+//! append-only, one commit per run (an upload's `queued` entry waits in [`super::queued`] and
+//! enters with the run's ending entry).
+//!
+//! Appends are blind: they need no list of the table's files, which grows with every run, so
+//! an append costs the same however long the ledger is. A checkpoint every
+//! `checkpointInterval` commits keeps the log a reader replays short.
+
+use std::collections::HashSet;
+
+use datafusion::arrow::array::RecordBatch;
+use deltalake::protocol::SaveMode;
+use deltalake::writer::{DeltaWriter, RecordBatchWriter};
+use deltalake::{BlindDeltaTable, DeltaTableError};
+use futures::TryStreamExt;
+
+use super::queued::QueuedEntries;
+use super::tables::TABLE_PROPERTIES;
+use super::{DeltaTarget, LEDGER_TABLE, SCANNED};
+use crate::ledger::{self, Entry, Status};
+use crate::sink::SinkError;
+
+/// How many times a ledger append tries a version other processes keep taking.
+const LEDGER_ATTEMPTS: usize = 5;
+
+/// Delta's checkpoint interval for tables that do not set one.
+const DELTA_CHECKPOINT_INTERVAL: u64 = 100;
+
+impl DeltaTarget {
+    /// Writes `entry`: a `queued` one waits outside the log; any other enters the ledger
+    /// together with its run's waiting `queued` entry, in one commit.
+    pub(super) async fn record_entry(&self, entry: &Entry) -> Result<(), SinkError> {
+        let queue = QueuedEntries::of(&self.warehouse)?;
+        if entry.status == Status::Queued {
+            return queue.add(entry).await;
+        }
+        let waiting = queue.get(&entry.run_id).await?;
+        let ended = waiting.is_some();
+        let entries: Vec<_> = waiting.into_iter().chain([entry.clone()]).collect();
+        self.append_to_ledger(&entries).await?;
+        if ended {
+            queue.remove(&entry.run_id).await;
+        }
+        Ok(())
+    }
+
+    /// The ledger's entries and the waiting `queued` ones, oldest first.
+    pub(super) async fn all_entries(&self) -> Result<Vec<Entry>, SinkError> {
+        let mut entries = self.ledger_entries().await?;
+        let queue = QueuedEntries::of(&self.warehouse)?;
+        let ended: HashSet<String> = entries
+            .iter()
+            .filter(|entry| entry.status != Status::Queued)
+            .map(|entry| entry.run_id.clone())
+            .collect();
+        for waiting in queue.all().await? {
+            if ended.contains(&waiting.run_id) {
+                // Its run ended, but the process stopped before removing it.
+                queue.remove(&waiting.run_id).await;
+            } else {
+                entries.push(waiting);
+            }
+        }
+        entries.sort_by(|a, b| (a.started_at, &a.run_id).cmp(&(b.started_at, &b.run_id)));
+        Ok(entries)
+    }
+
+    /// The ledger as an append-only table (`None` when it does not exist yet).
+    async fn open_ledger_for_appends(&self) -> Result<Option<BlindDeltaTable>, SinkError> {
+        if self.open(LEDGER_TABLE).await?.version().is_none() {
+            return Ok(None);
+        }
+        Ok(Some(self.blind_ledger().await?))
+    }
+
+    /// The ledger, existing, at its latest version, without its list of files.
+    async fn blind_ledger(&self) -> Result<BlindDeltaTable, SinkError> {
+        let url = self.warehouse.child(LEDGER_TABLE)?.url;
+        BlindDeltaTable::try_new(url.as_str())
+            .await
+            .map_err(self.error(LEDGER_TABLE))
+    }
+
+    /// Creates the ledger table with its first entry.
+    async fn create_ledger(&self, first: RecordBatch) -> Result<(), SinkError> {
+        let ledger = self.open(LEDGER_TABLE).await?;
+        let created = ledger
+            .write(vec![first])
+            .with_configuration(TABLE_PROPERTIES)
+            .with_save_mode(SaveMode::Append)
+            .await
+            .map_err(self.error(LEDGER_TABLE))?;
+        self.keep(LEDGER_TABLE, &created);
+        Ok(())
+    }
+
+    /// Appends `entries` to the ledger in one commit.
+    pub(super) async fn append_to_ledger(&self, entries: &[Entry]) -> Result<(), SinkError> {
+        let batch = ledger::to_batch(entries).map_err(|source| self.arrow_error(source))?;
+        let _one_at_a_time = self.ledger_appends.lock().await;
+        // Taken out while in use, so an append cut short leaves none kept: the next one opens
+        // the ledger afresh instead of trusting a version that may be gone by.
+        let kept = self.kept().ledger.take();
+        let mut ledger = match kept {
+            Some(ledger) => ledger,
+            None => match self.open_ledger_for_appends().await? {
+                Some(ledger) => ledger,
+                None => return self.create_ledger(batch).await,
+            },
+        };
+        let error = self.error(LEDGER_TABLE);
+        let mut writer = RecordBatchWriter::for_blind_appends(&ledger).map_err(&error)?;
+        writer.write(batch).await.map_err(&error)?;
+        let files = writer.flush().await.map_err(&error)?;
+        let mut attempts = 1;
+        let version = loop {
+            match ledger.commit(files.clone()).await {
+                // Another process (say, a CLI ingest beside the server) appended since: appends
+                // never conflict, so append again after its version.
+                Err(DeltaTableError::VersionAlreadyExists(_)) if attempts < LEDGER_ATTEMPTS => {
+                    attempts += 1;
+                    ledger = self.blind_ledger().await?;
+                }
+                committed => break committed.map_err(&error)?,
+            }
+        };
+        let every = (ledger.table_properties().checkpoint_interval)
+            .map_or(DELTA_CHECKPOINT_INTERVAL, std::num::NonZero::get);
+        self.kept().ledger = Some(ledger);
+        if version % every == 0 {
+            self.checkpoint_ledger(version).await;
+        }
+        Ok(())
+    }
+
+    /// The entries of the ledger table, oldest first.
+    pub(super) async fn ledger_entries(&self) -> Result<Vec<Entry>, SinkError> {
+        let delta = self.open(LEDGER_TABLE).await?;
+        if delta.version().is_none() {
+            return Ok(Vec::new());
+        }
+        let sql = format!("SELECT * FROM {SCANNED} ORDER BY started_at, run_id, key");
+        let batches: Vec<RecordBatch> = self
+            .query(LEDGER_TABLE, &delta, &sql)
+            .await?
+            .try_collect()
+            .await
+            .map_err(self.query_error(LEDGER_TABLE))?;
+        ledger::from_batches(&batches).map_err(|source| self.arrow_error(source))
+    }
+
+    /// Writes a checkpoint of the ledger at `version`, as Delta writers do every
+    /// `checkpointInterval` commits (append-only commits do not), so readers replay a short
+    /// log, then cleans up the log it covers as [`super::cleanup`] does for data tables. A
+    /// failure only costs speed: it is logged.
+    async fn checkpoint_ledger(&self, version: u64) {
+        let Ok(location) = self.warehouse.child(LEDGER_TABLE) else {
+            return;
+        };
+        let written = deltalake::checkpoints::create_checkpoint_from_table_url_and_cleanup(
+            location.url,
+            version,
+            None,
+            None,
+        );
+        if let Err(error) = written.await {
+            tracing::warn!(version, %error, "could not write a ledger checkpoint");
+        }
+    }
+}

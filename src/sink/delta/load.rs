@@ -1,0 +1,179 @@
+//! One object's rows on their way into a Delta table: written as Parquet files next to the
+//! table's data, invisible until one commit adds them with the object's application
+//! transaction (and, when ids repeat, replaces the old rows: [`super::replace`]).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::Utc;
+use datafusion::arrow::array::RecordBatch;
+use datafusion::object_store::ObjectStoreExt;
+use datafusion::object_store::path::Path;
+use datafusion::parquet::basic::Compression;
+use datafusion::parquet::file::properties::WriterProperties;
+use deltalake::DeltaTable;
+use deltalake::kernel::transaction::CommitProperties;
+use deltalake::kernel::{Add, Transaction};
+use deltalake::writer::{DeltaWriter, RecordBatchWriter};
+use roaring::RoaringTreemap;
+use tracing::Instrument;
+
+use super::cleanup::clean_up_log;
+use super::ids::insert_ids;
+use super::{DeltaTarget, app_id, replace};
+use crate::dictionary::Table;
+use crate::ledger::Entry;
+use crate::sink::{Load, SinkError};
+use crate::store::ObjectVersion;
+
+/// Rows per Parquet row group: DuckDB's default. The writer holds one row group in memory, so
+/// this caps a load's memory whatever the file's size (the parquet crate's default of 1M rows
+/// would hold ~50 MB more).
+const ROW_GROUP_ROWS: usize = 122_880;
+
+/// One object's load in progress.
+pub(super) struct DeltaLoad {
+    target: DeltaTarget,
+    table: &'static Table,
+    delta: DeltaTable,
+    writer: RecordBatchWriter,
+    ids: RoaringTreemap,
+    commit: CommitProperties,
+}
+
+impl DeltaLoad {
+    /// Starts a load of `object` into `table`, created if it does not exist yet.
+    pub(super) async fn begin(
+        target: &DeltaTarget,
+        table: &'static Table,
+        object: &ObjectVersion,
+    ) -> Result<DeltaLoad, SinkError> {
+        let delta = target.open_or_create(table).await?;
+        let marker = Transaction::new(app_id(object), Utc::now().timestamp_millis());
+        // Delta's writers clean up expired log files after every commit, listing the whole log
+        // each time; csvgate does it after checkpoints only ([`clean_up_log`]).
+        let commit = CommitProperties::default()
+            .with_application_transaction(marker)
+            .with_cleanup_expired_logs(Some(false));
+        let writer = RecordBatchWriter::for_table(&delta)
+            .map_err(target.error(table.name))?
+            .with_writer_properties(writer_properties())
+            .with_commit_properties(commit.clone());
+        Ok(DeltaLoad {
+            target: target.clone(),
+            table,
+            delta,
+            writer,
+            ids: RoaringTreemap::new(),
+            commit,
+        })
+    }
+
+    /// Commits the written files: appended when no loaded id is in the table yet, else
+    /// replacing the rows they hold. Returns the table as committed and its ids before.
+    async fn commit_rows(
+        self,
+        loaded_ids: &RoaringTreemap,
+    ) -> Result<(DeltaTable, Arc<RoaringTreemap>), SinkError> {
+        let DeltaLoad {
+            target,
+            table,
+            mut delta,
+            mut writer,
+            commit,
+            ..
+        } = self;
+        let existing = target
+            .id_set(table, &delta)
+            .instrument(tracing::debug_span!("id_set"))
+            .await?;
+        let error = target.error(table.name);
+        if existing.is_disjoint(loaded_ids) {
+            writer.flush_and_commit(&mut delta).await.map_err(error)?;
+            return Ok((delta, existing));
+        }
+        let staged = writer.flush().await.map_err(error)?;
+        let replaced = replace::replace_rows(&target, table, delta, &staged, loaded_ids, commit);
+        match replaced.await {
+            Ok(committed) => Ok((committed, existing)),
+            Err(error) => {
+                remove_files(&target, table, &staged).await;
+                Err(error)
+            }
+        }
+    }
+}
+
+pub(super) fn writer_properties() -> WriterProperties {
+    WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .build()
+}
+
+/// Deletes files that were written but never committed.
+pub(super) async fn remove_files(target: &DeltaTarget, table: &Table, files: &[Add]) {
+    let Ok(location) = target.warehouse.child(table.name) else {
+        return;
+    };
+    for file in files {
+        if let Err(error) = location.store.delete(&Path::from(file.path.as_str())).await {
+            tracing::warn!(table = table.name, file = file.path, %error, "could not remove an uncommitted data file");
+        }
+    }
+}
+
+#[async_trait]
+impl Load for DeltaLoad {
+    async fn write(&mut self, rows: RecordBatch) -> Result<(), SinkError> {
+        if rows.num_rows() == 0 {
+            return Ok(());
+        }
+        let key = rows
+            .schema()
+            .index_of(self.table.key_column().name)
+            .map_err(|source| self.target.arrow_error(source))?;
+        insert_ids(&mut self.ids, &rows, key);
+        self.writer
+            .write(rows)
+            .await
+            .map_err(self.target.error(self.table.name))
+    }
+
+    async fn commit(mut self: Box<Self>, entry: &Entry) -> Result<(), SinkError> {
+        let (target, table) = (self.target.clone(), self.table);
+        let before = self.delta.version();
+        let loaded_ids = std::mem::take(&mut self.ids);
+        let (committed, existing) = self.commit_rows(&loaded_ids).await?;
+        target.keep(table.name, &committed);
+        clean_up_log(&committed).await;
+        // The ids after this commit are the ids before it plus the loaded ones, unless another
+        // writer committed in between: then the next load scans the table again.
+        if let (Some(before), Some(after)) = (before, committed.version())
+            && after == before + 1
+        {
+            target.keep_ids(table, after, &Arc::new(existing.as_ref() | &loaded_ids));
+        }
+        target
+            .record_entry(entry)
+            .instrument(tracing::debug_span!("ledger_append"))
+            .await
+    }
+
+    async fn abort(mut self: Box<Self>) {
+        match self.writer.flush().await {
+            Ok(files) => remove_files(&self.target, self.table, &files).await,
+            Err(error) => {
+                tracing::warn!(table = self.table.name, %error, "could not list uncommitted data files")
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for DeltaLoad {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeltaLoad")
+            .field("table", &self.table.name)
+            .finish()
+    }
+}

@@ -1,0 +1,161 @@
+//! The embedded target: a warehouse of Delta Lake tables, one folder per dictionary table.
+//!
+//! Data are plain Parquet files that Spark, Trino, Athena or DuckDB read as they are; every load
+//! is one Delta commit, so readers see all of an object's rows or none. Idempotence:
+//! - the commit carries the object's fingerprint as an application transaction
+//!   (`csvgate:<location><key>@<version>`), so a version is never loaded twice;
+//! - rows whose `id` is already in the table replace the old rows, as a MERGE on `id` would
+//!   ([`replace`]: the files holding those ids are rewritten without them in the same commit);
+//!   when no id overlaps, the staged files are simply appended.
+//!
+//! The parts, in the order a load meets them:
+//! - [`tables`]: tables opened once and kept between loads, brought up to date when needed;
+//! - [`ids`]: each table's `id` set, for foreign keys and to tell appends from replaces;
+//! - [`load`]: staging Parquet files and committing them ([`replace`] when ids repeat);
+//! - [`cleanup`]: expired log files removed after checkpoints;
+//! - [`ledger`]: the ledger table `_csvgate_runs`, one append per run ([`queued`] holds an
+//!   upload's first entry until then);
+//! - [`session`]: DataFusion over the tables, for reports and ad-hoc SQL.
+
+mod cleanup;
+mod ids;
+mod ledger;
+mod load;
+mod queued;
+mod replace;
+mod session;
+mod tables;
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use datafusion::arrow::error::ArrowError;
+use datafusion::error::DataFusionError;
+use deltalake::DeltaTableError;
+
+use crate::dictionary::Table;
+use crate::ledger::Entry;
+use crate::sink::{Load, SinkError, Target};
+use crate::store::{Location, ObjectVersion};
+use load::DeltaLoad;
+use tables::Kept;
+
+/// Folder of the ledger table inside the warehouse.
+pub const LEDGER_TABLE: &str = "_csvgate_runs";
+/// Folder of a Delta table's commit log.
+const DELTA_LOG: &str = "_delta_log";
+/// Name a table is registered under for the one-table queries of this module.
+const SCANNED: &str = "scanned";
+
+/// A Delta Lake warehouse rooted at one location.
+#[derive(Debug, Clone)]
+pub struct DeltaTarget {
+    warehouse: Location,
+    /// Ledger appends of this process go one at a time: Delta resolves concurrent appends by
+    /// retrying, and a burst of them (an API server accepting many uploads) runs out of
+    /// retries. Clones share the lock.
+    ledger_appends: Arc<tokio::sync::Mutex<()>>,
+    /// Tables opened before, shared by clones.
+    kept: Arc<Mutex<Kept>>,
+}
+
+impl DeltaTarget {
+    pub fn new(warehouse: Location) -> Self {
+        DeltaTarget {
+            warehouse,
+            ledger_appends: Arc::default(),
+            kept: Arc::default(),
+        }
+    }
+
+    fn error(&self, table: &str) -> impl Fn(DeltaTableError) -> SinkError + use<> {
+        let target = format!("{}{table}", self.warehouse.url);
+        move |source| SinkError::Delta {
+            target: target.clone(),
+            source: Box::new(source),
+        }
+    }
+
+    /// Arrow failures (building or reading ledger batches, finding a column) name the
+    /// warehouse.
+    fn arrow_error(&self, source: ArrowError) -> SinkError {
+        SinkError::Arrow {
+            target: self.describe(),
+            source: Box::new(source),
+        }
+    }
+
+    fn query_error(&self, table: &str) -> impl Fn(DataFusionError) -> SinkError + use<> {
+        let target = format!("{}{table}", self.warehouse.url);
+        move |source| SinkError::Query {
+            target: target.clone(),
+            source: Box::new(source),
+        }
+    }
+}
+
+/// The application-transaction id that marks an object version as loaded.
+fn app_id(object: &ObjectVersion) -> String {
+    format!("csvgate:{}", object.fingerprint())
+}
+
+#[async_trait]
+impl Target for DeltaTarget {
+    fn describe(&self) -> String {
+        format!("delta warehouse {}", self.warehouse.url)
+    }
+
+    async fn ids(&self, table: &'static Table) -> Result<Vec<i64>, SinkError> {
+        let delta = self.open(table.name).await?;
+        let ids = self.id_set(table, &delta).await?;
+        Ok(ids.iter().filter_map(|id| i64::try_from(id).ok()).collect())
+    }
+
+    async fn is_loaded(
+        &self,
+        table: &'static Table,
+        object: &ObjectVersion,
+    ) -> Result<bool, SinkError> {
+        let delta = self.open(table.name).await?;
+        if delta.version().is_none() {
+            return Ok(false);
+        }
+        let snapshot = delta.snapshot().map_err(self.error(table.name))?;
+        let version = snapshot
+            .transaction_version(delta.log_store().as_ref(), app_id(object))
+            .await
+            .map_err(self.error(table.name))?;
+        Ok(version.is_some())
+    }
+
+    async fn begin(
+        &self,
+        table: &'static Table,
+        object: &ObjectVersion,
+    ) -> Result<Box<dyn Load>, SinkError> {
+        Ok(Box::new(DeltaLoad::begin(self, table, object).await?))
+    }
+
+    async fn record(&self, entry: &Entry) -> Result<(), SinkError> {
+        self.record_entry(entry).await
+    }
+
+    async fn runs(&self) -> Result<Vec<Entry>, SinkError> {
+        self.all_entries().await
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use datafusion::arrow::array::{Int64Array, RecordBatch, StringArray};
+
+    /// One row of `jobs`, typed.
+    pub(crate) fn one_job(jobs: &Table) -> RecordBatch {
+        let (ids, names) = (
+            Int64Array::from(vec![1]),
+            StringArray::from(vec!["Analyst"]),
+        );
+        RecordBatch::try_new(jobs.typed_schema(), vec![Arc::new(ids), Arc::new(names)]).unwrap()
+    }
+}

@@ -1,0 +1,68 @@
+//! DataFusion over the warehouse: the session reports and ad-hoc SQL run in, and the one-table
+//! queries the target itself needs (ledger reads, id scans).
+
+use std::sync::Arc;
+
+use datafusion::physical_plan::SendableRecordBatchStream;
+use datafusion::prelude::SessionContext;
+use deltalake::DeltaTable;
+
+use super::{DeltaTarget, LEDGER_TABLE, SCANNED};
+use crate::dictionary::TABLES;
+use crate::sink::SinkError;
+
+impl DeltaTarget {
+    /// A DataFusion session with every dictionary table that exists registered under its name
+    /// (and the ledger as `runs`), for reports and ad-hoc SQL.
+    pub async fn session(&self) -> Result<SessionContext, SinkError> {
+        let ctx: SessionContext = deltalake::delta_datafusion::create_session().into();
+        // Filtering rows while the Parquet pages are decoded (on by default) made the reports,
+        // whose year filter keeps about a third of the rows, twice as slow as filtering the
+        // decoded batches (10M rows: Q2 0.24 s against 0.12 s).
+        ctx.state_ref()
+            .write()
+            .config_mut()
+            .options_mut()
+            .execution
+            .parquet
+            .pushdown_filters = false;
+        let tables = TABLES.iter().map(|table| (table.name, table.name));
+        // The tables' scans take their Parquet settings from this session.
+        let settings = Arc::new(ctx.state());
+        for (folder, name) in tables.chain([(LEDGER_TABLE, "runs")]) {
+            let delta = self.open(folder).await?;
+            if delta.version().is_none() {
+                continue;
+            }
+            delta
+                .update_datafusion_session(&ctx.state())
+                .map_err(self.error(folder))?;
+            let provider = delta
+                .table_provider()
+                .with_session(Arc::clone(&settings))
+                .await
+                .map_err(self.query_error(folder))?;
+            ctx.register_table(name, provider)
+                .map_err(self.query_error(folder))?;
+        }
+        Ok(ctx)
+    }
+
+    /// Runs `sql` with the table `delta` (at folder `name`) registered as [`SCANNED`].
+    pub(super) async fn query(
+        &self,
+        name: &str,
+        delta: &DeltaTable,
+        sql: &str,
+    ) -> Result<SendableRecordBatchStream, SinkError> {
+        let error = self.query_error(name);
+        let ctx: SessionContext = deltalake::delta_datafusion::create_session().into();
+        delta
+            .update_datafusion_session(&ctx.state())
+            .map_err(self.error(name))?;
+        let provider = delta.table_provider().await.map_err(&error)?;
+        ctx.register_table(SCANNED, provider).map_err(&error)?;
+        let frame = ctx.sql(sql).await.map_err(&error)?;
+        frame.execute_stream().await.map_err(error)
+    }
+}

@@ -1,0 +1,97 @@
+//! The MySQL target's ledger: rows of `csvgate_runs`, written inside the loading transaction
+//! (so a file's rows and its `done` row commit together) or alone for entries that load
+//! nothing. A version is loaded when a `done` row with its fingerprint exists.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, Row, Value};
+
+use super::MysqlTarget;
+use super::ddl::RUNS_TABLE;
+use crate::ledger::{Entry, Status};
+use crate::sink::SinkError;
+use crate::store::ObjectVersion;
+
+const LEDGER_INSERT: &str = "INSERT INTO csvgate_runs (run_id, location, object_key, object_version, fingerprint, \
+     table_name, status, rows_read, rows_valid, rows_invalid, invalid_object, started_at, finished_at, error) \
+     VALUES (?, ?, ?, ?, SHA2(?, 256), ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+/// Writes `entry` on `conn`, inside whatever transaction is open there.
+pub(super) async fn insert(conn: &mut Conn, entry: &Entry) -> Result<(), mysql_async::Error> {
+    conn.exec_drop(LEDGER_INSERT, params(entry)).await
+}
+
+impl MysqlTarget {
+    /// Whether a `done` entry with the object's fingerprint exists.
+    pub(super) async fn has_done(&self, object: &ObjectVersion) -> Result<bool, SinkError> {
+        let mut conn = self.conn().await?;
+        let sql = format!(
+            "SELECT COUNT(*) FROM {RUNS_TABLE} WHERE fingerprint = SHA2(?, 256) AND status = 'done'"
+        );
+        let done: Option<u64> = conn
+            .exec_first(sql, (object.fingerprint(),))
+            .await
+            .map_err(self.error())?;
+        Ok(done.unwrap_or_default() > 0)
+    }
+
+    /// Every entry, in the order written.
+    pub(super) async fn entries(&self) -> Result<Vec<Entry>, SinkError> {
+        let sql = format!(
+            "SELECT run_id, location, object_key, object_version, table_name, status, rows_read, rows_valid, \
+             rows_invalid, invalid_object, CAST(started_at AS CHAR), CAST(finished_at AS CHAR), error \
+             FROM {RUNS_TABLE} ORDER BY entry_id"
+        );
+        let rows: Vec<Row> = self.query(&sql).await?;
+        Ok(rows.into_iter().map(entry_from_row).collect())
+    }
+}
+
+fn params(entry: &Entry) -> Vec<Value> {
+    let time = |at: DateTime<Utc>| Value::from(at.format("%Y-%m-%d %H:%M:%S%.6f").to_string());
+    vec![
+        entry.run_id.clone().into(),
+        entry.object.location.clone().into(),
+        entry.object.key.clone().into(),
+        entry.object.version.clone().into(),
+        entry.object.fingerprint().into(),
+        entry.table.clone().into(),
+        entry.status.as_str().into(),
+        entry.rows_read.into(),
+        entry.rows_valid.into(),
+        entry.rows_invalid.into(),
+        entry.invalid_object.clone().into(),
+        time(entry.started_at),
+        time(entry.finished_at),
+        entry.error.clone().into(),
+    ]
+}
+
+fn entry_from_row(mut row: Row) -> Entry {
+    let text = |row: &mut Row, index: usize| row.take::<String, _>(index).unwrap_or_default();
+    let count = |row: &mut Row, index: usize| row.take::<u64, _>(index).unwrap_or_default();
+    let time = |row: &mut Row, index: usize| {
+        let text: String = row.take(index).unwrap_or_default();
+        NaiveDateTime::parse_from_str(&text, "%Y-%m-%d %H:%M:%S%.f")
+            .map(|at| at.and_utc())
+            .unwrap_or_default()
+    };
+    Entry {
+        run_id: text(&mut row, 0),
+        object: ObjectVersion {
+            location: text(&mut row, 1),
+            key: text(&mut row, 2),
+            version: text(&mut row, 3),
+            size: 0,
+        },
+        table: text(&mut row, 4),
+        status: Status::parse(&text(&mut row, 5)),
+        rows_read: count(&mut row, 6),
+        rows_valid: count(&mut row, 7),
+        rows_invalid: count(&mut row, 8),
+        invalid_object: row.take::<Option<String>, _>(9).flatten(),
+        started_at: time(&mut row, 10),
+        finished_at: time(&mut row, 11),
+        error: row.take::<Option<String>, _>(12).flatten(),
+    }
+}

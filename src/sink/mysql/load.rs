@@ -1,0 +1,219 @@
+//! One object's rows on their way into MySQL, on one connection: streamed batch by batch with
+//! `LOAD DATA LOCAL INFILE` (each batch's bytes handed to the driver from memory, no file is
+//! written), or with multi-row `INSERT`s when the server refuses it, then committed together
+//! with the ledger row.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use datafusion::arrow::record_batch::RecordBatch;
+use futures::StreamExt;
+use mysql_async::Conn;
+use mysql_async::Value;
+use mysql_async::prelude::Queryable;
+
+use super::{MysqlTarget, ledger, rows, server_code};
+use crate::dictionary::Table;
+use crate::ledger::Entry;
+use crate::sink::{Load, SinkError};
+
+/// Rows per statement of the `INSERT` fallback.
+const INSERT_CHUNK_ROWS: usize = 1000;
+/// Server errors that mean "`LOCAL INFILE` is disabled": MariaDB 4166, MySQL 1148 and 3948.
+const LOCAL_INFILE_REFUSED: [u16; 3] = [4166, 1148, 3948];
+
+static FALLBACK_LOGGED: AtomicBool = AtomicBool::new(false);
+
+/// One object's rows on one connection, invisible to others until the commit: either in an
+/// open transaction on the table itself (`direct`) or in a temporary staging table.
+pub(super) struct MysqlLoad {
+    target: MysqlTarget,
+    conn: Conn,
+    table: &'static Table,
+    /// Where rows go as they come: the table (direct) or its staging table.
+    into: String,
+    direct: bool,
+}
+
+impl MysqlLoad {
+    /// Starts a load into `table`: straight into the table in an open transaction when nothing
+    /// references its rows (`LOAD DATA … REPLACE` is the upsert), else into a temporary staging
+    /// table upserted in place at commit, so rows others point at are updated, not replaced.
+    pub(super) async fn begin(
+        target: &MysqlTarget,
+        table: &'static Table,
+    ) -> Result<MysqlLoad, SinkError> {
+        let mut conn = target.conn().await?;
+        let direct = !table.is_referenced();
+        let into = if direct {
+            conn.query_drop("START TRANSACTION")
+                .await
+                .map_err(target.error())?;
+            table.name.to_owned()
+        } else {
+            let stage = format!("csvgate_stage_{}", table.name);
+            // A pooled connection may still hold the staging table of an aborted load.
+            conn.query_drop(format!("DROP TEMPORARY TABLE IF EXISTS {stage}"))
+                .await
+                .map_err(target.error())?;
+            let create = format!("CREATE TEMPORARY TABLE {stage} LIKE {}", table.name);
+            conn.query_drop(create).await.map_err(target.error())?;
+            stage
+        };
+        Ok(MysqlLoad {
+            target: target.clone(),
+            conn,
+            table,
+            into,
+            direct,
+        })
+    }
+
+    fn columns(&self) -> String {
+        self.table.column_names().collect::<Vec<_>>().join(", ")
+    }
+
+    /// `ON DUPLICATE KEY UPDATE` of every column: a row with a known id replaces the old one.
+    fn on_duplicate_update(&self) -> String {
+        let updates: Vec<String> = self
+            .table
+            .column_names()
+            .map(|name| format!("{name} = VALUES({name})"))
+            .collect();
+        format!("ON DUPLICATE KEY UPDATE {}", updates.join(", "))
+    }
+
+    /// Upsert, ledger row and `COMMIT`; on failure the transaction is rolled back.
+    async fn finish(&mut self, entry: &Entry) -> Result<(), mysql_async::Error> {
+        if !self.direct {
+            self.conn.query_drop("START TRANSACTION").await?;
+            let upsert = format!(
+                "INSERT INTO {table} ({columns}) SELECT {columns} FROM {stage} {update}",
+                table = self.table.name,
+                columns = self.columns(),
+                stage = self.into,
+                update = self.on_duplicate_update()
+            );
+            self.conn.query_drop(upsert).await?;
+        }
+        ledger::insert(&mut self.conn, entry).await?;
+        self.conn.query_drop("COMMIT").await
+    }
+
+    /// Leaves the connection clean for the pool: no open transaction, no staging table.
+    async fn clean_up(&mut self) -> Result<(), mysql_async::Error> {
+        self.conn.query_drop("ROLLBACK").await?;
+        if !self.direct {
+            let drop = format!("DROP TEMPORARY TABLE IF EXISTS {}", self.into);
+            self.conn.query_drop(drop).await?;
+        }
+        Ok(())
+    }
+
+    /// Streams one batch into the staging table through `LOAD DATA LOCAL INFILE`; `Ok(false)`
+    /// when the server refuses it.
+    async fn load_data(&mut self, rows: &RecordBatch) -> Result<bool, SinkError> {
+        let mut tsv = Vec::with_capacity(rows.num_rows() * 64);
+        rows::write_tsv(rows, &mut tsv);
+        let data = Bytes::from(tsv);
+        self.conn.set_infile_handler(async move {
+            Ok(futures::stream::once(async move { Ok(data) }).boxed())
+        });
+        let sql = format!(
+            "LOAD DATA LOCAL INFILE 'csvgate-batch' {replace} INTO TABLE {} {} ({})",
+            self.into,
+            rows::TSV_FORMAT,
+            self.columns(),
+            replace = if self.direct { "REPLACE" } else { "" },
+        );
+        match self.conn.query_drop(sql).await {
+            Ok(()) => {}
+            Err(error)
+                if server_code(&error).is_some_and(|code| LOCAL_INFILE_REFUSED.contains(&code)) =>
+            {
+                return Ok(false);
+            }
+            Err(error) => return Err(self.target.error()(error)),
+        }
+        // LOCAL implies IGNORE: a row the server could not take is only a warning. (REPLACE
+        // counts a replaced row twice: deleted and inserted.)
+        let loaded = self.conn.affected_rows();
+        if loaded < rows.num_rows() as u64 || self.conn.get_warnings() > 0 {
+            let warnings: Vec<(String, u16, String)> = self
+                .conn
+                .query("SHOW WARNINGS LIMIT 3")
+                .await
+                .map_err(self.target.error())?;
+            return Err(SinkError::Config {
+                target: self.target.display.clone(),
+                reason: format!(
+                    "LOAD DATA took {loaded} of {} rows: {warnings:?}",
+                    rows.num_rows()
+                ),
+            });
+        }
+        Ok(true)
+    }
+
+    async fn insert(&mut self, rows: &RecordBatch) -> Result<(), SinkError> {
+        let columns = self.table.columns.len();
+        let placeholders = format!("({})", vec!["?"; columns].join(", "));
+        for start in (0..rows.num_rows()).step_by(INSERT_CHUNK_ROWS) {
+            let end = (start + INSERT_CHUNK_ROWS).min(rows.num_rows());
+            let values = vec![placeholders.as_str(); end - start].join(", ");
+            let sql = format!(
+                "INSERT INTO {} ({}) VALUES {values} {update}",
+                self.into,
+                self.columns(),
+                update = if self.direct {
+                    self.on_duplicate_update()
+                } else {
+                    String::new()
+                },
+            );
+            let params: Vec<Value> = (start..end)
+                .flat_map(|row| rows::params(rows, row))
+                .collect();
+            self.conn
+                .exec_drop(sql, params)
+                .await
+                .map_err(self.target.error())?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Load for MysqlLoad {
+    async fn write(&mut self, rows: RecordBatch) -> Result<(), SinkError> {
+        if rows.num_rows() == 0 {
+            return Ok(());
+        }
+        if self.target.local_infile.load(Ordering::Relaxed) {
+            if self.load_data(&rows).await? {
+                return Ok(());
+            }
+            self.target.local_infile.store(false, Ordering::Relaxed);
+            if !FALLBACK_LOGGED.swap(true, Ordering::Relaxed) {
+                tracing::warn!(target = %self.target.display, "the server refuses LOAD DATA LOCAL INFILE; loading with multi-row INSERT instead (slower)");
+            }
+        }
+        self.insert(&rows).await
+    }
+
+    async fn commit(mut self: Box<Self>, entry: &Entry) -> Result<(), SinkError> {
+        let error = self.target.error();
+        if let Err(failed) = self.finish(entry).await {
+            let _ = self.clean_up().await;
+            return Err(error(failed));
+        }
+        self.clean_up().await.map_err(error)
+    }
+
+    async fn abort(mut self: Box<Self>) {
+        if let Err(error) = self.clean_up().await {
+            tracing::warn!(target = %self.target.display, %error, "could not roll back the load");
+        }
+    }
+}

@@ -50,7 +50,9 @@ pub enum SinkError {
     Store(#[from] StoreError),
 }
 
-/// A place valid rows are loaded into, with the ledger that sits beside them.
+/// A place valid rows are loaded into, with the ledger that sits beside them. The ledger
+/// methods (`is_loaded`, `record`, `runs`, and the entry [`Load::commit`] writes) keep the
+/// contract stated in [`crate::ledger`].
 #[async_trait]
 pub trait Target: Send + Sync {
     /// Names the target in messages; never includes a secret.
@@ -59,7 +61,8 @@ pub trait Target: Send + Sync {
     /// Ids already loaded in `table`, which the foreign-key rules of other tables accept.
     async fn ids(&self, table: &'static Table) -> Result<Vec<i64>, SinkError>;
 
-    /// Whether the rows of this object version were committed by an earlier run.
+    /// Whether the rows of this object version were committed by an earlier run, read from
+    /// the same commit as the rows (ledger contract, rule 1).
     async fn is_loaded(
         &self,
         table: &'static Table,
@@ -73,7 +76,8 @@ pub trait Target: Send + Sync {
         object: &ObjectVersion,
     ) -> Result<Box<dyn Load>, SinkError>;
 
-    /// Records an entry that loaded nothing (skipped or failed) in the ledger.
+    /// Records an entry that loaded nothing in the ledger: `queued` (durable when this
+    /// returns), `skipped` or `failed`.
     async fn record(&self, entry: &ledger::Entry) -> Result<(), SinkError>;
 
     /// Every ledger entry, oldest first.
@@ -87,7 +91,8 @@ pub trait Load: Send {
     async fn write(&mut self, rows: RecordBatch) -> Result<(), SinkError>;
 
     /// Makes every written row visible at once, replacing rows with the same `id`, and marks
-    /// the object version as loaded; then records `entry` in the ledger.
+    /// the object version as loaded; records `entry` (`done`) with or right after that commit,
+    /// never before (ledger contract, rules 2 and 3).
     async fn commit(self: Box<Self>, entry: &ledger::Entry) -> Result<(), SinkError>;
 
     /// Drops whatever was written; the target stays as it was.

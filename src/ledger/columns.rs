@@ -1,15 +1,6 @@
-//! The ledger: which object versions were processed, by which run, with what result.
-//!
-//! # Guarantees
-//! The truth about whether an object version's rows are loaded lives in the target's own
-//! commit: the Delta target stores the object's fingerprint as an application transaction in
-//! the very commit that adds its rows, and the MySQL target writes its ledger row in the
-//! loading transaction. The ledger entry is written after that commit; if the process dies
-//! between the two, the next run finds the commit, does not load the rows twice, and records
-//! the object as `skipped`. So a row is never loaded without the ledger knowing, and the ledger
-//! never marks `done` an object whose rows are not loaded.
+//! The ledger as Arrow columns: how the Delta warehouse stores entries, and how `csvgate runs`
+//! and the API print them.
 
-use std::fmt;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -21,108 +12,9 @@ use datafusion::arrow::datatypes::{
 };
 use datafusion::arrow::error::ArrowError;
 
+use super::{Entry, Status};
 use crate::shape::to_schema_by_name;
 use crate::store::ObjectVersion;
-
-/// Where an object version is: accepted and waiting, or how processing it ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    /// Accepted for processing (an upload stored it); a later entry of the same run ends it.
-    Queued,
-    /// Rows loaded and invalid rows written.
-    Done,
-    /// Already loaded by an earlier run; nothing was read.
-    Skipped,
-    /// Nothing was loaded; `error` says why.
-    Failed,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Queued => "queued",
-            Status::Done => "done",
-            Status::Skipped => "skipped",
-            Status::Failed => "failed",
-        }
-    }
-
-    /// The status a stored text stands for (anything unknown reads as failed).
-    pub fn parse(text: &str) -> Status {
-        match text {
-            "queued" => Status::Queued,
-            "done" => Status::Done,
-            "skipped" => Status::Skipped,
-            _ => Status::Failed,
-        }
-    }
-}
-
-impl fmt::Display for Status {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// One processed object version.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Entry {
-    pub run_id: String,
-    pub object: ObjectVersion,
-    pub table: String,
-    pub status: Status,
-    pub rows_read: u64,
-    pub rows_valid: u64,
-    pub rows_invalid: u64,
-    /// URL of the CSV holding the rejected rows, when there were any.
-    pub invalid_object: Option<String>,
-    pub started_at: DateTime<Utc>,
-    pub finished_at: DateTime<Utc>,
-    pub error: Option<String>,
-}
-
-impl Entry {
-    /// The first entry of a run that processes `object` later, written before work starts so
-    /// that a restart finds it (see [`pending`]).
-    pub fn queued(run_id: String, object: ObjectVersion, table: &str) -> Entry {
-        let now = Utc::now();
-        Entry {
-            run_id,
-            object,
-            table: table.to_owned(),
-            status: Status::Queued,
-            rows_read: 0,
-            rows_valid: 0,
-            rows_invalid: 0,
-            invalid_object: None,
-            started_at: now,
-            finished_at: now,
-            error: None,
-        }
-    }
-}
-
-/// Queued entries that no later entry of the same run and object has ended: work accepted
-/// but not finished, e.g. because the process died. Oldest first.
-pub fn pending(entries: &[Entry]) -> Vec<Entry> {
-    let ended: std::collections::HashSet<(&str, &str)> = entries
-        .iter()
-        .filter(|entry| entry.status != Status::Queued)
-        .map(|entry| (entry.run_id.as_str(), entry.object.key.as_str()))
-        .collect();
-    entries
-        .iter()
-        .filter(|entry| entry.status == Status::Queued)
-        .filter(|entry| !ended.contains(&(entry.run_id.as_str(), entry.object.key.as_str())))
-        .cloned()
-        .collect()
-}
-
-/// A run id: sortable by start time, unique enough for concurrent runs.
-pub fn new_run_id(started_at: DateTime<Utc>) -> String {
-    let suffix = uuid::Uuid::new_v4().simple().to_string();
-    format!("{}-{}", started_at.format("%Y%m%dT%H%M%SZ"), &suffix[..6])
-}
 
 /// Arrow schema of the ledger, as stored and as printed by `csvgate runs`.
 pub fn schema() -> SchemaRef {
@@ -252,6 +144,7 @@ pub fn from_batches(batches: &[RecordBatch]) -> Result<Vec<Entry>, ArrowError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ledger::new_run_id;
 
     #[test]
     fn entries_survive_a_trip_through_arrow() {
@@ -277,31 +170,5 @@ mod tests {
         assert!(entry.run_id.starts_with("20231114T221320Z-"));
         let batch = to_batch(std::slice::from_ref(&entry)).unwrap();
         assert_eq!(from_batches(&[batch]).unwrap(), vec![entry]);
-    }
-
-    #[test]
-    fn pending_is_what_was_queued_and_never_ended() {
-        let object = |key: &str| ObjectVersion {
-            location: "file:///landing/".into(),
-            key: key.into(),
-            version: "v1".into(),
-            size: 1,
-        };
-        let finished = |queued: &Entry, status| Entry {
-            status,
-            ..queued.clone()
-        };
-        let a = Entry::queued("run-a".into(), object("jobs.csv"), "jobs");
-        let b = Entry::queued("run-b".into(), object("jobs.csv"), "jobs");
-        let c = Entry::queued("run-c".into(), object("departments.csv"), "departments");
-        let ledger = [
-            a.clone(),
-            b.clone(),
-            c.clone(),
-            finished(&a, Status::Done),
-            finished(&c, Status::Failed),
-        ];
-        assert_eq!(pending(&ledger), vec![b]);
-        assert_eq!(Status::parse(Status::Queued.as_str()), Status::Queued);
     }
 }

@@ -14,7 +14,7 @@ use crate::dictionary::Table;
 use crate::ledger::{Entry, Status};
 use crate::queue::{Queue, QueueError};
 use crate::store::StoreError;
-use crate::validate::read::INVALID_FILE_EXTRA_COLUMNS;
+use crate::validate::INVALID_FILE_EXTRA_COLUMNS;
 
 /// The most rows one request may carry, as the challenge asks.
 pub const MAX_ROWS: usize = 1000;

@@ -13,7 +13,7 @@ use tokio::io::AsyncWriteExt;
 use crate::dictionary::Table;
 use crate::sink::SinkError;
 use crate::store::{Location, ObjectVersion, StoreError};
-use crate::validate::read::INVALID_FILE_EXTRA_COLUMNS;
+use crate::validate::INVALID_FILE_EXTRA_COLUMNS;
 
 /// The invalid-rows file of one object; created on the first rejected row.
 pub struct InvalidRows {

@@ -7,12 +7,15 @@
 //!         bounded channel)   id_repeated)              typed_* columns)          line, reason)
 //! ```
 //!
-//! The SQL is planned once per table and set of reference ids ([`compiled`]), and its
-//! projections are applied to each batch as it arrives.
+//! Reading is `read.rs` driving the `csv` crate, with [`dialect`] telling delimiter and header
+//! and [`text_rows`] building the batches. The SQL is planned once per table and set of
+//! reference ids ([`compiled`]), and its projections are applied to each batch as it arrives.
 
 mod compiled;
-pub mod read;
+mod dialect;
+mod read;
 pub mod rules;
+mod text_rows;
 
 use std::fmt;
 use std::io::Read;
@@ -28,7 +31,8 @@ use tokio::task::JoinHandle;
 use crate::dictionary::Table;
 use crate::shape::to_schema;
 use compiled::CompiledRules;
-pub use read::{Dialect, HeaderMode, ReadError, ReadSummary};
+pub use dialect::{Dialect, HeaderMode, INVALID_FILE_EXTRA_COLUMNS};
+pub use read::{ReadError, ReadSummary};
 pub use rules::ReferenceIds;
 
 /// Batches buffered between the reader thread and the rules.

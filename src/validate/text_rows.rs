@@ -1,0 +1,121 @@
+//! Records of one file becoming text Arrow batches: the fields as they were, the line each
+//! record starts on, how many fields it had, and whether its `id` was seen earlier in the file.
+
+use std::sync::Arc;
+
+use datafusion::arrow::array::{
+    ArrayRef, BooleanBuilder, StringBuilder, UInt32Builder, UInt64Builder,
+};
+use datafusion::arrow::record_batch::RecordBatch;
+use roaring::RoaringTreemap;
+
+use crate::dictionary::Table;
+
+/// Column builders for one batch, plus the ids seen so far in the file.
+pub(super) struct RowBuffer {
+    table: &'static Table,
+    delimiter: char,
+    capacity: usize,
+    /// Trailing fields to drop (the `line` and `reason` of a re-submitted invalid file).
+    pub(super) ignore_trailing: usize,
+    fields: Vec<StringBuilder>,
+    lines: UInt64Builder,
+    field_counts: UInt32Builder,
+    repeated: BooleanBuilder,
+    key_index: usize,
+    seen_ids: RoaringTreemap,
+}
+
+impl RowBuffer {
+    pub(super) fn new(table: &'static Table, delimiter: u8, capacity: usize) -> Self {
+        let key_index = table
+            .columns
+            .iter()
+            .position(|column| column == table.key_column())
+            .expect("key column is one of the columns");
+        RowBuffer {
+            table,
+            delimiter: char::from(delimiter),
+            capacity,
+            ignore_trailing: 0,
+            fields: (0..table.columns.len())
+                .map(|_| StringBuilder::new())
+                .collect(),
+            lines: UInt64Builder::with_capacity(capacity),
+            field_counts: UInt32Builder::with_capacity(capacity),
+            repeated: BooleanBuilder::with_capacity(capacity),
+            key_index,
+            seen_ids: RoaringTreemap::new(),
+        }
+    }
+
+    pub(super) fn len(&self) -> usize {
+        datafusion::arrow::array::ArrayBuilder::len(&self.lines)
+    }
+
+    pub(super) fn is_full(&self) -> bool {
+        self.len() >= self.capacity
+    }
+
+    /// Appends one record; on bytes that are not UTF-8, the name of the field holding them.
+    pub(super) fn push(&mut self, record: &csv::ByteRecord, line: u64) -> Result<(), &'static str> {
+        let count = record.len().saturating_sub(self.ignore_trailing);
+        let columns = self.fields.len();
+        let mut texts: Vec<Option<&str>> = Vec::with_capacity(columns);
+        for (index, column) in self.table.columns.iter().enumerate() {
+            texts.push(match record.get(index).filter(|_| index < count) {
+                Some(bytes) => Some(std::str::from_utf8(bytes).map_err(|_| column.name)?),
+                None => None,
+            });
+        }
+        // A long row keeps its surplus in the last column, so the invalid file loses nothing.
+        let surplus = (count > columns).then(|| self.join_surplus(record, columns - 1, count));
+        if let Some(surplus) = &surplus {
+            texts[columns - 1] = Some(
+                surplus
+                    .as_deref()
+                    .map_err(|_| self.table.columns[columns - 1].name)?,
+            );
+        }
+        for (builder, text) in self.fields.iter_mut().zip(&texts) {
+            builder.append_option(*text);
+        }
+        let repeated = texts[self.key_index]
+            .and_then(|id| id.trim().parse::<u64>().ok())
+            .is_some_and(|id| !self.seen_ids.insert(id));
+        self.lines.append_value(line);
+        self.field_counts
+            .append_value(u32::try_from(count).unwrap_or(u32::MAX));
+        self.repeated.append_value(repeated);
+        Ok(())
+    }
+
+    fn join_surplus(
+        &self,
+        record: &csv::ByteRecord,
+        from: usize,
+        to: usize,
+    ) -> Result<String, std::str::Utf8Error> {
+        let mut joined = String::new();
+        for index in from..to {
+            if index > from {
+                joined.push(self.delimiter);
+            }
+            joined.push_str(std::str::from_utf8(&record[index])?);
+        }
+        Ok(joined)
+    }
+
+    pub(super) fn take_batch(&mut self) -> RecordBatch {
+        let mut columns: Vec<ArrayRef> = self
+            .fields
+            .iter_mut()
+            .map(|builder| Arc::new(builder.finish()) as ArrayRef)
+            .collect();
+        columns.push(Arc::new(self.lines.finish()));
+        columns.push(Arc::new(self.field_counts.finish()));
+        columns.push(Arc::new(self.repeated.finish()));
+        RecordBatch::try_new(self.table.text_schema(), columns)
+            .expect("builders follow the text schema")
+    }
+}

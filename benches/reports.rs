@@ -6,16 +6,14 @@
 //! `CSVGATE_BENCH_MYSQL_DB`) at warehouses it prepared at 1M and 10M rows, and times DuckDB on
 //! the same Parquet files in the same run.
 
-use std::sync::Arc;
-
 use criterion::{Criterion, criterion_group, criterion_main};
-use csvgate::pipeline::{IngestOptions, Pipeline};
+use csvgate::config::Config;
+use csvgate::deployment::Deployment;
+use csvgate::pipeline::IngestOptions;
 use csvgate::report::Report;
-use csvgate::sink::Target;
 use csvgate::sink::delta::DeltaTarget;
-use csvgate::sink::mirror::Mirrored;
 use csvgate::sink::mysql::MysqlTarget;
-use csvgate::store::{Buckets, Location};
+use csvgate::store::Location;
 use mysql_async::prelude::Queryable;
 
 /// The warehouse (and MySQL database) to query, loading the fixtures when none is given.
@@ -28,27 +26,20 @@ fn prepare(
             let mysql = std::env::var("CSVGATE_BENCH_MYSQL_DB").ok().map(|url| MysqlTarget::new(&url, None).expect("bench MySQL URL"));
             return (DeltaTarget::new(Location::parse(&warehouse, false).expect("bench warehouse")), mysql);
         }
-        let folder = |name: &str| scratch.join(name).to_str().expect("utf-8 path").to_owned();
-        let buckets = Buckets::open(&folder("landing"), &folder("invalid"), &folder("warehouse")).expect("buckets");
-        let delta = DeltaTarget::new(buckets.warehouse.clone());
-        let mysql = match std::env::var("CSVGATE_BENCH_MYSQL") {
-            Ok(server) => {
-                let mut admin = mysql_async::Conn::new(mysql_async::Opts::from_url(&server).expect("URL")).await.expect("MariaDB");
-                admin.query_drop("DROP DATABASE IF EXISTS csvgate_bench_reports; CREATE DATABASE csvgate_bench_reports").await.expect("database");
-                let mysql = MysqlTarget::new(&format!("{server}/csvgate_bench_reports"), None).expect("URL");
-                mysql.init().await.expect("schema");
-                Some(mysql)
-            }
-            Err(_) => None,
-        };
-        let target: Arc<dyn Target> = match &mysql {
-            Some(mysql) => Arc::new(Mirrored { primary: Arc::new(mysql.clone()), mirror: Arc::new(delta.clone()) }),
-            None => Arc::new(delta.clone()),
-        };
-        let pipeline = Pipeline { buckets, target };
+        let mut config = Config::in_folder(scratch);
+        if let Ok(server) = std::env::var("CSVGATE_BENCH_MYSQL") {
+            let mut admin = mysql_async::Conn::new(mysql_async::Opts::from_url(&server).expect("URL")).await.expect("MariaDB");
+            admin.query_drop("DROP DATABASE IF EXISTS csvgate_bench_reports; CREATE DATABASE csvgate_bench_reports").await.expect("database");
+            config.target.url = Some(format!("{server}/csvgate_bench_reports"));
+            config.target.mirror_parquet = true;
+        }
+        let deployment = Deployment::open(config).expect("deployment");
+        if let Some(mysql) = deployment.mysql() {
+            mysql.init().await.expect("schema");
+        }
         let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures").to_owned();
-        pipeline.ingest(&[fixtures], &IngestOptions::default()).await.expect("fixtures load");
-        (delta, mysql)
+        deployment.pipeline.ingest(&[fixtures], &IngestOptions::default()).await.expect("fixtures load");
+        (deployment.engines.warehouse, deployment.engines.mysql)
     })
 }
 

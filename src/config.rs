@@ -1,13 +1,15 @@
 //! Settings: `csvgate.toml` < `CSVGATE_*` environment < command-line flags.
 //!
 //! Clap reads each flag's environment variable, so a flag's value already carries the top two
-//! layers; this module only fills in what neither gave from the file, then the defaults.
+//! layers ([`Overrides`]); this module fills in what neither gave from the file, then the
+//! defaults, into one [`Config`]: what a [`Deployment`](crate::deployment::Deployment) is
+//! built from, whoever builds it.
 
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::validate::HeaderMode;
+use crate::validate::{Dialect, HeaderMode};
 
 /// The configuration file looked for when `--config` is not given.
 pub const DEFAULT_FILE: &str = "csvgate.toml";
@@ -37,7 +39,7 @@ pub struct FileConfig {
 }
 
 /// `[api]` of `csvgate.toml`: the `csvgate serve` HTTP API.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ApiConfig {
     /// Address to listen on [default: 127.0.0.1:8080].
@@ -55,7 +57,7 @@ pub struct ApiConfig {
 }
 
 /// `[ingest]` of `csvgate.toml`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IngestConfig {
     /// Field delimiter; sniffed when absent.
@@ -79,6 +81,8 @@ pub enum ConfigError {
         path: PathBuf,
         source: Box<toml::de::Error>,
     },
+    #[error("delimiter {0:?}: must be a single ASCII character")]
+    Delimiter(char),
 }
 
 impl FileConfig {
@@ -104,6 +108,90 @@ impl FileConfig {
             path: path.to_owned(),
             source: Box::new(source),
         })
+    }
+}
+
+impl IngestConfig {
+    /// The CSV dialect these settings describe.
+    pub fn dialect(&self) -> Result<Dialect, ConfigError> {
+        let delimiter = match self.delimiter {
+            // `u8::try_from` would take any char below 256, and `¦` is two bytes in UTF-8.
+            Some(delimiter) if delimiter.is_ascii() => Some(delimiter as u8),
+            Some(other) => return Err(ConfigError::Delimiter(other)),
+            None => None,
+        };
+        Ok(Dialect {
+            delimiter,
+            header: self.header.unwrap_or_default(),
+            batch_rows: self.batch_rows.unwrap_or(Dialect::default().batch_rows),
+        })
+    }
+}
+
+/// What the command line sets, each with its `CSVGATE_*` variable; each beats the file.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub landing: Option<String>,
+    pub invalid: Option<String>,
+    pub warehouse: Option<String>,
+    pub target: Option<String>,
+    pub target_password: Option<String>,
+    pub mirror_parquet: bool,
+}
+
+/// Where valid rows go, after every layer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TargetConfig {
+    /// `mysql://user@host:3306/database`, or `None` for the Delta warehouse.
+    pub url: Option<String>,
+    pub password: Option<String>,
+    /// With a MySQL target, also keep the Delta warehouse loaded.
+    pub mirror_parquet: bool,
+}
+
+/// The effective configuration of one deployment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub locations: Locations,
+    pub target: TargetConfig,
+    pub ingest: IngestConfig,
+    pub api: ApiConfig,
+}
+
+impl Config {
+    /// `overrides` over `file` over the defaults.
+    pub fn resolve(overrides: Overrides, file: FileConfig) -> Config {
+        let Overrides {
+            landing,
+            invalid,
+            warehouse,
+            target,
+            target_password,
+            mirror_parquet,
+        } = overrides;
+        Config {
+            locations: Locations::resolve([landing, invalid, warehouse], &file),
+            target: TargetConfig {
+                url: target.or(file.target),
+                password: target_password.or(file.target_password),
+                mirror_parquet: mirror_parquet || file.mirror_parquet,
+            },
+            ingest: file.ingest,
+            api: file.api,
+        }
+    }
+
+    /// The defaults with every bucket a folder below `root` (`landing`, `invalid`,
+    /// `warehouse`): what tests and examples start from.
+    pub fn in_folder(root: &Path) -> Config {
+        let folder = |name: &str| root.join(name).to_string_lossy().into_owned();
+        let overrides = Overrides {
+            landing: Some(folder("landing")),
+            invalid: Some(folder("invalid")),
+            warehouse: Some(folder("warehouse")),
+            ..Overrides::default()
+        };
+        Config::resolve(overrides, FileConfig::default())
     }
 }
 

@@ -21,6 +21,7 @@ pub mod api;
 pub mod batch;
 pub mod cli;
 pub mod config;
+pub mod deployment;
 pub mod dictionary;
 pub mod generate;
 pub mod ledger;

@@ -11,7 +11,6 @@ use std::time::Duration;
 use common::{Sandbox, data_rows, fixtures, local, mysql_database, mysql_server};
 use csvgate::ledger::Status;
 use csvgate::sink::Target;
-use csvgate::sink::mirror::Mirrored;
 use csvgate::sink::mysql::MysqlTarget;
 
 async fn count(target: &MysqlTarget, table: &str) -> u64 {
@@ -30,8 +29,7 @@ async fn counts(target: &MysqlTarget) -> [u64; 3] {
 }
 
 fn sandbox(target: &MysqlTarget) -> Sandbox {
-    let target = Arc::new(target.clone());
-    Sandbox::with_target(|_| target)
+    Sandbox::with_target(Arc::new(target.clone()))
 }
 
 #[tokio::test]
@@ -144,13 +142,10 @@ async fn without_local_infile_rows_go_in_with_insert_and_the_same_result() {
 
 #[tokio::test]
 async fn mirror_parquet_keeps_the_delta_warehouse_loaded_too() {
-    let (_, target) = mysql_database().await;
-    let primary = Arc::new(target.clone());
-    let sandbox = Sandbox::with_target(|delta| {
-        Arc::new(Mirrored {
-            primary,
-            mirror: delta,
-        })
+    let (url, target) = mysql_database().await;
+    let sandbox = Sandbox::with_config(|config| {
+        config.target.url = Some(url);
+        config.target.mirror_parquet = true;
     });
     sandbox.ingest(&[&fixtures()]).await;
     assert_eq!(counts(&target).await, [12, 183, 1929]);

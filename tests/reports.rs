@@ -5,28 +5,19 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use common::{Sandbox, fixtures};
 use csvgate::report::Report;
 use csvgate::report::format::{self, Format};
-use csvgate::sink::mirror::Mirrored;
 use csvgate::sink::mysql::MysqlTarget;
 use datafusion::arrow::array::RecordBatch;
 
-async fn database() -> MysqlTarget {
-    common::mysql_database().await.1
-}
-
 /// Loads `folder` into MariaDB with the Delta warehouse mirrored.
 async fn both_engines(folder: &Path) -> (Sandbox, MysqlTarget) {
-    let mysql = database().await;
-    let primary = Arc::new(mysql.clone());
-    let sandbox = Sandbox::with_target(|delta| {
-        Arc::new(Mirrored {
-            primary,
-            mirror: delta,
-        })
+    let (url, mysql) = common::mysql_database().await;
+    let sandbox = Sandbox::with_config(|config| {
+        config.target.url = Some(url);
+        config.target.mirror_parquet = true;
     });
     let entries = sandbox.ingest(&[folder]).await;
     assert!(

@@ -5,11 +5,13 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::{CliError, Context};
+use crate::config::IngestConfig;
+use crate::deployment::Deployment;
 use crate::dictionary::Table;
 use crate::ledger::{self, Status};
 use crate::pipeline::IngestOptions;
 use crate::report::format::{self, Format};
-use crate::validate::{Dialect, HeaderMode};
+use crate::validate::HeaderMode;
 
 #[derive(Debug, Args)]
 pub struct IngestArgs {
@@ -44,9 +46,9 @@ const SUMMARY_COLUMNS: [&str; 8] = [
 ];
 
 pub async fn run(context: &Context, args: IngestArgs) -> Result<ExitCode, CliError> {
-    let options = options(context, &args)?;
-    let pipeline = context.pipeline()?;
-    let entries = pipeline.ingest(&args.paths, &options).await?;
+    let deployment = context.deployment()?;
+    let options = options(context, &deployment, &args)?;
+    let entries = deployment.pipeline.ingest(&args.paths, &options).await?;
     if !context.quiet {
         let batch = ledger::to_batch(&entries)?;
         let indices: Vec<usize> = SUMMARY_COLUMNS
@@ -75,24 +77,12 @@ pub async fn run(context: &Context, args: IngestArgs) -> Result<ExitCode, CliErr
     Ok(ExitCode::SUCCESS)
 }
 
-/// Ingest options from the configuration alone, for runs no command line shaped (uploads).
-pub(super) fn configured_options(context: &Context) -> Result<IngestOptions, CliError> {
-    let mut options = options(
-        context,
-        &IngestArgs {
-            paths: Vec::new(),
-            table: None,
-            header: None,
-            delimiter: None,
-            force: false,
-            format: Format::default(),
-        },
-    )?;
-    options.progress = false;
-    Ok(options)
-}
-
-fn options(context: &Context, args: &IngestArgs) -> Result<IngestOptions, CliError> {
+/// The deployment's options with this command's flags over them.
+fn options(
+    context: &Context,
+    deployment: &Deployment,
+    args: &IngestArgs,
+) -> Result<IngestOptions, CliError> {
     let table = match &args.table {
         Some(name) => Some(Table::named(name).ok_or_else(|| {
             CliError::Usage(format!(
@@ -101,23 +91,16 @@ fn options(context: &Context, args: &IngestArgs) -> Result<IngestOptions, CliErr
         })?),
         None => None,
     };
-    let file = &context.file.ingest;
-    let delimiter = match args.delimiter.or(file.delimiter) {
-        Some(delimiter) => Some(u8::try_from(delimiter).map_err(|_| {
-            CliError::Usage(format!(
-                "--delimiter {delimiter:?}: must be a single ASCII character"
-            ))
-        })?),
-        None => None,
-    };
-    let defaults = Dialect::default();
+    let configured = &deployment.config.ingest;
+    let dialect = IngestConfig {
+        delimiter: args.delimiter.or(configured.delimiter),
+        header: args.header.or(configured.header),
+        batch_rows: configured.batch_rows,
+    }
+    .dialect()?;
     Ok(IngestOptions {
         table,
-        dialect: Dialect {
-            delimiter,
-            header: args.header.or(file.header).unwrap_or_default(),
-            batch_rows: file.batch_rows.unwrap_or(defaults.batch_rows),
-        },
+        dialect,
         force: args.force,
         progress: context.interactive && !context.quiet,
     })

@@ -1,4 +1,4 @@
-//! The command line: parses flags, builds the pipeline, prints. No decisions live here.
+//! The command line: parses flags, builds the deployment, prints. No decisions live here.
 
 mod db;
 mod generate;
@@ -14,14 +14,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::config::{ConfigError, FileConfig, Locations};
-use crate::pipeline::{Pipeline, PipelineError};
-use crate::report::Engines;
-use crate::sink::mirror::Mirrored;
-use crate::sink::mysql::MysqlTarget;
-use crate::sink::{SinkError, Target, delta::DeltaTarget};
-use crate::store::{Buckets, StoreError};
-use std::sync::Arc;
+use crate::config::{Config, ConfigError, FileConfig, Overrides};
+use crate::deployment::{Deployment, DeploymentError};
+use crate::pipeline::PipelineError;
+use crate::sink::SinkError;
+use crate::store::StoreError;
 
 /// Validate CSV files from an object store and load them into a Delta Lake warehouse.
 #[derive(Debug, Parser)]
@@ -90,6 +87,8 @@ pub enum CliError {
     #[error(transparent)]
     Config(#[from] ConfigError),
     #[error(transparent)]
+    Deployment(#[from] DeploymentError),
+    #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
     Pipeline(#[from] PipelineError),
@@ -110,17 +109,18 @@ pub enum CliError {
 /// Runs the parsed command; the exit code says whether every object was processed.
 pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
     let file = FileConfig::load(cli.config.as_deref())?;
-    let target = TargetChoice {
-        url: cli.target.or_else(|| file.target.clone()),
-        password: cli.target_password.or_else(|| file.target_password.clone()),
-        mirror_parquet: cli.mirror_parquet || file.mirror_parquet,
+    let overrides = Overrides {
+        landing: cli.landing,
+        invalid: cli.invalid,
+        warehouse: cli.warehouse,
+        target: cli.target,
+        target_password: cli.target_password,
+        mirror_parquet: cli.mirror_parquet,
     };
     let context = Context {
-        target,
+        config: Config::resolve(overrides, file),
         quiet: cli.quiet,
         interactive: std::io::stderr().is_terminal(),
-        locations: Locations::resolve([cli.landing, cli.invalid, cli.warehouse], &file),
-        file,
     };
     match cli.command {
         Command::Ingest(args) => ingest::run(&context, args).await,
@@ -141,64 +141,16 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
     }
 }
 
-/// Where valid rows go, after flags, environment and file.
-struct TargetChoice {
-    url: Option<String>,
-    password: Option<String>,
-    mirror_parquet: bool,
-}
-
 /// What every command gets from the global flags.
 struct Context {
-    target: TargetChoice,
+    config: Config,
     quiet: bool,
     interactive: bool,
-    locations: Locations,
-    file: FileConfig,
 }
 
 impl Context {
-    fn pipeline(&self) -> Result<Pipeline, CliError> {
-        let Locations {
-            landing,
-            invalid,
-            warehouse,
-        } = &self.locations;
-        let buckets = Buckets::open(landing, invalid, warehouse)?;
-        let delta: Arc<dyn Target> = Arc::new(DeltaTarget::new(buckets.warehouse.clone()));
-        let target: Arc<dyn Target> = match self.mysql()? {
-            None => delta,
-            Some(mysql) if self.target.mirror_parquet => Arc::new(Mirrored {
-                primary: Arc::new(mysql),
-                mirror: delta,
-            }),
-            Some(mysql) => Arc::new(mysql),
-        };
-        Ok(Pipeline { buckets, target })
-    }
-
-    /// The engines reports and queries can run in.
-    fn engines(&self) -> Result<Engines, CliError> {
-        Ok(Engines {
-            warehouse: DeltaTarget::new(crate::store::Location::parse(
-                &self.locations.warehouse,
-                true,
-            )?),
-            mysql: self.mysql()?,
-        })
-    }
-
-    /// The MySQL target, when one is configured.
-    fn mysql(&self) -> Result<Option<MysqlTarget>, CliError> {
-        match &self.target.url {
-            None => Ok(None),
-            Some(url) if url.starts_with("mysql://") => Ok(Some(MysqlTarget::new(
-                url,
-                self.target.password.as_deref(),
-            )?)),
-            Some(other) => Err(CliError::Usage(format!(
-                "target {other:?}: expected mysql://user@host:3306/database, or no target for the Delta warehouse"
-            ))),
-        }
+    /// The deployment the configuration describes, built as every other entry point builds it.
+    fn deployment(&self) -> Result<Deployment, CliError> {
+        Ok(Deployment::open(self.config.clone())?)
     }
 }

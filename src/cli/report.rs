@@ -23,8 +23,7 @@ pub struct ReportArgs {
 }
 
 pub async fn run(context: &Context, args: ReportArgs) -> Result<ExitCode, CliError> {
-    let answer = context
-        .engines()?
+    let answer = (context.deployment()?.engines)
         .answer(args.report, args.year, args.engine)
         .await?;
     format::write(

@@ -7,7 +7,6 @@ use clap::Args;
 
 use super::{CliError, Context};
 use crate::api::{self, Api, Auth};
-use crate::queue::Queue;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -37,11 +36,10 @@ pub struct ServeArgs {
 }
 
 pub async fn run(context: &Context, args: ServeArgs) -> Result<ExitCode, CliError> {
-    let config = &context.file.api;
+    let deployment = context.deployment()?;
+    let config = &deployment.config.api;
     let auth = auth(&args, config)?;
-    let pipeline = Arc::new(context.pipeline()?);
-    let options = super::ingest::configured_options(context)?;
-    let (queue, worker) = Queue::start(pipeline, options).await?;
+    let (queue, worker) = deployment.start_queue().await?;
     let listen = args
         .listen
         .or_else(|| config.listen.clone())
@@ -52,7 +50,7 @@ pub async fn run(context: &Context, args: ServeArgs) -> Result<ExitCode, CliErro
     eprintln!("csvgate: listening on http://{}", listener.local_addr()?);
     let api = Api {
         queue: Arc::clone(&queue),
-        engines: context.engines()?,
+        engines: deployment.engines.clone(),
         bucket: args
             .bucket
             .or_else(|| config.bucket.clone())

@@ -23,11 +23,12 @@ pub struct SqlArgs {
 }
 
 pub async fn run(context: &Context, args: SqlArgs) -> Result<ExitCode, CliError> {
-    let engines = context.engines()?;
+    let deployment = context.deployment()?;
+    let engines = &deployment.engines;
     let (schema, batches) = match args.engine {
         Engine::Datafusion => {
-            let landing = crate::store::Location::parse(&context.locations.landing, true)?;
-            adhoc::datafusion(&engines.warehouse, &landing, &args.query).await?
+            let landing = &deployment.pipeline.buckets.landing;
+            adhoc::datafusion(&engines.warehouse, landing, &args.query).await?
         }
         Engine::Mysql => adhoc::mysql(engines.mysql()?, &args.query).await?,
     };

@@ -4,56 +4,58 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use csvgate::config::Config;
+use csvgate::deployment::Deployment;
 use csvgate::ledger::Entry;
 use csvgate::pipeline::{IngestOptions, Pipeline};
 use csvgate::sink::Target;
 use csvgate::sink::delta::DeltaTarget;
 use csvgate::sink::mysql::MysqlTarget;
-use csvgate::store::Buckets;
 use datafusion::arrow::array::{AsArray, RecordBatch};
 use datafusion::arrow::datatypes::Int64Type;
 use mysql_async::prelude::Queryable;
 
 pub struct Sandbox {
     pub dir: tempfile::TempDir,
-    pub pipeline: Pipeline,
-    /// The sandbox's Delta warehouse (the pipeline's target unless another was given).
-    pub target: Arc<DeltaTarget>,
+    pub pipeline: Arc<Pipeline>,
+    /// The sandbox's Delta warehouse (the pipeline's target unless another was configured).
+    pub target: DeltaTarget,
 }
 
 impl Sandbox {
+    /// Every bucket a folder of a temporary directory, loading into the Delta warehouse.
     pub fn new() -> Sandbox {
-        Self::with_target(|delta| delta)
+        Self::with_config(|_| {})
     }
 
-    /// A sandbox whose pipeline loads into the target `choose` makes from its Delta warehouse.
-    pub fn with_target(choose: impl FnOnce(Arc<dyn Target>) -> Arc<dyn Target>) -> Sandbox {
+    /// A sandbox whose deployment is built, as the CLI and the server build theirs, from the
+    /// folders' configuration changed by `edit` (say, a MySQL target).
+    pub fn with_config(edit: impl FnOnce(&mut Config)) -> Sandbox {
         let dir = tempfile::tempdir().unwrap();
-        let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
-        let buckets =
-            Buckets::open(&path("landing"), &path("invalid"), &path("warehouse")).unwrap();
-        let target = Arc::new(DeltaTarget::new(buckets.warehouse.clone()));
-        let pipeline = Pipeline {
-            buckets,
-            target: choose(target.clone()),
-        };
+        let mut config = Config::in_folder(dir.path());
+        edit(&mut config);
+        let deployment = Deployment::open(config).unwrap();
         Sandbox {
             dir,
-            pipeline,
-            target,
+            pipeline: deployment.pipeline,
+            target: deployment.engines.warehouse,
         }
     }
 
-    /// A second pipeline on this sandbox's buckets with a target of its own: another process
-    /// (a CLI run beside a server) working on the same warehouse.
-    pub fn other_process(&self) -> Pipeline {
-        let path = |name: &str| self.path(name).to_str().unwrap().to_owned();
-        let buckets =
-            Buckets::open(&path("landing"), &path("invalid"), &path("warehouse")).unwrap();
-        Pipeline {
-            target: Arc::new(DeltaTarget::new(buckets.warehouse.clone())),
-            buckets,
-        }
+    /// A sandbox loading into `target` instead, for targets set up in ways a configuration
+    /// does not say (a MySQL target without `LOCAL INFILE`).
+    pub fn with_target(target: Arc<dyn Target>) -> Sandbox {
+        let mut sandbox = Sandbox::new();
+        let buckets = sandbox.pipeline.buckets.clone();
+        sandbox.pipeline = Arc::new(Pipeline { buckets, target });
+        sandbox
+    }
+
+    /// A second deployment on this sandbox's folders: another process (a CLI run beside a
+    /// server) working on the same warehouse.
+    pub fn other_process(&self) -> Arc<Pipeline> {
+        let config = Config::in_folder(self.dir.path());
+        Deployment::open(config).unwrap().pipeline
     }
 
     pub fn path(&self, name: &str) -> PathBuf {

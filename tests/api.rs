@@ -99,14 +99,19 @@ fn client() -> reqwest::Client {
 
 async fn put(server: &Server, key: &str, body: Vec<u8>, wait: bool) -> reqwest::Response {
     let query = if wait { "?wait=true" } else { "" };
-    client()
-        .put(server.url(&format!("/globant-landing/{key}{query}")))
-        .header("x-api-key", KEY)
-        .header("content-type", "*/csv")
-        .body(body)
-        .send()
-        .await
-        .unwrap()
+    let url = server.url(&format!("/globant-landing/{key}{query}"));
+    send(client().put(url), "*/csv", body).await
+}
+
+/// `request` with the API key, `content_type` and `body`, sent.
+async fn send(
+    request: reqwest::RequestBuilder,
+    content_type: &str,
+    body: impl Into<reqwest::Body>,
+) -> reqwest::Response {
+    let request = request.header("x-api-key", KEY);
+    let request = request.header("content-type", content_type).body(body);
+    request.send().await.unwrap()
 }
 
 async fn get_json(server: &Server, path: &str) -> Value {
@@ -408,14 +413,8 @@ async fn post_rows(
     table: &str,
     body: impl Into<reqwest::Body>,
 ) -> (StatusCode, Value) {
-    let response = client()
-        .post(server.url(&format!("/tables/{table}/rows")))
-        .header("x-api-key", KEY)
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let url = server.url(&format!("/tables/{table}/rows"));
+    let response = send(client().post(url), "application/json", body).await;
     (response.status(), response.json().await.unwrap())
 }
 

@@ -15,6 +15,16 @@ fn csvgate(dir: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// `csvgate args` with `CSVGATE_WAREHOUSE` set to `warehouse`.
+fn with_warehouse_env(dir: &Path, args: &[&str], warehouse: &str) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_csvgate"))
+        .args(args)
+        .current_dir(dir)
+        .env("CSVGATE_WAREHOUSE", warehouse)
+        .output()
+        .unwrap()
+}
+
 fn fixtures() -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fixtures")
@@ -122,28 +132,16 @@ fn flags_beat_environment_which_beats_the_config_file() {
     assert!(file.status.success(), "{}", text(&file.stderr));
     assert!(dir.path().join("from-file/departments/_delta_log").is_dir());
 
-    let env = Command::new(env!("CARGO_BIN_EXE_csvgate"))
-        .args(["ingest", "departments.csv", "--quiet", "--force"])
-        .current_dir(dir.path())
-        .env("CSVGATE_WAREHOUSE", "from-env")
-        .output()
-        .unwrap();
+    let forced = ["ingest", "departments.csv", "--quiet", "--force"];
+    let env = with_warehouse_env(dir.path(), &forced, "from-env");
     assert!(env.status.success());
     assert!(dir.path().join("from-env/departments/_delta_log").is_dir());
 
-    let flag = Command::new(env!("CARGO_BIN_EXE_csvgate"))
-        .args([
-            "ingest",
-            "departments.csv",
-            "--quiet",
-            "--force",
-            "--warehouse",
-            "from-flag",
-        ])
-        .current_dir(dir.path())
-        .env("CSVGATE_WAREHOUSE", "from-env")
-        .output()
-        .unwrap();
+    let flag = with_warehouse_env(
+        dir.path(),
+        &[&forced[..], &["--warehouse", "from-flag"]].concat(),
+        "from-env",
+    );
     assert!(flag.status.success());
     assert!(dir.path().join("from-flag/departments/_delta_log").is_dir());
 

@@ -2,6 +2,8 @@
 
 mod common;
 
+use std::path::Path;
+
 use common::{Sandbox, dialect, fixtures, strings};
 use csvgate::ledger::Status;
 use csvgate::pipeline::IngestOptions;
@@ -17,6 +19,27 @@ fn counts(entry: &csvgate::ledger::Entry) -> (&str, Status, u64, u64, u64) {
         entry.rows_valid,
         entry.rows_invalid,
     )
+}
+
+/// Ingests one file, checks its entry's counts, then how many rows its table holds.
+async fn assert_ingests(
+    sandbox: &Sandbox,
+    file: &Path,
+    options: &IngestOptions,
+    entry: (&str, Status, u64, u64, u64),
+    table_rows: i64,
+) {
+    let entries = sandbox.ingest_with(&[file], options).await;
+    assert_eq!(counts(&entries[0]), entry);
+    assert_eq!(sandbox.count(entry.0).await, table_rows);
+}
+
+/// Ingests one file and checks that it failed with an error containing `message`.
+async fn assert_fails_with(sandbox: &Sandbox, file: &Path, message: &str) {
+    let entries = sandbox.ingest(&[file]).await;
+    assert_eq!(entries[0].status, Status::Failed, "{}", file.display());
+    let error = entries[0].error.as_deref().unwrap_or_default();
+    assert!(error.contains(message), "{}: {error}", file.display());
 }
 
 #[tokio::test]
@@ -128,14 +151,9 @@ async fn a_second_ingest_is_skipped_and_changes_nothing() {
         force: true,
         ..IngestOptions::default()
     };
-    let entries = sandbox
-        .ingest_with(&[&fixtures().join("hired_employees.csv")], &forced)
-        .await;
-    assert_eq!(
-        counts(&entries[0]),
-        ("hired_employees", Status::Done, 1999, 1929, 70)
-    );
-    assert_eq!(sandbox.count("hired_employees").await, 1929);
+    let file = fixtures().join("hired_employees.csv");
+    let expected = ("hired_employees", Status::Done, 1999, 1929, 70);
+    assert_ingests(&sandbox, &file, &forced, expected, 1929).await;
 }
 
 #[tokio::test]
@@ -226,10 +244,7 @@ async fn unreadable_files_fail_with_a_clear_message_and_load_nothing() {
     ];
     for (file, message) in cases {
         let sandbox = Sandbox::new();
-        let entries = sandbox.ingest(&[&dialect(file)]).await;
-        assert_eq!(entries[0].status, Status::Failed, "{file}");
-        let error = entries[0].error.clone().unwrap();
-        assert!(error.contains(message), "{file}: {error}");
+        assert_fails_with(&sandbox, &dialect(file), message).await;
         assert_eq!(sandbox.count("departments").await, 0, "{file}");
         let data_files = sandbox
             .table_files("departments")
@@ -259,16 +274,7 @@ async fn a_failure_late_in_a_large_file_leaves_the_table_as_it_was() {
     csvgate::generate::write_employees(&mut bytes, 100_000, 3).unwrap();
     bytes.extend_from_slice(b"100001,Jos\xE9,2021-01-01T00:00:00Z,1,1\n");
     let file = sandbox.file("landing/hired_employees_big.csv", &bytes);
-    let entries = sandbox.ingest(&[&file]).await;
-    assert_eq!(entries[0].status, Status::Failed);
-    assert!(
-        entries[0]
-            .error
-            .as_deref()
-            .unwrap()
-            .contains("line 100001, field `name`"),
-        "{entries:?}"
-    );
+    assert_fails_with(&sandbox, &file, "line 100001, field `name`").await;
     assert_eq!(sandbox.count("hired_employees").await, 1929);
     assert_eq!(sandbox.table_files("hired_employees"), files_before);
 }
@@ -364,12 +370,15 @@ async fn a_fixed_invalid_file_goes_back_in_with_one_command() {
         })
         .collect();
     std::fs::write(&invalid, fixed).unwrap();
-    let again = sandbox.ingest(&[&invalid]).await;
-    assert_eq!(
-        counts(&again[0]),
-        ("hired_employees", Status::Done, 70, 70, 0)
-    );
-    assert_eq!(sandbox.count("hired_employees").await, 1999);
+    let expected = ("hired_employees", Status::Done, 70, 70, 0);
+    assert_ingests(
+        &sandbox,
+        &invalid,
+        &IngestOptions::default(),
+        expected,
+        1999,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -388,16 +397,7 @@ async fn a_file_with_only_invalid_rows_is_still_recorded_once() {
 async fn a_file_named_after_no_table_fails_unless_told_which() {
     let sandbox = Sandbox::new();
     let file = sandbox.file("staff.csv", b"1,Product Management\n");
-    let entries = sandbox.ingest(&[&file]).await;
-    assert_eq!(entries[0].status, Status::Failed);
-    assert!(
-        entries[0]
-            .error
-            .as_deref()
-            .unwrap()
-            .contains("cannot tell which table"),
-        "{entries:?}"
-    );
+    assert_fails_with(&sandbox, &file, "cannot tell which table").await;
     let told = IngestOptions {
         table: csvgate::dictionary::Table::named("departments"),
         ..IngestOptions::default()

@@ -8,16 +8,13 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{Sandbox, data_rows, fixtures, local, mysql_database, mysql_server};
+use common::{Sandbox, data_rows, fixtures, local, mysql_database, mysql_rows, mysql_server};
 use csvgate::ledger::Status;
 use csvgate::sink::Target;
 use csvgate::sink::mysql::MysqlTarget;
 
 async fn count(target: &MysqlTarget, table: &str) -> u64 {
-    target
-        .query::<u64>(&format!("SELECT COUNT(*) FROM {table}"))
-        .await
-        .unwrap()[0]
+    mysql_rows::<u64>(target, &format!("SELECT COUNT(*) FROM {table}")).await[0]
 }
 
 async fn counts(target: &MysqlTarget) -> [u64; 3] {
@@ -37,10 +34,7 @@ async fn fixtures_load_into_mariadb_once_and_a_changed_row_replaces_the_old() {
     let (_, target) = mysql_database().await;
     assert_eq!(target.init().await.unwrap(), 1, "init is safe to run twice");
     assert_eq!(
-        target
-            .query::<u64>("SELECT COUNT(*) FROM csvgate_schema")
-            .await
-            .unwrap(),
+        mysql_rows::<u64>(&target, "SELECT COUNT(*) FROM csvgate_schema").await,
         [1]
     );
     let sandbox = sandbox(&target);
@@ -102,10 +96,11 @@ async fn foreign_keys_are_checked_against_the_ids_in_mysql() {
         ])
         .await;
     // A department that reached MySQL some other way counts as well.
-    target
-        .query::<u64>("INSERT INTO departments VALUES (50, 'Added by hand')")
-        .await
-        .unwrap();
+    mysql_rows::<u64>(
+        &target,
+        "INSERT INTO departments VALUES (50, 'Added by hand')",
+    )
+    .await;
     let file = sandbox.file(
         "hired_employees.csv",
         b"1,Ann,2021-01-01T00:00:00Z,99,1\n2,Bob,2021-01-01T00:00:00Z,50,1\n",
@@ -118,10 +113,7 @@ async fn foreign_keys_are_checked_against_the_ids_in_mysql() {
         "department_id: 99 is not an id in departments"
     );
     assert_eq!(
-        target
-            .query::<i64>("SELECT department_id FROM hired_employees")
-            .await
-            .unwrap(),
+        mysql_rows::<i64>(&target, "SELECT department_id FROM hired_employees").await,
         [50]
     );
 }

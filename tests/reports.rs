@@ -6,7 +6,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{Sandbox, fixtures};
+use common::{Sandbox, fixtures, mysql_rows};
 use csvgate::report::Report;
 use csvgate::report::format::{self, Format};
 use csvgate::sink::mysql::MysqlTarget;
@@ -154,10 +154,7 @@ async fn sql_on_mysql_is_read_only_and_the_report_command_prints_the_same_answer
         String::from_utf8_lossy(&write.stderr)
     );
     assert_eq!(
-        mysql
-            .query::<u64>("SELECT COUNT(*) FROM hired_employees")
-            .await
-            .unwrap(),
+        mysql_rows::<u64>(&mysql, "SELECT COUNT(*) FROM hired_employees").await,
         [11]
     );
 

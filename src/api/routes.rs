@@ -27,10 +27,13 @@ pub fn router(api: Api) -> Router {
         .route("/openapi.json", get(openapi))
         .route("/runs", get(runs))
         .route("/runs/{id}", get(run))
-        .route("/reports/hires-by-quarter", get(hires_by_quarter))
+        .route(
+            "/reports/hires-by-quarter",
+            get(|api, params, headers| report(Report::Q1, api, params, headers)),
+        )
         .route(
             "/reports/departments-above-mean",
-            get(departments_above_mean),
+            get(|api, params, headers| report(Report::Q2, api, params, headers)),
         )
         .route(
             "/tables/{table}/rows",
@@ -141,28 +144,12 @@ struct ReportParams {
     engine: Option<Engine>,
 }
 
-async fn hires_by_quarter(
-    State(api): State<Api>,
-    Query(params): Query<ReportParams>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    report(api, Report::Q1, params, &headers).await
-}
-
-async fn departments_above_mean(
-    State(api): State<Api>,
-    Query(params): Query<ReportParams>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    report(api, Report::Q2, params, &headers).await
-}
-
 /// A report as a JSON array of rows, or CSV when the client accepts `text/csv`.
 async fn report(
-    api: Api,
     report: Report,
-    params: ReportParams,
-    headers: &HeaderMap,
+    State(api): State<Api>,
+    Query(params): Query<ReportParams>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let year = params.year.unwrap_or(DEFAULT_YEAR);
     let answer = api.engines.answer(report, year, params.engine).await?;

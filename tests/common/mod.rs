@@ -198,3 +198,11 @@ pub async fn mysql_database() -> (String, MysqlTarget) {
     );
     (url, target)
 }
+
+/// The rows `sql` returns from `target`.
+pub async fn mysql_rows<T: mysql_async::prelude::FromRow + Send + 'static>(
+    target: &MysqlTarget,
+    sql: &str,
+) -> Vec<T> {
+    target.query(sql).await.unwrap()
+}

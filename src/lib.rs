@@ -4,16 +4,23 @@
 //! # Layout
 //! The modules read like the pipeline, in the order a file travels:
 //! - [`dictionary`]: the tables and columns, declared once; schemas and rules derive from it.
-//! - [`store`]: locations (paths, `file://`) and the buckets: landing, invalid, warehouse.
-//! - [`validate`]: bytes → text Arrow batches with line numbers → DataFusion SQL rules →
-//!   valid (typed) and invalid (with `line` and `reason`) rows, in one streaming pass.
-//! - [`sink`]: targets behind one trait (a Delta Lake warehouse by default) and the
-//!   invalid-rows writer.
-//! - [`ledger`]: which object versions were processed, with counts and status.
+//! - [`store`]: locations (paths, `file://`) and the buckets: landing, invalid, warehouse
+//!   (`location`, `local`, `object`, `transfer`).
+//! - [`validate`]: bytes → text Arrow batches with line numbers (`read`, `dialect`,
+//!   `text_rows`) → DataFusion SQL rules (`rules`, `compiled`) → valid (typed) and invalid
+//!   (with `line` and `reason`) rows, in one streaming pass.
+//! - [`shape`]: batches cast to the schemas csvgate declares.
+//! - [`sink`]: targets behind one trait, each a folder of the same shape: [`sink::delta`] (the
+//!   embedded Delta Lake warehouse) and [`sink::mysql`]; [`sink::mirror`] keeps both loaded;
+//!   [`sink::invalid`] writes rejected rows as CSV.
+//! - [`ledger`]: which object versions were processed; its contract, and what each target
+//!   gives, are stated there.
 //! - [`pipeline`]: the run that ties them together, one object at a time.
 //! - [`report`]: Q1/Q2 in both engines, ad-hoc SQL, output formats.
-//! - [`batch`]: 1 to 1,000 rows sent as JSON become a small file and a run like any other.
+//! - [`config`] → [`deployment`]: settings after every layer, and the one place they become
+//!   buckets, a target and engines, for every entry point below.
 //! - [`queue`]: uploads become runs, processed in the background; its state is the ledger's.
+//! - [`batch`]: 1 to 1,000 rows sent as JSON become a small file and a run like any other.
 //! - [`cli`], [`api`]: the command line and the HTTP API, thin layers over the above.
 //! - [`generate`]: deterministic test files for benchmarks.
 

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::store::S3Settings;
 use crate::validate::{Dialect, HeaderMode};
 
 /// The configuration file looked for when `--config` is not given.
@@ -36,6 +37,9 @@ pub struct FileConfig {
     pub ingest: IngestConfig,
     #[serde(default)]
     pub api: ApiConfig,
+    /// Overrides of the standard AWS settings for `s3://` locations.
+    #[serde(default)]
+    pub s3: S3Settings,
 }
 
 /// `[api]` of `csvgate.toml`: the `csvgate serve` HTTP API.
@@ -156,6 +160,7 @@ pub struct Config {
     pub target: TargetConfig,
     pub ingest: IngestConfig,
     pub api: ApiConfig,
+    pub s3: S3Settings,
 }
 
 impl Config {
@@ -178,6 +183,7 @@ impl Config {
             },
             ingest: file.ingest,
             api: file.api,
+            s3: file.s3,
         }
     }
 

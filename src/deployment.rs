@@ -51,7 +51,8 @@ impl Deployment {
     /// Opens the buckets (creating local folders) and builds the target `config` names.
     pub fn open(config: Config) -> Result<Deployment, DeploymentError> {
         let locations = &config.locations;
-        let buckets = Buckets::open(&locations.landing, &locations.invalid, &locations.warehouse)?;
+        let names = [&locations.landing, &locations.invalid, &locations.warehouse];
+        let buckets = Buckets::open(names.map(String::as_str), &config.s3)?;
         let warehouse = DeltaTarget::new(buckets.warehouse.clone());
         let mysql = mysql_target(&config.target)?;
         let target: Arc<dyn Target> = match &mysql {

@@ -4,8 +4,8 @@
 //! # Layout
 //! The modules read like the pipeline, in the order a file travels:
 //! - [`dictionary`]: the tables and columns, declared once; schemas and rules derive from it.
-//! - [`store`]: locations (paths, `file://`) and the buckets: landing, invalid, warehouse
-//!   (`location`, `local`, `object`, `transfer`).
+//! - [`store`]: locations (paths, `file://`, `s3://`) and the buckets: landing, invalid,
+//!   warehouse (`location`, `local`, `s3`, `listing`, `object`, `transfer`, `conditional`).
 //! - [`validate`]: bytes → text Arrow batches with line numbers (`read`, `dialect`,
 //!   `text_rows`) → DataFusion SQL rules (`rules`, `compiled`) → valid (typed) and invalid
 //!   (with `line` and `reason`) rows, in one streaming pass.

@@ -91,7 +91,7 @@ impl Pipeline {
         } else {
             sources
         } {
-            let (location, objects) = Location::resolve(source).await?;
+            let (location, objects) = Location::resolve(source, &self.buckets.s3).await?;
             jobs.extend(
                 objects
                     .into_iter()

@@ -254,7 +254,8 @@ impl Queue {
         let key = &queued.object.key;
         tracing::info!(target: "csvgate::run", "START RunId: {run_id} Object: {key}");
         let started = Instant::now();
-        let ended = match Location::parse(&queued.object.location, false) {
+        let s3 = &self.pipeline.buckets.s3;
+        let ended = match Location::open(&queued.object.location, false, s3) {
             Ok(location) => {
                 self.pipeline
                     .ingest_object(run_id, &location, queued.object.clone(), options)

@@ -45,9 +45,8 @@ pub async fn datafusion(
     catalog
         .register_schema(LANDING_SCHEMA, schema)
         .map_err(Box::new)?;
-    let (location, objects) = Location::resolve(landing.url.as_str())
-        .await
-        .map_err(crate::sink::SinkError::from)?;
+    let objects = (landing.csv_objects().await).map_err(crate::sink::SinkError::from)?;
+    let location = landing;
     for table in &TABLES {
         let files: Vec<ObjectVersion> = objects
             .iter()
@@ -67,7 +66,7 @@ pub async fn datafusion(
                 if rejected { "_invalid" } else { "" }
             );
             let provider =
-                landing_table(&location, &files, table, &references, rejected).map_err(Box::new)?;
+                landing_table(location, &files, table, &references, rejected).map_err(Box::new)?;
             ctx.register_table(name.as_str(), Arc::new(provider))
                 .map_err(Box::new)?;
         }

@@ -1,5 +1,5 @@
-//! Locations: the one parser of the text users give for a bucket (a bare path, `file://`, and
-//! later `s3://`), and the [`Location`] every bucket becomes.
+//! Locations: the one parser of the text users give for a bucket (a bare path, `file://` or
+//! `s3://`), and the [`Location`] every bucket becomes.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -8,6 +8,7 @@ use datafusion::object_store::ObjectStore;
 use url::Url;
 
 use super::StoreError;
+use super::s3::{self, S3Settings};
 
 /// A folder or bucket prefix and the object store rooted there.
 #[derive(Debug, Clone)]
@@ -15,12 +16,29 @@ pub struct Location {
     /// The location as a URL ending in `/`, as recorded in the ledger.
     pub url: Url,
     pub store: Arc<dyn ObjectStore>,
+    /// The settings an `s3://` location was opened with, for the locations inside it.
+    pub(super) s3: Option<Arc<S3Settings>>,
+}
+
+/// What a location's text names.
+pub(super) enum Named {
+    Local(PathBuf),
+    S3(Url),
 }
 
 impl Location {
-    /// Parses a bare path or URL naming a folder; `create` makes a missing local folder.
+    /// Parses a bare path or URL naming a folder or prefix, with the environment's AWS
+    /// settings for `s3://`; `create` makes a missing local folder.
     pub fn parse(text: &str, create: bool) -> Result<Location, StoreError> {
-        let folder = local_path(text)?;
+        Self::open(text, create, &S3Settings::default())
+    }
+
+    /// Like [`Location::parse`], with `s3` over the environment's AWS settings.
+    pub fn open(text: &str, create: bool, s3: &S3Settings) -> Result<Location, StoreError> {
+        let folder = match name(text)? {
+            Named::S3(url) => return s3::open(&url, s3),
+            Named::Local(folder) => folder,
+        };
         if create {
             std::fs::create_dir_all(&folder).map_err(|source| StoreError::Io {
                 location: text.to_owned(),
@@ -28,6 +46,11 @@ impl Location {
             })?;
         }
         Self::local_folder(text, &folder)
+    }
+
+    /// Whether objects here live in S3 rather than in a local folder.
+    pub fn is_s3(&self) -> bool {
+        self.s3.is_some()
     }
 
     /// A location inside this one (`warehouse` → `warehouse/jobs/`).
@@ -39,7 +62,10 @@ impl Location {
                 location: name.to_owned(),
                 reason: error.to_string(),
             })?;
-        Location::parse(url.as_str(), true)
+        match &self.s3 {
+            Some(settings) => s3::open(&url, settings),
+            None => Location::parse(url.as_str(), true),
+        }
     }
 
     /// The key of an object of this location given by its URL.
@@ -64,17 +90,22 @@ impl Location {
     }
 }
 
-/// The local folder or file a bare path or `file://` URL names.
-pub(super) fn local_path(text: &str) -> Result<PathBuf, StoreError> {
+/// What a bare path or URL names: a local folder or file, or an S3 prefix or object.
+pub(super) fn name(text: &str) -> Result<Named, StoreError> {
+    let invalid = |reason: &str| StoreError::Invalid {
+        location: text.to_owned(),
+        reason: reason.to_owned(),
+    };
     match text.split_once("://") {
-        None => Ok(PathBuf::from(text)),
+        None => Ok(Named::Local(PathBuf::from(text))),
         Some(("file", _)) => Url::parse(text)
             .ok()
             .and_then(|url| url.to_file_path().ok())
-            .ok_or_else(|| StoreError::Invalid {
-                location: text.to_owned(),
-                reason: "not a valid file:// URL".into(),
-            }),
+            .map(Named::Local)
+            .ok_or_else(|| invalid("not a valid file:// URL")),
+        Some(("s3", _)) => Url::parse(text)
+            .map(Named::S3)
+            .map_err(|_| invalid("not a valid s3:// URL (s3://bucket/prefix)")),
         Some((scheme, _)) => Err(StoreError::Unsupported {
             location: text.to_owned(),
             scheme: scheme.to_owned(),
@@ -87,11 +118,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn s3_is_a_clear_not_yet() {
-        let error = Location::parse("s3://bucket/landing", false).unwrap_err();
+    fn other_schemes_are_a_clear_no() {
+        let error = Location::parse("gs://bucket/landing", false).unwrap_err();
         assert_eq!(
             error.to_string(),
-            "s3://bucket/landing: s3:// locations are not supported yet (use a local path or file://)"
+            "gs://bucket/landing: gs:// locations are not supported (use a local path, file:// or s3://)"
         );
+    }
+
+    #[test]
+    fn an_s3_location_and_its_children_keep_their_prefix() {
+        let settings = S3Settings {
+            endpoint: Some("http://127.0.0.1:1".into()),
+            allow_http: Some(true),
+            ..S3Settings::default()
+        };
+        let landing = Location::open("s3://globant-landing/in", false, &settings).unwrap();
+        assert_eq!(landing.url.as_str(), "s3://globant-landing/in/");
+        assert!(landing.is_s3());
+        let child = landing.child("jobs").unwrap();
+        assert_eq!(child.url.as_str(), "s3://globant-landing/in/jobs/");
+        assert_eq!(child.s3.as_deref(), Some(&settings));
     }
 }

@@ -1,28 +1,35 @@
 //! Where objects live: one parser for locations, and the buckets csvgate reads and writes.
 //!
 //! A location is a bare path (`./csvgate-data/landing`), a `file://` URL or, in production, an
-//! `s3://` URL (not built yet: [`StoreError::Unsupported`] is the seam). Every location becomes
-//! an [`ObjectStore`](datafusion::object_store::ObjectStore) rooted at it, so the rest of
-//! csvgate speaks only in keys.
+//! `s3://bucket/prefix` URL. Every location becomes an
+//! [`ObjectStore`](datafusion::object_store::ObjectStore) rooted at it, so the rest of csvgate
+//! speaks only in keys, and a local folder and an S3 prefix give the same guarantees.
 //!
 //! - [`location`]: parsing locations, and the [`Location`] type every bucket is;
-//! - [`local`]: local folders as stores, and what an `ingest` argument names in them;
+//! - [`local`]: local folders as stores; [`s3`]: S3 buckets and S3-compatible servers;
+//! - [`listing`]: what an `ingest` argument names: one object, or every `.csv` below a prefix;
 //! - [`object`]: object versions (what the ledger records) and the keys clients may use;
-//! - [`transfer`]: reading objects as streams, and uploads that appear whole or not at all.
+//! - [`transfer`]: reading objects as streams, and uploads that appear whole or not at all;
+//! - [`conditional`]: whether a store refuses a second create of one object, as Delta commits
+//!   need.
 
+mod conditional;
+mod listing;
 mod local;
 mod location;
 mod object;
+pub mod s3;
 mod transfer;
 
 pub use location::Location;
 pub use object::{ObjectVersion, check_key};
+pub use s3::S3Settings;
 
 /// Why a location could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error(
-        "{location}: {scheme}:// locations are not supported yet (use a local path or file://)"
+        "{location}: {scheme}:// locations are not supported (use a local path, file:// or s3://)"
     )]
     Unsupported { location: String, scheme: String },
     #[error("{location}: not a usable location: {reason}")]
@@ -34,11 +41,18 @@ pub enum StoreError {
         location: String,
         source: std::io::Error,
     },
-    #[error("{location}: {source}")]
+    #[error("{location}: {}", s3::explain(&.source.to_string()))]
     Object {
         location: String,
         source: datafusion::object_store::Error,
     },
+    #[error(
+        "{location}: this store does not refuse a second create of one object (a conditional \
+         write, `If-None-Match: *`), so two writers could both commit one Delta version and \
+         lose rows; csvgate will not keep a warehouse there. AWS S3, MinIO, Ceph RGW and s3s-fs \
+         support conditional writes: check that AWS_CONDITIONAL_PUT is not `disabled`"
+    )]
+    NoConditionalWrites { location: String },
 }
 
 /// Why an upload was not stored; nothing of it is left in the store.
@@ -57,6 +71,8 @@ pub enum UploadError {
 /// The locations one csvgate deployment works with.
 #[derive(Debug, Clone)]
 pub struct Buckets {
+    /// Settings of `s3://` locations, for the ones `ingest` is given.
+    pub s3: S3Settings,
     /// Where uploads land and `ingest` looks by default.
     pub landing: Location,
     /// Where each processed object's rejected rows are written for review.
@@ -66,12 +82,17 @@ pub struct Buckets {
 }
 
 impl Buckets {
-    /// Opens (and creates, when local) the three buckets.
-    pub fn open(landing: &str, invalid: &str, warehouse: &str) -> Result<Buckets, StoreError> {
+    /// Opens (and creates, when local) the three buckets; `s3` over the environment's AWS
+    /// settings for those in S3.
+    pub fn open(
+        [landing, invalid, warehouse]: [&str; 3],
+        s3: &S3Settings,
+    ) -> Result<Buckets, StoreError> {
         Ok(Buckets {
-            landing: Location::parse(landing, true)?,
-            invalid: Location::parse(invalid, true)?,
-            warehouse: Location::parse(warehouse, true)?,
+            landing: Location::open(landing, true, s3)?,
+            invalid: Location::open(invalid, true, s3)?,
+            warehouse: Location::open(warehouse, true, s3)?,
+            s3: s3.clone(),
         })
     }
 }

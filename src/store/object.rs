@@ -10,17 +10,23 @@ pub struct ObjectVersion {
     /// URL of the location the key is relative to.
     pub location: String,
     pub key: String,
-    /// The store's ETag, else `size-mtime`: a rewritten object is a new version.
+    /// The store's ETag (with the version id in a versioned bucket), else `size-mtime`: a
+    /// rewritten object is a new version.
     pub version: String,
     pub size: u64,
 }
 
 impl ObjectVersion {
     pub(super) fn new(location: &Location, meta: &ObjectMeta) -> Self {
-        let version = meta
+        let e_tag = meta
             .e_tag
             .clone()
             .unwrap_or_else(|| format!("{}-{}", meta.size, meta.last_modified.timestamp_millis()));
+        // A versioned bucket names each version; the ETag alone repeats when content does.
+        let version = match &meta.version {
+            Some(id) => format!("{e_tag}#{id}"),
+            None => e_tag,
+        };
         ObjectVersion {
             location: location.url.to_string(),
             key: meta.location.to_string(),

@@ -1,6 +1,8 @@
 //! A throw-away csvgate deployment in a temporary folder, driven through the library.
 #![allow(dead_code)]
 
+pub mod s3;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 

@@ -57,15 +57,29 @@ pub struct DeltaTarget {
     ledger_appends: Arc<tokio::sync::Mutex<()>>,
     /// Tables opened before, shared by clones.
     kept: Arc<Mutex<Kept>>,
+    /// Set once the warehouse's store was seen to refuse a second create of one object.
+    writable: Arc<tokio::sync::OnceCell<()>>,
 }
 
 impl DeltaTarget {
     pub fn new(warehouse: Location) -> Self {
+        if warehouse.is_s3() {
+            crate::store::s3::register_delta_handlers();
+        }
         DeltaTarget {
             warehouse,
             ledger_appends: Arc::default(),
             kept: Arc::default(),
+            writable: Arc::default(),
         }
+    }
+
+    /// Refuses to write where concurrent commits could both succeed (see
+    /// [`Location::check_conditional_writes`]); checked once per target.
+    async fn ensure_writable(&self) -> Result<(), SinkError> {
+        let check = || self.warehouse.check_conditional_writes();
+        self.writable.get_or_try_init(check).await?;
+        Ok(())
     }
 
     fn error(&self, table: &str) -> impl Fn(DeltaTableError) -> SinkError + use<> {
@@ -133,10 +147,12 @@ impl Target for DeltaTarget {
         table: &'static Table,
         object: &ObjectVersion,
     ) -> Result<Box<dyn Load>, SinkError> {
+        self.ensure_writable().await?;
         Ok(Box::new(DeltaLoad::begin(self, table, object).await?))
     }
 
     async fn record(&self, entry: &Entry) -> Result<(), SinkError> {
+        self.ensure_writable().await?;
         self.record_entry(entry).await
     }
 

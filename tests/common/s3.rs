@@ -1,0 +1,77 @@
+//! The loopback S3 server `scripts/services` starts (s3s-fs on 127.0.0.1:8014), and a bucket
+//! of its own for each test.
+
+use std::path::PathBuf;
+
+use csvgate::store::{Location, S3Settings};
+use datafusion::object_store::ObjectStoreExt;
+use datafusion::object_store::path::Path;
+
+const ACCESS_KEY: &str = "csvgate";
+const SECRET_KEY: &str = "csvgate-secret";
+
+/// The server's URL: `CSVGATE_TEST_S3`, or the one `scripts/services` starts.
+pub fn endpoint() -> String {
+    std::env::var("CSVGATE_TEST_S3").unwrap_or_else(|_| "http://127.0.0.1:8014".into())
+}
+
+/// Settings that reach the server.
+pub fn settings() -> S3Settings {
+    S3Settings {
+        endpoint: Some(endpoint()),
+        allow_http: Some(true),
+        region: Some("us-east-1".into()),
+        access_key_id: Some(ACCESS_KEY.into()),
+        secret_access_key: Some(SECRET_KEY.into()),
+    }
+}
+
+/// The standard AWS environment of a csvgate process that reaches the server.
+pub fn env() -> [(&'static str, String); 5] {
+    [
+        ("AWS_ENDPOINT_URL", endpoint()),
+        ("AWS_ALLOW_HTTP", "true".into()),
+        ("AWS_REGION", "us-east-1".into()),
+        ("AWS_ACCESS_KEY_ID", ACCESS_KEY.into()),
+        ("AWS_SECRET_ACCESS_KEY", SECRET_KEY.into()),
+    ]
+}
+
+/// A new empty bucket: s3s-fs serves each folder of its root as a bucket. Panics (never
+/// skips) when the server is not running.
+pub fn bucket() -> String {
+    let address = endpoint().trim_start_matches("http://").to_owned();
+    if let Err(error) = std::net::TcpStream::connect(&address) {
+        panic!("the S3 server at {address} is not reachable (run scripts/services): {error}");
+    }
+    let root = std::env::var_os("CSVGATE_S3_ROOT").map_or_else(
+        || PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/csvgate-s3"),
+        PathBuf::from,
+    );
+    let name = format!(
+        "csvgate-t-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    );
+    std::fs::create_dir_all(root.join(&name)).unwrap();
+    name
+}
+
+/// The location `s3://{bucket}/{prefix}`.
+pub fn location(bucket: &str, prefix: &str) -> Location {
+    Location::open(&format!("s3://{bucket}/{prefix}"), false, &settings()).unwrap()
+}
+
+/// Stores `bytes` at `key` of `location`.
+pub async fn put(location: &Location, key: &str, bytes: Vec<u8>) {
+    location
+        .store
+        .put(&Path::from(key), bytes.into())
+        .await
+        .unwrap();
+}
+
+/// The object at `key` of `location`.
+pub async fn get(location: &Location, key: &str) -> Vec<u8> {
+    let found = location.store.get(&Path::from(key)).await.unwrap();
+    found.bytes().await.unwrap().to_vec()
+}

@@ -1,0 +1,166 @@
+//! Every bucket in S3: the loopback S3 server `scripts/services` starts, through the library
+//! and through the `csvgate` binary.
+
+mod common;
+
+use common::s3::{self, bucket, get, location, put};
+use common::{Sandbox, fixtures, strings};
+use csvgate::ledger::Status;
+use csvgate::pipeline::IngestOptions;
+use csvgate::report::Report;
+
+/// A sandbox whose three buckets are prefixes of one new S3 bucket.
+fn s3_sandbox(bucket: &str) -> Sandbox {
+    Sandbox::with_config(|config| {
+        config.locations.landing = format!("s3://{bucket}/landing");
+        config.locations.invalid = format!("s3://{bucket}/invalid");
+        config.locations.warehouse = format!("s3://{bucket}/warehouse");
+        config.s3 = s3::settings();
+    })
+}
+
+/// The fixture files, put into `s3://{bucket}/landing/`.
+async fn land_fixtures(bucket: &str) {
+    let landing = location(bucket, "landing");
+    for name in ["departments.csv", "jobs.csv", "hired_employees.csv"] {
+        let bytes = std::fs::read(fixtures().join(name)).unwrap();
+        put(&landing, name, bytes).await;
+    }
+}
+
+fn statuses(entries: &[csvgate::ledger::Entry]) -> Vec<(String, Status, u64, u64)> {
+    let summary = |entry: &csvgate::ledger::Entry| {
+        (
+            entry.table.clone(),
+            entry.status,
+            entry.rows_valid,
+            entry.rows_invalid,
+        )
+    };
+    entries.iter().map(summary).collect()
+}
+
+#[tokio::test]
+async fn fixtures_go_from_an_s3_landing_bucket_into_an_s3_warehouse_once() {
+    let bucket = bucket();
+    land_fixtures(&bucket).await;
+    let sandbox = s3_sandbox(&bucket);
+    let options = IngestOptions::default();
+    let entries = sandbox.pipeline.ingest(&[], &options).await.unwrap();
+    let done = |table: &str, valid, invalid| (table.to_owned(), Status::Done, valid, invalid);
+    assert_eq!(
+        statuses(&entries),
+        [
+            done("departments", 12, 0),
+            done("jobs", 183, 0),
+            done("hired_employees", 1929, 70)
+        ]
+    );
+    assert_eq!(sandbox.count("hired_employees").await, 1929);
+    let invalid_url = entries[2].invalid_object.clone().unwrap();
+    let prefix = format!("s3://{bucket}/invalid/");
+    assert!(invalid_url.starts_with(&prefix), "{invalid_url}");
+    let invalid = get(&location(&bucket, "invalid"), &invalid_url[prefix.len()..]).await;
+    let mut rows = csv::Reader::from_reader(invalid.as_slice());
+    let header: Vec<String> = rows.headers().unwrap().iter().map(str::to_owned).collect();
+    assert_eq!(header[5..], ["line", "reason"]);
+    let first = rows.records().next().unwrap().unwrap();
+    assert_eq!((&first[5], &first[6]), ("2", "job_id: missing"));
+    assert_eq!(rows.records().count(), 69);
+
+    let again = sandbox.pipeline.ingest(&[], &options).await.unwrap();
+    assert!(
+        again.iter().all(|entry| entry.status == Status::Skipped),
+        "{again:?}"
+    );
+}
+
+#[tokio::test]
+async fn reports_from_an_s3_warehouse_equal_those_of_a_local_one() {
+    let bucket = bucket();
+    land_fixtures(&bucket).await;
+    let remote = s3_sandbox(&bucket);
+    remote
+        .pipeline
+        .ingest(&[], &IngestOptions::default())
+        .await
+        .unwrap();
+    let local = Sandbox::new();
+    local.ingest(&[&fixtures()]).await;
+    for report in [Report::Q1, Report::Q2] {
+        let answer = |sandbox: &Sandbox| {
+            let target = sandbox.target.clone();
+            async move {
+                let ctx = target.session().await.unwrap();
+                report.datafusion(&ctx, 2021).await.unwrap()
+            }
+        };
+        let (from_s3, from_disk) = (answer(&remote).await, answer(&local).await);
+        assert!(from_s3.num_rows() > 0);
+        assert_eq!(from_s3, from_disk, "{report:?}");
+    }
+}
+
+#[tokio::test]
+async fn an_overwritten_object_is_a_new_version_and_replaces_its_row() {
+    let bucket = bucket();
+    land_fixtures(&bucket).await;
+    let sandbox = s3_sandbox(&bucket);
+    let options = IngestOptions::default();
+    sandbox.pipeline.ingest(&[], &options).await.unwrap();
+    let landing = location(&bucket, "landing");
+    let jobs = std::fs::read_to_string(fixtures().join("jobs.csv")).unwrap();
+    let changed = jobs.replacen("1,Marketing Assistant", "1,Chief Marketing Assistant", 1);
+    assert_ne!(changed, jobs);
+    put(&landing, "jobs.csv", changed.into_bytes()).await;
+
+    let entries = sandbox.pipeline.ingest(&[], &options).await.unwrap();
+    let by_table: Vec<_> = statuses(&entries)
+        .into_iter()
+        .map(|(t, s, ..)| (t, s))
+        .collect();
+    assert_eq!(
+        by_table,
+        [
+            ("departments".to_owned(), Status::Skipped),
+            ("jobs".to_owned(), Status::Done),
+            ("hired_employees".to_owned(), Status::Skipped)
+        ]
+    );
+    assert_eq!(sandbox.count("jobs").await, 183);
+    let job = sandbox.sql("SELECT job FROM jobs WHERE id = 1").await;
+    assert_eq!(strings(&job), ["Chief Marketing Assistant"]);
+}
+
+#[tokio::test]
+async fn an_object_larger_than_a_batch_streams_in_several_with_the_local_result() {
+    let bucket = bucket();
+    let mut bytes = Vec::new();
+    csvgate::generate::write_employees(&mut bytes, 5_000, 7).unwrap();
+    put(
+        &location(&bucket, "landing"),
+        "hired_employees.csv",
+        bytes.clone(),
+    )
+    .await;
+    let mut options = IngestOptions::default();
+    options.dialect.batch_rows = 1_000;
+    let remote = s3_sandbox(&bucket);
+    let local = Sandbox::new();
+    for sandbox in [&remote, &local] {
+        let reference = fixtures();
+        let references = [
+            reference.join("departments.csv"),
+            reference.join("jobs.csv"),
+        ];
+        let paths: Vec<&std::path::Path> = references.iter().map(|p| p.as_path()).collect();
+        sandbox.ingest(&paths).await;
+    }
+    let from_s3 = remote.pipeline.ingest(&[], &options).await.unwrap();
+    let file = local.file("hired_employees.csv", &bytes);
+    let from_disk = local.ingest_with(&[&file], &options).await;
+    assert_eq!(statuses(&from_s3), statuses(&from_disk));
+    assert!(from_s3[0].rows_invalid > 0 && from_s3[0].rows_valid > 1_000);
+    let query = "SELECT count(*), sum(id), min(name), max(datetime) FROM hired_employees";
+    assert_eq!(remote.sql(query).await, local.sql(query).await);
+}

@@ -39,7 +39,7 @@ impl Location {
         let mut objects: Vec<ObjectVersion> = listed
             .iter()
             .filter(|meta| is_csv(&meta.location))
-            .map(|meta| ObjectVersion::new(self, meta))
+            .map(|meta| ObjectVersion::new(self, meta.location.as_ref(), meta))
             .collect();
         objects.sort_by(|a, b| a.key.cmp(&b.key));
         Ok(objects)
@@ -52,7 +52,7 @@ impl Location {
             .head(&Path::from(key))
             .await
             .map_err(|source| self.object_error(key, source))?;
-        let objects = vec![ObjectVersion::new(&self, &meta)];
+        let objects = vec![ObjectVersion::new(&self, key, &meta)];
         Ok((self, objects))
     }
 }

@@ -17,7 +17,9 @@ pub struct ObjectVersion {
 }
 
 impl ObjectVersion {
-    pub(super) fn new(location: &Location, meta: &ObjectMeta) -> Self {
+    /// The version `meta` describes of the object at `key` (a head through a prefixed store
+    /// reports the full path, so the key is given).
+    pub(super) fn new(location: &Location, key: &str, meta: &ObjectMeta) -> Self {
         let e_tag = meta
             .e_tag
             .clone()
@@ -29,7 +31,7 @@ impl ObjectVersion {
         };
         ObjectVersion {
             location: location.url.to_string(),
-            key: meta.location.to_string(),
+            key: key.to_owned(),
             version,
             size: meta.size,
         }

@@ -18,7 +18,7 @@ use std::time::Duration;
 use datafusion::object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 use datafusion::object_store::path::Path;
 use datafusion::object_store::prefix::PrefixStore;
-use datafusion::object_store::{BackoffConfig, ClientOptions, ObjectStore, RetryConfig};
+use datafusion::object_store::{BackoffConfig, ClientConfigKey, ObjectStore, RetryConfig};
 use deltalake::logstore::{
     LogStore, LogStoreFactory, ObjectStoreFactory, ObjectStoreRef, StorageConfig, default_logstore,
     logstore_factories, object_store_factories,
@@ -147,7 +147,12 @@ fn builder(bucket: &str, settings: &S3Settings) -> AmazonS3Builder {
             max_retries: MAX_RETRIES,
             retry_timeout: RETRY_TIMEOUT,
         })
-        .with_client_options(ClientOptions::new().with_connect_timeout(CONNECT_TIMEOUT));
+        // Client options set one by one: `with_client_options` would drop the environment's
+        // (`AWS_ALLOW_HTTP` among them).
+        .with_config(
+            AmazonS3ConfigKey::Client(ClientConfigKey::ConnectTimeout),
+            format!("{}s", CONNECT_TIMEOUT.as_secs()),
+        );
     if std::env::var_os("AWS_REGION").is_none() && std::env::var_os("AWS_DEFAULT_REGION").is_none()
     {
         builder = builder.with_region("us-east-1");
@@ -155,7 +160,7 @@ fn builder(bucket: &str, settings: &S3Settings) -> AmazonS3Builder {
     let options = [
         (AmazonS3ConfigKey::Endpoint, settings.endpoint.clone()),
         (
-            AmazonS3ConfigKey::Client(datafusion::object_store::ClientConfigKey::AllowHttp),
+            AmazonS3ConfigKey::Client(ClientConfigKey::AllowHttp),
             settings.allow_http.map(|allow| allow.to_string()),
         ),
         (AmazonS3ConfigKey::Region, settings.region.clone()),

@@ -47,7 +47,7 @@ impl Location {
             .head(&Path::from(key))
             .await
             .map_err(|source| self.object_error(key, source))?;
-        Ok(ObjectVersion::new(self, &meta))
+        Ok(ObjectVersion::new(self, key, &meta))
     }
 
     /// Streams `body` into the object at `key`, at most `limit` bytes; the object appears

@@ -105,7 +105,11 @@ impl DeltaTarget {
             Some(ledger) => ledger,
             None => match self.open_ledger_for_appends().await? {
                 Some(ledger) => ledger,
-                None => return self.create_ledger(batch).await,
+                None => match self.create_ledger(batch.clone()).await {
+                    Ok(()) => return Ok(()),
+                    // Another process created it first: append after its entry.
+                    Err(error) => self.open_ledger_for_appends().await?.ok_or(error)?,
+                },
             },
         };
         let error = self.error(LEDGER_TABLE);

@@ -122,14 +122,21 @@ impl DeltaTarget {
         if delta.version().is_some() {
             return Ok(delta);
         }
-        delta
+        let created = delta
             .create()
             .with_table_name(table.name)
             .with_columns(delta_columns(table))
             .with_configuration(TABLE_PROPERTIES)
             .with_save_mode(SaveMode::Ignore)
-            .await
-            .map_err(self.error(table.name))
+            .await;
+        match created {
+            Ok(created) => Ok(created),
+            // Another process created it at the same moment: use theirs.
+            Err(error) => match self.load(table.name).await? {
+                theirs if theirs.version().is_some() => Ok(theirs),
+                _ => Err(self.error(table.name)(error)),
+            },
+        }
     }
 }
 

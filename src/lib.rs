@@ -20,6 +20,7 @@
 //! - [`config`] → [`deployment`]: settings after every layer, and the one place they become
 //!   buckets, a target and engines, for every entry point below.
 //! - [`queue`]: uploads become runs, processed in the background; its state is the ledger's.
+//! - [`event`]: S3 event notifications name objects of the landing bucket to process.
 //! - [`batch`]: 1 to 1,000 rows sent as JSON become a small file and a run like any other.
 //! - [`cli`], [`api`]: the command line and the HTTP API, thin layers over the above.
 //! - [`generate`]: deterministic test files for benchmarks.
@@ -30,6 +31,7 @@ pub mod cli;
 pub mod config;
 pub mod deployment;
 pub mod dictionary;
+pub mod event;
 pub mod generate;
 pub mod ledger;
 pub mod pipeline;

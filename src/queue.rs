@@ -149,6 +149,11 @@ impl Queue {
             .map_err(|crash| QueueError::Crashed(crash.to_string()))?
     }
 
+    /// The landing bucket uploads and events name objects of.
+    pub fn landing(&self) -> &Location {
+        &self.pipeline.buckets.landing
+    }
+
     /// The invalid-rows file a run wrote (by its URL, as in the ledger). Small files only.
     pub async fn invalid_file(&self, url: &str) -> Result<bytes::Bytes, StoreError> {
         let invalid = &self.pipeline.buckets.invalid;

@@ -125,6 +125,19 @@ async fn get_json(server: &Server, path: &str) -> Value {
     response.json().await.unwrap()
 }
 
+/// The run at `location` (`/runs/{id}`) once it has ended, or as it is after a minute.
+async fn wait_for_run(server: &Server, location: &str) -> Value {
+    let mut run = Value::Null;
+    for _ in 0..600 {
+        run = get_json(server, location).await;
+        if run["status"] != "queued" && run["status"] != "running" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    run
+}
+
 async fn load_fixtures(server: &Server) -> Vec<Value> {
     let mut runs = Vec::new();
     for name in ["departments.csv", "jobs.csv", "hired_employees.csv"] {
@@ -392,14 +405,7 @@ async fn a_run_accepted_before_a_kill_completes_after_restart() {
     server.kill(); // SIGKILL: no chance to finish or clean up
 
     let server = Server::start(dir.path(), &[]);
-    let mut run = Value::Null;
-    for _ in 0..600 {
-        run = get_json(&server, &location).await;
-        if run["status"] != "queued" && run["status"] != "running" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let run = wait_for_run(&server, &location).await;
     // `skipped` would mean the kill came after the rows' commit: loaded once all the same.
     assert!(
         run["status"] == "done" || run["status"] == "skipped",
@@ -651,4 +657,76 @@ async fn each_request_gets_an_access_line_and_each_run_its_report_and_no_key_is_
     }
     let everything = format!("{logs}{access:?}");
     assert!(!everything.contains(KEY) && !everything.contains("not-the-key"));
+}
+
+#[tokio::test]
+async fn with_an_s3_landing_bucket_uploads_and_events_load() {
+    let bucket = common::s3::bucket();
+    let dir = tempfile::tempdir().unwrap();
+    let settings = common::s3::settings();
+    let config = format!(
+        "landing = \"s3://{bucket}/\"\n[s3]\nendpoint = \"{}\"\nallow_http = true\naccess_key_id = \"{}\"\nsecret_access_key = \"{}\"\n",
+        settings.endpoint.unwrap(),
+        settings.access_key_id.unwrap(),
+        settings.secret_access_key.unwrap()
+    );
+    std::fs::write(dir.path().join("csvgate.toml"), config).unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let landing = common::s3::location(&bucket, "");
+
+    // PUT /{bucket}/{key}: the bucket is the S3 landing bucket's name.
+    let url = server.url(&format!("/{bucket}/departments.csv?wait=true"));
+    let stored = send(client().put(url), "*/csv", fixture("departments.csv")).await;
+    assert_eq!(stored.status(), StatusCode::OK);
+    assert_eq!(stored.json::<Value>().await.unwrap()["status"], "done");
+    let in_s3 = common::s3::get(&landing, "departments.csv").await;
+    assert_eq!(in_s3, fixture("departments.csv"));
+    let other = send(
+        client().put(server.url("/globant-landing/jobs.csv")),
+        "*/csv",
+        fixture("jobs.csv"),
+    )
+    .await;
+    assert_eq!(
+        other.status(),
+        StatusCode::NOT_FOUND,
+        "only the landing bucket takes uploads"
+    );
+
+    // POST /events/s3: an object put straight into the bucket, announced by its event.
+    common::s3::put(&landing, "jobs.csv", fixture("jobs.csv")).await;
+    let event = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/events/put.json"),
+    )
+    .unwrap();
+    let event = event
+        .replace("globant-landing", &bucket)
+        .replace("departments.csv", "jobs.csv");
+    let answer = send(
+        client().post(server.url("/events/s3")),
+        "application/json",
+        event,
+    )
+    .await;
+    assert_eq!(answer.status(), StatusCode::ACCEPTED);
+    let answer: Value = answer.json().await.unwrap();
+    let record = &answer["records"][0];
+    assert_eq!(
+        (&record["key"], &record["status"]),
+        (&Value::from("jobs.csv"), &Value::from("queued")),
+        "{answer}"
+    );
+    let run = wait_for_run(
+        &server,
+        &format!("/runs/{}", record["run_id"].as_str().unwrap()),
+    )
+    .await;
+    assert_eq!(run["status"], "done", "{run}");
+    let unknown = send(
+        client().post(server.url("/events/s3")),
+        "application/json",
+        "{\"Records\": 1}",
+    )
+    .await;
+    assert_eq!(unknown.status(), StatusCode::BAD_REQUEST);
 }

@@ -132,6 +132,12 @@ impl From<ReportError> for ApiError {
     }
 }
 
+impl From<axum::extract::rejection::BytesRejection> for ApiError {
+    fn from(rejection: axum::extract::rejection::BytesRejection) -> Self {
+        ApiError::new(rejection.status(), rejection.body_text())
+    }
+}
+
 impl From<SinkError> for ApiError {
     fn from(error: SinkError) -> Self {
         ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, error.to_string())

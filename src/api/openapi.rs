@@ -79,6 +79,15 @@ fn paths() -> Value {
                 "413": error("More rows than allowed."),
             },
         } },
+        "/events/s3": { "post": {
+            "summary": "An S3 event notification: each ObjectCreated record of the landing bucket becomes a queued run; other events are ignored.",
+            "requestBody": { "required": true, "content": json_of(json!({ "type": "object", "properties": { "Records": { "type": "array", "items": { "type": "object" } } } })) },
+            "responses": {
+                "202": { "description": "One outcome per record, in order.", "content": json_of(json!({ "$ref": "#/components/schemas/EventAnswer" })) },
+                "400": error("Not an S3 event notification."),
+                "401": error("Missing or wrong API key."),
+            },
+        } },
         "/runs": { "get": {
             "summary": "Every ledger entry, oldest first.",
             "responses": { "200": { "description": "Ledger entries.", "content": json_of(json!({ "type": "array", "items": { "$ref": "#/components/schemas/LedgerEntry" } })) }, "401": error("Missing or wrong API key.") },
@@ -110,6 +119,15 @@ fn schemas() -> Value {
             "rows_invalid": { "type": "integer" }, "invalid_object": { "type": "string" },
             "started_at": { "type": "string", "format": "date-time" }, "finished_at": { "type": "string", "format": "date-time" },
             "error": { "type": "string" },
+        } },
+        "EventAnswer": { "type": "object", "properties": {
+            "records": { "type": "array", "items": { "type": "object", "properties": {
+                "key": { "type": "string" },
+                "event": { "type": "string" },
+                "status": { "type": "string", "enum": ["queued", "ignored", "failed"] },
+                "run_id": { "type": "string" },
+                "error": { "type": "string" },
+            } } },
         } },
         "BatchAnswer": { "type": "object", "properties": {
             "run_id": { "type": "string" },

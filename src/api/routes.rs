@@ -14,12 +14,15 @@ use serde::Deserialize;
 use super::{Api, ApiError, access_log, auth};
 use crate::batch;
 use crate::dictionary::Table;
+use crate::event::Notification;
 use crate::ledger::{self, Entry};
 use crate::report::format::{self, Format};
 use crate::report::{DEFAULT_YEAR, Engine, Report};
 
 /// Largest batch-insert body: 1,000 rows of generous size.
 const BATCH_BODY_LIMIT: usize = 4 << 20;
+/// Largest event notification: S3 sends a few records per notification.
+const EVENT_BODY_LIMIT: usize = 1 << 20;
 
 pub fn router(api: Api) -> Router {
     Router::new()
@@ -34,6 +37,10 @@ pub fn router(api: Api) -> Router {
         .route(
             "/reports/departments-above-mean",
             get(|api, params, headers| report(Report::Q2, api, params, headers)),
+        )
+        .route(
+            "/events/s3",
+            post(s3_event).layer(DefaultBodyLimit::max(EVENT_BODY_LIMIT)),
         )
         .route(
             "/tables/{table}/rows",
@@ -109,8 +116,7 @@ async fn insert_rows(
     Path(table): Path<String>,
     body: Result<axum::body::Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let body =
-        body.map_err(|rejection| ApiError::new(rejection.status(), rejection.body_text()))?;
+    let body = body?;
     let table = Table::named(&table)
         .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no table {table:?}")))?;
     let outcome = batch::insert(&api.queue, table, &body).await?;
@@ -142,6 +148,33 @@ async fn run(State(api): State<Api>, Path(id): Path<String>) -> Result<Response,
 struct ReportParams {
     year: Option<i32>,
     engine: Option<Engine>,
+}
+
+/// `POST /events/s3`: each `ObjectCreated` record of the landing bucket becomes a queued run.
+async fn s3_event(
+    State(api): State<Api>,
+    body: Result<axum::body::Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = body?;
+    let notification = Notification::parse(&body)
+        .map_err(|error| ApiError::new(StatusCode::BAD_REQUEST, error.to_string()))?;
+    let outcomes = notification.enqueue(&api.queue).await;
+    let records: Vec<serde_json::Value> = notification
+        .records
+        .iter()
+        .zip(&outcomes)
+        .map(|(record, outcome)| {
+            serde_json::json!({
+                "key": record.key(),
+                "event": record.event_name,
+                "status": outcome.status(),
+                "run_id": outcome.entry().map(|entry| entry.run_id.as_str()),
+                "error": outcome.error(),
+            })
+        })
+        .collect();
+    let answer = axum::Json(serde_json::json!({ "records": records }));
+    Ok((StatusCode::ACCEPTED, answer).into_response())
 }
 
 /// A report as a JSON array of rows, or CSV when the client accepts `text/csv`.

@@ -2,6 +2,7 @@
 
 mod db;
 mod generate;
+mod handle_event;
 mod ingest;
 mod report;
 mod runs;
@@ -64,6 +65,8 @@ pub struct Cli {
 pub enum Command {
     /// Validate and load files: each path is a file or a folder of `.csv` files.
     Ingest(ingest::IngestArgs),
+    /// Process the objects an S3 event notification names (JSON from a file or stdin).
+    HandleEvent(handle_event::HandleEventArgs),
     /// List processed object versions from the ledger.
     Runs(runs::RunsArgs),
     /// Write a deterministic hired_employees file with realistic invalid rows.
@@ -124,6 +127,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
     };
     match cli.command {
         Command::Ingest(args) => ingest::run(&context, args).await,
+        Command::HandleEvent(args) => handle_event::run(&context, args).await,
         Command::Runs(args) => runs::run(&context, args).await,
         Command::Gen(args) => generate::run(&context, args),
         Command::Db(command) => db::run(&context, command).await,

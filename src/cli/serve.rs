@@ -13,7 +13,8 @@ pub struct ServeArgs {
     /// Address to listen on [default: 127.0.0.1:8080; port 0 picks a free one].
     #[arg(long, env = "CSVGATE_LISTEN")]
     pub listen: Option<String>,
-    /// The bucket name in `PUT /{bucket}/{key}` [default: globant-landing].
+    /// The bucket name in `PUT /{bucket}/{key}` [default: an S3 landing location's bucket,
+    /// else globant-landing].
     #[arg(long, env = "CSVGATE_API_BUCKET")]
     pub bucket: Option<String>,
     /// Largest upload accepted, in bytes [default: 1 GiB].
@@ -54,6 +55,7 @@ pub async fn run(context: &Context, args: ServeArgs) -> Result<ExitCode, CliErro
         bucket: args
             .bucket
             .or_else(|| config.bucket.clone())
+            .or_else(|| s3_bucket_name(queue.landing()))
             .unwrap_or_else(|| api::DEFAULT_BUCKET.into()),
         max_upload_bytes: args
             .max_upload_bytes
@@ -71,6 +73,14 @@ pub async fn run(context: &Context, args: ServeArgs) -> Result<ExitCode, CliErro
     // Runs still queued stay queued in the ledger and resume at the next start.
     let _ = worker.await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// An S3 landing location's bucket: the name clients PUT into unless told otherwise.
+fn s3_bucket_name(landing: &crate::store::Location) -> Option<String> {
+    landing
+        .is_s3()
+        .then(|| landing.url.host_str().map(str::to_owned))
+        .flatten()
 }
 
 fn auth(args: &ServeArgs, config: &crate::config::ApiConfig) -> Result<Auth, CliError> {

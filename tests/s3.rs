@@ -511,3 +511,63 @@ async fn a_missing_object_and_a_deletion_do_not_stop_the_other_records() {
         "{stderr}"
     );
 }
+
+/// Every object key below `s3://{bucket}/{prefix}`.
+async fn keys_below(bucket: &str, prefix: &str) -> Vec<String> {
+    use futures::TryStreamExt;
+    let listed: Vec<_> = location(bucket, prefix)
+        .store
+        .list(None)
+        .try_collect()
+        .await
+        .unwrap();
+    let mut keys: Vec<String> = listed
+        .into_iter()
+        .map(|meta| meta.location.to_string())
+        .collect();
+    keys.sort();
+    keys
+}
+
+#[tokio::test]
+async fn a_failure_late_in_a_large_object_leaves_nothing_half_written_in_s3() {
+    let bucket = bucket();
+    land_fixtures(&bucket).await;
+    let sandbox = s3_sandbox(&bucket);
+    let options = IngestOptions::default();
+    sandbox.pipeline.ingest(&[], &options).await.unwrap();
+    let (table_before, invalid_before) = (
+        keys_below(&bucket, "warehouse/hired_employees").await,
+        keys_below(&bucket, "invalid").await,
+    );
+    // Rows for several batches, invalid ones among them, before the byte that fails the file.
+    let mut bytes = Vec::new();
+    csvgate::generate::write_employees(&mut bytes, 100_000, 3).unwrap();
+    bytes.extend_from_slice(b"100001,Jos\xE9,2021-01-01T00:00:00Z,1,1\n");
+    put(
+        &location(&bucket, "landing"),
+        "hired_employees_big.csv",
+        bytes,
+    )
+    .await;
+
+    let entries = sandbox.pipeline.ingest(&[], &options).await.unwrap();
+    let big = entries
+        .iter()
+        .find(|entry| entry.object.key == "hired_employees_big.csv")
+        .unwrap();
+    assert_eq!(big.status, Status::Failed);
+    assert!(
+        big.error
+            .as_deref()
+            .unwrap()
+            .contains("line 100001, field `name`"),
+        "{big:?}"
+    );
+    assert_eq!(sandbox.count("hired_employees").await, 1929);
+    assert_eq!(
+        keys_below(&bucket, "warehouse/hired_employees").await,
+        table_before
+    );
+    assert_eq!(keys_below(&bucket, "invalid").await, invalid_before);
+}

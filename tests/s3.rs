@@ -571,3 +571,31 @@ async fn a_failure_late_in_a_large_object_leaves_nothing_half_written_in_s3() {
     );
     assert_eq!(keys_below(&bucket, "invalid").await, invalid_before);
 }
+
+#[tokio::test]
+async fn keys_and_region_come_from_an_aws_cli_profile() {
+    let bucket = bucket();
+    land_fixtures(&bucket).await;
+    let home = tempfile::tempdir().unwrap();
+    std::fs::create_dir(home.path().join(".aws")).unwrap();
+    let settings = s3::settings();
+    let credentials = format!(
+        "[default]\naws_access_key_id = wrong\naws_secret_access_key = wrong\n[hr]\naws_access_key_id = {}\naws_secret_access_key = {}\n",
+        settings.access_key_id.unwrap(),
+        settings.secret_access_key.unwrap()
+    );
+    std::fs::write(home.path().join(".aws/credentials"), credentials).unwrap();
+    std::fs::write(
+        home.path().join(".aws/config"),
+        "[profile hr]\nregion = us-east-1\n",
+    )
+    .unwrap();
+    let source = format!("s3://{bucket}/landing/departments.csv");
+    let mut ingest = csvgate(home.path(), &["ingest", &source, "--format", "csv"]);
+    ingest.env("HOME", home.path()).env("AWS_PROFILE", "hr");
+    for name in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"] {
+        ingest.env_remove(name);
+    }
+    let (ok, stdout, stderr) = output(&mut ingest);
+    assert!(ok && stdout.contains(",done,12,12,0"), "{stdout}{stderr}");
+}

@@ -6,13 +6,15 @@
 //! speaks only in keys, and a local folder and an S3 prefix give the same guarantees.
 //!
 //! - [`location`]: parsing locations, and the [`Location`] type every bucket is;
-//! - [`local`]: local folders as stores; [`s3`]: S3 buckets and S3-compatible servers;
+//! - [`local`]: local folders as stores; [`s3`]: S3 buckets and S3-compatible servers, with
+//!   [`aws_profile`] for the keys and region of an AWS CLI profile;
 //! - [`listing`]: what an `ingest` argument names: one object, or every `.csv` below a prefix;
 //! - [`object`]: object versions (what the ledger records) and the keys clients may use;
 //! - [`transfer`]: reading objects as streams, and uploads that appear whole or not at all;
 //! - [`conditional`]: whether a store refuses a second create of one object, as Delta commits
 //!   need.
 
+mod aws_profile;
 mod conditional;
 mod listing;
 mod local;

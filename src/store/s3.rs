@@ -3,9 +3,10 @@
 //!
 //! Settings come from where an AWS user already keeps them, so an existing set-up just works:
 //! credentials from the environment (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
-//! `AWS_SESSION_TOKEN`), a web identity token or the container or instance role; the region
-//! from `AWS_REGION` / `AWS_DEFAULT_REGION`; `AWS_ENDPOINT_URL` and `AWS_ALLOW_HTTP` for a
-//! server that is not AWS. `[s3]` in `csvgate.toml` ([`S3Settings`]) overrides each of them.
+//! `AWS_SESSION_TOKEN`), else the profile's keys ([`aws_profile`]), else a web identity token
+//! or the container or instance role; the region from `AWS_REGION` / `AWS_DEFAULT_REGION`,
+//! else the profile's; `AWS_ENDPOINT_URL` and `AWS_ALLOW_HTTP` for a server that is not AWS.
+//! `[s3]` in `csvgate.toml` ([`S3Settings`]) overrides each of them.
 //!
 //! One client is built per bucket and endpoint and shared by every location inside it, and by
 //! the Delta tables there: [`register_delta_handlers`] lets delta-rs open `s3://` tables
@@ -27,7 +28,7 @@ use deltalake::{DeltaResult, DeltaTableError};
 use serde::Deserialize;
 use url::Url;
 
-use super::{Location, StoreError};
+use super::{Location, StoreError, aws_profile};
 
 /// `[s3]` of `csvgate.toml`: overrides of the standard AWS settings, for S3-compatible servers.
 #[derive(Clone, Default, PartialEq, Eq, Deserialize)]
@@ -44,17 +45,20 @@ pub struct S3Settings {
     pub access_key_id: Option<String>,
     /// Secret key; prefer `AWS_SECRET_ACCESS_KEY` or a role. Never printed.
     pub secret_access_key: Option<String>,
+    /// Session token of temporary keys; prefer `AWS_SESSION_TOKEN`. Never printed.
+    pub session_token: Option<String>,
 }
 
 impl std::fmt::Debug for S3Settings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let secret = self.secret_access_key.as_ref().map(|_| "****");
+        let hidden = |secret: &Option<String>| secret.as_ref().map(|_| "****");
         f.debug_struct("S3Settings")
             .field("endpoint", &self.endpoint)
             .field("allow_http", &self.allow_http)
             .field("region", &self.region)
             .field("access_key_id", &self.access_key_id)
-            .field("secret_access_key", &secret)
+            .field("secret_access_key", &hidden(&self.secret_access_key))
+            .field("session_token", &hidden(&self.session_token))
             .finish()
     }
 }
@@ -138,7 +142,7 @@ fn client(bucket: &str, settings: &S3Settings) -> Result<Arc<dyn ObjectStore>, S
     Ok(client)
 }
 
-/// The environment's settings, then `[s3]` over them.
+/// The profile's settings, the environment's over them, then `[s3]` over both.
 fn builder(bucket: &str, settings: &S3Settings) -> AmazonS3Builder {
     let mut builder = AmazonS3Builder::from_env()
         .with_bucket_name(bucket)
@@ -153,24 +157,36 @@ fn builder(bucket: &str, settings: &S3Settings) -> AmazonS3Builder {
             AmazonS3ConfigKey::Client(ClientConfigKey::ConnectTimeout),
             format!("{}s", CONNECT_TIMEOUT.as_secs()),
         );
-    if std::env::var_os("AWS_REGION").is_none() && std::env::var_os("AWS_DEFAULT_REGION").is_none()
-    {
-        builder = builder.with_region("us-east-1");
-    }
+    let profile = aws_profile::settings();
+    let keys_given = settings.access_key_id.is_some() || env_set(&["AWS_ACCESS_KEY_ID"]);
+    let region_given = settings.region.is_some() || env_set(&["AWS_REGION", "AWS_DEFAULT_REGION"]);
+    let from_profile = |value: &Option<String>, given: bool| value.clone().filter(|_| !given);
     let options = [
         (AmazonS3ConfigKey::Endpoint, settings.endpoint.clone()),
         (
             AmazonS3ConfigKey::Client(ClientConfigKey::AllowHttp),
             settings.allow_http.map(|allow| allow.to_string()),
         ),
-        (AmazonS3ConfigKey::Region, settings.region.clone()),
+        (
+            AmazonS3ConfigKey::Region,
+            (settings.region.clone())
+                .or_else(|| from_profile(&profile.region, region_given))
+                .or_else(|| (!region_given).then(|| "us-east-1".to_owned())),
+        ),
         (
             AmazonS3ConfigKey::AccessKeyId,
-            settings.access_key_id.clone(),
+            (settings.access_key_id.clone())
+                .or_else(|| from_profile(&profile.access_key_id, keys_given)),
         ),
         (
             AmazonS3ConfigKey::SecretAccessKey,
-            settings.secret_access_key.clone(),
+            (settings.secret_access_key.clone())
+                .or_else(|| from_profile(&profile.secret_access_key, keys_given)),
+        ),
+        (
+            AmazonS3ConfigKey::Token,
+            (settings.session_token.clone())
+                .or_else(|| from_profile(&profile.session_token, keys_given)),
         ),
     ];
     for (key, value) in options {
@@ -179,6 +195,10 @@ fn builder(bucket: &str, settings: &S3Settings) -> AmazonS3Builder {
         }
     }
     builder
+}
+
+fn env_set(names: &[&str]) -> bool {
+    names.iter().any(|name| std::env::var_os(name).is_some())
 }
 
 /// An object-store message with the setting that fixes it, when one is known.

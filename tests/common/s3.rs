@@ -23,6 +23,7 @@ pub fn settings() -> S3Settings {
         region: Some("us-east-1".into()),
         access_key_id: Some(ACCESS_KEY.into()),
         secret_access_key: Some(SECRET_KEY.into()),
+        session_token: None,
     }
 }
 

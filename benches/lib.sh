@@ -24,3 +24,17 @@ generated() {
   [ -s "$file" ] || "$csvgate" --quiet gen --rows "$1" --seed 42 --out "$file"
   echo "$file"
 }
+
+# Runs a command under /usr/bin/time -v; prints "seconds peak_kib".
+measure() {
+  [ -x /usr/bin/time ] || apt-get install -y time >/dev/null
+  local log
+  log=$(mktemp)
+  /usr/bin/time -v "$@" 2>"$log" >/dev/null || { cat "$log" >&2; exit 1; }
+  local wall rss
+  wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$log" | awk -F: '{ if (NF == 3) print $1*3600 + $2*60 + $3; else print $1*60 + $2 }')
+  rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$log")
+  rm -f "$log"
+  echo "$wall $rss"
+}
+

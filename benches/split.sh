@@ -5,19 +5,6 @@
 source "$(dirname "$0")/lib.sh"
 rows_list="${ROWS:-1000000 10000000}"
 python=$(duckdb_python)
-[ -x /usr/bin/time ] || apt-get install -y time >/dev/null
-
-# Runs a command under /usr/bin/time -v; prints "seconds peak_kib".
-measure() {
-  local log
-  log=$(mktemp)
-  /usr/bin/time -v "$@" 2>"$log" >/dev/null || { cat "$log" >&2; exit 1; }
-  local wall rss
-  wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {print $2}' "$log" | awk -F: '{ if (NF == 3) print $1*3600 + $2*60 + $3; else print $1*60 + $2 }')
-  rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$log")
-  rm -f "$log"
-  echo "$wall $rss"
-}
 
 printf '%-10s %-8s %9s %12s %10s %10s %10s\n' rows engine wall_s rows_per_s rss_mib wall_ratio rss_ratio
 declare -A rss_csvgate

@@ -38,3 +38,14 @@ measure() {
   echo "$wall $rss"
 }
 
+# Prints the rows of an anchor and of what is measured against it, with the ratios to the anchor:
+# report_pair ROWS ANCHOR WALL RSS_KIB OTHER WALL RSS_KIB
+report_pair() {
+  local rows=$1
+  for side in "$2 $3 $4" "$5 $6 $7"; do
+    read -r name wall rss <<<"$side"
+    awk -v r="$rows" -v e="$name" -v w="$wall" -v m="$rss" -v aw="$3" -v am="$4" \
+      'BEGIN { printf "%-10s %-8s %9.2f %12.0f %10.1f %10.2f %10.2f\n", r, e, w, r / w, m / 1024, w / aw, m / am }'
+  done
+}
+

@@ -10,7 +10,7 @@ s3_root="${CSVGATE_S3_ROOT:-$HOME/.cache/csvgate-s3}"
 export AWS_ENDPOINT_URL=http://127.0.0.1:8014 AWS_ALLOW_HTTP=true AWS_REGION=us-east-1
 export AWS_ACCESS_KEY_ID=csvgate AWS_SECRET_ACCESS_KEY=csvgate-secret
 
-printf '%-10s %-6s %9s %12s %10s %10s %10s\n' rows where wall_s rows_per_s rss_mib wall_ratio rss_ratio
+printf '%-10s %-8s %9s %12s %10s %10s %10s\n' rows where wall_s rows_per_s rss_mib wall_ratio rss_ratio
 for rows in $rows_list; do
   file=$(generated "$rows")
   run="$work/s3-run-$rows"
@@ -24,11 +24,7 @@ for rows in $rows_list; do
   "$csvgate" "${s3_flags[@]}" ingest fixtures/departments.csv fixtures/jobs.csv
   read -r local_wall local_rss < <(measure "$csvgate" "${local_flags[@]}" ingest "$file")
   read -r s3_wall s3_rss < <(measure "$csvgate" "${s3_flags[@]}" ingest "s3://$bucket/landing/hired_employees.csv")
-  for where in local s3; do
-    if [ "$where" = local ]; then wall=$local_wall rss=$local_rss; else wall=$s3_wall rss=$s3_rss; fi
-    awk -v r="$rows" -v e="$where" -v w="$wall" -v m="$rss" -v lw="$local_wall" -v lm="$local_rss" \
-      'BEGIN { printf "%-10s %-6s %9.2f %12.0f %10.1f %10.2f %10.2f\n", r, e, w, r / w, m / 1024, w / lw, m / lm }'
-  done
+  report_pair "$rows" local "$local_wall" "$local_rss" s3 "$s3_wall" "$s3_rss"
   "$csvgate" "${s3_flags[@]}" runs --last 1 --format csv | tail -1 | cut -d, -f5-9
   rm -rf "$run" "$s3_root/$bucket"
 done

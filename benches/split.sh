@@ -17,11 +17,7 @@ for rows in $rows_list; do
   read -r duck_wall duck_rss < <(measure "$python" benches/duckdb_split.py "$file" fixtures/departments.csv fixtures/jobs.csv "$run/duckdb")
   read -r gate_wall gate_rss < <(measure "$csvgate" "${flags[@]}" ingest "$file")
   rss_csvgate[$rows]=$gate_rss
-  for engine in duckdb csvgate; do
-    if [ "$engine" = duckdb ]; then wall=$duck_wall rss=$duck_rss; else wall=$gate_wall rss=$gate_rss; fi
-    awk -v r="$rows" -v e="$engine" -v w="$wall" -v m="$rss" -v dw="$duck_wall" -v dm="$duck_rss" \
-      'BEGIN { printf "%-10s %-8s %9.2f %12.0f %10.1f %10.2f %10.2f\n", r, e, w, r / w, m / 1024, w / dw, m / dm }'
-  done
+  report_pair "$rows" duckdb "$duck_wall" "$duck_rss" csvgate "$gate_wall" "$gate_rss"
   "$csvgate" "${flags[@]}" runs --last 1 --format csv | tail -1 | cut -d, -f5-9
   rm -rf "$run"
 done

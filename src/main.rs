@@ -2,14 +2,13 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
 use csvgate::cli::{self, Cli};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::format::FmtSpan;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_noting_env();
     // A server logs its runs (START/END/REPORT) by default; a command only its problems.
     let serving = matches!(cli.command, cli::Command::Serve(_));
     init_logging(cli.log_json, cli.quiet, serving);

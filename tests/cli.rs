@@ -208,3 +208,36 @@ fn sql_over_landing_files_and_the_warehouse_in_each_format() {
         "said once: {message}"
     );
 }
+
+#[test]
+fn config_show_names_each_source_and_masks_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = "warehouse = \"/data/wh\"\ntarget = \"mysql://hr:file-pw@db:3306/hr\"\n[ingest]\ndelimiter = \";\"\n";
+    std::fs::write(dir.path().join("csvgate.toml"), file).unwrap();
+    let shown = Command::new(env!("CARGO_BIN_EXE_csvgate"))
+        .args(["--landing", "/flag/in", "config", "show", "--format", "csv"])
+        .current_dir(dir.path())
+        .env("CSVGATE_INVALID", "/env/bad")
+        .env("CSVGATE_TARGET_PASSWORD", "env-pw")
+        .env_remove("CSVGATE_LANDING")
+        .env_remove("CSVGATE_WAREHOUSE")
+        .output()
+        .unwrap();
+    assert!(shown.status.success());
+    let csv = text(&shown.stdout);
+    for line in [
+        "landing,/flag/in,flag",
+        "invalid,/env/bad,env (CSVGATE_INVALID)",
+        "warehouse,/data/wh,file",
+        "target,mysql://hr:****@db:3306/hr,file",
+        "target_password,****,env (CSVGATE_TARGET_PASSWORD)",
+        "ingest.delimiter,;,file",
+        "ingest.header,auto,default",
+    ] {
+        assert!(
+            csv.lines().any(|shown| shown == line),
+            "{line} not in\n{csv}"
+        );
+    }
+    assert!(!csv.contains("file-pw") && !csv.contains("env-pw"), "{csv}");
+}

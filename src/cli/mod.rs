@@ -1,5 +1,6 @@
 //! The command line: parses flags, builds the deployment, prints. No decisions live here.
 
+mod config;
 mod db;
 mod generate;
 mod handle_event;
@@ -13,7 +14,8 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::config::{Config, ConfigError, FileConfig, Overrides};
 use crate::deployment::{Deployment, DeploymentError};
@@ -59,6 +61,31 @@ pub struct Cli {
     pub log_json: bool,
     #[command(subcommand)]
     pub command: Command,
+    /// The global settings above whose value came from a `CSVGATE_*` variable.
+    #[arg(skip)]
+    pub from_env: Vec<&'static str>,
+}
+
+impl Cli {
+    /// Parses the command line (exiting on an error, as clap does), noting which global
+    /// settings came from the environment, for `csvgate config show`.
+    pub fn parse_noting_env() -> Cli {
+        let matches = Cli::command().get_matches();
+        let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
+        let overridable = [
+            "landing",
+            "invalid",
+            "warehouse",
+            "target",
+            "target_password",
+            "mirror_parquet",
+        ];
+        cli.from_env = overridable
+            .into_iter()
+            .filter(|id| matches.value_source(id) == Some(ValueSource::EnvVariable))
+            .collect();
+        cli
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -79,6 +106,9 @@ pub enum Command {
     Serve(serve::ServeArgs),
     /// Print the API's OpenAPI 3 document (the committed openapi.json).
     Openapi,
+    /// Show the effective configuration: each setting, its value and where it came from.
+    #[command(subcommand)]
+    Config(config::ConfigCommand),
     /// Manage the MySQL schema.
     #[command(subcommand)]
     Db(db::DbCommand),
@@ -119,6 +149,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         target: cli.target,
         target_password: cli.target_password,
         mirror_parquet: cli.mirror_parquet,
+        from_env: cli.from_env,
     };
     let context = Context {
         config: Config::resolve(overrides, file),
@@ -131,6 +162,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Runs(args) => runs::run(&context, args).await,
         Command::Gen(args) => generate::run(&context, args),
         Command::Db(command) => db::run(&context, command).await,
+        Command::Config(command) => config::run(&context, command),
         Command::Report(args) => report::run(&context, args).await,
         Command::Sql(args) => sql::run(&context, args).await,
         Command::Serve(args) => serve::run(&context, args).await,

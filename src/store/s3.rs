@@ -31,7 +31,7 @@ use url::Url;
 use super::{Location, StoreError, aws_profile};
 
 /// `[s3]` of `csvgate.toml`: overrides of the standard AWS settings, for S3-compatible servers.
-#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Default, PartialEq, Eq, Hash, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct S3Settings {
     /// Endpoint of an S3-compatible server, e.g. `http://127.0.0.1:9000` [default:
@@ -68,10 +68,10 @@ const MAX_RETRIES: usize = 3;
 const RETRY_TIMEOUT: Duration = Duration::from_secs(20);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Clients by bucket and endpoint.
-type Clients = HashMap<(String, Option<String>), Arc<dyn ObjectStore>>;
+/// Clients by bucket and settings.
+type Clients = HashMap<(String, S3Settings), Arc<dyn ObjectStore>>;
 
-/// Clients by bucket and endpoint, shared by every location in them.
+/// Clients by bucket and settings, shared by every location in them.
 fn clients() -> &'static Mutex<Clients> {
     static CLIENTS: OnceLock<Mutex<Clients>> = OnceLock::new();
     CLIENTS.get_or_init(Mutex::default)
@@ -122,7 +122,7 @@ fn bucket_of(url: &Url) -> Result<String, StoreError> {
 
 /// The client for `bucket`, built on first use.
 fn client(bucket: &str, settings: &S3Settings) -> Result<Arc<dyn ObjectStore>, String> {
-    let key = (bucket.to_owned(), settings.endpoint.clone());
+    let key = (bucket.to_owned(), settings.clone());
     let mut clients = clients()
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());

@@ -5,12 +5,16 @@
 //! defaults, into one [`Config`]: what a [`Deployment`](crate::deployment::Deployment) is
 //! built from, whoever builds it.
 
+mod shown;
+
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
 use crate::store::S3Settings;
 use crate::validate::{Dialect, HeaderMode};
+pub use shown::{Shown, Source};
 
 /// The configuration file looked for when `--config` is not given.
 pub const DEFAULT_FILE: &str = "csvgate.toml";
@@ -141,6 +145,8 @@ pub struct Overrides {
     pub target: Option<String>,
     pub target_password: Option<String>,
     pub mirror_parquet: bool,
+    /// The settings above whose value came from a `CSVGATE_*` variable, not a flag.
+    pub from_env: Vec<&'static str>,
 }
 
 /// Where valid rows go, after every layer.
@@ -161,11 +167,14 @@ pub struct Config {
     pub ingest: IngestConfig,
     pub api: ApiConfig,
     pub s3: S3Settings,
+    /// Where each top-level setting came from, by its `csvgate.toml` name.
+    pub sources: BTreeMap<&'static str, Source>,
 }
 
 impl Config {
     /// `overrides` over `file` over the defaults.
     pub fn resolve(overrides: Overrides, file: FileConfig) -> Config {
+        let sources = shown::top_level_sources(&overrides, &file);
         let Overrides {
             landing,
             invalid,
@@ -173,6 +182,7 @@ impl Config {
             target,
             target_password,
             mirror_parquet,
+            from_env: _,
         } = overrides;
         Config {
             locations: Locations::resolve([landing, invalid, warehouse], &file),
@@ -184,6 +194,7 @@ impl Config {
             ingest: file.ingest,
             api: file.api,
             s3: file.s3,
+            sources,
         }
     }
 

@@ -1,0 +1,262 @@
+//! The effective configuration as `csvgate config show` prints it: every setting with its value
+//! and where that value came from, secrets as `****`.
+
+use std::collections::BTreeMap;
+
+use super::{Config, FileConfig, Overrides};
+
+/// Where a setting's value came from, highest precedence first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Flag,
+    Env,
+    File,
+    Default,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Flag => "flag",
+            Source::Env => "env",
+            Source::File => "file",
+            Source::Default => "default",
+        }
+    }
+}
+
+/// One setting as shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shown {
+    /// The setting's name in `csvgate.toml` (`landing`, `ingest.delimiter`, `s3.region`).
+    pub name: String,
+    /// Its value; secrets as `****`, settings without one as `-`.
+    pub value: String,
+    pub source: Source,
+    /// The environment variable it came from, when it did.
+    pub variable: Option<&'static str>,
+}
+
+/// The top-level settings flags and `CSVGATE_*` variables may set, with their variables.
+const OVERRIDABLE: [(&str, &str); 6] = [
+    ("landing", "CSVGATE_LANDING"),
+    ("invalid", "CSVGATE_INVALID"),
+    ("warehouse", "CSVGATE_WAREHOUSE"),
+    ("target", "CSVGATE_TARGET"),
+    ("target_password", "CSVGATE_TARGET_PASSWORD"),
+    ("mirror_parquet", "CSVGATE_MIRROR_PARQUET"),
+];
+
+/// The environment's variables for `[s3]` settings, as object_store reads them.
+const S3_VARIABLES: [(&str, &str); 6] = [
+    ("endpoint", "AWS_ENDPOINT_URL"),
+    ("allow_http", "AWS_ALLOW_HTTP"),
+    ("region", "AWS_REGION"),
+    ("access_key_id", "AWS_ACCESS_KEY_ID"),
+    ("secret_access_key", "AWS_SECRET_ACCESS_KEY"),
+    ("session_token", "AWS_SESSION_TOKEN"),
+];
+
+/// Where each of [`OVERRIDABLE`] came from.
+pub(super) fn top_level_sources(
+    overrides: &Overrides,
+    file: &FileConfig,
+) -> BTreeMap<&'static str, Source> {
+    let given = [
+        (overrides.landing.is_some(), file.landing.is_some()),
+        (overrides.invalid.is_some(), file.invalid.is_some()),
+        (overrides.warehouse.is_some(), file.warehouse.is_some()),
+        (overrides.target.is_some(), file.target.is_some()),
+        (
+            overrides.target_password.is_some(),
+            file.target_password.is_some(),
+        ),
+        (overrides.mirror_parquet, file.mirror_parquet),
+    ];
+    let source = |name: &str, (overridden, in_file): (bool, bool)| match (overridden, in_file) {
+        (true, _) if overrides.from_env.contains(&name) => Source::Env,
+        (true, _) => Source::Flag,
+        (false, true) => Source::File,
+        (false, false) => Source::Default,
+    };
+    OVERRIDABLE
+        .iter()
+        .zip(given)
+        .map(|(&(name, _), given)| (name, source(name, given)))
+        .collect()
+}
+
+impl Config {
+    /// Every setting, in the order of `csvgate.toml`'s documentation.
+    pub fn shown(&self) -> Vec<Shown> {
+        let mut rows = Vec::new();
+        self.show_top_level(&mut rows);
+        let ingest = &self.ingest;
+        let api = &self.api;
+        let sections: [(&str, Option<String>, &str); 8] = [
+            (
+                "ingest.delimiter",
+                ingest.delimiter.map(String::from),
+                "sniffed",
+            ),
+            (
+                "ingest.header",
+                ingest.header.map(|h| format!("{h:?}").to_lowercase()),
+                "auto",
+            ),
+            (
+                "ingest.batch_rows",
+                ingest.batch_rows.map(|n| n.to_string()),
+                "32768",
+            ),
+            ("api.listen", api.listen.clone(), "127.0.0.1:8080"),
+            ("api.bucket", api.bucket.clone(), "globant-landing"),
+            (
+                "api.max_upload_bytes",
+                api.max_upload_bytes.map(|n| n.to_string()),
+                "1073741824",
+            ),
+            (
+                "api.api_keys",
+                (!api.api_keys.is_empty()).then(|| MASK.to_owned()),
+                "-",
+            ),
+            (
+                "api.open_reads",
+                api.open_reads.then(|| "true".to_owned()),
+                "false",
+            ),
+        ];
+        for (name, value, default) in sections {
+            rows.push(from_file_or_default(name, value, default));
+        }
+        self.show_s3(&mut rows);
+        rows
+    }
+
+    fn show_top_level(&self, rows: &mut Vec<Shown>) {
+        let target = self.target.url.as_deref().map(without_password);
+        let values = [
+            Some(self.locations.landing.clone()),
+            Some(self.locations.invalid.clone()),
+            Some(self.locations.warehouse.clone()),
+            target,
+            self.target.password.as_ref().map(|_| MASK.to_owned()),
+            Some(self.target.mirror_parquet.to_string()),
+        ];
+        for ((name, variable), value) in OVERRIDABLE.into_iter().zip(values) {
+            let source = self.sources.get(name).copied().unwrap_or(Source::Default);
+            rows.push(Shown {
+                name: name.to_owned(),
+                value: value.unwrap_or_else(|| "-".to_owned()),
+                source,
+                variable: (source == Source::Env).then_some(variable),
+            });
+        }
+    }
+
+    fn show_s3(&self, rows: &mut Vec<Shown>) {
+        let s3 = &self.s3;
+        let values = [
+            s3.endpoint.clone(),
+            s3.allow_http.map(|allow| allow.to_string()),
+            s3.region.clone(),
+            s3.access_key_id.clone(),
+            s3.secret_access_key.as_ref().map(|_| MASK.to_owned()),
+            s3.session_token.as_ref().map(|_| MASK.to_owned()),
+        ];
+        for ((name, variable), value) in S3_VARIABLES.into_iter().zip(values) {
+            let name = format!("s3.{name}");
+            let secret = name.ends_with("key") || name.ends_with("token");
+            let from_env = std::env::var(variable).ok();
+            rows.push(match (value, from_env) {
+                (Some(value), _) => from_file_or_default(&name, Some(value), "-"),
+                (None, Some(value)) => Shown {
+                    value: if secret { MASK.to_owned() } else { value },
+                    source: Source::Env,
+                    variable: Some(variable),
+                    name,
+                },
+                (None, None) => from_file_or_default(&name, None, "-"),
+            });
+        }
+    }
+}
+
+fn from_file_or_default(name: &str, value: Option<String>, default: &str) -> Shown {
+    Shown {
+        name: name.to_owned(),
+        source: if value.is_some() {
+            Source::File
+        } else {
+            Source::Default
+        },
+        value: value.unwrap_or_else(|| default.to_owned()),
+        variable: None,
+    }
+}
+
+/// What a secret shows as.
+const MASK: &str = "****";
+
+/// A target URL with any password in it masked.
+fn without_password(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("****"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_value_names_its_source_and_no_secret_shows() {
+        let file: FileConfig = toml::from_str(
+            "warehouse = \"/data/wh\"\ntarget = \"mysql://hr:pw1@db:3306/hr\"\n[ingest]\ndelimiter = \";\"\n[s3]\nsecret_access_key = \"sk-9\"\n",
+        )
+        .unwrap();
+        let overrides = Overrides {
+            landing: Some("/flag/in".into()),
+            invalid: Some("/env/bad".into()),
+            target_password: Some("pw2".into()),
+            from_env: vec!["invalid", "target_password"],
+            ..Overrides::default()
+        };
+        let shown = Config::resolve(overrides, file).shown();
+        let row = |name: &str| shown.iter().find(|row| row.name == name).unwrap().clone();
+        assert_eq!(
+            (row("landing").value, row("landing").source),
+            ("/flag/in".into(), Source::Flag)
+        );
+        assert_eq!(row("invalid").source, Source::Env);
+        assert_eq!(row("invalid").variable, Some("CSVGATE_INVALID"));
+        assert_eq!(
+            (row("warehouse").value, row("warehouse").source),
+            ("/data/wh".into(), Source::File)
+        );
+        assert_eq!(row("target").value, "mysql://hr:****@db:3306/hr");
+        assert_eq!(row("target_password").value, "****");
+        assert_eq!(
+            (
+                row("ingest.delimiter").value,
+                row("ingest.delimiter").source
+            ),
+            (";".into(), Source::File)
+        );
+        assert_eq!(
+            (row("ingest.header").value, row("ingest.header").source),
+            ("auto".into(), Source::Default)
+        );
+        assert_eq!(row("s3.secret_access_key").value, "****");
+        let all = format!("{shown:?}");
+        assert!(
+            !all.contains("pw1") && !all.contains("pw2") && !all.contains("sk-9"),
+            "{all}"
+        );
+    }
+}

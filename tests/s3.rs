@@ -28,6 +28,19 @@ async fn land_fixtures(bucket: &str) {
     }
 }
 
+/// A new bucket with the fixtures landed and loaded: the bucket, its sandbox, the entries.
+async fn fixtures_loaded_in_s3() -> (String, Sandbox, Vec<csvgate::ledger::Entry>) {
+    let bucket = bucket();
+    land_fixtures(&bucket).await;
+    let sandbox = s3_sandbox(&bucket);
+    let entries = sandbox
+        .pipeline
+        .ingest(&[], &IngestOptions::default())
+        .await
+        .unwrap();
+    (bucket, sandbox, entries)
+}
+
 fn statuses(entries: &[csvgate::ledger::Entry]) -> Vec<(String, Status, u64, u64)> {
     let summary = |entry: &csvgate::ledger::Entry| {
         (
@@ -42,11 +55,8 @@ fn statuses(entries: &[csvgate::ledger::Entry]) -> Vec<(String, Status, u64, u64
 
 #[tokio::test]
 async fn fixtures_go_from_an_s3_landing_bucket_into_an_s3_warehouse_once() {
-    let bucket = bucket();
-    land_fixtures(&bucket).await;
-    let sandbox = s3_sandbox(&bucket);
+    let (bucket, sandbox, entries) = fixtures_loaded_in_s3().await;
     let options = IngestOptions::default();
-    let entries = sandbox.pipeline.ingest(&[], &options).await.unwrap();
     let done = |table: &str, valid, invalid| (table.to_owned(), Status::Done, valid, invalid);
     assert_eq!(
         statuses(&entries),
@@ -77,14 +87,7 @@ async fn fixtures_go_from_an_s3_landing_bucket_into_an_s3_warehouse_once() {
 
 #[tokio::test]
 async fn reports_from_an_s3_warehouse_equal_those_of_a_local_one() {
-    let bucket = bucket();
-    land_fixtures(&bucket).await;
-    let remote = s3_sandbox(&bucket);
-    remote
-        .pipeline
-        .ingest(&[], &IngestOptions::default())
-        .await
-        .unwrap();
+    let (_, remote, _) = fixtures_loaded_in_s3().await;
     let local = Sandbox::new();
     local.ingest(&[&fixtures()]).await;
     for report in [Report::Q1, Report::Q2] {
@@ -103,11 +106,8 @@ async fn reports_from_an_s3_warehouse_equal_those_of_a_local_one() {
 
 #[tokio::test]
 async fn an_overwritten_object_is_a_new_version_and_replaces_its_row() {
-    let bucket = bucket();
-    land_fixtures(&bucket).await;
-    let sandbox = s3_sandbox(&bucket);
+    let (bucket, sandbox, _) = fixtures_loaded_in_s3().await;
     let options = IngestOptions::default();
-    sandbox.pipeline.ingest(&[], &options).await.unwrap();
     let landing = location(&bucket, "landing");
     let jobs = std::fs::read_to_string(fixtures().join("jobs.csv")).unwrap();
     let changed = jobs.replacen("1,Marketing Assistant", "1,Chief Marketing Assistant", 1);
@@ -531,11 +531,8 @@ async fn keys_below(bucket: &str, prefix: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn a_failure_late_in_a_large_object_leaves_nothing_half_written_in_s3() {
-    let bucket = bucket();
-    land_fixtures(&bucket).await;
-    let sandbox = s3_sandbox(&bucket);
+    let (bucket, sandbox, _) = fixtures_loaded_in_s3().await;
     let options = IngestOptions::default();
-    sandbox.pipeline.ingest(&[], &options).await.unwrap();
     let (table_before, invalid_before) = (
         keys_below(&bucket, "warehouse/hired_employees").await,
         keys_below(&bucket, "invalid").await,

@@ -596,3 +596,20 @@ async fn keys_and_region_come_from_an_aws_cli_profile() {
     let (ok, stdout, stderr) = output(&mut ingest);
     assert!(ok && stdout.contains(",done,12,12,0"), "{stdout}{stderr}");
 }
+
+#[tokio::test]
+async fn an_object_of_several_ranges_reads_back_byte_for_byte() {
+    let bucket = bucket();
+    let landing = location(&bucket, "landing");
+    let mut bytes = Vec::new();
+    csvgate::generate::write_employees(&mut bytes, 200_000, 11).unwrap();
+    assert!(bytes.len() > 8 << 20, "more than two ranges of 4 MiB");
+    put(&landing, "hired_employees.csv", bytes.clone()).await;
+    let reader = landing.reader("hired_employees.csv").await.unwrap();
+    let read = tokio::task::spawn_blocking(move || {
+        let mut read = Vec::new();
+        std::io::Read::read_to_end(&mut { reader }, &mut read).unwrap();
+        read
+    });
+    assert!(read.await.unwrap() == bytes);
+}

@@ -76,3 +76,34 @@ pub async fn get(location: &Location, key: &str) -> Vec<u8> {
     let found = location.store.get(&Path::from(key)).await.unwrap();
     found.bytes().await.unwrap().to_vec()
 }
+
+/// The fixture files, put into `s3://{bucket}/landing/`.
+pub async fn land_fixtures(bucket: &str) {
+    let landing = location(bucket, "landing");
+    for name in ["departments.csv", "jobs.csv", "hired_employees.csv"] {
+        let bytes = std::fs::read(super::fixtures().join(name)).unwrap();
+        put(&landing, name, bytes).await;
+    }
+}
+
+/// `csvgate args` in `dir` with the AWS environment that reaches the loopback server, and
+/// none of the CSVGATE_* settings of the calling shell.
+pub fn csvgate(dir: &std::path::Path, args: &[&str]) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_csvgate"));
+    command.args(args).current_dir(dir).envs(env());
+    for name in [
+        "CSVGATE_LANDING",
+        "CSVGATE_INVALID",
+        "CSVGATE_WAREHOUSE",
+        "CSVGATE_TARGET",
+    ] {
+        command.env_remove(name);
+    }
+    command
+}
+
+pub fn output(command: &mut std::process::Command) -> (bool, String, String) {
+    let out = command.output().unwrap();
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    (out.status.success(), text(&out.stdout), text(&out.stderr))
+}

@@ -10,8 +10,7 @@
 //!   [`aws_profile`] for the keys and region of an AWS CLI profile;
 //! - [`listing`]: what an `ingest` argument names: one object, or every `.csv` below a prefix;
 //! - [`object`]: object versions (what the ledger records) and the keys clients may use;
-//! - [`transfer`]: reading objects as streams ([`prefetch`]: from S3, ranges fetched ahead),
-//!   and uploads that appear whole or not at all;
+//! - [`transfer`]: reading objects as streams, and uploads that appear whole or not at all;
 //! - [`conditional`]: whether a store refuses a second create of one object, as Delta commits
 //!   need.
 
@@ -21,7 +20,6 @@ mod listing;
 mod local;
 mod location;
 mod object;
-mod prefetch;
 pub mod s3;
 mod transfer;
 

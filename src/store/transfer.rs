@@ -8,30 +8,22 @@ use futures::{StreamExt, TryStreamExt};
 use tokio::io::AsyncWriteExt;
 use tokio_util::io::{StreamReader, SyncIoBridge};
 
-use std::sync::Arc;
-
-use super::{Location, ObjectVersion, StoreError, UploadError, prefetch};
+use super::{Location, ObjectVersion, StoreError, UploadError};
 
 impl Location {
-    /// Reads an object as a blocking [`std::io::Read`], streamed chunk by chunk (from S3, as
-    /// ranges fetched ahead: [`super::prefetch`]).
+    /// Reads an object as a blocking [`std::io::Read`], streamed chunk by chunk.
     ///
     /// Call from async code; read the result on a blocking thread.
     pub async fn reader(
         &self,
         key: &str,
     ) -> Result<impl std::io::Read + Send + 'static, StoreError> {
-        let path = Path::from(key);
-        let error = |source| self.object_error(key, source);
-        let chunks = if self.is_s3() {
-            let mut meta = self.store.head(&path).await.map_err(error)?;
-            // A head through a prefixed store reports the full path; ranges are asked for here.
-            meta.location = path;
-            prefetch::ranges(Arc::clone(&self.store), meta)
-        } else {
-            let result = self.store.get(&path).await.map_err(error)?;
-            result.into_stream().map_err(std::io::Error::other).boxed()
-        };
+        let result = self
+            .store
+            .get(&Path::from(key))
+            .await
+            .map_err(|source| self.object_error(key, source))?;
+        let chunks = result.into_stream().map_err(std::io::Error::other);
         Ok(SyncIoBridge::new(StreamReader::new(chunks)))
     }
 

@@ -22,7 +22,8 @@
 //! - [`queue`]: uploads become runs, processed in the background; its state is the ledger's.
 //! - [`event`]: S3 event notifications name objects of the landing bucket to process.
 //! - [`batch`]: 1 to 1,000 rows sent as JSON become a small file and a run like any other.
-//! - [`cli`], [`api`]: the command line and the HTTP API, thin layers over the above.
+//! - [`cli`], [`api`], [`lambda`]: the command line, the HTTP API and the AWS Lambda
+//!   handler, thin layers over the above.
 //! - [`generate`]: deterministic test files for benchmarks.
 
 pub mod api;
@@ -33,6 +34,7 @@ pub mod deployment;
 pub mod dictionary;
 pub mod event;
 pub mod generate;
+pub mod lambda;
 pub mod ledger;
 pub mod pipeline;
 pub mod queue;

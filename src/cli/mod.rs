@@ -72,16 +72,9 @@ impl Cli {
     pub fn parse_noting_env() -> Cli {
         let matches = Cli::command().get_matches();
         let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
-        let overridable = [
-            "landing",
-            "invalid",
-            "warehouse",
-            "target",
-            "target_password",
-            "mirror_parquet",
-        ];
-        cli.from_env = overridable
+        cli.from_env = crate::config::OVERRIDABLE
             .into_iter()
+            .map(|(id, _)| id)
             .filter(|id| matches.value_source(id) == Some(ValueSource::EnvVariable))
             .collect();
         cli

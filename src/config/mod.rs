@@ -136,6 +136,16 @@ impl IngestConfig {
     }
 }
 
+/// The top-level settings flags and `CSVGATE_*` variables may set: name and variable.
+pub const OVERRIDABLE: [(&str, &str); 6] = [
+    ("landing", "CSVGATE_LANDING"),
+    ("invalid", "CSVGATE_INVALID"),
+    ("warehouse", "CSVGATE_WAREHOUSE"),
+    ("target", "CSVGATE_TARGET"),
+    ("target_password", "CSVGATE_TARGET_PASSWORD"),
+    ("mirror_parquet", "CSVGATE_MIRROR_PARQUET"),
+];
+
 /// What the command line sets, each with its `CSVGATE_*` variable; each beats the file.
 #[derive(Debug, Clone, Default)]
 pub struct Overrides {
@@ -147,6 +157,28 @@ pub struct Overrides {
     pub mirror_parquet: bool,
     /// The settings above whose value came from a `CSVGATE_*` variable, not a flag.
     pub from_env: Vec<&'static str>,
+}
+
+impl Overrides {
+    /// The `CSVGATE_*` variables alone, for entry points without a command line (the Lambda).
+    pub fn from_env() -> Overrides {
+        let var = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
+        let [landing, invalid, warehouse, target, target_password, mirror] =
+            OVERRIDABLE.map(|(_, variable)| var(variable));
+        Overrides {
+            landing,
+            invalid,
+            warehouse,
+            target,
+            target_password,
+            mirror_parquet: mirror.is_some_and(|value| value == "true" || value == "1"),
+            from_env: OVERRIDABLE
+                .iter()
+                .filter(|(_, variable)| var(variable).is_some())
+                .map(|(name, _)| *name)
+                .collect(),
+        }
+    }
 }
 
 /// Where valid rows go, after every layer.

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Config, FileConfig, Overrides};
+use super::{Config, FileConfig, OVERRIDABLE, Overrides};
 
 /// Where a setting's value came from, highest precedence first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,16 +36,6 @@ pub struct Shown {
     /// The environment variable it came from, when it did.
     pub variable: Option<&'static str>,
 }
-
-/// The top-level settings flags and `CSVGATE_*` variables may set, with their variables.
-const OVERRIDABLE: [(&str, &str); 6] = [
-    ("landing", "CSVGATE_LANDING"),
-    ("invalid", "CSVGATE_INVALID"),
-    ("warehouse", "CSVGATE_WAREHOUSE"),
-    ("target", "CSVGATE_TARGET"),
-    ("target_password", "CSVGATE_TARGET_PASSWORD"),
-    ("mirror_parquet", "CSVGATE_MIRROR_PARQUET"),
-];
 
 /// The environment's variables for `[s3]` settings, as object_store reads them.
 const S3_VARIABLES: [(&str, &str); 6] = [

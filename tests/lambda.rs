@@ -1,0 +1,92 @@
+//! The Lambda handler's logic, called in-process with S3 events about objects in the loopback
+//! S3 server (the `csvgate-lambda` binary only adds the runtime around it).
+
+mod common;
+
+use common::fixtures;
+use common::s3::{bucket, land_fixtures, location, put};
+use csvgate::config::Config;
+use csvgate::deployment::Deployment;
+use serde_json::{Value, json};
+
+/// A deployment whose landing location is `s3://{bucket}/landing/`, the rest local.
+fn deployment(bucket: &str, dir: &std::path::Path) -> Deployment {
+    let mut config = Config::in_folder(dir);
+    config.locations.landing = format!("s3://{bucket}/landing/");
+    config.s3 = common::s3::settings();
+    Deployment::open(config).unwrap()
+}
+
+/// An `ObjectCreated:Put` notification of `keys` (below `landing/`) in `bucket`.
+fn event(bucket: &str, keys: &[&str]) -> Value {
+    let template: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixtures().join("events/put.json")).unwrap())
+            .unwrap();
+    let records: Vec<Value> = keys
+        .iter()
+        .map(|key| {
+            let mut record = template["Records"][0].clone();
+            record["s3"]["bucket"]["name"] = bucket.into();
+            record["s3"]["object"]["key"] = format!("landing/{key}").into();
+            record
+        })
+        .collect();
+    json!({ "Records": records })
+}
+
+fn statuses(answer: &Value) -> Vec<&str> {
+    let records = answer["records"].as_array().unwrap();
+    records
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_same_event_twice_loads_each_object_once() {
+    let bucket = bucket();
+    land_fixtures(&bucket).await;
+    let dir = tempfile::tempdir().unwrap();
+    let deployment = deployment(&bucket, dir.path());
+    let files = ["hired_employees.csv", "departments.csv", "jobs.csv"];
+    let first = csvgate::lambda::handle(&deployment, event(&bucket, &files))
+        .await
+        .unwrap();
+    assert_eq!(statuses(&first), ["done", "done", "done"], "{first}");
+    let again = csvgate::lambda::handle(&deployment, event(&bucket, &files))
+        .await
+        .unwrap();
+    assert_eq!(
+        statuses(&again),
+        ["skipped", "skipped", "skipped"],
+        "{again}"
+    );
+    let runs = deployment.pipeline.target.runs().await.unwrap();
+    let done = runs
+        .iter()
+        .filter(|entry| entry.status == csvgate::ledger::Status::Done);
+    assert_eq!(done.count(), 3);
+}
+
+#[tokio::test]
+async fn a_missing_object_fails_the_invocation_and_loses_nothing() {
+    let bucket = bucket();
+    land_fixtures(&bucket).await;
+    let dir = tempfile::tempdir().unwrap();
+    let deployment = deployment(&bucket, dir.path());
+    let files = ["departments.csv", "departments_late.csv"];
+    let failed = csvgate::lambda::handle(&deployment, event(&bucket, &files)).await;
+    let message = failed.unwrap_err().to_string();
+    assert!(
+        message.starts_with("1 of 2 records failed: ")
+            && message.contains(&format!("s3://{bucket}/landing/departments_late.csv")),
+        "{message}"
+    );
+    // The retry, once the object is there: the first object stays loaded once.
+    let landing = location(&bucket, "landing");
+    put(&landing, "departments_late.csv", b"13,Legal\n".to_vec()).await;
+    let retried = csvgate::lambda::handle(&deployment, event(&bucket, &files))
+        .await
+        .unwrap();
+    assert_eq!(statuses(&retried), ["skipped", "done"], "{retried}");
+}

@@ -88,6 +88,27 @@ impl Notification {
         serde_json::from_slice(bytes).map_err(|error| EventError::Malformed(error.to_string()))
     }
 
+    /// The notification in an already decoded JSON value (a Lambda payload).
+    pub fn from_json(value: serde_json::Value) -> Result<Notification, EventError> {
+        serde_json::from_value(value).map_err(|error| EventError::Malformed(error.to_string()))
+    }
+
+    /// One JSON object per record and its outcome: key, event, status, run id, error.
+    pub fn outcomes_json(&self, outcomes: &[Outcome]) -> serde_json::Value {
+        let records: Vec<serde_json::Value> = (self.records.iter().zip(outcomes))
+            .map(|(record, outcome)| {
+                serde_json::json!({
+                    "key": record.key(),
+                    "event": record.event_name,
+                    "status": outcome.status(),
+                    "run_id": outcome.entry().map(|entry| entry.run_id.as_str()),
+                    "error": outcome.error(),
+                })
+            })
+            .collect();
+        serde_json::json!({ "records": records })
+    }
+
     /// Processes every record now (a CLI run, a Lambda invocation), under one run id and
     /// reference tables first, as `ingest` orders files. Outcomes are in record order.
     pub async fn process(&self, pipeline: &Pipeline, options: &IngestOptions) -> Vec<Outcome> {

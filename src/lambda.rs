@@ -6,10 +6,10 @@
 //! are in the ledger and come back `skipped`. The runtime glue is the `csvgate-lambda` binary
 //! (feature `lambda`); this module has no dependency on it, so it is tested like the rest.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::deployment::Deployment;
-use crate::event::{Notification, Outcome};
+use crate::event::Notification;
 
 /// Why an invocation failed.
 #[derive(Debug, thiserror::Error)]
@@ -26,41 +26,22 @@ pub enum InvocationError {
 
 /// Processes the notification in `payload`; the outcome of each record, or why some failed.
 pub async fn handle(deployment: &Deployment, payload: Value) -> Result<Value, InvocationError> {
-    let bytes = serde_json::to_vec(&payload).expect("a JSON value serialises");
-    let notification = Notification::parse(&bytes)?;
+    let notification = Notification::from_json(payload)?;
     let outcomes = notification
         .process(&deployment.pipeline, &deployment.options)
         .await;
-    let records: Vec<Value> = notification
-        .records
-        .iter()
-        .zip(&outcomes)
+    let reasons: Vec<String> = (notification.records.iter().zip(&outcomes))
+        .filter(|(_, outcome)| outcome.status() == "failed")
         .map(|(record, outcome)| {
-            json!({
-                "key": record.key(),
-                "status": outcome.status(),
-                "run_id": outcome.entry().map(|entry| entry.run_id.as_str()),
-                "error": outcome.error(),
-            })
+            format!("{}: {}", record.url(), outcome.error().unwrap_or("failed"))
         })
         .collect();
-    let reasons: Vec<String> = notification
-        .records
-        .iter()
-        .zip(&outcomes)
-        .filter(|(_, outcome)| matches!(outcome.status(), "failed"))
-        .map(|(record, outcome)| format!("{}: {}", record.url(), reason(outcome)))
-        .collect();
     match reasons.is_empty() {
-        true => Ok(json!({ "records": records })),
+        true => Ok(notification.outcomes_json(&outcomes)),
         false => Err(InvocationError::Records {
             failed: reasons.len(),
             records: outcomes.len(),
             reasons,
         }),
     }
-}
-
-fn reason(outcome: &Outcome) -> &str {
-    outcome.error().unwrap_or("failed")
 }

@@ -159,21 +159,7 @@ async fn s3_event(
     let notification = Notification::parse(&body)
         .map_err(|error| ApiError::new(StatusCode::BAD_REQUEST, error.to_string()))?;
     let outcomes = notification.enqueue(&api.queue).await;
-    let records: Vec<serde_json::Value> = notification
-        .records
-        .iter()
-        .zip(&outcomes)
-        .map(|(record, outcome)| {
-            serde_json::json!({
-                "key": record.key(),
-                "event": record.event_name,
-                "status": outcome.status(),
-                "run_id": outcome.entry().map(|entry| entry.run_id.as_str()),
-                "error": outcome.error(),
-            })
-        })
-        .collect();
-    let answer = axum::Json(serde_json::json!({ "records": records }));
+    let answer = axum::Json(notification.outcomes_json(&outcomes));
     Ok((StatusCode::ACCEPTED, answer).into_response())
 }
 

@@ -3,8 +3,8 @@
 
 use std::path::{Path as FsPath, PathBuf};
 
+use datafusion::object_store::ObjectMeta;
 use datafusion::object_store::path::Path;
-use datafusion::object_store::{ObjectMeta, ObjectStoreExt};
 use futures::TryStreamExt;
 use url::Url;
 
@@ -44,17 +44,6 @@ impl Location {
         objects.sort_by(|a, b| a.key.cmp(&b.key));
         Ok(objects)
     }
-
-    /// The current version of the object at `key`, as one object.
-    async fn one_object(self, key: &str) -> Result<(Location, Vec<ObjectVersion>), StoreError> {
-        let meta = self
-            .store
-            .head(&Path::from(key))
-            .await
-            .map_err(|source| self.object_error(key, source))?;
-        let objects = vec![ObjectVersion::new(&self, key, &meta)];
-        Ok((self, objects))
-    }
 }
 
 async fn local_file(
@@ -70,7 +59,8 @@ async fn local_file(
         .file_name()
         .map(|name| name.to_string_lossy().into_owned())
         .unwrap_or_default();
-    location.one_object(&key).await
+    let object = location.head(&key).await?;
+    Ok((location, vec![object]))
 }
 
 /// `s3://bucket/prefix/` is a prefix; `s3://bucket/a/b.csv` is the object `b.csv` of `a/`
@@ -88,10 +78,13 @@ async fn s3_object_or_prefix(
             location: url.to_string(),
             reason: error.to_string(),
         })?;
-        match folder.store.head(&key).await {
-            Ok(_) => return folder.one_object(key.as_ref()).await,
-            Err(datafusion::object_store::Error::NotFound { .. }) => {}
-            Err(source) => return Err(folder.object_error(key.as_ref(), source)),
+        match folder.head(key.as_ref()).await {
+            Ok(object) => return Ok((folder, vec![object])),
+            Err(StoreError::Object {
+                source: datafusion::object_store::Error::NotFound { .. },
+                ..
+            }) => {}
+            Err(error) => return Err(error),
         }
     }
     let prefix = s3::open(url, settings)?;

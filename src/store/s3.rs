@@ -8,7 +8,7 @@
 //! else the profile's; `AWS_ENDPOINT_URL` and `AWS_ALLOW_HTTP` for a server that is not AWS.
 //! `[s3]` in `csvgate.toml` ([`S3Settings`]) overrides each of them.
 //!
-//! One client is built per bucket and endpoint and shared by every location inside it, and by
+//! One client is built per bucket and settings and shared by every location inside it, and by
 //! the Delta tables there: [`register_delta_handlers`] lets delta-rs open `s3://` tables
 //! through the same clients.
 

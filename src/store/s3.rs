@@ -203,19 +203,22 @@ fn env_set(names: &[&str]) -> bool {
 
 /// An object-store message with the setting that fixes it, when one is known.
 pub(super) fn explain(message: &str) -> String {
-    let hint = if message.contains("NoSuchBucket") {
-        "the bucket does not exist: create it, or check the location's bucket name"
-    } else if message.contains("InvalidAccessKeyId")
-        || message.contains("SignatureDoesNotMatch")
-        || message.contains("AccessDenied")
-        || message.contains("403")
-    {
-        "access refused: check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or [s3] in csvgate.toml, or the role) and the bucket policy"
-    } else if message.contains("Connection refused")
+    // Connection failures first: a message names the bucket and key, which may hold any
+    // digits, so status codes are matched with their reason phrase, never as bare numbers.
+    let hint = if message.contains("Connection refused")
         || message.contains("error sending request")
         || message.contains("dns error")
     {
         "the endpoint cannot be reached: check AWS_ENDPOINT_URL (or [s3] endpoint) and the network"
+    } else if message.contains("NoSuchBucket") {
+        "the bucket does not exist: create it, or check the location's bucket name"
+    } else if message.contains("InvalidAccessKeyId")
+        || message.contains("SignatureDoesNotMatch")
+        || message.contains("AccessDenied")
+        || message.contains("403 Forbidden")
+        || message.contains("lacked the necessary privileges")
+    {
+        "access refused: check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or [s3] in csvgate.toml, or the role) and the bucket policy"
     } else if message.contains("http://") && message.contains("allow_http") {
         "an http:// endpoint needs AWS_ALLOW_HTTP=true (or [s3] allow_http = true)"
     } else if message.contains("Missing region") || message.contains("MissingRegion") {
@@ -279,5 +282,20 @@ impl LogStoreFactory for ConditionalCommits {
             location,
             options,
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::explain;
+
+    #[test]
+    fn digits_in_a_bucket_name_are_not_a_status_code() {
+        let unreachable = "s3://t-8903b4035858/a.csv: Error performing HEAD http://127.0.0.1:9/t-8903b4035858/a.csv - HTTP error: error sending request";
+        assert!(explain(unreachable).contains("AWS_ENDPOINT_URL"));
+        let forbidden = "s3://t-1/a.csv: Server returned non-2xx status code: 403 Forbidden: ";
+        assert!(explain(forbidden).contains("AWS_SECRET_ACCESS_KEY"));
+        let plain = "s3://t-403/a.csv: not found";
+        assert_eq!(explain(plain), plain);
     }
 }

@@ -11,6 +11,9 @@ use serde_json::Value;
 use crate::deployment::Deployment;
 use crate::event::Notification;
 
+/// What the function logs unless `CSVGATE_LOG` says otherwise: one line per object processed.
+pub const LOG_FILTER: &str = "warn,csvgate=info,aws_config=error";
+
 /// Why an invocation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum InvocationError {

@@ -17,14 +17,16 @@
 //!   gives, are stated there.
 //! - [`pipeline`]: the run that ties them together, one object at a time.
 //! - [`report`]: Q1/Q2 in both engines, ad-hoc SQL, output formats.
-//! - [`config`] → [`deployment`]: settings after every layer, and the one place they become
-//!   buckets, a target and engines, for every entry point below.
+//! - [`config`] → [`deployment`]: settings after every layer (flags, env, file, SSM Parameter
+//!   Store), and the one place they become buckets, a target and engines, for every entry
+//!   point below.
 //! - [`queue`]: uploads become runs, processed in the background; its state is the ledger's.
 //! - [`event`]: S3 event notifications name objects of the landing bucket to process.
 //! - [`batch`]: 1 to 1,000 rows sent as JSON become a small file and a run like any other.
 //! - [`cli`], [`api`], [`lambda`]: the command line, the HTTP API and the AWS Lambda
 //!   handler, thin layers over the above.
 //! - [`generate`]: deterministic test files for benchmarks.
+//! - [`logs`]: JSON log lines carrying each run's id, for log stores.
 
 pub mod api;
 pub mod batch;
@@ -36,6 +38,7 @@ pub mod event;
 pub mod generate;
 pub mod lambda;
 pub mod ledger;
+pub mod logs;
 pub mod pipeline;
 pub mod queue;
 pub mod report;

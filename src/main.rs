@@ -24,14 +24,16 @@ async fn main() -> ExitCode {
     }
 }
 
-/// Logs go to stderr, `warn` and up unless `CSVGATE_LOG` says otherwise (e.g. `csvgate=info`).
+/// Logs go to stderr, `warn` and up unless `CSVGATE_LOG` says otherwise (e.g. `csvgate=info`);
+/// the AWS credential chain's warnings about each provider it tried are left out, since a
+/// failed SSM read says what to set.
 /// The pipeline's stages are `debug` spans: with `CSVGATE_LOG=csvgate=debug` each one logs its
 /// time when it closes, which is how to tell where a slow run spends it.
 fn init_logging(json: bool, quiet: bool, serving: bool) {
     let default = match (quiet, serving) {
         (true, _) => "error",
-        (false, true) => "warn,csvgate=info",
-        (false, false) => "warn",
+        (false, true) => "warn,csvgate=info,aws_config=error",
+        (false, false) => "warn,aws_config=error",
     };
     let filter = EnvFilter::try_from_env("CSVGATE_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()

@@ -122,7 +122,16 @@ impl Pipeline {
             .await
     }
 
+    /// Every log line of the object's processing carries its run id and key, so a log store
+    /// (CloudWatch Logs Insights, Loki) can gather one run's lines.
     async fn process(&self, run_id: &str, job: Job, options: &IngestOptions) -> Entry {
+        let span = tracing::info_span!("object", run_id, key = %job.object.key);
+        self.process_in_span(run_id, job, options)
+            .instrument(span)
+            .await
+    }
+
+    async fn process_in_span(&self, run_id: &str, job: Job, options: &IngestOptions) -> Entry {
         let started_at = Utc::now();
         let mut entry = Entry {
             run_id: run_id.to_owned(),
@@ -159,6 +168,12 @@ impl Pipeline {
                 self.record(&entry).await;
             }
         }
+        tracing::info!(
+            status = entry.status.as_str(),
+            rows_valid = entry.rows_valid,
+            rows_invalid = entry.rows_invalid,
+            "object processed"
+        );
         entry
     }
 

@@ -1,18 +1,17 @@
 //! `csvgate serve` end to end: the real binary on an ephemeral port, a real HTTP client, the
 //! embedded Delta warehouse in a temporary folder.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::{Command, Output};
 use std::time::Duration;
 
 mod common;
 
+use common::server::{KEY, Server, client, get_json, put, send, wait_for_run};
+
 use reqwest::StatusCode;
 use serde_json::Value;
-
-const KEY: &str = "test-key-7f3a";
 
 fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(
@@ -21,121 +20,6 @@ fn fixture(name: &str) -> Vec<u8> {
             .join(name),
     )
     .unwrap()
-}
-
-/// A running `csvgate serve` in `dir`; killed when dropped.
-struct Server {
-    child: Child,
-    base: String,
-    /// What the server printed so far: the access log (stdout) and its logs (stderr).
-    stdout: Arc<Mutex<String>>,
-    stderr: Arc<Mutex<String>>,
-}
-
-/// Copies every line of `from` into a shared string, so the server never blocks on a pipe.
-fn collect_lines(from: impl BufRead + Send + 'static) -> Arc<Mutex<String>> {
-    let lines = Arc::new(Mutex::new(String::new()));
-    let into = Arc::clone(&lines);
-    std::thread::spawn(move || {
-        for line in from.lines().map_while(Result::ok) {
-            let mut all = into.lock().unwrap();
-            all.push_str(&line);
-            all.push('\n');
-        }
-    });
-    lines
-}
-
-impl Server {
-    fn start(dir: &Path, extra: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_csvgate"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--api-key", KEY])
-            .args(extra)
-            .current_dir(dir)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stderr = BufReader::new(child.stderr.take().unwrap());
-        let mut line = String::new();
-        let base = loop {
-            line.clear();
-            assert!(
-                stderr.read_line(&mut line).unwrap() > 0,
-                "server exited before listening"
-            );
-            if let Some(address) = line.trim().strip_prefix("csvgate: listening on ") {
-                break address.to_owned();
-            }
-        };
-        let stdout = collect_lines(BufReader::new(child.stdout.take().unwrap()));
-        Server {
-            child,
-            base,
-            stdout,
-            stderr: collect_lines(stderr),
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::new()
-}
-
-async fn put(server: &Server, key: &str, body: Vec<u8>, wait: bool) -> reqwest::Response {
-    let query = if wait { "?wait=true" } else { "" };
-    let url = server.url(&format!("/globant-landing/{key}{query}"));
-    send(client().put(url), "*/csv", body).await
-}
-
-/// `request` with the API key, `content_type` and `body`, sent.
-async fn send(
-    request: reqwest::RequestBuilder,
-    content_type: &str,
-    body: impl Into<reqwest::Body>,
-) -> reqwest::Response {
-    let request = request.header("x-api-key", KEY);
-    let request = request.header("content-type", content_type).body(body);
-    request.send().await.unwrap()
-}
-
-async fn get_json(server: &Server, path: &str) -> Value {
-    let response = client()
-        .get(server.url(path))
-        .header("x-api-key", KEY)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK, "{path}");
-    response.json().await.unwrap()
-}
-
-/// The run at `location` (`/runs/{id}`) once it has ended, or as it is after a minute.
-async fn wait_for_run(server: &Server, location: &str) -> Value {
-    let mut run = Value::Null;
-    for _ in 0..600 {
-        run = get_json(server, location).await;
-        if run["status"] != "queued" && run["status"] != "running" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    run
 }
 
 async fn load_fixtures(server: &Server) -> Vec<Value> {

@@ -12,16 +12,16 @@ use crate::report::format::{self, Format};
 
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
-    /// Each setting with its value and source (flag, env, file, default); secrets as ****.
+    /// Each setting with its value and source (flag, env, file, ssm, default); secrets as ****.
     Show {
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
 }
 
-pub fn run(context: &Context, command: ConfigCommand) -> Result<ExitCode, CliError> {
+pub async fn run(context: &Context, command: ConfigCommand) -> Result<ExitCode, CliError> {
     let ConfigCommand::Show { format } = command;
-    let rows = context.config.shown();
+    let rows = context.full_config().await?.shown();
     let column = |value: fn(&Shown) -> String| -> ArrayRef {
         Arc::new(
             rows.iter()

@@ -19,7 +19,7 @@ pub async fn run(context: &Context, command: DbCommand) -> Result<ExitCode, CliE
     match command {
         DbCommand::Ddl => print!("{}", ddl::ddl()),
         DbCommand::Init => {
-            let deployment = context.deployment()?;
+            let deployment = context.deployment().await?;
             let mysql = deployment.mysql().ok_or_else(|| {
                 CliError::Usage("db init needs a MySQL target (--target or CSVGATE_TARGET)".into())
             })?;

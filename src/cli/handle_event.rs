@@ -24,7 +24,7 @@ pub async fn run(context: &Context, args: HandleEventArgs) -> Result<ExitCode, C
     let bytes = read(&args.event)?;
     let notification = Notification::parse(&bytes)
         .map_err(|error| CliError::Usage(format!("{}: {error}", args.event)))?;
-    let deployment = context.deployment()?;
+    let deployment = context.deployment().await?;
     let outcomes = notification
         .process(&deployment.pipeline, &deployment.options)
         .await;

@@ -46,7 +46,7 @@ const SUMMARY_COLUMNS: [&str; 8] = [
 ];
 
 pub async fn run(context: &Context, args: IngestArgs) -> Result<ExitCode, CliError> {
-    let deployment = context.deployment()?;
+    let deployment = context.deployment().await?;
     let options = options(context, &deployment, &args)?;
     let entries = deployment.pipeline.ingest(&args.paths, &options).await?;
     if !context.quiet {

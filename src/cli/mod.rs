@@ -53,6 +53,10 @@ pub struct Cli {
     /// With a MySQL target, also keep the Delta warehouse loaded.
     #[arg(long, global = true, env = "CSVGATE_MIRROR_PARQUET")]
     pub mirror_parquet: bool,
+    /// SSM Parameter Store path of the MySQL target's host, port, name, user and password
+    /// (`/globant/db`), for what --target and --target-password leave unset.
+    #[arg(long, global = true, env = "CSVGATE_SSM_PREFIX")]
+    pub ssm_prefix: Option<String>,
     /// Print nothing but errors.
     #[arg(long, short, global = true, env = "CSVGATE_QUIET")]
     pub quiet: bool,
@@ -142,6 +146,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         target: cli.target,
         target_password: cli.target_password,
         mirror_parquet: cli.mirror_parquet,
+        ssm_prefix: cli.ssm_prefix,
         from_env: cli.from_env,
     };
     let context = Context {
@@ -155,7 +160,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Runs(args) => runs::run(&context, args).await,
         Command::Gen(args) => generate::run(&context, args),
         Command::Db(command) => db::run(&context, command).await,
-        Command::Config(command) => config::run(&context, command),
+        Command::Config(command) => config::run(&context, command).await,
         Command::Report(args) => report::run(&context, args).await,
         Command::Sql(args) => sql::run(&context, args).await,
         Command::Serve(args) => serve::run(&context, args).await,
@@ -178,8 +183,13 @@ struct Context {
 }
 
 impl Context {
+    /// The configuration with SSM's layer applied: asked for only by commands that need it.
+    async fn full_config(&self) -> Result<Config, CliError> {
+        Ok(self.config.clone().with_ssm().await?)
+    }
+
     /// The deployment the configuration describes, built as every other entry point builds it.
-    fn deployment(&self) -> Result<Deployment, CliError> {
-        Ok(Deployment::open(self.config.clone())?)
+    async fn deployment(&self) -> Result<Deployment, CliError> {
+        Ok(Deployment::open(self.full_config().await?)?)
     }
 }

@@ -23,7 +23,7 @@ pub struct ReportArgs {
 }
 
 pub async fn run(context: &Context, args: ReportArgs) -> Result<ExitCode, CliError> {
-    let answer = (context.deployment()?.engines)
+    let answer = (context.deployment().await?.engines)
         .answer(args.report, args.year, args.engine)
         .await?;
     format::write(

@@ -18,7 +18,7 @@ pub struct RunsArgs {
 }
 
 pub async fn run(context: &Context, args: RunsArgs) -> Result<ExitCode, CliError> {
-    let mut entries = context.deployment()?.pipeline.target.runs().await?;
+    let mut entries = context.deployment().await?.pipeline.target.runs().await?;
     if let Some(last) = args.last {
         entries.drain(..entries.len().saturating_sub(last));
     }

@@ -37,7 +37,7 @@ pub struct ServeArgs {
 }
 
 pub async fn run(context: &Context, args: ServeArgs) -> Result<ExitCode, CliError> {
-    let deployment = context.deployment()?;
+    let deployment = context.deployment().await?;
     let config = &deployment.config.api;
     let auth = auth(&args, config)?;
     let (queue, worker) = deployment.start_queue().await?;

@@ -23,7 +23,7 @@ pub struct SqlArgs {
 }
 
 pub async fn run(context: &Context, args: SqlArgs) -> Result<ExitCode, CliError> {
-    let deployment = context.deployment()?;
+    let deployment = context.deployment().await?;
     let engines = &deployment.engines;
     let (schema, batches) = match args.engine {
         Engine::Datafusion => {

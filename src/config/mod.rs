@@ -1,11 +1,14 @@
-//! Settings: `csvgate.toml` < `CSVGATE_*` environment < command-line flags.
+//! Settings: SSM Parameter Store < `csvgate.toml` < `CSVGATE_*` environment < command-line
+//! flags.
 //!
 //! Clap reads each flag's environment variable, so a flag's value already carries the top two
 //! layers ([`Overrides`]); this module fills in what neither gave from the file, then the
 //! defaults, into one [`Config`]: what a [`Deployment`](crate::deployment::Deployment) is
-//! built from, whoever builds it.
+//! built from, whoever builds it. SSM, the one layer that needs the network, is applied last
+//! and only to what is still unset ([`Config::with_ssm`]).
 
 mod shown;
+mod ssm;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -15,6 +18,7 @@ use serde::Deserialize;
 use crate::store::S3Settings;
 use crate::validate::{Dialect, HeaderMode};
 pub use shown::{Shown, Source};
+pub use ssm::{SsmError, SsmNames};
 
 /// The configuration file looked for when `--config` is not given.
 pub const DEFAULT_FILE: &str = "csvgate.toml";
@@ -37,6 +41,12 @@ pub struct FileConfig {
     /// With a MySQL target, also keep the Delta/Parquet warehouse, loaded from the same rows.
     #[serde(default)]
     pub mirror_parquet: bool,
+    /// SSM Parameter Store path of the MySQL target's settings (`/globant/db`), used for what
+    /// `target` and `target_password` leave unset.
+    pub ssm_prefix: Option<String>,
+    /// The names of those parameters below `ssm_prefix`.
+    #[serde(default)]
+    pub ssm: SsmNames,
     #[serde(default)]
     pub ingest: IngestConfig,
     #[serde(default)]
@@ -91,6 +101,8 @@ pub enum ConfigError {
     },
     #[error("delimiter {0:?}: must be a single ASCII character")]
     Delimiter(char),
+    #[error(transparent)]
+    Ssm(#[from] SsmError),
 }
 
 impl FileConfig {
@@ -137,13 +149,14 @@ impl IngestConfig {
 }
 
 /// The top-level settings flags and `CSVGATE_*` variables may set: name and variable.
-pub const OVERRIDABLE: [(&str, &str); 6] = [
+pub const OVERRIDABLE: [(&str, &str); 7] = [
     ("landing", "CSVGATE_LANDING"),
     ("invalid", "CSVGATE_INVALID"),
     ("warehouse", "CSVGATE_WAREHOUSE"),
     ("target", "CSVGATE_TARGET"),
     ("target_password", "CSVGATE_TARGET_PASSWORD"),
     ("mirror_parquet", "CSVGATE_MIRROR_PARQUET"),
+    ("ssm_prefix", "CSVGATE_SSM_PREFIX"),
 ];
 
 /// What the command line sets, each with its `CSVGATE_*` variable; each beats the file.
@@ -155,6 +168,7 @@ pub struct Overrides {
     pub target: Option<String>,
     pub target_password: Option<String>,
     pub mirror_parquet: bool,
+    pub ssm_prefix: Option<String>,
     /// The settings above whose value came from a `CSVGATE_*` variable, not a flag.
     pub from_env: Vec<&'static str>,
 }
@@ -163,8 +177,15 @@ impl Overrides {
     /// The `CSVGATE_*` variables alone, for entry points without a command line (the Lambda).
     pub fn from_env() -> Overrides {
         let var = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
-        let [landing, invalid, warehouse, target, target_password, mirror] =
-            OVERRIDABLE.map(|(_, variable)| var(variable));
+        let [
+            landing,
+            invalid,
+            warehouse,
+            target,
+            target_password,
+            mirror,
+            ssm_prefix,
+        ] = OVERRIDABLE.map(|(_, variable)| var(variable));
         Overrides {
             landing,
             invalid,
@@ -172,6 +193,7 @@ impl Overrides {
             target,
             target_password,
             mirror_parquet: mirror.is_some_and(|value| value == "true" || value == "1"),
+            ssm_prefix,
             from_env: OVERRIDABLE
                 .iter()
                 .filter(|(_, variable)| var(variable).is_some())
@@ -199,6 +221,9 @@ pub struct Config {
     pub ingest: IngestConfig,
     pub api: ApiConfig,
     pub s3: S3Settings,
+    /// Where SSM keeps the target's settings, and their names there.
+    pub ssm_prefix: Option<String>,
+    pub ssm: SsmNames,
     /// Where each top-level setting came from, by its `csvgate.toml` name.
     pub sources: BTreeMap<&'static str, Source>,
 }
@@ -214,6 +239,7 @@ impl Config {
             target,
             target_password,
             mirror_parquet,
+            ssm_prefix,
             from_env: _,
         } = overrides;
         Config {
@@ -226,8 +252,32 @@ impl Config {
             ingest: file.ingest,
             api: file.api,
             s3: file.s3,
+            ssm_prefix: ssm_prefix.or(file.ssm_prefix),
+            ssm: file.ssm,
             sources,
         }
+    }
+
+    /// Fills the target's URL and password, when no other layer set them, from the SSM
+    /// parameters below `ssm_prefix`; without a prefix, or with both set, asks SSM nothing.
+    pub async fn with_ssm(mut self) -> Result<Config, ConfigError> {
+        let Some(prefix) = &self.ssm_prefix else {
+            return Ok(self);
+        };
+        let target = &mut self.target;
+        if target.url.is_some() && target.password.is_some() {
+            return Ok(self);
+        }
+        let database = ssm::database(prefix, &self.ssm).await?;
+        if target.url.is_none() {
+            target.url = Some(database.url);
+            self.sources.insert("target", Source::Ssm);
+        }
+        if target.password.is_none() {
+            target.password = Some(database.password);
+            self.sources.insert("target_password", Source::Ssm);
+        }
+        Ok(self)
     }
 
     /// The defaults with every bucket a folder below `root` (`landing`, `invalid`,

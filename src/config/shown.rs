@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Config, FileConfig, OVERRIDABLE, Overrides};
+use super::{Config, FileConfig, OVERRIDABLE, Overrides, SsmNames};
 
 /// Where a setting's value came from, highest precedence first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -11,6 +11,8 @@ pub enum Source {
     Flag,
     Env,
     File,
+    /// SSM Parameter Store.
+    Ssm,
     Default,
 }
 
@@ -20,6 +22,7 @@ impl Source {
             Source::Flag => "flag",
             Source::Env => "env",
             Source::File => "file",
+            Source::Ssm => "ssm",
             Source::Default => "default",
         }
     }
@@ -62,6 +65,7 @@ pub(super) fn top_level_sources(
             file.target_password.is_some(),
         ),
         (overrides.mirror_parquet, file.mirror_parquet),
+        (overrides.ssm_prefix.is_some(), file.ssm_prefix.is_some()),
     ];
     let source = |name: &str, (overridden, in_file): (bool, bool)| match (overridden, in_file) {
         (true, _) if overrides.from_env.contains(&name) => Source::Env,
@@ -121,7 +125,23 @@ impl Config {
             rows.push(from_file_or_default(name, value, default));
         }
         self.show_s3(&mut rows);
+        self.show_ssm_names(&mut rows);
         rows
+    }
+
+    fn show_ssm_names(&self, rows: &mut Vec<Shown>) {
+        let (names, defaults) = (&self.ssm, SsmNames::default());
+        let pairs = [
+            ("ssm.host", &names.host, &defaults.host),
+            ("ssm.port", &names.port, &defaults.port),
+            ("ssm.name", &names.name, &defaults.name),
+            ("ssm.user", &names.user, &defaults.user),
+            ("ssm.password", &names.password, &defaults.password),
+        ];
+        for (setting, name, default) in pairs {
+            let set = (name != default).then(|| name.clone());
+            rows.push(from_file_or_default(setting, set, default));
+        }
     }
 
     fn show_top_level(&self, rows: &mut Vec<Shown>) {
@@ -133,6 +153,7 @@ impl Config {
             target,
             self.target.password.as_ref().map(|_| MASK.to_owned()),
             Some(self.target.mirror_parquet.to_string()),
+            self.ssm_prefix.clone(),
         ];
         for ((name, variable), value) in OVERRIDABLE.into_iter().zip(values) {
             let source = self.sources.get(name).copied().unwrap_or(Source::Default);

@@ -2,6 +2,8 @@
 #![allow(dead_code)]
 
 pub mod s3;
+pub mod server;
+pub mod ssm;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -177,6 +179,19 @@ pub fn mysql_server() -> String {
 /// A new database of its own for one test, initialised: its URL and a target for it. Panics
 /// (never skips) when the server cannot be reached.
 pub async fn mysql_database() -> (String, MysqlTarget) {
+    let name = empty_mysql_database().await;
+    let url = format!("{}/{name}", mysql_server());
+    let target = MysqlTarget::new(&url, None).unwrap();
+    assert_eq!(
+        target.init().await.unwrap(),
+        1,
+        "a new database gets schema version 1"
+    );
+    (url, target)
+}
+
+/// A new empty database of its own for one test: its name.
+pub async fn empty_mysql_database() -> String {
     let server = mysql_server();
     let name = format!(
         "csvgate_t_{}",
@@ -191,14 +206,7 @@ pub async fn mysql_database() -> (String, MysqlTarget) {
         .await
         .unwrap();
     admin.disconnect().await.unwrap();
-    let url = format!("{server}/{name}");
-    let target = MysqlTarget::new(&url, None).unwrap();
-    assert_eq!(
-        target.init().await.unwrap(),
-        1,
-        "a new database gets schema version 1"
-    );
-    (url, target)
+    name
 }
 
 /// The rows `sql` returns from `target`.

@@ -1,0 +1,255 @@
+//! SSM Parameter Store as a configuration source, against the loopback moto_server: where each
+//! value comes from, what a broken parameter says, and how often SSM is asked.
+
+mod common;
+
+use aws_sdk_ssm::types::ParameterType;
+use common::s3::output;
+use common::ssm::{PASSWORD, USER, client, prefix, put, put_database};
+use csvgate::config::{Config, FileConfig, Overrides, Source};
+
+/// `csvgate config show --format csv` in `dir` with `args`, the loopback AWS environment and
+/// `env`: the (setting, value, source) rows, or the error.
+fn config_show(
+    dir: &std::path::Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Result<Vec<(String, String, String)>, String> {
+    let mut command = common::s3::csvgate(dir, &[]);
+    command.env_remove("CSVGATE_SSM_PREFIX");
+    command.env_remove("CSVGATE_TARGET_PASSWORD");
+    command
+        .args(args)
+        .args(["config", "show", "--format", "csv"]);
+    command.envs(common::ssm::env()).envs(env.iter().copied());
+    let (ok, stdout, stderr) = output(&mut command);
+    assert!(
+        !stdout.contains(PASSWORD) && !stderr.contains(PASSWORD),
+        "{stdout}{stderr}"
+    );
+    if !ok {
+        return Err(stderr);
+    }
+    let mut rows = csv::Reader::from_reader(stdout.as_bytes());
+    Ok(rows
+        .records()
+        .map(|row| {
+            let row = row.unwrap();
+            (row[0].to_owned(), row[1].to_owned(), row[2].to_owned())
+        })
+        .collect())
+}
+
+fn setting<'a>(rows: &'a [(String, String, String)], name: &str) -> (&'a str, &'a str) {
+    let row = rows.iter().find(|row| row.0 == name).unwrap();
+    (&row.1, &row.2)
+}
+
+#[tokio::test]
+async fn config_show_names_each_source_and_flags_beat_env_beat_file_beat_ssm() {
+    let prefix = prefix();
+    put_database(&prefix, "hr").await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("csvgate.toml"),
+        format!("ssm_prefix = \"{prefix}\"\n"),
+    )
+    .unwrap();
+
+    let rows = config_show(dir.path(), &[], &[]).unwrap();
+    let url = format!("mysql://{USER}@127.0.0.1:3306/hr");
+    assert_eq!(setting(&rows, "target"), (url.as_str(), "ssm"));
+    assert_eq!(setting(&rows, "target_password"), ("****", "ssm"));
+    assert_eq!(setting(&rows, "ssm_prefix"), (prefix.as_str(), "file"));
+    assert_eq!(setting(&rows, "ssm.password"), ("password", "default"));
+
+    let file_target = "mysql://file@db:3306/hr";
+    std::fs::write(
+        dir.path().join("csvgate.toml"),
+        format!("ssm_prefix = \"{prefix}\"\ntarget = \"{file_target}\"\n"),
+    )
+    .unwrap();
+    let rows = config_show(dir.path(), &[], &[]).unwrap();
+    assert_eq!(setting(&rows, "target"), (file_target, "file"));
+    assert_eq!(setting(&rows, "target_password"), ("****", "ssm"));
+
+    let env_target = [("CSVGATE_TARGET", "mysql://env@db:3306/hr")];
+    let rows = config_show(dir.path(), &[], &env_target).unwrap();
+    assert_eq!(
+        setting(&rows, "target"),
+        ("mysql://env@db:3306/hr", "env (CSVGATE_TARGET)")
+    );
+
+    let flag = ["--target", "mysql://flag@db:3306/hr"];
+    let rows = config_show(dir.path(), &flag, &env_target).unwrap();
+    assert_eq!(
+        setting(&rows, "target"),
+        ("mysql://flag@db:3306/hr", "flag")
+    );
+}
+
+#[tokio::test]
+async fn a_missing_or_plain_secret_and_a_bad_port_are_named_never_shown() {
+    let prefix = prefix();
+    let dir = tempfile::tempdir().unwrap();
+    let ssm = client();
+    let plain = ParameterType::String;
+    put(&ssm, &prefix, "host", "127.0.0.1", plain.clone()).await;
+    put(&ssm, &prefix, "name", "hr", plain.clone()).await;
+    put(&ssm, &prefix, "user", USER, ParameterType::SecureString).await;
+    let args = ["--ssm-prefix", &prefix];
+
+    let missing = config_show(dir.path(), &args, &[]).unwrap_err();
+    assert!(
+        missing.contains(&format!("SSM parameter {prefix}/password is missing")),
+        "{missing}"
+    );
+
+    put(&ssm, &prefix, "password", PASSWORD, plain.clone()).await;
+    let wrong_type = config_show(dir.path(), &args, &[]).unwrap_err();
+    assert!(
+        wrong_type.contains(&format!(
+            "SSM parameter {prefix}/password is a String, expected a SecureString"
+        )),
+        "{wrong_type}"
+    );
+
+    put(
+        &ssm,
+        &prefix,
+        "password",
+        PASSWORD,
+        ParameterType::SecureString,
+    )
+    .await;
+    put(&ssm, &prefix, "port", "33o6", plain).await;
+    let bad_port = config_show(dir.path(), &args, &[]).unwrap_err();
+    assert!(
+        bad_port.contains(&format!("SSM parameter {prefix}/port is not a port number")),
+        "{bad_port}"
+    );
+    assert!(!bad_port.contains("33o6"), "{bad_port}");
+}
+
+#[tokio::test]
+async fn access_denied_names_the_prefix_and_what_to_allow() {
+    let server = DenyingServer::start().await;
+    let prefix = prefix();
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("AWS_ENDPOINT_URL_SSM", server.endpoint.as_str()),
+        ("AWS_ACCESS_KEY_ID", server.key_id.as_str()),
+        ("AWS_SECRET_ACCESS_KEY", server.secret.as_str()),
+    ];
+    let denied = config_show(dir.path(), &["--ssm-prefix", &prefix], &env).unwrap_err();
+    assert!(
+        denied.contains(&format!("reading the parameters under {prefix} was denied"))
+            && denied.contains("ssm:GetParametersByPath"),
+        "{denied}"
+    );
+    assert!(!denied.contains(&server.secret), "{denied}");
+}
+
+/// A moto_server of its own that checks IAM after its first requests: those create a user
+/// without any policy, whose key SSM then refuses.
+struct DenyingServer {
+    child: std::process::Child,
+    endpoint: String,
+    key_id: String,
+    secret: String,
+}
+
+impl DenyingServer {
+    async fn start() -> DenyingServer {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let venv = std::env::var("HOME").unwrap() + "/.cache/csvgate-tools/venv/bin/moto_server";
+        let child = std::process::Command::new(venv)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .env("INITIAL_NO_AUTH_ACTION_COUNT", "2")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("moto_server is installed by scripts/services");
+        let endpoint = format!("http://127.0.0.1:{port}");
+        wait_until_listening(&endpoint).await;
+        iam_request(&endpoint, "CreateUser").await;
+        let key = iam_request(&endpoint, "CreateAccessKey").await;
+        let field = |name: &str| {
+            let start = key.find(&format!("<{name}>")).unwrap() + name.len() + 2;
+            let end = key.find(&format!("</{name}>")).unwrap();
+            key[start..end].to_owned()
+        };
+        DenyingServer {
+            key_id: field("AccessKeyId"),
+            secret: field("SecretAccessKey"),
+            child,
+            endpoint,
+        }
+    }
+}
+
+impl Drop for DenyingServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `endpoint` until it answers (moto_server takes a second or two to start).
+async fn wait_until_listening(endpoint: &str) {
+    let address = endpoint.trim_start_matches("http://").to_owned();
+    for _ in 0..300 {
+        if tokio::net::TcpStream::connect(&address).await.is_ok() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("moto_server did not listen on {address} in 15 s");
+}
+
+/// An IAM query-API call for the user `reader`; unsigned, as the server does not check the
+/// first requests.
+async fn iam_request(endpoint: &str, action: &str) -> String {
+    let authorization = "AWS4-HMAC-SHA256 Credential=setup/20260101/us-east-1/iam/aws4_request, SignedHeaders=host, Signature=0";
+    let answer = reqwest::Client::new()
+        .post(format!("{endpoint}/"))
+        .header("authorization", authorization)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "Action={action}&UserName=reader&Version=2010-05-08"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert!(answer.status().is_success(), "{action}");
+    answer.text().await.unwrap()
+}
+
+#[tokio::test]
+async fn ssm_is_read_once_per_process_a_page_of_ten_at_a_time() {
+    common::ssm::use_env_in_process();
+    common::ssm::start_recording().await;
+    let prefix = prefix();
+    put_database(&prefix, "hr").await;
+    let ssm = client();
+    for n in 0..8 {
+        let name = format!("unrelated/{n}");
+        put(&ssm, &prefix, &name, "x", ParameterType::String).await;
+    }
+    let overrides = Overrides {
+        ssm_prefix: Some(prefix.clone()),
+        ..Overrides::default()
+    };
+    let config = Config::resolve(overrides, FileConfig::default());
+    for _ in 0..3 {
+        let resolved = config.clone().with_ssm().await.unwrap();
+        assert_eq!(resolved.sources["target"], Source::Ssm);
+        assert_eq!(resolved.target.password.as_deref(), Some(PASSWORD));
+    }
+    // 13 parameters are two pages, read by the first deployment only.
+    assert_eq!(common::ssm::path_requests(&prefix).await, 2);
+}

@@ -28,13 +28,16 @@
 //! - [`generate`]: deterministic test files for benchmarks.
 //! - [`logs`]: JSON log lines carrying each run's id, for log stores.
 
+#[cfg(feature = "cli")]
 pub mod api;
 pub mod batch;
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod config;
 pub mod deployment;
 pub mod dictionary;
 pub mod event;
+#[cfg(feature = "cli")]
 pub mod generate;
 pub mod lambda;
 pub mod ledger;

@@ -50,9 +50,10 @@ async fn config_show_names_each_source_and_flags_beat_env_beat_file_beat_ssm() {
     let prefix = prefix();
     put_database(&prefix, "hr").await;
     let dir = tempfile::tempdir().unwrap();
+    // Written as users do, with a trailing slash SSM itself would refuse.
     std::fs::write(
         dir.path().join("csvgate.toml"),
-        format!("ssm_prefix = \"{prefix}\"\n"),
+        format!("ssm_prefix = \"{prefix}/\"\n"),
     )
     .unwrap();
 
@@ -60,7 +61,11 @@ async fn config_show_names_each_source_and_flags_beat_env_beat_file_beat_ssm() {
     let url = format!("mysql://{USER}@127.0.0.1:3306/hr");
     assert_eq!(setting(&rows, "target"), (url.as_str(), "ssm"));
     assert_eq!(setting(&rows, "target_password"), ("****", "ssm"));
-    assert_eq!(setting(&rows, "ssm_prefix"), (prefix.as_str(), "file"));
+    let shown_prefix = format!("{prefix}/");
+    assert_eq!(
+        setting(&rows, "ssm_prefix"),
+        (shown_prefix.as_str(), "file")
+    );
     assert_eq!(setting(&rows, "ssm.password"), ("password", "default"));
 
     let file_target = "mysql://file@db:3306/hr";

@@ -102,6 +102,11 @@ type Parameters = HashMap<String, Parameter>;
 
 /// Reads (once per process and prefix) the database parameters named `names` below `prefix`.
 pub async fn database(prefix: &str, names: &SsmNames) -> Result<DatabaseParameters, SsmError> {
+    // SSM refuses a path with a trailing slash; `/globant/db/` is what users write, too.
+    let prefix = match prefix.trim_end_matches('/') {
+        "" => "/",
+        trimmed => trimmed,
+    };
     let parameters = fetched(prefix).await?;
     Prefixed {
         prefix,

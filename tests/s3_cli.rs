@@ -202,7 +202,7 @@ async fn two_processes_load_into_one_s3_warehouse_at_once() {
 }
 
 #[tokio::test]
-async fn keys_and_region_come_from_an_aws_cli_profile() {
+async fn keys_and_region_come_from_an_aws_cli_profile_or_its_credential_process() {
     let bucket = bucket();
     land_fixtures(&bucket).await;
     let home = tempfile::tempdir().unwrap();
@@ -227,4 +227,21 @@ async fn keys_and_region_come_from_an_aws_cli_profile() {
     }
     let (ok, stdout, stderr) = output(&mut ingest);
     assert!(ok && stdout.contains(",done,12,12,0"), "{stdout}{stderr}");
+
+    // A profile whose keys come from a credential process, as SSO helpers and vaults give
+    // them: read through the AWS SDK's profile provider.
+    let process = format!(
+        "[profile vault]\nregion = us-east-1\ncredential_process = printf '{{\"Version\": 1, \"AccessKeyId\": \"{}\", \"SecretAccessKey\": \"{}\"}}'\n",
+        s3::settings().access_key_id.unwrap(),
+        s3::settings().secret_access_key.unwrap()
+    );
+    std::fs::write(home.path().join(".aws/config"), process).unwrap();
+    let source = format!("s3://{bucket}/landing/jobs.csv");
+    let mut ingest = csvgate(home.path(), &["ingest", &source, "--format", "csv"]);
+    ingest.env("HOME", home.path()).env("AWS_PROFILE", "vault");
+    for name in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"] {
+        ingest.env_remove(name);
+    }
+    let (ok, stdout, stderr) = output(&mut ingest);
+    assert!(ok && stdout.contains(",done,183,183,0"), "{stdout}{stderr}");
 }

@@ -2,16 +2,32 @@
 //! `~/.aws/credentials` and `~/.aws/config` (or `AWS_SHARED_CREDENTIALS_FILE` and
 //! `AWS_CONFIG_FILE`), profile `AWS_PROFILE` or `default`.
 //!
-//! Only what a profile states outright is read (keys, session token, region); a profile that
-//! assumes a role or signs in with SSO needs the AWS SDK, and is left to the environment's
-//! other sources (web identity, container and instance roles), which object_store reads.
+//! What a profile states outright is read here (keys, session token, region); a profile that
+//! gets its keys otherwise (a role to assume, SSO, a `credential_process`) is only recognised,
+//! and left to the AWS SDK ([`super::sdk_credentials`]).
 
 use std::path::PathBuf;
 
 use super::S3Settings;
 
-/// What the profile gives, as settings; empty when there is no such profile or file.
-pub(super) fn settings() -> S3Settings {
+/// What a profile gives.
+pub(super) struct Profile {
+    /// Its keys and region; empty when there is no such profile or file.
+    pub settings: S3Settings,
+    /// Whether its keys come from somewhere the SDK must go (a role, SSO, a process).
+    pub sourced_elsewhere: bool,
+}
+
+/// The keys of a profile that gets its credentials from elsewhere.
+const SOURCES: [&str; 4] = [
+    "role_arn",
+    "credential_process",
+    "sso_session",
+    "sso_start_url",
+];
+
+/// The profile `AWS_PROFILE`, or `default`.
+pub(super) fn profile() -> Profile {
     let profile = std::env::var("AWS_PROFILE").unwrap_or_else(|_| "default".into());
     let read = |variable: &str, default: &str| {
         let path = std::env::var_os(variable).map(PathBuf::from).or_else(|| {
@@ -25,9 +41,9 @@ pub(super) fn settings() -> S3Settings {
     from_files(&profile, &credentials, &config)
 }
 
-/// The settings of `profile`: keys from the credentials file, else from the config file,
-/// where profiles other than `default` are headed `[profile NAME]`.
-fn from_files(profile: &str, credentials: &str, config: &str) -> S3Settings {
+/// `profile`: keys from the credentials file, else from the config file, where profiles
+/// other than `default` are headed `[profile NAME]`.
+fn from_files(profile: &str, credentials: &str, config: &str) -> Profile {
     let in_credentials = section(credentials, profile);
     let config_header = match profile {
         "default" => "default".to_owned(),
@@ -43,12 +59,15 @@ fn from_files(profile: &str, credentials: &str, config: &str) -> S3Settings {
         };
         find(&in_credentials).or_else(|| find(&in_config))
     };
-    S3Settings {
-        access_key_id: value("aws_access_key_id"),
-        secret_access_key: value("aws_secret_access_key"),
-        session_token: value("aws_session_token"),
-        region: value("region"),
-        ..S3Settings::default()
+    Profile {
+        settings: S3Settings {
+            access_key_id: value("aws_access_key_id"),
+            secret_access_key: value("aws_secret_access_key"),
+            session_token: value("aws_session_token"),
+            region: value("region"),
+            ..S3Settings::default()
+        },
+        sourced_elsewhere: SOURCES.iter().any(|key| value(key).is_some()),
     }
 }
 
@@ -77,17 +96,20 @@ mod tests {
     fn a_profile_gives_its_keys_and_region() {
         let credentials = "[default]\naws_access_key_id = AKIDEFAULT\naws_secret_access_key = s1\n\n[hr]\naws_access_key_id=AKIHR\naws_secret_access_key=s2\naws_session_token = t2\n";
         let config = "[default]\nregion = eu-west-1\n[profile hr]\nregion = sa-east-1\n";
-        let hr = from_files("hr", credentials, config);
+        let hr = from_files("hr", credentials, config).settings;
         assert_eq!(hr.access_key_id.as_deref(), Some("AKIHR"));
         assert_eq!(hr.secret_access_key.as_deref(), Some("s2"));
         assert_eq!(hr.session_token.as_deref(), Some("t2"));
         assert_eq!(hr.region.as_deref(), Some("sa-east-1"));
-        let default = from_files("default", credentials, config);
+        let default = from_files("default", credentials, config).settings;
         assert_eq!(default.access_key_id.as_deref(), Some("AKIDEFAULT"));
         assert_eq!(default.region.as_deref(), Some("eu-west-1"));
         assert_eq!(
-            from_files("missing", credentials, config),
+            from_files("missing", credentials, config).settings,
             S3Settings::default()
         );
+        assert!(!from_files("hr", credentials, config).sourced_elsewhere);
+        let role = "[profile ops]\nrole_arn = arn:aws:iam::1:role/x\nsource_profile = hr\n";
+        assert!(from_files("ops", credentials, role).sourced_elsewhere);
     }
 }

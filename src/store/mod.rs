@@ -7,7 +7,8 @@
 //!
 //! - [`location`]: parsing locations, and the [`Location`] type every bucket is;
 //! - [`local`]: local folders as stores; [`s3`]: S3 buckets and S3-compatible servers, with
-//!   [`aws_profile`] for the keys and region of an AWS CLI profile;
+//!   [`aws_profile`] for the keys and region of an AWS CLI profile, and [`sdk_credentials`]
+//!   for profiles whose keys come from a role, SSO or a credential process;
 //! - [`listing`]: what an `ingest` argument names: one object, or every `.csv` below a prefix;
 //! - [`object`]: object versions (what the ledger records) and the keys clients may use;
 //! - [`transfer`]: reading objects as streams, and uploads that appear whole or not at all;
@@ -21,6 +22,7 @@ mod local;
 mod location;
 mod object;
 pub mod s3;
+mod sdk_credentials;
 mod transfer;
 
 pub use location::Location;

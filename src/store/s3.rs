@@ -3,8 +3,9 @@
 //!
 //! Settings come from where an AWS user already keeps them, so an existing set-up just works:
 //! credentials from the environment (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
-//! `AWS_SESSION_TOKEN`), else the profile's keys ([`aws_profile`]), else a web identity token
-//! or the container or instance role; the region from `AWS_REGION` / `AWS_DEFAULT_REGION`,
+//! `AWS_SESSION_TOKEN`), else the profile's keys ([`aws_profile`]) or, for a profile that
+//! assumes a role, uses SSO or a `credential_process`, the AWS SDK's profile provider
+//! ([`sdk_credentials`]), else a web identity token or the container or instance role; the region from `AWS_REGION` / `AWS_DEFAULT_REGION`,
 //! else the profile's; `AWS_ENDPOINT_URL` and `AWS_ALLOW_HTTP` for a server that is not AWS.
 //! `[s3]` in `csvgate.toml` ([`S3Settings`]) overrides each of them.
 //!
@@ -28,6 +29,7 @@ use deltalake::{DeltaResult, DeltaTableError};
 use serde::Deserialize;
 use url::Url;
 
+use super::sdk_credentials::ProfileCredentials;
 use super::{Location, StoreError, aws_profile};
 
 /// `[s3]` of `csvgate.toml`: overrides of the standard AWS settings, for S3-compatible servers.
@@ -157,8 +159,14 @@ fn builder(bucket: &str, settings: &S3Settings) -> AmazonS3Builder {
             AmazonS3ConfigKey::Client(ClientConfigKey::ConnectTimeout),
             format!("{}s", CONNECT_TIMEOUT.as_secs()),
         );
-    let profile = aws_profile::settings();
+    let aws_profile::Profile {
+        settings: profile,
+        sourced_elsewhere,
+    } = aws_profile::profile();
     let keys_given = settings.access_key_id.is_some() || env_set(&["AWS_ACCESS_KEY_ID"]);
+    if !keys_given && profile.access_key_id.is_none() && sourced_elsewhere {
+        builder = builder.with_credentials(Arc::new(ProfileCredentials::new()));
+    }
     let region_given = settings.region.is_some() || env_set(&["AWS_REGION", "AWS_DEFAULT_REGION"]);
     let from_profile = |value: &Option<String>, given: bool| value.clone().filter(|_| !given);
     let options = [

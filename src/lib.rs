@@ -20,6 +20,7 @@
 //! - [`config`] → [`deployment`]: settings after every layer (flags, env, file, SSM Parameter
 //!   Store), and the one place they become buckets, a target and engines, for every entry
 //!   point below.
+//! - [`backup`]: snapshots of tables (AVRO or Parquet) with a manifest that can check them.
 //! - [`queue`]: uploads become runs, processed in the background; its state is the ledger's.
 //! - [`event`]: S3 event notifications name objects of the landing bucket to process.
 //! - [`batch`]: 1 to 1,000 rows sent as JSON become a small file and a run like any other.
@@ -30,6 +31,7 @@
 
 #[cfg(feature = "cli")]
 pub mod api;
+pub mod backup;
 pub mod batch;
 #[cfg(feature = "cli")]
 pub mod cli;

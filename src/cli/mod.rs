@@ -1,5 +1,6 @@
 //! The command line: parses flags, builds the deployment, prints. No decisions live here.
 
+mod backup;
 mod config;
 mod db;
 mod generate;
@@ -57,6 +58,9 @@ pub struct Cli {
     /// (`/globant/db`), for what --target and --target-password leave unset.
     #[arg(long, global = true, env = "CSVGATE_SSM_PREFIX")]
     pub ssm_prefix: Option<String>,
+    /// Where backups go: a folder or URL [default: ./csvgate-data/backups].
+    #[arg(long, global = true, env = "CSVGATE_BACKUPS")]
+    pub backups: Option<String>,
     /// Print nothing but errors.
     #[arg(long, short, global = true, env = "CSVGATE_QUIET")]
     pub quiet: bool,
@@ -106,6 +110,11 @@ pub enum Command {
     /// Show the effective configuration: each setting, its value and where it came from.
     #[command(subcommand)]
     Config(config::ConfigCommand),
+    /// Snapshot tables into the backups location (AVRO or Parquet, with a manifest).
+    Backup(backup::BackupArgs),
+    /// The snapshots in the backups location.
+    #[command(subcommand)]
+    Backups(backup::BackupsCommand),
     /// Manage the MySQL schema.
     #[command(subcommand)]
     Db(db::DbCommand),
@@ -130,6 +139,8 @@ pub enum CliError {
     Queue(#[from] crate::queue::QueueError),
     #[error(transparent)]
     Report(#[from] crate::report::ReportError),
+    #[error(transparent)]
+    Backup(#[from] crate::backup::BackupError),
     #[error("writing output: {0}")]
     Output(#[from] datafusion::arrow::error::ArrowError),
     #[error("{0}")]
@@ -147,6 +158,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         target_password: cli.target_password,
         mirror_parquet: cli.mirror_parquet,
         ssm_prefix: cli.ssm_prefix,
+        backups: cli.backups,
         from_env: cli.from_env,
     };
     let context = Context {
@@ -160,6 +172,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Runs(args) => runs::run(&context, args).await,
         Command::Gen(args) => generate::run(&context, args),
         Command::Db(command) => db::run(&context, command).await,
+        Command::Backup(args) => backup::run(&context, args).await,
+        Command::Backups(command) => backup::list(&context, command).await,
         Command::Config(command) => config::run(&context, command).await,
         Command::Report(args) => report::run(&context, args).await,
         Command::Sql(args) => sql::run(&context, args).await,

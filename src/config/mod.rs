@@ -33,6 +33,8 @@ pub struct FileConfig {
     pub invalid: Option<String>,
     /// Delta Lake warehouse root.
     pub warehouse: Option<String>,
+    /// Where `csvgate backup` writes table snapshots.
+    pub backups: Option<String>,
     /// Where valid rows go: absent for the embedded Delta warehouse, or
     /// `mysql://user@host:3306/database`.
     pub target: Option<String>,
@@ -149,7 +151,7 @@ impl IngestConfig {
 }
 
 /// The top-level settings flags and `CSVGATE_*` variables may set: name and variable.
-pub const OVERRIDABLE: [(&str, &str); 7] = [
+pub const OVERRIDABLE: [(&str, &str); 8] = [
     ("landing", "CSVGATE_LANDING"),
     ("invalid", "CSVGATE_INVALID"),
     ("warehouse", "CSVGATE_WAREHOUSE"),
@@ -157,6 +159,7 @@ pub const OVERRIDABLE: [(&str, &str); 7] = [
     ("target_password", "CSVGATE_TARGET_PASSWORD"),
     ("mirror_parquet", "CSVGATE_MIRROR_PARQUET"),
     ("ssm_prefix", "CSVGATE_SSM_PREFIX"),
+    ("backups", "CSVGATE_BACKUPS"),
 ];
 
 /// What the command line sets, each with its `CSVGATE_*` variable; each beats the file.
@@ -169,6 +172,7 @@ pub struct Overrides {
     pub target_password: Option<String>,
     pub mirror_parquet: bool,
     pub ssm_prefix: Option<String>,
+    pub backups: Option<String>,
     /// The settings above whose value came from a `CSVGATE_*` variable, not a flag.
     pub from_env: Vec<&'static str>,
 }
@@ -185,6 +189,7 @@ impl Overrides {
             target_password,
             mirror,
             ssm_prefix,
+            backups,
         ] = OVERRIDABLE.map(|(_, variable)| var(variable));
         Overrides {
             landing,
@@ -194,6 +199,7 @@ impl Overrides {
             target_password,
             mirror_parquet: mirror.is_some_and(|value| value == "true" || value == "1"),
             ssm_prefix,
+            backups,
             from_env: OVERRIDABLE
                 .iter()
                 .filter(|(_, variable)| var(variable).is_some())
@@ -240,10 +246,11 @@ impl Config {
             target_password,
             mirror_parquet,
             ssm_prefix,
+            backups,
             from_env: _,
         } = overrides;
         Config {
-            locations: Locations::resolve([landing, invalid, warehouse], &file),
+            locations: Locations::resolve([landing, invalid, warehouse, backups], &file),
             target: TargetConfig {
                 url: target.or(file.target),
                 password: target_password.or(file.target_password),
@@ -281,13 +288,14 @@ impl Config {
     }
 
     /// The defaults with every bucket a folder below `root` (`landing`, `invalid`,
-    /// `warehouse`): what tests and examples start from.
+    /// `warehouse`, `backups`): what tests and examples start from.
     pub fn in_folder(root: &Path) -> Config {
         let folder = |name: &str| root.join(name).to_string_lossy().into_owned();
         let overrides = Overrides {
             landing: Some(folder("landing")),
             invalid: Some(folder("invalid")),
             warehouse: Some(folder("warehouse")),
+            backups: Some(folder("backups")),
             ..Overrides::default()
         };
         Config::resolve(overrides, FileConfig::default())
@@ -300,12 +308,13 @@ pub struct Locations {
     pub landing: String,
     pub invalid: String,
     pub warehouse: String,
+    pub backups: String,
 }
 
 impl Locations {
     /// Flags (with their environment variables) over the file over `./csvgate-data/…`.
-    pub fn resolve(flags: [Option<String>; 3], file: &FileConfig) -> Locations {
-        let [landing, invalid, warehouse] = flags;
+    pub fn resolve(flags: [Option<String>; 4], file: &FileConfig) -> Locations {
+        let [landing, invalid, warehouse, backups] = flags;
         let pick = |flag: Option<String>, file: &Option<String>, default: &str| {
             flag.or_else(|| file.clone())
                 .unwrap_or_else(|| format!("./csvgate-data/{default}"))
@@ -314,6 +323,7 @@ impl Locations {
             landing: pick(landing, &file.landing, "landing"),
             invalid: pick(invalid, &file.invalid, "invalid"),
             warehouse: pick(warehouse, &file.warehouse, "warehouse"),
+            backups: pick(backups, &file.backups, "backups"),
         }
     }
 }
@@ -329,13 +339,14 @@ mod tests {
         )
         .unwrap();
         assert_eq!(file.ingest.delimiter, Some(';'));
-        let locations = Locations::resolve([None, None, Some("/flag/wh".into())], &file);
+        let locations = Locations::resolve([None, None, Some("/flag/wh".into()), None], &file);
         assert_eq!(
             locations,
             Locations {
                 landing: "/data/in".into(),
                 invalid: "./csvgate-data/invalid".into(),
                 warehouse: "/flag/wh".into(),
+                backups: "./csvgate-data/backups".into(),
             }
         );
     }

@@ -66,6 +66,7 @@ pub(super) fn top_level_sources(
         ),
         (overrides.mirror_parquet, file.mirror_parquet),
         (overrides.ssm_prefix.is_some(), file.ssm_prefix.is_some()),
+        (overrides.backups.is_some(), file.backups.is_some()),
     ];
     let source = |name: &str, (overridden, in_file): (bool, bool)| match (overridden, in_file) {
         (true, _) if overrides.from_env.contains(&name) => Source::Env,
@@ -154,6 +155,7 @@ impl Config {
             self.target.password.as_ref().map(|_| MASK.to_owned()),
             Some(self.target.mirror_parquet.to_string()),
             self.ssm_prefix.clone(),
+            Some(self.locations.backups.clone()),
         ];
         for ((name, variable), value) in OVERRIDABLE.into_iter().zip(values) {
             let source = self.sources.get(name).copied().unwrap_or(Source::Default);

@@ -78,7 +78,7 @@ impl Location {
             })
     }
 
-    pub(super) fn object_error(
+    pub(crate) fn object_error(
         &self,
         key: &str,
         source: datafusion::object_store::Error,

@@ -66,3 +66,24 @@ impl DeltaTarget {
         frame.execute_stream().await.map_err(error)
     }
 }
+
+impl DeltaTarget {
+    /// Every row of `table` as of one pinned version, streamed: the version and the rows, in
+    /// the dictionary's typed schema's column order. `None` when the table was never loaded.
+    pub async fn scan_pinned(
+        &self,
+        table: &crate::dictionary::Table,
+    ) -> Result<Option<(u64, SendableRecordBatchStream)>, SinkError> {
+        let delta = self.open(table.name).await?;
+        let Some(version) = delta.version() else {
+            return Ok(None);
+        };
+        let columns: Vec<String> = table
+            .column_names()
+            .map(|name| format!("\"{name}\""))
+            .collect();
+        let sql = format!("SELECT {} FROM {SCANNED}", columns.join(", "));
+        let rows = self.query(table.name, &delta, &sql).await?;
+        Ok(Some((version, rows)))
+    }
+}

@@ -1,0 +1,153 @@
+//! Backups: a snapshot of a table, as one data file in AVRO (the challenge's format) or
+//! Parquet and a `manifest.json`, below the backups location:
+//! `<table>/<UTC timestamp>-<id>/{data.avro|data.parquet, manifest.json}`.
+//!
+//! A snapshot reads one pinned table version (Delta) and streams it; its manifest, written
+//! last, holds the row count, the dictionary's schema and the SHA-256 of the data file, so a
+//! restore can check a snapshot before it touches the table, and a snapshot cut short (no
+//! manifest) is never listed.
+
+pub mod manifest;
+mod write;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::object_store::ObjectStoreExt;
+use datafusion::object_store::path::Path;
+use futures::TryStreamExt;
+use serde::{Deserialize, Serialize};
+
+use crate::dictionary::Table;
+use crate::sink::SinkError;
+use crate::sink::delta::DeltaTarget;
+use crate::store::{Location, StoreError};
+pub use manifest::Manifest;
+
+/// The file format of a snapshot.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// Avro object container file, deflate blocks; timestamps as `timestamp-micros` (UTC).
+    #[default]
+    Avro,
+    /// Parquet, zstd.
+    Parquet,
+}
+
+impl Format {
+    fn file_name(self) -> &'static str {
+        match self {
+            Format::Avro => "data.avro",
+            Format::Parquet => "data.parquet",
+        }
+    }
+}
+
+/// Why a backup could not be made or read.
+#[derive(Debug, thiserror::Error)]
+pub enum BackupError {
+    #[error("{location}: {reason}")]
+    Write { location: String, reason: String },
+    #[error("{location}: not a snapshot manifest: {reason}")]
+    Manifest { location: String, reason: String },
+    #[error(transparent)]
+    Sink(#[from] SinkError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The dictionary's schema of `table`, named after it (Avro's record name).
+fn named_schema(table: &Table) -> SchemaRef {
+    let metadata = [("avro.name", table.name), ("avro.namespace", "csvgate")];
+    let metadata = metadata.map(|(key, value)| (key.to_owned(), value.to_owned()));
+    let schema = table.typed_schema().as_ref().clone();
+    Arc::new(schema.with_metadata(HashMap::from(metadata)))
+}
+
+/// The backups location.
+pub struct Backups {
+    pub location: Location,
+}
+
+impl Backups {
+    /// Snapshots `table` of the warehouse at its current version; `None` when the table was
+    /// never loaded.
+    pub async fn backup_warehouse(
+        &self,
+        warehouse: &DeltaTarget,
+        table: &'static Table,
+        format: Format,
+    ) -> Result<Option<Manifest>, BackupError> {
+        let Some((version, rows)) = warehouse.scan_pinned(table).await? else {
+            return Ok(None);
+        };
+        let created = chrono::Utc::now();
+        let id = format!(
+            "{}-{}",
+            created.format("%Y%m%dT%H%M%S%.6fZ"),
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        );
+        let folder = format!("{}/{id}", table.name);
+        let data = format!("{folder}/{}", format.file_name());
+        let schema = named_schema(table);
+        let written = write::write(format, &self.location, &data, &schema, rows).await?;
+        let manifest = Manifest {
+            id,
+            table: table.name.to_owned(),
+            format,
+            rows: written.rows,
+            schema: manifest::schema_of(table),
+            files: vec![manifest::File {
+                name: format.file_name().to_owned(),
+                bytes: written.bytes,
+                sha256: written.sha256,
+            }],
+            source: manifest::Source {
+                target: "delta".into(),
+                version,
+            },
+            created_at: created.to_rfc3339(),
+            csvgate_version: env!("CARGO_PKG_VERSION").into(),
+        };
+        let text = serde_json::to_vec_pretty(&manifest).expect("a manifest serialises");
+        let key = Path::from(format!("{folder}/{}", manifest::MANIFEST));
+        self.location
+            .store
+            .put(&key, text.into())
+            .await
+            .map_err(|source| self.location.object_error(key.as_ref(), source))?;
+        Ok(Some(manifest))
+    }
+
+    /// Every complete snapshot (of `table`, when given), oldest first.
+    pub async fn list(&self, table: Option<&Table>) -> Result<Vec<Manifest>, BackupError> {
+        let prefix = table.map(|table| Path::from(table.name));
+        let objects: Vec<_> = Arc::clone(&self.location.store)
+            .list(prefix.as_ref())
+            .try_collect()
+            .await
+            .map_err(|source| {
+                self.location
+                    .object_error(prefix.as_ref().map_or("", |p| p.as_ref()), source)
+            })?;
+        let mut manifests = Vec::new();
+        for object in objects {
+            let key = object.location.as_ref();
+            if key.ends_with(&format!("/{}", manifest::MANIFEST)) {
+                manifests.push(self.manifest(key).await?);
+            }
+        }
+        manifests.sort_by(|a, b| (&a.id, &a.table).cmp(&(&b.id, &b.table)));
+        Ok(manifests)
+    }
+
+    async fn manifest(&self, key: &str) -> Result<Manifest, BackupError> {
+        let bytes = self.location.read_small(key).await?;
+        serde_json::from_slice(&bytes).map_err(|error| BackupError::Manifest {
+            location: format!("{}{key}", self.location.url),
+            reason: error.to_string(),
+        })
+    }
+}

@@ -1,0 +1,90 @@
+//! `csvgate backup` and `csvgate backups list`.
+
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+
+use super::{CliError, Context};
+use crate::backup::{self, Backups, manifest};
+use crate::dictionary::{TABLES, Table};
+use crate::report::format::{self, Format};
+use crate::store::Location;
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// A table to back up (repeat for more) [default: every table].
+    #[arg(long = "table", value_parser = table_named)]
+    pub tables: Vec<&'static Table>,
+    /// The snapshot's file format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: backup::Format,
+    /// How the list of snapshots made is printed.
+    #[arg(long, value_enum, default_value_t)]
+    pub output: Format,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BackupsCommand {
+    /// The complete snapshots in the backups location, oldest first.
+    List {
+        #[arg(long, value_parser = table_named)]
+        table: Option<&'static Table>,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+}
+
+fn table_named(name: &str) -> Result<&'static Table, String> {
+    let names: Vec<&str> = TABLES.iter().map(|table| table.name).collect();
+    Table::named(name).ok_or_else(|| format!("no table {name:?}: one of {}", names.join(", ")))
+}
+
+pub async fn run(context: &Context, args: BackupArgs) -> Result<ExitCode, CliError> {
+    let deployment = context.deployment().await?;
+    if deployment.mysql().is_some() {
+        return Err(CliError::Usage(
+            "backup reads the Delta warehouse; backups of a MySQL target are not built yet".into(),
+        ));
+    }
+    let backups = backups(context)?;
+    let tables = match args.tables.is_empty() {
+        true => TABLES.iter().collect(),
+        false => args.tables,
+    };
+    let mut made = Vec::new();
+    for table in tables {
+        let warehouse = &deployment.engines.warehouse;
+        match backups
+            .backup_warehouse(warehouse, table, args.format)
+            .await?
+        {
+            Some(manifest) => made.push(manifest),
+            None if !context.quiet => eprintln!("{}: never loaded, nothing to back up", table.name),
+            None => {}
+        }
+    }
+    print(&made, args.output)
+}
+
+pub async fn list(context: &Context, command: BackupsCommand) -> Result<ExitCode, CliError> {
+    let BackupsCommand::List { table, format } = command;
+    let manifests = backups(context)?.list(table).await?;
+    print(&manifests, format)
+}
+
+fn backups(context: &Context) -> Result<Backups, CliError> {
+    let config = &context.config;
+    let location = Location::open(&config.locations.backups, true, &config.s3)?;
+    Ok(Backups { location })
+}
+
+fn print(manifests: &[backup::Manifest], format: Format) -> Result<ExitCode, CliError> {
+    let batch = manifest::to_batch(manifests)?;
+    format::write(
+        format,
+        &batch.schema(),
+        &[batch],
+        &mut std::io::stdout().lock(),
+    )?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,211 @@
+//! Snapshots of the warehouse's tables: what the manifest promises holds, and independent
+//! readers (fastavro, pyarrow, from the venv `scripts/services` makes) read the same rows and
+//! the dictionary's schema.
+
+mod common;
+
+use common::Sandbox;
+use csvgate::backup::{Backups, Format, Manifest};
+use csvgate::dictionary::{TABLES, Table};
+use csvgate::store::{Location, S3Settings};
+use datafusion::arrow::json::ArrayWriter;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+async fn loaded_sandbox() -> Sandbox {
+    let sandbox = Sandbox::new();
+    let fixtures = common::fixtures();
+    sandbox.ingest(&[&fixtures]).await;
+    sandbox
+}
+
+fn backups(sandbox: &Sandbox) -> Backups {
+    let folder = sandbox.path("backups");
+    let location = Location::open(folder.to_str().unwrap(), true, &S3Settings::default());
+    Backups {
+        location: location.unwrap(),
+    }
+}
+
+/// The table's rows as the warehouse has them, as JSON objects sorted by id, timestamps as
+/// microseconds since the epoch.
+async fn warehouse_rows(sandbox: &Sandbox, table: &Table) -> Vec<Value> {
+    let columns: Vec<String> = table
+        .columns
+        .iter()
+        .map(|column| match column.name {
+            "datetime" => "CAST(datetime AS BIGINT) AS datetime".to_owned(),
+            name => name.to_owned(),
+        })
+        .collect();
+    let sql = format!(
+        "SELECT {} FROM {} ORDER BY id",
+        columns.join(", "),
+        table.name
+    );
+    let batches = sandbox.sql(&sql).await;
+    let mut writer = ArrayWriter::new(Vec::new());
+    writer
+        .write_batches(&batches.iter().collect::<Vec<_>>())
+        .unwrap();
+    writer.finish().unwrap();
+    serde_json::from_slice(&writer.into_inner()).unwrap()
+}
+
+/// What the independent reader of `format` makes of the snapshot's data file.
+fn read_independently(backups: &Backups, manifest: &Manifest) -> Value {
+    let folder = common::local(backups.location.url.as_str());
+    let file = folder
+        .join(&manifest.table)
+        .join(&manifest.id)
+        .join(&manifest.files[0].name);
+    let python = std::env::var("HOME").unwrap() + "/.cache/csvgate-tools/venv/bin/python";
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/read_backup.py");
+    let kind = format!("{:?}", manifest.format).to_lowercase();
+    let out = std::process::Command::new(python)
+        .arg(script)
+        .arg(kind)
+        .arg(&file)
+        .output()
+        .expect("the venv of scripts/services has fastavro and pyarrow");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The Avro schema the dictionary implies: every field mandatory, the timestamp in UTC micros.
+fn avro_schema(table: &Table) -> Value {
+    let fields: Vec<Value> = table
+        .columns
+        .iter()
+        .map(|column| {
+            let kind = match column.name {
+                "datetime" => json!({"logicalType": "timestamp-micros", "type": "long"}),
+                "name" | "department" | "job" => json!("string"),
+                _ => json!("long"),
+            };
+            json!({"name": column.name, "type": kind})
+        })
+        .collect();
+    // fastavro gives the record's full name, namespace included.
+    let name = format!("csvgate.{}", table.name);
+    json!({"type": "record", "name": name, "fields": fields})
+}
+
+#[tokio::test]
+async fn each_format_holds_the_tables_rows_and_schema_for_independent_readers() {
+    let sandbox = loaded_sandbox().await;
+    let backups = backups(&sandbox);
+    for format in [Format::Avro, Format::Parquet] {
+        for table in TABLES.iter() {
+            let manifest = backups
+                .backup_warehouse(&sandbox.target, table, format)
+                .await
+                .unwrap()
+                .unwrap();
+            let expected = warehouse_rows(&sandbox, table).await;
+            assert_eq!(manifest.rows, expected.len() as u64, "{}", table.name);
+            let read = read_independently(&backups, &manifest);
+            assert_eq!(
+                read["rows"].as_array().unwrap(),
+                &expected,
+                "{}",
+                table.name
+            );
+            match format {
+                Format::Avro => assert_eq!(read["schema"], avro_schema(table)),
+                Format::Parquet => {
+                    let names: Vec<&str> = (read["schema"].as_array().unwrap().iter())
+                        .map(|field| field[0].as_str().unwrap())
+                        .collect();
+                    assert_eq!(names, table.column_names().collect::<Vec<_>>());
+                    let nullable = read["schema"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|f| f[2] == true);
+                    assert!(!nullable, "{}", read["schema"]);
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_manifest_states_the_files_bytes_checksum_and_source_version() {
+    let sandbox = loaded_sandbox().await;
+    let backups = backups(&sandbox);
+    let jobs = Table::named("jobs").unwrap();
+    let manifest = backups
+        .backup_warehouse(&sandbox.target, jobs, Format::Avro)
+        .await
+        .unwrap()
+        .unwrap();
+    let folder = common::local(backups.location.url.as_str())
+        .join("jobs")
+        .join(&manifest.id);
+    let data = std::fs::read(folder.join("data.avro")).unwrap();
+    assert_eq!(manifest.files[0].bytes, data.len() as u64);
+    assert_eq!(
+        manifest.files[0].sha256,
+        format!("{:x}", Sha256::digest(&data))
+    );
+    assert_eq!(
+        (manifest.source.target.as_str(), manifest.source.version),
+        ("delta", 1)
+    );
+    let written: Manifest =
+        serde_json::from_slice(&std::fs::read(folder.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(written, manifest);
+    let names: Vec<&str> = manifest.schema.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["id", "job"]);
+}
+
+#[tokio::test]
+async fn listing_shows_complete_snapshots_only_oldest_first() {
+    let sandbox = loaded_sandbox().await;
+    let backups = backups(&sandbox);
+    let jobs = Table::named("jobs").unwrap();
+    let departments = Table::named("departments").unwrap();
+    let mut made = Vec::new();
+    for (table, format) in [
+        (jobs, Format::Avro),
+        (departments, Format::Parquet),
+        (jobs, Format::Parquet),
+    ] {
+        let manifest = backups
+            .backup_warehouse(&sandbox.target, table, format)
+            .await;
+        made.push(manifest.unwrap().unwrap().id);
+    }
+    // A snapshot cut short before its manifest: data, and nothing else.
+    let partial = sandbox.path("backups/jobs/20990101T000000.000000Z-cut/data.avro");
+    std::fs::create_dir_all(partial.parent().unwrap()).unwrap();
+    std::fs::write(&partial, b"Obj\x01").unwrap();
+
+    let all: Vec<String> = backups
+        .list(None)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.id)
+        .collect();
+    assert_eq!(all, made);
+    let only_jobs: Vec<String> = backups
+        .list(Some(jobs))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.id)
+        .collect();
+    assert_eq!(only_jobs, [made[0].clone(), made[2].clone()]);
+
+    let never_loaded = Sandbox::new();
+    let nothing = backups
+        .backup_warehouse(&never_loaded.target, jobs, Format::Avro)
+        .await;
+    assert!(nothing.unwrap().is_none());
+}

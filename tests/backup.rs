@@ -209,3 +209,46 @@ async fn listing_shows_complete_snapshots_only_oldest_first() {
         .await;
     assert!(nothing.unwrap().is_none());
 }
+
+#[tokio::test]
+async fn a_mysql_target_is_backed_up_in_one_snapshot_with_the_same_rows() {
+    let (url, _) = common::mysql_database().await;
+    let sandbox = Sandbox::with_config(|config| {
+        config.target.url = Some(url.clone());
+        config.target.mirror_parquet = true;
+    });
+    sandbox.ingest(&[&common::fixtures()]).await;
+    let target = csvgate::sink::mysql::MysqlTarget::new(&url, None).unwrap();
+    let backups = backups(&sandbox);
+    let tables: Vec<&'static Table> = TABLES.iter().collect();
+    for format in [Format::Avro, Format::Parquet] {
+        let made = backups
+            .backup_mysql(&target, &tables, format)
+            .await
+            .unwrap();
+        assert_eq!(made.len(), 3);
+        for (manifest, table) in made.iter().zip(&tables) {
+            assert_eq!(manifest.source.target, "mysql");
+            assert_eq!(
+                manifest.source.version, made[0].source.version,
+                "one snapshot"
+            );
+            // The Delta mirror was loaded from the same rows.
+            let expected = warehouse_rows(&sandbox, table).await;
+            let read = read_independently(&backups, manifest);
+            assert_eq!(
+                read["rows"].as_array().unwrap(),
+                &expected,
+                "{}",
+                table.name
+            );
+        }
+    }
+    let ledger_entries = target
+        .query::<u64>("SELECT MAX(entry_id) FROM csvgate_runs")
+        .await
+        .unwrap();
+    let listed = backups.list(None).await.unwrap();
+    assert_eq!(listed.len(), 6);
+    assert!(listed.iter().all(|m| m.source.version == ledger_entries[0]));
+}

@@ -2,12 +2,14 @@
 //! Parquet and a `manifest.json`, below the backups location:
 //! `<table>/<UTC timestamp>-<id>/{data.avro|data.parquet, manifest.json}`.
 //!
-//! A snapshot reads one pinned table version (Delta) and streams it; its manifest, written
+//! A snapshot reads one pinned table version (Delta), or every table inside one
+//! `START TRANSACTION WITH CONSISTENT SNAPSHOT` (MySQL), and streams it; its manifest, written
 //! last, holds the row count, the dictionary's schema and the SHA-256 of the data file, so a
 //! restore can check a snapshot before it touches the table, and a snapshot cut short (no
 //! manifest) is never listed.
 
 pub mod manifest;
+mod mysql;
 mod write;
 
 use std::collections::HashMap;
@@ -16,12 +18,13 @@ use std::sync::Arc;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::object_store::ObjectStoreExt;
 use datafusion::object_store::path::Path;
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 
 use crate::dictionary::Table;
 use crate::sink::SinkError;
 use crate::sink::delta::DeltaTarget;
+use crate::sink::mysql::MysqlTarget;
 use crate::store::{Location, StoreError};
 pub use manifest::Manifest;
 
@@ -83,6 +86,44 @@ impl Backups {
         let Some((version, rows)) = warehouse.scan_pinned(table).await? else {
             return Ok(None);
         };
+        let source = manifest::Source {
+            target: "delta".into(),
+            version,
+        };
+        let rows = rows.map_err(|error| error.to_string()).boxed();
+        Ok(Some(self.snapshot(table, format, source, rows).await?))
+    }
+
+    /// Snapshots `tables` of a MySQL target, all read in one consistent snapshot; each
+    /// manifest's source version is the last ledger entry that snapshot holds.
+    pub async fn backup_mysql(
+        &self,
+        target: &MysqlTarget,
+        tables: &[&'static Table],
+        format: Format,
+    ) -> Result<Vec<Manifest>, BackupError> {
+        let mut snapshot = mysql::Snapshot::begin(target).await?;
+        let mut made = Vec::new();
+        for table in tables {
+            let source = manifest::Source {
+                target: "mysql".into(),
+                version: snapshot.ledger_entry,
+            };
+            let rows = snapshot.rows(table).await?;
+            made.push(self.snapshot(table, format, source, rows).await?);
+        }
+        snapshot.end().await?;
+        Ok(made)
+    }
+
+    /// Streams `rows` into a new snapshot of `table`, then writes its manifest.
+    async fn snapshot(
+        &self,
+        table: &'static Table,
+        format: Format,
+        source: manifest::Source,
+        rows: write::Rows<'_>,
+    ) -> Result<Manifest, BackupError> {
         let created = chrono::Utc::now();
         let id = format!(
             "{}-{}",
@@ -104,10 +145,7 @@ impl Backups {
                 bytes: written.bytes,
                 sha256: written.sha256,
             }],
-            source: manifest::Source {
-                target: "delta".into(),
-                version,
-            },
+            source,
             created_at: created.to_rfc3339(),
             csvgate_version: env!("CARGO_PKG_VERSION").into(),
         };
@@ -118,7 +156,7 @@ impl Backups {
             .put(&key, text.into())
             .await
             .map_err(|source| self.location.object_error(key.as_ref(), source))?;
-        Ok(Some(manifest))
+        Ok(manifest)
     }
 
     /// Every complete snapshot (of `table`, when given), oldest first.

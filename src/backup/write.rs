@@ -10,14 +10,15 @@ use std::task::{Context, Poll};
 use arrow_avro::compression::CompressionCodec;
 use arrow_avro::writer::WriterBuilder;
 use arrow_avro::writer::format::AvroOcfFormat;
+use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::object_store::buffered::BufWriter;
 use datafusion::object_store::path::Path;
 use datafusion::parquet::arrow::AsyncArrowWriter;
 use datafusion::parquet::basic::{Compression, ZstdLevel};
 use datafusion::parquet::file::properties::WriterProperties;
-use datafusion::physical_plan::SendableRecordBatchStream;
 use futures::StreamExt;
+use futures::stream::BoxStream;
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
@@ -31,13 +32,16 @@ pub(super) struct Written {
     pub sha256: String,
 }
 
+/// Batches of a table's rows, from whichever engine reads them.
+pub(super) type Rows<'a> = BoxStream<'a, Result<RecordBatch, String>>;
+
 /// Writes `rows` (cast to `schema`) as `format` to `key` of `location`.
 pub(super) async fn write(
     format: Format,
     location: &Location,
     key: &str,
     schema: &SchemaRef,
-    rows: SendableRecordBatchStream,
+    rows: Rows<'_>,
 ) -> Result<Written, BackupError> {
     let digest = Arc::new(Mutex::new(Digested::default()));
     let out = Hashing {
@@ -61,11 +65,7 @@ pub(super) async fn write(
     })
 }
 
-async fn parquet(
-    out: Hashing,
-    schema: &SchemaRef,
-    mut rows: SendableRecordBatchStream,
-) -> Result<u64, String> {
+async fn parquet(out: Hashing, schema: &SchemaRef, mut rows: Rows<'_>) -> Result<u64, String> {
     let properties = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::default()))
         .build();
@@ -73,8 +73,7 @@ async fn parquet(
         .map_err(|error| error.to_string())?;
     let mut count = 0;
     while let Some(batch) = rows.next().await {
-        let batch = batch.map_err(|error| error.to_string())?;
-        let batch = crate::shape::to_schema(&batch, schema).map_err(|error| error.to_string())?;
+        let batch = crate::shape::to_schema(&batch?, schema).map_err(|error| error.to_string())?;
         count += batch.num_rows() as u64;
         writer
             .write(&batch)
@@ -85,11 +84,7 @@ async fn parquet(
     Ok(count)
 }
 
-async fn avro(
-    mut out: Hashing,
-    schema: &SchemaRef,
-    mut rows: SendableRecordBatchStream,
-) -> Result<u64, String> {
+async fn avro(mut out: Hashing, schema: &SchemaRef, mut rows: Rows<'_>) -> Result<u64, String> {
     // The Avro writer is synchronous: it encodes each batch as one block into `encoded`,
     // which is drained into the upload after every batch.
     let encoded = Drained::default();

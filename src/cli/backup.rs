@@ -41,28 +41,31 @@ fn table_named(name: &str) -> Result<&'static Table, String> {
 
 pub async fn run(context: &Context, args: BackupArgs) -> Result<ExitCode, CliError> {
     let deployment = context.deployment().await?;
-    if deployment.mysql().is_some() {
-        return Err(CliError::Usage(
-            "backup reads the Delta warehouse; backups of a MySQL target are not built yet".into(),
-        ));
-    }
     let backups = backups(context)?;
-    let tables = match args.tables.is_empty() {
+    let tables: Vec<&'static Table> = match args.tables.is_empty() {
         true => TABLES.iter().collect(),
         false => args.tables,
     };
-    let mut made = Vec::new();
-    for table in tables {
-        let warehouse = &deployment.engines.warehouse;
-        match backups
-            .backup_warehouse(warehouse, table, args.format)
-            .await?
-        {
-            Some(manifest) => made.push(manifest),
-            None if !context.quiet => eprintln!("{}: never loaded, nothing to back up", table.name),
-            None => {}
+    let made = match deployment.mysql() {
+        Some(mysql) => backups.backup_mysql(mysql, &tables, args.format).await?,
+        None => {
+            let mut made = Vec::new();
+            for table in tables {
+                let warehouse = &deployment.engines.warehouse;
+                match backups
+                    .backup_warehouse(warehouse, table, args.format)
+                    .await?
+                {
+                    Some(manifest) => made.push(manifest),
+                    None if !context.quiet => {
+                        eprintln!("{}: never loaded, nothing to back up", table.name)
+                    }
+                    None => {}
+                }
+            }
+            made
         }
-    }
+    };
     print(&made, args.output)
 }
 

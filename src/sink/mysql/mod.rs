@@ -31,7 +31,7 @@ const NO_SUCH_TABLE: u16 = 1146;
 pub struct MysqlTarget {
     pool: Pool,
     /// The URL without its password: what messages show.
-    display: String,
+    pub(crate) display: String,
     local_infile: Arc<AtomicBool>,
 }
 
@@ -89,7 +89,7 @@ impl MysqlTarget {
         }
     }
 
-    async fn conn(&self) -> Result<Conn, SinkError> {
+    pub(crate) async fn conn(&self) -> Result<Conn, SinkError> {
         self.pool.get_conn().await.map_err(self.error())
     }
 

@@ -6,7 +6,10 @@
 //! are in the ledger and come back `skipped`. The runtime glue is the `csvgate-lambda` binary
 //! (feature `lambda`); this module has no dependency on it, so it is tested like the rest.
 
-use serde_json::Value;
+use serde_json::{Value, json};
+
+use crate::backup::{BackupError, Backups, Format};
+use crate::dictionary::{TABLES, Table};
 
 use crate::deployment::Deployment;
 use crate::event::Notification;
@@ -19,6 +22,8 @@ pub const LOG_FILTER: &str = "warn,csvgate=info,aws_config=error";
 pub enum InvocationError {
     #[error(transparent)]
     Malformed(#[from] crate::event::EventError),
+    #[error("backup: {0}")]
+    Backup(#[from] BackupError),
     #[error("{failed} of {records} records failed: {}", .reasons.join("; "))]
     Records {
         failed: usize,
@@ -27,8 +32,12 @@ pub enum InvocationError {
     },
 }
 
-/// Processes the notification in `payload`; the outcome of each record, or why some failed.
+/// Processes the notification in `payload`, or the weekly schedule's `{"csvgate": "backup"}`;
+/// the outcome of each record (or the snapshots made), or why some failed.
 pub async fn handle(deployment: &Deployment, payload: Value) -> Result<Value, InvocationError> {
+    if payload.get("csvgate").and_then(Value::as_str) == Some("backup") {
+        return backup(deployment).await;
+    }
     let notification = Notification::from_json(payload)?;
     let outcomes = notification
         .process(&deployment.pipeline, &deployment.options)
@@ -47,4 +56,18 @@ pub async fn handle(deployment: &Deployment, payload: Value) -> Result<Value, In
             reasons,
         }),
     }
+}
+
+/// A snapshot of every table into the backups location (`CSVGATE_BACKUPS`), in AVRO.
+async fn backup(deployment: &Deployment) -> Result<Value, InvocationError> {
+    let tables: Vec<&'static Table> = TABLES.iter().collect();
+    let backups = Backups::open(&deployment.config)?;
+    let made = backups
+        .backup_deployment(deployment, &tables, Format::Avro)
+        .await?;
+    tracing::info!(snapshots = made.len(), "backup done");
+    let snapshots: Vec<Value> = (made.iter())
+        .map(|m| json!({"table": m.table, "id": m.id, "rows": m.rows}))
+        .collect();
+    Ok(json!({ "backups": snapshots }))
 }

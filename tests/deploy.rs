@@ -103,7 +103,7 @@ fn the_template_wires_what_the_seed_had() {
         "/globant/db/password"
     );
 
-    // Least privilege: its SSM prefix, its two buckets.
+    // Least privilege: its SSM prefix, its two buckets, and where its backups go.
     let statements = function["Policies"][0]["Statement"].as_array().unwrap();
     let resources_of = |sid: &str| {
         let statement = statements.iter().find(|s| s["Sid"] == sid).unwrap();
@@ -112,6 +112,7 @@ fn the_template_wires_what_the_seed_had() {
     assert!(resources_of("ReadItsParameters").contains("parameter${SsmPrefix}/*"));
     assert!(resources_of("ReadLanding").contains(":s3:::${LandingBucketName}/*"));
     assert!(resources_of("WriteInvalid").contains(":s3:::${InvalidBucketName}/*"));
+    assert!(resources_of("WriteBackups").contains(":s3:::${BackupBucketName}/*"));
     let granted = statements
         .iter()
         .map(|s| s["Resource"].to_string())
@@ -121,9 +122,16 @@ fn the_template_wires_what_the_seed_had() {
         "no statement grants every resource: {granted}"
     );
 
-    // The weekly backup.
+    // The weekly backup, which the function runs on this input, into CSVGATE_BACKUPS.
     let weekly = &function["Events"]["WeeklyBackup"];
     assert_eq!(weekly["Type"], "Schedule");
+    assert_eq!(weekly["Properties"]["Input"], "{\"csvgate\": \"backup\"}");
+    let variables = &function["Environment"]["Variables"];
+    assert!(
+        variables["CSVGATE_BACKUPS"]
+            .to_string()
+            .contains("${BackupBucketName}")
+    );
     assert!(
         weekly["Properties"]["Schedule"]
             .as_str()

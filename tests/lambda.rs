@@ -90,3 +90,37 @@ async fn a_missing_object_fails_the_invocation_and_loses_nothing() {
         .unwrap();
     assert_eq!(statuses(&retried), ["skipped", "done"], "{retried}");
 }
+
+#[tokio::test]
+async fn the_weekly_schedule_backs_up_every_table() {
+    let bucket = bucket();
+    land_fixtures(&bucket).await;
+    let dir = tempfile::tempdir().unwrap();
+    let deployment = deployment(&bucket, dir.path());
+    let files = ["hired_employees.csv", "departments.csv", "jobs.csv"];
+    csvgate::lambda::handle(&deployment, event(&bucket, &files))
+        .await
+        .unwrap();
+    let answer = csvgate::lambda::handle(&deployment, json!({"csvgate": "backup"}))
+        .await
+        .unwrap();
+    let made: Vec<(String, u64)> = answer["backups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["table"].as_str().unwrap().to_owned(),
+                m["rows"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("departments", 12),
+        ("jobs", 183),
+        ("hired_employees", 1929),
+    ];
+    assert_eq!(made, expected.map(|(table, rows)| (table.to_owned(), rows)));
+    let backups = csvgate::backup::Backups::open(&deployment.config).unwrap();
+    assert_eq!(backups.list(None).await.unwrap().len(), 3);
+}

@@ -21,6 +21,8 @@ use datafusion::object_store::path::Path;
 use futures::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 
+use crate::config::Config;
+use crate::deployment::Deployment;
 use crate::dictionary::Table;
 use crate::sink::SinkError;
 use crate::sink::delta::DeltaTarget;
@@ -75,6 +77,33 @@ pub struct Backups {
 }
 
 impl Backups {
+    /// The backups location `config` names (a local folder is created).
+    pub fn open(config: &Config) -> Result<Backups, BackupError> {
+        let location = Location::open(&config.locations.backups, true, &config.s3)?;
+        Ok(Backups { location })
+    }
+
+    /// Snapshots `tables` of the deployment's target (the MySQL target when there is one, else
+    /// the warehouse, whose never-loaded tables are left out).
+    pub async fn backup_deployment(
+        &self,
+        deployment: &Deployment,
+        tables: &[&'static Table],
+        format: Format,
+    ) -> Result<Vec<Manifest>, BackupError> {
+        if let Some(mysql) = deployment.mysql() {
+            return self.backup_mysql(mysql, tables, format).await;
+        }
+        let mut made = Vec::new();
+        for table in tables {
+            let warehouse = &deployment.engines.warehouse;
+            if let Some(manifest) = self.backup_warehouse(warehouse, table, format).await? {
+                made.push(manifest);
+            }
+        }
+        Ok(made)
+    }
+
     /// Snapshots `table` of the warehouse at its current version; `None` when the table was
     /// never loaded.
     pub async fn backup_warehouse(

@@ -8,7 +8,6 @@ use super::{CliError, Context};
 use crate::backup::{self, Backups, manifest};
 use crate::dictionary::{TABLES, Table};
 use crate::report::format::{self, Format};
-use crate::store::Location;
 
 #[derive(Debug, Args)]
 pub struct BackupArgs {
@@ -41,44 +40,21 @@ fn table_named(name: &str) -> Result<&'static Table, String> {
 
 pub async fn run(context: &Context, args: BackupArgs) -> Result<ExitCode, CliError> {
     let deployment = context.deployment().await?;
-    let backups = backups(context)?;
     let tables: Vec<&'static Table> = match args.tables.is_empty() {
         true => TABLES.iter().collect(),
         false => args.tables,
     };
-    let made = match deployment.mysql() {
-        Some(mysql) => backups.backup_mysql(mysql, &tables, args.format).await?,
-        None => {
-            let mut made = Vec::new();
-            for table in tables {
-                let warehouse = &deployment.engines.warehouse;
-                match backups
-                    .backup_warehouse(warehouse, table, args.format)
-                    .await?
-                {
-                    Some(manifest) => made.push(manifest),
-                    None if !context.quiet => {
-                        eprintln!("{}: never loaded, nothing to back up", table.name)
-                    }
-                    None => {}
-                }
-            }
-            made
-        }
-    };
+    let backups = Backups::open(&deployment.config)?;
+    let made = backups
+        .backup_deployment(&deployment, &tables, args.format)
+        .await?;
     print(&made, args.output)
 }
 
 pub async fn list(context: &Context, command: BackupsCommand) -> Result<ExitCode, CliError> {
     let BackupsCommand::List { table, format } = command;
-    let manifests = backups(context)?.list(table).await?;
+    let manifests = Backups::open(&context.config)?.list(table).await?;
     print(&manifests, format)
-}
-
-fn backups(context: &Context) -> Result<Backups, CliError> {
-    let config = &context.config;
-    let location = Location::open(&config.locations.backups, true, &config.s3)?;
-    Ok(Backups { location })
 }
 
 fn print(manifests: &[backup::Manifest], format: Format) -> Result<ExitCode, CliError> {

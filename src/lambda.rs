@@ -1,5 +1,6 @@
 //! One AWS Lambda invocation: the S3 event notification it carries, processed through the same
-//! pipeline as `csvgate handle-event`.
+//! pipeline as `csvgate handle-event`, or the weekly schedule's `{"csvgate": "backup"}`, which
+//! runs `csvgate backup` of every table.
 //!
 //! The invocation fails when any record failed, naming each, so Lambda's retries and its
 //! on-failure destination apply; a retry loads nothing twice, since the objects already done

@@ -219,13 +219,17 @@ async fn keys_and_region_come_from_an_aws_cli_profile_or_its_credential_process(
         "[profile hr]\nregion = us-east-1\n",
     )
     .unwrap();
-    let source = format!("s3://{bucket}/landing/departments.csv");
-    let mut ingest = csvgate(home.path(), &["ingest", &source, "--format", "csv"]);
-    ingest.env("HOME", home.path()).env("AWS_PROFILE", "hr");
-    for name in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"] {
-        ingest.env_remove(name);
-    }
-    let (ok, stdout, stderr) = output(&mut ingest);
+    // `ingest` of one landing file with nothing but the profile `profile` to go by.
+    let ingest_as = |profile: &str, file: &str| {
+        let source = format!("s3://{bucket}/landing/{file}");
+        let mut ingest = csvgate(home.path(), &["ingest", &source, "--format", "csv"]);
+        ingest.env("HOME", home.path()).env("AWS_PROFILE", profile);
+        for name in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"] {
+            ingest.env_remove(name);
+        }
+        output(&mut ingest)
+    };
+    let (ok, stdout, stderr) = ingest_as("hr", "departments.csv");
     assert!(ok && stdout.contains(",done,12,12,0"), "{stdout}{stderr}");
 
     // A profile whose keys come from a credential process, as SSO helpers and vaults give
@@ -236,12 +240,6 @@ async fn keys_and_region_come_from_an_aws_cli_profile_or_its_credential_process(
         s3::settings().secret_access_key.unwrap()
     );
     std::fs::write(home.path().join(".aws/config"), process).unwrap();
-    let source = format!("s3://{bucket}/landing/jobs.csv");
-    let mut ingest = csvgate(home.path(), &["ingest", &source, "--format", "csv"]);
-    ingest.env("HOME", home.path()).env("AWS_PROFILE", "vault");
-    for name in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"] {
-        ingest.env_remove(name);
-    }
-    let (ok, stdout, stderr) = output(&mut ingest);
+    let (ok, stdout, stderr) = ingest_as("vault", "jobs.csv");
     assert!(ok && stdout.contains(",done,183,183,0"), "{stdout}{stderr}");
 }

@@ -252,3 +252,65 @@ async fn a_mysql_target_is_backed_up_in_one_snapshot_with_the_same_rows() {
     assert_eq!(listed.len(), 6);
     assert!(listed.iter().all(|m| m.source.version == ledger_entries[0]));
 }
+
+#[tokio::test]
+async fn a_damaged_snapshot_is_refused_naming_the_problem() {
+    let sandbox = loaded_sandbox().await;
+    let backups = backups(&sandbox);
+    let employees = Table::named("hired_employees").unwrap();
+    for format in [Format::Avro, Format::Parquet] {
+        let made = backups
+            .backup_warehouse(&sandbox.target, employees, format)
+            .await;
+        let manifest = made.unwrap().unwrap();
+        let found = backups.find(employees, Some(&manifest.id)).await.unwrap();
+        assert_eq!(backups.verify(&found).await.unwrap(), 1929);
+        let folder = common::local(backups.location.url.as_str())
+            .join("hired_employees")
+            .join(&manifest.id);
+        let data = folder.join(&manifest.files[0].name);
+        let original = std::fs::read(&data).unwrap();
+        let refusal = |expected: &str| {
+            let expected = expected.to_owned();
+            let backups = &backups;
+            let manifest = &manifest;
+            async move {
+                let error = backups.verify(manifest).await.unwrap_err().to_string();
+                assert!(
+                    error.contains("refused") && error.contains(&expected),
+                    "{format:?}: {error}"
+                );
+            }
+        };
+
+        let mut flipped = original.clone();
+        flipped[original.len() / 2] ^= 0x01;
+        std::fs::write(&data, &flipped).unwrap();
+        refusal("SHA-256").await;
+
+        std::fs::write(&data, &original[..original.len() - 100]).unwrap();
+        refusal("truncated").await;
+
+        std::fs::remove_file(&data).unwrap();
+        refusal("is missing").await;
+
+        std::fs::write(&data, &original).unwrap();
+        let mut other_schema = manifest.clone();
+        other_schema.schema[2].data_type = "Utf8".into();
+        let error = backups.verify(&other_schema).await.unwrap_err().to_string();
+        assert!(error.contains("is not the table's"), "{error}");
+
+        let mut fewer = manifest.clone();
+        fewer.rows -= 1;
+        let error = backups.verify(&fewer).await.unwrap_err().to_string();
+        assert!(
+            error.contains("holds 1929 rows, the manifest says 1928"),
+            "{error}"
+        );
+        assert_eq!(backups.verify(&manifest).await.unwrap(), 1929);
+    }
+    let missing = backups
+        .find(employees, Some("20000101T000000.000000Z-none"))
+        .await;
+    assert!(missing.unwrap_err().to_string().contains("no snapshot"));
+}

@@ -10,6 +10,7 @@
 
 pub mod manifest;
 mod mysql;
+mod verify;
 mod write;
 
 use std::collections::HashMap;
@@ -57,6 +58,10 @@ pub enum BackupError {
     Write { location: String, reason: String },
     #[error("{location}: not a snapshot manifest: {reason}")]
     Manifest { location: String, reason: String },
+    #[error("{table}: no snapshot {id:?} in the backups location")]
+    NoSnapshot { table: String, id: String },
+    #[error("snapshot {snapshot} refused: {problem}")]
+    Refused { snapshot: String, problem: String },
     #[error(transparent)]
     Sink(#[from] SinkError),
     #[error(transparent)]

@@ -31,6 +31,15 @@ pub enum BackupsCommand {
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
+    /// Check a snapshot: its schema against the dictionary, its file's size and SHA-256
+    /// against the manifest, and its rows by decoding it.
+    Verify {
+        #[arg(value_parser = table_named)]
+        table: &'static Table,
+        /// The snapshot's id [default: the table's latest].
+        #[arg(long)]
+        snapshot: Option<String>,
+    },
 }
 
 fn table_named(name: &str) -> Result<&'static Table, String> {
@@ -51,10 +60,19 @@ pub async fn run(context: &Context, args: BackupArgs) -> Result<ExitCode, CliErr
     print(&made, args.output)
 }
 
-pub async fn list(context: &Context, command: BackupsCommand) -> Result<ExitCode, CliError> {
-    let BackupsCommand::List { table, format } = command;
-    let manifests = Backups::open(&context.config)?.list(table).await?;
-    print(&manifests, format)
+pub async fn backups(context: &Context, command: BackupsCommand) -> Result<ExitCode, CliError> {
+    let backups = Backups::open(&context.config)?;
+    match command {
+        BackupsCommand::List { table, format } => print(&backups.list(table).await?, format),
+        BackupsCommand::Verify { table, snapshot } => {
+            let manifest = backups.find(table, snapshot.as_deref()).await?;
+            let rows = backups.verify(&manifest).await?;
+            if !context.quiet {
+                println!("{} snapshot {}: ok, {rows} rows", table.name, manifest.id);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
 }
 
 fn print(manifests: &[backup::Manifest], format: Format) -> Result<ExitCode, CliError> {

@@ -112,7 +112,7 @@ pub enum Command {
     Config(config::ConfigCommand),
     /// Snapshot tables into the backups location (AVRO or Parquet, with a manifest).
     Backup(backup::BackupArgs),
-    /// The snapshots in the backups location.
+    /// The snapshots in the backups location: list, verify.
     #[command(subcommand)]
     Backups(backup::BackupsCommand),
     /// Manage the MySQL schema.
@@ -173,7 +173,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Gen(args) => generate::run(&context, args),
         Command::Db(command) => db::run(&context, command).await,
         Command::Backup(args) => backup::run(&context, args).await,
-        Command::Backups(command) => backup::list(&context, command).await,
+        Command::Backups(command) => backup::backups(&context, command).await,
         Command::Config(command) => config::run(&context, command).await,
         Command::Report(args) => report::run(&context, args).await,
         Command::Sql(args) => sql::run(&context, args).await,

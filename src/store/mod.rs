@@ -11,6 +11,7 @@
 //!   for profiles whose keys come from a role, SSO or a credential process;
 //! - [`listing`]: what an `ingest` argument names: one object, or every `.csv` below a prefix;
 //! - [`object`]: object versions (what the ledger records) and the keys clients may use;
+//! - [`parquet_file`]: Parquet files read by byte ranges;
 //! - [`transfer`]: reading objects as streams, and uploads that appear whole or not at all;
 //! - [`conditional`]: whether a store refuses a second create of one object, as Delta commits
 //!   need.
@@ -21,12 +22,14 @@ mod listing;
 mod local;
 mod location;
 mod object;
+mod parquet_file;
 pub mod s3;
 mod sdk_credentials;
 mod transfer;
 
 pub use location::Location;
 pub use object::{ObjectVersion, check_key};
+pub use parquet_file::StoredParquet;
 pub use s3::S3Settings;
 
 /// Why a location could not be used.

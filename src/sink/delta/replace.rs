@@ -7,28 +7,20 @@
 //! statistics in the Delta log skip, unread, the files that cannot hold any of them.
 
 use std::future::IntoFuture;
-use std::ops::Range;
 use std::sync::Arc;
 
-use bytes::Bytes;
 use datafusion::arrow::array::{AsArray, BooleanArray, RecordBatch};
 use datafusion::arrow::compute::filter_record_batch;
 use datafusion::arrow::datatypes::Int64Type;
-use datafusion::object_store::path::Path;
-use datafusion::object_store::{ObjectStore, ObjectStoreExt};
-use datafusion::parquet::arrow::arrow_reader::ArrowReaderOptions;
-use datafusion::parquet::arrow::async_reader::{AsyncFileReader, ParquetRecordBatchStream};
+use datafusion::parquet::arrow::async_reader::ParquetRecordBatchStream;
 use datafusion::parquet::arrow::{ParquetRecordBatchStreamBuilder, ProjectionMask};
 use datafusion::parquet::errors::ParquetError;
-use datafusion::parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
 use deltalake::DeltaTable;
 use deltalake::kernel::transaction::{CommitBuilder, CommitProperties};
 use deltalake::kernel::{Action, Add, LogicalFileView};
 use deltalake::protocol::DeltaOperation;
 use deltalake::writer::{DeltaWriter, RecordBatchWriter};
-use futures::FutureExt;
 use futures::TryStreamExt;
-use futures::future::BoxFuture;
 use roaring::RoaringTreemap;
 use tracing::Instrument;
 
@@ -37,6 +29,7 @@ use super::load::{remove_files, writer_properties};
 use crate::dictionary::Table;
 use crate::sink::SinkError;
 use crate::store::Location;
+use crate::store::StoredParquet;
 
 /// Commits `staged` (files holding the rows of `loaded_ids`) to `delta`, replacing the rows the
 /// table held with those ids; returns the table as committed. On failure nothing is committed
@@ -169,8 +162,8 @@ async fn read(
     location: &Location,
     file: &LogicalFileView,
     only: Option<&str>,
-) -> Result<ParquetRecordBatchStream<StoredFile>, SinkError> {
-    let reader = StoredFile {
+) -> Result<ParquetRecordBatchStream<StoredParquet>, SinkError> {
+    let reader = StoredParquet {
         store: Arc::clone(&location.store),
         path: file.object_store_path(),
         size: u64::try_from(file.size()).unwrap_or_default(),
@@ -206,43 +199,4 @@ fn not_loaded(batch: &RecordBatch, key: &str, loaded_ids: &RoaringTreemap) -> Bo
         .iter()
         .map(|&id| Some(!u64::try_from(id).is_ok_and(|id| loaded_ids.contains(id))))
         .collect()
-}
-
-/// A Parquet file in an object store, read by byte ranges; its size comes from the Delta log, so
-/// the footer is found without asking the store.
-struct StoredFile {
-    store: Arc<dyn ObjectStore>,
-    path: Path,
-    size: u64,
-}
-
-fn store_error(source: datafusion::object_store::Error) -> ParquetError {
-    ParquetError::External(Box::new(source))
-}
-
-impl AsyncFileReader for StoredFile {
-    fn get_bytes(&mut self, range: Range<u64>) -> BoxFuture<'_, Result<Bytes, ParquetError>> {
-        async move {
-            self.store
-                .get_range(&self.path, range)
-                .await
-                .map_err(store_error)
-        }
-        .boxed()
-    }
-
-    fn get_metadata<'a>(
-        &'a mut self,
-        options: Option<&'a ArrowReaderOptions>,
-    ) -> BoxFuture<'a, Result<Arc<ParquetMetaData>, ParquetError>> {
-        async move {
-            let size = self.size;
-            let metadata = ParquetMetaDataReader::new()
-                .with_arrow_reader_options(options)
-                .load_and_finish(self, size)
-                .await?;
-            Ok(Arc::new(metadata))
-        }
-        .boxed()
-    }
 }

@@ -1,0 +1,143 @@
+//! Checking a snapshot before anything trusts it: its manifest against the dictionary, its
+//! data file against the manifest (size, SHA-256), and its rows against the manifest's count
+//! by decoding the whole file. Streamed, like the backup.
+
+use std::io::BufReader;
+
+use arrow_avro::reader::ReaderBuilder;
+use datafusion::object_store::ObjectStoreExt;
+use datafusion::object_store::path::Path;
+use datafusion::parquet::arrow::ParquetRecordBatchStreamBuilder;
+use futures::{StreamExt, TryStreamExt};
+use sha2::{Digest, Sha256};
+
+use super::manifest::{self, File, Manifest};
+use super::{BackupError, Backups, Format};
+use crate::dictionary::Table;
+use crate::store::StoredParquet;
+
+impl Backups {
+    /// The snapshot `id` of `table`, or its latest when `id` is `None` or `latest`.
+    pub async fn find(&self, table: &Table, id: Option<&str>) -> Result<Manifest, BackupError> {
+        let mut snapshots = self.list(Some(table)).await?;
+        let found = match id {
+            None | Some("latest") => snapshots.pop(),
+            Some(id) => snapshots.into_iter().find(|snapshot| snapshot.id == id),
+        };
+        found.ok_or_else(|| BackupError::NoSnapshot {
+            table: table.name.to_owned(),
+            id: id.unwrap_or("latest").to_owned(),
+        })
+    }
+
+    /// Whether the snapshot holds what its manifest says, in the dictionary's schema: the
+    /// first problem found, or its row count.
+    pub async fn verify(&self, manifest: &Manifest) -> Result<u64, BackupError> {
+        let refused = |problem: String| BackupError::Refused {
+            snapshot: format!("{}{}/{}/", self.location.url, manifest.table, manifest.id),
+            problem,
+        };
+        let table = Table::named(&manifest.table)
+            .ok_or_else(|| refused(format!("no table {:?} in the dictionary", manifest.table)))?;
+        let declared = manifest::schema_of(table);
+        if manifest.schema != declared {
+            return Err(refused(format!(
+                "its schema {} is not the table's {}",
+                columns(&manifest.schema),
+                columns(&declared)
+            )));
+        }
+        let mut rows = 0;
+        for file in &manifest.files {
+            self.check_bytes(manifest, file).await.map_err(&refused)?;
+            rows += self.count_rows(manifest, file).await.map_err(&refused)?;
+        }
+        if rows != manifest.rows {
+            return Err(refused(format!(
+                "it holds {rows} rows, the manifest says {}",
+                manifest.rows
+            )));
+        }
+        Ok(rows)
+    }
+
+    fn key(manifest: &Manifest, file: &File) -> Path {
+        Path::from(format!("{}/{}/{}", manifest.table, manifest.id, file.name))
+    }
+
+    /// The file's size, then its SHA-256, against the manifest's.
+    async fn check_bytes(&self, manifest: &Manifest, file: &File) -> Result<(), String> {
+        let key = Self::key(manifest, file);
+        let found = match self.location.store.get(&key).await {
+            Ok(found) => found,
+            Err(datafusion::object_store::Error::NotFound { .. }) => {
+                return Err(format!("{} is missing", file.name));
+            }
+            Err(error) => return Err(format!("{}: {error}", file.name)),
+        };
+        if found.meta.size != file.bytes {
+            return Err(format!(
+                "{} has {} bytes, the manifest says {} (truncated or changed)",
+                file.name, found.meta.size, file.bytes
+            ));
+        }
+        let mut hasher = Sha256::new();
+        let mut chunks = found.into_stream();
+        while let Some(chunk) = chunks.next().await {
+            hasher.update(chunk.map_err(|error| format!("{}: {error}", file.name))?);
+        }
+        let sha256 = format!("{:x}", hasher.finalize());
+        match sha256 == file.sha256 {
+            true => Ok(()),
+            false => Err(format!(
+                "{}'s SHA-256 is {sha256}, the manifest says {} (the file changed)",
+                file.name, file.sha256
+            )),
+        }
+    }
+
+    /// Decodes the whole file: the rows it holds.
+    async fn count_rows(&self, manifest: &Manifest, file: &File) -> Result<u64, String> {
+        let key = Self::key(manifest, file);
+        let unreadable = |error: String| format!("{} cannot be read: {error}", file.name);
+        match manifest.format {
+            Format::Parquet => {
+                let reader = StoredParquet {
+                    store: self.location.store.clone(),
+                    path: key,
+                    size: file.bytes,
+                };
+                let batches = ParquetRecordBatchStreamBuilder::new(reader)
+                    .await
+                    .and_then(|builder| builder.build())
+                    .map_err(|error| unreadable(error.to_string()))?;
+                batches
+                    .map_ok(|batch| batch.num_rows() as u64)
+                    .try_fold(0, |sum, rows| async move { Ok(sum + rows) })
+                    .await
+                    .map_err(|error| unreadable(error.to_string()))
+            }
+            Format::Avro => {
+                let reader = (self.location.reader(key.as_ref()).await)
+                    .map_err(|error| unreadable(error.to_string()))?;
+                let decoded = tokio::task::spawn_blocking(move || {
+                    let batches = ReaderBuilder::new().build(BufReader::new(reader))?;
+                    batches
+                        .map(|batch| batch.map(|b| b.num_rows() as u64))
+                        .sum()
+                });
+                let counted: Result<u64, datafusion::arrow::error::ArrowError> = decoded
+                    .await
+                    .map_err(|error| unreadable(error.to_string()))?;
+                counted.map_err(|error| unreadable(error.to_string()))
+            }
+        }
+    }
+}
+
+fn columns(schema: &[manifest::Column]) -> String {
+    let columns: Vec<String> = (schema.iter())
+        .map(|column| format!("{} {}", column.name, column.data_type))
+        .collect();
+    format!("({})", columns.join(", "))
+}

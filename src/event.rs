@@ -11,7 +11,7 @@ use chrono::Utc;
 use serde::Deserialize;
 
 use crate::dictionary::{Table, table_for_key};
-use crate::ledger::{self, Entry};
+use crate::ledger::{self, Entry, Status};
 use crate::pipeline::{IngestOptions, Pipeline};
 use crate::queue::Queue;
 use crate::store::{Location, ObjectVersion};
@@ -213,6 +213,11 @@ impl Outcome {
             Outcome::Ignored => "ignored",
             Outcome::Failed(_) => "failed",
         }
+    }
+
+    /// Whether the record failed (and makes its command or invocation fail).
+    pub fn failed(&self) -> bool {
+        self.status() == Status::Failed.as_str()
     }
 
     /// Why the record failed, if it did.

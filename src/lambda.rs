@@ -44,7 +44,7 @@ pub async fn handle(deployment: &Deployment, payload: Value) -> Result<Value, In
         .process(&deployment.pipeline, &deployment.options)
         .await;
     let reasons: Vec<String> = (notification.records.iter().zip(&outcomes))
-        .filter(|(_, outcome)| outcome.status() == "failed")
+        .filter(|(_, outcome)| outcome.failed())
         .map(|(record, outcome)| {
             format!("{}: {}", record.url(), outcome.error().unwrap_or("failed"))
         })

@@ -61,10 +61,9 @@ fn read_independently(backups: &Backups, manifest: &Manifest) -> Value {
         .join(&manifest.files[0].name);
     let python = std::env::var("HOME").unwrap() + "/.cache/csvgate-tools/venv/bin/python";
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/read_backup.py");
-    let kind = format!("{:?}", manifest.format).to_lowercase();
     let out = std::process::Command::new(python)
         .arg(script)
-        .arg(kind)
+        .arg(manifest.format.name())
         .arg(&file)
         .output()
         .expect("the venv of scripts/services has fastavro and pyarrow");

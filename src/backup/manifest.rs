@@ -45,6 +45,18 @@ pub struct Source {
     pub version: u64,
 }
 
+/// The folder of snapshot `id` of `table`, in the backups location.
+pub fn folder(table: &str, id: &str) -> String {
+    format!("{table}/{id}")
+}
+
+impl Manifest {
+    /// The key of the snapshot's file `name` (its data file, its manifest).
+    pub fn key(&self, name: &str) -> String {
+        format!("{}/{name}", folder(&self.table, &self.id))
+    }
+}
+
 /// The dictionary's declaration of `table`, as a manifest records it.
 pub fn schema_of(table: &Table) -> Vec<Column> {
     table
@@ -79,7 +91,7 @@ pub fn to_batch(
     datafusion::arrow::array::RecordBatch::try_from_iter([
         ("id", text(|m| m.id.clone())),
         ("table_name", text(|m| m.table.clone())),
-        ("format", text(|m| format!("{:?}", m.format).to_lowercase())),
+        ("format", text(|m| m.format.name().to_owned())),
         ("rows", number(|m| m.rows)),
         (
             "bytes",

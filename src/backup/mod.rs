@@ -43,6 +43,14 @@ pub enum Format {
 }
 
 impl Format {
+    /// As the command line and manifests spell it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Avro => "avro",
+            Format::Parquet => "parquet",
+        }
+    }
+
     fn file_name(self) -> &'static str {
         match self {
             Format::Avro => "data.avro",
@@ -99,9 +107,9 @@ impl Backups {
         if let Some(mysql) = deployment.mysql() {
             return self.backup_mysql(mysql, tables, format).await;
         }
+        let warehouse = &deployment.engines.warehouse;
         let mut made = Vec::new();
         for table in tables {
-            let warehouse = &deployment.engines.warehouse;
             if let Some(manifest) = self.backup_warehouse(warehouse, table, format).await? {
                 made.push(manifest);
             }
@@ -164,8 +172,11 @@ impl Backups {
             created.format("%Y%m%dT%H%M%S%.6fZ"),
             &uuid::Uuid::new_v4().simple().to_string()[..8]
         );
-        let folder = format!("{}/{id}", table.name);
-        let data = format!("{folder}/{}", format.file_name());
+        let data = format!(
+            "{}/{}",
+            manifest::folder(table.name, &id),
+            format.file_name()
+        );
         let schema = named_schema(table);
         let written = write::write(format, &self.location, &data, &schema, rows).await?;
         let manifest = Manifest {
@@ -184,7 +195,7 @@ impl Backups {
             csvgate_version: env!("CARGO_PKG_VERSION").into(),
         };
         let text = serde_json::to_vec_pretty(&manifest).expect("a manifest serialises");
-        let key = Path::from(format!("{folder}/{}", manifest::MANIFEST));
+        let key = Path::from(manifest.key(manifest::MANIFEST));
         self.location
             .store
             .put(&key, text.into())

@@ -13,7 +13,6 @@ use mysql_async::{Conn, Row};
 use super::BackupError;
 use super::write::Rows;
 use crate::dictionary::{ColumnKind, Table};
-use crate::sink::SinkError;
 use crate::sink::mysql::MysqlTarget;
 
 /// Rows a batch.
@@ -24,14 +23,14 @@ pub(super) struct Snapshot {
     conn: Conn,
     /// The last ledger entry the snapshot holds: what it was read at.
     pub ledger_entry: u64,
-    display: String,
+    /// For its errors, which name the target and hint at `db init`.
+    target: MysqlTarget,
 }
 
 impl Snapshot {
     pub(super) async fn begin(target: &MysqlTarget) -> Result<Snapshot, BackupError> {
         let mut conn = target.conn().await?;
-        let display = target.display.clone();
-        let error = sql_error(&display);
+        let error = target.error();
         conn.query_drop("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             .await
             .map_err(&error)?;
@@ -45,14 +44,14 @@ impl Snapshot {
         Ok(Snapshot {
             conn,
             ledger_entry: ledger_entry.unwrap_or(0),
-            display,
+            target: target.clone(),
         })
     }
 
     /// Every row of `table` as the snapshot sees it, timestamps as microseconds (cast to the
     /// dictionary's type by the writer).
     pub(super) async fn rows(&mut self, table: &Table) -> Result<Rows<'_>, BackupError> {
-        let error = sql_error(&self.display);
+        let error = self.target.error();
         let selected: Vec<String> = (table.columns.iter())
             .map(|column| match column.kind {
                 ColumnKind::Timestamp => format!(
@@ -80,19 +79,9 @@ impl Snapshot {
     }
 
     pub(super) async fn end(mut self) -> Result<(), BackupError> {
-        let error = sql_error(&self.display);
+        let error = self.target.error();
         self.conn.query_drop("COMMIT").await.map_err(error)?;
         Ok(())
-    }
-}
-
-fn sql_error(display: &str) -> impl Fn(mysql_async::Error) -> BackupError + use<> {
-    let target = display.to_owned();
-    move |source| {
-        BackupError::Sink(SinkError::Config {
-            target: target.clone(),
-            reason: source.to_string(),
-        })
     }
 }
 

@@ -34,7 +34,11 @@ impl Backups {
     /// first problem found, or its row count.
     pub async fn verify(&self, manifest: &Manifest) -> Result<u64, BackupError> {
         let refused = |problem: String| BackupError::Refused {
-            snapshot: format!("{}{}/{}/", self.location.url, manifest.table, manifest.id),
+            snapshot: format!(
+                "{}{}/",
+                self.location.url,
+                manifest::folder(&manifest.table, &manifest.id)
+            ),
             problem,
         };
         let table = Table::named(&manifest.table)
@@ -61,13 +65,9 @@ impl Backups {
         Ok(rows)
     }
 
-    fn key(manifest: &Manifest, file: &File) -> Path {
-        Path::from(format!("{}/{}/{}", manifest.table, manifest.id, file.name))
-    }
-
     /// The file's size, then its SHA-256, against the manifest's.
     async fn check_bytes(&self, manifest: &Manifest, file: &File) -> Result<(), String> {
-        let key = Self::key(manifest, file);
+        let key = Path::from(manifest.key(&file.name));
         let found = match self.location.store.get(&key).await {
             Ok(found) => found,
             Err(datafusion::object_store::Error::NotFound { .. }) => {
@@ -98,7 +98,7 @@ impl Backups {
 
     /// Decodes the whole file: the rows it holds.
     async fn count_rows(&self, manifest: &Manifest, file: &File) -> Result<u64, String> {
-        let key = Self::key(manifest, file);
+        let key = Path::from(manifest.key(&file.name));
         let unreadable = |error: String| format!("{} cannot be read: {error}", file.name);
         match manifest.format {
             Format::Parquet => {

@@ -33,10 +33,7 @@ pub async fn run(context: &Context, args: HandleEventArgs) -> Result<ExitCode, C
         let out = &mut std::io::stdout().lock();
         format::write(args.format, &summary.schema(), &[summary], out)?;
     }
-    let failed = outcomes
-        .iter()
-        .filter(|outcome| outcome.status() == "failed");
-    match failed.count() {
+    match outcomes.iter().filter(|outcome| outcome.failed()).count() {
         0 => Ok(ExitCode::SUCCESS),
         failed => {
             eprintln!(

@@ -31,7 +31,7 @@ const NO_SUCH_TABLE: u16 = 1146;
 pub struct MysqlTarget {
     pool: Pool,
     /// The URL without its password: what messages show.
-    pub(crate) display: String,
+    display: String,
     local_infile: Arc<AtomicBool>,
 }
 
@@ -75,7 +75,7 @@ impl MysqlTarget {
         self
     }
 
-    fn error(&self) -> impl Fn(mysql_async::Error) -> SinkError + use<> {
+    pub(crate) fn error(&self) -> impl Fn(mysql_async::Error) -> SinkError + use<> {
         let target = self.display.clone();
         move |source| match server_code(&source) {
             Some(NO_SUCH_TABLE) => SinkError::Config {

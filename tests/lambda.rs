@@ -3,7 +3,6 @@
 
 mod common;
 
-use common::fixtures;
 use common::s3::{bucket, land_fixtures, location, put};
 use csvgate::config::Config;
 use csvgate::deployment::Deployment;
@@ -19,17 +18,9 @@ fn deployment(bucket: &str, dir: &std::path::Path) -> Deployment {
 
 /// An `ObjectCreated:Put` notification of `keys` (below `landing/`) in `bucket`.
 fn event(bucket: &str, keys: &[&str]) -> Value {
-    let template: Value =
-        serde_json::from_str(&std::fs::read_to_string(fixtures().join("events/put.json")).unwrap())
-            .unwrap();
     let records: Vec<Value> = keys
         .iter()
-        .map(|key| {
-            let mut record = template["Records"][0].clone();
-            record["s3"]["bucket"]["name"] = bucket.into();
-            record["s3"]["object"]["key"] = format!("landing/{key}").into();
-            record
-        })
+        .map(|key| common::s3::put_record(bucket, &format!("landing/{key}")))
         .collect();
     json!({ "Records": records })
 }

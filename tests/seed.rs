@@ -111,15 +111,11 @@ fn fixture(name: &str) -> Vec<u8> {
 /// and ETag their HEAD responses give, as S3 would send it.
 async fn event_from_heads(bucket: &str, keys: &[&str]) -> Value {
     let landing = common::s3::location(bucket, "");
-    let template: Value = serde_json::from_slice(&fixture("events/put.json")).unwrap();
     let mut records = Vec::new();
     for key in keys {
         let head = landing.store.head(&Key::from(*key)).await.unwrap();
-        let mut record = template["Records"][0].clone();
-        record["s3"]["bucket"]["name"] = bucket.into();
-        record["s3"]["bucket"]["arn"] = format!("arn:aws:s3:::{bucket}").into();
+        let mut record = common::s3::put_record(bucket, key);
         let object = &mut record["s3"]["object"];
-        object["key"] = (*key).into();
         object["size"] = head.size.into();
         object["eTag"] = head.e_tag.unwrap().trim_matches('"').into();
         records.push(record);

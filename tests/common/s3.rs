@@ -86,6 +86,17 @@ pub async fn land_fixtures(bucket: &str) {
     }
 }
 
+/// The `ObjectCreated:Put` record of `fixtures/events/put.json`, about `key` in `bucket`.
+pub fn put_record(bucket: &str, key: &str) -> serde_json::Value {
+    let text = std::fs::read_to_string(super::fixtures().join("events/put.json")).unwrap();
+    let template: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let mut record = template["Records"][0].clone();
+    record["s3"]["bucket"]["name"] = bucket.into();
+    record["s3"]["bucket"]["arn"] = format!("arn:aws:s3:::{bucket}").into();
+    record["s3"]["object"]["key"] = key.into();
+    record
+}
+
 /// `csvgate args` in `dir` with the AWS environment that reaches the loopback server, and
 /// none of the CSVGATE_* settings of the calling shell.
 pub fn csvgate(dir: &std::path::Path, args: &[&str]) -> std::process::Command {

@@ -64,7 +64,7 @@ async fn backup(deployment: &Deployment) -> Result<Value, InvocationError> {
     let tables: Vec<&'static Table> = TABLES.iter().collect();
     let backups = Backups::open(&deployment.config)?;
     let made = backups
-        .backup_deployment(deployment, &tables, Format::Avro)
+        .backup_target(&deployment.engines, &tables, Format::Avro)
         .await?;
     tracing::info!(snapshots = made.len(), "backup done");
     let snapshots: Vec<Value> = (made.iter())

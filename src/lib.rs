@@ -28,6 +28,7 @@
 //!   handler, thin layers over the above.
 //! - [`generate`]: deterministic test files for benchmarks.
 //! - [`logs`]: JSON log lines carrying each run's id, for log stores.
+//! - [`pause`]: named points where crash tests stop a process to kill it.
 
 #[cfg(feature = "cli")]
 pub mod api;
@@ -44,6 +45,7 @@ pub mod generate;
 pub mod lambda;
 pub mod ledger;
 pub mod logs;
+pub mod pause;
 pub mod pipeline;
 pub mod queue;
 pub mod report;

@@ -8,29 +8,12 @@ use std::time::Duration;
 
 mod common;
 
-use common::server::{KEY, Server, client, get_json, put, send, wait_for_run};
+use common::server::{
+    KEY, Server, client, fixture, get_json, load_fixtures, put, send, wait_for_run,
+};
 
 use reqwest::StatusCode;
 use serde_json::Value;
-
-fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("fixtures")
-            .join(name),
-    )
-    .unwrap()
-}
-
-async fn load_fixtures(server: &Server) -> Vec<Value> {
-    let mut runs = Vec::new();
-    for name in ["departments.csv", "jobs.csv", "hired_employees.csv"] {
-        let response = put(server, name, fixture(name), true).await;
-        assert_eq!(response.status(), StatusCode::OK, "{name}");
-        runs.push(response.json::<Value>().await.unwrap());
-    }
-    runs
-}
 
 fn cli(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_csvgate"))

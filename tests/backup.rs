@@ -5,10 +5,9 @@
 mod common;
 
 use common::Sandbox;
+use common::backups::{backups, warehouse_rows};
 use csvgate::backup::{Backups, Format, Manifest};
 use csvgate::dictionary::{TABLES, Table};
-use csvgate::store::{Location, S3Settings};
-use datafusion::arrow::json::ArrayWriter;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -17,39 +16,6 @@ async fn loaded_sandbox() -> Sandbox {
     let fixtures = common::fixtures();
     sandbox.ingest(&[&fixtures]).await;
     sandbox
-}
-
-fn backups(sandbox: &Sandbox) -> Backups {
-    let folder = sandbox.path("backups");
-    let location = Location::open(folder.to_str().unwrap(), true, &S3Settings::default());
-    Backups {
-        location: location.unwrap(),
-    }
-}
-
-/// The table's rows as the warehouse has them, as JSON objects sorted by id, timestamps as
-/// microseconds since the epoch.
-async fn warehouse_rows(sandbox: &Sandbox, table: &Table) -> Vec<Value> {
-    let columns: Vec<String> = table
-        .columns
-        .iter()
-        .map(|column| match column.name {
-            "datetime" => "CAST(datetime AS BIGINT) AS datetime".to_owned(),
-            name => name.to_owned(),
-        })
-        .collect();
-    let sql = format!(
-        "SELECT {} FROM {} ORDER BY id",
-        columns.join(", "),
-        table.name
-    );
-    let batches = sandbox.sql(&sql).await;
-    let mut writer = ArrayWriter::new(Vec::new());
-    writer
-        .write_batches(&batches.iter().collect::<Vec<_>>())
-        .unwrap();
-    writer.finish().unwrap();
-    serde_json::from_slice(&writer.into_inner()).unwrap()
 }
 
 /// What the independent reader of `format` makes of the snapshot's data file.
@@ -312,4 +278,68 @@ async fn a_damaged_snapshot_is_refused_naming_the_problem() {
         .find(employees, Some("20000101T000000.000000Z-none"))
         .await;
     assert!(missing.unwrap_err().to_string().contains("no snapshot"));
+}
+
+/// `csvgate backups ARGS --format json` on the sandbox's backups folder: its JSON answer.
+fn backups_cli(sandbox: &Sandbox, args: &[&str]) -> Vec<Value> {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_csvgate"))
+        .arg("--backups")
+        .arg(sandbox.path("backups"))
+        .arg("backups")
+        .args(args)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn ids(listed: &[Value]) -> Vec<&str> {
+    listed
+        .iter()
+        .map(|row| row["id"].as_str().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn prune_keeps_the_newest_and_says_what_it_removes() {
+    let sandbox = loaded_sandbox().await;
+    let backups = backups(&sandbox);
+    let jobs = Table::named("jobs").unwrap();
+    let mut made = Vec::new();
+    for _ in 0..3 {
+        let manifest = backups.backup_warehouse(&sandbox.target, jobs, Format::Avro);
+        made.push(manifest.await.unwrap().unwrap().id);
+    }
+    let departments = Table::named("departments").unwrap();
+    let other = backups.backup_warehouse(&sandbox.target, departments, Format::Parquet);
+    let other = other.await.unwrap().unwrap().id;
+
+    let would = backups_cli(&sandbox, &["prune", "--keep-last", "1", "--dry-run"]);
+    assert_eq!(ids(&would), [made[0].as_str(), made[1].as_str()]);
+    assert_eq!(ids(&backups_cli(&sandbox, &["list"])).len(), 4);
+
+    let removed = backups_cli(&sandbox, &["prune", "--keep-last", "1"]);
+    assert_eq!(ids(&removed), ids(&would));
+    let left = backups_cli(&sandbox, &["list"]);
+    assert_eq!(ids(&left), [made[2].as_str(), other.as_str()]);
+    let jobs_folder = sandbox.path("backups").join("jobs");
+    let files: usize = (std::fs::read_dir(jobs_folder).unwrap().flatten())
+        .map(|snapshot| std::fs::read_dir(snapshot.path()).unwrap().count())
+        .sum();
+    assert_eq!(files, 2, "the removed snapshots' files are gone");
+
+    let nothing_kept = std::process::Command::new(env!("CARGO_BIN_EXE_csvgate"))
+        .arg("--backups")
+        .arg(sandbox.path("backups"))
+        .args(["backups", "prune"])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&nothing_kept.stderr);
+    assert!(!nothing_kept.status.success());
+    assert!(
+        said.contains("a prune that keeps nothing is refused"),
+        "{said}"
+    );
 }

@@ -6,6 +6,8 @@
 //! - `GET /runs`, `GET /runs/{id}`: the ledger.
 //! - `GET /reports/hires-by-quarter`, `GET /reports/departments-above-mean` (`?year=2021`,
 //!   `?engine=`): JSON, or CSV for `Accept: text/csv`.
+//! - `POST /backups`, `GET /backups`, `POST /tables/{table}/restore`: snapshots and restores
+//!   (see [`backups`]).
 //! - `GET /healthz`, `GET /openapi.json` (see [`openapi`]), both without a key.
 //!
 //! Every error is a JSON body `{"error": "..."}` with a 4xx or 5xx status. Handlers only
@@ -13,6 +15,7 @@
 
 mod access_log;
 mod auth;
+mod backups;
 pub mod openapi;
 mod routes;
 
@@ -26,10 +29,11 @@ use axum::response::{IntoResponse, Response};
 
 pub use auth::Auth;
 
+use crate::backup::Backups;
 use crate::batch::BatchError;
 use crate::queue::{Queue, QueueError};
 use crate::report::{Engines, ReportError};
-use crate::sink::SinkError;
+use crate::sink::{SinkError, Target};
 use crate::store::UploadError;
 
 /// The bucket name the seed's API used; clients keep their URLs.
@@ -46,6 +50,9 @@ pub struct Api {
     pub bucket: String,
     pub max_upload_bytes: u64,
     pub auth: Auth,
+    /// Where snapshots go, and the target a restore replaces rows of (the queue's).
+    pub backups: Backups,
+    pub target: Arc<dyn Target>,
 }
 
 /// Serves `api` on `listener` until `shutdown` resolves, then stops accepting connections and

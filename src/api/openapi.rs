@@ -97,6 +97,40 @@ fn paths() -> Value {
             "parameters": [{ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } }],
             "responses": { "200": { "description": "The run.", "content": json_of(json!({ "$ref": "#/components/schemas/Run" })) }, "401": error("Missing or wrong API key."), "404": error("No such run.") },
         } },
+        "/backups": {
+            "post": {
+                "summary": "Snapshot tables into the backups location (MySQL: one consistent snapshot; warehouse: a pinned version per table).",
+                "requestBody": { "required": false, "content": json_of(json!({ "type": "object", "properties": {
+                    "tables": { "type": "array", "items": { "type": "string", "enum": table_names() }, "description": "Default: every table." },
+                    "format": { "type": "string", "enum": ["avro", "parquet"], "default": "avro" },
+                } })) },
+                "responses": { "201": { "description": "The manifests of the snapshots made.", "content": json_of(json!({ "type": "array", "items": { "$ref": "#/components/schemas/Snapshot" } })) }, "401": error("Missing or wrong API key."), "404": error("No such table.") },
+            },
+            "get": {
+                "summary": "The complete snapshots, oldest first.",
+                "parameters": [{ "name": "table", "in": "query", "schema": { "type": "string", "enum": table_names() } }],
+                "responses": { "200": { "description": "Their manifests.", "content": json_of(json!({ "type": "array", "items": { "$ref": "#/components/schemas/Snapshot" } })) }, "401": error("Missing or wrong API key.") },
+            },
+        },
+        "/tables/{table}/restore": { "post": {
+            "summary": "Replace a table's contents with a snapshot, verified first, in one commit; or put the warehouse's table back to one of its versions.",
+            "parameters": [{ "name": "table", "in": "path", "required": true, "schema": { "type": "string", "enum": table_names() } }],
+            "requestBody": { "required": false, "content": json_of(json!({ "type": "object", "properties": {
+                "snapshot": { "type": "string", "default": "latest" },
+                "as_of": { "type": "string", "description": "Instead of a snapshot: a warehouse version number or an RFC 3339 time." },
+                "force": { "type": "boolean", "default": false, "description": "Restore even if rows would be left pointing at missing ids." },
+            } })) },
+            "responses": {
+                "200": { "description": "Restored.", "content": json_of(json!({ "type": "object", "properties": {
+                    "table": { "type": "string" }, "from": { "type": "string" }, "rows": { "type": "integer" },
+                    "run_id": { "type": "string" }, "dangling": { "type": "array", "items": { "type": "string" } },
+                } })) },
+                "400": error("A malformed request, or as_of on a MySQL target."),
+                "401": error("Missing or wrong API key."),
+                "404": error("No such table or snapshot."),
+                "409": error("Refused, nothing changed: the snapshot failed verification, rows would be orphaned, or the version is past retention."),
+            },
+        } },
         "/reports/hires-by-quarter": report("Q1: hires per department and job in a year, by quarter.", "HiresByQuarter"),
         "/reports/departments-above-mean": report("Q2: departments that hired more than the mean in a year.", "DepartmentAboveMean"),
         "/healthz": { "get": { "summary": "Liveness; needs no key.", "security": [], "responses": { "200": { "description": "Up.", "content": json_of(json!({ "type": "object", "properties": { "status": { "type": "string" } } })) } } } },
@@ -109,7 +143,7 @@ fn schemas() -> Value {
         "Error": { "type": "object", "required": ["error"], "properties": { "error": { "type": "string" } } },
         "Run": { "type": "object", "properties": {
             "run_id": { "type": "string" },
-            "status": { "type": "string", "enum": ["queued", "running", "done", "skipped", "failed"] },
+            "status": { "type": "string", "enum": ["queued", "running", "done", "skipped", "failed", "restored"] },
             "entries": { "type": "array", "items": { "$ref": "#/components/schemas/LedgerEntry" } },
         } },
         "LedgerEntry": { "type": "object", "properties": {
@@ -134,6 +168,14 @@ fn schemas() -> Value {
             "accepted": { "type": "integer" },
             "rejected": { "type": "array", "items": { "type": "object", "properties": { "index": { "type": "integer" }, "reason": { "type": "string" } } } },
         } },
+        "Snapshot": { "type": "object", "properties": {
+            "id": { "type": "string" }, "table": { "type": "string" },
+            "format": { "type": "string", "enum": ["avro", "parquet"] }, "rows": { "type": "integer" },
+            "schema": { "type": "array", "items": { "type": "object", "properties": { "name": { "type": "string" }, "data_type": { "type": "string" } } } },
+            "files": { "type": "array", "items": { "type": "object", "properties": { "name": { "type": "string" }, "bytes": { "type": "integer" }, "sha256": { "type": "string" } } } },
+            "source": { "type": "object", "properties": { "target": { "type": "string" }, "version": { "type": "integer" } } },
+            "created_at": { "type": "string", "format": "date-time" }, "csvgate_version": { "type": "string" },
+        } },
         "HiresByQuarter": { "type": "object", "properties": {
             "department": { "type": "string" }, "job": { "type": "string" },
             "Q1": { "type": "integer" }, "Q2": { "type": "integer" }, "Q3": { "type": "integer" }, "Q4": { "type": "integer" },
@@ -146,6 +188,10 @@ fn schemas() -> Value {
         schemas[table.name] = row_schema(table);
     }
     schemas
+}
+
+fn table_names() -> Vec<&'static str> {
+    TABLES.iter().map(|table| table.name).collect()
 }
 
 /// A table's row as JSON: from the dictionary, so the API documents the rules files obey.

@@ -11,7 +11,7 @@ use axum::routing::{get, post, put};
 use datafusion::arrow::array::RecordBatch;
 use serde::Deserialize;
 
-use super::{Api, ApiError, access_log, auth};
+use super::{Api, ApiError, access_log, auth, backups};
 use crate::batch;
 use crate::dictionary::Table;
 use crate::event::Notification;
@@ -42,6 +42,8 @@ pub fn router(api: Api) -> Router {
             "/events/s3",
             post(s3_event).layer(DefaultBodyLimit::max(EVENT_BODY_LIMIT)),
         )
+        .route("/backups", post(backups::make).get(backups::list))
+        .route("/tables/{table}/restore", post(backups::restore))
         .route(
             "/tables/{table}/rows",
             post(insert_rows).layer(DefaultBodyLimit::max(BATCH_BODY_LIMIT)),

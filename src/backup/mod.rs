@@ -5,11 +5,17 @@
 //! A snapshot reads one pinned table version (Delta), or every table inside one
 //! `START TRANSACTION WITH CONSISTENT SNAPSHOT` (MySQL), and streams it; its manifest, written
 //! last, holds the row count, the dictionary's schema and the SHA-256 of the data file, so a
-//! restore can check a snapshot before it touches the table, and a snapshot cut short (no
-//! manifest) is never listed.
+//! restore can check a snapshot before it touches the table ([`verify`](Backups::verify)),
+//! and a snapshot cut short (no manifest) is never listed. A restore
+//! ([`restore`](Backups::restore)) replaces a table's contents in one commit.
 
+mod dangling;
 pub mod manifest;
 mod mysql;
+mod prune;
+mod read;
+mod restore;
+pub mod schedule;
 mod verify;
 mod write;
 
@@ -23,13 +29,15 @@ use futures::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
-use crate::deployment::Deployment;
 use crate::dictionary::Table;
+use crate::report::Engines;
 use crate::sink::SinkError;
 use crate::sink::delta::DeltaTarget;
 use crate::sink::mysql::MysqlTarget;
 use crate::store::{Location, StoreError};
 pub use manifest::Manifest;
+pub use prune::Retention;
+pub use restore::{Restored, restore_as_of};
 
 /// The file format of a snapshot.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -70,6 +78,10 @@ pub enum BackupError {
     NoSnapshot { table: String, id: String },
     #[error("snapshot {snapshot} refused: {problem}")]
     Refused { snapshot: String, problem: String },
+    #[error("restoring {table} refused, nothing was changed: {problems} (--force restores anyway)")]
+    Dangling { table: String, problems: String },
+    #[error("{0}")]
+    Usage(String),
     #[error(transparent)]
     Sink(#[from] SinkError),
     #[error(transparent)]
@@ -85,6 +97,7 @@ fn named_schema(table: &Table) -> SchemaRef {
 }
 
 /// The backups location.
+#[derive(Debug, Clone)]
 pub struct Backups {
     pub location: Location,
 }
@@ -96,18 +109,18 @@ impl Backups {
         Ok(Backups { location })
     }
 
-    /// Snapshots `tables` of the deployment's target (the MySQL target when there is one, else
-    /// the warehouse, whose never-loaded tables are left out).
-    pub async fn backup_deployment(
+    /// Snapshots `tables` of a deployment's target, given its engines: MySQL when there is
+    /// one, else the warehouse (whose never-loaded tables are left out).
+    pub async fn backup_target(
         &self,
-        deployment: &Deployment,
+        engines: &Engines,
         tables: &[&'static Table],
         format: Format,
     ) -> Result<Vec<Manifest>, BackupError> {
-        if let Some(mysql) = deployment.mysql() {
+        if let Some(mysql) = &engines.mysql {
             return self.backup_mysql(mysql, tables, format).await;
         }
-        let warehouse = &deployment.engines.warehouse;
+        let warehouse = &engines.warehouse;
         let mut made = Vec::new();
         for table in tables {
             if let Some(manifest) = self.backup_warehouse(warehouse, table, format).await? {

@@ -2,19 +2,14 @@
 //! data file against the manifest (size, SHA-256), and its rows against the manifest's count
 //! by decoding the whole file. Streamed, like the backup.
 
-use std::io::BufReader;
-
-use arrow_avro::reader::ReaderBuilder;
 use datafusion::object_store::ObjectStoreExt;
 use datafusion::object_store::path::Path;
-use datafusion::parquet::arrow::ParquetRecordBatchStreamBuilder;
 use futures::{StreamExt, TryStreamExt};
 use sha2::{Digest, Sha256};
 
 use super::manifest::{self, File, Manifest};
-use super::{BackupError, Backups, Format};
+use super::{BackupError, Backups};
 use crate::dictionary::Table;
-use crate::store::StoredParquet;
 
 impl Backups {
     /// The snapshot `id` of `table`, or its latest when `id` is `None` or `latest`.
@@ -33,14 +28,7 @@ impl Backups {
     /// Whether the snapshot holds what its manifest says, in the dictionary's schema: the
     /// first problem found, or its row count.
     pub async fn verify(&self, manifest: &Manifest) -> Result<u64, BackupError> {
-        let refused = |problem: String| BackupError::Refused {
-            snapshot: format!(
-                "{}{}/",
-                self.location.url,
-                manifest::folder(&manifest.table, &manifest.id)
-            ),
-            problem,
-        };
+        let refused = |problem: String| self.refused(manifest, problem);
         let table = Table::named(&manifest.table)
             .ok_or_else(|| refused(format!("no table {:?} in the dictionary", manifest.table)))?;
         let declared = manifest::schema_of(table);
@@ -63,6 +51,15 @@ impl Backups {
             )));
         }
         Ok(rows)
+    }
+
+    /// `problem` as the reason the snapshot is refused, naming its folder.
+    pub(super) fn refused(&self, manifest: &Manifest, problem: String) -> BackupError {
+        let folder = manifest::folder(&manifest.table, &manifest.id);
+        BackupError::Refused {
+            snapshot: format!("{}{folder}/", self.location.url),
+            problem,
+        }
     }
 
     /// The file's size, then its SHA-256, against the manifest's.
@@ -98,40 +95,12 @@ impl Backups {
 
     /// Decodes the whole file: the rows it holds.
     async fn count_rows(&self, manifest: &Manifest, file: &File) -> Result<u64, String> {
-        let key = Path::from(manifest.key(&file.name));
-        let unreadable = |error: String| format!("{} cannot be read: {error}", file.name);
-        match manifest.format {
-            Format::Parquet => {
-                let reader = StoredParquet {
-                    store: self.location.store.clone(),
-                    path: key,
-                    size: file.bytes,
-                };
-                let batches = ParquetRecordBatchStreamBuilder::new(reader)
-                    .await
-                    .and_then(|builder| builder.build())
-                    .map_err(|error| unreadable(error.to_string()))?;
-                batches
-                    .map_ok(|batch| batch.num_rows() as u64)
-                    .try_fold(0, |sum, rows| async move { Ok(sum + rows) })
-                    .await
-                    .map_err(|error| unreadable(error.to_string()))
-            }
-            Format::Avro => {
-                let reader = (self.location.reader(key.as_ref()).await)
-                    .map_err(|error| unreadable(error.to_string()))?;
-                let decoded = tokio::task::spawn_blocking(move || {
-                    let batches = ReaderBuilder::new().build(BufReader::new(reader))?;
-                    batches
-                        .map(|batch| batch.map(|b| b.num_rows() as u64))
-                        .sum()
-                });
-                let counted: Result<u64, datafusion::arrow::error::ArrowError> = decoded
-                    .await
-                    .map_err(|error| unreadable(error.to_string()))?;
-                counted.map_err(|error| unreadable(error.to_string()))
-            }
-        }
+        let rows = self.rows(manifest, file).await?;
+        rows.try_fold(
+            0,
+            |sum, batch| async move { Ok(sum + batch.num_rows() as u64) },
+        )
+        .await
     }
 }
 

@@ -1,11 +1,11 @@
-//! `csvgate backup` and `csvgate backups list`.
+//! `csvgate backup` and `csvgate backups list|verify|prune`.
 
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 
 use super::{CliError, Context};
-use crate::backup::{self, Backups, manifest};
+use crate::backup::{self, Backups, Retention, manifest};
 use crate::dictionary::{TABLES, Table};
 use crate::report::format::{self, Format};
 
@@ -40,9 +40,25 @@ pub enum BackupsCommand {
         #[arg(long)]
         snapshot: Option<String>,
     },
+    /// Remove old snapshots: keep each table's last N, and the newest of each of its W most
+    /// recent ISO weeks (UTC) that have one; prints what it removes.
+    Prune {
+        #[arg(long, default_value_t = 0)]
+        keep_last: usize,
+        #[arg(long, default_value_t = 0)]
+        keep_weekly: usize,
+        /// Only this table's snapshots.
+        #[arg(long, value_parser = table_named)]
+        table: Option<&'static Table>,
+        /// Print what would be removed, remove nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
 }
 
-fn table_named(name: &str) -> Result<&'static Table, String> {
+pub(super) fn table_named(name: &str) -> Result<&'static Table, String> {
     let names: Vec<&str> = TABLES.iter().map(|table| table.name).collect();
     Table::named(name).ok_or_else(|| format!("no table {name:?}: one of {}", names.join(", ")))
 }
@@ -55,7 +71,7 @@ pub async fn run(context: &Context, args: BackupArgs) -> Result<ExitCode, CliErr
     };
     let backups = Backups::open(&deployment.config)?;
     let made = backups
-        .backup_deployment(&deployment, &tables, args.format)
+        .backup_target(&deployment.engines, &tables, args.format)
         .await?;
     print(&made, args.output)
 }
@@ -71,6 +87,19 @@ pub async fn backups(context: &Context, command: BackupsCommand) -> Result<ExitC
                 println!("{} snapshot {}: ok, {rows} rows", table.name, manifest.id);
             }
             Ok(ExitCode::SUCCESS)
+        }
+        BackupsCommand::Prune {
+            keep_last,
+            keep_weekly,
+            table,
+            dry_run,
+            format,
+        } => {
+            let retention = Retention {
+                keep_last,
+                keep_weekly,
+            };
+            print(&backups.prune(table, retention, dry_run).await?, format)
         }
     }
 }

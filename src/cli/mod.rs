@@ -5,8 +5,10 @@ mod config;
 mod db;
 mod generate;
 mod handle_event;
+mod history;
 mod ingest;
 mod report;
+mod restore;
 mod runs;
 mod serve;
 mod sql;
@@ -112,9 +114,14 @@ pub enum Command {
     Config(config::ConfigCommand),
     /// Snapshot tables into the backups location (AVRO or Parquet, with a manifest).
     Backup(backup::BackupArgs),
-    /// The snapshots in the backups location: list, verify.
+    /// The snapshots in the backups location: list, verify, prune.
     #[command(subcommand)]
     Backups(backup::BackupsCommand),
+    /// Replace a table's contents with one of its snapshots, verified first, in one commit,
+    /// or (warehouse) with one of its earlier versions.
+    Restore(restore::RestoreArgs),
+    /// A warehouse table's versions: operation, time and the run that made each.
+    History(history::HistoryArgs),
     /// Manage the MySQL schema.
     #[command(subcommand)]
     Db(db::DbCommand),
@@ -174,6 +181,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Db(command) => db::run(&context, command).await,
         Command::Backup(args) => backup::run(&context, args).await,
         Command::Backups(command) => backup::backups(&context, command).await,
+        Command::Restore(args) => restore::run(&context, args).await,
+        Command::History(args) => history::run(&context, args).await,
         Command::Config(command) => config::run(&context, command).await,
         Command::Report(args) => report::run(&context, args).await,
         Command::Sql(args) => sql::run(&context, args).await,

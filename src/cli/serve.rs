@@ -7,6 +7,9 @@ use clap::Args;
 
 use super::{CliError, Context};
 use crate::api::{self, Api, Auth};
+use crate::backup::Backups;
+use crate::backup::schedule::{Job, Schedule};
+use crate::config::BackupConfig;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -62,7 +65,10 @@ pub async fn run(context: &Context, args: ServeArgs) -> Result<ExitCode, CliErro
             .or(config.max_upload_bytes)
             .unwrap_or(api::DEFAULT_MAX_UPLOAD_BYTES),
         auth,
+        backups: Backups::open(&deployment.config)?,
+        target: Arc::clone(&deployment.pipeline.target),
     };
+    let scheduled = schedule_backups(&api, &deployment.config.backup)?;
     let stopping = Arc::clone(&queue);
     api::serve(listener, api, async move {
         shutdown_signal().await;
@@ -70,9 +76,30 @@ pub async fn run(context: &Context, args: ServeArgs) -> Result<ExitCode, CliErro
         stopping.close();
     })
     .await?;
+    // A scheduled backup in flight is dropped: without its manifest it is never listed.
+    if let Some(scheduled) = scheduled {
+        scheduled.abort();
+    }
     // Runs still queued stay queued in the ledger and resume at the next start.
     let _ = worker.await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Starts the backup schedule of `[backup]`, unless it is `off`.
+fn schedule_backups(
+    api: &Api,
+    config: &BackupConfig,
+) -> Result<Option<tokio::task::JoinHandle<()>>, CliError> {
+    let Some(schedule) = Schedule::parse(config.schedule())? else {
+        return Ok(None);
+    };
+    let job = Job {
+        backups: api.backups.clone(),
+        engines: api.engines.clone(),
+        format: config.format.unwrap_or_default(),
+        retention: config.retention(),
+    };
+    Ok(Some(tokio::spawn(job.run_on(schedule))))
 }
 
 /// An S3 landing location's bucket: the name clients PUT into unless told otherwise.

@@ -7,6 +7,7 @@
 //! built from, whoever builds it. SSM, the one layer that needs the network, is applied last
 //! and only to what is still unset ([`Config::with_ssm`]).
 
+mod backup;
 mod shown;
 mod ssm;
 
@@ -17,6 +18,7 @@ use serde::Deserialize;
 
 use crate::store::S3Settings;
 use crate::validate::{Dialect, HeaderMode};
+pub use backup::BackupConfig;
 pub use shown::{Shown, Source};
 pub use ssm::{SsmError, SsmNames};
 
@@ -53,6 +55,8 @@ pub struct FileConfig {
     pub ingest: IngestConfig,
     #[serde(default)]
     pub api: ApiConfig,
+    #[serde(default)]
+    pub backup: BackupConfig,
     /// Overrides of the standard AWS settings for `s3://` locations.
     #[serde(default)]
     pub s3: S3Settings,
@@ -226,6 +230,7 @@ pub struct Config {
     pub target: TargetConfig,
     pub ingest: IngestConfig,
     pub api: ApiConfig,
+    pub backup: BackupConfig,
     pub s3: S3Settings,
     /// Where SSM keeps the target's settings, and their names there.
     pub ssm_prefix: Option<String>,
@@ -258,6 +263,7 @@ impl Config {
             },
             ingest: file.ingest,
             api: file.api,
+            backup: file.backup,
             s3: file.s3,
             ssm_prefix: ssm_prefix.or(file.ssm_prefix),
             ssm: file.ssm,

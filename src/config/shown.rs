@@ -88,7 +88,8 @@ impl Config {
         self.show_top_level(&mut rows);
         let ingest = &self.ingest;
         let api = &self.api;
-        let sections: [(&str, Option<String>, &str); 8] = [
+        let backup = &self.backup;
+        let sections: [(&str, Option<String>, &str); 12] = [
             (
                 "ingest.delimiter",
                 ingest.delimiter.map(String::from),
@@ -120,6 +121,22 @@ impl Config {
                 "api.open_reads",
                 api.open_reads.then(|| "true".to_owned()),
                 "false",
+            ),
+            ("backup.schedule", backup.schedule.clone(), "0 3 * * SUN"),
+            (
+                "backup.format",
+                backup.format.map(|format| format.name().to_owned()),
+                "avro",
+            ),
+            (
+                "backup.keep_last",
+                backup.keep_last.map(|n| n.to_string()),
+                "4",
+            ),
+            (
+                "backup.keep_weekly",
+                backup.keep_weekly.map(|n| n.to_string()),
+                "8",
             ),
         ];
         for (name, value, default) in sections {

@@ -17,7 +17,10 @@
 //! 4. **Every accepted run ends once.** A `queued` entry (an accepted upload) is durable before
 //!    the client is answered, and is followed by exactly one ending entry (`done`, `skipped`,
 //!    `failed`) of the same run; [`pending`] is what has none, resumed after a restart.
-//! 5. **Append-only.** Entries are added, never changed or removed; [`Target::runs`] returns
+//! 5. **A restore is an entry too.** Replacing a table's contents with a backup snapshot
+//!    ([`Target::begin_replace`]) records a `restored` entry naming the snapshot, committed
+//!    like a `done` entry (rule 2).
+//! 6. **Append-only.** Entries are added, never changed or removed; [`Target::runs`] returns
 //!    them oldest first.
 //!
 //! # What each target gives
@@ -35,6 +38,7 @@
 //!
 //! [`Target::is_loaded`]: crate::sink::Target::is_loaded
 //! [`Target::runs`]: crate::sink::Target::runs
+//! [`Target::begin_replace`]: crate::sink::Target::begin_replace
 //! [`Load::commit`]: crate::sink::Load::commit
 //! [`sink::delta`]: crate::sink::delta
 //! [`sink::mysql`]: crate::sink::mysql
@@ -59,6 +63,8 @@ pub enum Status {
     Skipped,
     /// Nothing was loaded; `error` says why.
     Failed,
+    /// The table's contents were replaced by a backup snapshot (the entry's object).
+    Restored,
 }
 
 impl Status {
@@ -68,6 +74,7 @@ impl Status {
             Status::Done => "done",
             Status::Skipped => "skipped",
             Status::Failed => "failed",
+            Status::Restored => "restored",
         }
     }
 
@@ -77,6 +84,7 @@ impl Status {
             "queued" => Status::Queued,
             "done" => Status::Done,
             "skipped" => Status::Skipped,
+            "restored" => Status::Restored,
             _ => Status::Failed,
         }
     }
@@ -175,6 +183,13 @@ mod tests {
             finished(&c, Status::Failed),
         ];
         assert_eq!(pending(&ledger), vec![b]);
-        assert_eq!(Status::parse(Status::Queued.as_str()), Status::Queued);
+        for status in [
+            Status::Queued,
+            Status::Done,
+            Status::Skipped,
+            Status::Restored,
+        ] {
+            assert_eq!(Status::parse(status.as_str()), status);
+        }
     }
 }

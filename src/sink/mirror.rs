@@ -51,13 +51,21 @@ impl Target for Mirrored {
         object: &ObjectVersion,
     ) -> Result<Box<dyn Load>, SinkError> {
         let primary = self.primary.begin(table, object).await?;
-        match self.mirror.begin(table, object).await {
-            Ok(mirror) => Ok(Box::new(MirroredLoad { primary, mirror })),
-            Err(error) => {
-                primary.abort().await;
-                Err(error)
-            }
-        }
+        paired(primary, self.mirror.begin(table, object).await).await
+    }
+
+    async fn begin_replace(
+        &self,
+        table: &'static Table,
+        force: bool,
+    ) -> Result<Box<dyn Load>, SinkError> {
+        let primary = self.primary.begin_replace(table, force).await?;
+        let mirror = self.mirror.begin_replace(table, force).await;
+        paired(primary, mirror).await
+    }
+
+    async fn references(&self, table: &'static Table, column: &str) -> Result<Vec<i64>, SinkError> {
+        self.primary.references(table, column).await
     }
 
     async fn record(&self, entry: &Entry) -> Result<(), SinkError> {
@@ -66,6 +74,20 @@ impl Target for Mirrored {
 
     async fn runs(&self) -> Result<Vec<Entry>, SinkError> {
         self.primary.runs().await
+    }
+}
+
+/// The two loads as one; the primary's is dropped when the mirror's could not start.
+async fn paired(
+    primary: Box<dyn Load>,
+    mirror: Result<Box<dyn Load>, SinkError>,
+) -> Result<Box<dyn Load>, SinkError> {
+    match mirror {
+        Ok(mirror) => Ok(Box::new(MirroredLoad { primary, mirror })),
+        Err(error) => {
+            primary.abort().await;
+            Err(error)
+        }
     }
 }
 

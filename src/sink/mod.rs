@@ -11,10 +11,13 @@ pub mod mirror;
 pub mod mysql;
 
 use async_trait::async_trait;
+use datafusion::arrow::array::AsArray;
+use datafusion::arrow::datatypes::Int64Type;
 use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::error::DataFusionError;
 use deltalake::DeltaTableError;
+use roaring::RoaringTreemap;
 
 use crate::dictionary::{ColumnKind, Table};
 use crate::ledger;
@@ -76,6 +79,20 @@ pub trait Target: Send + Sync {
         object: &ObjectVersion,
     ) -> Result<Box<dyn Load>, SinkError>;
 
+    /// Starts replacing the whole contents of `table` with the rows written (a restore):
+    /// [`Load::commit`] swaps them in at once, in one transaction or commit, with
+    /// its `restored` entry; until then, and if anything fails, the table is as it was. Rows
+    /// of other tables may be left pointing at ids the new contents lack only with `force`
+    /// (the caller checks first; a target that enforces foreign keys refuses without it).
+    async fn begin_replace(
+        &self,
+        table: &'static Table,
+        force: bool,
+    ) -> Result<Box<dyn Load>, SinkError>;
+
+    /// The distinct values of the foreign key `column` of `table`: the ids its rows point at.
+    async fn references(&self, table: &'static Table, column: &str) -> Result<Vec<i64>, SinkError>;
+
     /// Records an entry that loaded nothing in the ledger: `queued` (durable when this
     /// returns), `skipped` or `failed`.
     async fn record(&self, entry: &ledger::Entry) -> Result<(), SinkError>;
@@ -112,4 +129,15 @@ pub async fn reference_ids(
         }
     }
     Ok(references)
+}
+
+/// Adds the values of the Int64 `column` of `batch` to `ids` (ids are never negative).
+pub fn insert_ids(ids: &mut RoaringTreemap, batch: &RecordBatch, column: usize) {
+    let values = batch.column(column).as_primitive::<Int64Type>();
+    ids.extend(
+        values
+            .values()
+            .iter()
+            .filter_map(|&id| u64::try_from(id).ok()),
+    );
 }

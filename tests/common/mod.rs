@@ -1,6 +1,7 @@
 //! A throw-away csvgate deployment in a temporary folder, driven through the library.
 #![allow(dead_code)]
 
+pub mod backups;
 pub mod s3;
 pub mod server;
 pub mod ssm;

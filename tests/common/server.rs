@@ -88,6 +88,23 @@ impl Drop for Server {
     }
 }
 
+/// A file of `fixtures/`.
+pub fn fixture(name: &str) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    std::fs::read(path.join(name)).unwrap()
+}
+
+/// The three fixture files, uploaded in order, each waited for: their ended runs.
+pub async fn load_fixtures(server: &Server) -> Vec<Value> {
+    let mut runs = Vec::new();
+    for name in ["departments.csv", "jobs.csv", "hired_employees.csv"] {
+        let response = put(server, name, fixture(name), true).await;
+        assert_eq!(response.status(), StatusCode::OK, "{name}");
+        runs.push(response.json::<Value>().await.unwrap());
+    }
+    runs
+}
+
 pub fn client() -> reqwest::Client {
     reqwest::Client::new()
 }

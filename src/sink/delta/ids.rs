@@ -3,8 +3,6 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{AsArray, RecordBatch};
-use datafusion::arrow::datatypes::Int64Type;
 use deltalake::DeltaTable;
 use deltalake::kernel::Version;
 use futures::TryStreamExt;
@@ -12,7 +10,7 @@ use roaring::RoaringTreemap;
 
 use super::{DeltaTarget, SCANNED};
 use crate::dictionary::Table;
-use crate::sink::SinkError;
+use crate::sink::{SinkError, insert_ids};
 
 impl DeltaTarget {
     /// Every `id` in the table at the version `delta` is at.
@@ -45,33 +43,30 @@ impl DeltaTarget {
         table: &Table,
         delta: &DeltaTable,
     ) -> Result<RoaringTreemap, SinkError> {
-        let mut ids = RoaringTreemap::new();
-        let key = table.key_column().name;
-        let mut batches = self
-            .query(
-                table.name,
-                delta,
-                &format!("SELECT \"{key}\" FROM {SCANNED}"),
-            )
-            .await?;
+        self.scan_values(table, delta, table.key_column().name)
+            .await
+    }
+
+    /// The distinct values of the Int64 `column` of the table, at the version `delta` is at.
+    pub(super) async fn scan_values(
+        &self,
+        table: &Table,
+        delta: &DeltaTable,
+        column: &str,
+    ) -> Result<RoaringTreemap, SinkError> {
+        let mut values = RoaringTreemap::new();
+        if delta.version().is_none() {
+            return Ok(values);
+        }
+        let sql = format!("SELECT DISTINCT \"{column}\" FROM {SCANNED}");
+        let mut batches = self.query(table.name, delta, &sql).await?;
         while let Some(batch) = batches
             .try_next()
             .await
             .map_err(self.query_error(table.name))?
         {
-            insert_ids(&mut ids, &batch, 0);
+            insert_ids(&mut values, &batch, 0);
         }
-        Ok(ids)
+        Ok(values)
     }
-}
-
-/// Adds the ids of the Int64 `column` of `batch` to `ids`.
-pub(super) fn insert_ids(ids: &mut RoaringTreemap, batch: &RecordBatch, column: usize) {
-    let values = batch.column(column).as_primitive::<Int64Type>();
-    ids.extend(
-        values
-            .values()
-            .iter()
-            .filter_map(|&id| u64::try_from(id).ok()),
-    );
 }

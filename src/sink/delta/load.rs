@@ -1,6 +1,8 @@
 //! One object's rows on their way into a Delta table: written as Parquet files next to the
 //! table's data, invisible until one commit adds them with the object's application
-//! transaction (and, when ids repeat, replaces the old rows: [`super::replace`]).
+//! transaction (and, when ids repeat, replaces the old rows: [`super::replace`]). A restore
+//! stages its rows the same way and commits them in place of the whole table
+//! ([`super::overwrite`]).
 
 use std::sync::Arc;
 
@@ -19,19 +21,30 @@ use roaring::RoaringTreemap;
 use tracing::Instrument;
 
 use super::cleanup::clean_up_log;
-use super::ids::insert_ids;
-use super::{DeltaTarget, app_id, replace};
+use super::{DeltaTarget, app_id, overwrite, replace};
 use crate::dictionary::Table;
 use crate::ledger::Entry;
-use crate::sink::{Load, SinkError};
+use crate::sink::{Load, SinkError, insert_ids};
 use crate::store::ObjectVersion;
 
 /// Rows per Parquet row group: DuckDB's default. The writer holds one row group in memory, so
 /// this caps a load's memory whatever the file's size (the parquet crate's default of 1M rows
 /// would hold ~50 MB more).
 const ROW_GROUP_ROWS: usize = 122_880;
+/// Keys of the commit metadata ([`made_by`]).
+pub(super) const RUN_KEY: &str = "csvgate.run";
+pub(super) const OBJECT_KEY: &str = "csvgate.object";
 
-/// One object's load in progress.
+/// What the commit does with the staged rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Add them, replacing rows with the same ids.
+    Upsert,
+    /// Put them in place of everything the table holds.
+    Overwrite,
+}
+
+/// One object's load, or a restore, in progress.
 pub(super) struct DeltaLoad {
     target: DeltaTarget,
     table: &'static Table,
@@ -39,6 +52,7 @@ pub(super) struct DeltaLoad {
     writer: RecordBatchWriter,
     ids: RoaringTreemap,
     commit: CommitProperties,
+    mode: Mode,
 }
 
 impl DeltaLoad {
@@ -48,13 +62,26 @@ impl DeltaLoad {
         table: &'static Table,
         object: &ObjectVersion,
     ) -> Result<DeltaLoad, SinkError> {
-        let delta = target.open_or_create(table).await?;
         let marker = Transaction::new(app_id(object), Utc::now().timestamp_millis());
-        // Delta's writers clean up expired log files after every commit, listing the whole log
-        // each time; csvgate does it after checkpoints only ([`clean_up_log`]).
-        let commit = CommitProperties::default()
-            .with_application_transaction(marker)
-            .with_cleanup_expired_logs(Some(false));
+        let commit = commit_properties().with_application_transaction(marker);
+        Self::start(target, table, commit, Mode::Upsert).await
+    }
+
+    /// Starts replacing the contents of `table` (created if it does not exist yet).
+    pub(super) async fn begin_overwrite(
+        target: &DeltaTarget,
+        table: &'static Table,
+    ) -> Result<DeltaLoad, SinkError> {
+        Self::start(target, table, commit_properties(), Mode::Overwrite).await
+    }
+
+    async fn start(
+        target: &DeltaTarget,
+        table: &'static Table,
+        commit: CommitProperties,
+        mode: Mode,
+    ) -> Result<DeltaLoad, SinkError> {
+        let delta = target.open_or_create(table).await?;
         let writer = RecordBatchWriter::for_table(&delta)
             .map_err(target.error(table.name))?
             .with_writer_properties(writer_properties())
@@ -66,6 +93,7 @@ impl DeltaLoad {
             writer,
             ids: RoaringTreemap::new(),
             commit,
+            mode,
         })
     }
 
@@ -74,27 +102,39 @@ impl DeltaLoad {
     async fn commit_rows(
         self,
         loaded_ids: &RoaringTreemap,
+        entry: &Entry,
     ) -> Result<(DeltaTable, Arc<RoaringTreemap>), SinkError> {
         let DeltaLoad {
             target,
             table,
             mut delta,
-            mut writer,
+            writer,
             commit,
+            mode,
             ..
         } = self;
-        let existing = target
-            .id_set(table, &delta)
-            .instrument(tracing::debug_span!("id_set"))
-            .await?;
+        let commit = commit.with_metadata(made_by(entry));
+        let mut writer = writer.with_commit_properties(commit.clone());
         let error = target.error(table.name);
-        if existing.is_disjoint(loaded_ids) {
+        let existing = match mode {
+            Mode::Overwrite => Arc::default(),
+            Mode::Upsert => {
+                let existing = target.id_set(table, &delta);
+                existing.instrument(tracing::debug_span!("id_set")).await?
+            }
+        };
+        if mode == Mode::Upsert && existing.is_disjoint(loaded_ids) {
             writer.flush_and_commit(&mut delta).await.map_err(error)?;
             return Ok((delta, existing));
         }
         let staged = writer.flush().await.map_err(error)?;
-        let replaced = replace::replace_rows(&target, table, delta, &staged, loaded_ids, commit);
-        match replaced.await {
+        let committed = match mode {
+            Mode::Overwrite => overwrite::overwrite(&target, table, delta, &staged, commit).await,
+            Mode::Upsert => {
+                replace::replace_rows(&target, table, delta, &staged, loaded_ids, commit).await
+            }
+        };
+        match committed {
             Ok(committed) => Ok((committed, existing)),
             Err(error) => {
                 remove_files(&target, table, &staged).await;
@@ -102,6 +142,22 @@ impl DeltaLoad {
             }
         }
     }
+}
+
+/// What a commit's `commitInfo` says of its origin, for `csvgate history`: the run, and the
+/// object whose rows it holds (a landing file, or a backup snapshot for a restore).
+pub(super) fn made_by(entry: &Entry) -> [(String, serde_json::Value); 2] {
+    let object = format!("{}{}", entry.object.location, entry.object.key);
+    [
+        (RUN_KEY.to_owned(), entry.run_id.clone().into()),
+        (OBJECT_KEY.to_owned(), object.into()),
+    ]
+}
+
+/// Delta's writers clean up expired log files after every commit, listing the whole log each
+/// time; csvgate does it after checkpoints only ([`clean_up_log`]).
+pub(super) fn commit_properties() -> CommitProperties {
+    CommitProperties::default().with_cleanup_expired_logs(Some(false))
 }
 
 pub(super) fn writer_properties() -> WriterProperties {
@@ -144,11 +200,12 @@ impl Load for DeltaLoad {
         let (target, table) = (self.target.clone(), self.table);
         let before = self.delta.version();
         let loaded_ids = std::mem::take(&mut self.ids);
-        let (committed, existing) = self.commit_rows(&loaded_ids).await?;
+        let (committed, existing) = self.commit_rows(&loaded_ids, entry).await?;
         target.keep(table.name, &committed);
         clean_up_log(&committed).await;
-        // The ids after this commit are the ids before it plus the loaded ones, unless another
-        // writer committed in between: then the next load scans the table again.
+        // The ids after this commit are the ids before it plus the loaded ones (an overwrite
+        // leaves none before), unless another writer committed in between: then the next load
+        // scans the table again.
         if let (Some(before), Some(after)) = (before, committed.version())
             && after == before + 1
         {

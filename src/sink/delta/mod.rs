@@ -11,16 +11,20 @@
 //! The parts, in the order a load meets them:
 //! - [`tables`]: tables opened once and kept between loads, brought up to date when needed;
 //! - [`ids`]: each table's `id` set, for foreign keys and to tell appends from replaces;
-//! - [`load`]: staging Parquet files and committing them ([`replace`] when ids repeat);
+//! - [`load`]: staging Parquet files and committing them ([`replace`] when ids repeat,
+//!   [`overwrite`] when a restore replaces the whole table);
 //! - [`cleanup`]: expired log files removed after checkpoints;
 //! - [`ledger`]: the ledger table `_csvgate_runs`, one append per run ([`queued`] holds an
 //!   upload's first entry until then);
-//! - [`session`]: DataFusion over the tables, for reports and ad-hoc SQL.
+//! - [`session`]: DataFusion over the tables, for reports and ad-hoc SQL;
+//! - [`history`]: the commits a table's log holds, and a table put back to one of them.
 
 mod cleanup;
+mod history;
 mod ids;
 mod ledger;
 mod load;
+mod overwrite;
 mod queued;
 mod replace;
 mod session;
@@ -37,6 +41,7 @@ use crate::dictionary::Table;
 use crate::ledger::Entry;
 use crate::sink::{Load, SinkError, Target};
 use crate::store::{Location, ObjectVersion};
+pub use history::{AsOf, Commit};
 use load::DeltaLoad;
 use tables::Kept;
 
@@ -72,6 +77,11 @@ impl DeltaTarget {
             kept: Arc::default(),
             writable: Arc::default(),
         }
+    }
+
+    /// Where the warehouse is.
+    pub fn location(&self) -> &Location {
+        &self.warehouse
     }
 
     /// Refuses to write where concurrent commits could both succeed (see
@@ -149,6 +159,24 @@ impl Target for DeltaTarget {
     ) -> Result<Box<dyn Load>, SinkError> {
         self.ensure_writable().await?;
         Ok(Box::new(DeltaLoad::begin(self, table, object).await?))
+    }
+
+    async fn begin_replace(
+        &self,
+        table: &'static Table,
+        _force: bool,
+    ) -> Result<Box<dyn Load>, SinkError> {
+        self.ensure_writable().await?;
+        Ok(Box::new(DeltaLoad::begin_overwrite(self, table).await?))
+    }
+
+    async fn references(&self, table: &'static Table, column: &str) -> Result<Vec<i64>, SinkError> {
+        let delta = self.open(table.name).await?;
+        let values = self.scan_values(table, &delta, column).await?;
+        Ok(values
+            .iter()
+            .filter_map(|id| i64::try_from(id).ok())
+            .collect())
     }
 
     async fn record(&self, entry: &Entry) -> Result<(), SinkError> {

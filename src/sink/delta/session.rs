@@ -78,12 +78,16 @@ impl DeltaTarget {
         let Some(version) = delta.version() else {
             return Ok(None);
         };
-        let columns: Vec<String> = table
-            .column_names()
-            .map(|name| format!("\"{name}\""))
-            .collect();
-        let sql = format!("SELECT {} FROM {SCANNED}", columns.join(", "));
-        let rows = self.query(table.name, &delta, &sql).await?;
+        let rows = self.query(table.name, &delta, &select_all(table)).await?;
         Ok(Some((version, rows)))
     }
+}
+
+/// The query of every row of `table` (registered as [`SCANNED`]), in the dictionary's column
+/// order.
+pub(super) fn select_all(table: &crate::dictionary::Table) -> String {
+    let columns: Vec<String> = (table.column_names())
+        .map(|name| format!("\"{name}\""))
+        .collect();
+    format!("SELECT {} FROM {SCANNED}", columns.join(", "))
 }

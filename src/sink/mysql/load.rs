@@ -1,7 +1,8 @@
 //! One object's rows on their way into MySQL, on one connection: streamed batch by batch with
 //! `LOAD DATA LOCAL INFILE` (each batch's bytes handed to the driver from memory, no file is
 //! written), or with multi-row `INSERT`s when the server refuses it, then committed together
-//! with the ledger row.
+//! with the ledger row. A restore stages its rows the same way and swaps them in for the
+//! table's contents in one transaction.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -25,28 +26,59 @@ const LOCAL_INFILE_REFUSED: [u16; 3] = [4166, 1148, 3948];
 
 static FALLBACK_LOGGED: AtomicBool = AtomicBool::new(false);
 
-/// One object's rows on one connection, invisible to others until the commit: either in an
-/// open transaction on the table itself (`direct`) or in a temporary staging table.
+/// Where rows go as they come, and what the commit does with them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Into the table, in an open transaction (`LOAD DATA … REPLACE` is the upsert).
+    Direct,
+    /// Into a temporary staging table, upserted in place at commit.
+    Staged,
+    /// Into a temporary staging table that becomes the table's contents at commit (a
+    /// restore); `force` lets rows of other tables point at ids that go.
+    Replace { force: bool },
+}
+
+/// One object's rows (or a restore's) on one connection, invisible to others until the
+/// commit: in an open transaction on the table itself, or in a temporary staging table.
 pub(super) struct MysqlLoad {
     target: MysqlTarget,
     conn: Conn,
     table: &'static Table,
-    /// Where rows go as they come: the table (direct) or its staging table.
+    /// Where rows go as they come: the table or its staging table.
     into: String,
-    direct: bool,
+    mode: Mode,
 }
 
 impl MysqlLoad {
     /// Starts a load into `table`: straight into the table in an open transaction when nothing
-    /// references its rows (`LOAD DATA … REPLACE` is the upsert), else into a temporary staging
-    /// table upserted in place at commit, so rows others point at are updated, not replaced.
+    /// references its rows, else into a staging table upserted in place at commit, so rows
+    /// others point at are updated, not replaced.
     pub(super) async fn begin(
         target: &MysqlTarget,
         table: &'static Table,
     ) -> Result<MysqlLoad, SinkError> {
+        match table.is_referenced() {
+            true => Self::start(target, table, Mode::Staged).await,
+            false => Self::start(target, table, Mode::Direct).await,
+        }
+    }
+
+    /// Starts replacing the contents of `table` with the rows written.
+    pub(super) async fn begin_replace(
+        target: &MysqlTarget,
+        table: &'static Table,
+        force: bool,
+    ) -> Result<MysqlLoad, SinkError> {
+        Self::start(target, table, Mode::Replace { force }).await
+    }
+
+    async fn start(
+        target: &MysqlTarget,
+        table: &'static Table,
+        mode: Mode,
+    ) -> Result<MysqlLoad, SinkError> {
         let mut conn = target.conn().await?;
-        let direct = !table.is_referenced();
-        let into = if direct {
+        let into = if mode == Mode::Direct {
             conn.query_drop("START TRANSACTION")
                 .await
                 .map_err(target.error())?;
@@ -66,7 +98,7 @@ impl MysqlLoad {
             conn,
             table,
             into,
-            direct,
+            mode,
         })
     }
 
@@ -84,10 +116,22 @@ impl MysqlLoad {
         format!("ON DUPLICATE KEY UPDATE {}", updates.join(", "))
     }
 
-    /// Upsert, ledger row and `COMMIT`; on failure the transaction is rolled back.
+    /// Upsert (after deleting the rows a restore drops), ledger row and `COMMIT`; on failure
+    /// the transaction is rolled back.
     async fn finish(&mut self, entry: &Entry) -> Result<(), mysql_async::Error> {
-        if !self.direct {
+        if let Mode::Replace { force: true } = self.mode {
+            // Checked per statement by InnoDB, so it cannot wait for the commit: the caller has
+            // said what would dangle, and the user accepted it.
+            self.conn.query_drop("SET FOREIGN_KEY_CHECKS = 0").await?;
+        }
+        if self.mode != Mode::Direct {
             self.conn.query_drop("START TRANSACTION").await?;
+        }
+        if let Mode::Replace { .. } = self.mode {
+            self.delete_rows_not_staged().await?;
+            crate::pause::point(crate::pause::RESTORE_BEFORE_COMMIT).await;
+        }
+        if self.mode != Mode::Direct {
             let upsert = format!(
                 "INSERT INTO {table} ({columns}) SELECT {columns} FROM {stage} {update}",
                 table = self.table.name,
@@ -101,12 +145,29 @@ impl MysqlLoad {
         self.conn.query_drop("COMMIT").await
     }
 
-    /// Leaves the connection clean for the pool: no open transaction, no staging table.
+    /// Deletes the table's rows whose id the staging table lacks. Rows it keeps are updated in
+    /// place by the upsert rather than deleted and inserted, so foreign keys stay checked: with
+    /// them on, a restore that would orphan rows of another table fails here.
+    async fn delete_rows_not_staged(&mut self) -> Result<(), mysql_async::Error> {
+        let key = self.table.key_column().name;
+        let delete = format!(
+            "DELETE t FROM {table} AS t LEFT JOIN {stage} AS s ON t.{key} = s.{key} WHERE s.{key} IS NULL",
+            table = self.table.name,
+            stage = self.into,
+        );
+        self.conn.query_drop(delete).await
+    }
+
+    /// Leaves the connection clean for the pool: no open transaction, no staging table, foreign
+    /// keys checked.
     async fn clean_up(&mut self) -> Result<(), mysql_async::Error> {
         self.conn.query_drop("ROLLBACK").await?;
-        if !self.direct {
+        if self.mode != Mode::Direct {
             let drop = format!("DROP TEMPORARY TABLE IF EXISTS {}", self.into);
             self.conn.query_drop(drop).await?;
+        }
+        if let Mode::Replace { force: true } = self.mode {
+            self.conn.query_drop("SET FOREIGN_KEY_CHECKS = 1").await?;
         }
         Ok(())
     }
@@ -125,7 +186,11 @@ impl MysqlLoad {
             self.into,
             rows::TSV_FORMAT,
             self.columns(),
-            replace = if self.direct { "REPLACE" } else { "" },
+            replace = if self.mode == Mode::Direct {
+                "REPLACE"
+            } else {
+                ""
+            },
         );
         match self.conn.query_drop(sql).await {
             Ok(()) => {}
@@ -166,7 +231,7 @@ impl MysqlLoad {
                 "INSERT INTO {} ({}) VALUES {values} {update}",
                 self.into,
                 self.columns(),
-                update = if self.direct {
+                update = if self.mode == Mode::Direct {
                     self.on_duplicate_update()
                 } else {
                     String::new()

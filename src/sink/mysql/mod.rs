@@ -190,6 +190,21 @@ impl Target for MysqlTarget {
         Ok(Box::new(MysqlLoad::begin(self, table).await?))
     }
 
+    async fn begin_replace(
+        &self,
+        table: &'static Table,
+        force: bool,
+    ) -> Result<Box<dyn Load>, SinkError> {
+        Ok(Box::new(
+            MysqlLoad::begin_replace(self, table, force).await?,
+        ))
+    }
+
+    async fn references(&self, table: &'static Table, column: &str) -> Result<Vec<i64>, SinkError> {
+        let sql = format!("SELECT DISTINCT {column} FROM {}", table.name);
+        self.query(&sql).await
+    }
+
     async fn record(&self, entry: &Entry) -> Result<(), SinkError> {
         let mut conn = self.conn().await?;
         ledger::insert(&mut conn, entry).await.map_err(self.error())

@@ -1,0 +1,63 @@
+//! `csvgate restore`: a table's contents replaced by one of its snapshots, or (warehouse) by
+//! one of its own earlier versions.
+
+use std::process::ExitCode;
+
+use clap::Args;
+
+use super::backup::table_named;
+use super::{CliError, Context};
+use crate::backup::{self, Backups};
+use crate::dictionary::Table;
+use crate::sink::delta::AsOf;
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The table to restore.
+    #[arg(value_parser = table_named)]
+    pub table: &'static Table,
+    /// The snapshot's id (see `csvgate backups list`), or `latest`.
+    #[arg(long, default_value = "latest")]
+    pub snapshot: String,
+    /// Instead of a snapshot, put the warehouse's table back to one of its versions (see
+    /// `csvgate history`): a version number, or an RFC 3339 time for the version then.
+    #[arg(long, conflicts_with = "snapshot")]
+    pub as_of: Option<AsOf>,
+    /// Restore even if rows would be left pointing at ids that are not there (the restore
+    /// says which).
+    #[arg(long)]
+    pub force: bool,
+}
+
+pub async fn run(context: &Context, args: RestoreArgs) -> Result<ExitCode, CliError> {
+    let deployment = context.deployment().await?;
+    let restored = match args.as_of {
+        Some(_) if deployment.mysql().is_some() => {
+            return Err(CliError::Usage(
+                "--as-of puts the Delta warehouse back to a version; this deployment's target is MySQL, which keeps no versions: restore a snapshot".into(),
+            ));
+        }
+        Some(as_of) => {
+            let warehouse = &deployment.engines.warehouse;
+            backup::restore_as_of(warehouse, args.table, as_of, args.force).await?
+        }
+        None => {
+            let backups = Backups::open(&deployment.config)?;
+            let target = deployment.pipeline.target.as_ref();
+            let snapshot = Some(args.snapshot.as_str());
+            backups
+                .restore(target, args.table, snapshot, args.force)
+                .await?
+        }
+    };
+    for problem in &restored.dangling {
+        eprintln!("csvgate: warning: restored with --force: {problem}");
+    }
+    if !context.quiet {
+        println!(
+            "{} restored from {}: {} rows (run {})",
+            args.table.name, restored.from, restored.rows, restored.run_id
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

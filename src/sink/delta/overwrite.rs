@@ -1,0 +1,53 @@
+//! Replacing a table's whole contents (a restore) in one Delta commit: the staged files are
+//! added and every file the table held is removed, so a reader sees the old contents or the
+//! new, never a mix, and the old version stays reachable by time travel until vacuumed.
+
+use std::future::IntoFuture;
+
+use deltalake::DeltaTable;
+use deltalake::kernel::transaction::{CommitBuilder, CommitProperties};
+use deltalake::kernel::{Action, Add};
+use deltalake::protocol::{DeltaOperation, SaveMode};
+use tracing::Instrument;
+
+use super::DeltaTarget;
+use crate::dictionary::Table;
+use crate::sink::SinkError;
+
+/// Commits `staged` in place of every file of `delta`; returns the table as committed. On
+/// failure nothing is committed (the caller removes `staged`).
+pub(super) async fn overwrite(
+    target: &DeltaTarget,
+    table: &'static Table,
+    mut delta: DeltaTable,
+    staged: &[Add],
+    commit: CommitProperties,
+) -> Result<DeltaTable, SinkError> {
+    crate::pause::point(crate::pause::RESTORE_BEFORE_COMMIT).await;
+    let error = target.error(table.name);
+    let snapshot = delta.snapshot().map_err(&error)?;
+    let files = snapshot.log_data();
+    let removes = files
+        .iter()
+        .map(|file| Action::Remove(file.remove_action(true)));
+    let actions: Vec<Action> = staged
+        .iter()
+        .cloned()
+        .map(Action::Add)
+        .chain(removes)
+        .collect();
+    let operation = DeltaOperation::Write {
+        mode: SaveMode::Overwrite,
+        partition_by: None,
+        predicate: None,
+    };
+    let finalized = CommitBuilder::from(commit)
+        .with_actions(actions)
+        .build(Some(snapshot), delta.log_store(), operation)
+        .into_future()
+        .instrument(tracing::debug_span!("delta_commit"))
+        .await
+        .map_err(error)?;
+    delta.state = Some(finalized.snapshot());
+    Ok(delta)
+}

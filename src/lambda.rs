@@ -9,8 +9,8 @@
 
 use serde_json::{Value, json};
 
-use crate::backup::{BackupError, Backups, Format};
-use crate::dictionary::{TABLES, Table};
+use crate::backup::schedule::Job;
+use crate::backup::{BackupError, Backups};
 
 use crate::deployment::Deployment;
 use crate::event::Notification;
@@ -59,16 +59,20 @@ pub async fn handle(deployment: &Deployment, payload: Value) -> Result<Value, In
     }
 }
 
-/// A snapshot of every table into the backups location (`CSVGATE_BACKUPS`), in AVRO.
+/// The scheduled job `csvgate serve` runs: a snapshot of every table into the backups location
+/// (`CSVGATE_BACKUPS`), in `[backup] format` (AVRO by default), then a prune by its retention.
 async fn backup(deployment: &Deployment) -> Result<Value, InvocationError> {
-    let tables: Vec<&'static Table> = TABLES.iter().collect();
-    let backups = Backups::open(&deployment.config)?;
-    let made = backups
-        .backup_target(&deployment.engines, &tables, Format::Avro)
-        .await?;
-    tracing::info!(snapshots = made.len(), "backup done");
+    let config = &deployment.config.backup;
+    let job = Job {
+        backups: Backups::open(&deployment.config)?,
+        engines: deployment.engines.clone(),
+        format: config.format.unwrap_or_default(),
+        retention: config.retention(),
+    };
+    let (made, pruned) = job.run().await?;
+    tracing::info!(snapshots = made.len(), pruned = pruned.len(), "backup done");
     let snapshots: Vec<Value> = (made.iter())
         .map(|m| json!({"table": m.table, "id": m.id, "rows": m.rows}))
         .collect();
-    Ok(json!({ "backups": snapshots }))
+    Ok(json!({ "backups": snapshots, "pruned": pruned.len() }))
 }

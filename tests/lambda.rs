@@ -38,7 +38,9 @@ async fn the_same_event_twice_loads_each_object_once() {
     let bucket = bucket();
     land_fixtures(&bucket).await;
     let dir = tempfile::tempdir().unwrap();
-    let deployment = deployment(&bucket, dir.path());
+    let mut config = deployment(&bucket, dir.path()).config;
+    config.locations.backups = format!("s3://{bucket}/backups/");
+    let deployment = Deployment::open(config).unwrap();
     let files = ["hired_employees.csv", "departments.csv", "jobs.csv"];
     let first = csvgate::lambda::handle(&deployment, event(&bucket, &files))
         .await
@@ -83,11 +85,13 @@ async fn a_missing_object_fails_the_invocation_and_loses_nothing() {
 }
 
 #[tokio::test]
-async fn the_weekly_schedule_backs_up_every_table() {
+async fn the_weekly_schedule_backs_up_every_table_into_s3_and_a_snapshot_restores() {
     let bucket = bucket();
     land_fixtures(&bucket).await;
     let dir = tempfile::tempdir().unwrap();
-    let deployment = deployment(&bucket, dir.path());
+    let mut config = deployment(&bucket, dir.path()).config;
+    config.locations.backups = format!("s3://{bucket}/backups/");
+    let deployment = Deployment::open(config).unwrap();
     let files = ["hired_employees.csv", "departments.csv", "jobs.csv"];
     csvgate::lambda::handle(&deployment, event(&bucket, &files))
         .await
@@ -112,6 +116,12 @@ async fn the_weekly_schedule_backs_up_every_table() {
         ("hired_employees", 1929),
     ];
     assert_eq!(made, expected.map(|(table, rows)| (table.to_owned(), rows)));
+    assert_eq!(answer["pruned"], 0);
     let backups = csvgate::backup::Backups::open(&deployment.config).unwrap();
     assert_eq!(backups.list(None).await.unwrap().len(), 3);
+    // A snapshot in S3 restores like a local one.
+    let jobs = csvgate::dictionary::Table::named("jobs").unwrap();
+    let target = deployment.pipeline.target.as_ref();
+    let restored = backups.restore(target, jobs, None, false).await.unwrap();
+    assert_eq!(restored.rows, 183);
 }

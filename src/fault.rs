@@ -1,6 +1,7 @@
-//! Named points where a process can be told to stop and wait, so that a crash test can kill
-//! it at the moment it chooses (`CSVGATE_PAUSE_AT=<point>`), instead of guessing with timers.
-//! Unset, a point costs one environment lookup.
+//! Faults on demand, for tests that must prove what happens at a moment they choose: a named
+//! point where the process stops and waits to be killed (`CSVGATE_PAUSE_AT=<point>`), or where
+//! it panics (`CSVGATE_PANIC_AT=<point>`), instead of guessing with timers. Unset, a point
+//! costs one environment lookup.
 
 use std::time::Duration;
 
@@ -12,9 +13,20 @@ pub const RESTORE_BEFORE_COMMIT: &str = "restore-before-commit";
 const PAUSED_FOR: Duration = Duration::from_secs(600);
 
 /// Stops here when `CSVGATE_PAUSE_AT` names `point`, after saying so on standard error.
-pub async fn point(point: &str) {
-    if std::env::var("CSVGATE_PAUSE_AT").is_ok_and(|at| at == point) {
+pub async fn pause(point: &str) {
+    if named("CSVGATE_PAUSE_AT", point) {
         eprintln!("csvgate: paused at {point} (CSVGATE_PAUSE_AT)");
         tokio::time::sleep(PAUSED_FOR).await;
     }
+}
+
+/// Panics here when `CSVGATE_PANIC_AT` names `point`.
+pub fn panic(point: &str) {
+    if named("CSVGATE_PANIC_AT", point) {
+        panic!("injected panic at {point} (CSVGATE_PANIC_AT)");
+    }
+}
+
+fn named(variable: &str, point: &str) -> bool {
+    std::env::var(variable).is_ok_and(|at| at == point)
 }

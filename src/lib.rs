@@ -28,7 +28,7 @@
 //!   handler, thin layers over the above.
 //! - [`generate`]: deterministic test files for benchmarks.
 //! - [`logs`]: JSON log lines carrying each run's id, for log stores.
-//! - [`pause`]: named points where crash tests stop a process to kill it.
+//! - [`fault`]: named points where crash tests stop a process, or make it panic.
 
 #[cfg(feature = "cli")]
 pub mod api;
@@ -40,12 +40,12 @@ pub mod config;
 pub mod deployment;
 pub mod dictionary;
 pub mod event;
+pub mod fault;
 #[cfg(feature = "cli")]
 pub mod generate;
 pub mod lambda;
 pub mod ledger;
 pub mod logs;
-pub mod pause;
 pub mod pipeline;
 pub mod queue;
 pub mod report;

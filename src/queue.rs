@@ -242,7 +242,9 @@ impl Queue {
                 break;
             }
             self.set(&queued.run_id, RunState::Running);
-            let ended = self.run(&queued, &options).await;
+            let ended = Arc::clone(&self)
+                .supervise(queued.clone(), options.clone())
+                .await;
             self.set(&queued.run_id, RunState::Finished(Box::new(ended)));
         }
         // Waiters on runs that will not run here get `None` instead of waiting forever.
@@ -252,12 +254,33 @@ impl Queue {
             .retain(|_, state| matches!(*state.borrow(), RunState::Finished(_)));
     }
 
+    /// Runs `queued` in a task of its own, so that a panic inside it ends that run, recorded
+    /// `failed`, and not the worker: the runs after it still run and its waiters get answered.
+    async fn supervise(self: Arc<Self>, queued: Entry, options: IngestOptions) -> Entry {
+        let queue = Arc::clone(&self);
+        let run = queued.clone();
+        let task = tokio::spawn(async move { queue.run(&run, &options).await });
+        match task.await {
+            Ok(ended) => ended,
+            Err(crash) => {
+                let reason = match crash.try_into_panic() {
+                    Ok(panic) => panic_message(panic.as_ref()),
+                    Err(crash) => crash.to_string(),
+                };
+                tracing::error!(run_id = queued.run_id, %reason, "a run crashed; it is recorded failed");
+                self.fail(&queued, format!("the run crashed: {reason}"))
+                    .await
+            }
+        }
+    }
+
     /// Processes one run, logging it the way the seed's function logs were read: `START`,
     /// `END` and a `REPORT` line with duration and row counts.
     async fn run(&self, queued: &Entry, options: &IngestOptions) -> Entry {
         let run_id = &queued.run_id;
         let key = &queued.object.key;
         tracing::info!(target: "csvgate::run", "START RunId: {run_id} Object: {key}");
+        crate::fault::panic(&format!("run {key}"));
         let started = Instant::now();
         let s3 = &self.pipeline.buckets.s3;
         let ended = match Location::open(&queued.object.location, false, s3) {
@@ -266,7 +289,7 @@ impl Queue {
                     .ingest_object(run_id, &location, queued.object.clone(), options)
                     .await
             }
-            Err(error) => self.unreachable(queued, error).await,
+            Err(error) => self.fail(queued, error.to_string()).await,
         };
         tracing::info!(target: "csvgate::run", "END RunId: {run_id}");
         tracing::info!(
@@ -281,11 +304,12 @@ impl Queue {
         ended
     }
 
-    /// The landing location of a queued run is gone (e.g. the configuration changed).
-    async fn unreachable(&self, queued: &Entry, error: StoreError) -> Entry {
+    /// Ends a run that could not be processed (its landing location is gone, or it crashed)
+    /// with a `failed` entry saying why.
+    async fn fail(&self, queued: &Entry, reason: String) -> Entry {
         let failed = Entry {
             status: ledger::Status::Failed,
-            error: Some(error.to_string()),
+            error: Some(reason),
             finished_at: Utc::now(),
             ..queued.clone()
         };
@@ -300,4 +324,11 @@ impl Queue {
             sender.send_replace(state);
         }
     }
+}
+
+/// What a panic said, when it said it with a string.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    (panic.downcast_ref::<String>().cloned())
+        .or_else(|| panic.downcast_ref::<&str>().map(|text| (*text).to_owned()))
+        .unwrap_or_else(|| "a panic without a message".into())
 }

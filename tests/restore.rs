@@ -303,7 +303,7 @@ async fn a_restore_killed_before_its_commit_leaves_the_table_as_it_was() {
 
         let mut restore = case
             .csvgate(&["restore", "hired_employees", "--snapshot", &snapshot.id])
-            .env("CSVGATE_PAUSE_AT", csvgate::pause::RESTORE_BEFORE_COMMIT)
+            .env("CSVGATE_PAUSE_AT", csvgate::fault::RESTORE_BEFORE_COMMIT)
             .stderr(Stdio::piped())
             .stdout(Stdio::null())
             .spawn()

@@ -1,4 +1,5 @@
-//! Ad-hoc SQL: DataFusion over the warehouse and the landing files, or MySQL read-only.
+//! Ad-hoc SQL, read-only on both engines: DataFusion over the warehouse and the landing files
+//! (queries only), or one MySQL statement in a read-only transaction.
 //!
 //! In DataFusion the warehouse tables keep their names (`hired_employees`, and the ledger as
 //! `runs`), and every table with files in the landing bucket appears twice in the `landing`
@@ -18,6 +19,7 @@ use datafusion::common::DataFusionError;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::streaming::PartitionStream;
+use datafusion::prelude::SQLOptions;
 use futures::StreamExt;
 use mysql_async::{Row, Value};
 
@@ -71,10 +73,19 @@ pub async fn datafusion(
                 .map_err(Box::new)?;
         }
     }
-    let frame = ctx.sql(sql).await.map_err(Box::new)?;
+    let frame = (ctx.sql_with_options(sql, read_only()).await).map_err(Box::new)?;
     let schema: SchemaRef = Arc::new(frame.schema().as_arrow().clone());
     let batches = frame.collect().await.map_err(Box::new)?;
     Ok((schema, batches))
+}
+
+/// Queries only: no DDL (`CREATE EXTERNAL TABLE` could reach any path), no DML or `COPY … TO`
+/// (which would write past the rules and the ledger, or anywhere on disk), no `SET`.
+fn read_only() -> SQLOptions {
+    SQLOptions::new()
+        .with_allow_ddl(false)
+        .with_allow_dml(false)
+        .with_allow_statements(false)
 }
 
 fn landing_table(

@@ -28,7 +28,7 @@ mod sdk_credentials;
 mod transfer;
 
 pub use location::Location;
-pub use object::{ObjectVersion, check_key};
+pub use object::{ObjectVersion, check_key, object_path};
 pub use parquet_file::StoredParquet;
 pub use s3::S3Settings;
 

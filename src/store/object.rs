@@ -1,6 +1,7 @@
 //! Objects as the ledger knows them (one version of one key) and the keys clients may name.
 
 use datafusion::object_store::ObjectMeta;
+use datafusion::object_store::path::Path;
 
 use super::Location;
 
@@ -42,19 +43,51 @@ impl ObjectVersion {
         format!("{}{}@{}", self.location, self.key, self.version)
     }
 
-    /// The object's file name without folders and extension (`hired_employees`).
+    /// The object's file name without folders and its last extension (`hired_employees`,
+    /// `a.2021` for `a.2021.csv`: files told apart by a dotted part keep it).
     pub fn stem(&self) -> &str {
         let file = self.key.rsplit('/').next().unwrap_or(&self.key);
-        file.split('.').next().unwrap_or(file)
+        file.rsplit_once('.').map_or(file, |(stem, _)| stem)
     }
 }
 
+/// The store path of the object at `key`, as the key is: `contrataciones_año.csv` and
+/// `a#b.csv` name those objects, as listings, S3 events and other tools spell them.
+/// (`Path::from` would percent-encode `ñ`, `#` or `%` into another key.) A key `Path` cannot
+/// hold as it is (a control character, a `.` segment: [`check_key`] refuses those from
+/// clients) falls back to the encoded form.
+pub fn object_path(key: &str) -> Path {
+    Path::parse(key).unwrap_or_else(|_| Path::from(key))
+}
+
+/// The longest key S3 stores, in bytes.
+const MAX_KEY_BYTES: usize = 1024;
+/// The longest file name of common file systems, in bytes: a longer segment could be stored in
+/// S3 but not in a local bucket, so it is refused everywhere alike.
+const MAX_SEGMENT_BYTES: usize = 255;
+
 /// Checks that an object key a client sent is a plain relative path (`hired_employees.csv`,
 /// `jobs/2024.csv`): no absolute path, no `..` or `.` segment, no empty segment, no backslash
-/// or control character, so it cannot name anything outside its bucket.
+/// or control character, so it cannot name anything outside its bucket; and that every store
+/// can hold it (at most 1,024 bytes, 255 per segment).
 pub fn check_key(key: &str) -> Result<(), String> {
     if key.is_empty() {
         return Err("the key is empty".into());
+    }
+    if key.len() > MAX_KEY_BYTES {
+        return Err(format!(
+            "a key of {} bytes is longer than {MAX_KEY_BYTES}",
+            key.len()
+        ));
+    }
+    if let Some(long) = key
+        .split('/')
+        .find(|segment| segment.len() > MAX_SEGMENT_BYTES)
+    {
+        return Err(format!(
+            "a key segment of {} bytes is longer than {MAX_SEGMENT_BYTES}",
+            long.len()
+        ));
     }
     if key.starts_with('/') {
         return Err(format!("{key:?}: an absolute key is not allowed"));
@@ -81,10 +114,23 @@ mod tests {
 
     #[test]
     fn only_plain_relative_keys_pass() {
-        for good in ["hired_employees.csv", "jobs/2024.csv", "a b/c..d.csv"] {
+        let folders = format!("{}/", "d".repeat(254)).repeat(3);
+        let longest = format!("jobs/{folders}{}.csv", "k".repeat(250));
+        assert_eq!(longest.len(), 1024);
+        let plain = [
+            "hired_employees.csv",
+            "jobs/2024.csv",
+            "a b/c..d.csv",
+            "jobs/año #1 %.csv",
+        ];
+        for good in plain.into_iter().chain([longest.as_str()]) {
             assert_eq!(check_key(good), Ok(()), "{good}");
         }
+        let too_long = format!("{longest}x");
+        let long_segment = format!("jobs/{}.csv", "s".repeat(252));
         for bad in [
+            too_long.as_str(),
+            long_segment.as_str(),
             "",
             "/etc/passwd",
             "../x.csv",

@@ -1,14 +1,50 @@
 //! Reading and writing objects: reads stream chunk by chunk, and an upload appears whole when
 //! its body ends, or not at all.
 
+use std::sync::Arc;
+
 use datafusion::object_store::ObjectStoreExt;
 use datafusion::object_store::buffered::BufWriter;
-use datafusion::object_store::path::Path;
 use futures::{StreamExt, TryStreamExt};
 use tokio::io::AsyncWriteExt;
+use tokio::sync::Semaphore;
 use tokio_util::io::{StreamReader, SyncIoBridge};
 
-use super::{Location, ObjectVersion, StoreError, UploadError};
+use super::{Location, ObjectVersion, StoreError, UploadError, object_path};
+
+/// Bytes of a remote object fetched ahead of its reader: the transfer goes on while the parser
+/// works on the bytes before, instead of the two taking turns. A byte budget, not a chunk count,
+/// since a store's chunks can be large: memory stays this much whatever the object's size.
+const READ_AHEAD_BYTES: u32 = 8 << 20;
+
+type Chunks = futures::stream::BoxStream<'static, std::io::Result<bytes::Bytes>>;
+
+/// `chunks`, pulled by a task of their own up to [`READ_AHEAD_BYTES`] ahead of the reader: a
+/// chunk holds its share of the budget until the reader takes it.
+fn read_ahead(mut chunks: Chunks) -> Chunks {
+    let budget = Arc::new(Semaphore::new(READ_AHEAD_BYTES as usize));
+    let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Some(chunk) = chunks.next().await {
+            let size = chunk.as_ref().map_or(0, |bytes| bytes.len());
+            let share =
+                u32::try_from(size).map_or(READ_AHEAD_BYTES, |size| size.min(READ_AHEAD_BYTES));
+            let Ok(held) = Arc::clone(&budget).acquire_many_owned(share).await else {
+                return;
+            };
+            let failed = chunk.is_err();
+            // The reader went away, or the transfer failed (the reader gets the error).
+            if sender.send((chunk, held)).is_err() || failed {
+                return;
+            }
+        }
+    });
+    futures::stream::unfold(receiver, |mut receiver| async move {
+        let (chunk, _released_when_taken) = receiver.recv().await?;
+        Some((chunk, receiver))
+    })
+    .boxed()
+}
 
 impl Location {
     /// Reads an object as a blocking [`std::io::Read`], streamed chunk by chunk.
@@ -20,10 +56,14 @@ impl Location {
     ) -> Result<impl std::io::Read + Send + 'static, StoreError> {
         let result = self
             .store
-            .get(&Path::from(key))
+            .get(&object_path(key))
             .await
             .map_err(|source| self.object_error(key, source))?;
-        let chunks = result.into_stream().map_err(std::io::Error::other);
+        let chunks = result.into_stream().map_err(std::io::Error::other).boxed();
+        let chunks = match self.is_s3() {
+            true => read_ahead(chunks),
+            false => chunks,
+        };
         Ok(SyncIoBridge::new(StreamReader::new(chunks)))
     }
 
@@ -31,7 +71,7 @@ impl Location {
     pub async fn read_small(&self, key: &str) -> Result<bytes::Bytes, StoreError> {
         let result = self
             .store
-            .get(&Path::from(key))
+            .get(&object_path(key))
             .await
             .map_err(|source| self.object_error(key, source))?;
         result
@@ -44,7 +84,7 @@ impl Location {
     pub async fn head(&self, key: &str) -> Result<ObjectVersion, StoreError> {
         let meta = self
             .store
-            .head(&Path::from(key))
+            .head(&object_path(key))
             .await
             .map_err(|source| self.object_error(key, source))?;
         Ok(ObjectVersion::new(self, key, &meta))
@@ -58,7 +98,7 @@ impl Location {
         mut body: impl futures::Stream<Item = Result<bytes::Bytes, E>> + Unpin,
         limit: u64,
     ) -> Result<ObjectVersion, UploadError> {
-        let mut writer = BufWriter::new(self.store.clone(), Path::from(key));
+        let mut writer = BufWriter::new(self.store.clone(), object_path(key));
         let mut written = 0u64;
         let copied = async {
             while let Some(chunk) = body.next().await {

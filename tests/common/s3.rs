@@ -5,7 +5,6 @@ use std::path::PathBuf;
 
 use csvgate::store::{Location, S3Settings};
 use datafusion::object_store::ObjectStoreExt;
-use datafusion::object_store::path::Path;
 
 const ACCESS_KEY: &str = "csvgate";
 const SECRET_KEY: &str = "csvgate-secret";
@@ -66,14 +65,18 @@ pub fn location(bucket: &str, prefix: &str) -> Location {
 pub async fn put(location: &Location, key: &str, bytes: Vec<u8>) {
     location
         .store
-        .put(&Path::from(key), bytes.into())
+        .put(&csvgate::store::object_path(key), bytes.into())
         .await
         .unwrap();
 }
 
 /// The object at `key` of `location`.
 pub async fn get(location: &Location, key: &str) -> Vec<u8> {
-    let found = location.store.get(&Path::from(key)).await.unwrap();
+    let found = location
+        .store
+        .get(&csvgate::store::object_path(key))
+        .await
+        .unwrap();
     found.bytes().await.unwrap().to_vec()
 }
 

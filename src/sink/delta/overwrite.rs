@@ -23,7 +23,7 @@ pub(super) async fn overwrite(
     staged: &[Add],
     commit: CommitProperties,
 ) -> Result<DeltaTable, SinkError> {
-    crate::pause::point(crate::pause::RESTORE_BEFORE_COMMIT).await;
+    crate::fault::pause(crate::fault::RESTORE_BEFORE_COMMIT).await;
     let error = target.error(table.name);
     let snapshot = delta.snapshot().map_err(&error)?;
     let files = snapshot.log_data();

@@ -129,7 +129,7 @@ impl MysqlLoad {
         }
         if let Mode::Replace { .. } = self.mode {
             self.delete_rows_not_staged().await?;
-            crate::pause::point(crate::pause::RESTORE_BEFORE_COMMIT).await;
+            crate::fault::pause(crate::fault::RESTORE_BEFORE_COMMIT).await;
         }
         if self.mode != Mode::Direct {
             let upsert = format!(

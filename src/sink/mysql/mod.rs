@@ -123,8 +123,17 @@ impl MysqlTarget {
             .map_err(self.error())
     }
 
-    /// Runs `sql` in a read-only transaction: its column names and rows.
+    /// Runs `sql`, one statement, in a read-only transaction: its column names and rows. One
+    /// statement, because a second could end the transaction first (`SELECT 1; COMMIT;
+    /// DELETE …`): a text with more is refused before anything runs.
     pub async fn read_only(&self, sql: &str) -> Result<(Vec<String>, Vec<Row>), SinkError> {
+        if statements(sql) > 1 {
+            return Err(SinkError::Config {
+                target: self.display.clone(),
+                reason: "one statement at a time: this text holds several (separated by `;`)"
+                    .into(),
+            });
+        }
         let error = self.error();
         let mut conn = self.conn().await?;
         let mut options = TxOpts::default();
@@ -141,6 +150,30 @@ impl MysqlTarget {
         transaction.rollback().await.map_err(error)?;
         Ok((names, rows))
     }
+}
+
+/// How many statements `sql` holds: its `;` outside strings and comments that have more
+/// than blanks after them, plus one. Text the tokenizer cannot read counts as several.
+fn statements(sql: &str) -> usize {
+    use datafusion::sql::sqlparser::dialect::MySqlDialect;
+    use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
+    let Ok(tokens) = Tokenizer::new(&MySqlDialect {}, sql).tokenize() else {
+        return usize::MAX;
+    };
+    let mut count = 1;
+    let mut after_semicolon = false;
+    for token in tokens {
+        match token {
+            Token::SemiColon => after_semicolon = true,
+            Token::Whitespace(_) => {}
+            _ if after_semicolon => {
+                count += 1;
+                after_semicolon = false;
+            }
+            _ => {}
+        }
+    }
+    count
 }
 
 /// The URL with its password removed.
@@ -212,5 +245,18 @@ impl Target for MysqlTarget {
 
     async fn runs(&self) -> Result<Vec<Entry>, SinkError> {
         self.entries().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::statements;
+
+    #[test]
+    fn statements_are_counted_outside_strings_and_comments() {
+        assert_eq!(statements("SELECT 1"), 1);
+        assert_eq!(statements("SELECT 1;  \n"), 1);
+        assert_eq!(statements("SELECT ';' AS a -- one; two\n"), 1);
+        assert_eq!(statements("SELECT 1; COMMIT; DELETE FROM jobs"), 3);
     }
 }

@@ -1,0 +1,169 @@
+//! What no input, client or crash may do to a running csvgate (issue 14): each test is one
+//! way in.
+
+mod common;
+
+use common::server::{Server, fixture, get_json, put};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+#[tokio::test]
+async fn a_panicking_run_is_recorded_failed_and_the_worker_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let panic_at = [("CSVGATE_PANIC_AT", "run jobs.csv".to_owned())];
+    let server = Server::start_with_env(dir.path(), &[], &panic_at);
+
+    let crashed = put(&server, "jobs.csv", fixture("jobs.csv"), true).await;
+    assert_eq!(crashed.status(), StatusCode::OK, "the waiter is answered");
+    let crashed: Value = crashed.json().await.unwrap();
+    assert_eq!(crashed["status"], "failed");
+    let error = crashed["entries"][0]["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("the run crashed: injected panic at run jobs.csv"),
+        "{crashed}"
+    );
+
+    let next = put(&server, "departments.csv", fixture("departments.csv"), true).await;
+    let next: Value = next.json().await.unwrap();
+    assert_eq!(next["status"], "done", "{next}");
+    assert_eq!(get_json(&server, "/healthz").await["status"], "ok");
+    let runs = get_json(&server, "/runs").await;
+    let ended: Vec<&str> = (runs.as_array().unwrap().iter())
+        .filter(|entry| entry["status"] != "queued")
+        .map(|entry| entry["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(ended, ["failed", "done"]);
+}
+
+/// `csvgate sql QUERY` in `dir`, with `flags` first and `engine` (if any) after.
+fn sql(dir: &std::path::Path, flags: &[&str], query: &str) -> std::process::Output {
+    let engine: &[&str] = match flags.contains(&"--target") {
+        true => &["--engine", "mysql"],
+        false => &[],
+    };
+    std::process::Command::new(env!("CARGO_BIN_EXE_csvgate"))
+        .args(flags)
+        .args(["sql", query])
+        .args(engine)
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn sql_only_reads_on_either_engine() {
+    let sandbox = common::Sandbox::new();
+    sandbox.ingest(&[&common::fixtures()]).await;
+    let dir = sandbox.dir.path();
+    let outside = dir.join("written.csv");
+    let flags = ["--warehouse", "warehouse", "--landing", "landing"];
+    let refused = [
+        format!("COPY (SELECT 1) TO '{}'", outside.display()),
+        "CREATE EXTERNAL TABLE etc STORED AS CSV LOCATION '/etc/hostname'".to_owned(),
+        "INSERT INTO jobs VALUES (999, 'Past the rules')".to_owned(),
+        "SET datafusion.execution.batch_size = 1".to_owned(),
+    ];
+    for query in &refused {
+        let out = sql(dir, &flags, query);
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{query}");
+        assert!(said.contains("not supported"), "{query}: {said}");
+    }
+    assert!(!outside.exists());
+    assert_eq!(sandbox.count("jobs").await, 183);
+
+    let (url, target) = common::mysql_database().await;
+    let on_mysql = ["--target", url.as_str()];
+    let out = sql(
+        dir,
+        &on_mysql,
+        "SELECT 1; COMMIT; DELETE FROM csvgate_schema",
+    );
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("one statement at a time"), "{said}");
+    let kept: Vec<u64> = common::mysql_rows(&target, "SELECT COUNT(*) FROM csvgate_schema").await;
+    assert_eq!(kept, [1]);
+    let out = sql(dir, &on_mysql, "DELETE FROM csvgate_schema");
+    assert!(!out.status.success());
+    let kept: Vec<u64> = common::mysql_rows(&target, "SELECT COUNT(*) FROM csvgate_schema").await;
+    assert_eq!(kept, [1], "a read-only transaction refuses writes");
+    let out = sql(dir, &on_mysql, "SELECT ';' AS semicolon;");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test]
+async fn files_told_apart_by_a_dotted_part_keep_their_own_invalid_rows() {
+    let sandbox = common::Sandbox::new();
+    let first = sandbox.file("jobs.2021.csv", b"1,Analyst\n,no id in 2021\n");
+    let second = sandbox.file("jobs.2022.csv", b"2,Clerk\n,no id in 2022\n");
+    let entries = sandbox.ingest(&[&first, &second]).await;
+    assert!(
+        entries.iter().all(|entry| entry.rows_invalid == 1),
+        "{entries:?}"
+    );
+    let folder = sandbox.path("invalid").join("jobs");
+    let mut kept: Vec<String> = (std::fs::read_dir(folder).unwrap().flatten())
+        .map(|file| std::fs::read_to_string(file.path()).unwrap())
+        .collect();
+    kept.sort();
+    assert_eq!(kept.len(), 2);
+    assert!(
+        kept[0].contains("no id in 2021") && kept[1].contains("no id in 2022"),
+        "{kept:?}"
+    );
+}
+
+#[tokio::test]
+async fn keys_with_accents_spaces_and_reserved_characters_load_from_a_folder_and_over_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let jobs = dir.path().join("csvgate-data/landing/jobs");
+    std::fs::create_dir_all(&jobs).unwrap();
+    for (name, row) in [
+        ("contrataciones_año.csv", "1,Analyst\n"),
+        ("a#b.csv", "2,Clerk\n"),
+        ("c%d e.csv", "3,Boss\n"),
+    ] {
+        std::fs::write(jobs.join(name), row).unwrap();
+    }
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_csvgate"))
+        .args(["ingest", "csvgate-data/landing/jobs/"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let server = Server::start(dir.path(), &[]);
+    let spanish = put(
+        &server,
+        "jobs/altas%20de%20a%C3%B1o%20%231.csv",
+        b"4,Cook\n".to_vec(),
+        true,
+    )
+    .await;
+    let spanish: Value = spanish.json().await.unwrap();
+    assert_eq!(spanish["status"], "done", "{spanish}");
+    assert!(
+        jobs.join("altas de año #1.csv").exists(),
+        "stored under the key as sent"
+    );
+
+    let long_segment = format!("jobs/{}.csv", "x".repeat(300));
+    let refused = put(&server, &long_segment, b"5,Too long\n".to_vec(), true).await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    let said: Value = refused.json().await.unwrap();
+    assert!(
+        said["error"].as_str().unwrap().contains("longer than 255"),
+        "{said}"
+    );
+    let runs = get_json(&server, "/runs").await;
+    let done = (runs.as_array().unwrap().iter()).filter(|run| run["status"] == "done");
+    assert_eq!(done.count(), 4, "{runs}");
+}

@@ -1,10 +1,12 @@
 //! Batch inserts: 1 to 1,000 rows sent as a JSON array of objects, checked by exactly the
 //! rules files are checked by, because they become a file.
 //!
-//! The rows are written as a small CSV object (`<table>/api-<uuid>.csv`, with a header) into
-//! the landing bucket and go through the queue like an upload: same validation, same ledger
-//! entry, same invalid-rows file for the rejected ones. The answer adds, per rejected row, its
-//! index in the request and the reason, read back from that invalid-rows file.
+//! The rows are written as a small CSV object (`<table>/api-<uuid>.csv`) into the landing
+//! bucket, in the dialect the server reads files in (its delimiter, a header unless it reads
+//! none), and go through the queue like an upload: same validation, same ledger entry, same
+//! invalid-rows file for the rejected ones. The answer adds, per rejected row, its index in the
+//! request and the reason, read back from that invalid-rows file through the line each row
+//! starts on (a value holding a newline spans two).
 
 use std::sync::Arc;
 
@@ -14,7 +16,7 @@ use crate::dictionary::Table;
 use crate::ledger::{Entry, Status};
 use crate::queue::{Queue, QueueError};
 use crate::store::StoreError;
-use crate::validate::INVALID_FILE_EXTRA_COLUMNS;
+use crate::validate::{Dialect, HeaderMode, INVALID_FILE_EXTRA_COLUMNS};
 
 /// The most rows one request may carry, as the challenge asks.
 pub const MAX_ROWS: usize = 1000;
@@ -65,9 +67,9 @@ pub async fn insert(
         count if count > MAX_ROWS => return Err(BatchError::TooMany { count }),
         _ => {}
     }
-    let csv = to_csv(table, &rows)?;
+    let file = to_csv(table, &rows, queue.dialect())?;
     let key = format!("{}/api-{}.csv", table.name, uuid::Uuid::new_v4().simple());
-    let body = stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from(csv))]);
+    let body = stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from(file.bytes))]);
     let queued = queue.accept_upload(&key, body, u64::MAX).await?;
     let run = queue
         .finished(&queued.run_id)
@@ -77,37 +79,62 @@ pub async fn insert(
         return Err(BatchError::Failed(run.error.clone().unwrap_or_default()));
     }
     let rejected = match &run.invalid_object {
-        Some(url) => rejections(&queue.invalid_file(url).await?)?,
+        Some(url) => rejections(&queue.invalid_file(url).await?, &file.start_lines)?,
         None => Vec::new(),
     };
     Ok(Outcome { run, rejected })
 }
 
-/// The rows as CSV in the table's column order, under a header line: a missing or `null`
-/// field is empty (and so rejected as missing), numbers and strings are written as they are.
-/// Keys that are not columns are ignored.
-fn to_csv(table: &Table, rows: &[serde_json::Value]) -> Result<Vec<u8>, BatchError> {
-    let mut writer = csv::Writer::from_writer(Vec::new());
+/// A batch as a landing file.
+struct BatchFile {
+    bytes: Vec<u8>,
+    /// The line each row starts on, in request order.
+    start_lines: Vec<u64>,
+}
+
+/// The rows as CSV in the table's column order, in `dialect` (`,` when it sniffs; a header
+/// line unless it reads none): a missing or `null` field is empty (and so rejected as
+/// missing), numbers and strings are written as they are. Keys that are not columns are
+/// ignored.
+fn to_csv(
+    table: &Table,
+    rows: &[serde_json::Value],
+    dialect: &Dialect,
+) -> Result<BatchFile, BatchError> {
+    let mut writer = csv::WriterBuilder::new()
+        .delimiter(dialect.delimiter.unwrap_or(b','))
+        .from_writer(Vec::new());
     let header: Vec<&str> = table.column_names().collect();
     let failed = |error: csv::Error| BatchError::Failed(error.to_string());
-    writer.write_record(&header).map_err(failed)?;
+    let mut line = 1;
+    if dialect.header != HeaderMode::No {
+        writer.write_record(&header).map_err(failed)?;
+        line += 1;
+    }
+    let mut start_lines = Vec::with_capacity(rows.len());
     for (index, row) in rows.iter().enumerate() {
         let row = row.as_object().ok_or(BatchError::NotAnObject { index })?;
-        let fields = header.iter().map(|column| match row.get(*column) {
-            None | Some(serde_json::Value::Null) => String::new(),
-            Some(serde_json::Value::String(text)) => text.clone(),
-            Some(other) => other.to_string(),
-        });
-        writer.write_record(fields).map_err(failed)?;
+        let fields: Vec<String> = (header.iter())
+            .map(|column| match row.get(*column) {
+                None | Some(serde_json::Value::Null) => String::new(),
+                Some(serde_json::Value::String(text)) => text.clone(),
+                Some(other) => other.to_string(),
+            })
+            .collect();
+        start_lines.push(line);
+        line += 1 + fields
+            .iter()
+            .map(|field| field.matches('\n').count() as u64)
+            .sum::<u64>();
+        writer.write_record(&fields).map_err(failed)?;
     }
-    writer
-        .into_inner()
-        .map_err(|error| BatchError::Failed(error.to_string()))
+    let bytes = (writer.into_inner()).map_err(|error| BatchError::Failed(error.to_string()))?;
+    Ok(BatchFile { bytes, start_lines })
 }
 
 /// Rejections from an invalid-rows file: its last two columns are the source line and the
-/// reason; line 1 of the batch's CSV is the header, so row `index` is line `index + 2`.
-fn rejections(invalid_file: &[u8]) -> Result<Vec<Rejection>, BatchError> {
+/// reason; the row is the one that starts on that line.
+fn rejections(invalid_file: &[u8], start_lines: &[u64]) -> Result<Vec<Rejection>, BatchError> {
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .from_reader(invalid_file);
@@ -116,11 +143,13 @@ fn rejections(invalid_file: &[u8]) -> Result<Vec<Rejection>, BatchError> {
         let record = record.map_err(|error| BatchError::Failed(error.to_string()))?;
         let extra = INVALID_FILE_EXTRA_COLUMNS.len();
         let (line, reason) = (&record[record.len() - extra], &record[record.len() - 1]);
-        let line: usize = line
-            .parse()
-            .map_err(|_| BatchError::Failed(format!("bad line number {line:?}")))?;
+        let index = (line.parse().ok())
+            .and_then(|line: u64| start_lines.binary_search(&line).ok())
+            .ok_or_else(|| {
+                BatchError::Failed(format!("line {line:?} starts no row of the batch"))
+            })?;
         rejected.push(Rejection {
-            index: line - 2,
+            index,
             reason: reason.to_owned(),
         });
     }
@@ -139,12 +168,13 @@ mod tests {
                 {"id": 2, "name": null}]"#,
         )
         .unwrap();
-        let csv = String::from_utf8(to_csv(jobs, &rows).unwrap()).unwrap();
+        let file = to_csv(jobs, &rows, &Dialect::default()).unwrap();
         assert_eq!(
-            csv,
+            String::from_utf8(file.bytes).unwrap(),
             "id,name,datetime,department_id,job_id\n1,\"Ann, \"\"A\"\"\",2021-01-01T00:00:00Z,2,3\n2,,,,\n"
         );
-        let not_object = to_csv(jobs, &[serde_json::json!([1, 2])]);
+        assert_eq!(file.start_lines, [2, 3]);
+        let not_object = to_csv(jobs, &[serde_json::json!([1, 2])], &Dialect::default());
         assert!(matches!(
             not_object,
             Err(BatchError::NotAnObject { index: 0 })
@@ -152,10 +182,29 @@ mod tests {
     }
 
     #[test]
-    fn rejections_map_lines_back_to_request_indexes() {
-        let file = b"id,name,line,reason\n,x,2,id: missing\n4,,5,name: missing\n";
+    fn a_server_reading_semicolons_without_header_gets_its_dialect() {
+        let jobs = Table::named("jobs").unwrap();
+        let dialect = Dialect {
+            delimiter: Some(b';'),
+            header: HeaderMode::No,
+            ..Dialect::default()
+        };
+        let rows = serde_json::json!([{"id": 1, "job": "Cook"}, {"id": 2, "job": "Two\nlines"}]);
+        let file = to_csv(jobs, rows.as_array().unwrap(), &dialect).unwrap();
         assert_eq!(
-            rejections(file).unwrap(),
+            String::from_utf8(file.bytes).unwrap(),
+            "1;Cook\n2;\"Two\nlines\"\n"
+        );
+        assert_eq!(file.start_lines, [1, 2]);
+        assert!(rejections(b"id,job,line,reason\n,x,9,id: missing\n", &file.start_lines).is_err());
+    }
+
+    #[test]
+    fn rejections_map_lines_back_to_request_indexes() {
+        let file = b"id,name,line,reason\n,x,2,id: missing\n4,,6,name: missing\n";
+        // The third row's value held a newline: the fourth starts on line 6.
+        assert_eq!(
+            rejections(file, &[2, 3, 4, 6]).unwrap(),
             [
                 Rejection {
                     index: 0,

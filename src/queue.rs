@@ -24,6 +24,7 @@ use crate::ledger::{self, Entry};
 use crate::pipeline::{IngestOptions, Pipeline};
 use crate::sink::SinkError;
 use crate::store::{Location, ObjectVersion, StoreError, UploadError, check_key};
+use crate::validate::Dialect;
 
 /// Why work could not be accepted; nothing was queued.
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +65,8 @@ pub struct RunView {
 /// The queue and its one worker.
 pub struct Queue {
     pipeline: Arc<Pipeline>,
+    /// How the worker reads objects; batches of rows are written in it.
+    dialect: Dialect,
     sender: Mutex<Option<mpsc::UnboundedSender<Entry>>>,
     runs: Mutex<HashMap<String, watch::Sender<RunState>>>,
 }
@@ -78,6 +81,7 @@ impl Queue {
         let (sender, receiver) = mpsc::unbounded_channel();
         let queue = Arc::new(Queue {
             pipeline,
+            dialect: options.dialect.clone(),
             sender: Mutex::new(Some(sender)),
             runs: Mutex::new(HashMap::new()),
         });
@@ -212,6 +216,11 @@ impl Queue {
 
     /// Stops accepting work; the worker ends after the run in progress. Queued runs stay
     /// queued in the ledger and are taken up by the next start.
+    /// The CSV dialect runs are read in.
+    pub fn dialect(&self) -> &Dialect {
+        &self.dialect
+    }
+
     pub fn close(&self) {
         self.sender.lock().expect("queue lock").take();
     }

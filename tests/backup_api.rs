@@ -21,15 +21,10 @@ async fn post(server: &Server, path: &str, body: Value) -> (StatusCode, Value) {
 /// The job named by `id` in the server's warehouse, through the CLI.
 fn job(dir: &std::path::Path, id: u32) -> String {
     let sql = format!("SELECT job FROM jobs WHERE id = {id}");
-    let out = Command::new(env!("CARGO_BIN_EXE_csvgate"))
-        .args(["sql", &sql, "--format", "csv"])
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = common::succeeded(
+        Command::new(env!("CARGO_BIN_EXE_csvgate"))
+            .args(["sql", &sql, "--format", "csv"])
+            .current_dir(dir),
     );
     String::from_utf8(out.stdout).unwrap()
 }

@@ -129,15 +129,10 @@ async fn keys_with_accents_spaces_and_reserved_characters_load_from_a_folder_and
     ] {
         std::fs::write(jobs.join(name), row).unwrap();
     }
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_csvgate"))
-        .args(["ingest", "csvgate-data/landing/jobs/"])
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    common::succeeded(
+        std::process::Command::new(env!("CARGO_BIN_EXE_csvgate"))
+            .args(["ingest", "csvgate-data/landing/jobs/"])
+            .current_dir(dir.path()),
     );
 
     let server = Server::start(dir.path(), &[]);
@@ -166,4 +161,34 @@ async fn keys_with_accents_spaces_and_reserved_characters_load_from_a_folder_and
     let runs = get_json(&server, "/runs").await;
     let done = (runs.as_array().unwrap().iter()).filter(|run| run["status"] == "done");
     assert_eq!(done.count(), 4, "{runs}");
+}
+
+#[tokio::test]
+async fn rows_posted_to_a_server_reading_semicolons_without_header_load_with_right_indexes() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = "[ingest]\ndelimiter = \";\"\nheader = \"no\"\n";
+    std::fs::write(dir.path().join("csvgate.toml"), config).unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let rows = serde_json::json!([
+        {"id": 1, "job": "Cook"},
+        {"id": 2, "job": "Two\nlines"},
+        {"job": "no id"},
+        {"id": 4, "job": "Clerk"},
+    ]);
+    let request = common::server::client()
+        .post(server.url("/tables/jobs/rows"))
+        .header("x-api-key", common::server::KEY);
+    let answer: Value = request
+        .json(&rows)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["accepted"], 3, "{answer}");
+    assert_eq!(
+        answer["rejected"],
+        serde_json::json!([{"index": 2, "reason": "id: missing"}])
+    );
 }

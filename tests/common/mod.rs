@@ -126,6 +126,15 @@ impl Sandbox {
     }
 }
 
+/// Runs `command` to its end: its output, once it has succeeded (else the test fails with
+/// what it printed on stderr).
+pub fn succeeded(command: &mut std::process::Command) -> std::process::Output {
+    let out = command.output().unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{said}");
+    out
+}
+
 /// The real challenge files.
 pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")

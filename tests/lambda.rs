@@ -8,10 +8,12 @@ use csvgate::config::Config;
 use csvgate::deployment::Deployment;
 use serde_json::{Value, json};
 
-/// A deployment whose landing location is `s3://{bucket}/landing/`, the rest local.
+/// A deployment whose landing and backups locations are in `s3://{bucket}/` (as the SAM
+/// template's), the rest local.
 fn deployment(bucket: &str, dir: &std::path::Path) -> Deployment {
     let mut config = Config::in_folder(dir);
     config.locations.landing = format!("s3://{bucket}/landing/");
+    config.locations.backups = format!("s3://{bucket}/backups/");
     config.s3 = common::s3::settings();
     Deployment::open(config).unwrap()
 }
@@ -38,9 +40,7 @@ async fn the_same_event_twice_loads_each_object_once() {
     let bucket = bucket();
     land_fixtures(&bucket).await;
     let dir = tempfile::tempdir().unwrap();
-    let mut config = deployment(&bucket, dir.path()).config;
-    config.locations.backups = format!("s3://{bucket}/backups/");
-    let deployment = Deployment::open(config).unwrap();
+    let deployment = deployment(&bucket, dir.path());
     let files = ["hired_employees.csv", "departments.csv", "jobs.csv"];
     let first = csvgate::lambda::handle(&deployment, event(&bucket, &files))
         .await
@@ -89,9 +89,7 @@ async fn the_weekly_schedule_backs_up_every_table_into_s3_and_a_snapshot_restore
     let bucket = bucket();
     land_fixtures(&bucket).await;
     let dir = tempfile::tempdir().unwrap();
-    let mut config = deployment(&bucket, dir.path()).config;
-    config.locations.backups = format!("s3://{bucket}/backups/");
-    let deployment = Deployment::open(config).unwrap();
+    let deployment = deployment(&bucket, dir.path());
     let files = ["hired_employees.csv", "departments.csv", "jobs.csv"];
     csvgate::lambda::handle(&deployment, event(&bucket, &files))
         .await

@@ -192,3 +192,25 @@ async fn rows_posted_to_a_server_reading_semicolons_without_header_load_with_rig
         serde_json::json!([{"index": 2, "reason": "id: missing"}])
     );
 }
+
+#[tokio::test]
+async fn errors_axum_answers_itself_are_json_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let client = common::server::client();
+    let bad_year = client
+        .get(server.url("/reports/hires-by-quarter?year=abc"))
+        .header("x-api-key", common::server::KEY);
+    let wrong_method = client
+        .delete(server.url("/runs"))
+        .header("x-api-key", common::server::KEY);
+    for (request, status) in [
+        (bad_year, StatusCode::BAD_REQUEST),
+        (wrong_method, StatusCode::METHOD_NOT_ALLOWED),
+    ] {
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), status);
+        let answer: Value = response.json().await.unwrap();
+        assert!(!answer["error"].as_str().unwrap().is_empty(), "{answer}");
+    }
+}

@@ -3,9 +3,9 @@
 use axum::Router;
 use axum::body::Body;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::middleware;
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use datafusion::arrow::array::RecordBatch;
@@ -23,6 +23,8 @@ use crate::report::{DEFAULT_YEAR, Engine, Report};
 const BATCH_BODY_LIMIT: usize = 4 << 20;
 /// Largest event notification: S3 sends a few records per notification.
 const EVENT_BODY_LIMIT: usize = 1 << 20;
+/// Most of a plain-text error kept when it is turned into JSON.
+const ERROR_TEXT_LIMIT: usize = 64 << 10;
 
 pub fn router(api: Api) -> Router {
     Router::new()
@@ -54,6 +56,7 @@ pub fn router(api: Api) -> Router {
             put(upload).layer(DefaultBodyLimit::disable()),
         )
         .fallback(not_found)
+        .layer(middleware::from_fn(json_errors))
         .layer(middleware::from_fn_with_state(api.clone(), auth::check))
         .layer(middleware::from_fn(access_log::log))
         .with_state(api)
@@ -65,6 +68,31 @@ async fn healthz() -> impl IntoResponse {
 
 async fn openapi() -> impl IntoResponse {
     axum::Json(super::openapi::document())
+}
+
+/// Errors axum answers by itself (a query that does not parse, a method the route does not
+/// take, a body over its limit) come as text; the API promises `{"error": …}` for every error.
+async fn json_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = (response.headers().get(header::CONTENT_TYPE))
+        .is_some_and(|kind| kind.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let allow = response.headers().get(header::ALLOW).cloned();
+    let text =
+        (axum::body::to_bytes(response.into_body(), ERROR_TEXT_LIMIT).await).unwrap_or_default();
+    let text = String::from_utf8_lossy(&text).trim().to_owned();
+    let message = match text.is_empty() {
+        true => status.canonical_reason().unwrap_or("error").to_owned(),
+        false => text,
+    };
+    let mut answer = ApiError::new(status, message).into_response();
+    if let Some(allow) = allow {
+        answer.headers_mut().insert(header::ALLOW, allow);
+    }
+    answer
 }
 
 async fn not_found() -> ApiError {

@@ -390,7 +390,11 @@ async fn history_names_each_version_and_as_of_brings_one_back_exactly() {
     let by_time = warehouse.version_as_of(employees, AsOf::Time(at)).await;
     assert_eq!(by_time.unwrap(), loaded.version);
 
-    let restored = restore_as_of(warehouse, employees, AsOf::Version(loaded.version), false);
+    let engines = csvgate::report::Engines {
+        warehouse: warehouse.clone(),
+        mysql: None,
+    };
+    let restored = restore_as_of(&engines, employees, AsOf::Version(loaded.version), false);
     let restored = restored.await.unwrap();
     assert_eq!(restored.from, format!("version {}", loaded.version));
     assert_eq!(case.rows("hired_employees").await, original);

@@ -78,14 +78,10 @@ pub(super) async fn restore(
     let table = table_named(&table)?;
     let request: RestoreRequest = json_or_default(&body?)?;
     let restored = match &request.as_of {
-        Some(_) if api.engines.mysql.is_some() => {
-            let why = "as_of puts the Delta warehouse back to a version; the target is MySQL";
-            return Err(ApiError::new(StatusCode::BAD_REQUEST, why));
-        }
         Some(as_of) => {
             let as_of: AsOf =
                 (as_of.parse()).map_err(|why| ApiError::new(StatusCode::BAD_REQUEST, why))?;
-            backup::restore_as_of(&api.engines.warehouse, table, as_of, request.force).await?
+            backup::restore_as_of(&api.engines, table, as_of, request.force).await?
         }
         None => {
             let snapshot = request.snapshot.as_deref();

@@ -16,8 +16,9 @@ use super::manifest::Manifest;
 use super::{BackupError, Backups};
 use crate::dictionary::Table;
 use crate::ledger::{self, Entry, Status};
+use crate::report::Engines;
 use crate::shape;
-use crate::sink::delta::{AsOf, DeltaTarget};
+use crate::sink::delta::AsOf;
 use crate::sink::{Load, Target};
 use crate::store::ObjectVersion;
 
@@ -117,15 +118,21 @@ impl Backups {
     }
 }
 
-/// Puts the warehouse's `table` back to the version `as_of` names: refused if the log no
-/// longer holds it or its files are gone, or if rows would be left pointing at ids that are
-/// not there, unless `force`.
+/// Puts the warehouse's `table` back to the version `as_of` names: refused if the target is
+/// MySQL (which keeps no versions), if the log no longer holds the version or its files are
+/// gone, or if rows would be left pointing at ids that are not there, unless `force`.
 pub async fn restore_as_of(
-    warehouse: &DeltaTarget,
+    engines: &Engines,
     table: &'static Table,
     as_of: AsOf,
     force: bool,
 ) -> Result<Restored, BackupError> {
+    if engines.mysql.is_some() {
+        return Err(BackupError::Usage(
+            "--as-of puts the Delta warehouse back to a version; this deployment's target is MySQL, which keeps no versions: restore a snapshot".into(),
+        ));
+    }
+    let warehouse = &engines.warehouse;
     let version = warehouse.version_as_of(table, as_of).await?;
     let started_at = Utc::now();
     let mut check = Check::new(warehouse, table).await?;

@@ -32,14 +32,8 @@ pub struct RestoreArgs {
 pub async fn run(context: &Context, args: RestoreArgs) -> Result<ExitCode, CliError> {
     let deployment = context.deployment().await?;
     let restored = match args.as_of {
-        Some(_) if deployment.mysql().is_some() => {
-            return Err(CliError::Usage(
-                "--as-of puts the Delta warehouse back to a version; this deployment's target is MySQL, which keeps no versions: restore a snapshot".into(),
-            ));
-        }
         Some(as_of) => {
-            let warehouse = &deployment.engines.warehouse;
-            backup::restore_as_of(warehouse, args.table, as_of, args.force).await?
+            backup::restore_as_of(&deployment.engines, args.table, as_of, args.force).await?
         }
         None => {
             let backups = Backups::open(&deployment.config)?;

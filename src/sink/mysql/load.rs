@@ -119,30 +119,39 @@ impl MysqlLoad {
     /// Upsert (after deleting the rows a restore drops), ledger row and `COMMIT`; on failure
     /// the transaction is rolled back.
     async fn finish(&mut self, entry: &Entry) -> Result<(), mysql_async::Error> {
-        if let Mode::Replace { force: true } = self.mode {
-            // Checked per statement by InnoDB, so it cannot wait for the commit: the caller has
-            // said what would dangle, and the user accepted it.
-            self.conn.query_drop("SET FOREIGN_KEY_CHECKS = 0").await?;
-        }
-        if self.mode != Mode::Direct {
-            self.conn.query_drop("START TRANSACTION").await?;
-        }
-        if let Mode::Replace { .. } = self.mode {
-            self.delete_rows_not_staged().await?;
-            crate::fault::pause(crate::fault::RESTORE_BEFORE_COMMIT).await;
-        }
-        if self.mode != Mode::Direct {
-            let upsert = format!(
-                "INSERT INTO {table} ({columns}) SELECT {columns} FROM {stage} {update}",
-                table = self.table.name,
-                columns = self.columns(),
-                stage = self.into,
-                update = self.on_duplicate_update()
-            );
-            self.conn.query_drop(upsert).await?;
+        match self.mode {
+            // The rows are in the table already, inside the open transaction.
+            Mode::Direct => {}
+            Mode::Staged => {
+                self.conn.query_drop("START TRANSACTION").await?;
+                self.upsert_staged().await?;
+            }
+            Mode::Replace { force } => {
+                if force {
+                    // Checked per statement by InnoDB, so it cannot wait for the commit: the
+                    // caller has said what would dangle, and the user accepted it.
+                    self.conn.query_drop("SET FOREIGN_KEY_CHECKS = 0").await?;
+                }
+                self.conn.query_drop("START TRANSACTION").await?;
+                self.delete_rows_not_staged().await?;
+                crate::fault::pause(crate::fault::RESTORE_BEFORE_COMMIT).await;
+                self.upsert_staged().await?;
+            }
         }
         ledger::insert(&mut self.conn, entry).await?;
         self.conn.query_drop("COMMIT").await
+    }
+
+    /// Inserts the staged rows into the table, updating those whose id it holds.
+    async fn upsert_staged(&mut self) -> Result<(), mysql_async::Error> {
+        let upsert = format!(
+            "INSERT INTO {table} ({columns}) SELECT {columns} FROM {stage} {update}",
+            table = self.table.name,
+            columns = self.columns(),
+            stage = self.into,
+            update = self.on_duplicate_update()
+        );
+        self.conn.query_drop(upsert).await
     }
 
     /// Deletes the table's rows whose id the staging table lacks. Rows it keeps are updated in

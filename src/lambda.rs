@@ -62,13 +62,9 @@ pub async fn handle(deployment: &Deployment, payload: Value) -> Result<Value, In
 /// The scheduled job `csvgate serve` runs: a snapshot of every table into the backups location
 /// (`CSVGATE_BACKUPS`), in `[backup] format` (AVRO by default), then a prune by its retention.
 async fn backup(deployment: &Deployment) -> Result<Value, InvocationError> {
-    let config = &deployment.config.backup;
-    let job = Job {
-        backups: Backups::open(&deployment.config)?,
-        engines: deployment.engines.clone(),
-        format: config.format.unwrap_or_default(),
-        retention: config.retention(),
-    };
+    let backups = Backups::open(&deployment.config)?;
+    let engines = deployment.engines.clone();
+    let job = Job::configured(backups, engines, &deployment.config.backup);
     let (made, pruned) = job.run().await?;
     tracing::info!(snapshots = made.len(), pruned = pruned.len(), "backup done");
     let snapshots: Vec<Value> = (made.iter())

@@ -93,12 +93,7 @@ fn schedule_backups(
     let Some(schedule) = Schedule::parse(config.schedule())? else {
         return Ok(None);
     };
-    let job = Job {
-        backups: api.backups.clone(),
-        engines: api.engines.clone(),
-        format: config.format.unwrap_or_default(),
-        retention: config.retention(),
-    };
+    let job = Job::configured(api.backups.clone(), api.engines.clone(), config);
     Ok(Some(tokio::spawn(job.run_on(schedule))))
 }
 

@@ -122,7 +122,11 @@ impl Config {
                 api.open_reads.then(|| "true".to_owned()),
                 "false",
             ),
-            ("backup.schedule", backup.schedule.clone(), "0 3 * * SUN"),
+            (
+                "backup.schedule",
+                backup.schedule.clone(),
+                crate::backup::schedule::DEFAULT_SCHEDULE,
+            ),
             (
                 "backup.format",
                 backup.format.map(|format| format.name().to_owned()),

@@ -65,8 +65,8 @@ pub struct RunView {
 /// The queue and its one worker.
 pub struct Queue {
     pipeline: Arc<Pipeline>,
-    /// How the worker reads objects; batches of rows are written in it.
-    dialect: Dialect,
+    /// How the worker reads objects (batches of rows are written in its dialect).
+    options: IngestOptions,
     sender: Mutex<Option<mpsc::UnboundedSender<Entry>>>,
     runs: Mutex<HashMap<String, watch::Sender<RunState>>>,
 }
@@ -81,7 +81,7 @@ impl Queue {
         let (sender, receiver) = mpsc::unbounded_channel();
         let queue = Arc::new(Queue {
             pipeline,
-            dialect: options.dialect.clone(),
+            options,
             sender: Mutex::new(Some(sender)),
             runs: Mutex::new(HashMap::new()),
         });
@@ -95,7 +95,7 @@ impl Queue {
         for entry in pending {
             queue.enqueue(entry)?;
         }
-        let worker = tokio::spawn(Arc::clone(&queue).work(receiver, options));
+        let worker = tokio::spawn(Arc::clone(&queue).work(receiver));
         Ok((queue, worker))
     }
 
@@ -218,7 +218,7 @@ impl Queue {
     /// queued in the ledger and are taken up by the next start.
     /// The CSV dialect runs are read in.
     pub fn dialect(&self) -> &Dialect {
-        &self.dialect
+        &self.options.dialect
     }
 
     pub fn close(&self) {
@@ -241,19 +241,13 @@ impl Queue {
             .ok_or(QueueError::Closed)
     }
 
-    async fn work(
-        self: Arc<Self>,
-        mut receiver: mpsc::UnboundedReceiver<Entry>,
-        options: IngestOptions,
-    ) {
+    async fn work(self: Arc<Self>, mut receiver: mpsc::UnboundedReceiver<Entry>) {
         while let Some(queued) = receiver.recv().await {
             if self.is_closed() {
                 break;
             }
             self.set(&queued.run_id, RunState::Running);
-            let ended = Arc::clone(&self)
-                .supervise(queued.clone(), options.clone())
-                .await;
+            let ended = Arc::clone(&self).supervise(queued.clone()).await;
             self.set(&queued.run_id, RunState::Finished(Box::new(ended)));
         }
         // Waiters on runs that will not run here get `None` instead of waiting forever.
@@ -265,10 +259,10 @@ impl Queue {
 
     /// Runs `queued` in a task of its own, so that a panic inside it ends that run, recorded
     /// `failed`, and not the worker: the runs after it still run and its waiters get answered.
-    async fn supervise(self: Arc<Self>, queued: Entry, options: IngestOptions) -> Entry {
+    async fn supervise(self: Arc<Self>, queued: Entry) -> Entry {
         let queue = Arc::clone(&self);
         let run = queued.clone();
-        let task = tokio::spawn(async move { queue.run(&run, &options).await });
+        let task = tokio::spawn(async move { queue.run(&run).await });
         match task.await {
             Ok(ended) => ended,
             Err(crash) => {
@@ -285,7 +279,7 @@ impl Queue {
 
     /// Processes one run, logging it the way the seed's function logs were read: `START`,
     /// `END` and a `REPORT` line with duration and row counts.
-    async fn run(&self, queued: &Entry, options: &IngestOptions) -> Entry {
+    async fn run(&self, queued: &Entry) -> Entry {
         let run_id = &queued.run_id;
         let key = &queued.object.key;
         tracing::info!(target: "csvgate::run", "START RunId: {run_id} Object: {key}");
@@ -295,7 +289,7 @@ impl Queue {
         let ended = match Location::open(&queued.object.location, false, s3) {
             Ok(location) => {
                 self.pipeline
-                    .ingest_object(run_id, &location, queued.object.clone(), options)
+                    .ingest_object(run_id, &location, queued.object.clone(), &self.options)
                     .await
             }
             Err(error) => self.fail(queued, error.to_string()).await,

@@ -1,5 +1,5 @@
-//! Restoring a table from a snapshot: the snapshot is verified whole before anything is
-//! touched, then streamed into the target's staging ([`Target::begin_replace`]) while its ids
+//! Restoring a table from a snapshot: the snapshot's schema, sizes and checksums are verified
+//! before anything is touched, then it is streamed into the target's staging ([`Target::begin_replace`]) while its ids
 //! are checked against the other tables, and swapped in with one commit that records a
 //! `restored` ledger entry. Any refusal or failure before that commit leaves the table as it
 //! was.
@@ -45,7 +45,8 @@ impl Backups {
         force: bool,
     ) -> Result<Restored, BackupError> {
         let snapshot = self.find(table, id).await?;
-        self.verify(&snapshot).await?;
+        // Its rows are decoded once, as they are staged: the count is checked there.
+        self.verify_bytes(&snapshot).await?;
         let started_at = Utc::now();
         let mut check = Check::new(target, table).await?;
         let mut load = target.begin_replace(table, force).await?;
@@ -80,7 +81,7 @@ impl Backups {
     }
 
     /// Streams the snapshot's rows into `load`, typed as the table declares; refused if they
-    /// are not the rows the manifest counts (the file changed since it was verified).
+    /// cannot be decoded or are not as many as the manifest counts.
     async fn stage(
         &self,
         snapshot: &Manifest,

@@ -20,6 +20,8 @@ pub const LINE_COLUMN: &str = "line";
 pub const FIELD_COUNT_COLUMN: &str = "field_count";
 /// Column of the reader's batches telling that the row's `id` appeared earlier in the file.
 pub const REPEATED_ID_COLUMN: &str = "id_repeated";
+/// Column of the reader's batches naming the limit a row broke (too long), or `NULL`.
+pub const LIMIT_BROKEN_COLUMN: &str = "limit_broken";
 /// Column the validation SQL adds: `NULL` for a valid row, else every failed rule.
 pub const REASON_COLUMN: &str = "reason";
 
@@ -125,6 +127,7 @@ impl Table {
             Field::new(LINE_COLUMN, DataType::UInt64, false),
             Field::new(FIELD_COUNT_COLUMN, DataType::UInt32, false),
             Field::new(REPEATED_ID_COLUMN, DataType::Boolean, false),
+            Field::new(LIMIT_BROKEN_COLUMN, DataType::Utf8, true),
         ])
     }
 
@@ -227,6 +230,6 @@ mod tests {
             matches!(schema.field(2).data_type(), DataType::Timestamp(_, Some(zone)) if zone.as_ref() == "UTC")
         );
         assert!(schema.fields().iter().all(|field| !field.is_nullable()));
-        assert_eq!(employees.text_schema().fields().len(), 5 + 3);
+        assert_eq!(employees.text_schema().fields().len(), 5 + 4);
     }
 }

@@ -10,7 +10,8 @@
 //! One worker processes runs one after the other: reference tables uploaded just before a
 //! `hired_employees` file are loaded before it is validated, as in a CLI run.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -68,7 +69,34 @@ pub struct Queue {
     /// How the worker reads objects (batches of rows are written in its dialect).
     options: IngestOptions,
     sender: Mutex<Option<mpsc::UnboundedSender<Entry>>>,
-    runs: Mutex<HashMap<String, watch::Sender<RunState>>>,
+    runs: Mutex<Runs>,
+    /// Cleared when the worker has ended, by a shutdown or otherwise.
+    working: AtomicBool,
+}
+
+/// Runs accepted by this process. Finished ones are kept for their waiters and `GET /runs/{id}`,
+/// the oldest forgotten past [`FINISHED_KEPT`] (the ledger has them all), so that the map does
+/// not grow with the server's uptime.
+#[derive(Default)]
+struct Runs {
+    states: HashMap<String, watch::Sender<RunState>>,
+    finished: VecDeque<String>,
+}
+
+/// Finished runs whose state this process keeps in memory.
+const FINISHED_KEPT: usize = 4_096;
+
+impl Runs {
+    fn finish(&mut self, run_id: &str, ended: Entry) {
+        if let Some(sender) = self.states.get(run_id) {
+            sender.send_replace(RunState::Finished(Box::new(ended)));
+            self.finished.push_back(run_id.to_owned());
+        }
+        while self.finished.len() > FINISHED_KEPT {
+            let forgotten = self.finished.pop_front().expect("longer than the bound");
+            self.states.remove(&forgotten);
+        }
+    }
 }
 
 impl Queue {
@@ -83,7 +111,8 @@ impl Queue {
             pipeline,
             options,
             sender: Mutex::new(Some(sender)),
-            runs: Mutex::new(HashMap::new()),
+            runs: Mutex::new(Runs::default()),
+            working: AtomicBool::new(true),
         });
         let pending = ledger::pending(&queue.pipeline.target.runs().await?);
         if !pending.is_empty() {
@@ -194,7 +223,21 @@ impl Queue {
     /// What this process knows of a run (`None`: not accepted by this process).
     pub fn state(&self, run_id: &str) -> Option<RunState> {
         let runs = self.runs.lock().expect("queue lock");
-        runs.get(run_id).map(|state| state.borrow().clone())
+        runs.states.get(run_id).map(|state| state.borrow().clone())
+    }
+
+    /// Runs accepted and not started yet.
+    pub fn waiting(&self) -> usize {
+        let runs = self.runs.lock().expect("queue lock");
+        let states = runs.states.values();
+        states
+            .filter(|state| matches!(*state.borrow(), RunState::Queued))
+            .count()
+    }
+
+    /// Whether the worker still takes runs (false once closed and done, or if it ended).
+    pub fn is_working(&self) -> bool {
+        self.working.load(Ordering::Relaxed) && !self.is_closed()
     }
 
     /// Waits until the run ends; `None` when this process does not know the run, or stopped
@@ -202,7 +245,7 @@ impl Queue {
     pub async fn finished(&self, run_id: &str) -> Option<Entry> {
         let mut state = {
             let runs = self.runs.lock().expect("queue lock");
-            runs.get(run_id)?.subscribe()
+            runs.states.get(run_id)?.subscribe()
         };
         let ended = state
             .wait_for(|state| matches!(state, RunState::Finished(_)))
@@ -214,13 +257,13 @@ impl Queue {
         }
     }
 
-    /// Stops accepting work; the worker ends after the run in progress. Queued runs stay
-    /// queued in the ledger and are taken up by the next start.
     /// The CSV dialect runs are read in.
     pub fn dialect(&self) -> &Dialect {
         &self.options.dialect
     }
 
+    /// Stops accepting work; the worker ends after the run in progress. Queued runs stay
+    /// queued in the ledger and are taken up by the next start.
     pub fn close(&self) {
         self.sender.lock().expect("queue lock").take();
     }
@@ -230,10 +273,10 @@ impl Queue {
     }
 
     fn enqueue(&self, entry: Entry) -> Result<(), QueueError> {
-        self.runs
-            .lock()
-            .expect("queue lock")
-            .insert(entry.run_id.clone(), watch::Sender::new(RunState::Queued));
+        let mut runs = self.runs.lock().expect("queue lock");
+        let queued = watch::Sender::new(RunState::Queued);
+        runs.states.insert(entry.run_id.clone(), queued);
+        drop(runs);
         let sender = self.sender.lock().expect("queue lock");
         sender
             .as_ref()
@@ -246,14 +289,15 @@ impl Queue {
             if self.is_closed() {
                 break;
             }
-            self.set(&queued.run_id, RunState::Running);
+            self.set_running(&queued.run_id);
             let ended = Arc::clone(&self).supervise(queued.clone()).await;
-            self.set(&queued.run_id, RunState::Finished(Box::new(ended)));
+            let mut runs = self.runs.lock().expect("queue lock");
+            runs.finish(&queued.run_id, ended);
         }
+        self.working.store(false, Ordering::Relaxed);
         // Waiters on runs that will not run here get `None` instead of waiting forever.
-        self.runs
-            .lock()
-            .expect("queue lock")
+        let mut runs = self.runs.lock().expect("queue lock");
+        runs.states
             .retain(|_, state| matches!(*state.borrow(), RunState::Finished(_)));
     }
 
@@ -322,9 +366,9 @@ impl Queue {
         failed
     }
 
-    fn set(&self, run_id: &str, state: RunState) {
-        if let Some(sender) = self.runs.lock().expect("queue lock").get(run_id) {
-            sender.send_replace(state);
+    fn set_running(&self, run_id: &str) {
+        if let Some(sender) = self.runs.lock().expect("queue lock").states.get(run_id) {
+            sender.send_replace(RunState::Running);
         }
     }
 }

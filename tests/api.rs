@@ -227,6 +227,9 @@ fn employees(first_id: u64, rows: u64) -> Vec<u8> {
 #[tokio::test]
 async fn fifty_concurrent_uploads_are_each_processed_once() {
     let dir = tempfile::tempdir().unwrap();
+    // All fifty are let in at once (the bound's refusals are tests/hostile.rs's).
+    let config = "[api]\nmax_concurrent_uploads = 50\n";
+    std::fs::write(dir.path().join("csvgate.toml"), config).unwrap();
     let server = Server::start(dir.path(), &[]);
     load_reference_tables(&server).await;
     let uploads = (0..50u64).map(|file| {

@@ -135,7 +135,7 @@ async fn an_object_larger_than_a_batch_streams_in_several_with_the_local_result(
     )
     .await;
     let mut options = IngestOptions::default();
-    options.dialect.batch_rows = 1_000;
+    options.dialect.limits.batch_rows = 1_000;
     let remote = s3_sandbox(&bucket);
     let local = Sandbox::new();
     for sandbox in [&remote, &local] {

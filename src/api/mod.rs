@@ -16,11 +16,12 @@
 mod access_log;
 mod auth;
 mod backups;
+mod bounds;
 pub mod openapi;
 mod routes;
+mod server;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Json;
@@ -31,6 +32,7 @@ pub use auth::Auth;
 
 use crate::backup::Backups;
 use crate::batch::BatchError;
+use crate::config::ServerLimits;
 use crate::queue::{Queue, QueueError};
 use crate::report::{Engines, ReportError};
 use crate::sink::{SinkError, Target};
@@ -53,19 +55,20 @@ pub struct Api {
     /// Where snapshots go, and the target a restore replaces rows of (the queue's).
     pub backups: Backups,
     pub target: Arc<dyn Target>,
+    pub limits: ServerLimits,
+    /// One permit per upload streaming now (`limits.max_uploads` in all).
+    pub upload_slots: Arc<tokio::sync::Semaphore>,
 }
 
 /// Serves `api` on `listener` until `shutdown` resolves, then stops accepting connections and
-/// lets requests in flight finish.
+/// lets requests in flight finish, until the shutdown deadline.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     api: Api,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = routes::router(api).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    let limits = api.limits;
+    server::serve(listener, routes::router(api), limits, shutdown).await
 }
 
 /// An error answer: a status and a message, sent as `{"error": message}`.
@@ -73,6 +76,8 @@ pub async fn serve(
 pub struct ApiError {
     status: StatusCode,
     message: String,
+    /// Seconds after which trying again may succeed (`429`, `503`).
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -80,6 +85,15 @@ impl ApiError {
         ApiError {
             status,
             message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// The server is at a bound: try again in `seconds`.
+    fn busy(status: StatusCode, message: impl Into<String>, seconds: u64) -> Self {
+        ApiError {
+            retry_after: Some(seconds),
+            ..ApiError::new(status, message)
         }
     }
 }
@@ -90,7 +104,13 @@ impl IntoResponse for ApiError {
             tracing::error!(status = %self.status, error = %self.message, "request failed");
         }
         let body = Json(serde_json::json!({ "error": self.message }));
-        (self.status, body).into_response()
+        let mut response = (self.status, body).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 

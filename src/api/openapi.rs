@@ -65,6 +65,8 @@ fn paths() -> Value {
                 "401": error("Missing or wrong API key."),
                 "404": error("Not the landing bucket."),
                 "413": error("Body over the size limit."),
+                "429": error("As many uploads as the server takes at once are in progress; retry after `Retry-After` seconds."),
+                "503": error("Too many runs wait for the worker, or the server is shutting down; retry after `Retry-After` seconds."),
             },
         } },
         "/tables/{table}/rows": { "post": {
@@ -89,8 +91,13 @@ fn paths() -> Value {
             },
         } },
         "/runs": { "get": {
-            "summary": "Every ledger entry, oldest first.",
-            "responses": { "200": { "description": "Ledger entries.", "content": json_of(json!({ "type": "array", "items": { "$ref": "#/components/schemas/LedgerEntry" } })) }, "401": error("Missing or wrong API key.") },
+            "summary": "Ledger entries, oldest first, a page at a time; the next page's URL is in a `Link: <...>; rel=\"next\"` header.",
+            "parameters": [
+                { "name": "status", "in": "query", "schema": { "type": "string", "enum": ["queued", "done", "skipped", "failed", "restored"] } },
+                { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 1000, "default": 1000 } },
+                { "name": "offset", "in": "query", "schema": { "type": "integer", "minimum": 0, "default": 0 } },
+            ],
+            "responses": { "200": { "description": "Ledger entries.", "content": json_of(json!({ "type": "array", "items": { "$ref": "#/components/schemas/LedgerEntry" } })) }, "400": error("A parameter out of range."), "401": error("Missing or wrong API key.") },
         } },
         "/runs/{id}": { "get": {
             "summary": "One run: its state and ledger entries.",
@@ -133,7 +140,10 @@ fn paths() -> Value {
         } },
         "/reports/hires-by-quarter": report("Q1: hires per department and job in a year, by quarter.", "HiresByQuarter"),
         "/reports/departments-above-mean": report("Q2: departments that hired more than the mean in a year.", "DepartmentAboveMean"),
-        "/healthz": { "get": { "summary": "Liveness; needs no key.", "security": [], "responses": { "200": { "description": "Up.", "content": json_of(json!({ "type": "object", "properties": { "status": { "type": "string" } } })) } } } },
+        "/healthz": { "get": { "summary": "Health: the worker takes runs and the target answers; needs no key.", "security": [], "responses": {
+            "200": { "description": "Healthy.", "content": json_of(json!({ "$ref": "#/components/schemas/Health" })) },
+            "503": { "description": "The worker stopped (shutting down) or the target does not answer.", "content": json_of(json!({ "$ref": "#/components/schemas/Health" })) },
+        } } },
         "/openapi.json": { "get": { "summary": "This document; needs no key.", "security": [], "responses": { "200": { "description": "OpenAPI 3." } } } },
     })
 }
@@ -141,6 +151,13 @@ fn paths() -> Value {
 fn schemas() -> Value {
     let mut schemas = json!({
         "Error": { "type": "object", "required": ["error"], "properties": { "error": { "type": "string" } } },
+        "Health": { "type": "object", "required": ["status", "worker", "queued", "uploads", "target"], "properties": {
+            "status": { "type": "string", "enum": ["ok", "unavailable"] },
+            "worker": { "type": "string", "enum": ["running", "stopped"] },
+            "queued": { "type": "integer", "description": "Runs accepted and not started yet." },
+            "uploads": { "type": "integer", "description": "Upload bodies streaming now." },
+            "target": { "type": "string", "description": "`ok`, or why the target does not answer." },
+        } },
         "Run": { "type": "object", "properties": {
             "run_id": { "type": "string" },
             "status": { "type": "string", "enum": ["queued", "running", "done", "skipped", "failed", "restored"] },

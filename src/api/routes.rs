@@ -11,7 +11,7 @@ use axum::routing::{get, post, put};
 use datafusion::arrow::array::RecordBatch;
 use serde::Deserialize;
 
-use super::{Api, ApiError, access_log, auth, backups};
+use super::{Api, ApiError, access_log, auth, backups, bounds};
 use crate::batch;
 use crate::dictionary::Table;
 use crate::event::Notification;
@@ -44,12 +44,18 @@ pub fn router(api: Api) -> Router {
             "/events/s3",
             post(s3_event).layer(DefaultBodyLimit::max(EVENT_BODY_LIMIT)),
         )
-        .route("/backups", post(backups::make).get(backups::list))
-        .route("/tables/{table}/restore", post(backups::restore))
         .route(
             "/tables/{table}/rows",
             post(insert_rows).layer(DefaultBodyLimit::max(BATCH_BODY_LIMIT)),
         )
+        // Routes above answer within the request timeout; the ones below run to their end (a
+        // backup, a restore) or are bounded by their body's pace (an upload).
+        .route_layer(middleware::from_fn_with_state(
+            api.clone(),
+            bounds::deadline,
+        ))
+        .route("/backups", post(backups::make).get(backups::list))
+        .route("/tables/{table}/restore", post(backups::restore))
         // Uploads are streamed to the store with their own limit, never buffered whole.
         .route(
             "/{bucket}/{*key}",
@@ -62,8 +68,27 @@ pub fn router(api: Api) -> Router {
         .with_state(api)
 }
 
-async fn healthz() -> impl IntoResponse {
-    axum::Json(serde_json::json!({ "status": "ok" }))
+/// `GET /healthz`: `200` while the worker takes runs and the target answers, else `503`
+/// saying which of them is not well, so that a load balancer stops sending work here.
+async fn healthz(State(api): State<Api>) -> Response {
+    let worker = match api.queue.is_working() {
+        true => "running",
+        false => "stopped",
+    };
+    let target = api.target.reachable().await;
+    let healthy = api.queue.is_working() && target.is_ok();
+    let body = serde_json::json!({
+        "status": if healthy { "ok" } else { "unavailable" },
+        "worker": worker,
+        "queued": api.queue.waiting(),
+        "uploads": api.limits.max_uploads - api.upload_slots.available_permits(),
+        "target": target.map_or_else(|error| error.to_string(), |()| "ok".to_owned()),
+    });
+    let status = match healthy {
+        true => StatusCode::OK,
+        false => StatusCode::SERVICE_UNAVAILABLE,
+    };
+    (status, axum::Json(body)).into_response()
 }
 
 async fn openapi() -> impl IntoResponse {
@@ -105,7 +130,8 @@ struct UploadParams {
     wait: bool,
 }
 
-/// `PUT /{bucket}/{key}`: store, queue, answer `202` (or the ended run with `?wait=true`).
+/// `PUT /{bucket}/{key}`: store, queue, answer `202` (or the ended run with `?wait=true`);
+/// `429`/`503` with `Retry-After` past the upload and queue bounds.
 async fn upload(
     State(api): State<Api>,
     Path((bucket, key)): Path<(String, String)>,
@@ -118,13 +144,19 @@ async fn upload(
             format!("no bucket {bucket:?} (uploads go to {:?})", api.bucket),
         ));
     }
-    let queued = api
-        .queue
-        .accept_upload(&key, body.into_data_stream(), api.max_upload_bytes)
+    let slot = bounds::admit_upload(&api)?;
+    let body = bounds::pausing_at_most(body.into_data_stream(), api.limits.body_timeout);
+    let queued = (api.queue)
+        .accept_upload(&key, body, api.max_upload_bytes)
         .await?;
+    drop(slot);
     let location = format!("/runs/{}", queued.run_id);
+    // A wait longer than the request timeout answers `202`: the run goes on, the client polls.
     let ended = match params.wait {
-        true => api.queue.finished(&queued.run_id).await,
+        true => {
+            let waiting = api.queue.finished(&queued.run_id);
+            (tokio::time::timeout(api.limits.request_timeout, waiting).await).unwrap_or(None)
+        }
         false => None,
     };
     let (status, entry) = match ended {
@@ -158,10 +190,56 @@ async fn insert_rows(
     Ok(axum::Json(body).into_response())
 }
 
-/// `GET /runs`: every ledger entry, oldest first.
-async fn runs(State(api): State<Api>) -> Result<Response, ApiError> {
+/// Most entries one `GET /runs` answers with.
+const RUNS_PAGE_MAX: usize = 1_000;
+
+#[derive(Debug, Deserialize)]
+struct RunsParams {
+    status: Option<ledger::Status>,
+    #[serde(default = "runs_page_max")]
+    limit: usize,
+    #[serde(default)]
+    offset: usize,
+}
+
+fn runs_page_max() -> usize {
+    RUNS_PAGE_MAX
+}
+
+/// `GET /runs`: ledger entries, oldest first, a page at a time (`?limit=&offset=`, the next
+/// page's URL in a `Link: <…>; rel="next"` header), optionally only those of one `?status=`.
+async fn runs(
+    State(api): State<Api>,
+    Query(params): Query<RunsParams>,
+) -> Result<Response, ApiError> {
+    if !(1..=RUNS_PAGE_MAX).contains(&params.limit) {
+        let message = format!("limit {}: must be 1 to {RUNS_PAGE_MAX}", params.limit);
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, message));
+    }
     let entries = api.queue.ledger().await?;
-    Ok(axum::Json(entries_json(&entries)?).into_response())
+    let matching = entries
+        .into_iter()
+        .filter(|entry| params.status.is_none_or(|status| entry.status == status));
+    let mut page: Vec<Entry> = matching
+        .skip(params.offset)
+        .take(params.limit + 1)
+        .collect();
+    let more = page.len() > params.limit;
+    page.truncate(params.limit);
+    let mut response = axum::Json(entries_json(&page)?).into_response();
+    if more {
+        let status = params
+            .status
+            .map_or(String::new(), |s| format!("&status={}", s.as_str()));
+        let next = format!(
+            "</runs?limit={}&offset={}{status}>; rel=\"next\"",
+            params.limit,
+            params.offset + params.limit
+        );
+        let next = header::HeaderValue::from_str(&next).expect("ASCII");
+        response.headers_mut().insert(header::LINK, next);
+    }
+    Ok(response)
 }
 
 /// `GET /runs/{id}`: the run's state and its ledger entries.

@@ -95,7 +95,7 @@ fn options(
     let dialect = IngestConfig {
         delimiter: args.delimiter.or(configured.delimiter),
         header: args.header.or(configured.header),
-        batch_rows: configured.batch_rows,
+        ..configured.clone()
     }
     .dialect()?;
     Ok(IngestOptions {

@@ -52,6 +52,7 @@ pub async fn run(context: &Context, args: ServeArgs) -> Result<ExitCode, CliErro
         .await
         .map_err(|error| CliError::Usage(format!("--listen {listen}: {error}")))?;
     eprintln!("csvgate: listening on http://{}", listener.local_addr()?);
+    let limits = config.server_limits();
     let api = Api {
         queue: Arc::clone(&queue),
         engines: deployment.engines.clone(),
@@ -67,21 +68,35 @@ pub async fn run(context: &Context, args: ServeArgs) -> Result<ExitCode, CliErro
         auth,
         backups: Backups::open(&deployment.config)?,
         target: Arc::clone(&deployment.pipeline.target),
+        limits,
+        upload_slots: Arc::new(tokio::sync::Semaphore::new(limits.max_uploads)),
     };
     let scheduled = schedule_backups(&api, &deployment.config.backup)?;
     let stopping = Arc::clone(&queue);
+    let (signalled, mut signal) = tokio::sync::oneshot::channel();
     api::serve(listener, api, async move {
         shutdown_signal().await;
         tracing::warn!("shutting down: no new requests; finishing the run in progress");
         stopping.close();
+        let _ = signalled.send(tokio::time::Instant::now());
     })
     .await?;
+    let deadline = signal.try_recv().map_or_else(
+        |_| tokio::time::Instant::now(),
+        |at| at + limits.shutdown_deadline,
+    );
     // A scheduled backup in flight is dropped: without its manifest it is never listed.
     if let Some(scheduled) = scheduled {
         scheduled.abort();
     }
-    // Runs still queued stay queued in the ledger and resume at the next start.
-    let _ = worker.await;
+    // Runs still queued stay queued in the ledger and resume at the next start. A run still in
+    // progress at the deadline is abandoned: its load never committed, so the next start
+    // runs it again from its `queued` entry.
+    if tokio::time::timeout_at(deadline, worker).await.is_err() {
+        tracing::warn!(
+            "shutdown deadline reached with a run in progress; it runs again at the next start"
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

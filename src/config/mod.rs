@@ -8,6 +8,7 @@
 //! and only to what is still unset ([`Config::with_ssm`]).
 
 mod backup;
+mod server;
 mod shown;
 mod ssm;
 
@@ -17,8 +18,9 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::store::S3Settings;
-use crate::validate::{Dialect, HeaderMode};
+use crate::validate::{Dialect, HeaderMode, Limits};
 pub use backup::BackupConfig;
+pub use server::ServerLimits;
 pub use shown::{Shown, Source};
 pub use ssm::{SsmError, SsmNames};
 
@@ -78,6 +80,14 @@ pub struct ApiConfig {
     /// Let reads (runs, reports) through without a key; writes always need one.
     #[serde(default)]
     pub open_reads: bool,
+    /// Bounds of [`ServerLimits`]; each absent one keeps its default.
+    pub header_timeout_secs: Option<u64>,
+    pub request_timeout_secs: Option<u64>,
+    pub body_timeout_secs: Option<u64>,
+    pub max_connections: Option<usize>,
+    pub max_concurrent_uploads: Option<usize>,
+    pub max_queued_runs: Option<usize>,
+    pub shutdown_deadline_secs: Option<u64>,
 }
 
 /// `[ingest]` of `csvgate.toml`.
@@ -90,6 +100,12 @@ pub struct IngestConfig {
     pub header: Option<HeaderMode>,
     /// Rows per batch between the reader and DataFusion.
     pub batch_rows: Option<usize>,
+    /// Bytes of fields per batch between the reader and DataFusion.
+    pub batch_bytes: Option<usize>,
+    /// Longest record; a longer one is a rejected row and reading goes on at the next line.
+    pub max_record_bytes: Option<usize>,
+    /// Longest field; a row with a longer one is rejected.
+    pub max_field_bytes: Option<usize>,
 }
 
 /// Why the configuration file could not be used.
@@ -146,10 +162,16 @@ impl IngestConfig {
             Some(other) => return Err(ConfigError::Delimiter(other)),
             None => None,
         };
+        let default = Limits::default();
         Ok(Dialect {
             delimiter,
             header: self.header.unwrap_or_default(),
-            batch_rows: self.batch_rows.unwrap_or(Dialect::default().batch_rows),
+            limits: Limits {
+                max_record_bytes: self.max_record_bytes.unwrap_or(default.max_record_bytes),
+                max_field_bytes: self.max_field_bytes.unwrap_or(default.max_field_bytes),
+                batch_rows: self.batch_rows.unwrap_or(default.batch_rows),
+                batch_bytes: self.batch_bytes.unwrap_or(default.batch_bytes),
+            },
         })
     }
 }

@@ -3,7 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use super::{Config, FileConfig, OVERRIDABLE, Overrides, SsmNames};
+use super::{Config, FileConfig, OVERRIDABLE, Overrides, ServerLimits, SsmNames};
+use crate::validate::Limits;
 
 /// Where a setting's value came from, highest precedence first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,25 +87,10 @@ impl Config {
     pub fn shown(&self) -> Vec<Shown> {
         let mut rows = Vec::new();
         self.show_top_level(&mut rows);
-        let ingest = &self.ingest;
+        self.show_ingest(&mut rows);
         let api = &self.api;
         let backup = &self.backup;
-        let sections: [(&str, Option<String>, &str); 12] = [
-            (
-                "ingest.delimiter",
-                ingest.delimiter.map(String::from),
-                "sniffed",
-            ),
-            (
-                "ingest.header",
-                ingest.header.map(|h| format!("{h:?}").to_lowercase()),
-                "auto",
-            ),
-            (
-                "ingest.batch_rows",
-                ingest.batch_rows.map(|n| n.to_string()),
-                "32768",
-            ),
+        let sections: [(&str, Option<String>, &str); 9] = [
             ("api.listen", api.listen.clone(), "127.0.0.1:8080"),
             ("api.bucket", api.bucket.clone(), "globant-landing"),
             (
@@ -146,9 +132,88 @@ impl Config {
         for (name, value, default) in sections {
             rows.push(from_file_or_default(name, value, default));
         }
+        self.show_server_limits(&mut rows);
         self.show_s3(&mut rows);
         self.show_ssm_names(&mut rows);
         rows
+    }
+
+    fn show_server_limits(&self, rows: &mut Vec<Shown>) {
+        let (api, default) = (&self.api, ServerLimits::default());
+        let seconds = [
+            (
+                "api.header_timeout_secs",
+                api.header_timeout_secs,
+                default.header_timeout,
+            ),
+            (
+                "api.request_timeout_secs",
+                api.request_timeout_secs,
+                default.request_timeout,
+            ),
+            (
+                "api.body_timeout_secs",
+                api.body_timeout_secs,
+                default.body_timeout,
+            ),
+            (
+                "api.shutdown_deadline_secs",
+                api.shutdown_deadline_secs,
+                default.shutdown_deadline,
+            ),
+        ];
+        let seconds = seconds.map(|(name, value, default)| (name, value, default.as_secs()));
+        push_numbers(rows, seconds);
+        let counts = [
+            (
+                "api.max_connections",
+                api.max_connections,
+                default.max_connections,
+            ),
+            (
+                "api.max_concurrent_uploads",
+                api.max_concurrent_uploads,
+                default.max_uploads,
+            ),
+            (
+                "api.max_queued_runs",
+                api.max_queued_runs,
+                default.max_queued_runs,
+            ),
+        ];
+        push_numbers(rows, counts);
+    }
+
+    fn show_ingest(&self, rows: &mut Vec<Shown>) {
+        let ingest = &self.ingest;
+        let delimiter = ingest.delimiter.map(String::from);
+        rows.push(from_file_or_default(
+            "ingest.delimiter",
+            delimiter,
+            "sniffed",
+        ));
+        let header = ingest.header.map(|h| format!("{h:?}").to_lowercase());
+        rows.push(from_file_or_default("ingest.header", header, "auto"));
+        let default = Limits::default();
+        let limits = [
+            ("ingest.batch_rows", ingest.batch_rows, default.batch_rows),
+            (
+                "ingest.batch_bytes",
+                ingest.batch_bytes,
+                default.batch_bytes,
+            ),
+            (
+                "ingest.max_record_bytes",
+                ingest.max_record_bytes,
+                default.max_record_bytes,
+            ),
+            (
+                "ingest.max_field_bytes",
+                ingest.max_field_bytes,
+                default.max_field_bytes,
+            ),
+        ];
+        push_numbers(rows, limits);
     }
 
     fn show_ssm_names(&self, rows: &mut Vec<Shown>) {
@@ -214,6 +279,17 @@ impl Config {
                 (None, None) => from_file_or_default(&name, None, "-"),
             });
         }
+    }
+}
+
+/// Numeric settings, each from the file or its default.
+fn push_numbers<T: ToString>(
+    rows: &mut Vec<Shown>,
+    numbers: impl IntoIterator<Item = (&'static str, Option<T>, T)>,
+) {
+    for (name, value, default) in numbers {
+        let value = value.map(|n| n.to_string());
+        rows.push(from_file_or_default(name, value, &default.to_string()));
     }
 }
 

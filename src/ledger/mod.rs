@@ -53,7 +53,8 @@ use crate::store::ObjectVersion;
 pub use columns::{from_batches, schema, to_batch};
 
 /// Where an object version is: accepted and waiting, or how processing it ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Status {
     /// Accepted for processing (an upload stored it); a later entry of the same run ends it.
     Queued,

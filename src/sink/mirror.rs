@@ -75,6 +75,11 @@ impl Target for Mirrored {
     async fn runs(&self) -> Result<Vec<Entry>, SinkError> {
         self.primary.runs().await
     }
+
+    async fn reachable(&self) -> Result<(), SinkError> {
+        self.primary.reachable().await?;
+        self.mirror.reachable().await
+    }
 }
 
 /// The two loads as one; the primary's is dropped when the mirror's could not start.

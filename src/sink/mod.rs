@@ -99,6 +99,9 @@ pub trait Target: Send + Sync {
 
     /// Every ledger entry, oldest first.
     async fn runs(&self) -> Result<Vec<ledger::Entry>, SinkError>;
+
+    /// Whether the target answers at all, for a health check: cheap, and reads no table.
+    async fn reachable(&self) -> Result<(), SinkError>;
 }
 
 /// One object's load in progress: nothing written is visible until [`Load::commit`].

@@ -150,6 +150,13 @@ mod tests {
                 Arc::new(UInt64Array::from(vec![1, 2, 3, 4, 5])),
                 Arc::new(UInt32Array::from(vec![5, 5, 4, 5, 5])),
                 Arc::new(BooleanArray::from(vec![false, false, false, false, true])),
+                Arc::new(StringArray::from(vec![
+                    None,
+                    Some("row: longer than 64 bytes"),
+                    None,
+                    None,
+                    None,
+                ])),
             ],
         )
         .unwrap()

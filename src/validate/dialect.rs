@@ -1,6 +1,7 @@
 //! How a file is written: its delimiter and whether a header line names the columns. Both are
 //! told from the file when not given, from its first line alone.
 
+use super::Limits;
 use crate::dictionary::{LINE_COLUMN, REASON_COLUMN, Table};
 
 /// Delimiters the sniffer chooses among.
@@ -27,8 +28,8 @@ pub struct Dialect {
     /// Field delimiter; `None` sniffs it from the first line among `, ; TAB |`.
     pub delimiter: Option<u8>,
     pub header: HeaderMode,
-    /// Rows per Arrow batch handed to DataFusion.
-    pub batch_rows: usize,
+    /// How much of the file is held at once.
+    pub limits: Limits,
 }
 
 impl Default for Dialect {
@@ -36,7 +37,7 @@ impl Default for Dialect {
         Dialect {
             delimiter: None,
             header: HeaderMode::Auto,
-            batch_rows: 32 * 1024,
+            limits: Limits::default(),
         }
     }
 }

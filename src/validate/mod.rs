@@ -13,6 +13,7 @@
 
 mod compiled;
 mod dialect;
+mod limits;
 mod read;
 pub mod rules;
 mod text_rows;
@@ -32,6 +33,7 @@ use crate::dictionary::Table;
 use crate::shape::to_schema;
 use compiled::CompiledRules;
 pub use dialect::{Dialect, HeaderMode, INVALID_FILE_EXTRA_COLUMNS};
+pub use limits::Limits;
 pub use read::{ReadError, ReadSummary};
 pub use rules::ReferenceIds;
 

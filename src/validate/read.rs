@@ -1,16 +1,17 @@
 //! The reading stage: bytes of one object → Arrow batches where every field is text.
 //!
 //! DataFusion's CSV reader fails a whole query on a row with too many fields and cannot say which
-//! source line a row came from, so csvgate reads with the `csv` crate itself. Nothing here
-//! judges a value: a short row, a long row or an empty field all become a row whose
-//! [`FIELD_COUNT_COLUMN`](crate::dictionary::FIELD_COUNT_COLUMN) and text tell the rules what
+//! source line a row came from, so csvgate parses with `csv_core` itself ([`records`]). Nothing
+//! here judges a value: a short row, a long row, an empty field or a record past the byte limit
+//! all become a row whose [`FIELD_COUNT_COLUMN`](crate::dictionary::FIELD_COUNT_COLUMN),
+//! [`LIMIT_BROKEN_COLUMN`](crate::dictionary::LIMIT_BROKEN_COLUMN) and text tell the rules what
 //! happened. Only what makes the whole file unreadable (no rows, bytes that are not UTF-8) is an
 //! error here.
 //!
-//! The reader runs on a blocking thread and hands batches over a bounded channel, so memory
-//! stays at a few batches whatever the file size.
+//! The reader runs on a blocking thread and hands batches over a bounded channel; batches are
+//! cut by rows and by bytes and records by bytes, so memory stays at a few batches whatever the
+//! file size or line length ([`Limits`](super::Limits)).
 
-use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read};
 
 use datafusion::arrow::record_batch::RecordBatch;
@@ -19,6 +20,7 @@ use tokio::sync::mpsc;
 use super::dialect::{Dialect, header_extra_columns, sniff_delimiter};
 use super::text_rows::RowBuffer;
 use crate::dictionary::Table;
+use records::Records;
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
@@ -37,12 +39,6 @@ pub enum ReadError {
         file: String,
         line: u64,
         field: String,
-    },
-    #[error("{file}: line {line}: {source}")]
-    Csv {
-        file: String,
-        line: u64,
-        source: csv::Error,
     },
     #[error("{file}: {source}")]
     Io {
@@ -85,43 +81,28 @@ pub fn read_text_batches(
     if bom {
         input.consume(UTF8_BOM.len());
     }
-    let mut csv = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(delimiter)
-        .from_reader(NewlineIndex::new(input));
-    let mut rows = RowBuffer::new(table, delimiter, dialect.batch_rows);
+    let mut records = Records::new(input, delimiter, dialect.limits.max_record_bytes);
+    let mut rows = RowBuffer::new(table, delimiter, dialect.limits);
     let mut record = csv::ByteRecord::new();
     let mut header = false;
     let mut first = true;
     let mut read = 0u64;
-    loop {
-        let more = csv
-            .read_byte_record(&mut record)
-            .map_err(|source| ReadError::Csv {
-                file: file.to_owned(),
-                line: source.position().map_or(0, |position| position.line()),
-                source,
-            })?;
-        if !more {
-            break;
-        }
+    while let Some(start) = records.next(&mut record).map_err(io_error)? {
         if is_blank(&record) {
             continue;
         }
         if std::mem::take(&mut first)
+            && !start.cut
             && let Some(extra) = header_extra_columns(&record, table, dialect.header)
         {
             header = true;
             rows.ignore_trailing = extra;
             continue;
         }
-        let end = csv.position().byte();
-        let line = csv.get_mut().start_line(&record, end);
-        rows.push(&record, line)
+        rows.push(&record, start.line, start.cut)
             .map_err(|field| ReadError::NotUtf8 {
                 file: file.to_owned(),
-                line,
+                line: start.line,
                 field: field.to_owned(),
             })?;
         read += 1;
@@ -153,60 +134,11 @@ pub fn read_text_batches(
     }
 }
 
-/// Where the newlines are in the bytes on their way to the CSV parser, so that each record
-/// gets the physical line it starts on.
-///
-/// The `csv` crate's own `position().line()` is off after CRLF endings and skipped blank
-/// lines, because it is taken before the parser skips them. The end of a record is exact,
-/// though, and so is the number of newlines inside it, which gives the start.
-struct NewlineIndex<R> {
-    inner: R,
-    offset: u64,
-    /// Offsets of newlines the parser has not reached yet.
-    ahead: VecDeque<u64>,
-    /// Newlines before the end of the last record.
-    behind: u64,
-    last_behind: Option<u64>,
-}
-
-impl<R> NewlineIndex<R> {
-    fn new(inner: R) -> Self {
-        NewlineIndex {
-            inner,
-            offset: 0,
-            ahead: VecDeque::new(),
-            behind: 0,
-            last_behind: None,
-        }
-    }
-
-    /// The line `record` starts on, given the byte offset just past it.
-    fn start_line(&mut self, record: &csv::ByteRecord, end: u64) -> u64 {
-        while self.ahead.front().is_some_and(|&newline| newline < end) {
-            self.last_behind = self.ahead.pop_front();
-            self.behind += 1;
-        }
-        let inside = memchr::memchr_iter(b'\n', record.as_slice()).count() as u64;
-        let terminated = self.last_behind == end.checked_sub(1);
-        1 + self.behind - inside - u64::from(terminated)
-    }
-}
-
-impl<R: Read> Read for NewlineIndex<R> {
-    fn read(&mut self, buffer: &mut [u8]) -> std::io::Result<usize> {
-        let read = self.inner.read(buffer)?;
-        let offset = self.offset;
-        self.ahead
-            .extend(memchr::memchr_iter(b'\n', &buffer[..read]).map(|at| offset + at as u64));
-        self.offset += read as u64;
-        Ok(read)
-    }
-}
-
 /// A line with nothing on it (a trailing newline, a blank line between rows).
 fn is_blank(record: &csv::ByteRecord) -> bool {
     record.len() == 1 && record[0].iter().all(u8::is_ascii_whitespace)
 }
 
+mod records;
 #[cfg(test)]
 mod tests;

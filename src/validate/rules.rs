@@ -9,8 +9,8 @@
 use std::collections::HashMap;
 
 use crate::dictionary::{
-    ColumnKind, FIELD_COUNT_COLUMN, LINE_COLUMN, MAX_TEXT_CHARS, REASON_COLUMN, REPEATED_ID_COLUMN,
-    Table,
+    ColumnKind, FIELD_COUNT_COLUMN, LIMIT_BROKEN_COLUMN, LINE_COLUMN, MAX_TEXT_CHARS,
+    REASON_COLUMN, REPEATED_ID_COLUMN, Table,
 };
 
 /// Name the reader's stream is registered under.
@@ -18,6 +18,12 @@ pub const RAW_TABLE: &str = "raw";
 /// Prefix of the typed output columns.
 pub const TYPED_PREFIX: &str = "typed_";
 
+/// What the dictionary's "ISO 8601" accepts: a full date and time with a `T`, seconds optional
+/// only with minutes present, then an optional fraction and an optional `Z` or `±hh:mm` offset
+/// (none means UTC). A bare date or a space instead of the `T` is refused: the source said
+/// "ISO 8601", and guessing a time of day would invent data. The value must also convert to
+/// a nanosecond timestamp (years 1678 to 2261), which keeps it inside MySQL's `DATETIME`.
+pub const ISO_8601_DATE_TIME: &str = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}:?[0-9]{2})?$";
 /// Ids present in each referenced table, keyed by table name.
 pub type ReferenceIds = HashMap<&'static str, Vec<i64>>;
 
@@ -40,7 +46,9 @@ pub fn split_sql(table: &Table, references: &ReferenceIds) -> String {
     format!("SELECT {} FROM {RAW_TABLE}", select.join(",\n       "))
 }
 
-/// `NULL` when every rule holds, else the failed rules, in column order.
+/// `NULL` when every rule holds, else the failed rules, in column order. A row that broke a
+/// reader limit gets that reason alone: its fields are cut or outsized, so judging them would
+/// only add noise.
 pub fn reason_sql(table: &Table, references: &ReferenceIds) -> String {
     let expected = table.columns.len();
     let mut checks = vec![format!(
@@ -55,7 +63,11 @@ pub fn reason_sql(table: &Table, references: &ReferenceIds) -> String {
         "CASE WHEN {} THEN '{key}: repeats the id of an earlier row in this file' END",
         quote(REPEATED_ID_COLUMN)
     ));
-    format!("nullif(concat_ws('; ', {}), '')", checks.join(",\n    "))
+    format!(
+        "coalesce({}, nullif(concat_ws('; ', {}), ''))",
+        quote(LIMIT_BROKEN_COLUMN),
+        checks.join(",\n    ")
+    )
 }
 
 /// The first problem of one column as `'column: problem'`, or `NULL`.
@@ -63,7 +75,8 @@ fn column_check(name: &str, kind: ColumnKind, references: &ReferenceIds) -> Stri
     let field = quote(name);
     let typed = typed_sql(name, kind);
     let mut arms = vec![format!(
-        "WHEN {field} IS NULL OR trim({field}) = '' THEN '{name}: missing'"
+        "WHEN {field} IS NULL OR {} = '' THEN '{name}: missing'",
+        trimmed(&field)
     )];
     match kind {
         ColumnKind::Id | ColumnKind::Reference(_) => {
@@ -74,7 +87,9 @@ fn column_check(name: &str, kind: ColumnKind, references: &ReferenceIds) -> Stri
             "WHEN character_length({typed}) > {MAX_TEXT_CHARS} THEN '{name}: longer than {MAX_TEXT_CHARS} characters'"
         )),
         ColumnKind::Timestamp => arms.push(format!(
-            "WHEN {typed} IS NULL THEN '{name}: not an ISO-8601 timestamp'"
+            "WHEN NOT regexp_like({}, '{ISO_8601_DATE_TIME}') OR {typed} IS NULL \
+             THEN '{name}: not an ISO-8601 timestamp'",
+            trimmed(&field)
         )),
     }
     if let ColumnKind::Reference(target) = kind {
@@ -93,10 +108,18 @@ fn column_check(name: &str, kind: ColumnKind, references: &ReferenceIds) -> Stri
 fn typed_sql(name: &str, kind: ColumnKind) -> String {
     let field = quote(name);
     match kind {
-        ColumnKind::Id | ColumnKind::Reference(_) => format!("TRY_CAST(trim({field}) AS BIGINT)"),
-        ColumnKind::Text => format!("trim({field})"),
-        ColumnKind::Timestamp => format!("TRY_CAST(trim({field}) AS TIMESTAMP)"),
+        ColumnKind::Id | ColumnKind::Reference(_) => {
+            format!("TRY_CAST({} AS BIGINT)", trimmed(&field))
+        }
+        ColumnKind::Text => trimmed(&field),
+        ColumnKind::Timestamp => format!("TRY_CAST({} AS TIMESTAMP)", trimmed(&field)),
     }
+}
+
+/// `field` without the blanks around it: spaces, tabs, CR and LF (SQL's `trim` takes spaces
+/// only, and a field that is a lone tab is as missing as an empty one).
+fn trimmed(field: &str) -> String {
+    format!("btrim({field}, ' ' || chr(9) || chr(10) || chr(13))")
 }
 
 fn in_list(expr: &str, ids: &[i64]) -> String {

@@ -1,5 +1,6 @@
 //! Records of one file becoming text Arrow batches: the fields as they were, the line each
-//! record starts on, how many fields it had, and whether its `id` was seen earlier in the file.
+//! record starts on, how many fields it had, whether its `id` was seen earlier in the file, and
+//! whether it broke one of the reader's [`Limits`].
 
 use std::sync::Arc;
 
@@ -9,25 +10,30 @@ use datafusion::arrow::array::{
 use datafusion::arrow::record_batch::RecordBatch;
 use roaring::RoaringTreemap;
 
+use super::Limits;
 use crate::dictionary::Table;
 
 /// Column builders for one batch, plus the ids seen so far in the file.
 pub(super) struct RowBuffer {
     table: &'static Table,
     delimiter: char,
-    capacity: usize,
+    limits: Limits,
+    /// Bytes of fields in the batch being built.
+    bytes: usize,
     /// Trailing fields to drop (the `line` and `reason` of a re-submitted invalid file).
     pub(super) ignore_trailing: usize,
     fields: Vec<StringBuilder>,
     lines: UInt64Builder,
     field_counts: UInt32Builder,
     repeated: BooleanBuilder,
+    problems: StringBuilder,
     key_index: usize,
     seen_ids: RoaringTreemap,
 }
 
 impl RowBuffer {
-    pub(super) fn new(table: &'static Table, delimiter: u8, capacity: usize) -> Self {
+    pub(super) fn new(table: &'static Table, delimiter: u8, limits: Limits) -> Self {
+        let capacity = limits.batch_rows;
         let key_index = table
             .columns
             .iter()
@@ -36,7 +42,8 @@ impl RowBuffer {
         RowBuffer {
             table,
             delimiter: char::from(delimiter),
-            capacity,
+            limits,
+            bytes: 0,
             ignore_trailing: 0,
             fields: (0..table.columns.len())
                 .map(|_| StringBuilder::new())
@@ -44,6 +51,7 @@ impl RowBuffer {
             lines: UInt64Builder::with_capacity(capacity),
             field_counts: UInt32Builder::with_capacity(capacity),
             repeated: BooleanBuilder::with_capacity(capacity),
+            problems: StringBuilder::new(),
             key_index,
             seen_ids: RoaringTreemap::new(),
         }
@@ -54,11 +62,17 @@ impl RowBuffer {
     }
 
     pub(super) fn is_full(&self) -> bool {
-        self.len() >= self.capacity
+        self.len() >= self.limits.batch_rows || self.bytes >= self.limits.batch_bytes
     }
 
-    /// Appends one record; on bytes that are not UTF-8, the name of the field holding them.
-    pub(super) fn push(&mut self, record: &csv::ByteRecord, line: u64) -> Result<(), &'static str> {
+    /// Appends one record (`cut`: longer than the limit, so holding only its start); on bytes
+    /// that are not UTF-8, the name of the field holding them.
+    pub(super) fn push(
+        &mut self,
+        record: &csv::ByteRecord,
+        line: u64,
+        cut: bool,
+    ) -> Result<(), &'static str> {
         let count = record.len().saturating_sub(self.ignore_trailing);
         let columns = self.fields.len();
         let mut texts: Vec<Option<&str>> = Vec::with_capacity(columns);
@@ -87,7 +101,27 @@ impl RowBuffer {
         self.field_counts
             .append_value(u32::try_from(count).unwrap_or(u32::MAX));
         self.repeated.append_value(repeated);
+        self.problems.append_option(self.limit_broken(record, cut));
+        self.bytes += record.as_slice().len();
         Ok(())
+    }
+
+    /// Why the record breaks a limit, as a rejection reason.
+    fn limit_broken(&self, record: &csv::ByteRecord, cut: bool) -> Option<String> {
+        let Limits {
+            max_record_bytes,
+            max_field_bytes,
+            ..
+        } = self.limits;
+        if cut {
+            return Some(format!("row: longer than {max_record_bytes} bytes"));
+        }
+        let long = record
+            .iter()
+            .position(|field| field.len() > max_field_bytes)?;
+        let columns = self.table.columns;
+        let column = columns[long.min(columns.len() - 1)].name;
+        Some(format!("{column}: longer than {max_field_bytes} bytes"))
     }
 
     fn join_surplus(
@@ -115,6 +149,8 @@ impl RowBuffer {
         columns.push(Arc::new(self.lines.finish()));
         columns.push(Arc::new(self.field_counts.finish()));
         columns.push(Arc::new(self.repeated.finish()));
+        columns.push(Arc::new(self.problems.finish()));
+        self.bytes = 0;
         RecordBatch::try_new(self.table.text_schema(), columns)
             .expect("builders follow the text schema")
     }

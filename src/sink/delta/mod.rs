@@ -40,7 +40,7 @@ use deltalake::DeltaTableError;
 use crate::dictionary::Table;
 use crate::ledger::Entry;
 use crate::sink::{Load, SinkError, Target};
-use crate::store::{Location, ObjectVersion};
+use crate::store::{Location, ObjectVersion, StoreError};
 pub use history::{AsOf, Commit};
 use load::DeltaLoad;
 use tables::Kept;
@@ -186,6 +186,17 @@ impl Target for DeltaTarget {
 
     async fn runs(&self) -> Result<Vec<Entry>, SinkError> {
         self.all_entries().await
+    }
+
+    async fn reachable(&self) -> Result<(), SinkError> {
+        let warehouse = &self.warehouse;
+        match warehouse.store.list_with_delimiter(None).await {
+            Ok(_) => Ok(()),
+            Err(source) => Err(SinkError::Store(StoreError::Object {
+                location: warehouse.url.to_string(),
+                source,
+            })),
+        }
     }
 }
 

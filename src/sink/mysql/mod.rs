@@ -246,6 +246,10 @@ impl Target for MysqlTarget {
     async fn runs(&self) -> Result<Vec<Entry>, SinkError> {
         self.entries().await
     }
+
+    async fn reachable(&self) -> Result<(), SinkError> {
+        self.conn().await?.ping().await.map_err(self.error())
+    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! The reading stage, file by file: lines, dialects, and files that cannot be read.
 
 use super::*;
-use crate::validate::HeaderMode;
+use crate::validate::{HeaderMode, Limits};
 use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::datatypes::UInt64Type;
 
@@ -18,10 +18,9 @@ fn read(bytes: &[u8]) -> Result<(ReadSummary, Vec<Row>), ReadError> {
 }
 
 fn read_with(bytes: &[u8], dialect: &Dialect) -> Result<(ReadSummary, Vec<Row>), ReadError> {
-    let (sender, mut receiver) = mpsc::channel(1024);
-    let summary = read_text_batches("test.csv", bytes, employees(), dialect, sender)?;
+    let (summary, batches) = read_batches(bytes, dialect)?;
     let mut rows = Vec::new();
-    while let Ok(batch) = receiver.try_recv() {
+    for batch in batches {
         for row in 0..batch.num_rows() {
             let fields = (0..5)
                 .map(|column| {
@@ -39,6 +38,44 @@ fn read_with(bytes: &[u8], dialect: &Dialect) -> Result<(ReadSummary, Vec<Row>),
         }
     }
     Ok((summary, rows))
+}
+
+fn read_batches(
+    bytes: &[u8],
+    dialect: &Dialect,
+) -> Result<(ReadSummary, Vec<RecordBatch>), ReadError> {
+    let (sender, mut receiver) = mpsc::channel(1024);
+    let summary = read_text_batches("test.csv", bytes, employees(), dialect, sender)?;
+    let mut batches = Vec::new();
+    while let Ok(batch) = receiver.try_recv() {
+        batches.push(batch);
+    }
+    Ok((summary, batches))
+}
+
+/// The limit each row broke, in file order.
+fn limits_broken(bytes: &[u8], limits: Limits) -> Vec<Option<String>> {
+    let dialect = Dialect {
+        limits,
+        ..Dialect::default()
+    };
+    let (_, batches) = read_batches(bytes, &dialect).unwrap();
+    batches
+        .iter()
+        .flat_map(|batch| {
+            let column = batch.column(8).as_string::<i32>();
+            (0..batch.num_rows())
+                .map(|row| column.is_valid(row).then(|| column.value(row).to_owned()))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+fn small_records(max_record_bytes: usize) -> Limits {
+    Limits {
+        max_record_bytes,
+        ..Limits::default()
+    }
 }
 
 fn text(fields: &[&str]) -> Vec<Option<String>> {
@@ -215,4 +252,111 @@ fn an_invalid_rows_file_is_read_without_its_line_and_reason_columns() {
         text(&["5", "Ann", "2021-01-01T00:00:00Z", "2", "3"])
     );
     assert_eq!(rows[0].2, 5);
+}
+
+#[test]
+fn a_line_past_the_record_limit_is_cut_and_reading_goes_on_at_the_next_line() {
+    let long = format!("2,{},2021-01-01T00:00:00Z,2,3\n", "x".repeat(500));
+    let bytes = format!("1,Ann,2021-01-01T00:00:00Z,2,3\n{long}3,Cy,2021-01-01T00:00:00Z,2,3\r\n");
+    let limits = small_records(64);
+    let dialect = Dialect {
+        limits,
+        ..Dialect::default()
+    };
+    let (summary, rows) = read_with(bytes.as_bytes(), &dialect).unwrap();
+    assert_eq!(summary.rows, 3);
+    assert_eq!(rows.iter().map(|row| row.0).collect::<Vec<_>>(), [1, 2, 3]);
+    // The cut row keeps its first bytes, field by field.
+    assert_eq!(rows[1].1[0].as_deref(), Some("2"));
+    assert!(rows[1].1[1].as_deref().unwrap().starts_with("xxxx"));
+    assert_eq!(rows[2].1[4].as_deref(), Some("3"));
+    assert_eq!(
+        limits_broken(bytes.as_bytes(), limits),
+        [None, Some("row: longer than 64 bytes".to_owned()), None]
+    );
+}
+
+#[test]
+fn a_record_of_exactly_the_limit_is_whole_with_either_line_end() {
+    let row = "1,Ann,2021-01-01T00:00:00Z,2,3";
+    for end in ["\n", "\r\n", ""] {
+        let bytes = format!("{row}{end}");
+        assert_eq!(
+            limits_broken(bytes.as_bytes(), small_records(row.len())),
+            [None],
+            "line end {end:?}"
+        );
+        assert_eq!(
+            limits_broken(bytes.as_bytes(), small_records(row.len() - 1)),
+            [Some(format!("row: longer than {} bytes", row.len() - 1))]
+        );
+    }
+}
+
+#[test]
+fn an_unterminated_quote_is_cut_at_the_limit_not_at_the_end_of_the_file() {
+    let mut bytes = b"1,\"never closed,2021-01-01T00:00:00Z,2,3\n".to_vec();
+    for id in 2..=40 {
+        bytes.extend_from_slice(format!("{id},Ann,2021-01-01T00:00:00Z,2,3\n").as_bytes());
+    }
+    let dialect = Dialect {
+        limits: small_records(100),
+        ..Dialect::default()
+    };
+    let (_, rows) = read_with(&bytes, &dialect).unwrap();
+    // The quote swallowed lines 1 and 2 and most of 3 until the record passed 100 bytes; the
+    // rest of line 3 goes with it, and reading resumes on line 4.
+    assert_eq!(rows[0].0, 1);
+    assert_eq!(rows[1].0, 4);
+    assert_eq!(rows.last().unwrap().0, 40);
+    assert_eq!(rows[1].1[1].as_deref(), Some("Ann"));
+}
+
+#[test]
+fn a_cut_through_a_multibyte_character_keeps_whole_characters() {
+    let bytes = format!("1,{},2021-01-01T00:00:00Z,2,3\n", "ñ".repeat(40));
+    let dialect = Dialect {
+        limits: small_records(9),
+        ..Dialect::default()
+    };
+    let (_, rows) = read_with(bytes.as_bytes(), &dialect).unwrap();
+    // The cut falls after an odd number of the name's bytes: the half ñ is dropped.
+    let name = rows[0].1[1].as_deref().unwrap();
+    assert!(!name.is_empty() && name.chars().all(|c| c == 'ñ'), "{name}");
+}
+
+#[test]
+fn a_field_past_the_field_limit_names_its_column() {
+    let bytes = format!(
+        "1,{},2021-01-01T00:00:00Z,2,3\n2,Bo,x,2,3\n",
+        "n".repeat(20)
+    );
+    let limits = Limits {
+        max_field_bytes: 10,
+        ..Limits::default()
+    };
+    assert_eq!(
+        limits_broken(bytes.as_bytes(), limits),
+        [Some("name: longer than 10 bytes".to_owned()), None]
+    );
+}
+
+#[test]
+fn batches_are_cut_by_bytes_as_well_as_rows() {
+    let bytes: String = (1..=100)
+        .map(|id| format!("{id},{},2021-01-01T00:00:00Z,2,3\n", "n".repeat(100)))
+        .collect();
+    let dialect = Dialect {
+        limits: Limits {
+            batch_bytes: 1_000,
+            ..Limits::default()
+        },
+        ..Dialect::default()
+    };
+    let (_, batches) = read_batches(bytes.as_bytes(), &dialect).unwrap();
+    // Each row holds 122 to 124 bytes of fields: a batch passes 1,000 bytes at its ninth row.
+    assert_eq!(batches.len(), 12);
+    assert!(batches.iter().all(|batch| batch.num_rows() <= 9));
+    let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+    assert_eq!(rows, 100);
 }

@@ -1,0 +1,223 @@
+//! Property tests of the reading and validation stage: whatever the bytes, it never panics,
+//! every row read is valid or rejected, a rejected row keeps its line and raw fields, and the
+//! invalid-rows file it writes reads back as the same rows.
+
+use std::collections::HashMap;
+
+use csvgate::dictionary::Table;
+use csvgate::sink::invalid::InvalidRows;
+use csvgate::store::{Location, ObjectVersion};
+use csvgate::validate::{self, Dialect, HeaderMode, ReferenceIds};
+use datafusion::arrow::array::{Array, AsArray, RecordBatch};
+use datafusion::arrow::datatypes::UInt64Type;
+use proptest::prelude::*;
+
+const COLUMNS: usize = 5;
+
+/// A row as the reader must give it: its line and its fields, a missing one as `None`.
+type Row = (u64, Vec<Option<String>>);
+/// A generated row: its fields, its line end, and the blank lines after it.
+type Written = (Vec<String>, &'static str, usize);
+
+fn employees() -> &'static Table {
+    Table::named("hired_employees").unwrap()
+}
+
+fn references(ids: Vec<i64>) -> ReferenceIds {
+    HashMap::from([("departments", ids.clone()), ("jobs", ids)])
+}
+
+/// What one pass over a file gave: the reader's row count, the valid count, and each rejected
+/// row as (line, fields), a missing field as `None`.
+struct Outcome {
+    read: u64,
+    valid: usize,
+    rejected: Vec<Row>,
+    batches: Vec<RecordBatch>,
+}
+
+fn validate(bytes: Vec<u8>, dialect: &Dialect, ids: Vec<i64>) -> Result<Outcome, String> {
+    runtime().block_on(async {
+        let mut split = validate::split(
+            "prop.csv",
+            std::io::Cursor::new(bytes),
+            employees(),
+            dialect,
+            &references(ids),
+        )
+        .await
+        .map_err(|error| error.to_string())?;
+        let (mut valid, mut batches) = (0, Vec::new());
+        while let Some(batch) = split.next().await {
+            let batch = batch.map_err(|error| error.to_string())?;
+            valid += batch.valid.num_rows();
+            batches.push(batch.invalid);
+        }
+        let summary = split.finish().await.map_err(|error| error.to_string())?;
+        let rejected = batches.iter().flat_map(rejected_rows).collect();
+        Ok(Outcome {
+            read: summary.rows,
+            valid,
+            rejected,
+            batches,
+        })
+    })
+}
+
+fn rejected_rows(batch: &RecordBatch) -> Vec<Row> {
+    let lines = batch.column(COLUMNS).as_primitive::<UInt64Type>();
+    (0..batch.num_rows())
+        .map(|row| {
+            let fields = (0..COLUMNS)
+                .map(|column| {
+                    let text = batch.column(column).as_string::<i32>();
+                    text.is_valid(row).then(|| text.value(row).to_owned())
+                })
+                .collect();
+            (lines.value(row), fields)
+        })
+        .collect()
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// A field as a CSV writer by hand might make it: numbers, names, timestamps, blanks, and
+/// text full of delimiters, quotes and line ends.
+fn field() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[0-9]{1,3}",
+        "-?[0-9]{1,2}",
+        "[a-zA-Zñé ]{0,8}",
+        "2021-0[1-9]-1[0-9]T0[0-9]:00:00Z",
+        Just(String::new()),
+        "[ ,;\"\r\na\t]{1,4}",
+    ]
+}
+
+/// A file of rows: the fields of each, its line end, and blank lines after it.
+fn file() -> impl Strategy<Value = (bool, Vec<Written>)> {
+    let line_end = prop_oneof![Just("\n"), Just("\r\n"), Just("\r")];
+    let row = (prop::collection::vec(field(), 1..8), line_end, 0..3usize);
+    (any::<bool>(), prop::collection::vec(row, 1..40))
+}
+
+fn encode(field: &str, quote_anyway: bool) -> String {
+    if quote_anyway || field.contains([',', '"', '\r', '\n']) {
+        format!("\"{}\"", field.replace('"', "\"\""))
+    } else {
+        field.to_owned()
+    }
+}
+
+/// The bytes of the file and the rows the reader must find: (line, fields as the table's
+/// columns, surplus joined into the last one).
+fn render(bom: bool, rows: &[(Vec<String>, &str, usize)]) -> (Vec<u8>, Vec<Row>) {
+    let mut text = String::from(if bom { "\u{feff}" } else { "" });
+    let mut expected = Vec::new();
+    let mut line = 1u64;
+    for (index, (fields, end, blanks)) in rows.iter().enumerate() {
+        let encoded: Vec<String> = fields
+            .iter()
+            .enumerate()
+            .map(|(at, f)| encode(f, (index + at) % 3 == 0))
+            .collect();
+        let row = encoded.join(",");
+        let blank = fields.len() == 1 && fields[0].chars().all(|c| c.is_ascii_whitespace());
+        if !blank {
+            expected.push((line, as_columns(fields)));
+        }
+        text.push_str(&row);
+        text.push_str(end);
+        line += (row.matches('\n').count() + end.matches('\n').count()) as u64;
+        for _ in 0..*blanks {
+            text.push('\n');
+            line += 1;
+        }
+    }
+    (text.into_bytes(), expected)
+}
+
+fn as_columns(fields: &[String]) -> Vec<Option<String>> {
+    let mut columns: Vec<Option<String>> = (0..COLUMNS).map(|at| fields.get(at).cloned()).collect();
+    if fields.len() > COLUMNS {
+        columns[COLUMNS - 1] = Some(fields[COLUMNS - 1..].join(","));
+    }
+    columns
+}
+
+fn comma_no_header() -> Dialect {
+    Dialect {
+        delimiter: Some(b','),
+        header: HeaderMode::No,
+        ..Dialect::default()
+    }
+}
+
+/// A missing field and an empty one are the same once written to a CSV.
+fn blank_is_missing(fields: &[Option<String>]) -> Vec<String> {
+    fields
+        .iter()
+        .map(|field| field.clone().unwrap_or_default())
+        .collect()
+}
+
+/// Writes the rejected rows through the product's invalid-rows file and reads it back.
+fn invalid_file(batches: &[RecordBatch]) -> Vec<u8> {
+    let folder = tempfile::tempdir().unwrap();
+    runtime().block_on(async {
+        let bucket = Location::parse(folder.path().to_str().unwrap(), true).unwrap();
+        let object = ObjectVersion {
+            location: bucket.url.to_string(),
+            key: "prop.csv".to_owned(),
+            version: "1".to_owned(),
+            size: 0,
+        };
+        let mut rows = InvalidRows::new(&bucket, employees(), &object, "run");
+        for batch in batches {
+            rows.write(batch).await.unwrap();
+        }
+        rows.finish().await.unwrap();
+    });
+    std::fs::read(folder.path().join("hired_employees/prop.run.csv")).unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_bytes_never_panic_and_every_row_is_valid_or_rejected(
+        bytes in prop::collection::vec(any::<u8>(), 0..600),
+    ) {
+        if let Ok(outcome) = validate(bytes, &Dialect::default(), vec![1, 2]) {
+            prop_assert_eq!(outcome.read, (outcome.valid + outcome.rejected.len()) as u64);
+        }
+    }
+
+    #[test]
+    fn csv_shaped_files_keep_every_row_with_its_line_and_fields((bom, rows) in file()) {
+        let (bytes, expected) = render(bom, &rows);
+        prop_assume!(!expected.is_empty());
+        // No id is a department or a job: every row is rejected, so all are compared.
+        let all = validate(bytes.clone(), &comma_no_header(), vec![]).unwrap();
+        prop_assert_eq!(&all.rejected, &expected);
+        prop_assert_eq!(all.valid, 0);
+        // With real ids some rows pass; the count still adds up and the rejected ones are a
+        // subsequence of the file's rows.
+        let mixed = validate(bytes, &comma_no_header(), vec![1, 2, 3]).unwrap();
+        prop_assert_eq!(mixed.read, expected.len() as u64);
+        prop_assert_eq!(mixed.read, (mixed.valid + mixed.rejected.len()) as u64);
+        let mut rest = expected.iter();
+        prop_assert!(mixed.rejected.iter().all(|row| rest.any(|seen| seen == row)));
+        // The invalid-rows file reads back as the rows it holds.
+        let again = validate(invalid_file(&all.batches), &Dialect::default(), vec![]).unwrap();
+        let back: Vec<_> = again.rejected.iter().map(|(_, fields)| blank_is_missing(fields)).collect();
+        let sent: Vec<_> = expected.iter().map(|(_, fields)| blank_is_missing(fields)).collect();
+        prop_assert_eq!(back, sent);
+    }
+}

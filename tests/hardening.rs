@@ -214,3 +214,82 @@ async fn errors_axum_answers_itself_are_json_too() {
         assert!(!answer["error"].as_str().unwrap().is_empty(), "{answer}");
     }
 }
+
+/// `csvgate ARGS` in `dir`.
+fn csvgate(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_csvgate"));
+    command.args(args).current_dir(dir).output().unwrap()
+}
+
+/// The Parquet files in the warehouse folder of `jobs`.
+fn jobs_files(dir: &std::path::Path) -> Vec<String> {
+    let folder = dir.join("csvgate-data/warehouse/jobs");
+    let mut names: Vec<String> = (std::fs::read_dir(folder).unwrap().flatten())
+        .map(|entry| entry.file_name().into_string().unwrap())
+        .filter(|name| name.ends_with(".parquet"))
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn vacuum_keeps_what_the_retention_needs_and_then_removes_replaced_files_and_orphans() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path();
+    std::fs::write(path.join("jobs.csv"), "1,Cook\n2,Clerk\n").unwrap();
+    assert!(csvgate(path, &["ingest", "jobs.csv"]).status.success());
+    // Job 2 renamed: its file is rewritten, the old one only removed from the table.
+    std::fs::write(path.join("jobs.csv"), "2,Head clerk\n").unwrap();
+    assert!(csvgate(path, &["ingest", "jobs.csv"]).status.success());
+    let after_loads = jobs_files(path);
+    let orphan = path.join("csvgate-data/warehouse/jobs/part-orphan-of-a-failed-commit.parquet");
+    std::fs::copy(
+        path.join("csvgate-data/warehouse/jobs")
+            .join(&after_loads[0]),
+        &orphan,
+    )
+    .unwrap();
+
+    let kept = csvgate(path, &["vacuum", "--table", "jobs"]);
+    assert_eq!(
+        String::from_utf8_lossy(&kept.stdout),
+        "jobs: removed 0 files\n"
+    );
+    let short = csvgate(
+        path,
+        &["vacuum", "--table", "jobs", "--retention-hours", "0"],
+    );
+    assert!(!short.status.success());
+    assert!(
+        String::from_utf8_lossy(&short.stderr).contains("retention"),
+        "{short:?}"
+    );
+    let args = [
+        "vacuum",
+        "--table",
+        "jobs",
+        "--retention-hours",
+        "0",
+        "--force",
+    ];
+    let dry = csvgate(path, &[&args[..], &["--dry-run"]].concat());
+    assert!(
+        String::from_utf8_lossy(&dry.stdout).starts_with("jobs: would remove 2 files"),
+        "{dry:?}"
+    );
+    assert_eq!(jobs_files(path).len(), after_loads.len() + 1);
+
+    let removed = csvgate(path, &args);
+    assert!(
+        String::from_utf8_lossy(&removed.stdout).starts_with("jobs: removed 2 files"),
+        "{removed:?}"
+    );
+    assert!(!orphan.exists());
+    assert_eq!(jobs_files(path).len(), after_loads.len() - 1);
+    let rows = sql(path, &[], "SELECT id, job FROM jobs ORDER BY id");
+    let rows = String::from_utf8_lossy(&rows.stdout);
+    assert!(
+        rows.contains("Cook") && rows.contains("Head clerk") && !rows.contains("| Clerk"),
+        "{rows}"
+    );
+}

@@ -12,6 +12,7 @@ mod restore;
 mod runs;
 mod serve;
 mod sql;
+mod vacuum;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -122,6 +123,9 @@ pub enum Command {
     Restore(restore::RestoreArgs),
     /// A warehouse table's versions: operation, time and the run that made each.
     History(history::HistoryArgs),
+    /// Remove warehouse data files no version within the table's retention needs (files of
+    /// replaced rows, orphans of failed commits).
+    Vacuum(vacuum::VacuumArgs),
     /// Manage the MySQL schema.
     #[command(subcommand)]
     Db(db::DbCommand),
@@ -183,6 +187,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Backups(command) => backup::backups(&context, command).await,
         Command::Restore(args) => restore::run(&context, args).await,
         Command::History(args) => history::run(&context, args).await,
+        Command::Vacuum(args) => vacuum::run(&context, args).await,
         Command::Config(command) => config::run(&context, command).await,
         Command::Report(args) => report::run(&context, args).await,
         Command::Sql(args) => sql::run(&context, args).await,

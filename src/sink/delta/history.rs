@@ -3,8 +3,9 @@
 //!
 //! A version can be restored while its log entries and its data files exist: log entries
 //! older than `delta.logRetentionDuration` (30 days) go once a later checkpoint covers them
-//! ([`super::cleanup`]), and csvgate never vacuums data files itself. Past that, a restore is
-//! refused by name rather than half done.
+//! ([`super::cleanup`]), and data files only go by an explicit vacuum ([`super::vacuum`]),
+//! which keeps what the table's retention needs. Past that, a restore is refused by name
+//! rather than half done.
 
 use chrono::{DateTime, Utc};
 use datafusion::arrow::record_batch::RecordBatch;

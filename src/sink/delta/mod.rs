@@ -17,7 +17,8 @@
 //! - [`ledger`]: the ledger table `_csvgate_runs`, one append per run ([`queued`] holds an
 //!   upload's first entry until then);
 //! - [`session`]: DataFusion over the tables, for reports and ad-hoc SQL;
-//! - [`history`]: the commits a table's log holds, and a table put back to one of them.
+//! - [`history`]: the commits a table's log holds, and a table put back to one of them;
+//! - [`vacuum`]: data files past the table's retention removed.
 
 mod cleanup;
 mod history;
@@ -29,6 +30,7 @@ mod queued;
 mod replace;
 mod session;
 mod tables;
+mod vacuum;
 
 use std::sync::{Arc, Mutex};
 
@@ -44,6 +46,7 @@ use crate::store::{Location, ObjectVersion, StoreError};
 pub use history::{AsOf, Commit};
 use load::DeltaLoad;
 use tables::Kept;
+pub use vacuum::Vacuumed;
 
 /// Folder of the ledger table inside the warehouse.
 pub const LEDGER_TABLE: &str = "_csvgate_runs";

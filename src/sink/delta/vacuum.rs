@@ -1,0 +1,62 @@
+//! Removing the data files no version within a table's retention reads: files of rows that a
+//! later load replaced (upserts rewrite files, restores drop them all) and orphans that a
+//! failed or interrupted commit left behind.
+//!
+//! Delta never deletes a data file when it stops using it, so time travel (`restore --as-of`)
+//! works; vacuum is what bounds the disk that costs. It keeps every file a version younger than
+//! the retention needs, and, counting by file age, every file a load in progress is staging.
+
+use std::time::Duration;
+
+use deltalake::operations::vacuum::VacuumMode;
+
+use super::DeltaTarget;
+use super::load::commit_properties;
+use crate::dictionary::Table;
+use crate::sink::SinkError;
+
+/// What one vacuum did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Vacuumed {
+    /// Files deleted (or that would be, on a dry run), relative to the table's folder.
+    pub files: Vec<String>,
+    pub dry_run: bool,
+}
+
+impl DeltaTarget {
+    /// Deletes the files of `table` that neither its current version nor any version younger
+    /// than `retention` needs (default: the table's `delta.deletedFileRetentionDuration`,
+    /// 7 days), orphans included. A retention shorter than the table's is refused unless
+    /// `force`: it takes time travel, and a load staging files right now, below the table's
+    /// promise.
+    pub async fn vacuum(
+        &self,
+        table: &Table,
+        retention: Option<Duration>,
+        force: bool,
+        dry_run: bool,
+    ) -> Result<Vacuumed, SinkError> {
+        self.ensure_writable().await?;
+        let delta = self.open(table.name).await?;
+        let mut vacuum = (delta.vacuum())
+            .with_mode(VacuumMode::Full)
+            .with_dry_run(dry_run)
+            .with_enforce_retention_duration(!force)
+            .with_commit_properties(commit_properties());
+        if let Some(retention) = retention {
+            let retention = chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::MAX);
+            vacuum = vacuum.with_retention_period(retention);
+        }
+        let (vacuumed, metrics) = vacuum.await.map_err(|source| SinkError::Config {
+            target: format!("{}{}", self.warehouse.url, table.name),
+            reason: format!("vacuum refused: {source}"),
+        })?;
+        if !dry_run {
+            self.keep(table.name, &vacuumed);
+        }
+        Ok(Vacuumed {
+            files: metrics.files_deleted,
+            dry_run,
+        })
+    }
+}

@@ -11,6 +11,7 @@
 //! `hired_employees` file are loaded before it is validated, as in a CLI run.
 
 use std::collections::{HashMap, VecDeque};
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -72,6 +73,9 @@ pub struct Queue {
     runs: Mutex<Runs>,
     /// Cleared when the worker has ended, by a shutdown or otherwise.
     working: AtomicBool,
+    /// Held by the worker through each run, and by [`Queue::exclusive`] work: this process
+    /// writes to the target one commit at a time, so a restore never races a load's commit.
+    writing: tokio::sync::Mutex<()>,
 }
 
 /// Runs accepted by this process. Finished ones are kept for their waiters and `GET /runs/{id}`,
@@ -113,6 +117,7 @@ impl Queue {
             sender: Mutex::new(Some(sender)),
             runs: Mutex::new(Runs::default()),
             working: AtomicBool::new(true),
+            writing: tokio::sync::Mutex::new(()),
         });
         let pending = ledger::pending(&queue.pipeline.target.runs().await?);
         if !pending.is_empty() {
@@ -226,6 +231,12 @@ impl Queue {
         runs.states.get(run_id).map(|state| state.borrow().clone())
     }
 
+    /// Runs `work` (a restore, say) between two runs, while the worker waits.
+    pub async fn exclusive<T>(&self, work: impl Future<Output = T>) -> T {
+        let _writing = self.writing.lock().await;
+        work.await
+    }
+
     /// Runs accepted and not started yet.
     pub fn waiting(&self) -> usize {
         let runs = self.runs.lock().expect("queue lock");
@@ -289,8 +300,10 @@ impl Queue {
             if self.is_closed() {
                 break;
             }
+            let writing = self.writing.lock().await;
             self.set_running(&queued.run_id);
             let ended = Arc::clone(&self).supervise(queued.clone()).await;
+            drop(writing);
             let mut runs = self.runs.lock().expect("queue lock");
             runs.finish(&queued.run_id, ended);
         }

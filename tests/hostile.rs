@@ -38,14 +38,7 @@ fn landed(dir: &Path) -> Vec<String> {
 /// Polls `/healthz` until `ready` holds for its body, for at most 30 s.
 async fn health_until(server: &Server, ready: impl Fn(&Value) -> bool) -> Value {
     for _ in 0..300 {
-        let health: Value = client()
-            .get(server.url("/healthz"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let health = get_json(server, "/healthz").await;
         if ready(&health) {
             return health;
         }

@@ -154,8 +154,14 @@ async fn a_store_without_conditional_writes_keeps_no_warehouse() {
 
 #[tokio::test]
 async fn two_processes_load_into_one_s3_warehouse_at_once() {
-    let bucket = bucket();
-    land_fixtures(&bucket).await;
+    // On moto: its conditional writes are atomic, which this race needs (see `s3::MOTO`).
+    let bucket = s3::moto_bucket().await;
+    s3::land_fixtures_on_moto(&bucket).await;
+    let csvgate = |dir: &std::path::Path, args: &[&str]| {
+        let mut command = csvgate(dir, args);
+        command.env("AWS_ENDPOINT_URL", s3::MOTO);
+        command
+    };
     let dir = tempfile::tempdir().unwrap();
     let warehouse = format!("s3://{bucket}/warehouse");
     let invalid = format!("s3://{bucket}/invalid");

@@ -77,18 +77,19 @@ pub(super) async fn restore(
 ) -> Result<Response, ApiError> {
     let table = table_named(&table)?;
     let request: RestoreRequest = json_or_default(&body?)?;
+    // Between two runs of the queue: a restore's commit never races a load's.
     let restored = match &request.as_of {
         Some(as_of) => {
             let as_of: AsOf =
                 (as_of.parse()).map_err(|why| ApiError::new(StatusCode::BAD_REQUEST, why))?;
-            backup::restore_as_of(&api.engines, table, as_of, request.force).await?
+            let restore = backup::restore_as_of(&api.engines, table, as_of, request.force);
+            api.queue.exclusive(restore).await?
         }
         None => {
             let snapshot = request.snapshot.as_deref();
             let target = api.target.as_ref();
-            api.backups
-                .restore(target, table, snapshot, request.force)
-                .await?
+            let restore = api.backups.restore(target, table, snapshot, request.force);
+            api.queue.exclusive(restore).await?
         }
     };
     Ok(Json(serde_json::json!({

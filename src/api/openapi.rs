@@ -36,7 +36,7 @@ fn paths() -> Value {
         json!({ "get": {
             "summary": summary,
             "parameters": [
-                { "name": "year", "in": "query", "schema": { "type": "integer", "default": crate::report::DEFAULT_YEAR } },
+                { "name": "year", "in": "query", "schema": { "type": "integer", "default": crate::report::DEFAULT_YEAR, "minimum": crate::report::YEARS.start(), "maximum": crate::report::YEARS.end() } },
                 { "name": "engine", "in": "query", "schema": { "type": "string", "enum": ["datafusion", "mysql"] }, "description": "Default: mysql when a MySQL target is configured, else datafusion." },
             ],
             "responses": {
@@ -57,7 +57,7 @@ fn paths() -> Value {
                 { "name": "key", "in": "path", "required": true, "schema": { "type": "string" }, "description": "A relative path naming its table: `hired_employees.csv`, `jobs/2024.csv`." },
                 { "name": "wait", "in": "query", "schema": { "type": "boolean", "default": false }, "description": "Answer when the run has ended." },
             ],
-            "requestBody": { "required": true, "content": { "*/csv": { "schema": { "type": "string", "format": "binary" } } } },
+            "requestBody": { "required": true, "content": { "*/csv": { "schema": { "type": "string", "format": "binary" } }, "text/csv": { "schema": { "type": "string" } } } },
             "responses": {
                 "200": { "description": "The run has ended (with `wait=true`).", "content": json_of(json!({ "$ref": "#/components/schemas/Run" })) },
                 "202": { "description": "Stored and queued; `Location` is the run.", "headers": { "Location": { "schema": { "type": "string" } } }, "content": json_of(json!({ "$ref": "#/components/schemas/Run" })) },
@@ -111,12 +111,12 @@ fn paths() -> Value {
                     "tables": { "type": "array", "items": { "type": "string", "enum": table_names() }, "description": "Default: every table." },
                     "format": { "type": "string", "enum": ["avro", "parquet"], "default": "avro" },
                 } })) },
-                "responses": { "201": { "description": "The manifests of the snapshots made.", "content": json_of(json!({ "type": "array", "items": { "$ref": "#/components/schemas/Snapshot" } })) }, "401": error("Missing or wrong API key."), "404": error("No such table.") },
+                "responses": { "201": { "description": "The manifests of the snapshots made.", "content": json_of(json!({ "type": "array", "items": { "$ref": "#/components/schemas/Snapshot" } })) }, "400": error("A body that is not the object described."), "401": error("Missing or wrong API key."), "404": error("No such table.") },
             },
             "get": {
                 "summary": "The complete snapshots, oldest first.",
                 "parameters": [{ "name": "table", "in": "query", "schema": { "type": "string", "enum": table_names() } }],
-                "responses": { "200": { "description": "Their manifests.", "content": json_of(json!({ "type": "array", "items": { "$ref": "#/components/schemas/Snapshot" } })) }, "401": error("Missing or wrong API key.") },
+                "responses": { "200": { "description": "Their manifests.", "content": json_of(json!({ "type": "array", "items": { "$ref": "#/components/schemas/Snapshot" } })) }, "400": error("A query string that does not parse."), "401": error("Missing or wrong API key."), "404": error("No such table.") },
             },
         },
         "/tables/{table}/restore": { "post": {

@@ -55,7 +55,13 @@ pub enum ReportError {
     Arrow(#[from] ArrowError),
     #[error("the mysql engine needs a MySQL target (--target or CSVGATE_TARGET)")]
     NoMysqlTarget,
+    #[error("year {0}: must be {first} to {last}, the years a stored timestamp can hold", first = YEARS.start(), last = YEARS.end())]
+    Year(i32),
 }
+
+/// Years a report can be asked for: those of nanosecond timestamps, which every stored hire
+/// date is (the validation rules refuse others).
+pub const YEARS: std::ops::RangeInclusive<i32> = 1678..=2261;
 
 /// The engines one deployment can answer from: DataFusion over its Delta warehouse always,
 /// MySQL when a MySQL target is configured (then the default, being the system of record).
@@ -73,6 +79,9 @@ impl Engines {
         year: i32,
         engine: Option<Engine>,
     ) -> Result<RecordBatch, ReportError> {
+        if !YEARS.contains(&year) {
+            return Err(ReportError::Year(year));
+        }
         match (engine, &self.mysql) {
             (Some(Engine::Mysql) | None, Some(mysql)) => report.mysql(mysql, year).await,
             (Some(Engine::Mysql), None) => Err(ReportError::NoMysqlTarget),

@@ -121,3 +121,41 @@ pub fn output(command: &mut std::process::Command) -> (bool, String, String) {
     let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
     (out.status.success(), text(&out.stdout), text(&out.stderr))
 }
+
+/// moto_server, the SSM server `scripts/services` starts, which speaks S3 too. Its
+/// `If-None-Match: *` check and write happen under one lock; s3s-fs checks for the object, then
+/// writes it, so two processes committing one Delta version at the same instant can both
+/// succeed there. Tests of concurrent writers use moto.
+pub const MOTO: &str = "http://127.0.0.1:8015";
+
+/// A new empty bucket on moto.
+pub async fn moto_bucket() -> String {
+    let name = format!(
+        "csvgate-m-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    );
+    let created = reqwest::Client::new()
+        .put(format!("{MOTO}/{name}"))
+        .send()
+        .await
+        .unwrap_or_else(|error| panic!("moto_server at {MOTO} (run scripts/services): {error}"));
+    assert!(
+        created.status().is_success(),
+        "creating bucket {name}: {}",
+        created.status()
+    );
+    name
+}
+
+/// The fixture files, put into `s3://{bucket}/landing/` on moto.
+pub async fn land_fixtures_on_moto(bucket: &str) {
+    let settings = S3Settings {
+        endpoint: Some(MOTO.into()),
+        ..settings()
+    };
+    let landing = Location::open(&format!("s3://{bucket}/landing"), false, &settings).unwrap();
+    for name in ["departments.csv", "jobs.csv", "hired_employees.csv"] {
+        let bytes = std::fs::read(super::fixtures().join(name)).unwrap();
+        put(&landing, name, bytes).await;
+    }
+}

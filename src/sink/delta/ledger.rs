@@ -81,11 +81,13 @@ impl DeltaTarget {
             .map_err(self.error(LEDGER_TABLE))
     }
 
-    /// Creates the ledger table with its first entry.
-    async fn create_ledger(&self, first: RecordBatch) -> Result<(), SinkError> {
+    /// Creates the ledger table, empty. Two processes creating it at once write the same
+    /// version 0, so whichever wins, no entry rides on the create (a store whose conditional
+    /// write is not atomic would otherwise keep one process's first entry and drop the other's).
+    async fn create_ledger(&self, empty: RecordBatch) -> Result<(), SinkError> {
         let ledger = self.open(LEDGER_TABLE).await?;
         let created = ledger
-            .write(vec![first])
+            .write(vec![empty])
             .with_configuration(TABLE_PROPERTIES)
             .with_save_mode(SaveMode::Append)
             .await
@@ -105,11 +107,12 @@ impl DeltaTarget {
             Some(ledger) => ledger,
             None => match self.open_ledger_for_appends().await? {
                 Some(ledger) => ledger,
-                None => match self.create_ledger(batch.clone()).await {
-                    Ok(()) => return Ok(()),
-                    // Another process created it first: append after its entry.
-                    Err(error) => self.open_ledger_for_appends().await?.ok_or(error)?,
-                },
+                None => {
+                    // Another process may create it first: either way, append after.
+                    let created = self.create_ledger(batch.slice(0, 0)).await;
+                    let opened = self.open_ledger_for_appends().await?;
+                    opened.ok_or_else(|| created.err().unwrap_or_else(|| self.ledger_missing()))?
+                }
             },
         };
         let error = self.error(LEDGER_TABLE);
@@ -135,6 +138,13 @@ impl DeltaTarget {
             self.checkpoint_ledger(version).await;
         }
         Ok(())
+    }
+
+    fn ledger_missing(&self) -> SinkError {
+        SinkError::Config {
+            target: format!("{}{LEDGER_TABLE}", self.warehouse.url),
+            reason: "the ledger table was created but cannot be opened".into(),
+        }
     }
 
     /// The entries of the ledger table, oldest first.

@@ -2,7 +2,9 @@
 //! compose.yaml, checked by their linters (installed by `scripts/services`) and read for what
 //! a skeleton would lack.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
@@ -11,24 +13,9 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// A tool of the linters' venv; panics (never skips) when it is not installed.
-fn tool(name: &str) -> PathBuf {
-    let tools = std::env::var_os("CSVGATE_TOOLS").map_or_else(
-        || PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/csvgate-tools"),
-        PathBuf::from,
-    );
-    let path = tools.join("venv/bin").join(name);
-    assert!(
-        path.is_file(),
-        "{} is missing: run scripts/services",
-        path.display()
-    );
-    path
-}
-
 /// Runs `tool args` in the repository; its output when it fails.
 fn passes(name: &str, args: &[&str]) -> Result<(), String> {
-    let out = Command::new(tool(name))
+    let out = Command::new(common::venv_tool(name))
         .args(args)
         .current_dir(root())
         .output()
@@ -48,7 +35,7 @@ fn yaml(file: &str) -> Value {
     let script = "import json, sys\n\
         from cfnlint.decode import cfn_yaml\n\
         print(json.dumps(cfn_yaml.load(sys.argv[1]), default=str))";
-    let out = Command::new(tool("python"))
+    let out = Command::new(common::venv_tool("python"))
         .args(["-c", script, file])
         .current_dir(root())
         .output()

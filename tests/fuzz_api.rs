@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::process::Command;
 
 use common::server::{KEY, Server, load_fixtures};
@@ -15,20 +14,6 @@ const SEED: &str = "1";
 /// Generated cases per operation in the fuzzing phase.
 const EXAMPLES: &str = "5";
 
-fn schemathesis() -> PathBuf {
-    let tools = std::env::var_os("CSVGATE_TOOLS").map_or_else(
-        || PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/csvgate-tools"),
-        PathBuf::from,
-    );
-    let path = tools.join("venv/bin/schemathesis");
-    assert!(
-        path.is_file(),
-        "{} is missing: run scripts/services",
-        path.display()
-    );
-    path
-}
-
 #[tokio::test]
 async fn generated_requests_get_no_5xx_and_answers_the_document_describes() {
     let dir = tempfile::tempdir().unwrap();
@@ -36,7 +21,7 @@ async fn generated_requests_get_no_5xx_and_answers_the_document_describes() {
     load_fixtures(&server).await;
     let checks = "not_a_server_error,status_code_conformance,content_type_conformance,\
                   response_schema_conformance";
-    let output = Command::new(schemathesis())
+    let output = Command::new(common::venv_tool("schemathesis"))
         .args(["run", &server.url("/openapi.json")])
         .args(["--header", &format!("x-api-key: {KEY}")])
         .args(["--seed", SEED, "--max-examples", EXAMPLES, "--workers", "2"])

@@ -226,3 +226,19 @@ pub async fn mysql_rows<T: mysql_async::prelude::FromRow + Send + 'static>(
 ) -> Vec<T> {
     target.query(sql).await.unwrap()
 }
+
+/// A tool of the venv `scripts/services` makes (linters, schemathesis, python); panics (never
+/// skips) when it is not installed.
+pub fn venv_tool(name: &str) -> PathBuf {
+    let tools = std::env::var_os("CSVGATE_TOOLS").map_or_else(
+        || PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/csvgate-tools"),
+        PathBuf::from,
+    );
+    let path = tools.join("venv/bin").join(name);
+    assert!(
+        path.is_file(),
+        "{} is missing: run scripts/services",
+        path.display()
+    );
+    path
+}

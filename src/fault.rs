@@ -9,6 +9,10 @@ use std::time::Duration;
 /// or MySQL rows deleted and inserted inside the open transaction.
 pub const RESTORE_BEFORE_COMMIT: &str = "restore-before-commit";
 
+/// A load with all of an object's rows written into the target's open transaction or staging
+/// table, before the commit that makes them and the ledger entry visible.
+pub const LOAD_BEFORE_COMMIT: &str = "load-before-commit";
+
 /// How long a paused process waits before going on, should nobody kill it.
 const PAUSED_FOR: Duration = Duration::from_secs(600);
 

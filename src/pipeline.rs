@@ -236,7 +236,14 @@ impl Pipeline {
             }
         };
         entry.rows_read = summary.rows;
-        entry.invalid_object = invalid.finish().await?;
+        entry.invalid_object = match invalid.finish().await {
+            Ok(url) => url,
+            // The rows staged so far must go too: the target stays as it was.
+            Err(error) => {
+                load.abort().await;
+                return Err(error.into());
+            }
+        };
         entry.status = Status::Done;
         entry.finished_at = Utc::now();
         load.commit(entry).instrument(debug_span!("commit")).await?;

@@ -409,7 +409,14 @@ async fn sigterm_finishes_the_run_in_progress_then_exits() {
         .as_str()
         .unwrap()
         .to_owned();
-    tokio::time::sleep(Duration::from_millis(200)).await; // let the worker pick it up
+    // SIGTERM while the run is in progress: wait for the worker to have picked it up.
+    let location = format!("/runs/{run_id}");
+    for _ in 0..300 {
+        if get_json(&server, &location).await["status"] == "running" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let pid = server.child.id().to_string();
     assert!(
         Command::new("kill")
@@ -493,7 +500,13 @@ async fn each_request_gets_an_access_line_and_each_run_its_report_and_no_key_is_
         .unwrap();
     assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
     server.kill();
-    std::thread::sleep(Duration::from_millis(200));
+    // The access log is read from the server's stdout by a thread: wait for both lines.
+    for _ in 0..100 {
+        if server.stdout.lock().unwrap().lines().count() >= 2 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
 
     let access: Vec<Value> = server
         .stdout

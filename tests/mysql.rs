@@ -6,7 +6,6 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::time::Duration;
 
 use common::{Sandbox, data_rows, fixtures, local, mysql_database, mysql_rows, mysql_server};
 use csvgate::ledger::Status;
@@ -233,14 +232,23 @@ async fn a_load_killed_midway_leaves_the_target_as_it_was_and_a_rerun_is_exact()
 
     let big = dir.path().join("hired_employees.csv");
     let mut file = std::io::BufWriter::new(std::fs::File::create(&big).unwrap());
-    let generated = csvgate::generate::write_employees(&mut file, 600_000, 11).unwrap();
+    let generated = csvgate::generate::write_employees(&mut file, 60_000, 11).unwrap();
     drop(file);
-    let mut child = ingest(&[big.to_str().unwrap()]);
-    tokio::time::sleep(Duration::from_millis(2500)).await;
-    assert!(
-        child.try_wait().unwrap().is_none(),
-        "the load must still be running when killed"
-    );
+    // Killed with every row written inside the load's open transaction, before its commit.
+    let mut child = csvgate(
+        dir.path(),
+        &["ingest", "--quiet", "--target", &url, big.to_str().unwrap()],
+    )
+    .env("CSVGATE_PAUSE_AT", csvgate::fault::LOAD_BEFORE_COMMIT)
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let paused = std::io::BufRead::lines(stderr)
+        .map_while(Result::ok)
+        .any(|line| line.contains("paused at load-before-commit"));
+    assert!(paused, "the load never reached its commit");
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
 
@@ -256,4 +264,48 @@ async fn a_load_killed_midway_leaves_the_target_as_it_was_and_a_rerun_is_exact()
         (last.status, last.rows_valid, last.rows_invalid),
         (Status::Done, generated.valid, generated.invalid)
     );
+}
+
+#[tokio::test]
+async fn rows_mariadb_would_refuse_are_rejected_rows_and_the_rest_of_the_file_loads() {
+    let (_, target) = mysql_database().await;
+    let sandbox = sandbox(&target);
+    let fixtures = fixtures();
+    sandbox
+        .ingest(&[
+            &fixtures.join("departments.csv"),
+            &fixtures.join("jobs.csv"),
+        ])
+        .await;
+    let rows = "1,Ann,2021-03-01T09:00:00Z,1,1\n\
+                2,Old,0999-12-31T00:00:00Z,1,1\n\
+                3,Far,9999-01-01T00:00:00Z,1,1\n\
+                4,Tab,\t,1,1\n\
+                5,Day,2021-03-01,1,1\n\
+                6,Spc,2021-03-01 09:00:00,1,1\n\
+                7,Bob,2021-03-01T09:00:00+02:00,1,1\n";
+    let file = sandbox.file("hired_employees.csv", rows.as_bytes());
+    let entries = sandbox.ingest(&[&file]).await;
+    assert_eq!(
+        (
+            entries[0].status,
+            entries[0].rows_valid,
+            entries[0].rows_invalid
+        ),
+        (Status::Done, 2, 5),
+        "{entries:?}"
+    );
+    let rejected = data_rows(&local(entries[0].invalid_object.as_deref().unwrap()));
+    let reasons: Vec<(&str, &str)> = rejected.iter().map(|row| (&row[0], &row[6])).collect();
+    assert_eq!(
+        reasons,
+        [
+            ("2", "datetime: not an ISO-8601 timestamp"),
+            ("3", "datetime: not an ISO-8601 timestamp"),
+            ("4", "datetime: missing"),
+            ("5", "datetime: not an ISO-8601 timestamp"),
+            ("6", "datetime: not an ISO-8601 timestamp"),
+        ]
+    );
+    assert_eq!(count(&target, "hired_employees").await, 2);
 }

@@ -220,8 +220,11 @@ impl Backups {
     /// Every complete snapshot (of `table`, when given), oldest first.
     pub async fn list(&self, table: Option<&Table>) -> Result<Vec<Manifest>, BackupError> {
         let prefix = table.map(|table| Path::from(table.name));
+        // A snapshot pruned while this lists is gone, as a listing a moment later shows: what
+        // vanished between the listing and the read is skipped, not an error.
         let objects: Vec<_> = Arc::clone(&self.location.store)
             .list(prefix.as_ref())
+            .filter(|listed| std::future::ready(!is_gone(listed)))
             .try_collect()
             .await
             .map_err(|source| {
@@ -231,8 +234,16 @@ impl Backups {
         let mut manifests = Vec::new();
         for object in objects {
             let key = object.location.as_ref();
-            if key.ends_with(&format!("/{}", manifest::MANIFEST)) {
-                manifests.push(self.manifest(key).await?);
+            if !key.ends_with(&format!("/{}", manifest::MANIFEST)) {
+                continue;
+            }
+            match self.manifest(key).await {
+                Ok(manifest) => manifests.push(manifest),
+                Err(BackupError::Store(StoreError::Object {
+                    source: datafusion::object_store::Error::NotFound { .. },
+                    ..
+                })) => {}
+                Err(error) => return Err(error),
             }
         }
         manifests.sort_by(|a, b| (&a.id, &a.table).cmp(&(&b.id, &b.table)));
@@ -246,4 +257,12 @@ impl Backups {
             reason: error.to_string(),
         })
     }
+}
+
+/// A listing entry for an object deleted while the listing ran.
+fn is_gone<T>(listed: &Result<T, datafusion::object_store::Error>) -> bool {
+    matches!(
+        listed,
+        Err(datafusion::object_store::Error::NotFound { .. })
+    )
 }

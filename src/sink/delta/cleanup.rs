@@ -50,6 +50,24 @@ mod tests {
         names
     }
 
+    /// Waits until every commit file is older than the clock's current millisecond, which a
+    /// retention of zero needs to count it expired (they may all be written within one).
+    async fn wait_until_older_than_now(folder: &std::path::Path) {
+        let newest = std::fs::read_dir(folder.join(DELTA_LOG))
+            .unwrap()
+            .map(|entry| entry.unwrap().metadata().unwrap().modified().unwrap())
+            .max()
+            .unwrap();
+        let millis = |at: std::time::SystemTime| {
+            at.duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis()
+        };
+        while millis(std::time::SystemTime::now()) <= millis(newest) {
+            tokio::task::yield_now().await;
+        }
+    }
+
     #[tokio::test]
     async fn log_files_are_cleaned_up_at_checkpoints_only() {
         let dir = tempfile::tempdir().unwrap();
@@ -74,7 +92,7 @@ mod tests {
                 .await
                 .unwrap();
         }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        wait_until_older_than_now(dir.path()).await;
         assert_eq!(delta.version(), Some(3));
         clean_up_log(&delta).await;
         assert_eq!(
@@ -87,7 +105,7 @@ mod tests {
             .with_commit_properties(no_cleanup)
             .await
             .unwrap();
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        wait_until_older_than_now(dir.path()).await;
         clean_up_log(&delta).await;
         // Versions 0 to 2 are gone; delta-rs keeps the commit just before the checkpoint.
         let kept = [3, 4].map(|version| format!("{version:020}.json"));

@@ -121,10 +121,11 @@ impl MysqlLoad {
     async fn finish(&mut self, entry: &Entry) -> Result<(), mysql_async::Error> {
         match self.mode {
             // The rows are in the table already, inside the open transaction.
-            Mode::Direct => {}
+            Mode::Direct => crate::fault::pause(crate::fault::LOAD_BEFORE_COMMIT).await,
             Mode::Staged => {
                 self.conn.query_drop("START TRANSACTION").await?;
                 self.upsert_staged().await?;
+                crate::fault::pause(crate::fault::LOAD_BEFORE_COMMIT).await;
             }
             Mode::Replace { force } => {
                 if force {

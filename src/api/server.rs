@@ -21,6 +21,9 @@ use tower::ServiceExt;
 
 use crate::config::ServerLimits;
 
+/// Pause after a failed accept before trying again.
+const ACCEPT_RETRY: Duration = Duration::from_millis(100);
+
 /// Serves `app` on `listener` until `shutdown` resolves; then stops accepting and gives the
 /// connections in flight until the deadline.
 pub(super) async fn serve(
@@ -42,8 +45,10 @@ pub(super) async fn serve(
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(error) => {
-                    // Out of file descriptors and the like: the next accept may succeed.
+                    // Out of file descriptors and the like: a later accept may succeed, once
+                    // connections have closed; retrying at once would only spin.
                     tracing::warn!(%error, "accepting a connection failed");
+                    tokio::time::sleep(ACCEPT_RETRY).await;
                     continue;
                 }
             },

@@ -17,8 +17,6 @@ const LINE_END_BYTES: usize = 2;
 pub(super) struct RecordStart {
     /// The physical line the record starts on, from 1.
     pub line: u64,
-    /// Bytes of input the record took, counted up to the cut for a cut one.
-    pub bytes: usize,
     /// The record was longer than the budget: its fields hold at most what came before the cut.
     pub cut: bool,
 }
@@ -60,12 +58,7 @@ impl<R: BufRead> Records<R> {
                 self.skip_rest_of_line()?;
                 self.parser.reset();
                 self.fill(record, written, ended, true);
-                let cut = RecordStart {
-                    line,
-                    bytes: taken,
-                    cut: true,
-                };
-                return Ok(Some(cut));
+                return Ok(Some(RecordStart { line, cut: true }));
             }
             let buffer = self.input.fill_buf()?;
             let chunk = &buffer[..buffer.len().min(budget)];
@@ -90,9 +83,8 @@ impl<R: BufRead> Records<R> {
                 ReadRecordResult::OutputEndsFull => self.ends.resize(self.ends.len() * 2, 0),
                 ReadRecordResult::Record => {
                     self.fill(record, written, ended, false);
-                    let bytes = taken - line_end;
-                    let cut = bytes > self.max_bytes;
-                    return Ok(Some(RecordStart { line, bytes, cut }));
+                    let cut = taken - line_end > self.max_bytes;
+                    return Ok(Some(RecordStart { line, cut }));
                 }
                 ReadRecordResult::End => return Ok(None),
             }

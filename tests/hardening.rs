@@ -41,13 +41,7 @@ fn sql(dir: &std::path::Path, flags: &[&str], query: &str) -> std::process::Outp
         true => &["--engine", "mysql"],
         false => &[],
     };
-    std::process::Command::new(env!("CARGO_BIN_EXE_csvgate"))
-        .args(flags)
-        .args(["sql", query])
-        .args(engine)
-        .current_dir(dir)
-        .output()
-        .unwrap()
+    csvgate(dir, &[flags, &["sql", query], engine].concat())
 }
 
 #[tokio::test]

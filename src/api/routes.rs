@@ -71,12 +71,10 @@ pub fn router(api: Api) -> Router {
 /// `GET /healthz`: `200` while the worker takes runs and the target answers, else `503`
 /// saying which of them is not well, so that a load balancer stops sending work here.
 async fn healthz(State(api): State<Api>) -> Response {
-    let worker = match api.queue.is_working() {
-        true => "running",
-        false => "stopped",
-    };
+    let working = api.queue.is_working();
+    let worker = if working { "running" } else { "stopped" };
     let target = api.target.reachable().await;
-    let healthy = api.queue.is_working() && target.is_ok();
+    let healthy = working && target.is_ok();
     let body = serde_json::json!({
         "status": if healthy { "ok" } else { "unavailable" },
         "worker": worker,

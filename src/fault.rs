@@ -1,8 +1,9 @@
 //! Faults on demand, for tests that must prove what happens at a moment they choose: a named
-//! point where the process stops and waits to be killed (`CSVGATE_PAUSE_AT=<point>`), or where
-//! it panics (`CSVGATE_PANIC_AT=<point>`), instead of guessing with timers. Unset, a point
-//! costs one environment lookup.
+//! point where the process stops and waits to be killed (`CSVGATE_PAUSE_AT=<point>`, or
+//! `<point>#2` for its second passage), or where it panics (`CSVGATE_PANIC_AT=<point>`),
+//! instead of guessing with timers. Unset, a point costs one environment lookup.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 /// A restore with the table's new contents staged but not committed: Delta files written,
@@ -13,13 +14,27 @@ pub const RESTORE_BEFORE_COMMIT: &str = "restore-before-commit";
 /// table, before the commit that makes them and the ledger entry visible.
 pub const LOAD_BEFORE_COMMIT: &str = "load-before-commit";
 
+/// A warehouse load with its rows committed, before the ledger entry is appended.
+pub const LEDGER_BEFORE_APPEND: &str = "ledger-before-append";
+
 /// How long a paused process waits before going on, should nobody kill it.
 const PAUSED_FOR: Duration = Duration::from_secs(600);
 
-/// Stops here when `CSVGATE_PAUSE_AT` names `point`, after saying so on standard error.
+/// Passages through the point `CSVGATE_PAUSE_AT` names, so far.
+static PASSAGES: AtomicUsize = AtomicUsize::new(0);
+
+/// Stops here when `CSVGATE_PAUSE_AT` names `point` (and this passage), after saying so on
+/// standard error.
 pub async fn pause(point: &str) {
-    if named("CSVGATE_PAUSE_AT", point) {
-        eprintln!("csvgate: paused at {point} (CSVGATE_PAUSE_AT)");
+    let Ok(at) = std::env::var("CSVGATE_PAUSE_AT") else {
+        return;
+    };
+    let (named, passage) = match at.split_once('#') {
+        Some((named, passage)) => (named, passage.parse().unwrap_or(1)),
+        None => (at.as_str(), 1),
+    };
+    if named == point && PASSAGES.fetch_add(1, Ordering::Relaxed) + 1 == passage {
+        eprintln!("csvgate: paused at {at} (CSVGATE_PAUSE_AT)");
         tokio::time::sleep(PAUSED_FOR).await;
     }
 }

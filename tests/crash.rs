@@ -1,6 +1,7 @@
-//! Randomized crash test: `csvgate ingest` killed with SIGKILL at a moment chosen by a seed,
-//! on the Delta warehouse and on MariaDB, then run again to the end. Whatever the moment, no
-//! row is lost or doubled, and no file is `done` twice or left unloaded. A failure names its seed;
+//! Randomized crash test: `csvgate ingest`, or `csvgate serve` with queued uploads, killed
+//! with SIGKILL at a moment chosen by a seed, on the Delta warehouse and on MariaDB, then run
+//! again to the end. Whatever the moment, no row is lost or doubled, every file is `done`
+//! exactly once, and every accepted upload ends exactly once. A failure names its seed;
 //! `CSVGATE_CRASH_SEEDS=7` replays seed 7 alone.
 
 mod common;
@@ -10,6 +11,10 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use common::server::{self, Server};
+use reqwest::StatusCode;
+use serde_json::Value;
+
 /// Files of hired employees, each of `ROWS` rows with ids of their own.
 const FILES: u64 = 4;
 const ROWS: u64 = 3_000;
@@ -17,13 +22,13 @@ const ROWS: u64 = 3_000;
 /// a debug build here, so most kills land mid-run: before, in and after commits).
 const KILL_WINDOW_MS: u64 = 1_200;
 
-/// The landing folder: the fixtures' departments and jobs, and the employees files.
-fn land(dir: &Path) {
-    let land = dir.join("land");
-    std::fs::create_dir_all(land.join("hired_employees")).unwrap();
-    for table in ["departments.csv", "jobs.csv"] {
-        std::fs::copy(common::fixtures().join(table), land.join(table)).unwrap();
-    }
+/// The files, in the order they must load (employees point at departments and jobs): keys
+/// and contents.
+fn files() -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, Vec<u8>)> = ["departments.csv", "jobs.csv"]
+        .into_iter()
+        .map(|name| (name.to_owned(), server::fixture(name)))
+        .collect();
     for file in 0..FILES {
         let rows: String = (0..ROWS)
             .map(|row| {
@@ -36,7 +41,20 @@ fn land(dir: &Path) {
                 )
             })
             .collect();
-        std::fs::write(land.join(format!("hired_employees/part-{file}.csv")), rows).unwrap();
+        files.push((
+            format!("hired_employees/part-{file}.csv"),
+            rows.into_bytes(),
+        ));
+    }
+    files
+}
+
+/// The landing folder `land/` holding [`files`].
+fn land(dir: &Path) {
+    for (key, bytes) in files() {
+        let path = dir.join("land").join(key);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
     }
 }
 
@@ -54,11 +72,15 @@ fn csvgate(dir: &Path, target: &[String], args: &[&str]) -> Command {
     command
 }
 
+fn kill_time(seed: u64) -> Duration {
+    Duration::from_millis(mix(seed) % KILL_WINDOW_MS)
+}
+
 /// Runs one seed: kill an ingest at its moment, ingest again, check the outcome.
 fn crash_and_recover(seed: u64, target: &[String]) -> Result<(), String> {
     let dir = tempfile::tempdir().unwrap();
     land(dir.path());
-    let kill_after = Duration::from_millis(mix(seed) % KILL_WINDOW_MS);
+    let kill_after = kill_time(seed);
     let mut first = csvgate(dir.path(), target, &["ingest", "land", "--quiet"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -78,6 +100,54 @@ fn crash_and_recover(seed: u64, target: &[String]) -> Result<(), String> {
         ));
     }
     check(dir.path(), target).map_err(|why| format!("killed after {kill_after:?}: {why}"))
+}
+
+/// Runs one seed on a server: upload every file (each accepted, queued), kill the server at
+/// its moment, start it again, wait for every accepted run to end, check the outcome.
+async fn crash_server_and_recover(seed: u64, target: &[String]) -> Result<(), String> {
+    let dir = tempfile::tempdir().unwrap();
+    let extra: Vec<&str> = target.iter().map(String::as_str).collect();
+    let mut first = Server::start(dir.path(), &extra);
+    for (key, bytes) in files() {
+        let response = server::put(&first, &key, bytes, false).await;
+        if response.status() != StatusCode::ACCEPTED {
+            return Err(format!("upload of {key}: {}", response.status()));
+        }
+    }
+    let kill_after = kill_time(seed);
+    // The random moment is the point of this test: it is a kill time, not a wait for a state.
+    tokio::time::sleep(kill_after).await;
+    first.kill();
+    let again = Server::start(dir.path(), &extra);
+    let ended = all_runs_ended(&again).await;
+    drop(again);
+    let outcome = ended.and_then(|()| check(dir.path(), target));
+    outcome.map_err(|why| format!("killed {kill_after:?} after the uploads: {why}"))
+}
+
+/// Waits (at most a minute) until every run in the server's ledger has ended.
+async fn all_runs_ended(server: &Server) -> Result<(), String> {
+    let mut entries = Value::Null;
+    for _ in 0..600 {
+        entries = server::get_json(server, "/runs?limit=1000").await;
+        let list = entries.as_array().cloned().unwrap_or_default();
+        let ending = |run: &Value| run["status"] != "queued";
+        let runs = runs_by_id(&list);
+        if runs.len() == 2 + FILES as usize && runs.values().all(|run| run.iter().any(ending)) {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(format!("runs still open after a minute: {entries}"))
+}
+
+fn runs_by_id(entries: &[Value]) -> HashMap<String, Vec<Value>> {
+    let mut runs: HashMap<String, Vec<Value>> = HashMap::new();
+    for entry in entries {
+        let id = entry["run_id"].as_str().unwrap_or_default().to_owned();
+        runs.entry(id).or_default().push(entry.clone());
+    }
+    runs
 }
 
 /// Every employee once, and every file loaded once by the ledger's account.
@@ -100,32 +170,35 @@ fn check(dir: &Path, target: &[String]) -> Result<(), String> {
     if counts != expected {
         return Err(format!("rows: {counts:?}, expected {expected:?}"));
     }
-    let runs = csvgate(dir, target, &["runs", "--format", "csv"])
+    let runs = csvgate(dir, target, &["runs", "--format", "json"])
         .output()
         .unwrap();
-    let runs = String::from_utf8_lossy(&runs.stdout).into_owned();
-    let mut ended: HashMap<String, Vec<String>> = HashMap::new();
-    let mut rows = csv::Reader::from_reader(runs.as_bytes());
-    let headers = rows.headers().unwrap().clone();
-    let column = |name: &str| headers.iter().position(|header| header == name).unwrap();
-    let (key, status) = (column("key"), column("status"));
-    for row in rows.records().map(Result::unwrap) {
-        ended
-            .entry(row[key].to_owned())
-            .or_default()
-            .push(row[status].to_owned());
+    let entries: Vec<Value> = serde_json::from_slice(&runs.stdout)
+        .map_err(|error| format!("runs: {error}: {}", String::from_utf8_lossy(&runs.stdout)))?;
+    let mut statuses: HashMap<String, Vec<String>> = HashMap::new();
+    for entry in &entries {
+        let key = entry["key"].as_str().unwrap_or_default().to_owned();
+        let status = entry["status"].as_str().unwrap_or_default().to_owned();
+        statuses.entry(key).or_default().push(status);
     }
-    // Each file loaded once: `done` at most once, and the rerun found it `done` or, when the
-    // kill fell between the data commit and the ledger append, already loaded (`skipped`).
-    let loaded_once = |statuses: &Vec<String>| {
-        let done = statuses.iter().filter(|status| *status == "done").count();
-        done <= 1
-            && statuses
-                .iter()
-                .any(|status| status == "done" || status == "skipped")
-    };
-    if ended.len() != 2 + FILES as usize || !ended.values().all(loaded_once) {
-        return Err(format!("ledger statuses per file: {ended:?}"));
+    // Each file loaded once: the run that committed its rows is `done` (also when killed
+    // between the rows' commit and its ledger entry), and a rerun finds it loaded (`skipped`).
+    let done_once = |of_file: &Vec<String>| of_file.iter().filter(|s| *s == "done").count() == 1;
+    if statuses.len() != 2 + FILES as usize || !statuses.values().all(done_once) {
+        return Err(format!("statuses per file: {statuses:?}"));
+    }
+    // Each run ends once per file: an accepted upload's `queued` entry is followed by one
+    // ending.
+    for (id, run) in runs_by_id(&entries) {
+        let mut endings: HashMap<&str, usize> = HashMap::new();
+        for entry in run.iter().filter(|entry| entry["status"] != "queued") {
+            *endings
+                .entry(entry["key"].as_str().unwrap_or_default())
+                .or_default() += 1;
+        }
+        if endings.values().any(|&count| count != 1) {
+            return Err(format!("run {id} ends more than once: {run:?}"));
+        }
     }
     Ok(())
 }
@@ -140,23 +213,49 @@ fn seeds() -> Vec<u64> {
     }
 }
 
+/// What a seed kills, and where the rows go.
+#[derive(Debug, Clone, Copy)]
+enum Case {
+    IngestDelta,
+    IngestMariadb,
+    ServeDelta,
+    ServeMariadb,
+}
+
+impl Case {
+    /// Seeds take turns: ingest on the warehouse, ingest on MariaDB, then a server, on one
+    /// target and the next time on the other.
+    fn of(seed: u64) -> Case {
+        match (seed % 3, seed / 3 % 2) {
+            (0, _) => Case::IngestDelta,
+            (1, _) => Case::IngestMariadb,
+            (_, 0) => Case::ServeDelta,
+            _ => Case::ServeMariadb,
+        }
+    }
+
+    fn on_mariadb(self) -> bool {
+        matches!(self, Case::IngestMariadb | Case::ServeMariadb)
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_kill_at_any_moment_loses_and_doubles_no_row() {
     let mut failures = Vec::new();
     for seed in seeds() {
-        // Even seeds on the warehouse, odd ones on a MariaDB database of their own.
-        let target = match seed % 2 {
-            0 => Vec::new(),
-            _ => vec!["--target".to_owned(), common::mysql_database().await.0],
+        let case = Case::of(seed);
+        let target = match case.on_mariadb() {
+            false => Vec::new(),
+            true => vec!["--target".to_owned(), common::mysql_database().await.0],
         };
-        let outcome = tokio::task::spawn_blocking(move || crash_and_recover(seed, &target))
-            .await
-            .unwrap();
+        let outcome = match case {
+            Case::ServeDelta | Case::ServeMariadb => crash_server_and_recover(seed, &target).await,
+            _ => tokio::task::spawn_blocking(move || crash_and_recover(seed, &target))
+                .await
+                .unwrap(),
+        };
         if let Err(why) = outcome {
-            failures.push(format!(
-                "seed {seed} ({}): {why}",
-                if seed % 2 == 0 { "delta" } else { "mariadb" }
-            ));
+            failures.push(format!("seed {seed} ({case:?}): {why}"));
         }
     }
     assert!(

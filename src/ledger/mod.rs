@@ -11,9 +11,10 @@
 //!    way to load it again.
 //! 2. **No `done` without the rows.** A `done` entry is written by [`Load::commit`], with or
 //!    after the rows' commit, never before: the ledger never says loaded what is not.
-//! 3. **No rows without the ledger knowing.** If the process dies between the rows' commit and
-//!    the `done` entry, rule 1 still holds: the next run finds the object loaded, loads nothing
-//!    and records it `skipped`.
+//! 3. **No rows without their `done` entry.** A target that cannot commit the entry with the
+//!    rows stores it durably before their commit, and appends it once the commit is seen, even
+//!    after a crash or a failed append in between. Meanwhile rule 1 holds: the next run finds
+//!    the object loaded, loads nothing and records it `skipped`.
 //! 4. **Every accepted run ends once.** A `queued` entry (an accepted upload) is durable before
 //!    the client is answered, and is followed by exactly one ending entry (`done`, `skipped`,
 //!    `failed`) of the same run; [`pending`] is what has none, resumed after a restart.
@@ -28,7 +29,7 @@
 //! |---|---|---|
 //! | entries | Delta table `_csvgate_runs` | table `csvgate_runs` |
 //! | loaded (1) | application transaction `csvgate:<fingerprint>` in the data commit | a `done` row with the fingerprint, in the loading transaction |
-//! | `done` (2, 3) | appended right after the data commit | inserted in the data's transaction |
+//! | `done` (2, 3) | held in `_csvgate_held/` before the data commit, appended right after it | inserted in the data's transaction |
 //! | `queued` (4) | a one-row file in `_csvgate_queue/`, entering the table with its run's ending entry in one commit | a row |
 //! | other writers | appends retried when another process took the version | row inserts |
 //!
@@ -53,7 +54,7 @@ use crate::store::ObjectVersion;
 pub use columns::{from_batches, schema, to_batch};
 
 /// Where an object version is: accepted and waiting, or how processing it ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     /// Accepted for processing (an upload stored it); a later entry of the same run ends it.

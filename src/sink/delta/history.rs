@@ -128,18 +128,28 @@ impl DeltaTarget {
     ) -> Result<(), SinkError> {
         self.ensure_writable().await?;
         let delta = self.open(table.name).await?;
-        let commit = commit_properties().with_metadata(made_by(entry));
+        let marker = self.hold(entry).await?;
+        let commit = commit_properties()
+            .with_metadata(made_by(entry))
+            .with_application_transaction(marker.transaction());
         let restored = delta
             .restore()
             .with_version_to_restore(version)
             .with_commit_properties(commit)
-            .await
-            .map_err(|source| SinkError::Config {
-                target: format!("{}{}", self.warehouse.url, table.name),
-                reason: format!("version {version} cannot be restored: {source}"),
-            })?;
+            .await;
+        let restored = match restored {
+            Ok(restored) => restored,
+            Err(source) => {
+                self.release_failed(&marker).await;
+                return Err(SinkError::Config {
+                    target: format!("{}{}", self.warehouse.url, table.name),
+                    reason: format!("version {version} cannot be restored: {source}"),
+                });
+            }
+        };
         self.keep(table.name, &restored.0);
-        self.record_entry(entry).await
+        self.release(entry, &marker).await;
+        Ok(())
     }
 }
 

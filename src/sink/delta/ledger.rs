@@ -1,6 +1,7 @@
 //! The warehouse's ledger: the Delta table `_csvgate_runs` beside the data tables, written
-//! append-only, one commit per run (an upload's `queued` entry waits in [`super::queued`] and
-//! enters with the run's ending entry).
+//! append-only, one commit per run (an upload's `queued` entry waits in [`super::waiting`]
+//! and enters with the run's ending entry; a commit's entry is held in [`super::held`] until
+//! it is appended).
 //!
 //! Appends are blind: they need no list of the table's files, which grows with every run, so
 //! an append costs the same however long the ledger is. A checkpoint every
@@ -14,8 +15,8 @@ use deltalake::writer::{DeltaWriter, RecordBatchWriter};
 use deltalake::{BlindDeltaTable, DeltaTableError};
 use futures::TryStreamExt;
 
-use super::queued::QueuedEntries;
 use super::tables::TABLE_PROPERTIES;
+use super::waiting::WaitingEntries;
 use super::{DeltaTarget, LEDGER_TABLE, SCANNED};
 use crate::ledger::{self, Entry, Status};
 use crate::sink::SinkError;
@@ -30,9 +31,9 @@ impl DeltaTarget {
     /// Writes `entry`: a `queued` one waits outside the log; any other enters the ledger
     /// together with its run's waiting `queued` entry, in one commit.
     pub(super) async fn record_entry(&self, entry: &Entry) -> Result<(), SinkError> {
-        let queue = QueuedEntries::of(&self.warehouse)?;
+        let queue = WaitingEntries::queued(&self.warehouse)?;
         if entry.status == Status::Queued {
-            return queue.add(entry).await;
+            return queue.add(&entry.run_id, entry).await;
         }
         let waiting = queue.get(&entry.run_id).await?;
         let ended = waiting.is_some();
@@ -46,8 +47,9 @@ impl DeltaTarget {
 
     /// The ledger's entries and the waiting `queued` ones, oldest first.
     pub(super) async fn all_entries(&self) -> Result<Vec<Entry>, SinkError> {
+        self.settle_committed().await?;
         let mut entries = self.ledger_entries().await?;
-        let queue = QueuedEntries::of(&self.warehouse)?;
+        let queue = WaitingEntries::queued(&self.warehouse)?;
         let ended: HashSet<String> = entries
             .iter()
             .filter(|entry| entry.status != Status::Queued)
@@ -62,6 +64,15 @@ impl DeltaTarget {
             }
         }
         entries.sort_by(|a, b| (a.started_at, &a.run_id).cmp(&(b.started_at, &b.run_id)));
+        // Two processes settling one held entry may both have appended it.
+        let mut seen = HashSet::new();
+        entries.retain(|entry| {
+            seen.insert((
+                entry.run_id.clone(),
+                entry.status,
+                entry.object.fingerprint(),
+            ))
+        });
         Ok(entries)
     }
 

@@ -7,25 +7,24 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chrono::Utc;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::object_store::ObjectStoreExt;
 use datafusion::object_store::path::Path;
 use datafusion::parquet::basic::Compression;
 use datafusion::parquet::file::properties::WriterProperties;
 use deltalake::DeltaTable;
+use deltalake::kernel::Add;
 use deltalake::kernel::transaction::CommitProperties;
-use deltalake::kernel::{Add, Transaction};
 use deltalake::writer::{DeltaWriter, RecordBatchWriter};
 use roaring::RoaringTreemap;
 use tracing::Instrument;
 
 use super::cleanup::clean_up_log;
-use super::{DeltaTarget, app_id, overwrite, replace};
+use super::held::Marker;
+use super::{DeltaTarget, overwrite, replace};
 use crate::dictionary::Table;
 use crate::ledger::Entry;
 use crate::sink::{Load, SinkError, insert_ids};
-use crate::store::ObjectVersion;
 
 /// Rows per Parquet row group: DuckDB's default. The writer holds one row group in memory, so
 /// this caps a load's memory whatever the file's size (the parquet crate's default of 1M rows
@@ -56,15 +55,13 @@ pub(super) struct DeltaLoad {
 }
 
 impl DeltaLoad {
-    /// Starts a load of `object` into `table`, created if it does not exist yet.
+    /// Starts a load into `table`, created if it does not exist yet. The commit will carry
+    /// the loaded object's marker ([`super::held`]).
     pub(super) async fn begin(
         target: &DeltaTarget,
         table: &'static Table,
-        object: &ObjectVersion,
     ) -> Result<DeltaLoad, SinkError> {
-        let marker = Transaction::new(app_id(object), Utc::now().timestamp_millis());
-        let commit = commit_properties().with_application_transaction(marker);
-        Self::start(target, table, commit, Mode::Upsert).await
+        Self::start(target, table, commit_properties(), Mode::Upsert).await
     }
 
     /// Starts replacing the contents of `table` (created if it does not exist yet).
@@ -97,12 +94,14 @@ impl DeltaLoad {
         })
     }
 
-    /// Commits the written files: appended when no loaded id is in the table yet, else
-    /// replacing the rows they hold. Returns the table as committed and its ids before.
+    /// Commits the written files, with `marker`: appended when no loaded id is in the table
+    /// yet, else replacing the rows they hold. Returns the table as committed and its ids
+    /// before.
     async fn commit_rows(
         self,
         loaded_ids: &RoaringTreemap,
         entry: &Entry,
+        marker: &Marker,
     ) -> Result<(DeltaTable, Arc<RoaringTreemap>), SinkError> {
         let DeltaLoad {
             target,
@@ -113,7 +112,9 @@ impl DeltaLoad {
             mode,
             ..
         } = self;
-        let commit = commit.with_metadata(made_by(entry));
+        let commit = commit
+            .with_metadata(made_by(entry))
+            .with_application_transaction(marker.transaction());
         let mut writer = writer.with_commit_properties(commit.clone());
         let error = target.error(table.name);
         let existing = match mode {
@@ -200,7 +201,14 @@ impl Load for DeltaLoad {
         let (target, table) = (self.target.clone(), self.table);
         let before = self.delta.version();
         let loaded_ids = std::mem::take(&mut self.ids);
-        let (committed, existing) = self.commit_rows(&loaded_ids, entry).await?;
+        let marker = target.hold(entry).await?;
+        let (committed, existing) = match self.commit_rows(&loaded_ids, entry, &marker).await {
+            Ok(committed) => committed,
+            Err(error) => {
+                target.release_failed(&marker).await;
+                return Err(error);
+            }
+        };
         target.keep(table.name, &committed);
         clean_up_log(&committed).await;
         // The ids after this commit are the ids before it plus the loaded ones (an overwrite
@@ -211,10 +219,11 @@ impl Load for DeltaLoad {
         {
             target.keep_ids(table, after, &Arc::new(existing.as_ref() | &loaded_ids));
         }
-        target
-            .record_entry(entry)
+        let appended = target.release(entry, &marker);
+        appended
             .instrument(tracing::debug_span!("ledger_append"))
-            .await
+            .await;
+        Ok(())
     }
 
     async fn abort(mut self: Box<Self>) {

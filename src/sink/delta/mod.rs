@@ -14,23 +14,24 @@
 //! - [`load`]: staging Parquet files and committing them ([`replace`] when ids repeat,
 //!   [`overwrite`] when a restore replaces the whole table);
 //! - [`cleanup`]: expired log files removed after checkpoints;
-//! - [`ledger`]: the ledger table `_csvgate_runs`, one append per run ([`queued`] holds an
-//!   upload's first entry until then);
+//! - [`ledger`]: the ledger table `_csvgate_runs`, one append per run ([`waiting`] holds an
+//!   upload's first entry until then, and [`held`] a commit's entry until it is appended);
 //! - [`session`]: DataFusion over the tables, for reports and ad-hoc SQL;
 //! - [`history`]: the commits a table's log holds, and a table put back to one of them;
 //! - [`vacuum`]: data files past the table's retention removed.
 
 mod cleanup;
+mod held;
 mod history;
 mod ids;
 mod ledger;
 mod load;
 mod overwrite;
-mod queued;
 mod replace;
 mod session;
 mod tables;
 mod vacuum;
+mod waiting;
 
 use std::sync::{Arc, Mutex};
 
@@ -63,6 +64,9 @@ pub struct DeltaTarget {
     /// retrying, and a burst of them (an API server accepting many uploads) runs out of
     /// retries. Clones share the lock.
     ledger_appends: Arc<tokio::sync::Mutex<()>>,
+    /// Held entries are appended by their commit or settled by a reader, one at a time, so
+    /// this process appends each once ([`held`]). Clones share the lock.
+    held_entries: Arc<tokio::sync::Mutex<()>>,
     /// Tables opened before, shared by clones.
     kept: Arc<Mutex<Kept>>,
     /// Set once the warehouse's store was seen to refuse a second create of one object.
@@ -77,6 +81,7 @@ impl DeltaTarget {
         DeltaTarget {
             warehouse,
             ledger_appends: Arc::default(),
+            held_entries: Arc::default(),
             kept: Arc::default(),
             writable: Arc::default(),
         }
@@ -121,6 +126,21 @@ impl DeltaTarget {
     }
 }
 
+impl DeltaTarget {
+    /// The version of the application transaction `app_id` in `table`'s latest snapshot.
+    async fn marker_version(&self, table: &str, app_id: &str) -> Result<Option<i64>, SinkError> {
+        let delta = self.open(table).await?;
+        if delta.version().is_none() {
+            return Ok(None);
+        }
+        let snapshot = delta.snapshot().map_err(self.error(table))?;
+        snapshot
+            .transaction_version(delta.log_store().as_ref(), app_id)
+            .await
+            .map_err(self.error(table))
+    }
+}
+
 /// The application-transaction id that marks an object version as loaded.
 fn app_id(object: &ObjectVersion) -> String {
     format!("csvgate:{}", object.fingerprint())
@@ -143,25 +163,21 @@ impl Target for DeltaTarget {
         table: &'static Table,
         object: &ObjectVersion,
     ) -> Result<bool, SinkError> {
-        let delta = self.open(table.name).await?;
-        if delta.version().is_none() {
-            return Ok(false);
+        let version = self.marker_version(table.name, &app_id(object)).await?;
+        if version.is_some() {
+            self.settle_loaded(object).await?;
         }
-        let snapshot = delta.snapshot().map_err(self.error(table.name))?;
-        let version = snapshot
-            .transaction_version(delta.log_store().as_ref(), app_id(object))
-            .await
-            .map_err(self.error(table.name))?;
         Ok(version.is_some())
     }
 
     async fn begin(
         &self,
         table: &'static Table,
-        object: &ObjectVersion,
+        // The commit's marker names the object: it comes with the entry ([`held`]).
+        _object: &ObjectVersion,
     ) -> Result<Box<dyn Load>, SinkError> {
         self.ensure_writable().await?;
-        Ok(Box::new(DeltaLoad::begin(self, table, object).await?))
+        Ok(Box::new(DeltaLoad::begin(self, table).await?))
     }
 
     async fn begin_replace(

@@ -1,15 +1,17 @@
-//! `queued` ledger entries of the Delta warehouse, held outside the Delta log until their run
-//! ends.
+//! Ledger entries waiting outside the Delta log, one small Parquet file each (written whole or
+//! not at all), for two reasons:
 //!
-//! An upload's `queued` entry must be durable before the client hears `202`, but committing it
-//! to the ledger table costs a Delta commit of its own, and every commit adds a file to the
-//! ledger's log that each later append lists again. So the entry waits as a one-row Parquet
-//! file in `_csvgate_queue/<run id>.parquet` (written whole or not at all) and enters the
-//! ledger table together with the run's ending entry, in one commit; the file is removed after.
-//! The ledger ends up holding the run's whole life, as if both had been committed one by one.
-//!
-//! A crash between that commit and the removal leaves a file whose run has ended: readers
-//! ignore it and reading the ledger ([`super::DeltaTarget`]'s `runs`) removes it.
+//! - **Queued** (`_csvgate_queue/<run id>.parquet`): an upload's `queued` entry must be durable
+//!   before the client hears `202`, but committing it to the ledger table costs a Delta commit
+//!   of its own, and every commit adds a file to the ledger's log that each later append lists
+//!   again. So the entry waits here and enters the ledger table together with the run's ending
+//!   entry, in one commit; the file is removed after. The ledger ends up holding the run's whole
+//!   life, as if both had been committed one by one. A crash between that commit and the
+//!   removal leaves a file whose run has ended: readers ignore it and reading the ledger
+//!   ([`super::DeltaTarget`]'s `runs`) removes it.
+//! - **Held** (`_csvgate_held/<hash of the commit's marker>.parquet`): the `done` or
+//!   `restored` entry of a commit about to be made, written before it, so a crash between the
+//!   data commit and the ledger append cannot lose it ([`super::held`]).
 
 use bytes::Bytes;
 use datafusion::arrow::error::ArrowError;
@@ -23,33 +25,43 @@ use crate::ledger::{self, Entry};
 use crate::sink::SinkError;
 use crate::store::{Location, StoreError};
 
-/// Folder of the waiting entries inside the warehouse.
+/// Folder of the queued entries inside the warehouse.
 const QUEUE_FOLDER: &str = "_csvgate_queue";
+/// Folder of the held entries inside the warehouse.
+const HELD_FOLDER: &str = "_csvgate_held";
 
-/// The waiting entries of one warehouse.
-pub(super) struct QueuedEntries {
+/// The waiting entries of one kind in one warehouse, each under a name of its own.
+pub(super) struct WaitingEntries {
     folder: Location,
 }
 
-impl QueuedEntries {
-    pub(super) fn of(warehouse: &Location) -> Result<QueuedEntries, SinkError> {
-        Ok(QueuedEntries {
+impl WaitingEntries {
+    /// `queued` entries, named by their run id.
+    pub(super) fn queued(warehouse: &Location) -> Result<WaitingEntries, SinkError> {
+        Ok(WaitingEntries {
             folder: warehouse.child(QUEUE_FOLDER)?,
         })
     }
 
-    /// Stores `entry` until its run ends.
-    pub(super) async fn add(&self, entry: &Entry) -> Result<(), SinkError> {
+    /// Entries of commits in progress, named by the commit's marker ([`super::held`]).
+    pub(super) fn held(warehouse: &Location) -> Result<WaitingEntries, SinkError> {
+        Ok(WaitingEntries {
+            folder: warehouse.child(HELD_FOLDER)?,
+        })
+    }
+
+    /// Stores `entry` under `name`, replacing what was there.
+    pub(super) async fn add(&self, name: &str, entry: &Entry) -> Result<(), SinkError> {
         let bytes = self.encode(entry)?;
-        let path = file_of(&entry.run_id);
+        let path = file_of(name);
         let put = self.folder.store.put(&path, PutPayload::from(bytes));
         put.await.map_err(|source| self.error(&path, source))?;
         Ok(())
     }
 
-    /// The entry waiting for `run_id`, if there is one.
-    pub(super) async fn get(&self, run_id: &str) -> Result<Option<Entry>, SinkError> {
-        let path = file_of(run_id);
+    /// The entry stored under `name`, if there is one.
+    pub(super) async fn get(&self, name: &str) -> Result<Option<Entry>, SinkError> {
+        let path = file_of(name);
         let bytes = match self.folder.store.get(&path).await {
             Ok(found) => found.bytes().await,
             Err(datafusion::object_store::Error::NotFound { .. }) => return Ok(None),
@@ -70,23 +82,24 @@ impl QueuedEntries {
             .map_err(|source| self.error(&Path::default(), source))?;
         let mut entries = Vec::with_capacity(files.len());
         for file in files {
-            let run_id = file
+            let name = file
                 .location
                 .filename()
                 .and_then(|name| name.strip_suffix(".parquet"));
-            if let Some(entry) = self.get(run_id.unwrap_or_default()).await? {
+            if let Some(entry) = self.get(name.unwrap_or_default()).await? {
                 entries.push(entry);
             }
         }
         Ok(entries)
     }
 
-    /// Forgets the entry of an ended run. A failure leaves a file readers ignore: logged only.
-    pub(super) async fn remove(&self, run_id: &str) {
-        let path = file_of(run_id);
+    /// Forgets the entry stored under `name`. A failure leaves a file readers ignore: logged
+    /// only.
+    pub(super) async fn remove(&self, name: &str) {
+        let path = file_of(name);
         match self.folder.store.delete(&path).await {
             Ok(()) | Err(datafusion::object_store::Error::NotFound { .. }) => {}
-            Err(error) => tracing::warn!(run_id, %error, "could not remove a queued entry"),
+            Err(error) => tracing::warn!(%path, %error, "could not remove a waiting ledger entry"),
         }
     }
 
@@ -124,8 +137,8 @@ impl QueuedEntries {
     }
 }
 
-fn file_of(run_id: &str) -> Path {
-    Path::from(format!("{run_id}.parquet"))
+fn file_of(name: &str) -> Path {
+    Path::from(format!("{name}.parquet"))
 }
 
 #[cfg(test)]
@@ -159,7 +172,7 @@ mod tests {
         let (first, second) = (queued("run-1"), queued("run-2"));
         target.record(&first).await.unwrap();
         target.record(&second).await.unwrap();
-        let queue = QueuedEntries::of(&warehouse).unwrap();
+        let queue = WaitingEntries::queued(&warehouse).unwrap();
         assert_eq!(queue.all().await.unwrap().len(), 2);
         assert!(target.ledger_entries().await.unwrap().is_empty());
 
@@ -185,8 +198,8 @@ mod tests {
         let warehouse = Location::parse(dir.path().to_str().unwrap(), true).unwrap();
         let target = DeltaTarget::new(warehouse.clone());
         let entry = queued("run-1");
-        let queue = QueuedEntries::of(&warehouse).unwrap();
-        queue.add(&entry).await.unwrap();
+        let queue = WaitingEntries::queued(&warehouse).unwrap();
+        queue.add(&entry.run_id, &entry).await.unwrap();
         let failed = Entry {
             status: Status::Failed,
             ..entry.clone()

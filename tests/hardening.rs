@@ -210,6 +210,38 @@ async fn errors_axum_answers_itself_are_json_too() {
 }
 
 /// `csvgate ARGS` in `dir`.
+#[tokio::test]
+async fn answers_show_local_folders_by_role_never_by_their_server_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().display().to_string();
+    let server = Server::start(dir.path(), &[]);
+    let response = put(&server, "jobs.csv", b"1,Analyst\nx,Bad\n".to_vec(), true).await;
+    let run: Value = response.json().await.unwrap();
+    let entry = &run["entries"][0];
+    assert_eq!(entry["location"], "landing/", "{run}");
+    let invalid = entry["invalid_object"].as_str().unwrap();
+    assert!(invalid.starts_with("invalid/jobs/"), "{invalid}");
+    assert!(dir.path().join("csvgate-data").join(invalid).is_file());
+    let runs = get_json(&server, "/runs").await.to_string();
+    assert!(!runs.contains(&root), "{runs}");
+
+    // A table whose log is broken: the error names it by role, in one line.
+    let log = dir.path().join("csvgate-data/warehouse/jobs/_delta_log");
+    let next = std::fs::read_dir(&log).unwrap().count();
+    std::fs::write(log.join(format!("{next:020}.json")), "{broken\n").unwrap();
+    let response = common::server::client()
+        .get(server.url("/reports/hires-by-quarter"))
+        .header("x-api-key", common::server::KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let error: Value = response.json().await.unwrap();
+    let error = error["error"].as_str().unwrap();
+    assert!(error.contains("warehouse/jobs"), "{error}");
+    assert!(!error.contains(&root) && !error.contains('\n'), "{error}");
+}
+
 fn csvgate(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_csvgate"));
     command.args(args).current_dir(dir).output().unwrap()

@@ -107,7 +107,8 @@ async fn a_line_over_the_record_limit_is_a_rejected_row_and_the_rows_after_it_lo
         (entry["rows_valid"].as_u64(), entry["rows_invalid"].as_u64()),
         (Some(3), Some(1))
     );
-    let invalid = common::local(entry["invalid_object"].as_str().unwrap());
+    let invalid = dir.path().join("csvgate-data");
+    let invalid = invalid.join(entry["invalid_object"].as_str().unwrap());
     let rejected = common::data_rows(&invalid);
     assert_eq!(&rejected[0][2], "2");
     assert_eq!(&rejected[0][3], "row: longer than 1024 bytes");

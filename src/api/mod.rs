@@ -10,14 +10,16 @@
 //!   (see [`backups`]).
 //! - `GET /healthz`, `GET /openapi.json` (see [`openapi`]), both without a key.
 //!
-//! Every error is a JSON body `{"error": "..."}` with a 4xx or 5xx status. Handlers only
-//! translate between HTTP and the modules below them; [`auth`] and [`access_log`] wrap them all.
+//! Every error is a JSON body `{"error": "..."}` with a 4xx or 5xx status, and no answer shows
+//! a local folder's path ([`public_paths`]). Handlers only translate between HTTP and the
+//! modules below them; [`auth`] and [`access_log`] wrap them all.
 
 mod access_log;
 mod auth;
 mod backups;
 mod bounds;
 pub mod openapi;
+mod public_paths;
 mod routes;
 mod server;
 
@@ -29,6 +31,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 pub use auth::Auth;
+pub use public_paths::PublicPaths;
 
 use crate::backup::Backups;
 use crate::batch::BatchError;
@@ -58,6 +61,8 @@ pub struct Api {
     pub limits: ServerLimits,
     /// One permit per upload streaming now (`limits.max_uploads` in all).
     pub upload_slots: Arc<tokio::sync::Semaphore>,
+    /// What answers show in place of the deployment's local folders.
+    pub public_paths: PublicPaths,
 }
 
 /// Serves `api` on `listener` until `shutdown` resolves, then stops accepting connections and
@@ -100,10 +105,15 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let mut message = self.message;
         if self.status.is_server_error() {
-            tracing::error!(status = %self.status, error = %self.message, "request failed");
+            tracing::error!(status = %self.status, error = %message, "request failed");
+            // What follows the first line (a library's backtrace) stays in the log.
+            if let Some((first, _)) = message.split_once('\n') {
+                message = format!("{first} (more in the server log)");
+            }
         }
-        let body = Json(serde_json::json!({ "error": self.message }));
+        let body = Json(serde_json::json!({ "error": message }));
         let mut response = (self.status, body).into_response();
         if let Some(seconds) = self.retry_after {
             response

@@ -11,7 +11,7 @@ use axum::routing::{get, post, put};
 use datafusion::arrow::array::RecordBatch;
 use serde::Deserialize;
 
-use super::{Api, ApiError, access_log, auth, backups, bounds};
+use super::{Api, ApiError, access_log, auth, backups, bounds, public_paths};
 use crate::batch;
 use crate::dictionary::Table;
 use crate::event::Notification;
@@ -63,6 +63,10 @@ pub fn router(api: Api) -> Router {
         )
         .fallback(not_found)
         .layer(middleware::from_fn(json_errors))
+        .layer(middleware::from_fn_with_state(
+            api.clone(),
+            public_paths::hide,
+        ))
         .layer(middleware::from_fn_with_state(api.clone(), auth::check))
         .layer(middleware::from_fn(access_log::log))
         .with_state(api)

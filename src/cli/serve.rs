@@ -6,7 +6,7 @@ use std::sync::Arc;
 use clap::Args;
 
 use super::{CliError, Context};
-use crate::api::{self, Api, Auth};
+use crate::api::{self, Api, Auth, PublicPaths};
 use crate::backup::Backups;
 use crate::backup::schedule::{Job, Schedule};
 use crate::config::BackupConfig;
@@ -53,6 +53,14 @@ pub async fn run(context: &Context, args: ServeArgs) -> Result<ExitCode, CliErro
         .map_err(|error| CliError::Usage(format!("--listen {listen}: {error}")))?;
     eprintln!("csvgate: listening on http://{}", listener.local_addr()?);
     let limits = config.server_limits();
+    let backups = Backups::open(&deployment.config)?;
+    let buckets = &deployment.pipeline.buckets;
+    let public_paths = PublicPaths::of(&[
+        ("landing", &buckets.landing),
+        ("invalid", &buckets.invalid),
+        ("warehouse", &buckets.warehouse),
+        ("backups", &backups.location),
+    ]);
     let api = Api {
         queue: Arc::clone(&queue),
         engines: deployment.engines.clone(),
@@ -66,10 +74,11 @@ pub async fn run(context: &Context, args: ServeArgs) -> Result<ExitCode, CliErro
             .or(config.max_upload_bytes)
             .unwrap_or(api::DEFAULT_MAX_UPLOAD_BYTES),
         auth,
-        backups: Backups::open(&deployment.config)?,
+        backups,
         target: Arc::clone(&deployment.pipeline.target),
         limits,
         upload_slots: Arc::new(tokio::sync::Semaphore::new(limits.max_uploads)),
+        public_paths,
     };
     let scheduled = schedule_backups(&api, &deployment.config.backup)?;
     let stopping = Arc::clone(&queue);

@@ -22,7 +22,7 @@ use tokio::task::JoinHandle;
 use tracing::{Instrument, debug_span};
 
 use crate::dictionary::table_for_key;
-use crate::ledger::{self, Entry};
+use crate::ledger::{self, Entry, Selection};
 use crate::pipeline::{IngestOptions, Pipeline};
 use crate::sink::SinkError;
 use crate::store::{Location, ObjectVersion, StoreError, UploadError, check_key};
@@ -198,19 +198,14 @@ impl Queue {
         invalid.read_small(&invalid.key_of(url)?).await
     }
 
-    /// Every ledger entry, oldest first.
-    pub async fn ledger(&self) -> Result<Vec<Entry>, SinkError> {
-        self.pipeline.target.runs().await
+    /// The ledger entries `selection` names, oldest first.
+    pub async fn ledger(&self, selection: &Selection) -> Result<Vec<Entry>, SinkError> {
+        self.pipeline.target.select_runs(selection).await
     }
 
     /// The run `run_id`, from the ledger and this process's own knowledge of it.
     pub async fn view(&self, run_id: &str) -> Result<Option<RunView>, SinkError> {
-        let entries: Vec<Entry> = self
-            .ledger()
-            .await?
-            .into_iter()
-            .filter(|entry| entry.run_id == run_id)
-            .collect();
+        let entries = self.ledger(&Selection::run(run_id)).await?;
         let ended = entries
             .iter()
             .rev()

@@ -15,7 +15,7 @@ use super::{Api, ApiError, access_log, auth, backups, bounds, public_paths};
 use crate::batch;
 use crate::dictionary::Table;
 use crate::event::Notification;
-use crate::ledger::{self, Entry};
+use crate::ledger::{self, Entry, Selection};
 use crate::report::format::{self, Format};
 use crate::report::{DEFAULT_YEAR, Engine, Report};
 
@@ -218,14 +218,14 @@ async fn runs(
         let message = format!("limit {}: must be 1 to {RUNS_PAGE_MAX}", params.limit);
         return Err(ApiError::new(StatusCode::BAD_REQUEST, message));
     }
-    let entries = api.queue.ledger().await?;
-    let matching = entries
-        .into_iter()
-        .filter(|entry| params.status.is_none_or(|status| entry.status == status));
-    let mut page: Vec<Entry> = matching
-        .skip(params.offset)
-        .take(params.limit + 1)
-        .collect();
+    // One entry past the page tells whether a next page exists.
+    let selection = Selection {
+        status: params.status,
+        run_id: None,
+        offset: params.offset,
+        limit: Some(params.limit + 1),
+    };
+    let mut page = api.queue.ledger(&selection).await?;
     let more = page.len() > params.limit;
     page.truncate(params.limit);
     let mut response = axum::Json(entries_json(&page)?).into_response();

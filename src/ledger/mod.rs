@@ -45,6 +45,7 @@
 //! [`sink::mysql`]: crate::sink::mysql
 
 mod columns;
+mod selection;
 
 use std::fmt;
 
@@ -52,6 +53,7 @@ use chrono::{DateTime, Utc};
 
 use crate::store::ObjectVersion;
 pub use columns::{from_batches, schema, to_batch};
+pub use selection::Selection;
 
 /// Where an object version is: accepted and waiting, or how processing it ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Deserialize)]

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use datafusion::arrow::record_batch::RecordBatch;
 
 use crate::dictionary::Table;
-use crate::ledger::Entry;
+use crate::ledger::{Entry, Selection};
 use crate::sink::{Load, SinkError, Target};
 use crate::store::ObjectVersion;
 
@@ -72,8 +72,8 @@ impl Target for Mirrored {
         self.primary.record(entry).await
     }
 
-    async fn runs(&self) -> Result<Vec<Entry>, SinkError> {
-        self.primary.runs().await
+    async fn select_runs(&self, selection: &Selection) -> Result<Vec<Entry>, SinkError> {
+        self.primary.select_runs(selection).await
     }
 
     async fn reachable(&self) -> Result<(), SinkError> {

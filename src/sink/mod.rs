@@ -97,8 +97,16 @@ pub trait Target: Send + Sync {
     /// returns), `skipped` or `failed`.
     async fn record(&self, entry: &ledger::Entry) -> Result<(), SinkError>;
 
+    /// The ledger entries `selection` names, oldest first.
+    async fn select_runs(
+        &self,
+        selection: &ledger::Selection,
+    ) -> Result<Vec<ledger::Entry>, SinkError>;
+
     /// Every ledger entry, oldest first.
-    async fn runs(&self) -> Result<Vec<ledger::Entry>, SinkError>;
+    async fn runs(&self) -> Result<Vec<ledger::Entry>, SinkError> {
+        self.select_runs(&ledger::Selection::default()).await
+    }
 
     /// Whether the target answers at all, for a health check: cheap, and reads no table.
     async fn reachable(&self) -> Result<(), SinkError>;

@@ -25,7 +25,7 @@ use sha2::{Digest, Sha256};
 
 use super::waiting::WaitingEntries;
 use super::{DeltaTarget, app_id};
-use crate::ledger::{Entry, Status};
+use crate::ledger::{Entry, Selection, Status};
 use crate::sink::SinkError;
 use crate::store::ObjectVersion;
 
@@ -166,7 +166,7 @@ impl DeltaTarget {
     /// Whether the ledger holds `entry` already (a run of the command line covers many
     /// objects: the object tells its entries apart).
     async fn in_ledger(&self, entry: &Entry) -> Result<bool, SinkError> {
-        let ledger = self.ledger_entries().await?;
+        let ledger = self.ledger_entries(&Selection::run(&entry.run_id)).await?;
         Ok(ledger.iter().any(|logged| {
             (&logged.run_id, logged.status, &logged.object)
                 == (&entry.run_id, entry.status, &entry.object)

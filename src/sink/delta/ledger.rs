@@ -18,7 +18,7 @@ use futures::TryStreamExt;
 use super::tables::TABLE_PROPERTIES;
 use super::waiting::WaitingEntries;
 use super::{DeltaTarget, LEDGER_TABLE, SCANNED};
-use crate::ledger::{self, Entry, Status};
+use crate::ledger::{self, Entry, Selection, Status};
 use crate::sink::SinkError;
 
 /// How many times a ledger append tries a version other processes keep taking.
@@ -45,24 +45,15 @@ impl DeltaTarget {
         Ok(())
     }
 
-    /// The ledger's entries and the waiting `queued` ones, oldest first.
-    pub(super) async fn all_entries(&self) -> Result<Vec<Entry>, SinkError> {
+    /// The entries `selection` names, of the ledger and the waiting `queued` ones, oldest
+    /// first. Held entries whose commit happened are settled first.
+    pub(super) async fn select_entries(
+        &self,
+        selection: &Selection,
+    ) -> Result<Vec<Entry>, SinkError> {
         self.settle_committed().await?;
-        let mut entries = self.ledger_entries().await?;
-        let queue = WaitingEntries::queued(&self.warehouse)?;
-        let ended: HashSet<String> = entries
-            .iter()
-            .filter(|entry| entry.status != Status::Queued)
-            .map(|entry| entry.run_id.clone())
-            .collect();
-        for waiting in queue.all().await? {
-            if ended.contains(&waiting.run_id) {
-                // Its run ended, but the process stopped before removing it.
-                queue.remove(&waiting.run_id).await;
-            } else {
-                entries.push(waiting);
-            }
-        }
+        let mut entries = self.ledger_entries(selection).await?;
+        entries.extend(self.waiting_entries(selection).await?);
         entries.sort_by(|a, b| (a.started_at, &a.run_id).cmp(&(b.started_at, &b.run_id)));
         // Two processes settling one held entry may both have appended it.
         let mut seen = HashSet::new();
@@ -73,7 +64,45 @@ impl DeltaTarget {
                 entry.object.fingerprint(),
             ))
         });
-        Ok(entries)
+        Ok(selection.window(entries))
+    }
+
+    /// The waiting `queued` entries `selection` names whose run has not ended. A file whose
+    /// run ended (the process stopped before removing it) is removed.
+    async fn waiting_entries(&self, selection: &Selection) -> Result<Vec<Entry>, SinkError> {
+        if selection
+            .status
+            .is_some_and(|status| status != Status::Queued)
+        {
+            return Ok(Vec::new());
+        }
+        let queue = WaitingEntries::queued(&self.warehouse)?;
+        let waiting: Vec<Entry> = (queue.all().await?.into_iter())
+            .filter(|entry| selection.matches(entry))
+            .collect();
+        let ended = self.ended_runs(&waiting).await?;
+        let mut unended = Vec::with_capacity(waiting.len());
+        for entry in waiting {
+            match ended.contains(&entry.run_id) {
+                true => queue.remove(&entry.run_id).await,
+                false => unended.push(entry),
+            }
+        }
+        Ok(unended)
+    }
+
+    /// Which runs of `entries` have an ending entry in the ledger.
+    async fn ended_runs(&self, entries: &[Entry]) -> Result<HashSet<String>, SinkError> {
+        if entries.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let ids: Vec<String> = entries.iter().map(|entry| quoted(&entry.run_id)).collect();
+        let sql = format!(
+            "SELECT * FROM {SCANNED} WHERE status <> 'queued' AND run_id IN ({})",
+            ids.join(", ")
+        );
+        let ended = self.ledger_query(&sql).await?;
+        Ok(ended.into_iter().map(|entry| entry.run_id).collect())
     }
 
     /// The ledger as an append-only table (`None` when it does not exist yet).
@@ -158,15 +187,37 @@ impl DeltaTarget {
         }
     }
 
-    /// The entries of the ledger table, oldest first.
-    pub(super) async fn ledger_entries(&self) -> Result<Vec<Entry>, SinkError> {
+    /// The entries of the ledger table `selection` names, oldest first: all those up to the
+    /// end of its window (the waiting entries are merged in after).
+    pub(super) async fn ledger_entries(
+        &self,
+        selection: &Selection,
+    ) -> Result<Vec<Entry>, SinkError> {
+        let mut conditions = vec!["true".to_owned()];
+        if let Some(status) = selection.status {
+            conditions.push(format!("status = {}", quoted(status.as_str())));
+        }
+        if let Some(run_id) = &selection.run_id {
+            conditions.push(format!("run_id = {}", quoted(run_id)));
+        }
+        let limit = selection
+            .reach()
+            .map_or(String::new(), |reach| format!(" LIMIT {reach}"));
+        let sql = format!(
+            "SELECT * FROM {SCANNED} WHERE {} ORDER BY started_at, run_id, key{limit}",
+            conditions.join(" AND ")
+        );
+        self.ledger_query(&sql).await
+    }
+
+    /// The entries a query over the ledger table (as [`SCANNED`]) returns.
+    async fn ledger_query(&self, sql: &str) -> Result<Vec<Entry>, SinkError> {
         let delta = self.open(LEDGER_TABLE).await?;
         if delta.version().is_none() {
             return Ok(Vec::new());
         }
-        let sql = format!("SELECT * FROM {SCANNED} ORDER BY started_at, run_id, key");
         let batches: Vec<RecordBatch> = self
-            .query(LEDGER_TABLE, &delta, &sql)
+            .query(LEDGER_TABLE, &delta, sql)
             .await?
             .try_collect()
             .await
@@ -192,4 +243,9 @@ impl DeltaTarget {
             tracing::warn!(version, %error, "could not write a ledger checkpoint");
         }
     }
+}
+
+/// `text` as an SQL string literal.
+fn quoted(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
 }

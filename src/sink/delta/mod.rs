@@ -41,7 +41,7 @@ use datafusion::error::DataFusionError;
 use deltalake::DeltaTableError;
 
 use crate::dictionary::Table;
-use crate::ledger::Entry;
+use crate::ledger::{Entry, Selection};
 use crate::sink::{Load, SinkError, Target};
 use crate::store::{Location, ObjectVersion, StoreError};
 pub use history::{AsOf, Commit};
@@ -203,8 +203,8 @@ impl Target for DeltaTarget {
         self.record_entry(entry).await
     }
 
-    async fn runs(&self) -> Result<Vec<Entry>, SinkError> {
-        self.all_entries().await
+    async fn select_runs(&self, selection: &Selection) -> Result<Vec<Entry>, SinkError> {
+        self.select_entries(selection).await
     }
 
     async fn reachable(&self) -> Result<(), SinkError> {

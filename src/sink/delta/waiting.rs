@@ -144,7 +144,7 @@ fn file_of(name: &str) -> Path {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ledger::Status;
+    use crate::ledger::{Selection, Status};
     use crate::sink::Target;
     use crate::sink::delta::DeltaTarget;
     use crate::store::ObjectVersion;
@@ -174,14 +174,20 @@ mod tests {
         target.record(&second).await.unwrap();
         let queue = WaitingEntries::queued(&warehouse).unwrap();
         assert_eq!(queue.all().await.unwrap().len(), 2);
-        assert!(target.ledger_entries().await.unwrap().is_empty());
+        assert!(
+            target
+                .ledger_entries(&Selection::default())
+                .await
+                .unwrap()
+                .is_empty()
+        );
 
         let done = Entry {
             status: Status::Done,
             ..first.clone()
         };
         target.record(&done).await.unwrap();
-        let ledger = target.ledger_entries().await.unwrap();
+        let ledger = target.ledger_entries(&Selection::default()).await.unwrap();
         assert_eq!(statuses(&ledger, "run-1"), [Status::Queued, Status::Done]);
         assert_eq!(queue.get("run-1").await.unwrap(), None);
 

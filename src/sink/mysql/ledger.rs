@@ -8,7 +8,7 @@ use mysql_async::{Conn, Row, Value};
 
 use super::MysqlTarget;
 use super::ddl::RUNS_TABLE;
-use crate::ledger::{Entry, Status};
+use crate::ledger::{Entry, Selection, Status};
 use crate::sink::SinkError;
 use crate::store::ObjectVersion;
 
@@ -35,14 +35,27 @@ impl MysqlTarget {
         Ok(done.unwrap_or_default() > 0)
     }
 
-    /// Every entry, in the order written.
-    pub(super) async fn entries(&self) -> Result<Vec<Entry>, SinkError> {
+    /// The entries `selection` names, in the order written.
+    pub(super) async fn entries(&self, selection: &Selection) -> Result<Vec<Entry>, SinkError> {
         let sql = format!(
             "SELECT run_id, location, object_key, object_version, table_name, status, rows_read, rows_valid, \
              rows_invalid, invalid_object, CAST(started_at AS CHAR), CAST(finished_at AS CHAR), error \
-             FROM {RUNS_TABLE} ORDER BY entry_id"
+             FROM {RUNS_TABLE} WHERE (? IS NULL OR status = ?) AND (? IS NULL OR run_id = ?) \
+             ORDER BY entry_id LIMIT ? OFFSET ?"
         );
-        let rows: Vec<Row> = self.query(&sql).await?;
+        let status = selection.status.map(|status| status.as_str());
+        let run_id = selection.run_id.as_deref();
+        let limit = selection.limit.map_or(u64::MAX, |limit| limit as u64);
+        let params = (
+            status,
+            status,
+            run_id,
+            run_id,
+            limit,
+            selection.offset as u64,
+        );
+        let mut conn = self.conn().await?;
+        let rows: Vec<Row> = conn.exec(sql, params).await.map_err(self.error())?;
         Ok(rows.into_iter().map(entry_from_row).collect())
     }
 }

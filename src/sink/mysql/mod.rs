@@ -18,7 +18,7 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts, OptsBuilder, Pool, Row, TxOpts, Value};
 
 use crate::dictionary::Table;
-use crate::ledger::Entry;
+use crate::ledger::{Entry, Selection};
 use crate::sink::{Load, SinkError, Target};
 use crate::store::ObjectVersion;
 use load::MysqlLoad;
@@ -243,8 +243,8 @@ impl Target for MysqlTarget {
         ledger::insert(&mut conn, entry).await.map_err(self.error())
     }
 
-    async fn runs(&self) -> Result<Vec<Entry>, SinkError> {
-        self.entries().await
+    async fn select_runs(&self, selection: &Selection) -> Result<Vec<Entry>, SinkError> {
+        self.entries(selection).await
     }
 
     async fn reachable(&self) -> Result<(), SinkError> {

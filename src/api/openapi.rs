@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use super::DEFAULT_BUCKET;
 use crate::batch::MAX_ROWS;
 use crate::dictionary::{ColumnKind, MAX_TEXT_CHARS, TABLES, Table};
+use crate::ledger::Status;
 
 /// The document served at `/openapi.json`.
 pub fn document() -> Value {
@@ -93,7 +94,7 @@ fn paths() -> Value {
         "/runs": { "get": {
             "summary": "Ledger entries, oldest first, a page at a time; the next page's URL is in a `Link: <...>; rel=\"next\"` header.",
             "parameters": [
-                { "name": "status", "in": "query", "schema": { "type": "string", "enum": ["queued", "done", "skipped", "failed", "restored"] } },
+                { "name": "status", "in": "query", "schema": { "type": "string", "enum": statuses() } },
                 { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 1000, "default": 1000 } },
                 { "name": "offset", "in": "query", "schema": { "type": "integer", "minimum": 0, "default": 0 } },
             ],
@@ -160,13 +161,13 @@ fn schemas() -> Value {
         } },
         "Run": { "type": "object", "properties": {
             "run_id": { "type": "string" },
-            "status": { "type": "string", "enum": ["queued", "running", "done", "skipped", "failed", "restored"] },
+            "status": { "type": "string", "enum": run_statuses() },
             "entries": { "type": "array", "items": { "$ref": "#/components/schemas/LedgerEntry" } },
         } },
         "LedgerEntry": { "type": "object", "properties": {
             "run_id": { "type": "string" }, "location": { "type": "string" }, "key": { "type": "string" },
             "object_version": { "type": "string" }, "table_name": { "type": "string" },
-            "status": { "type": "string" }, "rows_read": { "type": "integer" }, "rows_valid": { "type": "integer" },
+            "status": { "type": "string", "enum": statuses() }, "rows_read": { "type": "integer" }, "rows_valid": { "type": "integer" },
             "rows_invalid": { "type": "integer" }, "invalid_object": { "type": "string" },
             "started_at": { "type": "string", "format": "date-time" }, "finished_at": { "type": "string", "format": "date-time" },
             "error": { "type": "string" },
@@ -209,6 +210,18 @@ fn schemas() -> Value {
 
 fn table_names() -> Vec<&'static str> {
     TABLES.iter().map(|table| table.name).collect()
+}
+
+/// A ledger entry's statuses.
+fn statuses() -> Vec<&'static str> {
+    Status::ALL.iter().map(|status| status.as_str()).collect()
+}
+
+/// A run's statuses: its last entry's, or `running` while this server works on it.
+fn run_statuses() -> Vec<&'static str> {
+    let mut statuses = statuses();
+    statuses.insert(1, "running");
+    statuses
 }
 
 /// A table's row as JSON: from the dictionary, so the API documents the rules files obey.

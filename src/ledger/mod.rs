@@ -72,6 +72,15 @@ pub enum Status {
 }
 
 impl Status {
+    /// Every status, in the order a run meets them.
+    pub const ALL: [Status; 5] = [
+        Status::Queued,
+        Status::Done,
+        Status::Skipped,
+        Status::Failed,
+        Status::Restored,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Queued => "queued",
@@ -84,13 +93,10 @@ impl Status {
 
     /// The status a stored text stands for (anything unknown reads as failed).
     pub fn parse(text: &str) -> Status {
-        match text {
-            "queued" => Status::Queued,
-            "done" => Status::Done,
-            "skipped" => Status::Skipped,
-            "restored" => Status::Restored,
-            _ => Status::Failed,
-        }
+        let known = Status::ALL
+            .into_iter()
+            .find(|status| status.as_str() == text);
+        known.unwrap_or(Status::Failed)
     }
 }
 

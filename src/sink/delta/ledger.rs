@@ -168,7 +168,14 @@ impl DeltaTarget {
                     attempts += 1;
                     ledger = self.blind_ledger().await?;
                 }
-                committed => break committed.map_err(&error)?,
+                Ok(version) => break version,
+                // Surely not committed: the written file would be an orphan, so it goes. (Any
+                // other failure may hide a commit that happened: the file stays.)
+                Err(failed @ DeltaTableError::VersionAlreadyExists(_)) => {
+                    super::load::remove_files(self, LEDGER_TABLE, &files).await;
+                    return Err(error(failed));
+                }
+                Err(failed) => return Err(error(failed)),
             }
         };
         let every = (ledger.table_properties().checkpoint_interval)

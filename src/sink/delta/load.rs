@@ -138,7 +138,7 @@ impl DeltaLoad {
         match committed {
             Ok(committed) => Ok((committed, existing)),
             Err(error) => {
-                remove_files(&target, table, &staged).await;
+                remove_files(&target, table.name, &staged).await;
                 Err(error)
             }
         }
@@ -169,13 +169,13 @@ pub(super) fn writer_properties() -> WriterProperties {
 }
 
 /// Deletes files that were written but never committed.
-pub(super) async fn remove_files(target: &DeltaTarget, table: &Table, files: &[Add]) {
-    let Ok(location) = target.warehouse.child(table.name) else {
+pub(super) async fn remove_files(target: &DeltaTarget, table: &str, files: &[Add]) {
+    let Ok(location) = target.warehouse.child(table) else {
         return;
     };
     for file in files {
         if let Err(error) = location.store.delete(&Path::from(file.path.as_str())).await {
-            tracing::warn!(table = table.name, file = file.path, %error, "could not remove an uncommitted data file");
+            tracing::warn!(table, file = file.path, %error, "could not remove an uncommitted data file");
         }
     }
 }
@@ -228,7 +228,7 @@ impl Load for DeltaLoad {
 
     async fn abort(mut self: Box<Self>) {
         match self.writer.flush().await {
-            Ok(files) => remove_files(&self.target, self.table, &files).await,
+            Ok(files) => remove_files(&self.target, self.table.name, &files).await,
             Err(error) => {
                 tracing::warn!(table = self.table.name, %error, "could not list uncommitted data files")
             }

@@ -96,7 +96,7 @@ pub(super) async fn replace_rows(
             Ok(delta)
         }
         Err(source) => {
-            remove_files(target, table, &rewritten).await;
+            remove_files(target, table.name, &rewritten).await;
             Err(error(source))
         }
     }

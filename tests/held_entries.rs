@@ -4,9 +4,8 @@
 
 mod common;
 
-use std::io::BufRead;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use serde_json::Value;
 
@@ -47,16 +46,8 @@ fn land_jobs(dir: &Path) {
 fn a_kill_between_the_data_commit_and_the_ledger_append_loses_no_done_entry() {
     let dir = tempfile::tempdir().unwrap();
     land_jobs(dir.path());
-    let mut child = csvgate(dir.path(), &["ingest", "--quiet", "jobs.csv"])
-        .env("CSVGATE_PAUSE_AT", csvgate::fault::LEDGER_BEFORE_APPEND)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
-    let paused = (stderr.lines().map_while(Result::ok))
-        .any(|line| line.contains("paused at ledger-before-append"));
-    assert!(paused, "the load never reached its ledger append");
+    let mut load = csvgate(dir.path(), &["ingest", "--quiet", "jobs.csv"]);
+    let mut child = common::spawn_paused_at(&mut load, csvgate::fault::LEDGER_BEFORE_APPEND);
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     assert_eq!(held_files(dir.path()), 1);
@@ -87,14 +78,8 @@ fn a_rerun_after_a_kill_on_the_second_file_of_a_run_settles_its_entry_before_its
     std::fs::copy(departments, dir.path().join("departments.csv")).unwrap();
     let files = ["ingest", "--quiet", "departments.csv", "jobs.csv"];
     // Killed after the jobs' commit: the run already has a `done` entry, the departments'.
-    let mut child = csvgate(dir.path(), &files)
-        .env("CSVGATE_PAUSE_AT", "ledger-before-append#2")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
-    assert!((stderr.lines().map_while(Result::ok)).any(|line| line.contains("paused at")));
+    let second = format!("{}#2", csvgate::fault::LEDGER_BEFORE_APPEND);
+    let mut child = common::spawn_paused_at(&mut csvgate(dir.path(), &files), &second);
     child.kill().unwrap();
     child.wait().unwrap();
 

@@ -235,20 +235,11 @@ async fn a_load_killed_midway_leaves_the_target_as_it_was_and_a_rerun_is_exact()
     let generated = csvgate::generate::write_employees(&mut file, 60_000, 11).unwrap();
     drop(file);
     // Killed with every row written inside the load's open transaction, before its commit.
-    let mut child = csvgate(
+    let mut load = csvgate(
         dir.path(),
         &["ingest", "--quiet", "--target", &url, big.to_str().unwrap()],
-    )
-    .env("CSVGATE_PAUSE_AT", csvgate::fault::LOAD_BEFORE_COMMIT)
-    .stdout(Stdio::null())
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap();
-    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
-    let paused = std::io::BufRead::lines(stderr)
-        .map_while(Result::ok)
-        .any(|line| line.contains("paused at load-before-commit"));
-    assert!(paused, "the load never reached its commit");
+    );
+    let mut child = common::spawn_paused_at(&mut load, csvgate::fault::LOAD_BEFORE_COMMIT);
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
 

@@ -4,8 +4,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use common::Sandbox;
 use common::backups::{backups, mysql_rows, warehouse_rows};
@@ -301,23 +300,9 @@ async fn a_restore_killed_before_its_commit_leaves_the_table_as_it_was() {
         case.change_employees().await;
         let before = case.rows("hired_employees").await;
 
-        let mut restore = case
-            .csvgate(&["restore", "hired_employees", "--snapshot", &snapshot.id])
-            .env("CSVGATE_PAUSE_AT", csvgate::fault::RESTORE_BEFORE_COMMIT)
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stderr = BufReader::new(restore.stderr.take().unwrap());
-        let paused = stderr
-            .lines()
-            .map_while(Result::ok)
-            .any(|line| line.contains("paused at restore-before-commit"));
-        assert!(
-            paused,
-            "{}: the restore never reached its commit",
-            case.name()
-        );
+        let mut command = case.csvgate(&["restore", "hired_employees", "--snapshot", &snapshot.id]);
+        let point = csvgate::fault::RESTORE_BEFORE_COMMIT;
+        let mut restore = common::spawn_paused_at(&mut command, point);
         // Mid-restore, others still see the table as it was.
         assert_eq!(
             case.rows("hired_employees").await,

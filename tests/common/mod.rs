@@ -242,3 +242,20 @@ pub fn venv_tool(name: &str) -> PathBuf {
     );
     path
 }
+
+/// Starts `command` with `CSVGATE_PAUSE_AT=point` and returns it once it says it paused there
+/// (panics if it ends first), to be killed at that moment.
+pub fn spawn_paused_at(command: &mut std::process::Command, point: &str) -> std::process::Child {
+    use std::io::BufRead;
+    use std::process::Stdio;
+    let mut child = (command.env("CSVGATE_PAUSE_AT", point))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let said = format!("paused at {point}");
+    let paused = (stderr.lines().map_while(Result::ok)).any(|line| line.contains(&said));
+    assert!(paused, "{command:?} never reached {point}");
+    child
+}

@@ -15,7 +15,7 @@ use tracing::{Instrument, debug_span};
 use crate::dictionary::{Table, table_for_key};
 use crate::ledger::{self, Entry, Status};
 use crate::sink::invalid::InvalidRows;
-use crate::sink::{SinkError, Target, reference_ids};
+use crate::sink::{Load, SinkError, Target, reference_ids};
 use crate::store::{Buckets, Location, ObjectVersion, StoreError};
 use crate::validate::{self, Dialect, ValidateError};
 
@@ -193,26 +193,48 @@ impl Pipeline {
         options: &IngestOptions,
         entry: &mut Entry,
     ) -> Result<Recorded, PipelineError> {
+        // Begun before the check, so a worker that loads this object after the check is seen
+        // at commit time (the load then ends `skipped`, [`SinkError::LoadedMeanwhile`]).
+        let load = self.target.begin(table, object);
+        let load = load.instrument(debug_span!("begin")).await?;
         let loaded = self.target.is_loaded(table, object);
         if !options.force && loaded.instrument(debug_span!("is_loaded")).await? {
             tracing::info!(object = %object.key, "already loaded, skipping");
             entry.status = Status::Skipped;
+            load.abort().await;
             return Ok(Recorded::No);
         }
-        let references = reference_ids(self.target.as_ref(), table)
-            .instrument(debug_span!("reference_ids"))
-            .await?;
+        self.load_rows(location, object, table, options, entry, load)
+            .await
+    }
+
+    /// Validates one object's rows into `load`, commits it, and fills in `entry`.
+    async fn load_rows(
+        &self,
+        location: &Location,
+        object: &ObjectVersion,
+        table: &'static Table,
+        options: &IngestOptions,
+        entry: &mut Entry,
+        mut load: Box<dyn Load>,
+    ) -> Result<Recorded, PipelineError> {
         let progress = progress_bar(object, options.progress);
-        let input = progress.wrap_read(location.reader(&object.key).await?);
-        let name = display_name(location, object);
-        let mut rows = validate::split(&name, input, table, &options.dialect, &references)
-            .instrument(debug_span!("plan_split"))
-            .await?;
-        let mut load = self
-            .target
-            .begin(table, object)
-            .instrument(debug_span!("begin"))
-            .await?;
+        let planned = async {
+            let references = reference_ids(self.target.as_ref(), table)
+                .instrument(debug_span!("reference_ids"))
+                .await?;
+            let input = progress.wrap_read(location.reader(&object.key).await?);
+            let name = display_name(location, object);
+            let split = validate::split(&name, input, table, &options.dialect, &references);
+            Ok::<_, PipelineError>(split.instrument(debug_span!("plan_split")).await?)
+        };
+        let mut rows = match planned.await {
+            Ok(rows) => rows,
+            Err(error) => {
+                load.abort().await;
+                return Err(error);
+            }
+        };
         let mut invalid = InvalidRows::new(&self.buckets.invalid, table, object, &entry.run_id);
         let copied = async {
             while let Some(batch) = rows.next().await {
@@ -246,8 +268,16 @@ impl Pipeline {
         };
         entry.status = Status::Done;
         entry.finished_at = Utc::now();
-        load.commit(entry).instrument(debug_span!("commit")).await?;
-        Ok(Recorded::Yes)
+        match load.commit(entry).instrument(debug_span!("commit")).await {
+            Ok(()) => Ok(Recorded::Yes),
+            // Another worker loaded it first: as if this run had found it loaded.
+            Err(SinkError::LoadedMeanwhile { .. }) => {
+                tracing::info!(object = %object.key, "loaded by another run meanwhile, skipping");
+                entry.status = Status::Skipped;
+                Ok(Recorded::No)
+            }
+            Err(error) => Err(error.into()),
+        }
     }
 }
 

@@ -49,6 +49,10 @@ pub enum SinkError {
     },
     #[error("{target}: {reason}")]
     Config { target: String, reason: String },
+    /// Another worker committed the same object version while this load was staging it: this
+    /// load's rows were dropped, the object is loaded once.
+    #[error("{target}: {object} was loaded by another run meanwhile")]
+    LoadedMeanwhile { target: String, object: String },
     #[error(transparent)]
     Store(#[from] StoreError),
 }

@@ -49,6 +49,10 @@ impl Marker {
         }
     }
 
+    pub(super) fn app_id(&self) -> &str {
+        &self.app_id
+    }
+
     pub(super) fn transaction(&self) -> Transaction {
         Transaction::new(&self.app_id, self.version)
     }

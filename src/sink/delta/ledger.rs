@@ -21,8 +21,10 @@ use super::{DeltaTarget, LEDGER_TABLE, SCANNED};
 use crate::ledger::{self, Entry, Selection, Status};
 use crate::sink::SinkError;
 
-/// How many times a ledger append tries a version other processes keep taking.
-const LEDGER_ATTEMPTS: usize = 5;
+/// How many times a ledger append tries a version other processes keep taking: appends never
+/// conflict, so only a crowd of writers makes one wait, each time a little longer
+/// ([`contention_pause`]).
+const LEDGER_ATTEMPTS: usize = 30;
 
 /// Delta's checkpoint interval for tables that do not set one.
 const DELTA_CHECKPOINT_INTERVAL: u64 = 100;
@@ -165,6 +167,7 @@ impl DeltaTarget {
                 // Another process (say, a CLI ingest beside the server) appended since: appends
                 // never conflict, so append again after its version.
                 Err(DeltaTableError::VersionAlreadyExists(_)) if attempts < LEDGER_ATTEMPTS => {
+                    tokio::time::sleep(contention_pause(attempts)).await;
                     attempts += 1;
                     ledger = self.blind_ledger().await?;
                 }
@@ -255,4 +258,12 @@ impl DeltaTarget {
 /// `text` as an SQL string literal.
 fn quoted(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
+}
+
+/// A pause of up to 10 ms per attempt so far, at random: writers that collided spread out
+/// instead of colliding again in step.
+fn contention_pause(attempts: usize) -> std::time::Duration {
+    let spread = 10 * attempts as u64;
+    let random = u64::from(uuid::Uuid::new_v4().as_u128() as u32);
+    std::time::Duration::from_millis(random % spread.max(1))
 }

@@ -21,10 +21,11 @@ use tracing::Instrument;
 
 use super::cleanup::clean_up_log;
 use super::held::Marker;
-use super::{DeltaTarget, overwrite, replace};
+use super::{DeltaTarget, app_id, overwrite, replace};
 use crate::dictionary::Table;
 use crate::ledger::Entry;
 use crate::sink::{Load, SinkError, insert_ids};
+use crate::store::ObjectVersion;
 
 /// Rows per Parquet row group: DuckDB's default. The writer holds one row group in memory, so
 /// this caps a load's memory whatever the file's size (the parquet crate's default of 1M rows
@@ -52,6 +53,9 @@ pub(super) struct DeltaLoad {
     ids: RoaringTreemap,
     commit: CommitProperties,
     mode: Mode,
+    /// The version of the loaded object's marker when the load began (`None`: not loaded,
+    /// or a restore): another version at commit time means another worker loaded it.
+    loaded_before: Option<i64>,
 }
 
 impl DeltaLoad {
@@ -60,8 +64,11 @@ impl DeltaLoad {
     pub(super) async fn begin(
         target: &DeltaTarget,
         table: &'static Table,
+        object: &ObjectVersion,
     ) -> Result<DeltaLoad, SinkError> {
-        Self::start(target, table, commit_properties(), Mode::Upsert).await
+        let mut load = Self::start(target, table, commit_properties(), Mode::Upsert).await?;
+        load.loaded_before = target.marker_version(table.name, &app_id(object)).await?;
+        Ok(load)
     }
 
     /// Starts replacing the contents of `table` (created if it does not exist yet).
@@ -91,12 +98,15 @@ impl DeltaLoad {
             ids: RoaringTreemap::new(),
             commit,
             mode,
+            loaded_before: None,
         })
     }
 
     /// Commits the written files, with `marker`: appended when no loaded id is in the table
     /// yet, else replacing the rows they hold. Returns the table as committed and its ids
-    /// before.
+    /// before. A commit another worker's commit conflicted with is tried again on the newer
+    /// version, unless that commit loaded this very object: then this load is dropped
+    /// ([`SinkError::LoadedMeanwhile`]). On failure the written files are removed.
     async fn commit_rows(
         self,
         loaded_ids: &RoaringTreemap,
@@ -110,39 +120,134 @@ impl DeltaLoad {
             writer,
             commit,
             mode,
+            loaded_before,
             ..
         } = self;
         let commit = commit
             .with_metadata(made_by(entry))
             .with_application_transaction(marker.transaction());
-        let mut writer = writer.with_commit_properties(commit.clone());
-        let error = target.error(table.name);
-        let existing = match mode {
-            Mode::Overwrite => Arc::default(),
-            Mode::Upsert => {
-                let existing = target.id_set(table, &delta);
-                existing.instrument(tracing::debug_span!("id_set")).await?
-            }
-        };
-        if mode == Mode::Upsert && existing.is_disjoint(loaded_ids) {
-            writer.flush_and_commit(&mut delta).await.map_err(error)?;
-            return Ok((delta, existing));
+        if mode == Mode::Upsert {
+            loaded_meanwhile(&target, table, marker, loaded_before, entry).await?;
         }
-        let staged = writer.flush().await.map_err(error)?;
-        let committed = match mode {
-            Mode::Overwrite => overwrite::overwrite(&target, table, delta, &staged, commit).await,
-            Mode::Upsert => {
-                replace::replace_rows(&target, table, delta, &staged, loaded_ids, commit).await
+        let mut writer = writer;
+        let staged = writer.flush().await.map_err(target.error(table.name))?;
+        let mut attempt = 1;
+        loop {
+            let committed = match mode {
+                Mode::Overwrite => {
+                    overwrite::overwrite(&target, table, delta, &staged, commit.clone())
+                        .await
+                        .map(|committed| (committed, Arc::default()))
+                }
+                Mode::Upsert => {
+                    upsert(&target, table, delta, &staged, loaded_ids, commit.clone()).await
+                }
+            };
+            let retry = match committed {
+                Err(error) if is_conflict(&error) && attempt < COMMIT_ATTEMPTS => {
+                    newer_version(&target, table, mode, marker, loaded_before, entry).await
+                }
+                done => done.map(Retry::No),
+            };
+            match retry {
+                Ok(Retry::No(committed)) => return Ok(committed),
+                Ok(Retry::On(newer)) => delta = newer,
+                Err(error) => {
+                    remove_files(&target, table.name, &staged).await;
+                    return Err(error);
+                }
             }
-        };
-        match committed {
-            Ok(committed) => Ok((committed, existing)),
-            Err(error) => {
-                remove_files(&target, table.name, &staged).await;
-                Err(error)
-            }
+            attempt += 1;
+            tracing::info!(
+                table = table.name,
+                attempt,
+                "commit conflicted with another writer's: trying again"
+            );
         }
     }
+}
+
+/// After a conflict: commit again, or not.
+enum Retry {
+    /// Committed: the table and its ids before.
+    No((DeltaTable, Arc<RoaringTreemap>)),
+    /// Try again on this newer version.
+    On(DeltaTable),
+}
+
+/// The table's newest version to commit on again, unless the commit that conflicted loaded
+/// this very object (its marker changed): then this load is dropped.
+async fn newer_version(
+    target: &DeltaTarget,
+    table: &'static Table,
+    mode: Mode,
+    marker: &Marker,
+    loaded_before: Option<i64>,
+    entry: &Entry,
+) -> Result<Retry, SinkError> {
+    let newer = target.open(table.name).await?;
+    if mode == Mode::Upsert {
+        loaded_meanwhile(target, table, marker, loaded_before, entry).await?;
+    }
+    Ok(Retry::On(newer))
+}
+
+/// Refuses to commit an object another worker loaded since this load began.
+async fn loaded_meanwhile(
+    target: &DeltaTarget,
+    table: &'static Table,
+    marker: &Marker,
+    loaded_before: Option<i64>,
+    entry: &Entry,
+) -> Result<(), SinkError> {
+    let loaded_now = target.marker_version(table.name, marker.app_id()).await?;
+    if loaded_now == loaded_before {
+        return Ok(());
+    }
+    Err(SinkError::LoadedMeanwhile {
+        target: format!("{}{}", target.warehouse.url, table.name),
+        object: entry.object.key.clone(),
+    })
+}
+
+/// Commits `staged` to `delta`: a plain append when no loaded id is in the table yet, else a
+/// replace of the rows those ids name. Returns the table as committed and its ids before.
+async fn upsert(
+    target: &DeltaTarget,
+    table: &'static Table,
+    delta: DeltaTable,
+    staged: &[Add],
+    loaded_ids: &RoaringTreemap,
+    commit: CommitProperties,
+) -> Result<(DeltaTable, Arc<RoaringTreemap>), SinkError> {
+    let existing = target.id_set(table, &delta);
+    let existing = existing.instrument(tracing::debug_span!("id_set")).await?;
+    let committed = match existing.is_disjoint(loaded_ids) {
+        true => overwrite::append(target, table, delta, staged, commit).await?,
+        false => replace::replace_rows(target, table, delta, staged, loaded_ids, commit).await?,
+    };
+    Ok((committed, existing))
+}
+
+/// How many times a load tries its commit while other writers' commits conflict with it.
+const COMMIT_ATTEMPTS: usize = 5;
+
+/// Whether a commit failed because another writer committed first (so trying again on the
+/// newer version may succeed).
+fn is_conflict(error: &SinkError) -> bool {
+    use deltalake::DeltaTableError;
+    use deltalake::kernel::transaction::TransactionError;
+    let SinkError::Delta { source, .. } = error else {
+        return false;
+    };
+    matches!(
+        source.as_ref(),
+        DeltaTableError::VersionAlreadyExists(_)
+            | DeltaTableError::Transaction {
+                source: TransactionError::CommitConflict(_)
+                    | TransactionError::MaxCommitAttempts(_)
+            }
+    )
 }
 
 /// What a commit's `commitInfo` says of its origin, for `csvgate history`: the run, and the

@@ -173,11 +173,10 @@ impl Target for DeltaTarget {
     async fn begin(
         &self,
         table: &'static Table,
-        // The commit's marker names the object: it comes with the entry ([`held`]).
-        _object: &ObjectVersion,
+        object: &ObjectVersion,
     ) -> Result<Box<dyn Load>, SinkError> {
         self.ensure_writable().await?;
-        Ok(Box::new(DeltaLoad::begin(self, table).await?))
+        Ok(Box::new(DeltaLoad::begin(self, table, object).await?))
     }
 
     async fn begin_replace(

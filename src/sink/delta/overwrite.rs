@@ -1,6 +1,7 @@
-//! Replacing a table's whole contents (a restore) in one Delta commit: the staged files are
-//! added and every file the table held is removed, so a reader sees the old contents or the
-//! new, never a mix, and the old version stays reachable by time travel until vacuumed.
+//! Committing staged files: in place of a table's whole contents (a restore), in one Delta
+//! commit that adds them and removes every file the table held, so a reader sees the old
+//! contents or the new, never a mix, and the old version stays reachable by time travel until
+//! vacuumed; or added to them (a load whose ids are all new).
 
 use std::future::IntoFuture;
 
@@ -19,7 +20,7 @@ use crate::sink::SinkError;
 pub(super) async fn overwrite(
     target: &DeltaTarget,
     table: &'static Table,
-    mut delta: DeltaTable,
+    delta: DeltaTable,
     staged: &[Add],
     commit: CommitProperties,
 ) -> Result<DeltaTable, SinkError> {
@@ -41,6 +42,37 @@ pub(super) async fn overwrite(
         partition_by: None,
         predicate: None,
     };
+    commit_actions(target, table, delta, actions, operation, commit).await
+}
+
+/// Commits `staged` added to `delta`, as Delta's writers append; returns the table as
+/// committed. On failure nothing is committed (the caller removes `staged`).
+pub(super) async fn append(
+    target: &DeltaTarget,
+    table: &'static Table,
+    delta: DeltaTable,
+    staged: &[Add],
+    commit: CommitProperties,
+) -> Result<DeltaTable, SinkError> {
+    let actions = staged.iter().cloned().map(Action::Add).collect();
+    let operation = DeltaOperation::Write {
+        mode: SaveMode::Append,
+        partition_by: None,
+        predicate: None,
+    };
+    commit_actions(target, table, delta, actions, operation, commit).await
+}
+
+async fn commit_actions(
+    target: &DeltaTarget,
+    table: &'static Table,
+    mut delta: DeltaTable,
+    actions: Vec<Action>,
+    operation: DeltaOperation,
+    commit: CommitProperties,
+) -> Result<DeltaTable, SinkError> {
+    let error = target.error(table.name);
+    let snapshot = delta.snapshot().map_err(&error)?;
     let finalized = CommitBuilder::from(commit)
         .with_actions(actions)
         .build(Some(snapshot), delta.log_store(), operation)

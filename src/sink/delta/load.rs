@@ -2,7 +2,7 @@
 //! table's data, invisible until one commit adds them with the object's application
 //! transaction (and, when ids repeat, replaces the old rows: [`super::replace`]). A restore
 //! stages its rows the same way and commits them in place of the whole table
-//! ([`super::overwrite`]).
+//! ([`super::commit`]).
 
 use std::sync::Arc;
 
@@ -15,13 +15,15 @@ use datafusion::parquet::file::properties::WriterProperties;
 use deltalake::DeltaTable;
 use deltalake::kernel::Add;
 use deltalake::kernel::transaction::CommitProperties;
+use deltalake::protocol::SaveMode;
 use deltalake::writer::{DeltaWriter, RecordBatchWriter};
 use roaring::RoaringTreemap;
 use tracing::Instrument;
 
 use super::cleanup::clean_up_log;
+use super::commit::commit_staged;
 use super::held::Marker;
-use super::{DeltaTarget, app_id, overwrite, replace};
+use super::{DeltaTarget, app_id, replace};
 use crate::dictionary::Table;
 use crate::ledger::Entry;
 use crate::sink::{Load, SinkError, insert_ids};
@@ -117,7 +119,7 @@ impl DeltaLoad {
             target,
             table,
             mut delta,
-            writer,
+            mut writer,
             commit,
             mode,
             loaded_before,
@@ -129,15 +131,15 @@ impl DeltaLoad {
         if mode == Mode::Upsert {
             loaded_meanwhile(&target, table, marker, loaded_before, entry).await?;
         }
-        let mut writer = writer;
         let staged = writer.flush().await.map_err(target.error(table.name))?;
         let mut attempt = 1;
         loop {
             let committed = match mode {
                 Mode::Overwrite => {
-                    overwrite::overwrite(&target, table, delta, &staged, commit.clone())
-                        .await
-                        .map(|committed| (committed, Arc::default()))
+                    let overwrite = SaveMode::Overwrite;
+                    let committed =
+                        commit_staged(&target, table, delta, &staged, commit.clone(), overwrite);
+                    committed.await.map(|committed| (committed, Arc::default()))
                 }
                 Mode::Upsert => {
                     upsert(&target, table, delta, &staged, loaded_ids, commit.clone()).await
@@ -223,7 +225,7 @@ async fn upsert(
     let existing = target.id_set(table, &delta);
     let existing = existing.instrument(tracing::debug_span!("id_set")).await?;
     let committed = match existing.is_disjoint(loaded_ids) {
-        true => overwrite::append(target, table, delta, staged, commit).await?,
+        true => commit_staged(target, table, delta, staged, commit, SaveMode::Append).await?,
         false => replace::replace_rows(target, table, delta, staged, loaded_ids, commit).await?,
     };
     Ok((committed, existing))

@@ -11,8 +11,9 @@
 //! The parts, in the order a load meets them:
 //! - [`tables`]: tables opened once and kept between loads, brought up to date when needed;
 //! - [`ids`]: each table's `id` set, for foreign keys and to tell appends from replaces;
-//! - [`load`]: staging Parquet files and committing them ([`replace`] when ids repeat,
-//!   [`overwrite`] when a restore replaces the whole table);
+//! - [`load`]: staging Parquet files and committing them ([`commit`]: appended, or in place
+//!   of the whole table for a restore; [`replace`] when ids repeat), again on the newer
+//!   version when another writer committed first;
 //! - [`cleanup`]: expired log files removed after checkpoints;
 //! - [`ledger`]: the ledger table `_csvgate_runs`, one append per run ([`waiting`] holds an
 //!   upload's first entry until then, and [`held`] a commit's entry until it is appended);
@@ -21,12 +22,12 @@
 //! - [`vacuum`]: data files past the table's retention removed.
 
 mod cleanup;
+mod commit;
 mod held;
 mod history;
 mod ids;
 mod ledger;
 mod load;
-mod overwrite;
 mod replace;
 mod session;
 mod tables;

@@ -15,48 +15,30 @@ use super::DeltaTarget;
 use crate::dictionary::Table;
 use crate::sink::SinkError;
 
-/// Commits `staged` in place of every file of `delta`; returns the table as committed. On
-/// failure nothing is committed (the caller removes `staged`).
-pub(super) async fn overwrite(
+/// Commits `staged` to `delta`, added to its files (`Append`) or in place of every one of them
+/// (`Overwrite`); returns the table as committed. On failure nothing is committed (the caller
+/// removes `staged`).
+pub(super) async fn commit_staged(
     target: &DeltaTarget,
     table: &'static Table,
     delta: DeltaTable,
     staged: &[Add],
     commit: CommitProperties,
+    mode: SaveMode,
 ) -> Result<DeltaTable, SinkError> {
-    crate::fault::pause(crate::fault::RESTORE_BEFORE_COMMIT).await;
     let error = target.error(table.name);
-    let snapshot = delta.snapshot().map_err(&error)?;
-    let files = snapshot.log_data();
-    let removes = files
-        .iter()
-        .map(|file| Action::Remove(file.remove_action(true)));
-    let actions: Vec<Action> = staged
-        .iter()
-        .cloned()
-        .map(Action::Add)
-        .chain(removes)
-        .collect();
+    let mut actions: Vec<Action> = staged.iter().cloned().map(Action::Add).collect();
+    if mode == SaveMode::Overwrite {
+        crate::fault::pause(crate::fault::RESTORE_BEFORE_COMMIT).await;
+        let files = delta.snapshot().map_err(&error)?.log_data();
+        actions.extend(
+            files
+                .iter()
+                .map(|file| Action::Remove(file.remove_action(true))),
+        );
+    }
     let operation = DeltaOperation::Write {
-        mode: SaveMode::Overwrite,
-        partition_by: None,
-        predicate: None,
-    };
-    commit_actions(target, table, delta, actions, operation, commit).await
-}
-
-/// Commits `staged` added to `delta`, as Delta's writers append; returns the table as
-/// committed. On failure nothing is committed (the caller removes `staged`).
-pub(super) async fn append(
-    target: &DeltaTarget,
-    table: &'static Table,
-    delta: DeltaTable,
-    staged: &[Add],
-    commit: CommitProperties,
-) -> Result<DeltaTable, SinkError> {
-    let actions = staged.iter().cloned().map(Action::Add).collect();
-    let operation = DeltaOperation::Write {
-        mode: SaveMode::Append,
+        mode,
         partition_by: None,
         predicate: None,
     };

@@ -4,22 +4,22 @@
 //! `restored`) is appended right after the data commit, not in it. A process killed between
 //! the two would leave rows the ledger does not speak of: the object counts as loaded (rule 1),
 //! but the run that loaded it has no ending. So before the commit the entry is written as a
-//! held file, named after the commit's *marker*: an application transaction of the data
-//! commit whose version is the entry's finish time in milliseconds. After the append the file
-//! is removed.
+//! held file, named after the commit's *marker* (an application transaction of the data
+//! commit whose version is the entry's finish time in milliseconds) and the run, so workers
+//! loading one object at once hold a file each. After the append the file is removed.
 //!
 //! A held file whose marker the table carries at that version was committed, and is
 //! *settled*: appended to the ledger unless the ledger already holds it, then removed. That
 //! happens when the ledger is read (`runs`), when [`super::DeltaTarget`]'s `is_loaded` finds
-//! the object loaded, and before the same marker is committed again. A file whose marker the
-//! table lacks may be a commit in progress: it is dropped only by the next commit of its marker,
-//! or by its own commit failing.
+//! the object loaded, and after another commit of the same marker. A file whose commit did not
+//! happen may belong to a commit in progress: it is removed only when its own commit failed,
+//! or when another commit of its marker happened (a load that meets such a commit drops its
+//! rows, so this one can no longer come).
 //!
 //! Within a process, appends and settlements take turns, so an entry is appended once. Two
 //! processes (a `csvgate runs` beside a server) may both append one: the ledger's readers show
 //! an entry once ([`super::DeltaTarget`]'s `runs`).
 
-use chrono::{DateTime, Utc};
 use deltalake::kernel::Transaction;
 use sha2::{Digest, Sha256};
 
@@ -34,6 +34,8 @@ use crate::store::ObjectVersion;
 pub(super) struct Marker {
     app_id: String,
     version: i64,
+    /// The run committing: workers loading one object at once hold a file each.
+    run_id: String,
 }
 
 impl Marker {
@@ -45,7 +47,8 @@ impl Marker {
         };
         Marker {
             app_id,
-            version: version_at(entry.finished_at),
+            version: entry.finished_at.timestamp_millis(),
+            run_id: entry.run_id.clone(),
         }
     }
 
@@ -57,18 +60,20 @@ impl Marker {
         Transaction::new(&self.app_id, self.version)
     }
 
-    /// The held file's name: the marker's id, hashed into a safe file name.
+    /// The held file's name: the marker's id and the run's, hashed into a safe file name
+    /// that starts with the marker's ([`prefix`]).
     fn file_name(&self) -> String {
-        file_name(&self.app_id)
+        format!("{}-{}", prefix(&self.app_id), &hex(&self.run_id)[..16])
     }
 }
 
-fn version_at(time: DateTime<Utc>) -> i64 {
-    time.timestamp_millis()
+/// The start of the names of every held file of one marker.
+fn prefix(app_id: &str) -> String {
+    hex(app_id)
 }
 
-fn file_name(app_id: &str) -> String {
-    let digest = Sha256::digest(app_id.as_bytes());
+fn hex(text: &str) -> String {
+    let digest = Sha256::digest(text.as_bytes());
     digest.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
@@ -77,94 +82,111 @@ fn file_name(app_id: &str) -> String {
 enum Uncommitted {
     /// Leave it: its commit may be in progress.
     Keep,
-    /// Remove it: its commit failed, or another commit of its marker comes now.
-    Drop,
+    /// Remove it if another commit of its marker happened since: a load that meets such a
+    /// commit drops its own rows (`LoadedMeanwhile`), so this one can no longer come.
+    DropSuperseded,
 }
 
 impl DeltaTarget {
-    /// Holds `entry` before its commit, settling first what an earlier commit of the same
-    /// marker left; returns the marker the commit must carry.
+    /// Holds `entry` before its commit; returns the marker the commit must carry.
     pub(super) async fn hold(&self, entry: &Entry) -> Result<Marker, SinkError> {
         let marker = Marker::of(entry);
-        self.settle(&marker.file_name(), Uncommitted::Drop).await?;
         self.held()?.add(&marker.file_name(), entry).await?;
         Ok(marker)
     }
 
-    /// After the commit: the entry enters the ledger and its file goes, unless a reader
-    /// settled it meanwhile. A failed append leaves the entry held, to be settled later: the
-    /// rows are in, so the load succeeded.
+    /// After the commit: the entry enters the ledger (unless a reader settled it meanwhile)
+    /// and its file goes, and files of the same marker that can no longer commit are settled.
+    /// A failed append leaves the entry held, to be settled later: the rows are in, so the
+    /// load succeeded.
     pub(super) async fn release(&self, entry: &Entry, marker: &Marker) {
         crate::fault::pause(crate::fault::LEDGER_BEFORE_APPEND).await;
         let _one_at_a_time = self.held_entries.lock().await;
-        let held = match self.held() {
-            Ok(held) => held,
-            Err(error) => return tracing::error!(%error, "cannot reach the held ledger entries"),
+        let released = async {
+            let held = self.held()?;
+            let name = marker.file_name();
+            let settled = held.get(&name).await?.is_none() && self.in_ledger(entry).await?;
+            if !settled {
+                self.record_entry(entry).await?;
+            }
+            held.remove(&name).await;
+            self.settle_marker(&marker.app_id, Uncommitted::DropSuperseded)
+                .await
         };
-        let name = marker.file_name();
-        if let Ok(None) = held.get(&name).await {
-            return;
-        }
-        match self.record_entry(entry).await {
-            Ok(()) => held.remove(&name).await,
-            Err(error) => tracing::error!(
+        if let Err(error) = released.await {
+            tracing::error!(
                 run_id = entry.run_id,
                 %error,
                 "rows committed, but their ledger entry could not be appended: it stays held \
                  and enters the ledger when the ledger is next read"
-            ),
+            );
         }
     }
 
-    /// After a failed commit: the entry enters the ledger if the commit happened after all,
-    /// else it is dropped.
+    /// After a failed commit: the entry enters the ledger if the commit happened after all;
+    /// its file goes either way.
     pub(super) async fn release_failed(&self, marker: &Marker) {
-        if let Err(error) = self.settle(&marker.file_name(), Uncommitted::Drop).await {
+        let _one_at_a_time = self.held_entries.lock().await;
+        let settled = async {
+            let held = self.held()?;
+            let name = marker.file_name();
+            if let Some(entry) = held.get(&name).await? {
+                self.settle(&entry, Uncommitted::DropSuperseded).await?;
+            }
+            held.remove(&name).await;
+            Ok::<_, SinkError>(())
+        };
+        if let Err(error) = settled.await {
             tracing::warn!(%error, "could not settle the ledger entry of a failed commit");
         }
     }
 
-    /// Settles the entry held for a load of `object`, which its table holds.
+    /// Settles the entries held for loads of `object`, which its table holds.
     pub(super) async fn settle_loaded(&self, object: &ObjectVersion) -> Result<(), SinkError> {
-        self.settle(&file_name(&app_id(object)), Uncommitted::Keep)
+        let _one_at_a_time = self.held_entries.lock().await;
+        self.settle_marker(&app_id(object), Uncommitted::DropSuperseded)
             .await
     }
 
     /// Settles every held entry whose commit happened (before the ledger is read).
     pub(super) async fn settle_committed(&self) -> Result<(), SinkError> {
+        let _one_at_a_time = self.held_entries.lock().await;
         for entry in self.held()?.all().await? {
-            let name = Marker::of(&entry).file_name();
-            self.settle(&name, Uncommitted::Keep).await?;
+            self.settle(&entry, Uncommitted::Keep).await?;
         }
         Ok(())
     }
 
-    async fn settle(&self, name: &str, uncommitted: Uncommitted) -> Result<(), SinkError> {
-        let _one_at_a_time = self.held_entries.lock().await;
-        let held = self.held()?;
-        let Some(entry) = held.get(name).await? else {
-            return Ok(());
-        };
-        if self.committed(&entry).await? {
-            if !self.in_ledger(&entry).await? {
+    /// Settles the held entries of the marker `app_id`.
+    async fn settle_marker(&self, app_id: &str, uncommitted: Uncommitted) -> Result<(), SinkError> {
+        let held = self.held()?.all().await?;
+        for entry in held
+            .iter()
+            .filter(|entry| Marker::of(entry).app_id == app_id)
+        {
+            self.settle(entry, uncommitted).await?;
+        }
+        Ok(())
+    }
+
+    /// Appends `entry`, held, if its commit happened and the ledger lacks it, and removes its
+    /// file; leaves or removes the file of a commit that did not happen, as `uncommitted` says.
+    async fn settle(&self, entry: &Entry, uncommitted: Uncommitted) -> Result<(), SinkError> {
+        let marker = Marker::of(entry);
+        let version = self.marker_version(&entry.table, &marker.app_id).await?;
+        if version == Some(marker.version) {
+            if !self.in_ledger(entry).await? {
                 tracing::warn!(
                     run_id = entry.run_id,
                     "a ledger entry held since its commit enters the ledger now"
                 );
-                self.record_entry(&entry).await?;
+                self.record_entry(entry).await?;
             }
-        } else if uncommitted == Uncommitted::Keep {
+        } else if uncommitted == Uncommitted::Keep || version.is_none() {
             return Ok(());
         }
-        held.remove(name).await;
+        self.held()?.remove(&marker.file_name()).await;
         Ok(())
-    }
-
-    /// Whether the entry's table carries its marker at its version.
-    async fn committed(&self, entry: &Entry) -> Result<bool, SinkError> {
-        let marker = Marker::of(entry);
-        let version = self.marker_version(&entry.table, &marker.app_id).await?;
-        Ok(version == Some(marker.version))
     }
 
     /// Whether the ledger holds `entry` already (a run of the command line covers many

@@ -196,7 +196,7 @@ impl Pipeline {
         // Begun before the check, so a worker that loads this object after the check is seen
         // at commit time (the load then ends `skipped`, [`SinkError::LoadedMeanwhile`]).
         let load = self.target.begin(table, object);
-        let load = load.instrument(debug_span!("begin")).await?;
+        let mut load = load.instrument(debug_span!("begin")).await?;
         let loaded = self.target.is_loaded(table, object);
         if !options.force && loaded.instrument(debug_span!("is_loaded")).await? {
             tracing::info!(object = %object.key, "already loaded, skipping");
@@ -204,37 +204,48 @@ impl Pipeline {
             load.abort().await;
             return Ok(Recorded::No);
         }
-        self.load_rows(location, object, table, options, entry, load)
+        if let Err(error) = self
+            .stage_rows(location, object, table, options, entry, load.as_mut())
             .await
+        {
+            // The rows staged so far must go too: the target stays as it was.
+            load.abort().await;
+            return Err(error);
+        }
+        entry.status = Status::Done;
+        entry.finished_at = Utc::now();
+        match load.commit(entry).instrument(debug_span!("commit")).await {
+            Ok(()) => Ok(Recorded::Yes),
+            // Another worker loaded it first: as if this run had found it loaded.
+            Err(SinkError::LoadedMeanwhile { .. }) => {
+                tracing::info!(object = %object.key, "loaded by another run meanwhile, skipping");
+                entry.status = Status::Skipped;
+                Ok(Recorded::No)
+            }
+            Err(error) => Err(error.into()),
+        }
     }
 
-    /// Validates one object's rows into `load`, commits it, and fills in `entry`.
-    async fn load_rows(
+    /// Validates one object's rows, writing the valid ones into `load` and the rejected ones
+    /// to the invalid bucket, and fills in `entry`'s counts and invalid object.
+    async fn stage_rows(
         &self,
         location: &Location,
         object: &ObjectVersion,
         table: &'static Table,
         options: &IngestOptions,
         entry: &mut Entry,
-        mut load: Box<dyn Load>,
-    ) -> Result<Recorded, PipelineError> {
+        load: &mut dyn Load,
+    ) -> Result<(), PipelineError> {
+        let references = reference_ids(self.target.as_ref(), table)
+            .instrument(debug_span!("reference_ids"))
+            .await?;
         let progress = progress_bar(object, options.progress);
-        let planned = async {
-            let references = reference_ids(self.target.as_ref(), table)
-                .instrument(debug_span!("reference_ids"))
-                .await?;
-            let input = progress.wrap_read(location.reader(&object.key).await?);
-            let name = display_name(location, object);
-            let split = validate::split(&name, input, table, &options.dialect, &references);
-            Ok::<_, PipelineError>(split.instrument(debug_span!("plan_split")).await?)
-        };
-        let mut rows = match planned.await {
-            Ok(rows) => rows,
-            Err(error) => {
-                load.abort().await;
-                return Err(error);
-            }
-        };
+        let input = progress.wrap_read(location.reader(&object.key).await?);
+        let name = display_name(location, object);
+        let mut rows = validate::split(&name, input, table, &options.dialect, &references)
+            .instrument(debug_span!("plan_split"))
+            .await?;
         let mut invalid = InvalidRows::new(&self.buckets.invalid, table, object, &entry.run_id);
         let copied = async {
             while let Some(batch) = rows.next().await {
@@ -252,32 +263,13 @@ impl Pipeline {
         let summary = match copied {
             Ok(summary) => summary,
             Err(error) => {
-                load.abort().await;
                 invalid.abort().await;
                 return Err(error);
             }
         };
         entry.rows_read = summary.rows;
-        entry.invalid_object = match invalid.finish().await {
-            Ok(url) => url,
-            // The rows staged so far must go too: the target stays as it was.
-            Err(error) => {
-                load.abort().await;
-                return Err(error.into());
-            }
-        };
-        entry.status = Status::Done;
-        entry.finished_at = Utc::now();
-        match load.commit(entry).instrument(debug_span!("commit")).await {
-            Ok(()) => Ok(Recorded::Yes),
-            // Another worker loaded it first: as if this run had found it loaded.
-            Err(SinkError::LoadedMeanwhile { .. }) => {
-                tracing::info!(object = %object.key, "loaded by another run meanwhile, skipping");
-                entry.status = Status::Skipped;
-                Ok(Recorded::No)
-            }
-            Err(error) => Err(error.into()),
-        }
+        entry.invalid_object = invalid.finish().await?;
+        Ok(())
     }
 }
 

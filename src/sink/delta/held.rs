@@ -159,12 +159,10 @@ impl DeltaTarget {
 
     /// Settles the held entries of the marker `app_id`.
     async fn settle_marker(&self, app_id: &str, uncommitted: Uncommitted) -> Result<(), SinkError> {
-        let held = self.held()?.all().await?;
-        for entry in held
-            .iter()
-            .filter(|entry| Marker::of(entry).app_id == app_id)
-        {
-            self.settle(entry, uncommitted).await?;
+        // Named after the marker first: on a load's path this lists the folder and reads
+        // only the marker's files (usually none), not every load's in flight.
+        for entry in self.held()?.named_from(&prefix(app_id)).await? {
+            self.settle(&entry, uncommitted).await?;
         }
         Ok(())
     }

@@ -73,6 +73,12 @@ impl WaitingEntries {
 
     /// Every waiting entry, in no particular order.
     pub(super) async fn all(&self) -> Result<Vec<Entry>, SinkError> {
+        self.named_from("").await
+    }
+
+    /// The entries whose names start with `start`, in no particular order: only those files
+    /// are read.
+    pub(super) async fn named_from(&self, start: &str) -> Result<Vec<Entry>, SinkError> {
         let files: Vec<_> = self
             .folder
             .store
@@ -85,8 +91,12 @@ impl WaitingEntries {
             let name = file
                 .location
                 .filename()
-                .and_then(|name| name.strip_suffix(".parquet"));
-            if let Some(entry) = self.get(name.unwrap_or_default()).await? {
+                .and_then(|name| name.strip_suffix(".parquet"))
+                .unwrap_or_default();
+            if !name.starts_with(start) {
+                continue;
+            }
+            if let Some(entry) = self.get(name).await? {
                 entries.push(entry);
             }
         }

@@ -18,19 +18,18 @@ async fn loaded_sandbox() -> Sandbox {
     sandbox
 }
 
-/// What the independent reader of `format` makes of the snapshot's data file.
+/// What the independent reader of `format` makes of the snapshot's data files.
 fn read_independently(backups: &Backups, manifest: &Manifest) -> Value {
-    let folder = common::local(backups.location.url.as_str());
-    let file = folder
+    let folder = common::local(backups.location.url.as_str())
         .join(&manifest.table)
-        .join(&manifest.id)
-        .join(&manifest.files[0].name);
+        .join(&manifest.id);
+    let files = manifest.files.iter().map(|file| folder.join(&file.name));
     let python = std::env::var("HOME").unwrap() + "/.cache/csvgate-tools/venv/bin/python";
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/read_backup.py");
     let out = std::process::Command::new(python)
         .arg(script)
         .arg(manifest.format.name())
-        .arg(&file)
+        .args(files)
         .output()
         .expect("the venv of scripts/services has fastavro and pyarrow");
     assert!(
@@ -97,6 +96,104 @@ async fn each_format_holds_the_tables_rows_and_schema_for_independent_readers() 
             }
         }
     }
+}
+
+#[tokio::test]
+async fn a_parquet_snapshot_of_the_warehouse_is_its_live_files_copied_as_they_are() {
+    let sandbox = loaded_sandbox().await;
+    let more = sandbox.file(
+        "more/hired_employees_more.csv",
+        b"9001,Ann Lee,2021-03-01T10:00:00Z,1,1\n9002,Bo Diaz,2021-11-30T23:59:59Z,2,3\n",
+    );
+    sandbox.ingest(&[&more]).await;
+    let employees = Table::named("hired_employees").unwrap();
+    let backups = backups(&sandbox);
+    let manifest = backups
+        .backup_warehouse(&sandbox.target, employees, Format::Parquet)
+        .await
+        .unwrap()
+        .unwrap();
+
+    let live = sandbox.target.live_files(employees).await.unwrap().unwrap();
+    assert_eq!(live.files.len(), 2, "one file per load");
+    assert_eq!(manifest.source.version, live.version);
+    let live_sums: Vec<String> = (live.files.iter())
+        .map(|file| {
+            let path = sandbox
+                .path("warehouse/hired_employees")
+                .join(file.path.as_ref());
+            format!("{:x}", Sha256::digest(std::fs::read(path).unwrap()))
+        })
+        .collect();
+    let copied_sums: Vec<String> = manifest.files.iter().map(|f| f.sha256.clone()).collect();
+    assert_eq!(copied_sums, live_sums);
+
+    let expected = warehouse_rows(&sandbox, employees).await;
+    assert_eq!(manifest.rows, expected.len() as u64);
+    assert_eq!(
+        read_independently(&backups, &manifest)["rows"],
+        json!(expected)
+    );
+    assert_eq!(backups.verify(&manifest).await.unwrap(), manifest.rows);
+}
+
+#[tokio::test]
+async fn files_of_another_delta_writer_not_in_the_dictionarys_schema_are_rewritten() {
+    use datafusion::arrow::array::{Int64Array, RecordBatch, StringArray};
+    use deltalake::kernel::{DataType, StructField};
+
+    let sandbox = Sandbox::new();
+    let folder = sandbox.path("warehouse/jobs");
+    std::fs::create_dir_all(&folder).unwrap();
+    let url = url::Url::from_directory_path(&folder).unwrap();
+    let foreign = deltalake::DeltaTableBuilder::from_url(url)
+        .unwrap()
+        .build()
+        .unwrap();
+    // Nullable columns: the dictionary's are mandatory.
+    let columns = [("id", DataType::LONG), ("job", DataType::STRING)];
+    let foreign = foreign
+        .create()
+        .with_columns(columns.map(|(name, kind)| StructField::new(name, kind, true)))
+        .await
+        .unwrap();
+    let batch = RecordBatch::try_from_iter_with_nullable([
+        (
+            "id",
+            std::sync::Arc::new(Int64Array::from(vec![1, 2])) as _,
+            true,
+        ),
+        (
+            "job",
+            std::sync::Arc::new(StringArray::from(vec!["Chef", "Pilot"])) as _,
+            true,
+        ),
+    ])
+    .unwrap();
+    foreign.write([batch]).await.unwrap();
+
+    let jobs = Table::named("jobs").unwrap();
+    let backups = backups(&sandbox);
+    let manifest = backups
+        .backup_warehouse(&sandbox.target, jobs, Format::Parquet)
+        .await
+        .unwrap()
+        .unwrap();
+    let names: Vec<&str> = manifest.files.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["data.parquet"], "rewritten, not copied");
+    assert_eq!(manifest.rows, 2);
+    let read = read_independently(&backups, &manifest);
+    assert_eq!(
+        read["rows"],
+        json!([{"id": 1, "job": "Chef"}, {"id": 2, "job": "Pilot"}])
+    );
+    assert!(
+        read["schema"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f[2] == false)
+    );
 }
 
 #[tokio::test]

@@ -51,6 +51,37 @@ pub fn folder(table: &str, id: &str) -> String {
 }
 
 impl Manifest {
+    /// The manifest of a new snapshot of `table`, before any file is written.
+    pub(super) fn begin(table: &Table, format: super::Format, source: Source) -> Manifest {
+        let created = chrono::Utc::now();
+        let id = format!(
+            "{}-{}",
+            created.format("%Y%m%dT%H%M%S%.6fZ"),
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        );
+        Manifest {
+            id,
+            table: table.name.to_owned(),
+            format,
+            rows: 0,
+            schema: schema_of(table),
+            files: Vec::new(),
+            source,
+            created_at: created.to_rfc3339(),
+            csvgate_version: env!("CARGO_PKG_VERSION").into(),
+        }
+    }
+
+    /// Counts a file written into the snapshot's folder as `name`.
+    pub(super) fn add(&mut self, name: &str, written: super::write::Written) {
+        self.rows += written.rows;
+        self.files.push(File {
+            name: name.to_owned(),
+            bytes: written.bytes,
+            sha256: written.sha256,
+        });
+    }
+
     /// The key of the snapshot's file `name` (its data file, its manifest).
     pub fn key(&self, name: &str) -> String {
         format!("{}/{name}", folder(&self.table, &self.id))

@@ -1,14 +1,16 @@
-//! Backups: a snapshot of a table, as one data file in AVRO (the challenge's format) or
-//! Parquet and a `manifest.json`, below the backups location:
-//! `<table>/<UTC timestamp>-<id>/{data.avro|data.parquet, manifest.json}`.
+//! Backups: a snapshot of a table, as data files in AVRO (the challenge's format) or Parquet
+//! and a `manifest.json`, below the backups location:
+//! `<table>/<UTC timestamp>-<id>/{data.avro|data.parquet|data-00000.parquet…, manifest.json}`.
 //!
 //! A snapshot reads one pinned table version (Delta), or every table inside one
-//! `START TRANSACTION WITH CONSISTENT SNAPSHOT` (MySQL), and streams it; its manifest, written
-//! last, holds the row count, the dictionary's schema and the SHA-256 of the data file, so a
-//! restore can check a snapshot before it touches the table ([`verify`](Backups::verify)),
-//! and a snapshot cut short (no manifest) is never listed. A restore
-//! ([`restore`](Backups::restore)) replaces a table's contents in one commit.
+//! `START TRANSACTION WITH CONSISTENT SNAPSHOT` (MySQL), and streams it ([`write`]); a Parquet
+//! snapshot of the warehouse copies that version's files instead ([`copy`]). Its manifest,
+//! written last, holds the row count, the dictionary's schema and the SHA-256 of each data
+//! file, so a restore can check a snapshot before it touches the table
+//! ([`verify`](Backups::verify)), and a snapshot cut short (no manifest) is never listed. A
+//! restore ([`restore`](Backups::restore)) replaces a table's contents in one commit.
 
+mod copy;
 mod dangling;
 pub mod manifest;
 mod mysql;
@@ -46,7 +48,8 @@ pub enum Format {
     /// Avro object container file, deflate blocks; timestamps as `timestamp-micros` (UTC).
     #[default]
     Avro,
-    /// Parquet, zstd.
+    /// Parquet: zstd when csvgate writes the rows; a warehouse table's own files (snappy)
+    /// when they can be copied as they are.
     Parquet,
 }
 
@@ -138,6 +141,14 @@ impl Backups {
         table: &'static Table,
         format: Format,
     ) -> Result<Option<Manifest>, BackupError> {
+        if format == Format::Parquet {
+            let Some(live) = warehouse.live_files(table).await? else {
+                return Ok(None);
+            };
+            if let Some(copied) = self.copy_live_files(table, &live).await? {
+                return Ok(Some(copied));
+            }
+        }
         let Some((version, rows)) = warehouse.scan_pinned(table).await? else {
             return Ok(None);
         };
@@ -179,34 +190,17 @@ impl Backups {
         source: manifest::Source,
         rows: write::Rows<'_>,
     ) -> Result<Manifest, BackupError> {
-        let created = chrono::Utc::now();
-        let id = format!(
-            "{}-{}",
-            created.format("%Y%m%dT%H%M%S%.6fZ"),
-            &uuid::Uuid::new_v4().simple().to_string()[..8]
-        );
-        let data = format!(
-            "{}/{}",
-            manifest::folder(table.name, &id),
-            format.file_name()
-        );
+        let mut manifest = Manifest::begin(table, format, source);
+        let name = format.file_name();
         let schema = named_schema(table);
-        let written = write::write(format, &self.location, &data, &schema, rows).await?;
-        let manifest = Manifest {
-            id,
-            table: table.name.to_owned(),
-            format,
-            rows: written.rows,
-            schema: manifest::schema_of(table),
-            files: vec![manifest::File {
-                name: format.file_name().to_owned(),
-                bytes: written.bytes,
-                sha256: written.sha256,
-            }],
-            source,
-            created_at: created.to_rfc3339(),
-            csvgate_version: env!("CARGO_PKG_VERSION").into(),
-        };
+        let key = manifest.key(name);
+        let written = write::write(format, &self.location, &key, &schema, rows).await?;
+        manifest.add(name, written);
+        self.finish(manifest).await
+    }
+
+    /// Writes the manifest of a snapshot whose files are all written: the snapshot is complete.
+    async fn finish(&self, manifest: Manifest) -> Result<Manifest, BackupError> {
         let text = serde_json::to_vec_pretty(&manifest).expect("a manifest serialises");
         let key = Path::from(manifest.key(manifest::MANIFEST));
         self.location

@@ -1,5 +1,5 @@
 //! One snapshot file, streamed: rows in, Parquet (zstd) or an Avro object container file
-//! (deflate) out to the backups location, hashed as written. Memory holds one batch and its
+//! (deflate) out to the backups location, hashed as written; or a file copied as it is. Memory holds one batch and its
 //! encoding, never the table; the object appears whole when it is finished, or not at all.
 
 use std::io::Write;
@@ -12,6 +12,7 @@ use arrow_avro::writer::WriterBuilder;
 use arrow_avro::writer::format::AvroOcfFormat;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::object_store::ObjectStoreExt;
 use datafusion::object_store::buffered::BufWriter;
 use datafusion::object_store::path::Path;
 use datafusion::parquet::arrow::AsyncArrowWriter;
@@ -57,12 +58,50 @@ pub(super) async fn write(
         Format::Avro => avro(out, schema, rows).await,
     }
     .map_err(error)?;
+    Ok(written(&digest, rows))
+}
+
+/// Copies the object at `path` of `from` byte for byte to `key` of `location`, hashed as
+/// written; `rows` is what the caller knows the object holds.
+pub(super) async fn copy(
+    from: &Location,
+    path: &Path,
+    location: &Location,
+    key: &str,
+    rows: u64,
+) -> Result<Written, BackupError> {
+    let digest = Arc::new(Mutex::new(Digested::default()));
+    let mut out = Hashing {
+        inner: BufWriter::new(location.store.clone(), Path::from(key)),
+        digest: Arc::clone(&digest),
+    };
+    let copied = async {
+        let source = from.store.get(path).await.map_err(std::io::Error::other)?;
+        let mut chunks = source.into_stream();
+        while let Some(chunk) = chunks.next().await {
+            out.write_all(&chunk.map_err(std::io::Error::other)?)
+                .await?;
+        }
+        out.shutdown().await
+    }
+    .await;
+    if let Err(error) = copied {
+        let _ = out.inner.abort().await;
+        return Err(BackupError::Write {
+            location: format!("{}{key}", location.url),
+            reason: format!("copying {}{path}: {error}", from.url),
+        });
+    }
+    Ok(written(&digest, rows))
+}
+
+fn written(digest: &Mutex<Digested>, rows: u64) -> Written {
     let digested = digest.lock().expect("no panic while hashing");
-    Ok(Written {
+    Written {
         rows,
         bytes: digested.bytes,
         sha256: format!("{:x}", digested.hasher.clone().finalize()),
-    })
+    }
 }
 
 async fn parquet(out: Hashing, schema: &SchemaRef, mut rows: Rows<'_>) -> Result<u64, String> {

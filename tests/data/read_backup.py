@@ -1,10 +1,10 @@
-"""Reads a csvgate snapshot file with an independent reader (fastavro, pyarrow) and prints
-its schema and rows as JSON, timestamps as microseconds since the epoch, sorted by id."""
+"""Reads a csvgate snapshot's files with an independent reader (fastavro, pyarrow) and prints
+their schema and rows as JSON, timestamps as microseconds since the epoch, sorted by id."""
 import datetime
 import json
 import sys
 
-kind, path = sys.argv[1:]
+kind, paths = sys.argv[1], sys.argv[2:]
 EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 
 
@@ -17,14 +17,17 @@ def plain(value):
 if kind == "avro":
     import fastavro
 
-    with open(path, "rb") as file:
-        reader = fastavro.reader(file)
-        schema = reader.writer_schema
-        rows = list(reader)
+    rows = []
+    for path in paths:
+        with open(path, "rb") as file:
+            reader = fastavro.reader(file)
+            schema = reader.writer_schema
+            rows.extend(reader)
 else:
+    import pyarrow
     import pyarrow.parquet
 
-    table = pyarrow.parquet.read_table(path)
+    table = pyarrow.concat_tables(pyarrow.parquet.read_table(path) for path in paths)
     schema = [[field.name, str(field.type), field.nullable] for field in table.schema]
     rows = table.to_pylist()
 rows = [{name: plain(value) for name, value in row.items()} for row in rows]

@@ -19,10 +19,12 @@
 //!   upload's first entry until then, and [`held`] a commit's entry until it is appended);
 //! - [`session`]: DataFusion over the tables, for reports and ad-hoc SQL;
 //! - [`history`]: the commits a table's log holds, and a table put back to one of them;
+//! - [`files`]: a version's data files as stored, for copies that need no decoding;
 //! - [`vacuum`]: data files past the table's retention removed.
 
 mod cleanup;
 mod commit;
+mod files;
 mod held;
 mod history;
 mod ids;
@@ -45,6 +47,7 @@ use crate::dictionary::Table;
 use crate::ledger::{Entry, Selection};
 use crate::sink::{Load, SinkError, Target};
 use crate::store::{Location, ObjectVersion, StoreError};
+pub use files::{LiveFile, LiveFiles};
 pub use history::{AsOf, Commit};
 use load::DeltaLoad;
 use tables::Kept;

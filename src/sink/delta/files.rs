@@ -1,0 +1,52 @@
+//! The data files of one table version as they are stored, for work that needs their bytes
+//! rather than their rows (a Parquet backup copies them instead of decoding and encoding
+//! every row again).
+
+use datafusion::object_store::path::Path;
+
+use super::DeltaTarget;
+use crate::dictionary::Table;
+use crate::sink::SinkError;
+use crate::store::Location;
+
+/// The files that make up one version of a table.
+pub struct LiveFiles {
+    pub version: u64,
+    /// The table's folder; each file's path is a key in it.
+    pub location: Location,
+    pub files: Vec<LiveFile>,
+}
+
+/// One data file of a table version.
+pub struct LiveFile {
+    pub path: Path,
+    pub bytes: u64,
+    /// Whether the file's rows are exactly its Parquet rows: no deletion vector hides some of
+    /// them and no partition value lives outside the file. csvgate writes no other kind, but
+    /// another Delta writer may have.
+    pub whole: bool,
+}
+
+impl DeltaTarget {
+    /// The live files of `table` at its current version; `None` when it was never loaded.
+    pub async fn live_files(&self, table: &Table) -> Result<Option<LiveFiles>, SinkError> {
+        let delta = self.open(table.name).await?;
+        let Some(version) = delta.version() else {
+            return Ok(None);
+        };
+        let snapshot = delta.snapshot().map_err(self.error(table.name))?;
+        let files = (snapshot.log_data().iter())
+            .map(|file| LiveFile {
+                path: file.object_store_path(),
+                bytes: file.size().unsigned_abs(),
+                whole: file.deletion_vector_descriptor().is_none()
+                    && file.partition_values().is_none(),
+            })
+            .collect();
+        Ok(Some(LiveFiles {
+            version,
+            location: self.warehouse.child(table.name)?,
+            files,
+        }))
+    }
+}

@@ -4,15 +4,17 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
-use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::arrow::array::{
+    ArrayRef, Int64Array, RecordBatch, StringBuilder, TimestampMicrosecondArray,
+};
+use datafusion::arrow::datatypes::{DataType, Field, SchemaRef};
 use futures::StreamExt;
 use mysql_async::prelude::Queryable;
-use mysql_async::{Conn, Row};
+use mysql_async::{Conn, Row, Value};
 
 use super::BackupError;
 use super::write::Rows;
-use crate::dictionary::{ColumnKind, Table};
+use crate::dictionary::Table;
 use crate::sink::mysql::MysqlTarget;
 
 /// Rows a batch.
@@ -48,32 +50,30 @@ impl Snapshot {
         })
     }
 
-    /// Every row of `table` as the snapshot sees it, timestamps as microseconds (cast to the
-    /// dictionary's type by the writer).
-    pub(super) async fn rows(&mut self, table: &Table) -> Result<Rows<'_>, BackupError> {
+    /// Every row of `table` as the snapshot sees it, in the dictionary's typed schema.
+    ///
+    /// Read through the binary protocol (a prepared statement): numbers and timestamps arrive
+    /// as binary values, so neither the server formats nor the client parses them as text
+    /// (text rows made a backup 1.5× as slow as `mysqldump` of the same table).
+    pub(super) async fn rows(&mut self, table: &'static Table) -> Result<Rows<'_>, BackupError> {
         let error = self.target.error();
-        let selected: Vec<String> = (table.columns.iter())
-            .map(|column| match column.kind {
-                ColumnKind::Timestamp => format!(
-                    "TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', `{0}`) AS `{0}`",
-                    column.name
-                ),
-                _ => format!("`{}`", column.name),
-            })
+        let columns: Vec<String> = table
+            .column_names()
+            .map(|name| format!("`{name}`"))
             .collect();
-        let sql = format!("SELECT {} FROM `{}`", selected.join(", "), table.name);
-        let schema = read_schema(table);
-        let result = self.conn.query_iter(sql).await.map_err(&error)?;
+        let sql = format!("SELECT {} FROM `{}`", columns.join(", "), table.name);
+        let result = self.conn.exec_iter(sql, ()).await.map_err(&error)?;
         let stream = result.stream_and_drop::<Row>().await.map_err(&error)?;
         let Some(stream) = stream else {
             return Ok(futures::stream::empty().boxed());
         };
+        let schema = table.typed_schema();
         let batches = stream.chunks(BATCH_ROWS).map(move |rows| {
             let rows = rows
                 .into_iter()
                 .collect::<Result<Vec<Row>, _>>()
                 .map_err(|error| error.to_string())?;
-            to_batch(&schema, &rows).map_err(|error| error.to_string())
+            to_batch(&schema, rows).map_err(|problem| format!("{}: {problem}", table.name))
         });
         Ok(batches.boxed())
     }
@@ -85,39 +85,63 @@ impl Snapshot {
     }
 }
 
-/// The columns as the SELECT gives them: numbers (timestamps too) and text.
-fn read_schema(table: &Table) -> SchemaRef {
-    let fields: Vec<Field> = (table.columns.iter())
-        .map(|column| {
-            let kind = match column.kind {
-                ColumnKind::Text => DataType::Utf8,
-                _ => DataType::Int64,
-            };
-            Field::new(column.name, kind, false)
+/// `rows` as a batch of `schema`, moving each value out of its row.
+fn to_batch(schema: &SchemaRef, mut rows: Vec<Row>) -> Result<RecordBatch, String> {
+    let len = rows.len();
+    let columns = (schema.fields().iter().enumerate())
+        .map(|(index, field)| {
+            let values = rows.iter_mut().map(|row| row.take::<Value, _>(index));
+            column(field, values, len).map_err(|problem| format!("{}: {problem}", field.name()))
         })
-        .collect();
-    Arc::new(Schema::new(fields))
+        .collect::<Result<Vec<ArrayRef>, String>>()?;
+    RecordBatch::try_new(Arc::clone(schema), columns).map_err(|error| error.to_string())
 }
 
-fn to_batch(
-    schema: &SchemaRef,
-    rows: &[Row],
-) -> Result<RecordBatch, datafusion::arrow::error::ArrowError> {
-    let columns = (schema.fields().iter().enumerate())
-        .map(|(index, field)| -> ArrayRef {
-            match field.data_type() {
-                DataType::Utf8 => Arc::new(
-                    (rows.iter())
-                        .map(|row| row.get::<String, _>(index))
-                        .collect::<StringArray>(),
-                ),
-                _ => Arc::new(
-                    (rows.iter())
-                        .map(|row| row.get::<i64, _>(index))
-                        .collect::<Int64Array>(),
-                ),
+/// One column of the dictionary's types from the binary protocol's values.
+fn column(
+    field: &Field,
+    values: impl Iterator<Item = Option<Value>>,
+    len: usize,
+) -> Result<ArrayRef, String> {
+    let unexpected = |value: Option<Value>| format!("unexpected value {value:?}");
+    match field.data_type() {
+        DataType::Utf8 => {
+            let mut texts = StringBuilder::with_capacity(len, len * 16);
+            for value in values {
+                let Some(Value::Bytes(bytes)) = value else {
+                    return Err(unexpected(value));
+                };
+                texts.append_value(std::str::from_utf8(&bytes).map_err(|e| e.to_string())?);
             }
-        })
-        .collect();
-    RecordBatch::try_new(Arc::clone(schema), columns)
+            Ok(Arc::new(texts.finish()))
+        }
+        DataType::Timestamp(_, zone) => {
+            let micros = values
+                .map(|value| micros_since_epoch(&value).ok_or_else(|| unexpected(value)))
+                .collect::<Result<Vec<i64>, String>>()?;
+            Ok(Arc::new(
+                TimestampMicrosecondArray::from(micros).with_timezone_opt(zone.clone()),
+            ))
+        }
+        _ => {
+            let numbers = values
+                .map(|value| match value {
+                    Some(Value::Int(number)) => Ok(number),
+                    Some(Value::UInt(number)) => i64::try_from(number).map_err(|e| e.to_string()),
+                    other => Err(unexpected(other)),
+                })
+                .collect::<Result<Vec<i64>, String>>()?;
+            Ok(Arc::new(Int64Array::from(numbers)))
+        }
+    }
+}
+
+/// A `DATETIME` (stored in UTC) as microseconds since the epoch.
+fn micros_since_epoch(value: &Option<Value>) -> Option<i64> {
+    let Some(Value::Date(year, month, day, hour, minute, second, micro)) = *value else {
+        return None;
+    };
+    let date = chrono::NaiveDate::from_ymd_opt(year.into(), month.into(), day.into())?;
+    let time = date.and_hms_micro_opt(hour.into(), minute.into(), second.into(), micro)?;
+    Some(time.and_utc().timestamp_micros())
 }

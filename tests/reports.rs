@@ -6,9 +6,8 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{Sandbox, fixtures, mysql_rows};
+use common::{Sandbox, csv_lines as lines, fixtures, mysql_rows};
 use csvgate::report::Report;
-use csvgate::report::format::{self, Format};
 use csvgate::sink::mysql::MysqlTarget;
 use datafusion::arrow::array::RecordBatch;
 
@@ -25,24 +24,6 @@ async fn both_engines(folder: &Path) -> (Sandbox, MysqlTarget) {
         "{entries:?}"
     );
     (sandbox, mysql)
-}
-
-/// A result as CSV lines without the header, for readable comparisons.
-fn lines(batch: &RecordBatch) -> Vec<String> {
-    let mut out = Vec::new();
-    format::write(
-        Format::Csv,
-        &batch.schema(),
-        std::slice::from_ref(batch),
-        &mut out,
-    )
-    .unwrap();
-    String::from_utf8(out)
-        .unwrap()
-        .lines()
-        .skip(1)
-        .map(str::to_owned)
-        .collect()
 }
 
 async fn answers(

@@ -147,6 +147,16 @@ pub fn dialect(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// A result as CSV lines without the header, for readable comparisons.
+pub fn csv_lines(batch: &RecordBatch) -> Vec<String> {
+    use csvgate::report::format::{self, Format};
+    let mut out = Vec::new();
+    let batches = std::slice::from_ref(batch);
+    format::write(Format::Csv, &batch.schema(), batches, &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    text.lines().skip(1).map(str::to_owned).collect()
+}
+
 /// The single text column of a one-column result.
 pub fn strings(batches: &[RecordBatch]) -> Vec<String> {
     let mut values = Vec::new();

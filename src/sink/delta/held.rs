@@ -5,8 +5,8 @@
 //! the two would leave rows the ledger does not speak of: the object counts as loaded (rule 1),
 //! but the run that loaded it has no ending. So before the commit the entry is written as a
 //! held file, named after the commit's *marker* (an application transaction of the data
-//! commit whose version is the entry's finish time in milliseconds) and the run, so workers
-//! loading one object at once hold a file each. After the append the file is removed.
+//! commit whose version comes from the entry's finish time and its run, [`version_of`]) and
+//! the run, so workers loading one object at once hold a file each. After the append the file is removed.
 //!
 //! A held file whose marker the table carries at that version was committed, and is
 //! *settled*: appended to the ledger unless the ledger already holds it, then removed. That
@@ -47,7 +47,7 @@ impl Marker {
         };
         Marker {
             app_id,
-            version: entry.finished_at.timestamp_millis(),
+            version: version_of(entry),
             run_id: entry.run_id.clone(),
         }
     }
@@ -65,6 +65,17 @@ impl Marker {
     fn file_name(&self) -> String {
         format!("{}-{}", prefix(&self.app_id), &hex(&self.run_id)[..16])
     }
+}
+
+/// A marker's version: the entry's finish time in microseconds, times 1,000, plus a number
+/// drawn from its run id. Settling takes the marker's version in the table for its commit, so
+/// workers loading one object in lockstep must not share one: with milliseconds alone, a
+/// worker whose commit lost the race had its held entry taken for the winner's (its run then
+/// showed the object `done` too).
+fn version_of(entry: &Entry) -> i64 {
+    let digest = Sha256::digest(entry.run_id.as_bytes());
+    let drawn = i64::from(u16::from_be_bytes([digest[0], digest[1]]) % 1000);
+    entry.finished_at.timestamp_micros() * 1000 + drawn
 }
 
 /// The start of the names of every held file of one marker.
@@ -199,5 +210,31 @@ impl DeltaTarget {
 
     fn held(&self) -> Result<WaitingEntries, SinkError> {
         WaitingEntries::held(&self.warehouse)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_committing_one_object_in_the_same_instant_carry_different_markers() {
+        let object = ObjectVersion {
+            location: "file:///landing/".into(),
+            key: "jobs.csv".into(),
+            version: "1-2".into(),
+            size: 1,
+        };
+        let now = chrono::Utc::now();
+        let entry = |run_id: String| Entry {
+            status: Status::Done,
+            finished_at: now,
+            ..Entry::queued(run_id, object.clone(), "jobs")
+        };
+        let first = Marker::of(&entry("20261126T101500Z-3f9a1c".into()));
+        let second = Marker::of(&entry("20261126T101500Z-b27e04".into()));
+        assert_eq!(first.app_id, second.app_id);
+        assert_ne!(first.version, second.version);
+        assert_eq!(first.version / 1000, now.timestamp_micros());
     }
 }

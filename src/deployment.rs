@@ -65,6 +65,7 @@ impl Deployment {
         };
         let options = IngestOptions {
             dialect: config.ingest.dialect()?,
+            workers: config.ingest.workers.unwrap_or(1),
             ..IngestOptions::default()
         };
         Ok(Deployment {

@@ -1,14 +1,17 @@
 //! The pipeline: list → skip what is loaded → validate → load valid rows + write invalid rows →
 //! commit with the ledger entry.
 //!
-//! Objects of one run are processed one at a time, reference tables first (the dictionary's
+//! Objects of one run are processed table by table, reference tables first (the dictionary's
 //! load order), so the foreign-key rules of `hired_employees` see the `departments` and `jobs`
-//! loaded a moment earlier. A failure of one object is recorded in the ledger and the run goes
-//! on; the caller decides the exit status from the entries.
+//! loaded a moment earlier; the objects of one table are processed up to
+//! [`IngestOptions::workers`] at a time. A failure of one object is recorded in the ledger and
+//! the run goes on; the caller decides the exit status from the entries.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::Utc;
+use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use tracing::{Instrument, debug_span};
 
@@ -47,6 +50,8 @@ pub struct IngestOptions {
     pub force: bool,
     /// Show a progress bar for large objects.
     pub progress: bool,
+    /// Objects of one table processed at once, each on a task of its own (0 counts as 1).
+    pub workers: usize,
 }
 
 /// The buckets and the target of one deployment.
@@ -79,7 +84,7 @@ impl Pipeline {
     /// Processes every object the sources name (the landing bucket when there are none) and
     /// returns one ledger entry per object, in processing order.
     pub async fn ingest(
-        &self,
+        self: &Arc<Self>,
         sources: &[String],
         options: &IngestOptions,
     ) -> Result<Vec<Entry>, PipelineError> {
@@ -98,16 +103,39 @@ impl Pipeline {
                     .map(|object| Job::new(&location, object, options)),
             );
         }
-        jobs.sort_by_key(|job| {
-            job.table
-                .as_ref()
-                .map_or(usize::MAX, |table| table.load_rank())
-        });
-        let mut entries = Vec::with_capacity(jobs.len());
+        let mut ranks: BTreeMap<usize, Vec<Job>> = BTreeMap::new();
         for job in jobs {
-            entries.push(self.process(&run_id, job, options).await);
+            let rank = (job.table.as_ref()).map_or(usize::MAX, |table| table.load_rank());
+            ranks.entry(rank).or_default().push(job);
+        }
+        let mut entries = Vec::new();
+        for (_, jobs) in ranks {
+            entries.extend(self.process_all(&run_id, jobs, options).await);
         }
         Ok(entries)
+    }
+
+    /// Processes `jobs` up to `options.workers` at a time, each on a task of its own so loads
+    /// use every core; the entries come in the jobs' order.
+    async fn process_all(
+        self: &Arc<Self>,
+        run_id: &str,
+        jobs: Vec<Job>,
+        options: &IngestOptions,
+    ) -> Vec<Entry> {
+        let started = jobs.into_iter().map(|job| {
+            let (pipeline, run_id, options) =
+                (Arc::clone(self), run_id.to_owned(), options.clone());
+            let processed = async move { pipeline.process(&run_id, job, &options).await };
+            tokio::spawn(processed.in_current_span())
+        });
+        let ended = futures::stream::iter(started).buffered(options.workers.max(1));
+        ended
+            .map(|ended| {
+                ended.unwrap_or_else(|failed| std::panic::resume_unwind(failed.into_panic()))
+            })
+            .collect()
+            .await
     }
 
     /// Processes one known object version under a given run id (the queue's unit of work).

@@ -20,19 +20,28 @@ fn csvgate(dir: &Path, args: &[&str]) -> Command {
     command
 }
 
+/// A file of employees with `ids` into `folder`.
+fn employees(folder: &Path, name: &str, ids: std::ops::Range<u64>) {
+    std::fs::create_dir_all(folder).unwrap();
+    let rows: String = ids
+        .map(|id| {
+            let (department, job) = (1 + id % 12, 1 + id % 183);
+            format!("{id},Person {id},2021-03-11T09:30:00Z,{department},{job}\n")
+        })
+        .collect();
+    std::fs::write(folder.join(name), rows).unwrap();
+}
+
+/// The ids of employees file `file` of [`land`].
+fn ids_of(file: u64) -> std::ops::Range<u64> {
+    file * 100_000 + 1..file * 100_000 + ROWS + 1
+}
+
 /// `land/` with the employees files; departments and jobs loaded first.
 fn land(dir: &Path) {
     let folder = dir.join("land/hired_employees");
-    std::fs::create_dir_all(&folder).unwrap();
     for file in 0..FILES {
-        let rows: String = (0..ROWS)
-            .map(|row| {
-                let id = file * 100_000 + row + 1;
-                let (department, job) = (1 + row % 12, 1 + row % 183);
-                format!("{id},Person {id},2021-03-11T09:30:00Z,{department},{job}\n")
-            })
-            .collect();
-        std::fs::write(folder.join(format!("part-{file:02}.csv")), rows).unwrap();
+        employees(&folder, &format!("part-{file:02}.csv"), ids_of(file));
     }
     let fixtures = common::fixtures();
     let references = ["departments.csv", "jobs.csv"].map(|name| fixtures.join(name));
@@ -41,6 +50,42 @@ fn land(dir: &Path) {
         dir,
         &["ingest", "--quiet", &references[0], &references[1]],
     ));
+}
+
+/// Every ledger entry, by object key.
+fn entries_by_key(dir: &Path) -> HashMap<String, Vec<Value>> {
+    let runs = common::succeeded(&mut csvgate(dir, &["runs", "--format", "json"]));
+    let entries: Vec<Value> = serde_json::from_slice(&runs.stdout).unwrap();
+    let mut by_key: HashMap<String, Vec<Value>> = HashMap::new();
+    for entry in entries {
+        let key = entry["key"].as_str().unwrap().to_owned();
+        by_key.entry(key).or_default().push(entry);
+    }
+    by_key
+}
+
+/// Each object is `done` once, and any other entry of it is `skipped`.
+fn assert_each_done_once(by_key: &HashMap<String, Vec<Value>>) {
+    for (key, entries) in by_key {
+        let done = entries
+            .iter()
+            .filter(|entry| entry["status"] == "done")
+            .count();
+        let others_skipped =
+            (entries.iter()).all(|entry| entry["status"] == "done" || entry["status"] == "skipped");
+        assert!(done == 1 && others_skipped, "{key}: {entries:#?}");
+    }
+}
+
+/// `rows,distinct ids` of the employees table.
+fn employee_counts(dir: &Path) -> String {
+    let sql = "SELECT count(*) AS n, count(DISTINCT id) AS d FROM hired_employees";
+    let counted = common::succeeded(&mut csvgate(dir, &["sql", sql, "--format", "csv"]));
+    String::from_utf8_lossy(&counted.stdout)
+        .lines()
+        .nth(1)
+        .unwrap()
+        .to_owned()
 }
 
 #[test]
@@ -62,39 +107,59 @@ fn four_ingest_processes_over_one_folder_load_each_file_once() {
         assert!(out.status.success(), "a worker failed: {stderr}");
     }
 
-    let runs = common::succeeded(&mut csvgate(dir.path(), &["runs", "--format", "json"]));
-    let entries: Vec<Value> = serde_json::from_slice(&runs.stdout).unwrap();
-    let mut statuses: HashMap<String, Vec<String>> = HashMap::new();
-    for entry in &entries {
-        let key = entry["key"].as_str().unwrap().to_owned();
-        let status = entry["status"].as_str().unwrap().to_owned();
-        statuses.entry(key).or_default().push(status);
-    }
-    let employees: Vec<_> = statuses
-        .keys()
-        .filter(|key| key.starts_with("hired"))
-        .collect();
-    assert_eq!(employees.len(), FILES as usize, "{statuses:?}");
-    for (key, of_file) in &statuses {
-        let done = of_file.iter().filter(|status| *status == "done").count();
-        assert_eq!(done, 1, "{key}: {of_file:?}");
-        let others_skipped = of_file
-            .iter()
-            .all(|status| status == "done" || status == "skipped");
-        assert!(others_skipped, "{key}: {of_file:?}");
-    }
-    let counted = common::succeeded(&mut csvgate(
-        dir.path(),
-        &[
-            "sql",
-            "SELECT count(*) AS n, count(DISTINCT id) AS d FROM hired_employees",
-            "--format",
-            "csv",
-        ],
-    ));
+    let by_key = entries_by_key(dir.path());
+    let employees = by_key.keys().filter(|key| key.starts_with("hired"));
+    assert_eq!(employees.count(), FILES as usize, "{by_key:?}");
+    assert_each_done_once(&by_key);
     let n = FILES * ROWS;
+    assert_eq!(employee_counts(dir.path()), format!("{n},{n}"));
+}
+
+/// One process, four loads at once, over files of every table in one folder, some of which
+/// repeat each other's ids: reference tables still load first (no employee is rejected for a
+/// department not loaded yet), and rows with one id are there once, whichever file came last.
+#[test]
+fn ingest_with_four_workers_loads_each_file_once_and_each_id_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let land = dir.path().join("land");
+    let folder = land.join("hired_employees");
+    for file in 0..FILES {
+        employees(&folder, &format!("part-{file:02}.csv"), ids_of(file));
+    }
+    // Named to sort next to the file they repeat, so the two load at the same time.
+    for file in 0..3 {
+        employees(&folder, &format!("part-{file:02}-copy.csv"), ids_of(file));
+    }
+    // Half of part-03's ids again, and as many new ones.
+    let overlap = ids_of(3).start + ROWS / 2..ids_of(3).end + ROWS / 2;
+    employees(&folder, "part-03-overlap.csv", overlap);
+    for name in ["departments.csv", "jobs.csv"] {
+        std::fs::copy(common::fixtures().join(name), land.join(name)).unwrap();
+    }
+
+    let out = common::succeeded(&mut csvgate(
+        dir.path(),
+        &["ingest", "--workers", "4", "--format", "json", "land"],
+    ));
+    let entries: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(entries.len(), FILES as usize + 4 + 2);
+    let tables: Vec<&str> = (entries.iter())
+        .map(|e| e["table_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(&tables[..2], ["departments", "jobs"], "{tables:?}");
+    for entry in &entries {
+        assert_eq!(entry["status"], "done", "{entry}");
+        if entry["table_name"] == "hired_employees" {
+            assert_eq!(entry["rows_invalid"], 0, "{entry}");
+        }
+    }
+
+    let by_key = entries_by_key(dir.path());
+    assert_eq!(by_key.len(), entries.len(), "{by_key:?}");
+    assert_each_done_once(&by_key);
+    let distinct = FILES * ROWS + ROWS / 2;
     assert_eq!(
-        String::from_utf8_lossy(&counted.stdout),
-        format!("n,d\n{n},{n}\n")
+        employee_counts(dir.path()),
+        format!("{distinct},{distinct}")
     );
 }

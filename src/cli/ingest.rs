@@ -29,6 +29,10 @@ pub struct IngestArgs {
     /// Process files again even when the ledger says they are loaded.
     #[arg(long)]
     pub force: bool,
+    /// Files of one table loaded at once, each on a task of its own [default: 1, or
+    /// `[ingest] workers`]; tables still go one after another, reference tables first.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub workers: Option<u16>,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
 }
@@ -98,10 +102,13 @@ fn options(
         ..configured.clone()
     }
     .dialect()?;
+    let workers = args.workers.map_or(deployment.options.workers, usize::from);
     Ok(IngestOptions {
         table,
         dialect,
         force: args.force,
-        progress: context.interactive && !context.quiet,
+        // One bar at a time: bars of loads running together would overwrite each other.
+        progress: context.interactive && !context.quiet && workers <= 1,
+        workers,
     })
 }

@@ -106,6 +106,8 @@ pub struct IngestConfig {
     pub max_record_bytes: Option<usize>,
     /// Longest field; a row with a longer one is rejected.
     pub max_field_bytes: Option<usize>,
+    /// Objects of one table an `ingest` loads at once (default 1).
+    pub workers: Option<usize>,
 }
 
 /// Why the configuration file could not be used.

@@ -194,6 +194,8 @@ impl Config {
         ));
         let header = ingest.header.map(|h| format!("{h:?}").to_lowercase());
         rows.push(from_file_or_default("ingest.header", header, "auto"));
+        let workers = ingest.workers.map(|workers| workers.to_string());
+        rows.push(from_file_or_default("ingest.workers", workers, "1"));
         let default = Limits::default();
         let limits = [
             ("ingest.batch_rows", ingest.batch_rows, default.batch_rows),

@@ -55,7 +55,13 @@ async fn commit_actions(
 ) -> Result<DeltaTable, SinkError> {
     let error = target.error(table.name);
     let snapshot = delta.snapshot().map_err(&error)?;
+    // delta-rs would put an append on top of another writer's newer commit by itself, since
+    // an append reads no rows. But whether these files may be appended at all was decided on
+    // the ids of the version they were staged on (two files repeating each other's ids, loaded
+    // at once, were both appended), so a newer commit goes back to the caller, which decides
+    // again on the newer version; a restore likewise removes what came meanwhile.
     let finalized = CommitBuilder::from(commit)
+        .with_max_retries(0)
         .with_actions(actions)
         .build(Some(snapshot), delta.log_store(), operation)
         .into_future()

@@ -262,7 +262,7 @@ fn quoted(text: &str) -> String {
 
 /// A pause of up to 10 ms per attempt so far, at random: writers that collided spread out
 /// instead of colliding again in step.
-fn contention_pause(attempts: usize) -> std::time::Duration {
+pub(super) fn contention_pause(attempts: usize) -> std::time::Duration {
     let spread = 10 * attempts as u64;
     let random = u64::from(uuid::Uuid::new_v4().as_u128() as u32);
     std::time::Duration::from_millis(random % spread.max(1))

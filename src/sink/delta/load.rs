@@ -159,6 +159,7 @@ impl DeltaLoad {
                     return Err(error);
                 }
             }
+            tokio::time::sleep(super::ledger::contention_pause(attempt)).await;
             attempt += 1;
             tracing::info!(
                 table = table.name,
@@ -231,8 +232,9 @@ async fn upsert(
     Ok((committed, existing))
 }
 
-/// How many times a load tries its commit while other writers' commits conflict with it.
-const COMMIT_ATTEMPTS: usize = 5;
+/// How many times a load tries its commit while other writers' commits conflict with it
+/// (each time on the newest version, after a pause at random that spreads the writers out).
+const COMMIT_ATTEMPTS: usize = 30;
 
 /// Whether a commit failed because another writer committed first (so trying again on the
 /// newer version may succeed).

@@ -77,10 +77,11 @@ fn assert_each_done_once(by_key: &HashMap<String, Vec<Value>>) {
     }
 }
 
-/// `rows,distinct ids` of the employees table.
-fn employee_counts(dir: &Path) -> String {
+/// `rows,distinct ids` of the employees table, as `engine` of `csvgate sql` sees them.
+fn employee_counts(dir: &Path, engine: &str) -> String {
     let sql = "SELECT count(*) AS n, count(DISTINCT id) AS d FROM hired_employees";
-    let counted = common::succeeded(&mut csvgate(dir, &["sql", sql, "--format", "csv"]));
+    let args = ["sql", sql, "--engine", engine, "--format", "csv"];
+    let counted = common::succeeded(&mut csvgate(dir, &args));
     String::from_utf8_lossy(&counted.stdout)
         .lines()
         .nth(1)
@@ -112,16 +113,35 @@ fn four_ingest_processes_over_one_folder_load_each_file_once() {
     assert_eq!(employees.count(), FILES as usize, "{by_key:?}");
     assert_each_done_once(&by_key);
     let n = FILES * ROWS;
-    assert_eq!(employee_counts(dir.path()), format!("{n},{n}"));
+    assert_eq!(
+        employee_counts(dir.path(), "datafusion"),
+        format!("{n},{n}")
+    );
+}
+
+#[test]
+fn ingest_with_four_workers_loads_each_file_once_and_each_id_once() {
+    let dir = tempfile::tempdir().unwrap();
+    ingest_with_four_workers(dir.path(), "datafusion");
+}
+
+#[tokio::test]
+async fn ingest_with_four_workers_into_mariadb_loads_each_file_once_and_each_id_once() {
+    let (url, _) = common::mysql_database().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("csvgate.toml"),
+        format!("target = {url:?}\n"),
+    )
+    .unwrap();
+    ingest_with_four_workers(dir.path(), "mysql");
 }
 
 /// One process, four loads at once, over files of every table in one folder, some of which
 /// repeat each other's ids: reference tables still load first (no employee is rejected for a
 /// department not loaded yet), and rows with one id are there once, whichever file came last.
-#[test]
-fn ingest_with_four_workers_loads_each_file_once_and_each_id_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let land = dir.path().join("land");
+fn ingest_with_four_workers(dir: &Path, engine: &str) {
+    let land = dir.join("land");
     let folder = land.join("hired_employees");
     for file in 0..FILES {
         employees(&folder, &format!("part-{file:02}.csv"), ids_of(file));
@@ -138,7 +158,7 @@ fn ingest_with_four_workers_loads_each_file_once_and_each_id_once() {
     }
 
     let out = common::succeeded(&mut csvgate(
-        dir.path(),
+        dir,
         &["ingest", "--workers", "4", "--format", "json", "land"],
     ));
     let entries: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
@@ -154,12 +174,12 @@ fn ingest_with_four_workers_loads_each_file_once_and_each_id_once() {
         }
     }
 
-    let by_key = entries_by_key(dir.path());
+    let by_key = entries_by_key(dir);
     assert_eq!(by_key.len(), entries.len(), "{by_key:?}");
     assert_each_done_once(&by_key);
     let distinct = FILES * ROWS + ROWS / 2;
     assert_eq!(
-        employee_counts(dir.path()),
+        employee_counts(dir, engine),
         format!("{distinct},{distinct}")
     );
 }

@@ -66,6 +66,10 @@ impl Deployment {
         let options = IngestOptions {
             dialect: config.ingest.dialect()?,
             workers: config.ingest.workers.unwrap_or(1),
+            claim_lease: (config.ingest.claim_lease_secs).map_or(
+                crate::sink::claim::DEFAULT_LEASE,
+                std::time::Duration::from_secs,
+            ),
             ..IngestOptions::default()
         };
         Ok(Deployment {

@@ -14,6 +14,10 @@ pub const RESTORE_BEFORE_COMMIT: &str = "restore-before-commit";
 /// table, before the commit that makes them and the ledger entry visible.
 pub const LOAD_BEFORE_COMMIT: &str = "load-before-commit";
 
+/// A load whose object this run has claimed (the claim renewed meanwhile), before it reads
+/// a row.
+pub const CLAIM_TAKEN: &str = "claim-taken";
+
 /// A warehouse load with its rows committed, before the ledger entry is appended.
 pub const LEDGER_BEFORE_APPEND: &str = "ledger-before-append";
 

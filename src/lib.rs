@@ -12,7 +12,8 @@
 //! - [`shape`]: batches cast to the schemas csvgate declares.
 //! - [`sink`]: targets behind one trait, each a folder of the same shape: [`sink::delta`] (the
 //!   embedded Delta Lake warehouse) and [`sink::mysql`]; [`sink::mirror`] keeps both loaded;
-//!   [`sink::invalid`] writes rejected rows as CSV.
+//!   [`sink::invalid`] writes rejected rows as CSV; [`sink::claim`] is how workers take an
+//!   object version before they read it.
 //! - [`ledger`]: which object versions were processed; its contract, and what each target
 //!   gives, are stated there.
 //! - [`pipeline`]: the run that ties them together, one object at a time.

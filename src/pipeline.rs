@@ -10,13 +10,14 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use tracing::{Instrument, debug_span};
 
 use crate::dictionary::{Table, table_for_key};
 use crate::ledger::{self, Entry, Status};
+use crate::sink::claim::{Claim, Renewing};
 use crate::sink::invalid::InvalidRows;
 use crate::sink::{Load, SinkError, Target, reference_ids};
 use crate::store::{Buckets, Location, ObjectVersion, StoreError};
@@ -41,7 +42,7 @@ pub enum PipelineError {
 }
 
 /// Choices of one `ingest`.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct IngestOptions {
     /// Load every object into this table instead of telling it from the key.
     pub table: Option<&'static Table>,
@@ -52,6 +53,21 @@ pub struct IngestOptions {
     pub progress: bool,
     /// Objects of one table processed at once, each on a task of its own (0 counts as 1).
     pub workers: usize,
+    /// How long a claim on an object lasts unless renewed ([`crate::sink::claim`]).
+    pub claim_lease: std::time::Duration,
+}
+
+impl Default for IngestOptions {
+    fn default() -> IngestOptions {
+        IngestOptions {
+            table: None,
+            dialect: Dialect::default(),
+            force: false,
+            progress: false,
+            workers: 1,
+            claim_lease: crate::sink::claim::DEFAULT_LEASE,
+        }
+    }
 }
 
 /// The buckets and the target of one deployment.
@@ -60,24 +76,34 @@ pub struct Pipeline {
     pub target: Arc<dyn Target>,
 }
 
-/// An object found for a run, with the table it will load into.
+/// An object found for a run.
 struct Job {
     location: Location,
     object: ObjectVersion,
-    table: Result<&'static Table, PipelineError>,
+    /// The table every object of the run loads into, when the run names one.
+    told: Option<&'static Table>,
 }
 
 impl Job {
     fn new(location: &Location, object: ObjectVersion, options: &IngestOptions) -> Job {
         Job {
-            table: options
-                .table
-                .ok_or(())
-                .or_else(|()| table_of(location, &object)),
+            told: options.table,
             location: location.clone(),
             object,
         }
     }
+
+    /// The table the object loads into: the one the run names, else told from its key.
+    fn table(&self) -> Result<&'static Table, PipelineError> {
+        (self.told).map_or_else(|| table_of(&self.location, &self.object), Ok)
+    }
+}
+
+/// What processing an object came to.
+enum Processed {
+    Ended(Box<Entry>),
+    /// Another run holds the object's claim until then: to be tried again.
+    Held(DateTime<Utc>),
 }
 
 impl Pipeline {
@@ -105,7 +131,7 @@ impl Pipeline {
         }
         let mut ranks: BTreeMap<usize, Vec<Job>> = BTreeMap::new();
         for job in jobs {
-            let rank = (job.table.as_ref()).map_or(usize::MAX, |table| table.load_rank());
+            let rank = job.table().map_or(usize::MAX, |table| table.load_rank());
             ranks.entry(rank).or_default().push(job);
         }
         let mut entries = Vec::new();
@@ -116,18 +142,45 @@ impl Pipeline {
     }
 
     /// Processes `jobs` up to `options.workers` at a time, each on a task of its own so loads
-    /// use every core; the entries come in the jobs' order.
+    /// use every core. Objects another run holds are done last, once their claims end.
     async fn process_all(
         self: &Arc<Self>,
         run_id: &str,
         jobs: Vec<Job>,
         options: &IngestOptions,
     ) -> Vec<Entry> {
+        let first = self.spawn_each(run_id, jobs, options, Self::process_once);
+        let mut entries = Vec::new();
+        let mut held = Vec::new();
+        for (job, processed) in first.await {
+            match processed {
+                Processed::Ended(entry) => entries.push(*entry),
+                Processed::Held(_) => held.push(job),
+            }
+        }
+        let waited = self.spawn_each(run_id, held, options, Self::process_when_free);
+        entries.extend(waited.await.into_iter().map(|(_, entry)| entry));
+        entries
+    }
+
+    /// `work` on each job, up to `options.workers` at a time, each on a task of its own; what
+    /// came of them, in order.
+    async fn spawn_each<T, F, W>(
+        self: &Arc<Self>,
+        run_id: &str,
+        jobs: Vec<Job>,
+        options: &IngestOptions,
+        work: W,
+    ) -> Vec<T>
+    where
+        T: Send + 'static,
+        F: Future<Output = T> + Send + 'static,
+        W: Fn(Arc<Self>, String, Job, IngestOptions) -> F,
+    {
         let started = jobs.into_iter().map(|job| {
             let (pipeline, run_id, options) =
                 (Arc::clone(self), run_id.to_owned(), options.clone());
-            let processed = async move { pipeline.process(&run_id, job, &options).await };
-            tokio::spawn(processed.in_current_span())
+            tokio::spawn(work(pipeline, run_id, job, options).in_current_span())
         });
         let ended = futures::stream::iter(started).buffered(options.workers.max(1));
         ended
@@ -138,7 +191,28 @@ impl Pipeline {
             .await
     }
 
-    /// Processes one known object version under a given run id (the queue's unit of work).
+    async fn process_once(
+        self: Arc<Self>,
+        run_id: String,
+        job: Job,
+        options: IngestOptions,
+    ) -> (Job, Processed) {
+        let processed = self.process(&run_id, &job, &options).await;
+        (job, processed)
+    }
+
+    async fn process_when_free(
+        self: Arc<Self>,
+        run_id: String,
+        job: Job,
+        options: IngestOptions,
+    ) -> (Job, Entry) {
+        let entry = self.process_until_ended(&run_id, &job, &options).await;
+        (job, entry)
+    }
+
+    /// Processes one known object version under a given run id (the queue's unit of work),
+    /// waiting while another run holds it.
     pub async fn ingest_object(
         &self,
         run_id: &str,
@@ -146,27 +220,40 @@ impl Pipeline {
         object: ObjectVersion,
         options: &IngestOptions,
     ) -> Entry {
-        self.process(run_id, Job::new(location, object, options), options)
-            .await
+        let job = Job::new(location, object, options);
+        self.process_until_ended(run_id, &job, options).await
+    }
+
+    /// Processes `job`, and again after a pause each time another run holds it: its holder
+    /// ends (the object is then found loaded) or its lease runs out (this run takes it over).
+    async fn process_until_ended(&self, run_id: &str, job: &Job, options: &IngestOptions) -> Entry {
+        loop {
+            match self.process(run_id, job, options).await {
+                Processed::Ended(entry) => return *entry,
+                Processed::Held(until) => {
+                    let left = (until - Utc::now()).to_std().unwrap_or_default();
+                    tokio::time::sleep(left.min(HELD_POLL)).await;
+                }
+            }
+        }
     }
 
     /// Every log line of the object's processing carries its run id and key, so a log store
     /// (CloudWatch Logs Insights, Loki) can gather one run's lines.
-    async fn process(&self, run_id: &str, job: Job, options: &IngestOptions) -> Entry {
+    async fn process(&self, run_id: &str, job: &Job, options: &IngestOptions) -> Processed {
         let span = tracing::info_span!("object", run_id, key = %job.object.key);
         self.process_in_span(run_id, job, options)
             .instrument(span)
             .await
     }
 
-    async fn process_in_span(&self, run_id: &str, job: Job, options: &IngestOptions) -> Entry {
+    async fn process_in_span(&self, run_id: &str, job: &Job, options: &IngestOptions) -> Processed {
         let started_at = Utc::now();
         let mut entry = Entry {
             run_id: run_id.to_owned(),
             object: job.object.clone(),
             table: job
-                .table
-                .as_ref()
+                .table()
                 .map_or_else(|_| String::new(), |table| table.name.to_owned()),
             status: Status::Failed,
             rows_read: 0,
@@ -177,7 +264,7 @@ impl Pipeline {
             finished_at: started_at,
             error: None,
         };
-        let outcome = match job.table {
+        let outcome = match job.table() {
             Ok(table) => {
                 self.load(&job.location, &job.object, table, options, &mut entry)
                     .instrument(debug_span!("process", key = %job.object.key))
@@ -187,6 +274,7 @@ impl Pipeline {
         };
         entry.finished_at = Utc::now();
         match outcome {
+            Ok(Recorded::Held(until)) => return Processed::Held(until),
             Ok(Recorded::Yes) => {}
             Ok(Recorded::No) => self.record(&entry).await,
             Err(error) => {
@@ -202,7 +290,7 @@ impl Pipeline {
             rows_invalid = entry.rows_invalid,
             "object processed"
         );
-        entry
+        Processed::Ended(Box::new(entry))
     }
 
     async fn record(&self, entry: &Entry) {
@@ -224,14 +312,77 @@ impl Pipeline {
         // Begun before the check, so a worker that loads this object after the check is seen
         // at commit time (the load then ends `skipped`, [`SinkError::LoadedMeanwhile`]).
         let load = self.target.begin(table, object);
-        let mut load = load.instrument(debug_span!("begin")).await?;
-        let loaded = self.target.is_loaded(table, object);
-        if !options.force && loaded.instrument(debug_span!("is_loaded")).await? {
-            tracing::info!(object = %object.key, "already loaded, skipping");
+        let load = load.instrument(debug_span!("begin")).await?;
+        if self.loaded_before(table, object, options).await? {
             entry.status = Status::Skipped;
             load.abort().await;
             return Ok(Recorded::No);
         }
+        let lease = options.claim_lease;
+        let claimed = self.target.claim(object, &entry.run_id, lease);
+        let ticket = match claimed.instrument(debug_span!("claim")).await {
+            Ok(Claim::Taken(ticket)) => ticket,
+            Ok(Claim::Held { run_id, until }) => {
+                tracing::info!(object = %object.key, holder = run_id, %until, "another run holds it: later");
+                load.abort().await;
+                return Ok(Recorded::Held(until));
+            }
+            Err(error) => {
+                load.abort().await;
+                return Err(error.into());
+            }
+        };
+        let renewing = Renewing::start(Arc::clone(&self.target), ticket, lease);
+        crate::fault::pause(crate::fault::CLAIM_TAKEN).await;
+        // The holder before this run may have ended its claim right after loading it.
+        let loaded = match self.loaded_before(table, object, options).await {
+            Ok(false) => {
+                self.stage_and_commit(location, object, table, options, entry, load)
+                    .await
+            }
+            Ok(true) => {
+                entry.status = Status::Skipped;
+                load.abort().await;
+                Ok(Recorded::No)
+            }
+            Err(error) => {
+                load.abort().await;
+                Err(error)
+            }
+        };
+        let ticket = renewing.stop().await;
+        if let Err(error) = self.target.release(&ticket).await {
+            tracing::warn!(object = %object.key, %error, "could not end the claim: it ends with its lease");
+        }
+        loaded
+    }
+
+    /// Whether the object was loaded before (unless the run loads it again on purpose); it
+    /// then ends `skipped`.
+    async fn loaded_before(
+        &self,
+        table: &'static Table,
+        object: &ObjectVersion,
+        options: &IngestOptions,
+    ) -> Result<bool, PipelineError> {
+        let loaded = self.target.is_loaded(table, object);
+        if options.force || !loaded.instrument(debug_span!("is_loaded")).await? {
+            return Ok(false);
+        }
+        tracing::info!(object = %object.key, "already loaded, skipping");
+        Ok(true)
+    }
+
+    /// Stages the object's rows into `load` and commits them with `entry`.
+    async fn stage_and_commit(
+        &self,
+        location: &Location,
+        object: &ObjectVersion,
+        table: &'static Table,
+        options: &IngestOptions,
+        entry: &mut Entry,
+        mut load: Box<dyn Load>,
+    ) -> Result<Recorded, PipelineError> {
         if let Err(error) = self
             .stage_rows(location, object, table, options, entry, load.as_mut())
             .await
@@ -305,7 +456,12 @@ impl Pipeline {
 enum Recorded {
     Yes,
     No,
+    /// Neither: another run holds the object until then.
+    Held(DateTime<Utc>),
 }
+
+/// How often a run looks again at an object another run holds, at most.
+const HELD_POLL: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// The table an object of `location` loads into, told from its key.
 pub fn table_of(

@@ -80,6 +80,7 @@ fn kill_time(seed: u64) -> Duration {
 fn crash_and_recover(seed: u64, target: &[String]) -> Result<(), String> {
     let dir = tempfile::tempdir().unwrap();
     land(dir.path());
+    common::short_claim_leases(dir.path());
     let kill_after = kill_time(seed);
     let mut first = csvgate(dir.path(), target, &["ingest", "land", "--quiet"])
         .stdout(Stdio::null())

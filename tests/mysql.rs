@@ -31,7 +31,12 @@ fn sandbox(target: &MysqlTarget) -> Sandbox {
 #[tokio::test]
 async fn fixtures_load_into_mariadb_once_and_a_changed_row_replaces_the_old() {
     let (_, target) = mysql_database().await;
-    assert_eq!(target.init().await.unwrap(), 1, "init is safe to run twice");
+    let version = csvgate::sink::mysql::ddl::SCHEMA_VERSION;
+    assert_eq!(
+        target.init().await.unwrap(),
+        version,
+        "init is safe to run twice"
+    );
     assert_eq!(
         mysql_rows::<u64>(&target, "SELECT COUNT(*) FROM csvgate_schema").await,
         [1]
@@ -213,6 +218,7 @@ async fn unreachable_or_wrong_targets_fail_clearly_without_showing_the_password(
 async fn a_load_killed_midway_leaves_the_target_as_it_was_and_a_rerun_is_exact() {
     let (url, target) = mysql_database().await;
     let dir = tempfile::tempdir().unwrap();
+    common::short_claim_leases(dir.path());
     let fixtures = fixtures();
     let references = [fixtures.join("departments.csv"), fixtures.join("jobs.csv")];
     let references: Vec<&str> = references

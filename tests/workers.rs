@@ -183,3 +183,92 @@ fn ingest_with_four_workers(dir: &Path, engine: &str) {
         format!("{distinct},{distinct}")
     );
 }
+
+/// Employees files of one worker test with a killed worker: 52 with ids of their own and 6
+/// copies, plus departments and jobs: 60 files.
+const KILLED_PARTS: u64 = 52;
+const KILLED_ROWS: u64 = 500;
+
+#[test]
+fn four_workers_one_killed_holding_a_claim_load_each_file_once() {
+    let dir = tempfile::tempdir().unwrap();
+    four_workers_one_killed(dir.path(), "datafusion");
+}
+
+#[tokio::test]
+async fn four_workers_one_killed_holding_a_claim_load_each_file_once_into_mariadb() {
+    let (url, _) = common::mysql_database().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("csvgate.toml"),
+        format!("target = {url:?}\n"),
+    )
+    .unwrap();
+    four_workers_one_killed(dir.path(), "mysql");
+}
+
+/// Four workers over 60 files of every table, some repeating others; one is killed while it
+/// holds a claim: paused right after claiming its fifth object (`part-01-copy.csv`: it took
+/// departments, jobs, part-00-copy and part-00 alone), its lease renewed meanwhile. The
+/// others wait for that lease to run out, take the object over, and end with exit status 0.
+fn four_workers_one_killed(dir: &Path, engine: &str) {
+    common::short_claim_leases(dir);
+    let land = dir.join("land");
+    let folder = land.join("hired_employees");
+    let ids = |part: u64| part * 100_000 + 1..part * 100_000 + KILLED_ROWS + 1;
+    for part in 0..KILLED_PARTS {
+        employees(&folder, &format!("part-{part:02}.csv"), ids(part));
+    }
+    for part in 0..6 {
+        employees(&folder, &format!("part-{part:02}-copy.csv"), ids(part));
+    }
+    for name in ["departments.csv", "jobs.csv"] {
+        std::fs::copy(common::fixtures().join(name), land.join(name)).unwrap();
+    }
+
+    let mut victim = csvgate(dir, &["ingest", "--quiet", "land"]);
+    let mut victim =
+        common::spawn_paused_at(&mut victim, &format!("{}#5", csvgate::fault::CLAIM_TAKEN));
+    let others: Vec<_> = (1..WORKERS)
+        .map(|_| {
+            csvgate(dir, &["ingest", "--quiet", "land"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    victim.kill().unwrap();
+    victim.wait().unwrap();
+    for worker in others {
+        let out = worker.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "a worker failed: {stderr}");
+    }
+
+    let by_key = entries_by_key(dir);
+    assert_eq!(by_key.len(), 60, "{:?}", by_key.keys());
+    assert_each_done_once(&by_key);
+    let done_by = |name: &str| {
+        let (_, entries) = (by_key.iter())
+            .find(|(key, _)| key.ends_with(name))
+            .unwrap();
+        let done = entries
+            .iter()
+            .find(|entry| entry["status"] == "done")
+            .unwrap();
+        done["run_id"].as_str().unwrap().to_owned()
+    };
+    let victim_run = done_by("departments.csv");
+    assert_eq!(
+        done_by("part-00.csv"),
+        victim_run,
+        "the victim's fourth object"
+    );
+    assert_ne!(done_by("part-01-copy.csv"), victim_run, "taken over");
+    let distinct = KILLED_PARTS * KILLED_ROWS;
+    assert_eq!(
+        employee_counts(dir, engine),
+        format!("{distinct},{distinct}")
+    );
+}

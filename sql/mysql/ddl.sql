@@ -1,4 +1,4 @@
--- csvgate MySQL/MariaDB schema, version 1.
+-- csvgate MySQL/MariaDB schema, version 2.
 -- Generated from src/dictionary.rs (`csvgate db init` applies it; safe to run twice).
 -- Timestamps are DATETIME values in UTC.
 
@@ -45,8 +45,15 @@ CREATE TABLE IF NOT EXISTS csvgate_runs (
   KEY csvgate_runs_fingerprint_idx (fingerprint, status)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
+CREATE TABLE IF NOT EXISTS csvgate_claims (
+  claim_key CHAR(64) NOT NULL PRIMARY KEY,
+  run_id VARCHAR(64) NOT NULL,
+  generation BIGINT NOT NULL,
+  expires_at DATETIME(6) NOT NULL
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
 CREATE TABLE IF NOT EXISTS csvgate_schema (
   version INT NOT NULL PRIMARY KEY,
   applied_at DATETIME(6) NOT NULL
 ) ENGINE=InnoDB;
-INSERT IGNORE INTO csvgate_schema (version, applied_at) VALUES (1, UTC_TIMESTAMP(6));
+INSERT IGNORE INTO csvgate_schema (version, applied_at) VALUES (2, UTC_TIMESTAMP(6));

@@ -110,5 +110,6 @@ fn options(
         // One bar at a time: bars of loads running together would overwrite each other.
         progress: context.interactive && !context.quiet && workers <= 1,
         workers,
+        claim_lease: deployment.options.claim_lease,
     })
 }

@@ -108,6 +108,9 @@ pub struct IngestConfig {
     pub max_field_bytes: Option<usize>,
     /// Objects of one table an `ingest` loads at once (default 1).
     pub workers: Option<usize>,
+    /// Seconds a worker's claim on an object lasts unless renewed (default 300): how long
+    /// the objects of a worker that died wait before another takes them over.
+    pub claim_lease_secs: Option<u64>,
 }
 
 /// Why the configuration file could not be used.

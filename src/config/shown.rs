@@ -196,6 +196,13 @@ impl Config {
         rows.push(from_file_or_default("ingest.header", header, "auto"));
         let workers = ingest.workers.map(|workers| workers.to_string());
         rows.push(from_file_or_default("ingest.workers", workers, "1"));
+        let lease = ingest.claim_lease_secs.map(|secs| secs.to_string());
+        let default_lease = crate::sink::claim::DEFAULT_LEASE.as_secs().to_string();
+        rows.push(from_file_or_default(
+            "ingest.claim_lease_secs",
+            lease,
+            &default_lease,
+        ));
         let default = Limits::default();
         let limits = [
             ("ingest.batch_rows", ingest.batch_rows, default.batch_rows),

@@ -32,6 +32,7 @@
 //! | `done` (2, 3) | held in `_csvgate_held/` before the data commit, appended right after it | inserted in the data's transaction |
 //! | `queued` (4) | a one-row file in `_csvgate_queue/`, entering the table with its run's ending entry in one commit | a row |
 //! | other writers | appends retried when another process took the version | row inserts |
+//! | a load meanwhile | the data commit meets the other's marker: rows dropped, `skipped` | the commit locks the claim row and counts `done` rows first: rolled back, `skipped` |
 //!
 //! A [`Mirrored`](crate::sink::mirror::Mirrored) target commits the mirror first and counts
 //! an object as loaded only when both hold it, so a crash between the two is redone, not

@@ -7,12 +7,14 @@
 //! two commits is redone and ends with both loaded once.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use datafusion::arrow::record_batch::RecordBatch;
 
 use crate::dictionary::Table;
 use crate::ledger::{Entry, Selection};
+use crate::sink::claim::{Claim, Ticket};
 use crate::sink::{Load, SinkError, Target};
 use crate::store::ObjectVersion;
 
@@ -79,6 +81,23 @@ impl Target for Mirrored {
     async fn reachable(&self) -> Result<(), SinkError> {
         self.primary.reachable().await?;
         self.mirror.reachable().await
+    }
+
+    async fn claim(
+        &self,
+        object: &ObjectVersion,
+        run_id: &str,
+        lease: Duration,
+    ) -> Result<Claim, SinkError> {
+        self.primary.claim(object, run_id, lease).await
+    }
+
+    async fn renew(&self, ticket: &mut Ticket, lease: Duration) -> Result<bool, SinkError> {
+        self.primary.renew(ticket, lease).await
+    }
+
+    async fn release(&self, ticket: &Ticket) -> Result<(), SinkError> {
+        self.primary.release(ticket).await
     }
 }
 

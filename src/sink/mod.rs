@@ -3,14 +3,19 @@
 //! - [`delta`]: the embedded default, a Delta Lake warehouse of Parquet files.
 //! - [`mysql`]: MySQL or MariaDB, loaded with `LOAD DATA LOCAL INFILE` and one transaction.
 //! - [`mirror`]: a primary target with a Delta warehouse kept beside it.
+//! - [`claim`]: what workers take an object version with before they read it.
 //! - [`invalid`]: not a target but the other output of a split: rejected rows as CSV.
 
+pub mod claim;
 pub mod delta;
 pub mod invalid;
 pub mod mirror;
 pub mod mysql;
 
+use std::time::Duration;
+
 use async_trait::async_trait;
+use claim::{Claim, Ticket};
 use datafusion::arrow::array::AsArray;
 use datafusion::arrow::datatypes::Int64Type;
 use datafusion::arrow::error::ArrowError;
@@ -114,6 +119,22 @@ pub trait Target: Send + Sync {
 
     /// Whether the target answers at all, for a health check: cheap, and reads no table.
     async fn reachable(&self) -> Result<(), SinkError>;
+
+    /// Claims `object` for `run_id` until `lease` from now, unless another run holds a claim
+    /// on it whose lease has not run out ([`claim`]). A run's own claim is taken again.
+    async fn claim(
+        &self,
+        object: &ObjectVersion,
+        run_id: &str,
+        lease: Duration,
+    ) -> Result<Claim, SinkError>;
+
+    /// Extends the lease of `ticket` (which may change, see [`Ticket::generation`]); `false`
+    /// when another run took the claim over, its lease having run out.
+    async fn renew(&self, ticket: &mut Ticket, lease: Duration) -> Result<bool, SinkError>;
+
+    /// Ends the claim of `ticket`, unless another run took it over.
+    async fn release(&self, ticket: &Ticket) -> Result<(), SinkError>;
 }
 
 /// One object's load in progress: nothing written is visible until [`Load::commit`].

@@ -147,6 +147,20 @@ pub fn dialect(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// Claims of runs started in `dir` last a second (`[ingest] claim_lease_secs` of its
+/// `csvgate.toml`), so a run after a killed one takes its objects over at once, not after the
+/// default five minutes.
+pub fn short_claim_leases(dir: &Path) {
+    use std::io::Write;
+    let path = dir.join("csvgate.toml");
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .unwrap();
+    file.write_all(b"[ingest]\nclaim_lease_secs = 1\n").unwrap();
+}
+
 /// A result as CSV lines without the header, for readable comparisons.
 pub fn csv_lines(batch: &RecordBatch) -> Vec<String> {
     use csvgate::report::format::{self, Format};
@@ -204,8 +218,8 @@ pub async fn mysql_database() -> (String, MysqlTarget) {
     let target = MysqlTarget::new(&url, None).unwrap();
     assert_eq!(
         target.init().await.unwrap(),
-        1,
-        "a new database gets schema version 1"
+        csvgate::sink::mysql::ddl::SCHEMA_VERSION,
+        "a new database gets the current schema version"
     );
     (url, target)
 }

@@ -9,6 +9,7 @@
 //!   when no id overlaps, the staged files are simply appended.
 //!
 //! The parts, in the order a load meets them:
+//! - [`claims`]: which worker loads an object version now ([`crate::sink::claim`]);
 //! - [`tables`]: tables opened once and kept between loads, brought up to date when needed;
 //! - [`ids`]: each table's `id` set, for foreign keys and to tell appends from replaces;
 //! - [`load`]: staging Parquet files and committing them ([`commit`]: appended, or in place
@@ -22,6 +23,7 @@
 //! - [`files`]: a version's data files as stored, for copies that need no decoding;
 //! - [`vacuum`]: data files past the table's retention removed.
 
+mod claims;
 mod cleanup;
 mod commit;
 mod files;
@@ -37,6 +39,7 @@ mod vacuum;
 mod waiting;
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use datafusion::arrow::error::ArrowError;
@@ -45,6 +48,7 @@ use deltalake::DeltaTableError;
 
 use crate::dictionary::Table;
 use crate::ledger::{Entry, Selection};
+use crate::sink::claim::{Claim, Ticket};
 use crate::sink::{Load, SinkError, Target};
 use crate::store::{Location, ObjectVersion, StoreError};
 pub use files::{LiveFile, LiveFiles};
@@ -219,6 +223,23 @@ impl Target for DeltaTarget {
                 source,
             })),
         }
+    }
+
+    async fn claim(
+        &self,
+        object: &ObjectVersion,
+        run_id: &str,
+        lease: Duration,
+    ) -> Result<Claim, SinkError> {
+        self.take_claim(object, run_id, lease).await
+    }
+
+    async fn renew(&self, ticket: &mut Ticket, lease: Duration) -> Result<bool, SinkError> {
+        self.renew_claim(ticket, lease).await
+    }
+
+    async fn release(&self, ticket: &Ticket) -> Result<(), SinkError> {
+        self.end_claim(ticket).await
     }
 }
 

@@ -4,9 +4,11 @@
 use crate::dictionary::{ColumnKind, MAX_TEXT_CHARS, TABLES, Table};
 
 /// Bumped when the DDL changes; `csvgate db init` records it in `csvgate_schema`.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 /// The ledger table.
 pub const RUNS_TABLE: &str = "csvgate_runs";
+/// Which worker loads an object version now ([`crate::sink::claim`]).
+pub const CLAIMS_TABLE: &str = "csvgate_claims";
 
 /// The whole schema as `;`-terminated statements, safe to apply twice.
 pub fn ddl() -> String {
@@ -20,6 +22,7 @@ pub fn ddl() -> String {
         text.push_str(&create_table(table));
     }
     text.push_str(LEDGER_DDL);
+    text.push_str(CLAIMS_DDL);
     text.push_str(&format!(
         "\nCREATE TABLE IF NOT EXISTS csvgate_schema (\n  version INT NOT NULL PRIMARY KEY,\n  applied_at DATETIME(6) NOT NULL\n) ENGINE=InnoDB;\n\
          INSERT IGNORE INTO csvgate_schema (version, applied_at) VALUES ({SCHEMA_VERSION}, UTC_TIMESTAMP(6));\n"
@@ -105,6 +108,17 @@ CREATE TABLE IF NOT EXISTS csvgate_runs (
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 ";
 
+/// Version 2. One row per claimed object version (its fingerprint's SHA-256); the lease's
+/// end is the database's clock, so workers' clocks do not matter.
+const CLAIMS_DDL: &str = "
+CREATE TABLE IF NOT EXISTS csvgate_claims (
+  claim_key CHAR(64) NOT NULL PRIMARY KEY,
+  run_id VARCHAR(64) NOT NULL,
+  generation BIGINT NOT NULL,
+  expires_at DATETIME(6) NOT NULL
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,6 +140,7 @@ mod tests {
         let text = ddl();
         assert!(text.contains("CONSTRAINT hired_employees_department_id_fk FOREIGN KEY (department_id) REFERENCES departments (id)"));
         assert!(text.contains("KEY hired_employees_datetime_idx (datetime)"));
-        assert_eq!(statements().len(), TABLES.len() + 3);
+        // The tables, the ledger, the claims, the schema version and its row.
+        assert_eq!(statements().len(), TABLES.len() + 4);
     }
 }

@@ -85,9 +85,7 @@ fn entry_from_row(mut row: Row) -> Entry {
     let count = |row: &mut Row, index: usize| row.take::<u64, _>(index).unwrap_or_default();
     let time = |row: &mut Row, index: usize| {
         let text: String = row.take(index).unwrap_or_default();
-        NaiveDateTime::parse_from_str(&text, "%Y-%m-%d %H:%M:%S%.f")
-            .map(|at| at.and_utc())
-            .unwrap_or_default()
+        utc(&text).unwrap_or_default()
     };
     Entry {
         run_id: text(&mut row, 0),
@@ -107,4 +105,10 @@ fn entry_from_row(mut row: Row) -> Entry {
         finished_at: time(&mut row, 11),
         error: row.take::<Option<String>, _>(12).flatten(),
     }
+}
+
+/// A `DATETIME(6)` in UTC, as `CAST(… AS CHAR)` gives it.
+pub(super) fn utc(text: &str) -> Option<DateTime<Utc>> {
+    let naive = NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f").ok()?;
+    Some(naive.and_utc())
 }

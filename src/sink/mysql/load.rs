@@ -14,10 +14,12 @@ use mysql_async::Conn;
 use mysql_async::Value;
 use mysql_async::prelude::Queryable;
 
+use super::meanwhile::Meanwhile;
 use super::{MysqlTarget, ledger, rows, server_code};
 use crate::dictionary::Table;
 use crate::ledger::Entry;
 use crate::sink::{Load, SinkError};
+use crate::store::ObjectVersion;
 
 /// Rows per statement of the `INSERT` fallback.
 const INSERT_CHUNK_ROWS: usize = 1000;
@@ -25,6 +27,13 @@ const INSERT_CHUNK_ROWS: usize = 1000;
 const LOCAL_INFILE_REFUSED: [u16; 3] = [4166, 1148, 3948];
 
 static FALLBACK_LOGGED: AtomicBool = AtomicBool::new(false);
+
+/// How a load's commit ended.
+enum Finished {
+    Committed,
+    /// Rolled back: another run claimed or loaded the object meanwhile.
+    LoadedElsewhere,
+}
 
 /// Where rows go as they come, and what the commit does with them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +56,9 @@ pub(super) struct MysqlLoad {
     /// Where rows go as they come: the table or its staging table.
     into: String,
     mode: Mode,
+    /// A load of an object version (not a restore) checks before its commit that no other
+    /// run took the object meanwhile.
+    meanwhile: Option<Meanwhile>,
 }
 
 impl MysqlLoad {
@@ -56,11 +68,16 @@ impl MysqlLoad {
     pub(super) async fn begin(
         target: &MysqlTarget,
         table: &'static Table,
+        object: &ObjectVersion,
     ) -> Result<MysqlLoad, SinkError> {
-        match table.is_referenced() {
-            true => Self::start(target, table, Mode::Staged).await,
-            false => Self::start(target, table, Mode::Direct).await,
-        }
+        let mode = match table.is_referenced() {
+            true => Mode::Staged,
+            false => Mode::Direct,
+        };
+        let meanwhile = Meanwhile::begin(target, object).await?;
+        let mut load = Self::start(target, table, mode).await?;
+        load.meanwhile = Some(meanwhile);
+        Ok(load)
     }
 
     /// Starts replacing the contents of `table` with the rows written.
@@ -99,6 +116,7 @@ impl MysqlLoad {
             table,
             into,
             mode,
+            meanwhile: None,
         })
     }
 
@@ -116,9 +134,27 @@ impl MysqlLoad {
         format!("ON DUPLICATE KEY UPDATE {}", updates.join(", "))
     }
 
-    /// Upsert (after deleting the rows a restore drops), ledger row and `COMMIT`; on failure
-    /// the transaction is rolled back.
-    async fn finish(&mut self, entry: &Entry) -> Result<(), mysql_async::Error> {
+    /// Upsert (after deleting the rows a restore drops), the check that no other run took the
+    /// object meanwhile, ledger row and `COMMIT`; on failure the caller rolls back.
+    async fn finish(&mut self, entry: &Entry) -> Result<Finished, SinkError> {
+        let error = self.target.error();
+        self.put_rows_in_place().await.map_err(&error)?;
+        if let Some(meanwhile) = &self.meanwhile
+            && meanwhile
+                .loaded_elsewhere(&self.target, &mut self.conn, entry)
+                .await?
+        {
+            return Ok(Finished::LoadedElsewhere);
+        }
+        ledger::insert(&mut self.conn, entry)
+            .await
+            .map_err(&error)?;
+        self.conn.query_drop("COMMIT").await.map_err(&error)?;
+        Ok(Finished::Committed)
+    }
+
+    /// Inside the transaction: the rows where they go, as the mode says.
+    async fn put_rows_in_place(&mut self) -> Result<(), mysql_async::Error> {
         match self.mode {
             // The rows are in the table already, inside the open transaction.
             Mode::Direct => crate::fault::pause(crate::fault::LOAD_BEFORE_COMMIT).await,
@@ -139,8 +175,7 @@ impl MysqlLoad {
                 self.upsert_staged().await?;
             }
         }
-        ledger::insert(&mut self.conn, entry).await?;
-        self.conn.query_drop("COMMIT").await
+        Ok(())
     }
 
     /// Inserts the staged rows into the table, updating those whose id it holds.
@@ -278,12 +313,15 @@ impl Load for MysqlLoad {
     }
 
     async fn commit(mut self: Box<Self>, entry: &Entry) -> Result<(), SinkError> {
-        let error = self.target.error();
-        if let Err(failed) = self.finish(entry).await {
-            let _ = self.clean_up().await;
-            return Err(error(failed));
+        let finished = self.finish(entry).await;
+        let cleaned = self.clean_up().await;
+        match finished? {
+            Finished::Committed => cleaned.map_err(self.target.error()),
+            Finished::LoadedElsewhere => Err(SinkError::LoadedMeanwhile {
+                target: self.target.display.clone(),
+                object: entry.object.key.clone(),
+            }),
         }
-        self.clean_up().await.map_err(error)
     }
 
     async fn abort(mut self: Box<Self>) {

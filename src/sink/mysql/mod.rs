@@ -5,13 +5,16 @@
 //! or neither, so a crash or a lost connection before `COMMIT` leaves the table as it was. The
 //! schema ([`ddl`]) and the rows' text ([`rows`]) derive from the dictionary.
 
+mod claims;
 pub mod ddl;
 mod ledger;
 mod load;
+mod meanwhile;
 pub mod rows;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use mysql_async::prelude::Queryable;
@@ -19,6 +22,7 @@ use mysql_async::{Conn, Opts, OptsBuilder, Pool, Row, TxOpts, Value};
 
 use crate::dictionary::Table;
 use crate::ledger::{Entry, Selection};
+use crate::sink::claim::{Claim, Ticket};
 use crate::sink::{Load, SinkError, Target};
 use crate::store::ObjectVersion;
 use load::MysqlLoad;
@@ -218,9 +222,9 @@ impl Target for MysqlTarget {
     async fn begin(
         &self,
         table: &'static Table,
-        _object: &ObjectVersion,
+        object: &ObjectVersion,
     ) -> Result<Box<dyn Load>, SinkError> {
-        Ok(Box::new(MysqlLoad::begin(self, table).await?))
+        Ok(Box::new(MysqlLoad::begin(self, table, object).await?))
     }
 
     async fn begin_replace(
@@ -249,6 +253,23 @@ impl Target for MysqlTarget {
 
     async fn reachable(&self) -> Result<(), SinkError> {
         self.conn().await?.ping().await.map_err(self.error())
+    }
+
+    async fn claim(
+        &self,
+        object: &ObjectVersion,
+        run_id: &str,
+        lease: Duration,
+    ) -> Result<Claim, SinkError> {
+        self.take_claim(object, run_id, lease).await
+    }
+
+    async fn renew(&self, ticket: &mut Ticket, lease: Duration) -> Result<bool, SinkError> {
+        self.renew_claim(ticket, lease).await
+    }
+
+    async fn release(&self, ticket: &Ticket) -> Result<(), SinkError> {
+        self.end_claim(ticket).await
     }
 }
 

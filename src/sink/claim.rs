@@ -1,0 +1,103 @@
+//! Claims: before a worker reads an object version it takes it for a while (a *lease*), so
+//! workers over one landing prefix do not all read and validate the same file.
+//!
+//! A claim lives in the target, beside the ledger, and is taken through the target's own
+//! atomic writes (the warehouse: an object created only if absent; MySQL: one upsert of a
+//! row), never in a process: a worker that dies holds its objects only until its lease runs
+//! out, then another takes them over. A worker renews its lease while it loads.
+//!
+//! Claims save work; they are not what keeps a load exactly-once. That stays the data commit
+//! and its marker (rule 1 of [`crate::ledger`]): a worker whose lease ran out mid-load, and
+//! whose object another took over, still meets the other's commit and drops its own rows.
+//! Leases are measured by the workers' clocks on the warehouse (keep them within a fraction
+//! of the lease, as NTP does) and by the database's clock on MySQL.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+use tracing::Instrument;
+
+use super::Target;
+use crate::store::ObjectVersion;
+
+/// What an attempt to claim an object found.
+#[derive(Debug)]
+pub enum Claim {
+    /// This run holds the object until its lease runs out.
+    Taken(Ticket),
+    /// Another run holds it until `until` (unless it ends its claim sooner).
+    Held {
+        run_id: String,
+        until: DateTime<Utc>,
+    },
+}
+
+/// A claim this run holds: what renewing and ending it name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ticket {
+    /// The claimed object version, hashed ([`claim_key`]).
+    pub key: String,
+    pub run_id: String,
+    /// Bumped by each take-over (and, on the warehouse, each renewal), so a worker whose
+    /// claim was taken over cannot renew or end the new holder's.
+    pub generation: u64,
+}
+
+/// The name of an object version's claims: the SHA-256 of its fingerprint.
+pub fn claim_key(object: &ObjectVersion) -> String {
+    let digest = Sha256::digest(object.fingerprint().as_bytes());
+    digest.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// How long a claim lasts unless renewed, by default (`[ingest] claim_lease_secs`).
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(300);
+
+/// How often a holder renews its claim: three times a lease, so one late renewal does not
+/// lose it.
+pub fn renewal_interval(lease: Duration) -> Duration {
+    lease / 3
+}
+
+/// A claim kept while its object loads: renewed in the background every
+/// [`renewal_interval`] until [`Renewing::stop`].
+pub struct Renewing {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Ticket>,
+}
+
+impl Renewing {
+    pub fn start(target: Arc<dyn Target>, mut ticket: Ticket, lease: Duration) -> Renewing {
+        let (stop, mut stopped) = tokio::sync::oneshot::channel();
+        let renewing = async move {
+            loop {
+                // Stopping waits for a renewal under way, so the ticket returned is the one
+                // in force (on the warehouse, each renewal is a generation of its own).
+                tokio::select! {
+                    _ = &mut stopped => return ticket,
+                    () = tokio::time::sleep(renewal_interval(lease)) => {}
+                }
+                match target.renew(&mut ticket, lease).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        tracing::warn!("the claim ran out and another run took it over");
+                        let _ = stopped.await;
+                        return ticket;
+                    }
+                    Err(error) => tracing::warn!(%error, "could not renew the claim"),
+                }
+            }
+        };
+        let task = tokio::spawn(renewing.in_current_span());
+        Renewing { stop, task }
+    }
+
+    /// Stops renewing; the ticket as last renewed.
+    pub async fn stop(self) -> Ticket {
+        let _ = self.stop.send(());
+        self.task
+            .await
+            .unwrap_or_else(|failed| std::panic::resume_unwind(failed.into_panic()))
+    }
+}

@@ -31,7 +31,8 @@ backup_and_restore() {
     read -r wall rss < <(measure "$csvgate" "$@" backup --table hired_employees --format "$format")
     local id size
     id=$(newest "$backups")
-    size=$(stat -c %s "$backups/hired_employees/$id/data.$format")
+    # A Parquet snapshot of the warehouse is its live files copied: the data files together.
+    size=$(find "$backups/hired_employees/$id" -name 'data*' -printf '%s\n' | awk '{ s += $1 } END { print s }')
     row "$rows" "backup-$format" "$wall" "$rss" "$size" "$anchor_wall" "$anchor_rss"
     rss_backup[$format-$rows]=$rss
     [ "$format" = parquet ] && parquet_wall=$wall

@@ -65,7 +65,10 @@ impl Snapshot {
     /// statement), so numbers and timestamps arrive binary and neither the server formats nor
     /// the client parses them as text (reading text rows on the writer's task made a backup
     /// 1.5× as slow as `mysqldump` of the same table).
-    pub(super) async fn rows(&mut self, table: &'static Table) -> Result<Rows<'static>, BackupError> {
+    pub(super) async fn rows(
+        &mut self,
+        table: &'static Table,
+    ) -> Result<Rows<'static>, BackupError> {
         let mut conn = self.connection().await?;
         let (sender, batches) = tokio::sync::mpsc::channel(BATCHES_IN_FLIGHT);
         let target = self.target.describe();
@@ -97,7 +100,10 @@ impl Snapshot {
                 .unwrap_or_else(|failed| std::panic::resume_unwind(failed.into_panic()));
             return Ok(conn);
         }
-        Ok(self.conn.take().expect("the connection is here or with a reading task"))
+        Ok(self
+            .conn
+            .take()
+            .expect("the connection is here or with a reading task"))
     }
 }
 
@@ -107,7 +113,10 @@ async fn read_table(
     table: &'static Table,
     sender: &tokio::sync::mpsc::Sender<Result<RecordBatch, String>>,
 ) -> Result<(), mysql_async::Error> {
-    let columns: Vec<String> = table.column_names().map(|name| format!("`{name}`")).collect();
+    let columns: Vec<String> = table
+        .column_names()
+        .map(|name| format!("`{name}`"))
+        .collect();
     let sql = format!("SELECT {} FROM `{}`", columns.join(", "), table.name);
     let schema = table.typed_schema();
     let mut result = conn.exec_iter(sql, ()).await?;

@@ -1,8 +1,12 @@
 //! Each table's `id` set, as a compact bitmap kept per table version: the foreign-key rules of
 //! other tables accept these ids, and a load tells from them whether it replaces rows.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
+use datafusion::object_store::path::Path;
+use datafusion::parquet::arrow::{ParquetRecordBatchStreamBuilder, ProjectionMask};
+use datafusion::parquet::errors::ParquetError;
 use deltalake::DeltaTable;
 use deltalake::kernel::Version;
 use futures::TryStreamExt;
@@ -11,9 +15,22 @@ use roaring::RoaringTreemap;
 use super::{DeltaTarget, SCANNED};
 use crate::dictionary::Table;
 use crate::sink::{SinkError, insert_ids};
+use crate::store::StoredParquet;
+
+/// A table's ids as of one version, with the data files that version held.
+#[derive(Debug, Clone)]
+pub(super) struct KeptIds {
+    version: Version,
+    ids: Arc<RoaringTreemap>,
+    /// Path and size of each live file.
+    files: Arc<HashMap<String, u64>>,
+}
 
 impl DeltaTarget {
-    /// Every `id` in the table at the version `delta` is at.
+    /// Every `id` in the table at the version `delta` is at. From ids kept for an earlier
+    /// version, when the commits since only added files, just those files' ids are read:
+    /// workers appending to one table would otherwise scan the whole table after each other
+    /// worker's commit.
     pub(super) async fn id_set(
         &self,
         table: &Table,
@@ -22,20 +39,101 @@ impl DeltaTarget {
         let Some(version) = delta.version() else {
             return Ok(Arc::default());
         };
-        if let Some((kept_version, ids)) = self.kept().ids.get(table.name)
-            && *kept_version == version
+        let kept = self.kept().ids.get(table.name).cloned();
+        if let Some(kept) = &kept
+            && kept.version == version
         {
-            return Ok(Arc::clone(ids));
+            return Ok(Arc::clone(&kept.ids));
         }
-        let ids = Arc::new(self.scan_ids(table, delta).await?);
-        self.keep_ids(table, version, &ids);
+        let files = self.live_paths(table, delta)?;
+        let ids = match kept.filter(|kept| kept.version < version) {
+            Some(kept) if kept.files.keys().all(|path| files.contains_key(path)) => {
+                let mut ids = kept.ids.as_ref().clone();
+                for (path, size) in files
+                    .iter()
+                    .filter(|(path, _)| !kept.files.contains_key(*path))
+                {
+                    self.read_ids(table, path, *size, &mut ids).await?;
+                }
+                ids
+            }
+            _ => self.scan_ids(table, delta).await?,
+        };
+        let ids = Arc::new(ids);
+        self.keep_ids_of(table, version, &ids, Arc::new(files));
         Ok(ids)
     }
 
-    pub(super) fn keep_ids(&self, table: &Table, version: Version, ids: &Arc<RoaringTreemap>) {
-        self.kept()
-            .ids
-            .insert(table.name.to_owned(), (version, Arc::clone(ids)));
+    /// Keeps `ids` as the ids of `table` at the version `delta` is at.
+    pub(super) fn keep_ids(
+        &self,
+        table: &Table,
+        delta: &DeltaTable,
+        ids: &Arc<RoaringTreemap>,
+    ) -> Result<(), SinkError> {
+        let Some(version) = delta.version() else {
+            return Ok(());
+        };
+        let files = Arc::new(self.live_paths(table, delta)?);
+        self.keep_ids_of(table, version, ids, files);
+        Ok(())
+    }
+
+    fn keep_ids_of(
+        &self,
+        table: &Table,
+        version: Version,
+        ids: &Arc<RoaringTreemap>,
+        files: Arc<HashMap<String, u64>>,
+    ) {
+        let kept = KeptIds {
+            version,
+            ids: Arc::clone(ids),
+            files,
+        };
+        self.kept().ids.insert(table.name.to_owned(), kept);
+    }
+
+    fn live_paths(
+        &self,
+        table: &Table,
+        delta: &DeltaTable,
+    ) -> Result<HashMap<String, u64>, SinkError> {
+        let snapshot = delta.snapshot().map_err(self.error(table.name))?;
+        let files = snapshot.log_data();
+        let paths = files
+            .iter()
+            .map(|file| (file.path().into_owned(), file.size().unsigned_abs()));
+        Ok(paths.collect())
+    }
+
+    /// Adds the ids of one data file of `table` to `ids`, reading only its id column.
+    async fn read_ids(
+        &self,
+        table: &Table,
+        path: &str,
+        size: u64,
+        ids: &mut RoaringTreemap,
+    ) -> Result<(), SinkError> {
+        let location = self.warehouse.child(table.name)?;
+        let reader = StoredParquet {
+            store: location.store.clone(),
+            path: Path::from(path),
+            size,
+        };
+        let error = |error: ParquetError| SinkError::Config {
+            target: format!("{}{path}", location.url),
+            reason: error.to_string(),
+        };
+        let builder = ParquetRecordBatchStreamBuilder::new(reader)
+            .await
+            .map_err(error)?;
+        let key = ProjectionMask::columns(builder.parquet_schema(), [table.key_column().name]);
+        let mut batches = builder.with_projection(key).build().map_err(error)?;
+        while let Some(batch) = batches.try_next().await.map_err(error)? {
+            insert_ids(ids, &batch, 0);
+        }
+        Ok(())
     }
 
     async fn scan_ids(

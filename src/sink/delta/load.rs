@@ -322,11 +322,14 @@ impl Load for DeltaLoad {
         clean_up_log(&committed).await;
         // The ids after this commit are the ids before it plus the loaded ones (an overwrite
         // leaves none before), unless another writer committed in between: then the next load
-        // scans the table again.
+        // reads the files added since (or scans the table, when files went).
         if let (Some(before), Some(after)) = (before, committed.version())
             && after == before + 1
         {
-            target.keep_ids(table, after, &Arc::new(existing.as_ref() | &loaded_ids));
+            let ids = Arc::new(existing.as_ref() | &loaded_ids);
+            if let Err(error) = target.keep_ids(table, &committed, &ids) {
+                tracing::debug!(%error, "ids not kept: the next load reads them");
+            }
         }
         let appended = target.release(entry, &marker);
         appended

@@ -6,16 +6,14 @@
 //! another process is picked up rather than overlooked.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use datafusion::object_store::ObjectStoreExt;
 use datafusion::object_store::path::Path;
-use deltalake::kernel::{DataType as DeltaType, StructField, Version};
+use deltalake::kernel::{DataType as DeltaType, StructField};
 use deltalake::protocol::SaveMode;
 use deltalake::{BlindDeltaTable, DeltaTable, DeltaTableBuilder};
 use futures::StreamExt;
-use roaring::RoaringTreemap;
 
 use super::{DELTA_LOG, DeltaTarget};
 use crate::dictionary::{ColumnKind, Table};
@@ -39,7 +37,7 @@ pub(super) struct Kept {
     /// When each kept table was last loaded or brought up to date from its log.
     pub(super) updated: HashMap<String, Instant>,
     /// Each table's `id` set at one version, by folder.
-    pub(super) ids: HashMap<String, (Version, Arc<RoaringTreemap>)>,
+    pub(super) ids: HashMap<String, super::ids::KeptIds>,
     /// The ledger, opened for appends.
     pub(super) ledger: Option<BlindDeltaTable>,
 }

@@ -20,6 +20,36 @@ fn csvgate(dir: &Path, args: &[&str]) -> Command {
     command
 }
 
+/// A folder whose `csvgate.toml` names a new MariaDB database as the target.
+async fn mariadb_folder() -> tempfile::TempDir {
+    let (url, _) = common::mysql_database().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("csvgate.toml"),
+        format!("target = {url:?}\n"),
+    )
+    .unwrap();
+    dir
+}
+
+/// `csvgate ingest land` started in `dir`, its errors kept.
+fn spawn_ingest(dir: &Path) -> std::process::Child {
+    csvgate(dir, &["ingest", "--quiet", "land"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits for each worker: each must succeed.
+fn assert_all_succeed(workers: Vec<std::process::Child>) {
+    for worker in workers {
+        let out = worker.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "a worker failed: {stderr}");
+    }
+}
+
 /// A file of employees with `ids` into `folder`.
 fn employees(folder: &Path, name: &str, ids: std::ops::Range<u64>) {
     std::fs::create_dir_all(folder).unwrap();
@@ -93,20 +123,8 @@ fn employee_counts(dir: &Path, engine: &str) -> String {
 fn four_ingest_processes_over_one_folder_load_each_file_once() {
     let dir = tempfile::tempdir().unwrap();
     land(dir.path());
-    let workers: Vec<_> = (0..WORKERS)
-        .map(|_| {
-            csvgate(dir.path(), &["ingest", "--quiet", "land"])
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    for worker in workers {
-        let out = worker.wait_with_output().unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "a worker failed: {stderr}");
-    }
+    let workers = (0..WORKERS).map(|_| spawn_ingest(dir.path())).collect();
+    assert_all_succeed(workers);
 
     let by_key = entries_by_key(dir.path());
     let employees = by_key.keys().filter(|key| key.starts_with("hired"));
@@ -127,13 +145,7 @@ fn ingest_with_four_workers_loads_each_file_once_and_each_id_once() {
 
 #[tokio::test]
 async fn ingest_with_four_workers_into_mariadb_loads_each_file_once_and_each_id_once() {
-    let (url, _) = common::mysql_database().await;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("csvgate.toml"),
-        format!("target = {url:?}\n"),
-    )
-    .unwrap();
+    let dir = mariadb_folder().await;
     ingest_with_four_workers(dir.path(), "mysql");
 }
 
@@ -197,13 +209,7 @@ fn four_workers_one_killed_holding_a_claim_load_each_file_once() {
 
 #[tokio::test]
 async fn four_workers_one_killed_holding_a_claim_load_each_file_once_into_mariadb() {
-    let (url, _) = common::mysql_database().await;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("csvgate.toml"),
-        format!("target = {url:?}\n"),
-    )
-    .unwrap();
+    let dir = mariadb_folder().await;
     four_workers_one_killed(dir.path(), "mysql");
 }
 
@@ -229,22 +235,10 @@ fn four_workers_one_killed(dir: &Path, engine: &str) {
     let mut victim = csvgate(dir, &["ingest", "--quiet", "land"]);
     let mut victim =
         common::spawn_paused_at(&mut victim, &format!("{}#5", csvgate::fault::CLAIM_TAKEN));
-    let others: Vec<_> = (1..WORKERS)
-        .map(|_| {
-            csvgate(dir, &["ingest", "--quiet", "land"])
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
+    let others = (1..WORKERS).map(|_| spawn_ingest(dir)).collect();
     victim.kill().unwrap();
     victim.wait().unwrap();
-    for worker in others {
-        let out = worker.wait_with_output().unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "a worker failed: {stderr}");
-    }
+    assert_all_succeed(others);
 
     let by_key = entries_by_key(dir);
     assert_eq!(by_key.len(), 60, "{:?}", by_key.keys());

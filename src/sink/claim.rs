@@ -16,7 +16,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sha2::{Digest, Sha256};
 use tracing::Instrument;
 
 use super::Target;
@@ -47,8 +46,7 @@ pub struct Ticket {
 
 /// The name of an object version's claims: the SHA-256 of its fingerprint.
 pub fn claim_key(object: &ObjectVersion) -> String {
-    let digest = Sha256::digest(object.fingerprint().as_bytes());
-    digest.iter().map(|byte| format!("{byte:02x}")).collect()
+    super::sha256_hex(&object.fingerprint())
 }
 
 /// How long a claim lasts unless renewed, by default (`[ingest] claim_lease_secs`).

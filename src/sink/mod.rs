@@ -167,6 +167,13 @@ pub async fn reference_ids(
     Ok(references)
 }
 
+/// The hex SHA-256 of `text`: a safe, fixed-length object name for a key of any length
+/// (claims, held ledger entries).
+pub(crate) fn sha256_hex(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    format!("{:x}", Sha256::digest(text.as_bytes()))
+}
+
 /// Adds the values of the Int64 `column` of `batch` to `ids` (ids are never negative).
 pub fn insert_ids(ids: &mut RoaringTreemap, batch: &RecordBatch, column: usize) {
     let values = batch.column(column).as_primitive::<Int64Type>();

@@ -3,6 +3,7 @@
 //! every row again).
 
 use datafusion::object_store::path::Path;
+use deltalake::DeltaTable;
 
 use super::DeltaTarget;
 use crate::dictionary::Table;
@@ -34,6 +35,19 @@ impl DeltaTarget {
         let Some(version) = delta.version() else {
             return Ok(None);
         };
+        Ok(Some(LiveFiles {
+            version,
+            location: self.warehouse.child(table.name)?,
+            files: self.files_of(table, &delta)?,
+        }))
+    }
+
+    /// The data files of the version `delta` is at.
+    pub(super) fn files_of(
+        &self,
+        table: &Table,
+        delta: &DeltaTable,
+    ) -> Result<Vec<LiveFile>, SinkError> {
         let snapshot = delta.snapshot().map_err(self.error(table.name))?;
         let files = (snapshot.log_data().iter())
             .map(|file| LiveFile {
@@ -43,10 +57,6 @@ impl DeltaTarget {
                     && file.partition_values().is_none(),
             })
             .collect();
-        Ok(Some(LiveFiles {
-            version,
-            location: self.warehouse.child(table.name)?,
-            files,
-        }))
+        Ok(files)
     }
 }

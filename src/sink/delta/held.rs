@@ -26,7 +26,7 @@ use sha2::{Digest, Sha256};
 use super::waiting::WaitingEntries;
 use super::{DeltaTarget, app_id};
 use crate::ledger::{Entry, Selection, Status};
-use crate::sink::SinkError;
+use crate::sink::{SinkError, sha256_hex};
 use crate::store::ObjectVersion;
 
 /// The application transaction a commit carries, which tells whether it happened.
@@ -63,7 +63,11 @@ impl Marker {
     /// The held file's name: the marker's id and the run's, hashed into a safe file name
     /// that starts with the marker's ([`prefix`]).
     fn file_name(&self) -> String {
-        format!("{}-{}", prefix(&self.app_id), &hex(&self.run_id)[..16])
+        format!(
+            "{}-{}",
+            prefix(&self.app_id),
+            &sha256_hex(&self.run_id)[..16]
+        )
     }
 }
 
@@ -80,12 +84,7 @@ fn version_of(entry: &Entry) -> i64 {
 
 /// The start of the names of every held file of one marker.
 fn prefix(app_id: &str) -> String {
-    hex(app_id)
-}
-
-fn hex(text: &str) -> String {
-    let digest = Sha256::digest(text.as_bytes());
-    digest.iter().map(|byte| format!("{byte:02x}")).collect()
+    sha256_hex(app_id)
 }
 
 /// What to do with a held file whose commit did not happen.

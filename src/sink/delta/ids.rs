@@ -23,7 +23,7 @@ pub(super) struct KeptIds {
     version: Version,
     ids: Arc<RoaringTreemap>,
     /// Path and size of each live file.
-    files: Arc<HashMap<String, u64>>,
+    files: Arc<HashMap<Path, u64>>,
 }
 
 impl DeltaTarget {
@@ -45,7 +45,7 @@ impl DeltaTarget {
         {
             return Ok(Arc::clone(&kept.ids));
         }
-        let files = self.live_paths(table, delta)?;
+        let files = self.file_sizes(table, delta)?;
         let ids = match kept.filter(|kept| kept.version < version) {
             Some(kept) if kept.files.keys().all(|path| files.contains_key(path)) => {
                 let mut ids = kept.ids.as_ref().clone();
@@ -74,7 +74,7 @@ impl DeltaTarget {
         let Some(version) = delta.version() else {
             return Ok(());
         };
-        let files = Arc::new(self.live_paths(table, delta)?);
+        let files = Arc::new(self.file_sizes(table, delta)?);
         self.keep_ids_of(table, version, ids, files);
         Ok(())
     }
@@ -84,7 +84,7 @@ impl DeltaTarget {
         table: &Table,
         version: Version,
         ids: &Arc<RoaringTreemap>,
-        files: Arc<HashMap<String, u64>>,
+        files: Arc<HashMap<Path, u64>>,
     ) {
         let kept = KeptIds {
             version,
@@ -94,31 +94,31 @@ impl DeltaTarget {
         self.kept().ids.insert(table.name.to_owned(), kept);
     }
 
-    fn live_paths(
+    /// The size of each data file of the version `delta` is at, by path.
+    fn file_sizes(
         &self,
         table: &Table,
         delta: &DeltaTable,
-    ) -> Result<HashMap<String, u64>, SinkError> {
-        let snapshot = delta.snapshot().map_err(self.error(table.name))?;
-        let files = snapshot.log_data();
-        let paths = files
-            .iter()
-            .map(|file| (file.path().into_owned(), file.size().unsigned_abs()));
-        Ok(paths.collect())
+    ) -> Result<HashMap<Path, u64>, SinkError> {
+        let files = self.files_of(table, delta)?;
+        Ok(files
+            .into_iter()
+            .map(|file| (file.path, file.bytes))
+            .collect())
     }
 
     /// Adds the ids of one data file of `table` to `ids`, reading only its id column.
     async fn read_ids(
         &self,
         table: &Table,
-        path: &str,
+        path: &Path,
         size: u64,
         ids: &mut RoaringTreemap,
     ) -> Result<(), SinkError> {
         let location = self.warehouse.child(table.name)?;
         let reader = StoredParquet {
             store: location.store.clone(),
-            path: Path::from(path),
+            path: path.clone(),
             size,
         };
         let error = |error: ParquetError| SinkError::Config {

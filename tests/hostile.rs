@@ -137,6 +137,14 @@ async fn fifty_uploads_past_a_bound_of_four_are_told_to_retry_and_the_four_load(
     });
     let uploads: Vec<_> = uploads.collect();
     health_until(&server, |health| health["uploads"] == 4).await;
+    // Every other upload must have been answered before the four go on: one still connecting
+    // when a slot frees would take it.
+    for _ in 0..300 {
+        if uploads.iter().filter(|upload| upload.is_finished()).count() == 46 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     release.send_replace(true);
     let (mut accepted, mut refused) = (Vec::new(), 0);
     for upload in uploads {

@@ -5,8 +5,11 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/csvgate-target}"
 work="${BENCH_DIR:-.bench}"
 mkdir -p "$work/data"
-# One bench-profile build serves the binary and the criterion benches (same features, no second compile).
-cargo bench --no-run --locked --quiet
+# One bench-profile build serves the binary and the criterion benches (same features, no second
+# compile); a script that needs a cargo feature sets BENCH_FEATURES before sourcing this.
+features=()
+[ -n "${BENCH_FEATURES:-}" ] && features=(--features "$BENCH_FEATURES")
+cargo bench --no-run --locked --quiet "${features[@]}"
 csvgate="$CARGO_TARGET_DIR/release/csvgate"
 
 # Makes sure $work/venv has DuckDB; prints the venv's python.

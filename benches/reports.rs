@@ -4,7 +4,9 @@
 //! `CSVGATE_BENCH_MYSQL` names a server such as `mysql://csvgate:csvgate@127.0.0.1:3306`, into
 //! a fresh MariaDB database). `benches/reports.sh` points `CSVGATE_BENCH_WAREHOUSE` (and
 //! `CSVGATE_BENCH_MYSQL_DB`) at warehouses it prepared at 1M and 10M rows, and times DuckDB on
-//! the same Parquet files in the same run.
+//! the same Parquet files in the same run. With the `ballista` feature and
+//! `CSVGATE_BENCH_BALLISTA` naming a scheduler (`df://127.0.0.1:50050`), the same queries run on
+//! that cluster too, named `Q1/ballista_<CSVGATE_BENCH_BALLISTA_LABEL>` (`benches/ballista.sh`).
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use csvgate::config::Config;
@@ -61,6 +63,20 @@ fn bench(c: &mut Criterion) {
         if let Some(mysql) = &mysql {
             group.bench_function(format!("{report:?}/mariadb"), |b| {
                 b.iter(|| runtime.block_on(report.mysql(mysql, 2021)).expect("answer"))
+            });
+        }
+        #[cfg(feature = "ballista")]
+        if let Ok(scheduler) = std::env::var("CSVGATE_BENCH_BALLISTA") {
+            let label = std::env::var("CSVGATE_BENCH_BALLISTA_LABEL").unwrap_or_default();
+            let cluster = runtime
+                .block_on(csvgate::ballista::session(&delta, &scheduler))
+                .expect("ballista session");
+            group.bench_function(format!("{report:?}/ballista_{label}"), |b| {
+                b.iter(|| {
+                    runtime
+                        .block_on(report.datafusion(&cluster, 2021))
+                        .expect("answer")
+                })
             });
         }
     }

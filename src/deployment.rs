@@ -74,7 +74,11 @@ impl Deployment {
         };
         Ok(Deployment {
             pipeline: Arc::new(Pipeline { buckets, target }),
-            engines: Engines { warehouse, mysql },
+            engines: Engines {
+                warehouse,
+                mysql,
+                ballista: None,
+            },
             options,
             config,
         })

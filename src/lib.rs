@@ -17,7 +17,8 @@
 //! - [`ledger`]: which object versions were processed; its contract, and what each target
 //!   gives, are stated there.
 //! - [`pipeline`]: the run that ties them together, one object at a time.
-//! - [`report`]: Q1/Q2 in both engines, ad-hoc SQL, output formats.
+//! - [`report`]: Q1/Q2 in every engine, ad-hoc SQL, output formats; `ballista` (a cargo
+//!   feature) runs them on a Ballista cluster whose scheduler and executors are csvgate too.
 //! - [`config`] → [`deployment`]: settings after every layer (flags, env, file, SSM Parameter
 //!   Store), and the one place they become buckets, a target and engines, for every entry
 //!   point below.
@@ -34,6 +35,8 @@
 #[cfg(feature = "cli")]
 pub mod api;
 pub mod backup;
+#[cfg(feature = "ballista")]
+pub mod ballista;
 pub mod batch;
 #[cfg(feature = "cli")]
 pub mod cli;

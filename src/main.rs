@@ -10,7 +10,7 @@ use tracing_subscriber::fmt::format::FmtSpan;
 async fn main() -> ExitCode {
     let cli = Cli::parse_noting_env();
     // A server logs its runs (START/END/REPORT) by default; a command only its problems.
-    let serving = matches!(cli.command, cli::Command::Serve(_));
+    let serving = cli.command.is_long_running();
     init_logging(cli.log_json, cli.quiet, serving);
     match cli::run(cli).await.map_err(anyhow::Error::from) {
         Ok(code) => code,

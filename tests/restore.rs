@@ -378,6 +378,7 @@ async fn history_names_each_version_and_as_of_brings_one_back_exactly() {
     let engines = csvgate::report::Engines {
         warehouse: warehouse.clone(),
         mysql: None,
+        ballista: None,
     };
     let restored = restore_as_of(&engines, employees, AsOf::Version(loaded.version), false);
     let restored = restored.await.unwrap();

@@ -162,7 +162,10 @@ impl From<BatchError> for ApiError {
 impl From<ReportError> for ApiError {
     fn from(error: ReportError) -> Self {
         let status = match error {
-            ReportError::NoMysqlTarget | ReportError::Year(_) => StatusCode::BAD_REQUEST,
+            ReportError::NoMysqlTarget
+            | ReportError::NoScheduler
+            | ReportError::NoBallista
+            | ReportError::Year(_) => StatusCode::BAD_REQUEST,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         ApiError::new(status, error.to_string())

@@ -1,6 +1,8 @@
 //! The command line: parses flags, builds the deployment, prints. No decisions live here.
 
 mod backup;
+#[cfg(feature = "ballista")]
+mod ballista;
 mod config;
 mod db;
 mod generate;
@@ -24,6 +26,7 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use crate::config::{Config, ConfigError, FileConfig, Overrides};
 use crate::deployment::{Deployment, DeploymentError};
 use crate::pipeline::PipelineError;
+use crate::report::Engines;
 use crate::sink::SinkError;
 use crate::store::StoreError;
 
@@ -129,6 +132,24 @@ pub enum Command {
     /// Manage the MySQL schema.
     #[command(subcommand)]
     Db(db::DbCommand),
+    /// Run a process of a Ballista cluster for `--engine ballista`: the scheduler or an
+    /// executor, reading the warehouse this configuration names.
+    #[cfg(feature = "ballista")]
+    #[command(subcommand)]
+    Ballista(ballista::BallistaCommand),
+}
+
+impl Command {
+    /// Whether this command runs until stopped (a server or a cluster process), whose log
+    /// is its record of what it did.
+    pub fn is_long_running(&self) -> bool {
+        match self {
+            Command::Serve(_) => true,
+            #[cfg(feature = "ballista")]
+            Command::Ballista(_) => true,
+            _ => false,
+        }
+    }
 }
 
 /// Why a command could not run.
@@ -152,6 +173,9 @@ pub enum CliError {
     Report(#[from] crate::report::ReportError),
     #[error(transparent)]
     Backup(#[from] crate::backup::BackupError),
+    #[cfg(feature = "ballista")]
+    #[error(transparent)]
+    Cluster(#[from] crate::ballista::ClusterError),
     #[error("writing output: {0}")]
     Output(#[from] datafusion::arrow::error::ArrowError),
     #[error("{0}")]
@@ -192,6 +216,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Report(args) => report::run(&context, args).await,
         Command::Sql(args) => sql::run(&context, args).await,
         Command::Serve(args) => serve::run(&context, args).await,
+        #[cfg(feature = "ballista")]
+        Command::Ballista(command) => ballista::run(&context, command).await,
         Command::Openapi => {
             let document = crate::api::openapi::document();
             println!(
@@ -219,5 +245,12 @@ impl Context {
     /// The deployment the configuration describes, built as every other entry point builds it.
     async fn deployment(&self) -> Result<Deployment, CliError> {
         Ok(Deployment::open(self.full_config().await?)?)
+    }
+
+    /// The deployment's engines, with the Ballista scheduler a command was given.
+    async fn engines(&self, scheduler: Option<String>) -> Result<Engines, CliError> {
+        let mut engines = self.deployment().await?.engines;
+        engines.ballista = scheduler;
+        Ok(engines)
     }
 }

@@ -20,12 +20,14 @@ pub struct ReportArgs {
     pub engine: Option<Engine>,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
+    /// The Ballista scheduler for `--engine ballista`, `df://HOST:PORT`.
+    #[arg(long, env = "CSVGATE_BALLISTA_SCHEDULER")]
+    pub scheduler: Option<String>,
 }
 
 pub async fn run(context: &Context, args: ReportArgs) -> Result<ExitCode, CliError> {
-    let answer = (context.deployment().await?.engines)
-        .answer(args.report, args.year, args.engine)
-        .await?;
+    let engines = context.engines(args.scheduler).await?;
+    let answer = engines.answer(args.report, args.year, args.engine).await?;
     format::write(
         args.format,
         &answer.schema(),

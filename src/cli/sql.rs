@@ -15,11 +15,15 @@ pub struct SqlArgs {
     /// as `landing.<table>` (rows that would load) and `landing.<table>_invalid` (rows that
     /// would be rejected, with line and reason).
     pub query: String,
-    /// Engine to run it in; mysql runs it in a read-only transaction.
+    /// Engine to run it in; mysql runs it in a read-only transaction; ballista sees the
+    /// warehouse tables, not the landing files.
     #[arg(long, value_enum, default_value = "datafusion")]
     pub engine: Engine,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
+    /// The Ballista scheduler for `--engine ballista`, `df://HOST:PORT`.
+    #[arg(long, env = "CSVGATE_BALLISTA_SCHEDULER")]
+    pub scheduler: Option<String>,
 }
 
 pub async fn run(context: &Context, args: SqlArgs) -> Result<ExitCode, CliError> {
@@ -31,6 +35,11 @@ pub async fn run(context: &Context, args: SqlArgs) -> Result<ExitCode, CliError>
             adhoc::datafusion(&engines.warehouse, landing, &args.query).await?
         }
         Engine::Mysql => adhoc::mysql(engines.mysql()?, &args.query).await?,
+        Engine::Ballista => {
+            let engines = context.engines(args.scheduler).await?;
+            let query = &args.query;
+            (engines.on_cluster(|ctx| async move { adhoc::read_only(&ctx, query).await })).await?
+        }
     };
     format::write(
         args.format,

@@ -19,7 +19,7 @@ use datafusion::common::DataFusionError;
 use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::streaming::PartitionStream;
-use datafusion::prelude::SQLOptions;
+use datafusion::prelude::{SQLOptions, SessionContext};
 use futures::StreamExt;
 use mysql_async::{Row, Value};
 
@@ -73,7 +73,15 @@ pub async fn datafusion(
                 .map_err(Box::new)?;
         }
     }
-    let frame = (ctx.sql_with_options(sql, read_only()).await).map_err(Box::new)?;
+    read_only(&ctx, sql).await
+}
+
+/// Runs `sql` in `ctx`, refusing anything but a query.
+pub async fn read_only(
+    ctx: &SessionContext,
+    sql: &str,
+) -> Result<(SchemaRef, Vec<RecordBatch>), ReportError> {
+    let frame = (ctx.sql_with_options(sql, queries_only()).await).map_err(Box::new)?;
     let schema: SchemaRef = Arc::new(frame.schema().as_arrow().clone());
     let batches = frame.collect().await.map_err(Box::new)?;
     Ok((schema, batches))
@@ -81,7 +89,7 @@ pub async fn datafusion(
 
 /// Queries only: no DDL (`CREATE EXTERNAL TABLE` could reach any path), no DML or `COPY … TO`
 /// (which would write past the rules and the ledger, or anywhere on disk), no `SET`.
-fn read_only() -> SQLOptions {
+fn queries_only() -> SQLOptions {
     SQLOptions::new()
         .with_allow_ddl(false)
         .with_allow_dml(false)

@@ -42,6 +42,10 @@ pub enum Engine {
     Datafusion,
     /// The MySQL target.
     Mysql,
+    /// DataFusion on a Ballista cluster over the warehouse's live files (the `ballista`
+    /// feature; the scheduler is given with `--scheduler`). Not offered by the HTTP API.
+    #[serde(skip_deserializing)]
+    Ballista,
 }
 
 /// Why a report could not be produced.
@@ -55,6 +59,23 @@ pub enum ReportError {
     Arrow(#[from] ArrowError),
     #[error("the mysql engine needs a MySQL target (--target or CSVGATE_TARGET)")]
     NoMysqlTarget,
+    #[error(
+        "the ballista engine needs a scheduler: --scheduler df://HOST:PORT or CSVGATE_BALLISTA_SCHEDULER"
+    )]
+    NoScheduler,
+    #[error("on the ballista cluster at {scheduler}: {source}")]
+    OnCluster {
+        scheduler: String,
+        source: Box<ReportError>,
+    },
+    #[error("scheduler {0:?}: expected df://HOST:PORT")]
+    SchedulerUrl(String),
+    #[error("this csvgate was built without the ballista engine (cargo feature `ballista`)")]
+    NoBallista,
+    #[error(
+        "table {table}: {file} has a deletion vector or partition values, which the ballista engine cannot read"
+    )]
+    NotPlainParquet { table: &'static str, file: String },
     #[error("year {0}: must be {first} to {last}, the years a stored timestamp can hold", first = YEARS.start(), last = YEARS.end())]
     Year(i32),
 }
@@ -64,11 +85,14 @@ pub enum ReportError {
 pub const YEARS: std::ops::RangeInclusive<i32> = 1678..=2261;
 
 /// The engines one deployment can answer from: DataFusion over its Delta warehouse always,
-/// MySQL when a MySQL target is configured (then the default, being the system of record).
+/// MySQL when a MySQL target is configured (then the default, being the system of record),
+/// and a Ballista cluster over the same warehouse when a scheduler is named.
 #[derive(Clone)]
 pub struct Engines {
     pub warehouse: DeltaTarget,
     pub mysql: Option<MysqlTarget>,
+    /// The Ballista scheduler, `df://HOST:PORT`.
+    pub ballista: Option<String>,
 }
 
 impl Engines {
@@ -90,7 +114,42 @@ impl Engines {
                     .datafusion(&self.warehouse.session().await?, year)
                     .await
             }
+            (Some(Engine::Ballista), _) => {
+                (self.on_cluster(|ctx| async move { report.datafusion(&ctx, year).await })).await
+            }
         }
+    }
+
+    /// Runs `work` in a session on the Ballista cluster with the warehouse's current tables;
+    /// an error names the scheduler, since it may come from any process of the cluster.
+    pub async fn on_cluster<T, F>(
+        &self,
+        work: impl FnOnce(SessionContext) -> F,
+    ) -> Result<T, ReportError>
+    where
+        F: Future<Output = Result<T, ReportError>>,
+    {
+        let Some(scheduler) = self.ballista.as_deref() else {
+            return Err(ReportError::NoScheduler);
+        };
+        let answer = async { work(self.ballista_session(scheduler).await?).await };
+        answer.await.map_err(|error| match error {
+            ReportError::SchedulerUrl(_) => error,
+            error => ReportError::OnCluster {
+                scheduler: scheduler.to_owned(),
+                source: Box::new(error),
+            },
+        })
+    }
+
+    #[cfg(feature = "ballista")]
+    async fn ballista_session(&self, scheduler: &str) -> Result<SessionContext, ReportError> {
+        crate::ballista::session(&self.warehouse, scheduler).await
+    }
+
+    #[cfg(not(feature = "ballista"))]
+    async fn ballista_session(&self, _scheduler: &str) -> Result<SessionContext, ReportError> {
+        Err(ReportError::NoBallista)
     }
 
     /// The MySQL target, or why there is none.

@@ -10,6 +10,9 @@ use url::Url;
 use super::StoreError;
 use super::s3::{self, S3Settings};
 
+/// A bucket's URL (`s3://bucket/`) and the store at its root.
+pub type BucketRoot = (Url, Arc<dyn ObjectStore>);
+
 /// A folder or bucket prefix and the object store rooted there.
 #[derive(Debug, Clone)]
 pub struct Location {
@@ -51,6 +54,16 @@ impl Location {
     /// Whether objects here live in S3 rather than in a local folder.
     pub fn is_s3(&self) -> bool {
         self.s3.is_some()
+    }
+
+    /// This location's bucket as a URL (`s3://bucket/`) and the store at its root, for engines
+    /// that address objects by full URL (a DataFusion runtime's object stores); `None` for a
+    /// local folder, which every DataFusion runtime reaches through `file://` already.
+    pub fn bucket_root(&self) -> Result<Option<BucketRoot>, StoreError> {
+        match &self.s3 {
+            Some(settings) => s3::bucket_root(&self.url, settings).map(Some),
+            None => Ok(None),
+        }
     }
 
     /// A location inside this one (`warehouse` → `warehouse/jobs/`).

@@ -27,7 +27,7 @@ pub mod s3;
 mod sdk_credentials;
 mod transfer;
 
-pub use location::Location;
+pub use location::{BucketRoot, Location};
 pub use object::{ObjectVersion, check_key, object_path};
 pub use parquet_file::StoredParquet;
 pub use s3::S3Settings;

@@ -30,7 +30,7 @@ use serde::Deserialize;
 use url::Url;
 
 use super::sdk_credentials::ProfileCredentials;
-use super::{Location, StoreError, aws_profile};
+use super::{BucketRoot, Location, StoreError, aws_profile};
 
 /// `[s3]` of `csvgate.toml`: overrides of the standard AWS settings, for S3-compatible servers.
 #[derive(Clone, Default, PartialEq, Eq, Hash, Deserialize)]
@@ -110,6 +110,18 @@ pub(super) fn open(url: &Url, settings: &S3Settings) -> Result<Location, StoreEr
         store,
         s3: Some(Arc::new(settings.clone())),
     })
+}
+
+/// The URL of `url`'s bucket (`s3://bucket/`) and its client.
+pub(super) fn bucket_root(url: &Url, settings: &S3Settings) -> Result<BucketRoot, StoreError> {
+    let bucket = bucket_of(url)?;
+    let invalid = |reason: String| StoreError::Invalid {
+        location: url.to_string(),
+        reason,
+    };
+    let root = client(&bucket, settings).map_err(invalid)?;
+    let root_url = Url::parse(&format!("s3://{bucket}/")).map_err(|e| invalid(e.to_string()))?;
+    Ok((root_url, root))
 }
 
 fn bucket_of(url: &Url) -> Result<String, StoreError> {

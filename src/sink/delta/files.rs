@@ -1,9 +1,11 @@
 //! The data files of one table version as they are stored, for work that needs their bytes
 //! rather than their rows (a Parquet backup copies them instead of decoding and encoding
-//! every row again).
+//! every row again) or reads them with another engine (Ballista scans exactly these).
 
+use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::object_store::path::Path;
 use deltalake::DeltaTable;
+use url::Url;
 
 use super::DeltaTarget;
 use crate::dictionary::Table;
@@ -16,6 +18,25 @@ pub struct LiveFiles {
     /// The table's folder; each file's path is a key in it.
     pub location: Location,
     pub files: Vec<LiveFile>,
+    /// The Arrow schema of the table at this version, which every file is read as.
+    pub schema: SchemaRef,
+}
+
+impl LiveFiles {
+    /// Each file's full URL (`file:///…/part-….parquet`, `s3://bucket/…`).
+    pub fn urls(&self) -> Result<Vec<Url>, SinkError> {
+        (self.files.iter())
+            .map(|file| {
+                (self.location.url.join(file.path.as_ref())).map_err(|error| {
+                    crate::store::StoreError::Invalid {
+                        location: format!("{}{}", self.location.url, file.path),
+                        reason: error.to_string(),
+                    }
+                    .into()
+                })
+            })
+            .collect()
+    }
 }
 
 /// One data file of a table version.
@@ -35,10 +56,15 @@ impl DeltaTarget {
         let Some(version) = delta.version() else {
             return Ok(None);
         };
+        let schema = (delta.snapshot())
+            .map_err(self.error(table.name))?
+            .snapshot()
+            .arrow_schema();
         Ok(Some(LiveFiles {
             version,
             location: self.warehouse.child(table.name)?,
             files: self.files_of(table, &delta)?,
+            schema,
         }))
     }
 

@@ -54,6 +54,7 @@ use crate::store::{Location, ObjectVersion, StoreError};
 pub use files::{LiveFile, LiveFiles};
 pub use history::{AsOf, Commit};
 use load::DeltaLoad;
+pub use session::set_report_options;
 use tables::Kept;
 pub use vacuum::Vacuumed;
 

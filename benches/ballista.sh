@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Q1/Q2 at 10M generated rows (override: ROWS=1000000): embedded DataFusion, a Ballista cluster
+# of csvgate processes on loopback with one executor and then two, and DuckDB over the same
+# Parquet files as the anchor, all in the same run. Each executor runs two tasks at once (the
+# machine's cores), so on one 2-core machine the second executor adds no cores: what it shows
+# is the cost of shuffling between processes, not a speed-up.
+BENCH_FEATURES=ballista
+source "$(dirname "$0")/lib.sh"
+rows="${ROWS:-10000000}"
+python=$(duckdb_python)
+run="$work/ballista-$rows" && rm -rf "$run" && mkdir -p "$run/logs"
+flags=(--landing "$run/landing" --invalid "$run/invalid" --warehouse "$run/warehouse" --quiet)
+"$csvgate" "${flags[@]}" ingest fixtures/departments.csv fixtures/jobs.csv "$(generated "$rows")"
+
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
+# Polls until the scheduler's log has line $1 (a state, not a fixed sleep), for at most a minute.
+wait_for_log() {
+  for _ in $(seq 600); do
+    grep -q "$1" "$run/logs/scheduler.log" && return 0
+    sleep 0.1
+  done
+  echo "scheduler never logged '$1'" >&2 && cat "$run/logs/"*.log >&2 && exit 1
+}
+"$csvgate" "${flags[@]}" ballista scheduler --listen 127.0.0.1:0 2>"$run/logs/scheduler.log" &
+pids+=($!)
+wait_for_log "listening on df://"
+scheduler=$(grep -o 'df://[0-9.:]*' "$run/logs/scheduler.log" | head -1)
+
+# Starts executor $1 and waits until the scheduler has $1 executors.
+start_executor() {
+  "$csvgate" "${flags[@]}" ballista executor --scheduler "$scheduler" --vcores 2 \
+    --port $((50160 + 2 * $1)) --grpc-port $((50161 + 2 * $1)) 2>"$run/logs/executor$1.log" &
+  pids+=($!)
+  wait_for_log "$1 executors registered"
+}
+# Criterion over this warehouse; $1 names the Ballista run, $2 filters the benchmarks.
+bench() {
+  env CSVGATE_BENCH_WAREHOUSE="$run/warehouse" CSVGATE_BENCH_BALLISTA="$scheduler" \
+    CSVGATE_BENCH_BALLISTA_LABEL="$1" \
+    cargo bench --locked --quiet --features ballista --bench reports -- --noplot "$2" >/dev/null 2>&1
+}
+start_executor 1
+bench 1 ""
+start_executor 2
+bench 2 ballista_2
+duck=$("$python" benches/duckdb_reports.py "$run/warehouse" 10)
+
+mean() {
+  python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["mean"]["point_estimate"] / 1e9)' \
+    "$CARGO_TARGET_DIR/criterion/reports/$1/new/estimates.json"
+}
+printf '%-10s %-6s %-12s %10s %10s\n' rows query engine seconds vs_duckdb
+for query in Q1 Q2; do
+  anchor=$(awk -v q="${query,,}" '$1 == q { print $2 }' <<<"$duck")
+  awk -v r="$rows" -v q="$query" -v s="$anchor" 'BEGIN { printf "%-10s %-6s %-12s %10.4f %10.2f\n", r, q, "duckdb", s, 1 }'
+  for engine in datafusion ballista_1 ballista_2; do
+    seconds=$(mean "${query}_${engine}")
+    awk -v r="$rows" -v q="$query" -v e="$engine" -v s="$seconds" -v d="$anchor" \
+      'BEGIN { printf "%-10s %-6s %-12s %10.4f %10.2f\n", r, q, e, s, s / d }'
+  done
+done
+rm -rf "$run"

@@ -18,6 +18,43 @@ use common::{Sandbox, csv_lines, fixtures, succeeded};
 use csvgate::report::Report;
 use datafusion::prelude::SessionContext;
 
+/// How to run `csvgate` on one sandbox's buckets: its folder, its location flags and the
+/// environment that reaches them.
+struct On {
+    dir: std::path::PathBuf,
+    flags: Vec<String>,
+    env: Vec<(&'static str, String)>,
+}
+
+impl On {
+    /// The sandbox's local folders.
+    fn folders(sandbox: &Sandbox) -> On {
+        let flag = |bucket| {
+            [
+                format!("--{bucket}"),
+                sandbox.path(bucket).display().to_string(),
+            ]
+        };
+        On {
+            dir: sandbox.dir.path().to_owned(),
+            flags: ["landing", "invalid", "warehouse"]
+                .into_iter()
+                .flat_map(flag)
+                .collect(),
+            env: Vec::new(),
+        }
+    }
+
+    /// `csvgate` with the locations, its stdout and stderr piped.
+    fn csvgate(&self) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_csvgate"));
+        command.current_dir(&self.dir).args(&self.flags);
+        command.envs(self.env.iter().map(|(name, value)| (name, value)));
+        command.stdout(Stdio::piped()).stderr(Stdio::piped());
+        command
+    }
+}
+
 /// A scheduler and its executors, killed when dropped.
 struct Cluster {
     /// `df://127.0.0.1:PORT`.
@@ -28,10 +65,11 @@ struct Cluster {
 }
 
 impl Cluster {
-    /// Starts a scheduler and `executors` executors on the warehouse of `sandbox`, and waits
-    /// until the scheduler has every executor registered.
-    fn start(sandbox: &Sandbox, executors: usize) -> Cluster {
-        let mut scheduler = csvgate(sandbox)
+    /// Starts a scheduler and `executors` executors on the warehouse of `on`, and waits until
+    /// the scheduler has every executor registered.
+    fn start(on: &On, executors: usize) -> Cluster {
+        let mut scheduler = on
+            .csvgate()
             .args(["ballista", "scheduler", "--listen", "127.0.0.1:0"])
             .spawn()
             .unwrap();
@@ -44,15 +82,16 @@ impl Cluster {
             executors: Vec::new(),
         };
         for _ in 0..executors {
-            cluster.add_executor(sandbox);
+            cluster.add_executor(on);
         }
         cluster.wait_for_executors(executors);
         cluster
     }
 
-    fn add_executor(&mut self, sandbox: &Sandbox) {
+    fn add_executor(&mut self, on: &On) {
         let [port, grpc_port] = free_ports();
-        let mut executor = csvgate(sandbox)
+        let mut executor = on
+            .csvgate()
             .args(["ballista", "executor", "--scheduler", &self.url])
             .args(["--port", &port.to_string()])
             .args(["--grpc-port", &grpc_port.to_string()])
@@ -104,18 +143,6 @@ impl Drop for Cluster {
     }
 }
 
-/// `csvgate` on the sandbox's buckets, its stderr piped.
-fn csvgate(sandbox: &Sandbox) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_csvgate"));
-    command.current_dir(sandbox.dir.path());
-    for bucket in ["landing", "invalid", "warehouse"] {
-        let folder = sandbox.path(bucket);
-        command.arg(format!("--{bucket}")).arg(folder);
-    }
-    command.stdout(Stdio::piped()).stderr(Stdio::piped());
-    command
-}
-
 fn read_until_listening(stderr: &mut impl BufRead) -> String {
     let mut line = String::new();
     loop {
@@ -163,7 +190,7 @@ async fn load(sandbox: &Sandbox, paths: &[&Path]) {
 async fn on_the_fixtures_the_cluster_answers_as_the_embedded_engine() {
     let sandbox = Sandbox::new();
     load(&sandbox, &[&fixtures()]).await;
-    let cluster = Cluster::start(&sandbox, 2);
+    let cluster = Cluster::start(&On::folders(&sandbox), 2);
 
     let embedded = embedded_answers(&sandbox).await;
     assert!(embedded.iter().all(|lines| !lines.is_empty()));
@@ -173,7 +200,8 @@ async fn on_the_fixtures_the_cluster_answers_as_the_embedded_engine() {
     for report in ["q1", "q2"] {
         let ask = |engine: &[&str]| {
             let out = succeeded(
-                csvgate(&sandbox)
+                On::folders(&sandbox)
+                    .csvgate()
                     .args(["report", report, "--format", "csv"])
                     .args(engine),
             );
@@ -184,7 +212,8 @@ async fn on_the_fixtures_the_cluster_answers_as_the_embedded_engine() {
     }
     let count = "SELECT COUNT(*) AS n FROM hired_employees";
     let out = succeeded(
-        csvgate(&sandbox)
+        On::folders(&sandbox)
+            .csvgate()
             .args(["sql", count, "--format", "csv"])
             .args(["--engine", "ballista", "--scheduler", &cluster.url]),
     );
@@ -208,7 +237,7 @@ async fn on_a_generated_100k_row_warehouse_the_cluster_answers_as_the_embedded_e
         sandbox.count("hired_employees").await,
         generated.valid as i64
     );
-    let cluster = Cluster::start(&sandbox, 2);
+    let cluster = Cluster::start(&On::folders(&sandbox), 2);
 
     let embedded = embedded_answers(&sandbox).await;
     assert!(embedded.iter().all(|lines| !lines.is_empty()));
@@ -219,7 +248,7 @@ async fn on_a_generated_100k_row_warehouse_the_cluster_answers_as_the_embedded_e
 async fn after_a_load_that_replaced_rows_the_cluster_reads_the_new_version_only() {
     let sandbox = Sandbox::new();
     load(&sandbox, &[&fixtures()]).await;
-    let cluster = Cluster::start(&sandbox, 2);
+    let cluster = Cluster::start(&On::folders(&sandbox), 2);
     let before = answers(&cluster.session(&sandbox).await).await;
 
     // The first 300 hires move to department 1, job 1, in December 2021: a load that replaces
@@ -243,6 +272,35 @@ async fn after_a_load_that_replaced_rows_the_cluster_reads_the_new_version_only(
     );
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn on_an_s3_warehouse_every_process_reads_the_bucket_from_the_same_settings() {
+    let bucket = common::s3::bucket();
+    let sandbox = Sandbox::with_config(|config| {
+        for (name, location) in [
+            ("landing", &mut config.locations.landing),
+            ("invalid", &mut config.locations.invalid),
+            ("warehouse", &mut config.locations.warehouse),
+        ] {
+            *location = format!("s3://{bucket}/{name}");
+        }
+        config.s3 = common::s3::settings();
+    });
+    load(&sandbox, &[&fixtures()]).await;
+    let on = On {
+        dir: sandbox.dir.path().to_owned(),
+        flags: ["landing", "invalid", "warehouse"]
+            .into_iter()
+            .flat_map(|name| [format!("--{name}"), format!("s3://{bucket}/{name}")])
+            .collect(),
+        env: common::s3::env().into(),
+    };
+    let cluster = Cluster::start(&on, 2);
+
+    let embedded = embedded_answers(&sandbox).await;
+    assert!(embedded.iter().all(|lines| !lines.is_empty()));
+    assert_eq!(answers(&cluster.session(&sandbox).await).await, embedded);
+}
+
 #[test]
 fn a_missing_wrong_or_unreachable_scheduler_is_said_plainly() {
     let sandbox = Sandbox::new();
@@ -264,7 +322,8 @@ fn a_missing_wrong_or_unreachable_scheduler_is_said_plainly() {
         ),
     ];
     for (flags, expected) in cases {
-        let out = csvgate(&sandbox)
+        let out = On::folders(&sandbox)
+            .csvgate()
             .args(["report", "q2", "--engine", "ballista"])
             .args(flags)
             .env_remove("CSVGATE_BALLISTA_SCHEDULER")

@@ -46,16 +46,12 @@ start_executor 2
 bench 2 ballista_2
 duck=$("$python" benches/duckdb_reports.py "$run/warehouse" 10)
 
-mean() {
-  python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["mean"]["point_estimate"] / 1e9)' \
-    "$CARGO_TARGET_DIR/criterion/reports/$1/new/estimates.json"
-}
 printf '%-10s %-6s %-12s %10s %10s\n' rows query engine seconds vs_duckdb
 for query in Q1 Q2; do
   anchor=$(awk -v q="${query,,}" '$1 == q { print $2 }' <<<"$duck")
   awk -v r="$rows" -v q="$query" -v s="$anchor" 'BEGIN { printf "%-10s %-6s %-12s %10.4f %10.2f\n", r, q, "duckdb", s, 1 }'
   for engine in datafusion ballista_1 ballista_2; do
-    seconds=$(mean "${query}_${engine}")
+    seconds=$(criterion_mean "${query}_${engine}")
     awk -v r="$rows" -v q="$query" -v e="$engine" -v s="$seconds" -v d="$anchor" \
       'BEGIN { printf "%-10s %-6s %-12s %10.4f %10.2f\n", r, q, e, s, s / d }'
   done

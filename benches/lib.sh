@@ -52,3 +52,9 @@ report_pair() {
   done
 }
 
+
+# Mean of a criterion benchmark of the group `reports` ($1, e.g. Q1_datafusion), in seconds.
+criterion_mean() {
+  python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["mean"]["point_estimate"] / 1e9)' \
+    "$CARGO_TARGET_DIR/criterion/reports/$1/new/estimates.json"
+}

@@ -8,12 +8,6 @@ server="${CSVGATE_BENCH_MYSQL:-mysql://csvgate:csvgate@127.0.0.1:3306}"
 python=$(duckdb_python)
 [ "${MYSQL:-0}" = 1 ] && scripts/services
 
-# Mean of a criterion benchmark, in seconds.
-criterion_mean() {
-  python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["mean"]["point_estimate"] / 1e9)' \
-    "$CARGO_TARGET_DIR/criterion/reports/$1/new/estimates.json"
-}
-
 printf '%-10s %-6s %-10s %10s %10s\n' rows query engine seconds vs_duckdb
 for rows in fixtures $rows_list; do
   run="$work/reports-$rows" && rm -rf "$run"

@@ -11,21 +11,27 @@ use super::ClusterError;
 use super::stores::Stores;
 
 /// Where an executor listens and which scheduler it joins.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct ExecutorSettings {
-    /// The scheduler, `df://HOST:PORT`.
+    /// The scheduler to join, `df://HOST:PORT`.
+    #[arg(long, env = "CSVGATE_BALLISTA_SCHEDULER")]
     pub scheduler: String,
-    /// The address the executor binds and tells the scheduler (other executors fetch shuffle
-    /// data from it, so it must be reachable from them).
+    /// Address to bind, which the scheduler, other executors (they fetch shuffle data from
+    /// this one) and clients reach this executor at.
+    #[arg(long, default_value = "127.0.0.1")]
     pub host: String,
-    /// The Arrow Flight port (results and shuffle data).
+    /// Arrow Flight port (results and shuffle data).
+    #[arg(long, default_value_t = 50051)]
     pub port: u16,
-    /// The gRPC port the scheduler pushes tasks to.
+    /// gRPC port the scheduler pushes tasks to.
+    #[arg(long, default_value_t = 50052)]
     pub grpc_port: u16,
-    /// Tasks run at once [0: one per core].
+    /// Tasks run at once [default: one per core].
+    #[arg(long, default_value_t = 0, hide_default_value = true)]
     pub vcores: usize,
-    /// Where shuffle files and spills go [default: a folder of this process in the system's
+    /// Folder for shuffle files and spills [default: one of this process's in the system's
     /// temporary folder, so that executors on one host never share one].
+    #[arg(long)]
     pub work_dir: Option<PathBuf>,
 }
 

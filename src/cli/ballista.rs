@@ -1,7 +1,6 @@
 //! `csvgate ballista scheduler|executor`.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Subcommand;
@@ -20,27 +19,7 @@ pub enum BallistaCommand {
         listen: SocketAddr,
     },
     /// Run the tasks of a scheduler's queries.
-    Executor {
-        /// The scheduler to join, `df://HOST:PORT`.
-        #[arg(long, env = "CSVGATE_BALLISTA_SCHEDULER")]
-        scheduler: String,
-        /// Address to bind, which the scheduler and other executors reach this one at.
-        #[arg(long, default_value = "127.0.0.1")]
-        host: String,
-        /// Arrow Flight port (results and shuffle data).
-        #[arg(long, default_value_t = 50051)]
-        port: u16,
-        /// gRPC port the scheduler pushes tasks to.
-        #[arg(long, default_value_t = 50052)]
-        grpc_port: u16,
-        /// Tasks run at once [default: one per core].
-        #[arg(long, default_value_t = 0)]
-        vcores: usize,
-        /// Folder for shuffle files and spills [default: one of this process's in the
-        /// system's temporary folder].
-        #[arg(long)]
-        work_dir: Option<PathBuf>,
-    },
+    Executor(ExecutorSettings),
 }
 
 pub async fn run(context: &Context, command: BallistaCommand) -> Result<ExitCode, CliError> {
@@ -52,24 +31,7 @@ pub async fn run(context: &Context, command: BallistaCommand) -> Result<ExitCode
                 |address| eprintln!("csvgate: ballista scheduler listening on df://{address}");
             scheduler::serve(listen, stores, announce).await?;
         }
-        BallistaCommand::Executor {
-            scheduler,
-            host,
-            port,
-            grpc_port,
-            vcores,
-            work_dir,
-        } => {
-            let settings = ExecutorSettings {
-                scheduler,
-                host,
-                port,
-                grpc_port,
-                vcores,
-                work_dir,
-            };
-            executor::run(settings, stores).await?;
-        }
+        BallistaCommand::Executor(settings) => executor::run(settings, stores).await?,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,4 +1,5 @@
-# csvgate as a container: `csvgate serve` by default (see compose.yaml for MariaDB and S3).
+# csvgate as a container: `csvgate serve` by default (see compose.yaml for MariaDB and S3); the
+# same image runs `csvgate ballista scheduler|executor` for reports on a Ballista cluster.
 #
 # Build stage: the Rust toolchain. The release profile keeps line tables for backtraces; the
 # binary is stripped here, where no one reads them.
@@ -10,7 +11,7 @@ COPY queries ./queries
 COPY sql ./sql
 COPY benches ./benches
 COPY examples ./examples
-RUN cargo build --release --locked --bin csvgate \
+RUN cargo build --release --locked --features ballista --bin csvgate \
     && strip target/release/csvgate
 
 # Runtime stage: the binary, CA certificates for S3 over HTTPS, curl for the health check, and
@@ -25,7 +26,8 @@ COPY --from=build /src/target/release/csvgate /usr/local/bin/csvgate
 USER 10001
 WORKDIR /var/lib/csvgate
 ENV CSVGATE_LOG_JSON=true
-EXPOSE 8080
+# The API; a Ballista scheduler (50050) and an executor's Flight and gRPC ports (50051, 50052).
+EXPOSE 8080 50050 50051 50052
 HEALTHCHECK --interval=30s --timeout=3s --start-period=10s \
     CMD ["curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1:8080/healthz"]
 ENTRYPOINT ["csvgate"]

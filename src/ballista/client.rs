@@ -23,7 +23,10 @@ pub async fn session(
     // Ballista takes any URL and would dial whatever host it names; csvgate takes its own form.
     super::scheduler_address(scheduler)
         .map_err(|_| ReportError::SchedulerUrl(scheduler.to_owned()))?;
-    let mut config = SessionConfig::new();
+    // A table's files are grouped into `target_partitions` scan tasks (whole files: Ballista
+    // turns off DataFusion's splitting of one file into ranges), by default one per core of
+    // this client; `DATAFUSION_EXECUTION_TARGET_PARTITIONS` sets it to the cluster's slots.
+    let mut config = SessionConfig::from_env().map_err(Box::new)?;
     set_report_options(config.options_mut());
     let state = SessionStateBuilder::new()
         .with_default_features()

@@ -26,7 +26,6 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use crate::config::{Config, ConfigError, FileConfig, Overrides};
 use crate::deployment::{Deployment, DeploymentError};
 use crate::pipeline::PipelineError;
-use crate::report::Engines;
 use crate::sink::SinkError;
 use crate::store::StoreError;
 
@@ -245,12 +244,5 @@ impl Context {
     /// The deployment the configuration describes, built as every other entry point builds it.
     async fn deployment(&self) -> Result<Deployment, CliError> {
         Ok(Deployment::open(self.full_config().await?)?)
-    }
-
-    /// The deployment's engines, with the Ballista scheduler a command was given.
-    async fn engines(&self, scheduler: Option<String>) -> Result<Engines, CliError> {
-        let mut engines = self.deployment().await?.engines;
-        engines.ballista = scheduler;
-        Ok(engines)
     }
 }

@@ -26,7 +26,7 @@ pub struct ReportArgs {
 }
 
 pub async fn run(context: &Context, args: ReportArgs) -> Result<ExitCode, CliError> {
-    let engines = context.engines(args.scheduler).await?;
+    let engines = (context.deployment().await?.engines).with_scheduler(args.scheduler);
     let answer = engines.answer(args.report, args.year, args.engine).await?;
     format::write(
         args.format,

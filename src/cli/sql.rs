@@ -28,7 +28,7 @@ pub struct SqlArgs {
 
 pub async fn run(context: &Context, args: SqlArgs) -> Result<ExitCode, CliError> {
     let deployment = context.deployment().await?;
-    let engines = &deployment.engines;
+    let engines = (deployment.engines.clone()).with_scheduler(args.scheduler);
     let (schema, batches) = match args.engine {
         Engine::Datafusion => {
             let landing = &deployment.pipeline.buckets.landing;
@@ -36,7 +36,6 @@ pub async fn run(context: &Context, args: SqlArgs) -> Result<ExitCode, CliError>
         }
         Engine::Mysql => adhoc::mysql(engines.mysql()?, &args.query).await?,
         Engine::Ballista => {
-            let engines = context.engines(args.scheduler).await?;
             let query = &args.query;
             (engines.on_cluster(|ctx| async move { adhoc::read_only(&ctx, query).await })).await?
         }

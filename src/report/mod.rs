@@ -96,6 +96,14 @@ pub struct Engines {
 }
 
 impl Engines {
+    /// These engines with the Ballista cluster whose scheduler is `scheduler`, if any.
+    pub fn with_scheduler(self, scheduler: Option<String>) -> Engines {
+        Engines {
+            ballista: scheduler,
+            ..self
+        }
+    }
+
     /// `report` for `year` from `engine`, or from the default engine when none is asked for.
     pub async fn answer(
         &self,

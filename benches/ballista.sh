@@ -89,12 +89,7 @@ for rows in $rows_list; do
   duck=$("$python" benches/duckdb_reports.py "$run/warehouse" 10)
   for query in Q1 Q2; do
     anchor=$(awk -v q="${query,,}" '$1 == q { print $2 }' <<<"$duck")
-    awk -v r="$rows" -v q="$query" -v s="$anchor" 'BEGIN { printf "%-10s %-6s %-12s %10.4f %10.2f\n", r, q, "duckdb", s, 1 }'
-    for engine in datafusion ballista_1 ballista_2; do
-      seconds=$(criterion_mean "${query}_${engine}")
-      awk -v r="$rows" -v q="$query" -v e="$engine" -v s="$seconds" -v d="$anchor" \
-        'BEGIN { printf "%-10s %-6s %-12s %10.4f %10.2f\n", r, q, e, s, s / d }'
-    done
+    print_query_times "$rows" "$query" "$anchor" datafusion ballista_1 ballista_2
   done
   rm -rf "$run"
 done

@@ -58,3 +58,16 @@ criterion_mean() {
   python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["mean"]["point_estimate"] / 1e9)' \
     "$CARGO_TARGET_DIR/criterion/reports/$1/new/estimates.json"
 }
+
+# Prints query $2's rows at size $1: DuckDB's $3 seconds (the anchor), then the criterion mean of
+# each engine named after it, with its ratio to the anchor.
+print_query_times() {
+  local rows=$1 query=$2 anchor=$3 engine seconds
+  shift 3
+  awk -v r="$rows" -v q="$query" -v s="$anchor" 'BEGIN { printf "%-10s %-6s %-12s %10.4f %10.2f\n", r, q, "duckdb", s, 1 }'
+  for engine in "$@"; do
+    seconds=$(criterion_mean "${query}_${engine}")
+    awk -v r="$rows" -v q="$query" -v e="$engine" -v s="$seconds" -v d="$anchor" \
+      'BEGIN { printf "%-10s %-6s %-12s %10.4f %10.2f\n", r, q, e, s, s / d }'
+  done
+}

@@ -8,7 +8,7 @@ server="${CSVGATE_BENCH_MYSQL:-mysql://csvgate:csvgate@127.0.0.1:3306}"
 python=$(duckdb_python)
 [ "${MYSQL:-0}" = 1 ] && scripts/services
 
-printf '%-10s %-6s %-10s %10s %10s\n' rows query engine seconds vs_duckdb
+printf '%-10s %-6s %-12s %10s %10s\n' rows query engine seconds vs_duckdb
 for rows in fixtures $rows_list; do
   run="$work/reports-$rows" && rm -rf "$run"
   flags=(--landing "$run/landing" --invalid "$run/invalid" --warehouse "$run/warehouse" --quiet)
@@ -34,12 +34,7 @@ for rows in fixtures $rows_list; do
     duck=$([ "$query" = Q1 ] && echo "$duck_q1" || echo "$duck_q2")
     engines=(datafusion)
     [ "${MYSQL:-0}" = 1 ] && engines+=(mariadb)
-    awk -v r="$rows" -v q="$query" -v s="$duck" 'BEGIN { printf "%-10s %-6s %-10s %10.4f %10.2f\n", r, q, "duckdb", s, 1 }'
-    for engine in "${engines[@]}"; do
-      seconds=$(criterion_mean "${query}_${engine}")
-      awk -v r="$rows" -v q="$query" -v e="$engine" -v s="$seconds" -v d="$duck" \
-        'BEGIN { printf "%-10s %-6s %-10s %10.4f %10.2f\n", r, q, e, s, s / d }'
-    done
+    print_query_times "$rows" "$query" "$duck" "${engines[@]}"
   done
   rm -rf "$run"
 done

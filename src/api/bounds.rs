@@ -57,6 +57,27 @@ pub(super) fn admit_upload(api: &Api) -> Result<OwnedSemaphorePermit, ApiError> 
     Ok(slot)
 }
 
+/// Reads and drops what is left of a refused upload's body, up to `cap` bytes and for `time` at
+/// most: a client still sending when the refusal comes would otherwise meet a reset connection
+/// (the kernel resets a socket closed with unread data) and never read the answer. A client
+/// sending more, or longer, is cut off as before.
+pub(super) async fn drain_refused(
+    body: &mut (impl Stream<Item = Result<Bytes, String>> + Unpin),
+    cap: u64,
+    time: Duration,
+) {
+    let drain = async {
+        let mut drained = 0;
+        while let Some(Ok(chunk)) = body.next().await {
+            drained += chunk.len() as u64;
+            if drained > cap {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(time, drain).await;
+}
+
 /// `body`, ending with an error when it sends nothing for `idle`: a stalled client loses its
 /// upload instead of holding a slot.
 pub(super) fn pausing_at_most<E: std::fmt::Display>(

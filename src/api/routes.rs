@@ -16,8 +16,10 @@ use crate::batch;
 use crate::dictionary::Table;
 use crate::event::Notification;
 use crate::ledger::{self, Entry, Selection};
+use crate::queue::QueueError;
 use crate::report::format::{self, Format};
 use crate::report::{DEFAULT_YEAR, Engine, Report};
+use crate::store::UploadError;
 
 /// Largest batch-insert body: 1,000 rows of generous size.
 const BATCH_BODY_LIMIT: usize = 4 << 20;
@@ -147,10 +149,14 @@ async fn upload(
         ));
     }
     let slot = bounds::admit_upload(&api)?;
-    let body = bounds::pausing_at_most(body.into_data_stream(), api.limits.body_timeout);
-    let queued = (api.queue)
-        .accept_upload(&key, body, api.max_upload_bytes)
-        .await?;
+    let mut body = bounds::pausing_at_most(body.into_data_stream(), api.limits.body_timeout);
+    let accepted = (api.queue)
+        .accept_upload(&key, &mut body, api.max_upload_bytes)
+        .await;
+    if let Err(QueueError::Upload(UploadError::TooLarge { limit })) = &accepted {
+        bounds::drain_refused(&mut body, *limit, api.limits.request_timeout).await;
+    }
+    let queued = accepted?;
     drop(slot);
     let location = format!("/runs/{}", queued.run_id);
     // A wait longer than the request timeout answers `202`: the run goes on, the client polls.

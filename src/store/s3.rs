@@ -87,11 +87,7 @@ fn bucket_settings() -> &'static Mutex<HashMap<String, S3Settings>> {
 
 /// The location `url` (`s3://bucket/prefix/`) names.
 pub(super) fn open(url: &Url, settings: &S3Settings) -> Result<Location, StoreError> {
-    let bucket = bucket_of(url)?;
-    let root = client(&bucket, settings).map_err(|reason| StoreError::Invalid {
-        location: url.to_string(),
-        reason,
-    })?;
+    let (_, root) = bucket_root(url, settings)?;
     let prefix = Path::from_url_path(url.path()).map_err(|error| StoreError::Invalid {
         location: url.to_string(),
         reason: error.to_string(),

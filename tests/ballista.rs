@@ -27,22 +27,30 @@ struct On {
 }
 
 impl On {
-    /// The sandbox's local folders.
-    fn folders(sandbox: &Sandbox) -> On {
-        let flag = |bucket| {
-            [
-                format!("--{bucket}"),
-                sandbox.path(bucket).display().to_string(),
-            ]
-        };
+    /// The sandbox, its buckets where `locate` says, reached with `env`.
+    fn new(
+        sandbox: &Sandbox,
+        locate: impl Fn(&str) -> String,
+        env: Vec<(&'static str, String)>,
+    ) -> On {
+        let flag = |bucket| [format!("--{bucket}"), locate(bucket)];
         On {
             dir: sandbox.dir.path().to_owned(),
             flags: ["landing", "invalid", "warehouse"]
                 .into_iter()
                 .flat_map(flag)
                 .collect(),
-            env: Vec::new(),
+            env,
         }
+    }
+
+    /// The sandbox's local folders.
+    fn folders(sandbox: &Sandbox) -> On {
+        On::new(
+            sandbox,
+            |bucket| sandbox.path(bucket).display().to_string(),
+            Vec::new(),
+        )
     }
 
     /// `csvgate` with the locations, its stdout and stderr piped.
@@ -275,25 +283,13 @@ async fn after_a_load_that_replaced_rows_the_cluster_reads_the_new_version_only(
 #[tokio::test(flavor = "multi_thread")]
 async fn on_an_s3_warehouse_every_process_reads_the_bucket_from_the_same_settings() {
     let bucket = common::s3::bucket();
-    let sandbox = Sandbox::with_config(|config| {
-        for (name, location) in [
-            ("landing", &mut config.locations.landing),
-            ("invalid", &mut config.locations.invalid),
-            ("warehouse", &mut config.locations.warehouse),
-        ] {
-            *location = format!("s3://{bucket}/{name}");
-        }
-        config.s3 = common::s3::settings();
-    });
+    let sandbox = common::s3::sandbox(&bucket);
     load(&sandbox, &[&fixtures()]).await;
-    let on = On {
-        dir: sandbox.dir.path().to_owned(),
-        flags: ["landing", "invalid", "warehouse"]
-            .into_iter()
-            .flat_map(|name| [format!("--{name}"), format!("s3://{bucket}/{name}")])
-            .collect(),
-        env: common::s3::env().into(),
-    };
+    let on = On::new(
+        &sandbox,
+        |name| format!("s3://{bucket}/{name}"),
+        common::s3::env().into(),
+    );
     let cluster = Cluster::start(&on, 2);
 
     let embedded = embedded_answers(&sandbox).await;

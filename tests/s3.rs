@@ -9,21 +9,11 @@ use csvgate::ledger::Status;
 use csvgate::pipeline::IngestOptions;
 use csvgate::report::Report;
 
-/// A sandbox whose three buckets are prefixes of one new S3 bucket.
-fn s3_sandbox(bucket: &str) -> Sandbox {
-    Sandbox::with_config(|config| {
-        config.locations.landing = format!("s3://{bucket}/landing");
-        config.locations.invalid = format!("s3://{bucket}/invalid");
-        config.locations.warehouse = format!("s3://{bucket}/warehouse");
-        config.s3 = s3::settings();
-    })
-}
-
 /// A new bucket with the fixtures landed and loaded: the bucket, its sandbox, the entries.
 async fn fixtures_loaded_in_s3() -> (String, Sandbox, Vec<csvgate::ledger::Entry>) {
     let bucket = bucket();
     land_fixtures(&bucket).await;
-    let sandbox = s3_sandbox(&bucket);
+    let sandbox = s3::sandbox(&bucket);
     let entries = sandbox
         .pipeline
         .ingest(&[], &IngestOptions::default())
@@ -136,7 +126,7 @@ async fn an_object_larger_than_a_batch_streams_in_several_with_the_local_result(
     .await;
     let mut options = IngestOptions::default();
     options.dialect.limits.batch_rows = 1_000;
-    let remote = s3_sandbox(&bucket);
+    let remote = s3::sandbox(&bucket);
     let local = Sandbox::new();
     for sandbox in [&remote, &local] {
         let reference = fixtures();

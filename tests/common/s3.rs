@@ -56,6 +56,16 @@ pub fn bucket() -> String {
     name
 }
 
+/// A sandbox whose three buckets are prefixes of `bucket`.
+pub fn sandbox(bucket: &str) -> super::Sandbox {
+    super::Sandbox::with_config(|config| {
+        config.locations.landing = format!("s3://{bucket}/landing");
+        config.locations.invalid = format!("s3://{bucket}/invalid");
+        config.locations.warehouse = format!("s3://{bucket}/warehouse");
+        config.s3 = settings();
+    })
+}
+
 /// The location `s3://{bucket}/{prefix}`.
 pub fn location(bucket: &str, prefix: &str) -> Location {
     Location::open(&format!("s3://{bucket}/{prefix}"), false, &settings()).unwrap()

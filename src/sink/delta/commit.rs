@@ -1,10 +1,18 @@
-//! Committing staged files: in place of a table's whole contents (a restore), in one Delta
-//! commit that adds them and removes every file the table held, so a reader sees the old
-//! contents or the new, never a mix, and the old version stays reachable by time travel until
-//! vacuumed; or added to them (a load whose ids are all new).
+//! The one way rows enter a Delta table: files staged next to the table's data, invisible until
+//! one commit adds them (with the object's marker and the run that made them), tried again on
+//! a newer version under one [`retry`] policy, the staged files removed when nothing was
+//! committed. Loads, restores, row replacements and the ledger all commit here; history's
+//! RESTORE and vacuum use delta-rs's own builders (which commit by themselves) with the same
+//! [`commit_properties`].
+//!
+//! A commit is atomic: a reader sees the table before it or after it, never a part.
 
 use std::future::IntoFuture;
 
+use datafusion::object_store::ObjectStoreExt;
+use datafusion::object_store::path::Path;
+use datafusion::parquet::basic::Compression;
+use datafusion::parquet::file::properties::WriterProperties;
 use deltalake::DeltaTable;
 use deltalake::kernel::transaction::{CommitBuilder, CommitProperties};
 use deltalake::kernel::{Action, Add};
@@ -13,11 +21,21 @@ use tracing::Instrument;
 
 use super::DeltaTarget;
 use crate::dictionary::Table;
+use crate::ledger::Entry;
 use crate::sink::SinkError;
 
+/// Rows per Parquet row group: DuckDB's default. The writer holds one row group in memory, so
+/// this caps a load's memory whatever the file's size (the parquet crate's default of 1M rows
+/// would hold ~50 MB more).
+const ROW_GROUP_ROWS: usize = 122_880;
+/// Keys of the commit metadata ([`made_by`]).
+pub(super) const RUN_KEY: &str = "csvgate.run";
+pub(super) const OBJECT_KEY: &str = "csvgate.object";
+
 /// Commits `staged` to `delta`, added to its files (`Append`) or in place of every one of them
-/// (`Overwrite`); returns the table as committed. On failure nothing is committed (the caller
-/// removes `staged`).
+/// (`Overwrite`: a restore; the old version stays reachable by time travel until vacuumed);
+/// returns the table as committed. On failure nothing is committed (the caller removes
+/// `staged`).
 pub(super) async fn commit_staged(
     target: &DeltaTarget,
     table: &'static Table,
@@ -45,7 +63,9 @@ pub(super) async fn commit_staged(
     commit_actions(target, table, delta, actions, operation, commit).await
 }
 
-async fn commit_actions(
+/// Commits `actions` on the version `delta` was read at, or fails: a newer commit by another
+/// writer is a conflict ([`retry::is_conflict`]) that goes back to the caller.
+pub(super) async fn commit_actions(
     target: &DeltaTarget,
     table: &'static Table,
     mut delta: DeltaTable,
@@ -70,4 +90,75 @@ async fn commit_actions(
         .map_err(error)?;
     delta.state = Some(finalized.snapshot());
     Ok(delta)
+}
+
+/// What a commit's `commitInfo` says of its origin, for `csvgate history`: the run, and the
+/// object whose rows it holds (a landing file, or a backup snapshot for a restore).
+pub(super) fn made_by(entry: &Entry) -> [(String, serde_json::Value); 2] {
+    let object = format!("{}{}", entry.object.location, entry.object.key);
+    [
+        (RUN_KEY.to_owned(), entry.run_id.clone().into()),
+        (OBJECT_KEY.to_owned(), object.into()),
+    ]
+}
+
+/// Delta's writers clean up expired log files after every commit, listing the whole log each
+/// time; csvgate does it after checkpoints only ([`super::cleanup`]).
+pub(super) fn commit_properties() -> CommitProperties {
+    CommitProperties::default().with_cleanup_expired_logs(Some(false))
+}
+
+/// How staged files are written.
+pub(super) fn writer_properties() -> WriterProperties {
+    WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+        .build()
+}
+
+/// Deletes staged files that were never committed.
+pub(super) async fn remove_files(target: &DeltaTarget, table: &str, files: &[Add]) {
+    let Ok(location) = target.warehouse.child(table) else {
+        return;
+    };
+    for file in files {
+        if let Err(error) = location.store.delete(&Path::from(file.path.as_str())).await {
+            tracing::warn!(table, file = file.path, %error, "could not remove an uncommitted data file");
+        }
+    }
+}
+
+/// The one policy for a commit another writer got in ahead of: how often, and after what pause.
+pub(super) mod retry {
+    use crate::sink::SinkError;
+
+    /// How many times a commit is tried while other writers' commits keep taking its version
+    /// (each time on the newest version, after a pause at random that spreads the writers out).
+    pub const ATTEMPTS: usize = 30;
+
+    /// A pause of up to 10 ms per attempt so far, at random: writers that collided spread out
+    /// instead of colliding again in step.
+    pub fn pause(attempts: usize) -> std::time::Duration {
+        let spread = 10 * attempts as u64;
+        let random = u64::from(uuid::Uuid::new_v4().as_u128() as u32);
+        std::time::Duration::from_millis(random % spread.max(1))
+    }
+
+    /// Whether a commit failed because another writer committed first (so trying again on the
+    /// newer version may succeed).
+    pub fn is_conflict(error: &SinkError) -> bool {
+        use deltalake::DeltaTableError;
+        use deltalake::kernel::transaction::TransactionError;
+        let SinkError::Delta { source, .. } = error else {
+            return false;
+        };
+        matches!(
+            source.as_ref(),
+            DeltaTableError::VersionAlreadyExists(_)
+                | DeltaTableError::Transaction {
+                    source: TransactionError::CommitConflict(_)
+                        | TransactionError::MaxCommitAttempts(_)
+                }
+        )
+    }
 }

@@ -15,7 +15,7 @@ use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 use serde_json::Value;
 
-use super::load::{OBJECT_KEY, RUN_KEY, commit_properties, made_by};
+use super::commit::{OBJECT_KEY, RUN_KEY, commit_properties, made_by};
 use super::session::select_all;
 use super::{DELTA_LOG, DeltaTarget};
 use crate::dictionary::Table;
@@ -128,7 +128,7 @@ impl DeltaTarget {
     ) -> Result<(), SinkError> {
         self.ensure_writable().await?;
         let delta = self.open(table.name).await?;
-        let marker = self.hold(entry).await?;
+        let marker = self.park(entry).await?;
         let commit = commit_properties()
             .with_metadata(made_by(entry))
             .with_application_transaction(marker.transaction());
@@ -140,7 +140,7 @@ impl DeltaTarget {
         let restored = match restored {
             Ok(restored) => restored,
             Err(source) => {
-                self.release_failed(&marker).await;
+                self.unpark(&marker).await;
                 return Err(SinkError::Config {
                     target: format!("{}{}", self.warehouse.url, table.name),
                     reason: format!("version {version} cannot be restored: {source}"),
@@ -148,7 +148,7 @@ impl DeltaTarget {
             }
         };
         self.keep(table.name, &restored.0);
-        self.release(entry, &marker).await;
+        self.append_parked(entry, &marker).await;
         Ok(())
     }
 }

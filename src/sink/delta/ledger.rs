@@ -1,6 +1,6 @@
 //! The warehouse's ledger: the Delta table `_csvgate_runs` beside the data tables, written
 //! append-only, one commit per run (an upload's `queued` entry waits in [`super::waiting`]
-//! and enters with the run's ending entry; a commit's entry is held in [`super::held`] until
+//! and enters with the run's ending entry; a commit's entry is parked in [`super::parked`] until
 //! it is appended).
 //!
 //! Appends are blind: they need no list of the table's files, which grows with every run, so
@@ -15,16 +15,12 @@ use deltalake::writer::{DeltaWriter, RecordBatchWriter};
 use deltalake::{BlindDeltaTable, DeltaTableError};
 use futures::TryStreamExt;
 
+use super::commit::{remove_files, retry};
 use super::tables::TABLE_PROPERTIES;
 use super::waiting::WaitingEntries;
 use super::{DeltaTarget, LEDGER_TABLE, SCANNED};
 use crate::ledger::{self, Entry, Selection, Status};
 use crate::sink::SinkError;
-
-/// How many times a ledger append tries a version other processes keep taking: appends never
-/// conflict, so only a crowd of writers makes one wait, each time a little longer
-/// ([`contention_pause`]).
-const LEDGER_ATTEMPTS: usize = 30;
 
 /// Delta's checkpoint interval for tables that do not set one.
 const DELTA_CHECKPOINT_INTERVAL: u64 = 100;
@@ -48,7 +44,7 @@ impl DeltaTarget {
     }
 
     /// The entries `selection` names, of the ledger and the waiting `queued` ones, oldest
-    /// first. Held entries whose commit happened are settled first.
+    /// first. Parked entries whose commit happened are settled first.
     pub(super) async fn select_entries(
         &self,
         selection: &Selection,
@@ -57,7 +53,7 @@ impl DeltaTarget {
         let mut entries = self.ledger_entries(selection).await?;
         entries.extend(self.waiting_entries(selection).await?);
         entries.sort_by(|a, b| (a.started_at, &a.run_id).cmp(&(b.started_at, &b.run_id)));
-        // Two processes settling one held entry may both have appended it.
+        // Two processes settling one parked entry may both have appended it.
         let mut seen = HashSet::new();
         entries.retain(|entry| {
             seen.insert((
@@ -166,8 +162,8 @@ impl DeltaTarget {
             match ledger.commit(files.clone()).await {
                 // Another process (say, a CLI ingest beside the server) appended since: appends
                 // never conflict, so append again after its version.
-                Err(DeltaTableError::VersionAlreadyExists(_)) if attempts < LEDGER_ATTEMPTS => {
-                    tokio::time::sleep(contention_pause(attempts)).await;
+                Err(DeltaTableError::VersionAlreadyExists(_)) if attempts < retry::ATTEMPTS => {
+                    tokio::time::sleep(retry::pause(attempts)).await;
                     attempts += 1;
                     ledger = self.blind_ledger().await?;
                 }
@@ -175,7 +171,7 @@ impl DeltaTarget {
                 // Surely not committed: the written file would be an orphan, so it goes. (Any
                 // other failure may hide a commit that happened: the file stays.)
                 Err(failed @ DeltaTableError::VersionAlreadyExists(_)) => {
-                    super::load::remove_files(self, LEDGER_TABLE, &files).await;
+                    remove_files(self, LEDGER_TABLE, &files).await;
                     return Err(error(failed));
                 }
                 Err(failed) => return Err(error(failed)),
@@ -258,12 +254,4 @@ impl DeltaTarget {
 /// `text` as an SQL string literal.
 fn quoted(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
-}
-
-/// A pause of up to 10 ms per attempt so far, at random: writers that collided spread out
-/// instead of colliding again in step.
-pub(super) fn contention_pause(attempts: usize) -> std::time::Duration {
-    let spread = 10 * attempts as u64;
-    let random = u64::from(uuid::Uuid::new_v4().as_u128() as u32);
-    std::time::Duration::from_millis(random % spread.max(1))
 }

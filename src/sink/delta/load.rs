@@ -1,17 +1,12 @@
-//! One object's rows on their way into a Delta table: written as Parquet files next to the
-//! table's data, invisible until one commit adds them with the object's application
-//! transaction (and, when ids repeat, replaces the old rows: [`super::replace`]). A restore
-//! stages its rows the same way and commits them in place of the whole table
-//! ([`super::commit`]).
+//! One object's rows on their way into a Delta table: staged as Parquet files, then committed
+//! through [`super::commit`] with the object's marker: appended, or, when ids repeat, replacing
+//! the old rows ([`super::replace`]). A restore stages its rows the same way and commits them
+//! in place of the whole table.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use datafusion::arrow::array::RecordBatch;
-use datafusion::object_store::ObjectStoreExt;
-use datafusion::object_store::path::Path;
-use datafusion::parquet::basic::Compression;
-use datafusion::parquet::file::properties::WriterProperties;
 use deltalake::DeltaTable;
 use deltalake::kernel::Add;
 use deltalake::kernel::transaction::CommitProperties;
@@ -21,21 +16,15 @@ use roaring::RoaringTreemap;
 use tracing::Instrument;
 
 use super::cleanup::clean_up_log;
-use super::commit::commit_staged;
-use super::held::Marker;
+use super::commit::{
+    commit_properties, commit_staged, made_by, remove_files, retry, writer_properties,
+};
+use super::parked::Marker;
 use super::{DeltaTarget, app_id, replace};
 use crate::dictionary::Table;
 use crate::ledger::Entry;
 use crate::sink::{Load, SinkError, insert_ids};
 use crate::store::ObjectVersion;
-
-/// Rows per Parquet row group: DuckDB's default. The writer holds one row group in memory, so
-/// this caps a load's memory whatever the file's size (the parquet crate's default of 1M rows
-/// would hold ~50 MB more).
-const ROW_GROUP_ROWS: usize = 122_880;
-/// Keys of the commit metadata ([`made_by`]).
-pub(super) const RUN_KEY: &str = "csvgate.run";
-pub(super) const OBJECT_KEY: &str = "csvgate.object";
 
 /// What the commit does with the staged rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,7 +135,7 @@ impl DeltaLoad {
                 }
             };
             let retry = match committed {
-                Err(error) if is_conflict(&error) && attempt < COMMIT_ATTEMPTS => {
+                Err(error) if retry::is_conflict(&error) && attempt < retry::ATTEMPTS => {
                     newer_version(&target, table, mode, marker, loaded_before, entry).await
                 }
                 done => done.map(Retry::No),
@@ -159,7 +148,7 @@ impl DeltaLoad {
                     return Err(error);
                 }
             }
-            tokio::time::sleep(super::ledger::contention_pause(attempt)).await;
+            tokio::time::sleep(retry::pause(attempt)).await;
             attempt += 1;
             tracing::info!(
                 table = table.name,
@@ -232,63 +221,6 @@ async fn upsert(
     Ok((committed, existing))
 }
 
-/// How many times a load tries its commit while other writers' commits conflict with it
-/// (each time on the newest version, after a pause at random that spreads the writers out).
-const COMMIT_ATTEMPTS: usize = 30;
-
-/// Whether a commit failed because another writer committed first (so trying again on the
-/// newer version may succeed).
-fn is_conflict(error: &SinkError) -> bool {
-    use deltalake::DeltaTableError;
-    use deltalake::kernel::transaction::TransactionError;
-    let SinkError::Delta { source, .. } = error else {
-        return false;
-    };
-    matches!(
-        source.as_ref(),
-        DeltaTableError::VersionAlreadyExists(_)
-            | DeltaTableError::Transaction {
-                source: TransactionError::CommitConflict(_)
-                    | TransactionError::MaxCommitAttempts(_)
-            }
-    )
-}
-
-/// What a commit's `commitInfo` says of its origin, for `csvgate history`: the run, and the
-/// object whose rows it holds (a landing file, or a backup snapshot for a restore).
-pub(super) fn made_by(entry: &Entry) -> [(String, serde_json::Value); 2] {
-    let object = format!("{}{}", entry.object.location, entry.object.key);
-    [
-        (RUN_KEY.to_owned(), entry.run_id.clone().into()),
-        (OBJECT_KEY.to_owned(), object.into()),
-    ]
-}
-
-/// Delta's writers clean up expired log files after every commit, listing the whole log each
-/// time; csvgate does it after checkpoints only ([`clean_up_log`]).
-pub(super) fn commit_properties() -> CommitProperties {
-    CommitProperties::default().with_cleanup_expired_logs(Some(false))
-}
-
-pub(super) fn writer_properties() -> WriterProperties {
-    WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
-        .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-        .build()
-}
-
-/// Deletes files that were written but never committed.
-pub(super) async fn remove_files(target: &DeltaTarget, table: &str, files: &[Add]) {
-    let Ok(location) = target.warehouse.child(table) else {
-        return;
-    };
-    for file in files {
-        if let Err(error) = location.store.delete(&Path::from(file.path.as_str())).await {
-            tracing::warn!(table, file = file.path, %error, "could not remove an uncommitted data file");
-        }
-    }
-}
-
 #[async_trait]
 impl Load for DeltaLoad {
     async fn write(&mut self, rows: RecordBatch) -> Result<(), SinkError> {
@@ -310,11 +242,11 @@ impl Load for DeltaLoad {
         let (target, table) = (self.target.clone(), self.table);
         let before = self.delta.version();
         let loaded_ids = std::mem::take(&mut self.ids);
-        let marker = target.hold(entry).await?;
+        let marker = target.park(entry).await?;
         let (committed, existing) = match self.commit_rows(&loaded_ids, entry, &marker).await {
             Ok(committed) => committed,
             Err(error) => {
-                target.release_failed(&marker).await;
+                target.unpark(&marker).await;
                 return Err(error);
             }
         };
@@ -331,7 +263,7 @@ impl Load for DeltaLoad {
                 tracing::debug!(%error, "ids not kept: the next load reads them");
             }
         }
-        let appended = target.release(entry, &marker);
+        let appended = target.append_parked(entry, &marker);
         appended
             .instrument(tracing::debug_span!("ledger_append"))
             .await;

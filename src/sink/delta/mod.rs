@@ -17,7 +17,7 @@
 //!   version when another writer committed first;
 //! - [`cleanup`]: expired log files removed after checkpoints;
 //! - [`ledger`]: the ledger table `_csvgate_runs`, one append per run ([`waiting`] holds an
-//!   upload's first entry until then, and [`held`] a commit's entry until it is appended);
+//!   upload's first entry until then, and [`parked`] a commit's entry until it is appended);
 //! - [`session`]: DataFusion over the tables, for reports and ad-hoc SQL;
 //! - [`history`]: the commits a table's log holds, and a table put back to one of them;
 //! - [`files`]: a version's data files as stored, for copies that need no decoding;
@@ -27,11 +27,11 @@ mod claims;
 mod cleanup;
 mod commit;
 mod files;
-mod held;
 mod history;
 mod ids;
 mod ledger;
 mod load;
+mod parked;
 mod replace;
 mod session;
 mod tables;
@@ -73,9 +73,9 @@ pub struct DeltaTarget {
     /// retrying, and a burst of them (an API server accepting many uploads) runs out of
     /// retries. Clones share the lock.
     ledger_appends: Arc<tokio::sync::Mutex<()>>,
-    /// Held entries are appended by their commit or settled by a reader, one at a time, so
-    /// this process appends each once ([`held`]). Clones share the lock.
-    held_entries: Arc<tokio::sync::Mutex<()>>,
+    /// Parked entries are appended by their commit or settled by a reader, one at a time, so
+    /// this process appends each once ([`parked`]). Clones share the lock.
+    parked_entries: Arc<tokio::sync::Mutex<()>>,
     /// Tables opened before, shared by clones.
     kept: Arc<Mutex<Kept>>,
     /// Set once the warehouse's store was seen to refuse a second create of one object.
@@ -90,7 +90,7 @@ impl DeltaTarget {
         DeltaTarget {
             warehouse,
             ledger_appends: Arc::default(),
-            held_entries: Arc::default(),
+            parked_entries: Arc::default(),
             kept: Arc::default(),
             writable: Arc::default(),
         }

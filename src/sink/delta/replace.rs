@@ -6,7 +6,6 @@
 //! a MERGE plans: the loaded ids are known exactly (a bitmap), and each file's min/max `id`
 //! statistics in the Delta log skip, unread, the files that cannot hold any of them.
 
-use std::future::IntoFuture;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{AsArray, BooleanArray, RecordBatch};
@@ -16,7 +15,7 @@ use datafusion::parquet::arrow::async_reader::ParquetRecordBatchStream;
 use datafusion::parquet::arrow::{ParquetRecordBatchStreamBuilder, ProjectionMask};
 use datafusion::parquet::errors::ParquetError;
 use deltalake::DeltaTable;
-use deltalake::kernel::transaction::{CommitBuilder, CommitProperties};
+use deltalake::kernel::transaction::CommitProperties;
 use deltalake::kernel::{Action, Add, LogicalFileView};
 use deltalake::protocol::DeltaOperation;
 use deltalake::writer::{DeltaWriter, RecordBatchWriter};
@@ -25,7 +24,7 @@ use roaring::RoaringTreemap;
 use tracing::Instrument;
 
 use super::DeltaTarget;
-use super::load::{remove_files, writer_properties};
+use super::commit::{commit_actions, remove_files, writer_properties};
 use crate::dictionary::Table;
 use crate::sink::SinkError;
 use crate::store::Location;
@@ -37,7 +36,7 @@ use crate::store::StoredParquet;
 pub(super) async fn replace_rows(
     target: &DeltaTarget,
     table: &'static Table,
-    mut delta: DeltaTable,
+    delta: DeltaTable,
     staged: &[Add],
     loaded_ids: &RoaringTreemap,
     commit: CommitProperties,
@@ -80,26 +79,11 @@ pub(super) async fn replace_rows(
         not_matched_predicates: Vec::new(),
         not_matched_by_source_predicates: Vec::new(),
     };
-    let committed = CommitBuilder::from(commit)
-        .with_actions(actions)
-        .build(
-            Some(delta.snapshot().map_err(&error)?),
-            delta.log_store(),
-            operation,
-        )
-        .into_future()
-        .instrument(tracing::debug_span!("delta_commit"))
-        .await;
-    match committed {
-        Ok(finalized) => {
-            delta.state = Some(finalized.snapshot());
-            Ok(delta)
-        }
-        Err(source) => {
-            remove_files(target, table.name, &rewritten).await;
-            Err(error(source))
-        }
+    let committed = commit_actions(target, table, delta, actions, operation, commit).await;
+    if committed.is_err() {
+        remove_files(target, table.name, &rewritten).await;
     }
+    committed
 }
 
 /// Whether the file's `id` range, from its statistics, overlaps the loaded ids; a file without

@@ -11,7 +11,7 @@ use std::time::Duration;
 use deltalake::operations::vacuum::VacuumMode;
 
 use super::DeltaTarget;
-use super::load::commit_properties;
+use super::commit::commit_properties;
 use crate::dictionary::Table;
 use crate::sink::SinkError;
 

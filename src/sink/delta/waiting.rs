@@ -9,9 +9,9 @@
 //!   life, as if both had been committed one by one. A crash between that commit and the
 //!   removal leaves a file whose run has ended: readers ignore it and reading the ledger
 //!   ([`super::DeltaTarget`]'s `runs`) removes it.
-//! - **Held** (`_csvgate_held/<hash of the commit's marker>.parquet`): the `done` or
+//! - **Parked** (`_csvgate_held/<hash of the commit's marker>.parquet`): the `done` or
 //!   `restored` entry of a commit about to be made, written before it, so a crash between the
-//!   data commit and the ledger append cannot lose it ([`super::held`]).
+//!   data commit and the ledger append cannot lose it ([`super::parked`]).
 
 use bytes::Bytes;
 use datafusion::arrow::error::ArrowError;
@@ -27,8 +27,8 @@ use crate::store::{Location, StoreError};
 
 /// Folder of the queued entries inside the warehouse.
 const QUEUE_FOLDER: &str = "_csvgate_queue";
-/// Folder of the held entries inside the warehouse.
-const HELD_FOLDER: &str = "_csvgate_held";
+/// Folder of the parked entries inside the warehouse.
+const PARKED_FOLDER: &str = "_csvgate_held";
 
 /// The waiting entries of one kind in one warehouse, each under a name of its own.
 pub(super) struct WaitingEntries {
@@ -44,9 +44,9 @@ impl WaitingEntries {
     }
 
     /// Entries of commits in progress, named by the commit's marker ([`super::held`]).
-    pub(super) fn held(warehouse: &Location) -> Result<WaitingEntries, SinkError> {
+    pub(super) fn parked(warehouse: &Location) -> Result<WaitingEntries, SinkError> {
         Ok(WaitingEntries {
-            folder: warehouse.child(HELD_FOLDER)?,
+            folder: warehouse.child(PARKED_FOLDER)?,
         })
     }
 

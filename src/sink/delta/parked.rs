@@ -1,14 +1,16 @@
-//! A commit's ledger entry, held where a crash cannot lose it.
+//! A parked entry: a commit's ledger entry, written where a crash cannot lose it before the
+//! commit, and settled into the ledger after it.
 //!
 //! The warehouse's ledger is a Delta table of its own, so a load's `done` entry (a restore's
 //! `restored`) is appended right after the data commit, not in it. A process killed between
 //! the two would leave rows the ledger does not speak of: the object counts as loaded (rule 1),
 //! but the run that loaded it has no ending. So before the commit the entry is written as a
-//! held file, named after the commit's *marker* (an application transaction of the data
+//! parked file, named after the commit's *marker* (an application transaction of the data
 //! commit whose version comes from the entry's finish time and its run, [`version_of`]) and
-//! the run, so workers loading one object at once hold a file each. After the append the file is removed.
+//! the run, so workers loading one object at once write a file each. After the append the file
+//! is removed.
 //!
-//! A held file whose marker the table carries at that version was committed, and is
+//! A parked file whose marker the table carries at that version was committed, and is
 //! *settled*: appended to the ledger unless the ledger already holds it, then removed. That
 //! happens when the ledger is read (`runs`), when [`super::DeltaTarget`]'s `is_loaded` finds
 //! the object loaded, and after another commit of the same marker. A file whose commit did not
@@ -60,7 +62,7 @@ impl Marker {
         Transaction::new(&self.app_id, self.version)
     }
 
-    /// The held file's name: the marker's id and the run's, hashed into a safe file name
+    /// The parked file's name: the marker's id and the run's, hashed into a safe file name
     /// that starts with the marker's ([`prefix`]).
     fn file_name(&self) -> String {
         format!(
@@ -74,7 +76,7 @@ impl Marker {
 /// A marker's version: the entry's finish time in microseconds, times 1,000, plus a number
 /// drawn from its run id. Settling takes the marker's version in the table for its commit, so
 /// workers loading one object in lockstep must not share one: with milliseconds alone, a
-/// worker whose commit lost the race had its held entry taken for the winner's (its run then
+/// worker whose commit lost the race had its parked entry taken for the winner's (its run then
 /// showed the object `done` too).
 fn version_of(entry: &Entry) -> i64 {
     let digest = Sha256::digest(entry.run_id.as_bytes());
@@ -82,12 +84,12 @@ fn version_of(entry: &Entry) -> i64 {
     entry.finished_at.timestamp_micros() * 1000 + drawn
 }
 
-/// The start of the names of every held file of one marker.
+/// The start of the names of every parked file of one marker.
 fn prefix(app_id: &str) -> String {
     sha256_hex(app_id)
 }
 
-/// What to do with a held file whose commit did not happen.
+/// What to do with a parked file whose commit did not happen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Uncommitted {
     /// Leave it: its commit may be in progress.
@@ -99,27 +101,27 @@ enum Uncommitted {
 
 impl DeltaTarget {
     /// Holds `entry` before its commit; returns the marker the commit must carry.
-    pub(super) async fn hold(&self, entry: &Entry) -> Result<Marker, SinkError> {
+    pub(super) async fn park(&self, entry: &Entry) -> Result<Marker, SinkError> {
         let marker = Marker::of(entry);
-        self.held()?.add(&marker.file_name(), entry).await?;
+        self.parked()?.add(&marker.file_name(), entry).await?;
         Ok(marker)
     }
 
     /// After the commit: the entry enters the ledger (unless a reader settled it meanwhile)
     /// and its file goes, and files of the same marker that can no longer commit are settled.
-    /// A failed append leaves the entry held, to be settled later: the rows are in, so the
+    /// A failed append leaves the entry parked, to be settled later: the rows are in, so the
     /// load succeeded.
-    pub(super) async fn release(&self, entry: &Entry, marker: &Marker) {
+    pub(super) async fn append_parked(&self, entry: &Entry, marker: &Marker) {
         crate::fault::pause(crate::fault::LEDGER_BEFORE_APPEND).await;
-        let _one_at_a_time = self.held_entries.lock().await;
+        let _one_at_a_time = self.parked_entries.lock().await;
         let released = async {
-            let held = self.held()?;
+            let parked = self.parked()?;
             let name = marker.file_name();
-            let settled = held.get(&name).await?.is_none() && self.in_ledger(entry).await?;
+            let settled = parked.get(&name).await?.is_none() && self.in_ledger(entry).await?;
             if !settled {
                 self.record_entry(entry).await?;
             }
-            held.remove(&name).await;
+            parked.remove(&name).await;
             self.settle_marker(&marker.app_id, Uncommitted::DropSuperseded)
                 .await
         };
@@ -127,7 +129,7 @@ impl DeltaTarget {
             tracing::error!(
                 run_id = entry.run_id,
                 %error,
-                "rows committed, but their ledger entry could not be appended: it stays held \
+                "rows committed, but their ledger entry could not be appended: it stays parked \
                  and enters the ledger when the ledger is next read"
             );
         }
@@ -135,15 +137,15 @@ impl DeltaTarget {
 
     /// After a failed commit: the entry enters the ledger if the commit happened after all;
     /// its file goes either way.
-    pub(super) async fn release_failed(&self, marker: &Marker) {
-        let _one_at_a_time = self.held_entries.lock().await;
+    pub(super) async fn unpark(&self, marker: &Marker) {
+        let _one_at_a_time = self.parked_entries.lock().await;
         let settled = async {
-            let held = self.held()?;
+            let parked = self.parked()?;
             let name = marker.file_name();
-            if let Some(entry) = held.get(&name).await? {
+            if let Some(entry) = parked.get(&name).await? {
                 self.settle(&entry, Uncommitted::DropSuperseded).await?;
             }
-            held.remove(&name).await;
+            parked.remove(&name).await;
             Ok::<_, SinkError>(())
         };
         if let Err(error) = settled.await {
@@ -153,25 +155,25 @@ impl DeltaTarget {
 
     /// Settles the entries held for loads of `object`, which its table holds.
     pub(super) async fn settle_loaded(&self, object: &ObjectVersion) -> Result<(), SinkError> {
-        let _one_at_a_time = self.held_entries.lock().await;
+        let _one_at_a_time = self.parked_entries.lock().await;
         self.settle_marker(&app_id(object), Uncommitted::DropSuperseded)
             .await
     }
 
-    /// Settles every held entry whose commit happened (before the ledger is read).
+    /// Settles every parked entry whose commit happened (before the ledger is read).
     pub(super) async fn settle_committed(&self) -> Result<(), SinkError> {
-        let _one_at_a_time = self.held_entries.lock().await;
-        for entry in self.held()?.all().await? {
+        let _one_at_a_time = self.parked_entries.lock().await;
+        for entry in self.parked()?.all().await? {
             self.settle(&entry, Uncommitted::Keep).await?;
         }
         Ok(())
     }
 
-    /// Settles the held entries of the marker `app_id`.
+    /// Settles the parked entries of the marker `app_id`.
     async fn settle_marker(&self, app_id: &str, uncommitted: Uncommitted) -> Result<(), SinkError> {
         // Named after the marker first: on a load's path this lists the folder and reads
         // only the marker's files (usually none), not every load's in flight.
-        for entry in self.held()?.named_from(&prefix(app_id)).await? {
+        for entry in self.parked()?.named_from(&prefix(app_id)).await? {
             self.settle(&entry, uncommitted).await?;
         }
         Ok(())
@@ -186,14 +188,14 @@ impl DeltaTarget {
             if !self.in_ledger(entry).await? {
                 tracing::warn!(
                     run_id = entry.run_id,
-                    "a ledger entry held since its commit enters the ledger now"
+                    "a ledger entry parked since its commit enters the ledger now"
                 );
                 self.record_entry(entry).await?;
             }
         } else if uncommitted == Uncommitted::Keep || version.is_none() {
             return Ok(());
         }
-        self.held()?.remove(&marker.file_name()).await;
+        self.parked()?.remove(&marker.file_name()).await;
         Ok(())
     }
 
@@ -207,8 +209,8 @@ impl DeltaTarget {
         }))
     }
 
-    fn held(&self) -> Result<WaitingEntries, SinkError> {
-        WaitingEntries::held(&self.warehouse)
+    fn parked(&self) -> Result<WaitingEntries, SinkError> {
+        WaitingEntries::parked(&self.warehouse)
     }
 }
 

@@ -9,7 +9,7 @@
 //! that cluster too, named `Q1/ballista_<CSVGATE_BENCH_BALLISTA_LABEL>` (`benches/ballista.sh`).
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use csvgate::config::Config;
+use csvgate::config::{Config, Key};
 use csvgate::deployment::Deployment;
 use csvgate::pipeline::IngestOptions;
 use csvgate::report::Report;
@@ -32,8 +32,8 @@ fn prepare(
         if let Ok(server) = std::env::var("CSVGATE_BENCH_MYSQL") {
             let mut admin = mysql_async::Conn::new(mysql_async::Opts::from_url(&server).expect("URL")).await.expect("MariaDB");
             admin.query_drop("DROP DATABASE IF EXISTS csvgate_bench_reports; CREATE DATABASE csvgate_bench_reports").await.expect("database");
-            config.target.url = Some(format!("{server}/csvgate_bench_reports"));
-            config.target.mirror_parquet = true;
+            config.set(Key::Target, format!("{server}/csvgate_bench_reports"));
+            config.set(Key::MirrorParquet, "true");
         }
         let deployment = Deployment::open(config).expect("deployment");
         if let Some(mysql) = deployment.mysql() {

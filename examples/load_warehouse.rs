@@ -6,7 +6,7 @@
 //! ```
 //!
 //! The deployment is built from a configuration exactly as `csvgate ingest` and
-//! `csvgate serve` build theirs; set `config.target.url` to a `mysql://` URL to load MySQL.
+//! `csvgate serve` build theirs; `config.set(Key::Target, url)` with a `mysql://` URL to load MySQL.
 
 use csvgate::config::Config;
 use csvgate::deployment::Deployment;

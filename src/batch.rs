@@ -18,7 +18,7 @@ use crate::queue::{Queue, QueueError};
 use crate::store::StoreError;
 use crate::validate::{Dialect, HeaderMode, INVALID_FILE_EXTRA_COLUMNS};
 
-/// The most rows one request may carry, as the challenge asks.
+/// The most rows one request may carry, as the HR brief asks.
 pub const MAX_ROWS: usize = 1000;
 
 /// Why a batch was not processed; nothing was written.

@@ -1,4 +1,4 @@
-//! S3 event notifications, the seed's trigger: each `ObjectCreated:*` record names an object
+//! S3 event notifications, the first AWS version's trigger: each `ObjectCreated:*` record names an object
 //! of the landing bucket to process, through the same pipeline and ledger as any other run.
 //!
 //! A notification carries several records; each gets an outcome of its own, so one record

@@ -9,8 +9,8 @@
 
 use serde_json::{Value, json};
 
+use crate::backup::BackupError;
 use crate::backup::schedule::Job;
-use crate::backup::{BackupError, Backups};
 
 use crate::deployment::Deployment;
 use crate::event::Notification;
@@ -62,9 +62,9 @@ pub async fn handle(deployment: &Deployment, payload: Value) -> Result<Value, In
 /// The scheduled job `csvgate serve` runs: a snapshot of every table into the backups location
 /// (`CSVGATE_BACKUPS`), in `[backup] format` (AVRO by default), then a prune by its retention.
 async fn backup(deployment: &Deployment) -> Result<Value, InvocationError> {
-    let backups = Backups::open(&deployment.config)?;
+    let backups = deployment.backups.clone();
     let engines = deployment.engines.clone();
-    let job = Job::configured(backups, engines, &deployment.config.backup);
+    let job = Job::configured(backups, engines, &deployment.config);
     let (made, pruned) = job.run().await?;
     tracing::info!(snapshots = made.len(), pruned = pruned.len(), "backup done");
     let snapshots: Vec<Value> = (made.iter())

@@ -10,18 +10,19 @@
 //!   `text_rows`) → DataFusion SQL rules (`rules`, `compiled`) → valid (typed) and invalid
 //!   (with `line` and `reason`) rows, in one streaming pass.
 //! - [`shape`]: batches cast to the schemas csvgate declares.
-//! - [`sink`]: targets behind one trait, each a folder of the same shape: [`sink::delta`] (the
-//!   embedded Delta Lake warehouse) and [`sink::mysql`]; [`sink::mirror`] keeps both loaded;
-//!   [`sink::invalid`] writes rejected rows as CSV; [`sink::claim`] is how workers take an
-//!   object version before they read it.
+//! - [`sink`]: targets behind one trait: [`sink::delta`] (the embedded Delta Lake warehouse,
+//!   every commit through `sink::delta::commit`) and [`sink::mysql`]; [`sink::mirror`] keeps
+//!   both loaded; [`sink::invalid`] writes rejected rows as CSV; [`sink::claim`] is how workers
+//!   take an object version before they read it.
 //! - [`ledger`]: which object versions were processed; its contract, and what each target
 //!   gives, are stated there.
-//! - [`pipeline`]: the run that ties them together, one object at a time.
+//! - [`pipeline`]: the run that ties them together: objects of one table up to `workers` at a
+//!   time, tables in load order; each object claimed, checked, validated, staged, committed.
 //! - [`report`]: Q1/Q2 in every engine, ad-hoc SQL, output formats; `ballista` (a cargo
 //!   feature) runs them on a Ballista cluster whose scheduler and executors are csvgate too.
-//! - [`config`] → [`deployment`]: settings after every layer (flags, env, file, SSM Parameter
-//!   Store), and the one place they become buckets, a target and engines, for every entry
-//!   point below.
+//! - [`config`] → [`deployment`]: every setting declared once (`config::settings`) and
+//!   resolved over flags, env, file and SSM Parameter Store; the one place they become buckets,
+//!   a target, engines and a server, for every entry point below.
 //! - [`backup`]: snapshots of tables (AVRO or Parquet) with a manifest that can check them.
 //! - [`queue`]: uploads become runs, processed in the background; its state is the ledger's.
 //! - [`event`]: S3 event notifications name objects of the landing bucket to process.
@@ -31,6 +32,26 @@
 //! - [`generate`]: deterministic test files for benchmarks.
 //! - [`logs`]: JSON log lines carrying each run's id, for log stores.
 //! - [`fault`]: named points where crash tests stop a process, or make it panic.
+//!
+//! # Terms
+//! - **object version**: one stored version of a file (key, size, ETag or version id); what
+//!   is loaded once.
+//! - **run**: one `ingest`, upload, event or restore; its id names every entry and log line
+//!   it makes.
+//! - **ledger entry**: what became of one object version in one run (`queued`, `done`,
+//!   `skipped`, `failed`, `restored`), kept by the target in the same commit as the rows.
+//! - **marker**: the object version's idempotency key a commit carries (a Delta application
+//!   transaction, a MySQL ledger row), so the same version never commits twice.
+//! - **claim**: a run's lease on an object version while it loads it; another run finds it
+//!   *held* and waits until it ends or its lease runs out.
+//! - **parked entry** (Delta): a commit's ledger entry written just before the commit, so a
+//!   crash between the data commit and the ledger append cannot lose it; *settled* later.
+//! - **waiting entry** (Delta): an upload's `queued` entry kept outside the log until its run
+//!   ends.
+//! - **text batch** / **row batch**: Arrow batches of the reader (all text, with `line`) and of
+//!   the target (typed); a **JSON batch** ([`batch`]) is rows sent to the API.
+//! - **first AWS version**: the system csvgate replaces (API Gateway → S3 → Lambda → RDS);
+//!   **HR brief**: what its first user asked of it (the dictionary, Q1/Q2, AVRO backups).
 
 #[cfg(feature = "cli")]
 pub mod api;

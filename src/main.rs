@@ -1,4 +1,5 @@
-//! The `csvgate` binary: parse, set up logging, run, turn errors into an exit code.
+//! The `csvgate` binary: parse, set up logging, run, turn errors into an exit code: 0 all
+//! done, 1 some objects failed (their ledger entries say why), 2 could not run.
 
 use std::process::ExitCode;
 
@@ -8,7 +9,7 @@ use tracing_subscriber::fmt::format::FmtSpan;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse_noting_env();
+    let cli = Cli::parse_with_settings();
     // A server logs its runs (START/END/REPORT) by default; a command only its problems.
     let serving = cli.command.is_long_running();
     init_logging(cli.log_json, cli.quiet, serving);
@@ -19,7 +20,7 @@ async fn main() -> ExitCode {
         Err(error) => {
             // Each layer already includes its cause in its message.
             eprintln!("csvgate: {error}");
-            ExitCode::FAILURE
+            ExitCode::from(cli::COULD_NOT_RUN)
         }
     }
 }

@@ -1,5 +1,5 @@
 //! The work queue behind uploads: an object stored in the landing bucket becomes a run that a
-//! single worker processes in the background, like the seed's "object created" trigger.
+//! single worker processes in the background, like the first AWS version's "object created" trigger.
 //!
 //! The queue's state lives in the ledger, not in memory: accepting an object first writes a
 //! `queued` entry, and the run's ending entry (`done`, `skipped`, `failed`) is the one the
@@ -329,7 +329,7 @@ impl Queue {
         }
     }
 
-    /// Processes one run, logging it the way the seed's function logs were read: `START`,
+    /// Processes one run, logging it the way the first AWS version's function logs were read: `START`,
     /// `END` and a `REPORT` line with duration and row counts.
     async fn run(&self, queued: &Entry) -> Entry {
         let run_id = &queued.run_id;

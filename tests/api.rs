@@ -16,11 +16,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 fn cli(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_csvgate"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap()
+    common::csvgate_in(dir).args(args).output().unwrap()
 }
 
 async fn load_reference_tables(server: &Server) {
@@ -411,12 +407,13 @@ async fn sigterm_finishes_the_run_in_progress_then_exits() {
         .to_owned();
     // SIGTERM while the run is in progress: wait for the worker to have picked it up.
     let location = format!("/runs/{run_id}");
-    for _ in 0..300 {
-        if get_json(&server, &location).await["status"] == "running" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    common::eventually(Duration::from_secs(30), "the run is running", || async {
+        let run = get_json(&server, &location).await;
+        (run["status"] == "running")
+            .then_some(())
+            .ok_or(run.to_string())
+    })
+    .await;
     let pid = server.child.id().to_string();
     assert!(
         Command::new("kill")
@@ -501,12 +498,11 @@ async fn each_request_gets_an_access_line_and_each_run_its_report_and_no_key_is_
     assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
     server.kill();
     // The access log is read from the server's stdout by a thread: wait for both lines.
-    for _ in 0..100 {
-        if server.stdout.lock().unwrap().lines().count() >= 2 {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    common::eventually(Duration::from_secs(10), "two access log lines", || async {
+        let printed = server.stdout.lock().unwrap().clone();
+        (printed.lines().count() >= 2).then_some(()).ok_or(printed)
+    })
+    .await;
 
     let access: Vec<Value> = server
         .stdout

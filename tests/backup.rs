@@ -7,6 +7,7 @@ mod common;
 use common::Sandbox;
 use common::backups::{backups, warehouse_rows};
 use csvgate::backup::{Backups, Format, Manifest};
+use csvgate::config::Key;
 use csvgate::dictionary::{TABLES, Table};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -276,8 +277,8 @@ async fn listing_shows_complete_snapshots_only_oldest_first() {
 async fn a_mysql_target_is_backed_up_in_one_snapshot_with_the_same_rows() {
     let (url, _) = common::mysql_database().await;
     let sandbox = Sandbox::with_config(|config| {
-        config.target.url = Some(url.clone());
-        config.target.mirror_parquet = true;
+        config.set(Key::Target, url.clone());
+        config.set(Key::MirrorParquet, "true");
     });
     sandbox.ingest(&[&common::fixtures()]).await;
     let target = csvgate::sink::mysql::MysqlTarget::new(&url, None).unwrap();
@@ -379,7 +380,7 @@ async fn a_damaged_snapshot_is_refused_naming_the_problem() {
 
 /// `csvgate backups ARGS --format json` on the sandbox's backups folder: its JSON answer.
 fn backups_cli(sandbox: &Sandbox, args: &[&str]) -> Vec<Value> {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_csvgate"))
+    let out = common::csvgate_in(sandbox.dir.path())
         .arg("--backups")
         .arg(sandbox.path("backups"))
         .arg("backups")
@@ -427,7 +428,7 @@ async fn prune_keeps_the_newest_and_says_what_it_removes() {
         .sum();
     assert_eq!(files, 2, "the removed snapshots' files are gone");
 
-    let nothing_kept = std::process::Command::new(env!("CARGO_BIN_EXE_csvgate"))
+    let nothing_kept = common::csvgate_in(sandbox.dir.path())
         .arg("--backups")
         .arg(sandbox.path("backups"))
         .args(["backups", "prune"])

@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::process::Command;
 use std::time::Duration;
 
 use common::server::{KEY, Server, client, get_json, load_fixtures, put};
@@ -21,11 +20,7 @@ async fn post(server: &Server, path: &str, body: Value) -> (StatusCode, Value) {
 /// The job named by `id` in the server's warehouse, through the CLI.
 fn job(dir: &std::path::Path, id: u32) -> String {
     let sql = format!("SELECT job FROM jobs WHERE id = {id}");
-    let out = common::succeeded(
-        Command::new(env!("CARGO_BIN_EXE_csvgate"))
-            .args(["sql", &sql, "--format", "csv"])
-            .current_dir(dir),
-    );
+    let out = common::succeeded(common::csvgate_in(dir).args(["sql", &sql, "--format", "csv"]));
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -140,30 +135,24 @@ async fn a_schedule_that_fires_every_second_backs_up_and_prunes() {
     std::fs::write(dir.path().join("csvgate.toml"), config).unwrap();
     let server = Server::start(dir.path(), &[]);
     load_fixtures(&server).await;
-    let mut seen: Vec<String> = Vec::new();
-    let mut listed = Vec::new();
-    for _ in 0..600 {
-        listed = get_json(&server, "/backups?table=jobs")
-            .await
-            .as_array()
-            .unwrap()
-            .clone();
+    let seen = std::sync::Mutex::new(Vec::<String>::new());
+    let what = "four scheduled snapshots of jobs seen";
+    let listed = common::eventually(Duration::from_secs(60), what, || async {
+        let listed = get_json(&server, "/backups?table=jobs").await;
+        let listed = listed.as_array().unwrap().clone();
+        let mut seen = seen.lock().unwrap();
         for snapshot in &listed {
             let id = snapshot["id"].as_str().unwrap().to_owned();
             if !seen.contains(&id) {
                 seen.push(id);
             }
         }
-        if seen.len() >= 4 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(
-        seen.len() >= 4,
-        "only {} scheduled snapshots of jobs",
-        seen.len()
-    );
+        (seen.len() >= 4)
+            .then_some(listed)
+            .ok_or(format!("seen {seen:?}"))
+    })
+    .await;
+    let seen = seen.into_inner().unwrap();
     // Kept: the last two (a third only between a backup and its prune).
     assert!(listed.len() <= 3, "{listed:?}");
     let listed_ids: Vec<&str> = listed.iter().map(|s| s["id"].as_str().unwrap()).collect();

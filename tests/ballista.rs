@@ -11,7 +11,7 @@ use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::server::collect_lines;
 use common::{Sandbox, csv_lines, fixtures, succeeded};
@@ -55,8 +55,8 @@ impl On {
 
     /// `csvgate` with the locations, its stdout and stderr piped.
     fn csvgate(&self) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_csvgate"));
-        command.current_dir(&self.dir).args(&self.flags);
+        let mut command = common::csvgate_in(&self.dir);
+        command.args(&self.flags);
         command.envs(self.env.iter().map(|(name, value)| (name, value)));
         command.stdout(Stdio::piped()).stderr(Stdio::piped());
         command
@@ -114,15 +114,14 @@ impl Cluster {
     /// process of the cluster has exited.
     fn wait_for_executors(&mut self, count: usize) {
         let expected = format!("{count} executors registered");
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !self.scheduler_log.lock().unwrap().contains(&expected) {
-            assert!(Instant::now() < deadline, "{}", self.logs());
+        common::eventually_blocking(Duration::from_secs(60), &expected, || {
             let exited =
                 (self.executors.iter_mut()).any(|(child, _)| child.try_wait().unwrap().is_some());
             let scheduler_exited = self.scheduler.try_wait().unwrap().is_some();
             assert!(!exited && !scheduler_exited, "{}", self.logs());
-            std::thread::sleep(Duration::from_millis(50));
-        }
+            let registered = self.scheduler_log.lock().unwrap().contains(&expected);
+            registered.then_some(()).ok_or_else(|| self.logs())
+        });
     }
 
     fn logs(&self) -> String {
@@ -322,7 +321,6 @@ fn a_missing_wrong_or_unreachable_scheduler_is_said_plainly() {
             .csvgate()
             .args(["report", "q2", "--engine", "ballista"])
             .args(flags)
-            .env_remove("CSVGATE_BALLISTA_SCHEDULER")
             .output()
             .unwrap();
         let said = String::from_utf8(out.stderr).unwrap();

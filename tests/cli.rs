@@ -1,28 +1,19 @@
 //! The `csvgate` binary as a user runs it: exit codes, output formats, configuration layers.
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn csvgate(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_csvgate"))
-        .args(args)
-        .current_dir(dir)
-        .env_remove("CSVGATE_WAREHOUSE")
-        .env_remove("CSVGATE_LANDING")
-        .env_remove("CSVGATE_INVALID")
-        .env_remove("CSVGATE_CONFIG")
-        .output()
-        .unwrap()
+    common::csvgate_in(dir).args(args).output().unwrap()
 }
 
 /// `csvgate args` with `CSVGATE_WAREHOUSE` set to `warehouse`.
 fn with_warehouse_env(dir: &Path, args: &[&str], warehouse: &str) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_csvgate"))
-        .args(args)
-        .current_dir(dir)
-        .env("CSVGATE_WAREHOUSE", warehouse)
-        .output()
-        .unwrap()
+    let mut command = common::csvgate_in(dir);
+    command.args(args).env("CSVGATE_WAREHOUSE", warehouse);
+    command.output().unwrap()
 }
 
 fn fixtures() -> String {
@@ -37,10 +28,11 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// The command exited with status 1 and its error output says `message`.
-fn assert_fails_saying(output: &Output, message: &str) {
+/// The command exited with `code` (1: some objects failed, 2: could not run) and its error
+/// output says `message`.
+fn assert_fails_saying(output: &Output, code: i32, message: &str) {
     let stderr = text(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(output.status.code(), Some(code), "{stderr}");
     assert!(stderr.contains(message), "{stderr}");
 }
 
@@ -109,14 +101,14 @@ fn a_file_that_cannot_be_loaded_makes_the_exit_code_non_zero() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("jobs.csv"), b"1,Caf\xE9 Manager\n").unwrap();
     let output = csvgate(dir.path(), &["ingest", "jobs.csv"]);
-    assert_fails_saying(&output, "1 of 1 objects could not be loaded");
+    assert_fails_saying(&output, 1, "1 of 1 objects could not be loaded");
     assert!(text(&output.stdout).contains("line 1, field `job`: bytes are not valid UTF-8"));
 
     let unknown = csvgate(dir.path(), &["ingest", "jobs.csv", "--table", "staff"]);
-    assert_fails_saying(&unknown, "--table staff: no such table");
+    assert_fails_saying(&unknown, 2, "--table staff: no such table");
 
     let missing = csvgate(dir.path(), &["ingest", "nowhere/"]);
-    assert_fails_saying(&missing, "nowhere/: no such file or folder");
+    assert_fails_saying(&missing, 2, "nowhere/: no such file or folder");
 }
 
 #[test]
@@ -147,7 +139,7 @@ fn flags_beat_environment_which_beats_the_config_file() {
 
     std::fs::write(dir.path().join("csvgate.toml"), "warehous = \"typo\"\n").unwrap();
     let typo = csvgate(dir.path(), &["runs"]);
-    assert_fails_saying(&typo, "unknown field `warehous`");
+    assert_fails_saying(&typo, 2, "csvgate.toml: unknown setting `warehous`");
 }
 
 #[test]
@@ -196,7 +188,7 @@ fn sql_over_landing_files_and_the_warehouse_in_each_format() {
     assert_eq!(text(&loaded.stdout), "n\n1929\n");
 
     let error = csvgate(dir.path(), &["sql", "SELECT nope FROM hired_employees"]);
-    assert_eq!(error.status.code(), Some(1));
+    assert_eq!(error.status.code(), Some(2));
     let message = text(&error.stderr);
     assert!(
         message.starts_with("csvgate: query failed: Schema error: No field named nope."),
@@ -214,13 +206,10 @@ fn config_show_names_each_source_and_masks_secrets() {
     let dir = tempfile::tempdir().unwrap();
     let file = "warehouse = \"/data/wh\"\ntarget = \"mysql://hr:file-pw@db:3306/hr\"\n[ingest]\ndelimiter = \";\"\n";
     std::fs::write(dir.path().join("csvgate.toml"), file).unwrap();
-    let shown = Command::new(env!("CARGO_BIN_EXE_csvgate"))
+    let shown = common::csvgate_in(dir.path())
         .args(["--landing", "/flag/in", "config", "show", "--format", "csv"])
-        .current_dir(dir.path())
         .env("CSVGATE_INVALID", "/env/bad")
         .env("CSVGATE_TARGET_PASSWORD", "env-pw")
-        .env_remove("CSVGATE_LANDING")
-        .env_remove("CSVGATE_WAREHOUSE")
         .output()
         .unwrap();
     assert!(shown.status.success());

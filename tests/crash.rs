@@ -67,8 +67,8 @@ fn mix(seed: u64) -> u64 {
 }
 
 fn csvgate(dir: &Path, target: &[String], args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_csvgate"));
-    command.args(target).args(args).current_dir(dir);
+    let mut command = common::csvgate_in(dir);
+    command.args(target).args(args);
     command
 }
 

@@ -1,4 +1,4 @@
-//! The deployment files: the AWS SAM template of the seed's architecture, the Dockerfile and
+//! The deployment files: the AWS SAM template of the first AWS version's architecture, the Dockerfile and
 //! compose.yaml, checked by their linters (installed by `scripts/services`) and read for what
 //! a skeleton would lack.
 

@@ -124,9 +124,7 @@ async fn keys_with_accents_spaces_and_reserved_characters_load_from_a_folder_and
         std::fs::write(jobs.join(name), row).unwrap();
     }
     common::succeeded(
-        std::process::Command::new(env!("CARGO_BIN_EXE_csvgate"))
-            .args(["ingest", "csvgate-data/landing/jobs/"])
-            .current_dir(dir.path()),
+        common::csvgate_in(dir.path()).args(["ingest", "csvgate-data/landing/jobs/"]),
     );
 
     let server = Server::start(dir.path(), &[]);
@@ -243,8 +241,7 @@ async fn answers_show_local_folders_by_role_never_by_their_server_path() {
 }
 
 fn csvgate(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_csvgate"));
-    command.args(args).current_dir(dir).output().unwrap()
+    common::csvgate_in(dir).args(args).output().unwrap()
 }
 
 /// The Parquet files in the warehouse folder of `jobs`.

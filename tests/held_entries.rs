@@ -10,8 +10,8 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 fn csvgate(dir: &Path, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_csvgate"));
-    command.args(args).current_dir(dir);
+    let mut command = common::csvgate_in(dir);
+    command.args(args);
     command
 }
 

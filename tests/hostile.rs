@@ -37,14 +37,19 @@ fn landed(dir: &Path) -> Vec<String> {
 
 /// Polls `/healthz` until `ready` holds for its body, for at most 30 s.
 async fn health_until(server: &Server, ready: impl Fn(&Value) -> bool) -> Value {
-    for _ in 0..300 {
-        let health = get_json(server, "/healthz").await;
-        if ready(&health) {
-            return health;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("/healthz never reached the state waited for");
+    common::eventually(
+        Duration::from_secs(30),
+        "/healthz in the state waited for",
+        || async {
+            let health = get_json(server, "/healthz").await;
+            if ready(&health) {
+                Ok(health)
+            } else {
+                Err(health.to_string())
+            }
+        },
+    )
+    .await
 }
 
 #[tokio::test]
@@ -139,12 +144,13 @@ async fn fifty_uploads_past_a_bound_of_four_are_told_to_retry_and_the_four_load(
     health_until(&server, |health| health["uploads"] == 4).await;
     // Every other upload must have been answered before the four go on: one still connecting
     // when a slot frees would take it.
-    for _ in 0..300 {
-        if uploads.iter().filter(|upload| upload.is_finished()).count() == 46 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    common::eventually(Duration::from_secs(30), "46 uploads answered", || async {
+        let answered = uploads.iter().filter(|upload| upload.is_finished()).count();
+        (answered == 46)
+            .then_some(())
+            .ok_or(format!("{answered} answered"))
+    })
+    .await;
     release.send_replace(true);
     let (mut accepted, mut refused) = (Vec::new(), 0);
     for upload in uploads {
@@ -183,15 +189,12 @@ async fn sigterm_with_a_stalled_upload_exits_within_the_shutdown_deadline() {
     let pid = server.child.id().to_string();
     common::succeeded(std::process::Command::new("kill").args(["-TERM", &pid]));
     // Bounded wait for the exit: the deadline is 2 s, so 30 s means it ignored the deadline.
-    let mut status = None;
-    for _ in 0..300 {
-        status = server.child.try_wait().unwrap();
-        if status.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let status = status.expect("the server was still running 30 s after SIGTERM");
+    let child = &mut server.child;
+    let status = common::eventually(Duration::from_secs(30), "the server exited", || {
+        let exited = child.try_wait().unwrap();
+        std::future::ready(exited.ok_or_else(|| "still running".to_owned()))
+    })
+    .await;
     assert!(status.success(), "{status}");
     assert!(
         server

@@ -4,7 +4,7 @@
 mod common;
 
 use common::s3::{bucket, land_fixtures, location, put};
-use csvgate::config::Config;
+use csvgate::config::{Config, Key};
 use csvgate::deployment::Deployment;
 use serde_json::{Value, json};
 
@@ -12,9 +12,9 @@ use serde_json::{Value, json};
 /// template's), the rest local.
 fn deployment(bucket: &str, dir: &std::path::Path) -> Deployment {
     let mut config = Config::in_folder(dir);
-    config.locations.landing = format!("s3://{bucket}/landing/");
-    config.locations.backups = format!("s3://{bucket}/backups/");
-    config.s3 = common::s3::settings();
+    config.set(Key::Landing, format!("s3://{bucket}/landing/"));
+    config.set(Key::Backups, format!("s3://{bucket}/backups/"));
+    config.set_s3(&common::s3::settings());
     Deployment::open(config).unwrap()
 }
 

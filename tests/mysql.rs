@@ -8,6 +8,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use common::{Sandbox, data_rows, fixtures, local, mysql_database, mysql_rows, mysql_server};
+use csvgate::config::Key;
 use csvgate::ledger::Status;
 use csvgate::sink::Target;
 use csvgate::sink::mysql::MysqlTarget;
@@ -140,8 +141,8 @@ async fn without_local_infile_rows_go_in_with_insert_and_the_same_result() {
 async fn mirror_parquet_keeps_the_delta_warehouse_loaded_too() {
     let (url, target) = mysql_database().await;
     let sandbox = Sandbox::with_config(|config| {
-        config.target.url = Some(url);
-        config.target.mirror_parquet = true;
+        config.set(Key::Target, url);
+        config.set(Key::MirrorParquet, "true");
     });
     sandbox.ingest(&[&fixtures()]).await;
     assert_eq!(counts(&target).await, [12, 183, 1929]);
@@ -151,12 +152,8 @@ async fn mirror_parquet_keeps_the_delta_warehouse_loaded_too() {
 }
 
 fn csvgate(dir: &Path, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_csvgate"));
-    command
-        .args(args)
-        .current_dir(dir)
-        .env_remove("CSVGATE_TARGET")
-        .env_remove("CSVGATE_TARGET_PASSWORD");
+    let mut command = common::csvgate_in(dir);
+    command.args(args);
     command
 }
 
@@ -201,7 +198,7 @@ async fn unreachable_or_wrong_targets_fail_clearly_without_showing_the_password(
             String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr)
         );
-        assert_eq!(output.status.code(), Some(1), "{url}: {all}");
+        assert_eq!(output.status.code(), Some(2), "{url}: {all}");
         assert!(
             all.contains(&url),
             "{url}: the message names the target: {all}"

@@ -7,6 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use common::{Sandbox, csv_lines as lines, fixtures, mysql_rows};
+use csvgate::config::Key;
 use csvgate::report::Report;
 use csvgate::sink::mysql::MysqlTarget;
 use datafusion::arrow::array::RecordBatch;
@@ -15,8 +16,8 @@ use datafusion::arrow::array::RecordBatch;
 async fn both_engines(folder: &Path) -> (Sandbox, MysqlTarget) {
     let (url, mysql) = common::mysql_database().await;
     let sandbox = Sandbox::with_config(|config| {
-        config.target.url = Some(url);
-        config.target.mirror_parquet = true;
+        config.set(Key::Target, url);
+        config.set(Key::MirrorParquet, "true");
     });
     let entries = sandbox.ingest(&[folder]).await;
     assert!(
@@ -107,7 +108,7 @@ async fn sql_on_mysql_is_read_only_and_the_report_command_prints_the_same_answer
     let url = csvgate::sink::Target::describe(&mysql)
         .replace("mysql://csvgate@", "mysql://csvgate:csvgate@");
     let run = |args: &[&str]| {
-        std::process::Command::new(env!("CARGO_BIN_EXE_csvgate"))
+        common::csvgate_in(sandbox.dir.path())
             .args(args)
             .args([
                 "--target",
@@ -128,7 +129,7 @@ async fn sql_on_mysql_is_read_only_and_the_report_command_prints_the_same_answer
     ]);
     assert_eq!(String::from_utf8_lossy(&count.stdout), "n\n11\n");
     let write = run(&["sql", "--engine", "mysql", "DELETE FROM hired_employees"]);
-    assert_eq!(write.status.code(), Some(1));
+    assert_eq!(write.status.code(), Some(2));
     assert!(
         String::from_utf8_lossy(&write.stderr).contains("READ ONLY"),
         "{}",

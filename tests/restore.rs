@@ -9,6 +9,7 @@ use std::process::Command;
 use common::Sandbox;
 use common::backups::{backups, mysql_rows, warehouse_rows};
 use csvgate::backup::{BackupError, Format, Manifest, Restored, restore_as_of};
+use csvgate::config::Key;
 use csvgate::dictionary::Table;
 use csvgate::ledger::Status;
 use csvgate::sink::delta::AsOf;
@@ -33,7 +34,7 @@ impl Case {
 
     async fn mariadb() -> Case {
         let (url, target) = common::mysql_database().await;
-        let sandbox = Sandbox::with_config(|config| config.target.url = Some(url.clone()));
+        let sandbox = Sandbox::with_config(|config| config.set(Key::Target, url.clone()));
         Case::loaded(sandbox, Side::Mariadb { url, target }).await
     }
 
@@ -117,7 +118,7 @@ impl Case {
 
     /// The `csvgate` command on this case's folders and target.
     fn csvgate(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_csvgate"));
+        let mut command = common::csvgate_in(self.sandbox.dir.path());
         for bucket in ["landing", "invalid", "warehouse", "backups"] {
             let folder = self.sandbox.path(bucket);
             command.arg(format!("--{bucket}")).arg(folder);
@@ -125,7 +126,7 @@ impl Case {
         if let Side::Mariadb { url, .. } = &self.side {
             command.arg("--target").arg(url);
         }
-        command.args(args).env_remove("CSVGATE_PAUSE_AT");
+        command.args(args);
         command
     }
 }

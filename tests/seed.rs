@@ -1,10 +1,10 @@
-//! The seed's whole flow on loopback, once per trigger: the database settings in SSM Parameter
+//! The first AWS version's whole flow on loopback, once per trigger: the database settings in SSM Parameter
 //! Store (moto_server), the landing and invalid-data buckets in S3 (s3s-fs), MariaDB as the
 //! target, csvgate configured with nothing but the SSM prefix, the buckets, the AWS
 //! environment and an API key.
 //! (a) Objects put straight into the landing bucket, announced by an S3 event notification to
 //!     the Lambda handler (in-process) and to `POST /events/s3` of a running `serve`.
-//! (b) The seed's own upload: `curl --request PUT` of each file against `serve`.
+//! (b) The first AWS version's own upload: `curl --request PUT` of each file against `serve`.
 
 mod common;
 
@@ -13,11 +13,11 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use common::server::{KEY, Server, client, get_json, send, wait_for_run};
-use csvgate::config::{Config, FileConfig, Overrides};
+use csvgate::config::{Config, Key};
 use csvgate::deployment::Deployment;
 use csvgate::sink::mysql::MysqlTarget;
 use datafusion::object_store::ObjectStoreExt;
-use datafusion::object_store::path::Path as Key;
+use datafusion::object_store::path::Path as ObjectKey;
 use futures::TryStreamExt;
 use serde_json::{Value, json};
 use tracing::instrument::WithSubscriber;
@@ -85,14 +85,11 @@ impl Seed {
     /// The deployment the Lambda builds: the same flags, as `CSVGATE_*` variables would give.
     async fn lambda_deployment(&self) -> Deployment {
         let flags = self.flags();
-        let overrides = Overrides {
-            landing: Some(flags[1].clone()),
-            invalid: Some(flags[3].clone()),
-            warehouse: Some(flags[5].clone()),
-            ssm_prefix: Some(self.prefix.clone()),
-            ..Overrides::default()
-        };
-        let config = Config::resolve(overrides, FileConfig::default());
+        let mut config = Config::defaults();
+        config.set(Key::Landing, flags[1].clone());
+        config.set(Key::Invalid, flags[3].clone());
+        config.set(Key::Warehouse, flags[5].clone());
+        config.set(Key::SsmPrefix, self.prefix.clone());
         Deployment::open(config.with_ssm().await.unwrap()).unwrap()
     }
 
@@ -113,7 +110,7 @@ async fn event_from_heads(bucket: &str, keys: &[&str]) -> Value {
     let landing = common::s3::location(bucket, "");
     let mut records = Vec::new();
     for key in keys {
-        let head = landing.store.head(&Key::from(*key)).await.unwrap();
+        let head = landing.store.head(&ObjectKey::from(*key)).await.unwrap();
         let mut record = common::s3::put_record(bucket, key);
         let object = &mut record["s3"]["object"];
         object["size"] = head.size.into();

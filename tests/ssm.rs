@@ -6,7 +6,7 @@ mod common;
 use aws_sdk_ssm::types::ParameterType;
 use common::s3::output;
 use common::ssm::{PASSWORD, USER, client, prefix, put, put_database};
-use csvgate::config::{Config, FileConfig, Overrides, Source};
+use csvgate::config::{Config, Key, Source};
 
 /// `csvgate config show --format csv` in `dir` with `args`, the loopback AWS environment and
 /// `env`: the (setting, value, source) rows, or the error.
@@ -16,8 +16,6 @@ fn config_show(
     env: &[(&str, &str)],
 ) -> Result<Vec<(String, String, String)>, String> {
     let mut command = common::s3::csvgate(dir, &[]);
-    command.env_remove("CSVGATE_SSM_PREFIX");
-    command.env_remove("CSVGATE_TARGET_PASSWORD");
     command
         .args(args)
         .args(["config", "show", "--format", "csv"]);
@@ -207,13 +205,13 @@ impl Drop for DenyingServer {
 /// Polls `endpoint` until it answers (moto_server takes a second or two to start).
 async fn wait_until_listening(endpoint: &str) {
     let address = endpoint.trim_start_matches("http://").to_owned();
-    for _ in 0..300 {
-        if tokio::net::TcpStream::connect(&address).await.is_ok() {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("moto_server did not listen on {address} in 15 s");
+    let what = format!("moto_server listening on {address}");
+    let limit = std::time::Duration::from_secs(15);
+    common::eventually(limit, &what, || async {
+        let connected = tokio::net::TcpStream::connect(&address).await;
+        connected.map(drop).map_err(|error| error.to_string())
+    })
+    .await;
 }
 
 /// An IAM query-API call for the user `reader`; unsigned, as the server does not check the
@@ -245,15 +243,12 @@ async fn ssm_is_read_once_per_process_a_page_of_ten_at_a_time() {
         let name = format!("unrelated/{n}");
         put(&ssm, &prefix, &name, "x", ParameterType::String).await;
     }
-    let overrides = Overrides {
-        ssm_prefix: Some(prefix.clone()),
-        ..Overrides::default()
-    };
-    let config = Config::resolve(overrides, FileConfig::default());
+    let mut config = Config::defaults();
+    config.set(Key::SsmPrefix, prefix.clone());
     for _ in 0..3 {
         let resolved = config.clone().with_ssm().await.unwrap();
-        assert_eq!(resolved.sources["target"], Source::Ssm);
-        assert_eq!(resolved.target.password.as_deref(), Some(PASSWORD));
+        assert_eq!(resolved.source(Key::Target), Source::Ssm);
+        assert_eq!(resolved.get(Key::TargetPassword), Some(PASSWORD));
     }
     // 13 parameters are two pages, read by the first deployment only.
     assert_eq!(common::ssm::path_requests(&prefix).await, 2);

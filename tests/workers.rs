@@ -15,8 +15,8 @@ const FILES: u64 = 12;
 const ROWS: u64 = 2_000;
 
 fn csvgate(dir: &Path, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_csvgate"));
-    command.args(args).current_dir(dir);
+    let mut command = common::csvgate_in(dir);
+    command.args(args);
     command
 }
 

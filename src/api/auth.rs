@@ -11,6 +11,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 use super::{Api, ApiError};
+use crate::config::{Config, Key};
 
 /// Paths anyone may read: probes and the API's own description.
 const OPEN_PATHS: [&str; 2] = ["/healthz", "/openapi.json"];
@@ -25,6 +26,24 @@ pub enum Auth {
     },
     /// Anyone who reaches the port may read and write: for local use only.
     Off,
+}
+
+impl Auth {
+    /// The keys of `api.api_keys` with `api.open_reads`, or [`Auth::Off`] when `insecure`;
+    /// `None` when neither gives a way in, so a server never starts open by accident.
+    pub fn configured(config: &Config, insecure: bool) -> Option<Auth> {
+        if insecure {
+            tracing::warn!(
+                "--insecure-no-auth: API keys are OFF; anyone who can reach this port can upload and read"
+            );
+            return Some(Auth::Off);
+        }
+        let keys = config.list(Key::ApiKeys);
+        (!keys.is_empty()).then(|| Auth::Keys {
+            keys: Arc::new(keys.to_vec()),
+            open_reads: config.flag(Key::OpenReads),
+        })
+    }
 }
 
 /// Middleware: lets the request through or answers `401` with a JSON error.

@@ -1,4 +1,4 @@
-//! `csvgate serve`: the seed's HTTP front door, thin over the queue, the ledger and the reports.
+//! `csvgate serve`: the first AWS version's HTTP front door, thin over the queue, the ledger and the reports.
 //!
 //! - `PUT /{bucket}/{key}` streams a CSV body into the landing bucket and queues it (`202`,
 //!   `Location: /runs/{id}`); `?wait=true` answers when the run has ended.
@@ -41,10 +41,7 @@ use crate::report::{Engines, ReportError};
 use crate::sink::{SinkError, Target};
 use crate::store::UploadError;
 
-/// The bucket name the seed's API used; clients keep their URLs.
-pub const DEFAULT_BUCKET: &str = "globant-landing";
-/// Largest upload accepted unless configured otherwise.
-pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 1 << 30;
+pub use crate::config::{DEFAULT_BUCKET, DEFAULT_MAX_UPLOAD_BYTES};
 
 /// What the server needs: the queue that processes uploads, the engines that answer reports.
 #[derive(Clone)]

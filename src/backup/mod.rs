@@ -1,4 +1,4 @@
-//! Backups: a snapshot of a table, as data files in AVRO (the challenge's format) or Parquet
+//! Backups: a snapshot of a table, as data files in AVRO (the HR brief's format) or Parquet
 //! and a `manifest.json`, below the backups location:
 //! `<table>/<UTC timestamp>-<id>/{data.avro|data.parquet|data-00000.parquet…, manifest.json}`.
 //!
@@ -106,9 +106,12 @@ pub struct Backups {
 }
 
 impl Backups {
-    /// The backups location `config` names (a local folder is created).
+    /// The backups location `config` names (a local folder is made by the first snapshot).
     pub fn open(config: &Config) -> Result<Backups, BackupError> {
-        let location = Location::open(&config.locations.backups, true, &config.s3)?;
+        let backups = config
+            .get(crate::config::Key::Backups)
+            .expect("has a default");
+        let location = Location::bucket(backups, &config.s3())?;
         Ok(Backups { location })
     }
 

@@ -1,5 +1,5 @@
 //! The backups `csvgate serve` makes on its own: at each time a cron expression names (UTC),
-//! weekly by default like the seed's RDS snapshots, every table is snapshotted and then old
+//! weekly by default like the first AWS version's RDS snapshots, every table is snapshotted and then old
 //! snapshots are pruned.
 
 use std::str::FromStr;
@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use croner::Cron;
 
 use super::{BackupError, Backups, Format, Manifest, Retention};
-use crate::config::BackupConfig;
+use crate::config::Config;
 use crate::dictionary::{TABLES, Table};
 use crate::report::Engines;
 
@@ -49,11 +49,11 @@ pub struct Job {
 
 impl Job {
     /// The job `[backup]` describes, into `backups`, of the target `engines` reach.
-    pub fn configured(backups: Backups, engines: Engines, config: &BackupConfig) -> Job {
+    pub fn configured(backups: Backups, engines: Engines, config: &Config) -> Job {
         Job {
             backups,
             engines,
-            format: config.format.unwrap_or_default(),
+            format: config.backup_format(),
             retention: config.retention(),
         }
     }

@@ -1,4 +1,4 @@
-//! `csvgate-lambda`: the AWS Lambda function of the seed's architecture. Each invocation is an
+//! `csvgate-lambda`: the AWS Lambda function of the first AWS version's architecture. Each invocation is an
 //! S3 event notification of the landing bucket (see `csvgate::lambda`).
 //!
 //! Configuration comes from the environment (`CSVGATE_*`, the AWS settings), `csvgate.toml`
@@ -6,7 +6,7 @@
 //! process: a warm function reuses the deployment, its kept tables and its MySQL pool. Logs
 //! are JSON lines for CloudWatch, each with the run id of the object it is about.
 
-use csvgate::config::{Config, FileConfig, Overrides};
+use csvgate::config::{Config, ConfigFile, Layers};
 use csvgate::deployment::Deployment;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
@@ -15,10 +15,8 @@ use serde_json::Value;
 async fn main() -> Result<(), Error> {
     let logs = csvgate::logs::json_lines(csvgate::lambda::LOG_FILTER, std::io::stdout);
     tracing::subscriber::set_global_default(logs)?;
-    let file = FileConfig::load(None)?;
-    let config = Config::resolve(Overrides::from_env(), file)
-        .with_ssm()
-        .await?;
+    let layers = Layers::with_process_env(Default::default(), ConfigFile::load(None)?);
+    let config = Config::resolve(layers)?.with_ssm().await?;
     let deployment = &*Box::leak(Box::new(Deployment::open(config)?));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let request_id = event.context.request_id.clone();

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 
 use super::{CliError, Context};
-use crate::backup::{self, Backups, Retention, manifest};
+use crate::backup::{self, Retention, manifest};
 use crate::dictionary::{TABLES, Table};
 use crate::report::format::{self, Format};
 
@@ -69,15 +69,14 @@ pub async fn run(context: &Context, args: BackupArgs) -> Result<ExitCode, CliErr
         true => TABLES.iter().collect(),
         false => args.tables,
     };
-    let backups = Backups::open(&deployment.config)?;
-    let made = backups
+    let made = (deployment.backups)
         .backup_target(&deployment.engines, &tables, args.format)
         .await?;
     print(&made, args.output)
 }
 
 pub async fn backups(context: &Context, command: BackupsCommand) -> Result<ExitCode, CliError> {
-    let backups = Backups::open(&context.config)?;
+    let backups = context.deployment_without_ssm()?.backups;
     match command {
         BackupsCommand::List { table, format } => print(&backups.list(table).await?, format),
         BackupsCommand::Verify { table, snapshot } => {

@@ -40,7 +40,7 @@ pub async fn run(context: &Context, args: HandleEventArgs) -> Result<ExitCode, C
                 "csvgate: {failed} of {} records could not be loaded (see the error column)",
                 outcomes.len()
             );
-            Ok(ExitCode::FAILURE)
+            Ok(ExitCode::from(super::SOME_FAILED))
         }
     }
 }

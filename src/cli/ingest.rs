@@ -5,13 +5,11 @@ use std::process::ExitCode;
 use clap::Args;
 
 use super::{CliError, Context};
-use crate::config::IngestConfig;
 use crate::deployment::Deployment;
 use crate::dictionary::Table;
 use crate::ledger::{self, Status};
 use crate::pipeline::IngestOptions;
 use crate::report::format::{self, Format};
-use crate::validate::HeaderMode;
 
 #[derive(Debug, Args)]
 pub struct IngestArgs {
@@ -20,19 +18,9 @@ pub struct IngestArgs {
     /// Load into this table instead of telling it from each file's name or folder.
     #[arg(long)]
     pub table: Option<String>,
-    /// Whether files start with a header line.
-    #[arg(long, value_enum)]
-    pub header: Option<HeaderMode>,
-    /// Field delimiter, one character [default: sniffed from the first line].
-    #[arg(long)]
-    pub delimiter: Option<char>,
     /// Process files again even when the ledger says they are loaded.
     #[arg(long)]
     pub force: bool,
-    /// Files of one table loaded at once, each on a task of its own [default: 1, or
-    /// `[ingest] workers`]; tables still go one after another, reference tables first.
-    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
-    pub workers: Option<u16>,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
 }
@@ -76,7 +64,7 @@ pub async fn run(context: &Context, args: IngestArgs) -> Result<ExitCode, CliErr
             "csvgate: {failed} of {} objects could not be loaded (see the error column)",
             entries.len()
         );
-        return Ok(ExitCode::FAILURE);
+        return Ok(ExitCode::from(super::SOME_FAILED));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -95,21 +83,12 @@ fn options(
         })?),
         None => None,
     };
-    let configured = &deployment.config.ingest;
-    let dialect = IngestConfig {
-        delimiter: args.delimiter.or(configured.delimiter),
-        header: args.header.or(configured.header),
-        ..configured.clone()
-    }
-    .dialect()?;
-    let workers = args.workers.map_or(deployment.options.workers, usize::from);
+    let workers = deployment.options.workers;
     Ok(IngestOptions {
         table,
-        dialect,
         force: args.force,
         // One bar at a time: bars of loads running together would overwrite each other.
         progress: context.interactive && !context.quiet && workers <= 1,
-        workers,
-        claim_lease: deployment.options.claim_lease,
+        ..deployment.options.clone()
     })
 }

@@ -5,6 +5,7 @@ mod backup;
 mod ballista;
 mod config;
 mod db;
+mod flags;
 mod generate;
 mod handle_event;
 mod history;
@@ -16,14 +17,14 @@ mod serve;
 mod sql;
 mod vacuum;
 
+use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::parser::ValueSource;
-use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use clap::{FromArgMatches, Parser, Subcommand};
 
-use crate::config::{Config, ConfigError, FileConfig, Overrides};
+use crate::config::{Config, ConfigError, ConfigFile, Layers, Raw};
 use crate::deployment::{Deployment, DeploymentError};
 use crate::pipeline::PipelineError;
 use crate::sink::SinkError;
@@ -36,36 +37,6 @@ pub struct Cli {
     /// Configuration file [default: ./csvgate.toml when it exists].
     #[arg(long, global = true, env = "CSVGATE_CONFIG")]
     pub config: Option<PathBuf>,
-    /// Landing bucket: a folder or URL [default: ./csvgate-data/landing].
-    #[arg(long, global = true, env = "CSVGATE_LANDING")]
-    pub landing: Option<String>,
-    /// Invalid bucket, for rejected rows [default: ./csvgate-data/invalid].
-    #[arg(long, global = true, env = "CSVGATE_INVALID")]
-    pub invalid: Option<String>,
-    /// Delta Lake warehouse root [default: ./csvgate-data/warehouse].
-    #[arg(long, global = true, env = "CSVGATE_WAREHOUSE")]
-    pub warehouse: Option<String>,
-    /// Target for valid rows: `mysql://user@host:3306/db` [default: the Delta warehouse].
-    #[arg(long, global = true, env = "CSVGATE_TARGET")]
-    pub target: Option<String>,
-    /// Password of the MySQL target (better from the environment than on a command line).
-    #[arg(
-        long,
-        global = true,
-        env = "CSVGATE_TARGET_PASSWORD",
-        hide_env_values = true
-    )]
-    pub target_password: Option<String>,
-    /// With a MySQL target, also keep the Delta warehouse loaded.
-    #[arg(long, global = true, env = "CSVGATE_MIRROR_PARQUET")]
-    pub mirror_parquet: bool,
-    /// SSM Parameter Store path of the MySQL target's host, port, name, user and password
-    /// (`/globant/db`), for what --target and --target-password leave unset.
-    #[arg(long, global = true, env = "CSVGATE_SSM_PREFIX")]
-    pub ssm_prefix: Option<String>,
-    /// Where backups go: a folder or URL [default: ./csvgate-data/backups].
-    #[arg(long, global = true, env = "CSVGATE_BACKUPS")]
-    pub backups: Option<String>,
     /// Print nothing but errors.
     #[arg(long, short, global = true, env = "CSVGATE_QUIET")]
     pub quiet: bool,
@@ -74,22 +45,17 @@ pub struct Cli {
     pub log_json: bool,
     #[command(subcommand)]
     pub command: Command,
-    /// The global settings above whose value came from a `CSVGATE_*` variable.
+    /// The settings given as flags (each setting's flag comes from the settings list).
     #[arg(skip)]
-    pub from_env: Vec<&'static str>,
+    pub flags: BTreeMap<&'static str, Raw>,
 }
 
 impl Cli {
-    /// Parses the command line (exiting on an error, as clap does), noting which global
-    /// settings came from the environment, for `csvgate config show`.
-    pub fn parse_noting_env() -> Cli {
-        let matches = Cli::command().get_matches();
+    /// Parses the command line, exiting on an error as clap does.
+    pub fn parse_with_settings() -> Cli {
+        let matches = flags::command().get_matches();
         let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|error| error.exit());
-        cli.from_env = crate::config::OVERRIDABLE
-            .into_iter()
-            .map(|(id, _)| id)
-            .filter(|id| matches.value_source(id) == Some(ValueSource::EnvVariable))
-            .collect();
+        cli.flags = flags::given(&matches);
         cli
     }
 }
@@ -151,6 +117,12 @@ impl Command {
     }
 }
 
+/// Some objects were not loaded; their ledger entries say why.
+pub const SOME_FAILED: u8 = 1;
+/// A bad flag, configuration or path, or an unreachable target: nothing was attempted, or a
+/// command other than a load failed. Clap's own usage errors exit 2 too.
+pub const COULD_NOT_RUN: u8 = 2;
+
 /// Why a command could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
@@ -169,6 +141,8 @@ pub enum CliError {
     #[error(transparent)]
     Queue(#[from] crate::queue::QueueError),
     #[error(transparent)]
+    Serve(#[from] crate::deployment::ServeError),
+    #[error(transparent)]
     Report(#[from] crate::report::ReportError),
     #[error(transparent)]
     Backup(#[from] crate::backup::BackupError),
@@ -183,20 +157,9 @@ pub enum CliError {
 
 /// Runs the parsed command; the exit code says whether every object was processed.
 pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
-    let file = FileConfig::load(cli.config.as_deref())?;
-    let overrides = Overrides {
-        landing: cli.landing,
-        invalid: cli.invalid,
-        warehouse: cli.warehouse,
-        target: cli.target,
-        target_password: cli.target_password,
-        mirror_parquet: cli.mirror_parquet,
-        ssm_prefix: cli.ssm_prefix,
-        backups: cli.backups,
-        from_env: cli.from_env,
-    };
+    let file = ConfigFile::load(cli.config.as_deref())?;
     let context = Context {
-        config: Config::resolve(overrides, file),
+        config: Config::resolve(Layers::with_process_env(cli.flags, file))?,
         quiet: cli.quiet,
         interactive: std::io::stderr().is_terminal(),
     };
@@ -244,5 +207,10 @@ impl Context {
     /// The deployment the configuration describes, built as every other entry point builds it.
     async fn deployment(&self) -> Result<Deployment, CliError> {
         Ok(Deployment::open(self.full_config().await?)?)
+    }
+
+    /// The deployment without asking SSM: for commands that never reach the target.
+    fn deployment_without_ssm(&self) -> Result<Deployment, CliError> {
+        Ok(Deployment::open(self.config.clone())?)
     }
 }

@@ -7,7 +7,7 @@ use clap::Args;
 
 use super::backup::table_named;
 use super::{CliError, Context};
-use crate::backup::{self, Backups};
+use crate::backup;
 use crate::dictionary::Table;
 use crate::sink::delta::AsOf;
 
@@ -36,10 +36,9 @@ pub async fn run(context: &Context, args: RestoreArgs) -> Result<ExitCode, CliEr
             backup::restore_as_of(&deployment.engines, args.table, as_of, args.force).await?
         }
         None => {
-            let backups = Backups::open(&deployment.config)?;
             let target = deployment.pipeline.target.as_ref();
             let snapshot = Some(args.snapshot.as_str());
-            backups
+            (deployment.backups)
                 .restore(target, args.table, snapshot, args.force)
                 .await?
         }

@@ -1,7 +1,6 @@
-//! `[backup]` of `csvgate.toml`: the backups `csvgate serve` makes on a schedule.
+//! `[backup]`: the backups `csvgate serve` makes on a schedule.
 
-use serde::Deserialize;
-
+use super::{Config, Key};
 use crate::backup::{Format, Retention};
 
 /// Snapshots of each table kept after a scheduled backup, unless configured.
@@ -10,29 +9,21 @@ pub const DEFAULT_RETENTION: Retention = Retention {
     keep_weekly: 8,
 };
 
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BackupConfig {
-    /// A cron expression in UTC (five fields, or six with seconds first), or `off`
-    /// [default: `0 3 * * SUN`].
-    pub schedule: Option<String>,
-    /// The scheduled snapshots' format [default: avro].
-    pub format: Option<Format>,
-    /// After each scheduled backup, keep each table's last N snapshots [default: 4]…
-    pub keep_last: Option<usize>,
-    /// …and the newest of each of its W most recent ISO weeks [default: 8].
-    pub keep_weekly: Option<usize>,
-}
+impl Config {
+    /// A cron expression in UTC, or `off`.
+    pub fn backup_schedule(&self) -> &str {
+        self.get(Key::BackupSchedule).expect("has a default")
+    }
 
-impl BackupConfig {
-    pub fn schedule(&self) -> &str {
-        (self.schedule.as_deref()).unwrap_or(crate::backup::schedule::DEFAULT_SCHEDULE)
+    pub fn backup_format(&self) -> Format {
+        let name = self.get(Key::BackupFormat).expect("has a default");
+        clap::ValueEnum::from_str(name, true).expect("checked against the choices")
     }
 
     pub fn retention(&self) -> Retention {
         Retention {
-            keep_last: self.keep_last.unwrap_or(DEFAULT_RETENTION.keep_last),
-            keep_weekly: self.keep_weekly.unwrap_or(DEFAULT_RETENTION.keep_weekly),
+            keep_last: self.number(Key::KeepLast).expect("has a default"),
+            keep_weekly: self.number(Key::KeepWeekly).expect("has a default"),
         }
     }
 }

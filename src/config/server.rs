@@ -3,7 +3,12 @@
 
 use std::time::Duration;
 
-use super::ApiConfig;
+use super::{Config, Key};
+
+/// The bucket name the first AWS version's API used; clients keep their URLs.
+pub const DEFAULT_BUCKET: &str = "globant-landing";
+/// Largest upload accepted unless configured otherwise.
+pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 1 << 30;
 
 /// Time and count bounds of the server; each is a setting of `[api]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,20 +44,19 @@ impl Default for ServerLimits {
     }
 }
 
-impl ApiConfig {
-    /// The server's bounds: each setting given, else its default.
+impl Config {
+    /// The server's bounds, from `[api]`.
     pub fn server_limits(&self) -> ServerLimits {
-        let default = ServerLimits::default();
-        let seconds =
-            |given: Option<u64>, default: Duration| given.map_or(default, Duration::from_secs);
+        let seconds = |key| Duration::from_secs(self.number(key).expect("has a default"));
+        let count = |key| self.number(key).expect("has a default");
         ServerLimits {
-            header_timeout: seconds(self.header_timeout_secs, default.header_timeout),
-            request_timeout: seconds(self.request_timeout_secs, default.request_timeout),
-            body_timeout: seconds(self.body_timeout_secs, default.body_timeout),
-            max_connections: self.max_connections.unwrap_or(default.max_connections),
-            max_uploads: self.max_concurrent_uploads.unwrap_or(default.max_uploads),
-            max_queued_runs: self.max_queued_runs.unwrap_or(default.max_queued_runs),
-            shutdown_deadline: seconds(self.shutdown_deadline_secs, default.shutdown_deadline),
+            header_timeout: seconds(Key::HeaderTimeoutSecs),
+            request_timeout: seconds(Key::RequestTimeoutSecs),
+            body_timeout: seconds(Key::BodyTimeoutSecs),
+            max_connections: count(Key::MaxConnections),
+            max_uploads: count(Key::MaxConcurrentUploads),
+            max_queued_runs: count(Key::MaxQueuedRuns),
+            shutdown_deadline: seconds(Key::ShutdownDeadlineSecs),
         }
     }
 }

@@ -1,5 +1,5 @@
 //! SSM Parameter Store as the lowest configuration layer: the MySQL target's host, port,
-//! database name, user and password, as the seed kept them (`/globant/db/host`, …).
+//! database name, user and password, as the first AWS version kept them (`/globant/db/host`, …).
 //!
 //! Every parameter below the prefix is read with one paginated `GetParametersByPath` (a page
 //! holds at most 10), decrypted, once per process: a warm Lambda or a long-lived server asks
@@ -13,12 +13,12 @@ use aws_sdk_ssm::config::http::HttpResponse;
 use aws_sdk_ssm::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ssm::operation::get_parameters_by_path::GetParametersByPathError;
 use aws_sdk_ssm::types::ParameterType;
-use serde::Deserialize;
 use tokio::sync::OnceCell;
 
-/// `[ssm]` of `csvgate.toml`: the names, below the prefix, of the database parameters.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+use super::{Config, Key};
+
+/// `[ssm]`: the names, below the prefix, of the database parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SsmNames {
     pub host: String,
     /// Optional in SSM: 3306 when absent.
@@ -33,12 +33,19 @@ pub struct SsmNames {
 
 impl Default for SsmNames {
     fn default() -> SsmNames {
+        Config::defaults().ssm_names()
+    }
+}
+
+impl Config {
+    pub fn ssm_names(&self) -> SsmNames {
+        let name = |key| self.get(key).expect("has a default").to_owned();
         SsmNames {
-            host: "host".into(),
-            port: "port".into(),
-            name: "name".into(),
-            user: "user".into(),
-            password: "password".into(),
+            host: name(Key::SsmHost),
+            port: name(Key::SsmPort),
+            name: name(Key::SsmName),
+            user: name(Key::SsmUser),
+            password: name(Key::SsmPassword),
         }
     }
 }

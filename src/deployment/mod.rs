@@ -7,10 +7,12 @@
 //! connects on first use, and a Delta table is read when a load or a query needs it.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
-use crate::config::{Config, ConfigError, TargetConfig};
+use crate::backup::{BackupError, Backups};
+use crate::config::{Config, ConfigError, Key};
 use crate::pipeline::{IngestOptions, Pipeline};
 use crate::queue::{Queue, QueueError};
 use crate::report::Engines;
@@ -19,6 +21,14 @@ use crate::sink::mirror::Mirrored;
 use crate::sink::mysql::MysqlTarget;
 use crate::sink::{SinkError, Target};
 use crate::store::{Buckets, StoreError};
+
+#[cfg(feature = "cli")]
+mod serve;
+mod shutdown;
+
+#[cfg(feature = "cli")]
+pub use serve::ServeError;
+pub use shutdown::{Shutdown, Trigger};
 
 /// Why a deployment could not be built from its configuration.
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +39,8 @@ pub enum DeploymentError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Sink(#[from] SinkError),
+    #[error(transparent)]
+    Backup(#[from] BackupError),
     #[error(
         "target {0:?}: expected mysql://user@host:3306/database, or no target for the Delta warehouse"
     )]
@@ -45,30 +57,32 @@ pub struct Deployment {
     pub engines: Engines,
     /// How objects are read when no command line says otherwise (uploads, events).
     pub options: IngestOptions,
+    /// Where snapshots go.
+    pub backups: Backups,
 }
 
 impl Deployment {
-    /// Opens the buckets (creating local folders) and builds the target `config` names.
+    /// Opens the buckets (a missing local folder waits for its first object) and builds the
+    /// target `config` names.
     pub fn open(config: Config) -> Result<Deployment, DeploymentError> {
-        let locations = &config.locations;
-        let names = [&locations.landing, &locations.invalid, &locations.warehouse];
-        let buckets = Buckets::open(names.map(String::as_str), &config.s3)?;
+        let location = |key| config.get(key).expect("has a default");
+        let names = [Key::Landing, Key::Invalid, Key::Warehouse].map(location);
+        let buckets = Buckets::open(names, &config.s3())?;
         let warehouse = DeltaTarget::new(buckets.warehouse.clone());
-        let mysql = mysql_target(&config.target)?;
+        let mysql = mysql_target(&config)?;
         let target: Arc<dyn Target> = match &mysql {
             None => Arc::new(warehouse.clone()),
-            Some(mysql) if config.target.mirror_parquet => Arc::new(Mirrored {
+            Some(mysql) if config.flag(Key::MirrorParquet) => Arc::new(Mirrored {
                 primary: Arc::new(mysql.clone()),
                 mirror: Arc::new(warehouse.clone()),
             }),
             Some(mysql) => Arc::new(mysql.clone()),
         };
         let options = IngestOptions {
-            dialect: config.ingest.dialect()?,
-            workers: config.ingest.workers.unwrap_or(1),
-            claim_lease: (config.ingest.claim_lease_secs).map_or(
-                crate::sink::claim::DEFAULT_LEASE,
-                std::time::Duration::from_secs,
+            dialect: config.dialect(),
+            workers: config.number(Key::Workers).expect("has a default"),
+            claim_lease: Duration::from_secs(
+                config.number(Key::ClaimLeaseSecs).expect("has a default"),
             ),
             ..IngestOptions::default()
         };
@@ -80,6 +94,7 @@ impl Deployment {
                 ballista: None,
             },
             options,
+            backups: Backups::open(&config)?,
             config,
         })
     }
@@ -95,14 +110,15 @@ impl Deployment {
     }
 }
 
-/// The MySQL target `target` names, if any.
-fn mysql_target(target: &TargetConfig) -> Result<Option<MysqlTarget>, DeploymentError> {
-    match &target.url {
+/// The MySQL target `config` names, if any.
+fn mysql_target(config: &Config) -> Result<Option<MysqlTarget>, DeploymentError> {
+    match config.get(Key::Target) {
         None => Ok(None),
         Some(url) if url.starts_with("mysql://") => {
-            Ok(Some(MysqlTarget::new(url, target.password.as_deref())?))
+            let password = config.get(Key::TargetPassword);
+            Ok(Some(MysqlTarget::new(url, password)?))
         }
-        Some(other) => Err(DeploymentError::UnknownTarget(other.clone())),
+        Some(other) => Err(DeploymentError::UnknownTarget(other.to_owned())),
     }
 }
 
@@ -114,7 +130,7 @@ mod tests {
     fn a_target_that_is_not_mysql_is_refused_by_name() {
         let dir = tempfile::tempdir().unwrap();
         let mut config = Config::in_folder(dir.path());
-        config.target.url = Some("postgres://db/hr".into());
+        config.set(Key::Target, "postgres://db/hr");
         let error = Deployment::open(config).err().unwrap();
         assert!(
             error
@@ -125,24 +141,12 @@ mod tests {
     }
 
     #[test]
-    fn a_delimiter_that_is_not_ascii_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut config = Config::in_folder(dir.path());
-        config.ingest.delimiter = Some('¦');
-        let error = Deployment::open(config).err().unwrap();
-        assert_eq!(
-            error.to_string(),
-            "delimiter '¦': must be a single ASCII character"
-        );
-    }
-
-    #[test]
     fn a_mysql_target_is_the_pipeline_target_and_an_engine() {
         let dir = tempfile::tempdir().unwrap();
         let mut config = Config::in_folder(dir.path());
-        config.target.url = Some("mysql://csvgate@127.0.0.1:3306/hr".into());
-        config.target.password = Some("s3cret".into());
-        config.target.mirror_parquet = true;
+        config.set(Key::Target, "mysql://csvgate@127.0.0.1:3306/hr");
+        config.set(Key::TargetPassword, "s3cret");
+        config.set(Key::MirrorParquet, "true");
         let deployment = Deployment::open(config).unwrap();
         let described = deployment.pipeline.target.describe();
         assert!(
@@ -153,6 +157,7 @@ mod tests {
         );
         assert!(!described.contains("s3cret"));
         assert!(deployment.mysql().is_some());
-        assert!(dir.path().join("landing").is_dir() && dir.path().join("invalid").is_dir());
+        let made: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert!(made.is_empty(), "opening made {made:?}");
     }
 }

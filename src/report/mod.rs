@@ -22,7 +22,7 @@ use crate::sink::SinkError;
 use crate::sink::delta::DeltaTarget;
 use crate::sink::mysql::MysqlTarget;
 
-/// The year the challenge asks about.
+/// The year the HR brief asks about.
 pub const DEFAULT_YEAR: i32 = 2021;
 
 /// A report csvgate knows.

@@ -51,6 +51,18 @@ impl Location {
         Self::local_folder(text, &folder)
     }
 
+    /// A bucket of a deployment: like [`Location::open`], but a missing local folder is left
+    /// missing until the first object is written there (a listing finds nothing). Opening a
+    /// deployment so writes nothing to disk: a function on a read-only disk whose buckets are
+    /// elsewhere never touches the local defaults.
+    pub fn bucket(text: &str, s3: &S3Settings) -> Result<Location, StoreError> {
+        match name(text)? {
+            Named::S3(url) => s3::open(&url, s3),
+            Named::Local(folder) if folder.is_dir() => Self::local_folder(text, &folder),
+            Named::Local(folder) => Self::future_folder(text, &folder),
+        }
+    }
+
     /// Whether objects here live in S3 rather than in a local folder.
     pub fn is_s3(&self) -> bool {
         self.s3.is_some()

@@ -89,16 +89,16 @@ pub struct Buckets {
 }
 
 impl Buckets {
-    /// Opens (and creates, when local) the three buckets; `s3` over the environment's AWS
+    /// Opens the three buckets (a missing local folder waits for its first object); `s3` over the environment's AWS
     /// settings for those in S3.
     pub fn open(
         [landing, invalid, warehouse]: [&str; 3],
         s3: &S3Settings,
     ) -> Result<Buckets, StoreError> {
         Ok(Buckets {
-            landing: Location::open(landing, true, s3)?,
-            invalid: Location::open(invalid, true, s3)?,
-            warehouse: Location::open(warehouse, true, s3)?,
+            landing: Location::bucket(landing, s3)?,
+            invalid: Location::bucket(invalid, s3)?,
+            warehouse: Location::bucket(warehouse, s3)?,
             s3: s3.clone(),
         })
     }

@@ -72,15 +72,7 @@ pub fn read_text_batches(
         file: file.to_owned(),
         source,
     };
-    let mut input = BufReader::with_capacity(256 * 1024, input);
-    let start = input.fill_buf().map_err(io_error)?;
-    let bom = start.starts_with(UTF8_BOM);
-    let delimiter = dialect
-        .delimiter
-        .unwrap_or_else(|| sniff_delimiter(&start[if bom { 3 } else { 0 }..], table.columns.len()));
-    if bom {
-        input.consume(UTF8_BOM.len());
-    }
+    let (input, delimiter) = start_reading(input, table, dialect).map_err(io_error)?;
     let mut records = Records::new(input, delimiter, dialect.limits.max_record_bytes);
     let mut rows = RowBuffer::new(table, delimiter, dialect.limits);
     let mut record = csv::ByteRecord::new();
@@ -112,25 +104,47 @@ pub fn read_text_batches(
             });
         }
     }
-    match (read, header) {
-        (0, false) => Err(ReadError::Empty {
-            file: file.to_owned(),
-        }),
-        (0, true) => Err(ReadError::HeaderOnly {
-            file: file.to_owned(),
-        }),
-        _ => {
-            if rows.len() > 0 && batches.blocking_send(rows.take_batch()).is_err() {
-                return Err(ReadError::Abandoned {
-                    file: file.to_owned(),
-                });
-            }
-            Ok(ReadSummary {
-                rows: read,
-                delimiter,
-                header,
-            })
+    let summary = ReadSummary {
+        rows: read,
+        delimiter,
+        header,
+    };
+    finish(file, summary, rows, &batches)
+}
+
+/// The input past any byte-order mark, and its delimiter: given, or sniffed from the start.
+fn start_reading<R: Read>(
+    input: R,
+    table: &Table,
+    dialect: &Dialect,
+) -> std::io::Result<(BufReader<R>, u8)> {
+    let mut input = BufReader::with_capacity(256 * 1024, input);
+    let start = input.fill_buf()?;
+    let bom = start.starts_with(UTF8_BOM);
+    let delimiter = dialect
+        .delimiter
+        .unwrap_or_else(|| sniff_delimiter(&start[if bom { 3 } else { 0 }..], table.columns.len()));
+    if bom {
+        input.consume(UTF8_BOM.len());
+    }
+    Ok((input, delimiter))
+}
+
+/// Sends the last batch; what was read, unless no row was.
+fn finish(
+    file: &str,
+    summary: ReadSummary,
+    mut rows: RowBuffer,
+    batches: &mpsc::Sender<RecordBatch>,
+) -> Result<ReadSummary, ReadError> {
+    let file = file.to_owned();
+    match (summary.rows, summary.header) {
+        (0, false) => Err(ReadError::Empty { file }),
+        (0, true) => Err(ReadError::HeaderOnly { file }),
+        _ if rows.len() > 0 && batches.blocking_send(rows.take_batch()).is_err() => {
+            Err(ReadError::Abandoned { file })
         }
+        _ => Ok(summary),
     }
 }
 

@@ -8,6 +8,7 @@ pub mod ssm;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use csvgate::config::Config;
 use csvgate::deployment::Deployment;
@@ -124,6 +125,65 @@ impl Sandbox {
         files.sort();
         files
     }
+}
+
+/// `csvgate` run in `dir` with none of the calling shell's `CSVGATE_*` variables: every test
+/// starts from the defaults and sets what it means to.
+pub fn csvgate_in(dir: &Path) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_csvgate"));
+    command.current_dir(dir);
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("CSVGATE_") {
+            command.env_remove(name);
+        }
+    }
+    command
+}
+
+/// Asks `check` again, a little less often each time, until it gives a value or `limit` has
+/// passed; then fails, saying `what` was awaited and the last state `check` reported.
+pub async fn eventually<T, F, Fut>(limit: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, String>>,
+{
+    let deadline = std::time::Instant::now() + limit;
+    let mut pauses = pauses();
+    loop {
+        match check().await {
+            Ok(value) => return value,
+            Err(last) if std::time::Instant::now() >= deadline => {
+                panic!("{what}: not within {limit:?}; last seen: {last}")
+            }
+            Err(_) => tokio::time::sleep(pauses.next().unwrap()).await,
+        }
+    }
+}
+
+/// [`eventually`] from code that must not await (it blocks its thread while it waits).
+pub fn eventually_blocking<T>(
+    limit: Duration,
+    what: &str,
+    mut check: impl FnMut() -> Result<T, String>,
+) -> T {
+    let deadline = std::time::Instant::now() + limit;
+    let mut pauses = pauses();
+    loop {
+        match check() {
+            Ok(value) => return value,
+            Err(last) if std::time::Instant::now() >= deadline => {
+                panic!("{what}: not within {limit:?}; last seen: {last}")
+            }
+            Err(_) => std::thread::sleep(pauses.next().unwrap()),
+        }
+    }
+}
+
+/// 20 ms, then twice as long each time, up to 250 ms.
+fn pauses() -> impl Iterator<Item = Duration> {
+    std::iter::successors(Some(Duration::from_millis(20)), |pause| {
+        Some((*pause * 2).min(Duration::from_millis(250)))
+    })
 }
 
 /// Runs `command` to its end: its output, once it has succeeded (else the test fails with

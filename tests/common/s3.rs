@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use csvgate::config::Key;
 use csvgate::store::{Location, S3Settings};
 use datafusion::object_store::ObjectStoreExt;
 
@@ -59,10 +60,10 @@ pub fn bucket() -> String {
 /// A sandbox whose three buckets are prefixes of `bucket`.
 pub fn sandbox(bucket: &str) -> super::Sandbox {
     super::Sandbox::with_config(|config| {
-        config.locations.landing = format!("s3://{bucket}/landing");
-        config.locations.invalid = format!("s3://{bucket}/invalid");
-        config.locations.warehouse = format!("s3://{bucket}/warehouse");
-        config.s3 = settings();
+        config.set(Key::Landing, format!("s3://{bucket}/landing"));
+        config.set(Key::Invalid, format!("s3://{bucket}/invalid"));
+        config.set(Key::Warehouse, format!("s3://{bucket}/warehouse"));
+        config.set_s3(&settings());
     })
 }
 
@@ -113,16 +114,8 @@ pub fn put_record(bucket: &str, key: &str) -> serde_json::Value {
 /// `csvgate args` in `dir` with the AWS environment that reaches the loopback server, and
 /// none of the CSVGATE_* settings of the calling shell.
 pub fn csvgate(dir: &std::path::Path, args: &[&str]) -> std::process::Command {
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_csvgate"));
-    command.args(args).current_dir(dir).envs(env());
-    for name in [
-        "CSVGATE_LANDING",
-        "CSVGATE_INVALID",
-        "CSVGATE_WAREHOUSE",
-        "CSVGATE_TARGET",
-    ] {
-        command.env_remove(name);
-    }
+    let mut command = super::csvgate_in(dir);
+    command.args(args).envs(env());
     command
 }
 

@@ -2,7 +2,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -42,11 +42,10 @@ impl Server {
 
     /// A server whose environment also has `env` (say, the AWS settings of loopback servers).
     pub fn start_with_env(dir: &Path, extra: &[&str], env: &[(&str, String)]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_csvgate"))
+        let mut child = super::csvgate_in(dir)
             .args(["serve", "--listen", "127.0.0.1:0", "--api-key", KEY])
             .args(extra)
             .envs(env.iter().map(|(name, value)| (name, value)))
-            .current_dir(dir)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -137,15 +136,15 @@ pub async fn get_json(server: &Server, path: &str) -> Value {
     response.json().await.unwrap()
 }
 
-/// The run at `location` (`/runs/{id}`) once it has ended, or as it is after a minute.
+/// The run at `location` (`/runs/{id}`) once it has ended; fails after a minute.
 pub async fn wait_for_run(server: &Server, location: &str) -> Value {
-    let mut run = Value::Null;
-    for _ in 0..600 {
-        run = get_json(server, location).await;
-        if run["status"] != "queued" && run["status"] != "running" {
-            break;
+    let what = format!("run {location} ended");
+    super::eventually(Duration::from_secs(60), &what, || async {
+        let run = get_json(server, location).await;
+        match run["status"].as_str() {
+            Some("queued" | "running") => Err(run.to_string()),
+            _ => Ok(run),
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    run
+    })
+    .await
 }

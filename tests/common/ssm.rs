@@ -62,7 +62,7 @@ pub async fn put(
 pub const USER: &str = "csvgate_ssm";
 pub const PASSWORD: &str = "ssm-Secret-4f9c";
 
-/// The seed's parameters for `database` on the test MariaDB: user and password encrypted.
+/// The first AWS version's parameters for `database` on the test MariaDB: user and password encrypted.
 pub async fn put_database(prefix: &str, database: &str) {
     let client = client();
     let plain = ParameterType::String;

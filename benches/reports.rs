@@ -69,7 +69,7 @@ fn bench(c: &mut Criterion) {
         if let Ok(scheduler) = std::env::var("CSVGATE_BENCH_BALLISTA") {
             let label = std::env::var("CSVGATE_BENCH_BALLISTA_LABEL").unwrap_or_default();
             let cluster = runtime
-                .block_on(csvgate::ballista::session(&delta, &scheduler))
+                .block_on(csvgate::report::cluster::session(&delta, &scheduler))
                 .expect("ballista session");
             group.bench_function(format!("{report:?}/ballista_{label}"), |b| {
                 b.iter(|| {

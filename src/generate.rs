@@ -1,7 +1,7 @@
 //! A deterministic generator of `hired_employees` files for benchmarks and scale tests.
 //!
 //! The same `(rows, seed)` always gives the same bytes. About 3.5% of rows are invalid, in the
-//! ways real files go wrong (the HR brief file has 70 of 1,999): an empty field, a department
+//! ways real files go wrong (the HR brief's file has 70 of 1,999): an empty field, a department
 //! that does not exist, an impossible timestamp, a missing field, a repeated id, a job id that is
 //! not a number. Valid rows reference departments 1–12 and jobs 1–183, as in `fixtures/`.
 

@@ -10,7 +10,6 @@
 use serde_json::{Value, json};
 
 use crate::backup::BackupError;
-use crate::backup::schedule::Job;
 
 use crate::deployment::Deployment;
 use crate::event::Notification;
@@ -64,7 +63,7 @@ pub async fn handle(deployment: &Deployment, payload: Value) -> Result<Value, In
 async fn backup(deployment: &Deployment) -> Result<Value, InvocationError> {
     let backups = deployment.backups.clone();
     let engines = deployment.engines.clone();
-    let job = Job::configured(backups, engines, &deployment.config);
+    let job = deployment.config.backup_job(backups, engines);
     let (made, pruned) = job.run().await?;
     tracing::info!(snapshots = made.len(), pruned = pruned.len(), "backup done");
     let snapshots: Vec<Value> = (made.iter())

@@ -39,11 +39,12 @@
 //! - **run**: one `ingest`, upload, event or restore; its id names every entry and log line
 //!   it makes.
 //! - **ledger entry**: what became of one object version in one run (`queued`, `done`,
-//!   `skipped`, `failed`, `restored`), kept by the target in the same commit as the rows.
-//! - **marker**: the object version's idempotency key a commit carries (a Delta application
-//!   transaction, a MySQL ledger row), so the same version never commits twice.
+//!   `skipped`, `failed`, `restored`), kept by the target with the rows: in their transaction
+//!   (MySQL), or parked before their commit and appended after it (Delta).
+//! - **marker**: the idempotency key a commit carries (a Delta application transaction, a
+//!   MySQL ledger row): an object version's, so it never commits twice; a restore's run's.
 //! - **claim**: a run's lease on an object version while it loads it; another run finds it
-//!   *held* and waits until it ends or its lease runs out.
+//!   *held* (the one meaning of the word) and waits until it ends or its lease runs out.
 //! - **parked entry** (Delta): a commit's ledger entry written just before the commit, so a
 //!   crash between the data commit and the ledger append cannot lose it; *settled* later.
 //! - **waiting entry** (Delta): an upload's `queued` entry kept outside the log until its run

@@ -133,7 +133,7 @@ impl Cluster {
     }
 
     async fn session(&self, sandbox: &Sandbox) -> SessionContext {
-        csvgate::ballista::session(&sandbox.target, &self.url)
+        csvgate::report::cluster::session(&sandbox.target, &self.url)
             .await
             .unwrap()
     }

@@ -1,13 +1,29 @@
-//! The deployment files: the AWS SAM template of the first AWS version's architecture, the Dockerfile and
-//! compose.yaml, checked by their linters (installed by `scripts/services`) and read for what
-//! a skeleton would lack.
+//! The deployment of the first AWS version's architecture. Its files: the AWS SAM template,
+//! the Dockerfile and compose.yaml, checked by their linters (installed by `scripts/services`)
+//! and read for what a skeleton would lack. Its whole flow on loopback, once per trigger: the
+//! database settings in SSM Parameter Store (moto_server), the landing and invalid-data
+//! buckets in S3 (s3s-fs), MariaDB as the target, csvgate configured with nothing but the SSM
+//! prefix, the buckets, the AWS environment and an API key.
+//! (a) Objects put straight into the landing bucket, announced by an S3 event notification to
+//!     the Lambda handler (in-process) and to `POST /events/s3` of a running `serve`.
+//! (b) The first AWS version's own upload: `curl --request PUT` of each file against `serve`.
 
 mod common;
 
+use std::io::Write;
 use std::path::Path;
 use std::process::Command;
+use std::sync::{Arc, Mutex};
 
-use serde_json::Value;
+use common::server::{KEY, Server, client, get_json, send, wait_for_run};
+use csvgate::config::{Config, Key};
+use csvgate::deployment::Deployment;
+use csvgate::sink::mysql::MysqlTarget;
+use datafusion::object_store::ObjectStoreExt;
+use datafusion::object_store::path::Path as ObjectKey;
+use futures::TryStreamExt;
+use serde_json::{Value, json};
+use tracing::instrument::WithSubscriber;
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -149,4 +165,293 @@ fn compose_wires_mariadb_s3_and_csvgate() {
         environment["CSVGATE_TARGET"],
         "mysql://csvgate@mariadb:3306/hr"
     );
+}
+
+const FILES: [&str; 3] = ["departments.csv", "jobs.csv", "hired_employees.csv"];
+
+/// One seed deployment: its SSM prefix, buckets, database and working folder.
+struct Seed {
+    prefix: String,
+    landing: String,
+    invalid: String,
+    database: String,
+    dir: tempfile::TempDir,
+}
+
+impl Seed {
+    /// The parameters in SSM (user and password as SecureString), an empty database, and two
+    /// empty buckets; the schema is created by `csvgate db init`, configured through SSM.
+    async fn new() -> Seed {
+        common::ssm::use_env_in_process();
+        let seed = Seed {
+            prefix: common::ssm::prefix(),
+            landing: common::s3::bucket(),
+            invalid: common::s3::bucket(),
+            database: common::empty_mysql_database().await,
+            dir: tempfile::tempdir().unwrap(),
+        };
+        common::ssm::put_database(&seed.prefix, &seed.database).await;
+        let (ok, stdout, stderr) = seed.cli(&["db", "init"]);
+        assert!(ok, "{stdout}{stderr}");
+        seed
+    }
+
+    /// The global flags: buckets and the SSM prefix, no MySQL setting.
+    fn flags(&self) -> Vec<String> {
+        let warehouse = self.dir.path().join("warehouse");
+        [
+            "--landing".into(),
+            format!("s3://{}/", self.landing),
+            "--invalid".into(),
+            format!("s3://{}/", self.invalid),
+            "--warehouse".into(),
+            warehouse.to_string_lossy().into_owned(),
+            "--ssm-prefix".into(),
+            self.prefix.clone(),
+        ]
+        .into()
+    }
+
+    fn cli(&self, args: &[&str]) -> (bool, String, String) {
+        let mut command = common::s3::csvgate(self.dir.path(), &[]);
+        command
+            .args(self.flags())
+            .args(args)
+            .envs(common::ssm::env());
+        common::s3::output(&mut command)
+    }
+
+    fn serve(&self) -> Server {
+        let flags = self.flags();
+        let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+        Server::start_with_env(self.dir.path(), &flags, &common::ssm::env())
+    }
+
+    /// The deployment the Lambda builds: the same flags, as `CSVGATE_*` variables would give.
+    async fn lambda_deployment(&self) -> Deployment {
+        let flags = self.flags();
+        let mut config = Config::defaults();
+        config.set(Key::Landing, flags[1].clone());
+        config.set(Key::Invalid, flags[3].clone());
+        config.set(Key::Warehouse, flags[5].clone());
+        config.set(Key::SsmPrefix, self.prefix.clone());
+        Deployment::open(config.with_ssm().await.unwrap()).unwrap()
+    }
+
+    /// The target, reached with the test's own MariaDB settings, to check what csvgate did.
+    fn mysql(&self) -> MysqlTarget {
+        let url = format!("{}/{}", common::mysql_server(), self.database);
+        MysqlTarget::new(&url, None).unwrap()
+    }
+}
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(common::fixtures().join(name)).unwrap()
+}
+
+/// An `ObjectCreated:Put` notification of the landing bucket's objects `keys`, with the size
+/// and ETag their HEAD responses give, as S3 would send it.
+async fn event_from_heads(bucket: &str, keys: &[&str]) -> Value {
+    let landing = common::s3::location(bucket, "");
+    let mut records = Vec::new();
+    for key in keys {
+        let head = landing.store.head(&ObjectKey::from(*key)).await.unwrap();
+        let mut record = common::s3::put_record(bucket, key);
+        let object = &mut record["s3"]["object"];
+        object["size"] = head.size.into();
+        object["eTag"] = head.e_tag.unwrap().trim_matches('"').into();
+        records.push(record);
+    }
+    json!({ "Records": records })
+}
+
+/// Log lines written while a future runs, captured as the Lambda's JSON logs.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    fn lines(&self) -> Vec<Value> {
+        let bytes = self.0.lock().unwrap().clone();
+        String::from_utf8(bytes)
+            .unwrap()
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect()
+    }
+}
+
+/// What both flows must end with: the invalid rows in the invalid bucket, the rows in
+/// MariaDB, each object `done` once, and the served reports equal to the CLI's.
+async fn assert_seed_outcome(seed: &Seed, server: &Server) {
+    let mysql = seed.mysql();
+    let count = |table: &str| format!("SELECT COUNT(*) FROM {table}");
+    for (table, rows) in [
+        ("departments", 12),
+        ("jobs", 183),
+        ("hired_employees", 1929),
+    ] {
+        assert_eq!(mysql.query::<u64>(&count(table)).await.unwrap(), [rows]);
+    }
+    let done = mysql
+        .query::<(String, u64, u64)>(
+            "SELECT object_key, COUNT(*), SUM(rows_invalid) FROM csvgate_runs WHERE status = 'done' GROUP BY object_key ORDER BY object_key",
+        )
+        .await
+        .unwrap();
+    let expected = [
+        ("departments.csv", 0),
+        ("hired_employees.csv", 70),
+        ("jobs.csv", 0),
+    ]
+    .map(|(key, invalid)| (key.to_owned(), 1, invalid));
+    assert_eq!(done, expected, "each object done exactly once");
+
+    let invalid = common::s3::location(&seed.invalid, "");
+    let objects: Vec<_> = invalid.store.list(None).try_collect().await.unwrap();
+    assert_eq!(objects.len(), 1, "{objects:?}");
+    let key = objects[0].location.as_ref().to_owned();
+    assert!(key.starts_with("hired_employees/hired_employees."), "{key}");
+    let rejected = common::s3::get(&invalid, &key).await;
+    let mut rows = csv::Reader::from_reader(rejected.as_slice());
+    assert_eq!(rows.records().count(), 70);
+
+    for (path, report) in [
+        ("/reports/hires-by-quarter", "q1"),
+        ("/reports/departments-above-mean", "q2"),
+    ] {
+        let served = get_json(server, path).await;
+        let (ok, printed, stderr) = seed.cli(&["report", report, "--format", "json"]);
+        assert!(ok, "{stderr}");
+        let printed: Value = serde_json::from_str(&printed).unwrap();
+        assert_eq!(served, printed, "{report}");
+        assert!(!served.as_array().unwrap().is_empty(), "{report}");
+    }
+    let logs = server.stderr.lock().unwrap().clone();
+    assert!(!logs.contains(common::ssm::PASSWORD), "{logs}");
+}
+
+#[tokio::test]
+async fn objects_put_into_s3_load_through_their_event_in_the_lambda_and_the_server() {
+    let seed = Seed::new().await;
+    let landing = common::s3::location(&seed.landing, "");
+    for name in FILES {
+        common::s3::put(&landing, name, fixture(name)).await;
+    }
+    let event = event_from_heads(&seed.landing, &FILES).await;
+
+    let logs = Captured::default();
+    let writer = logs.clone();
+    let subscriber = csvgate::logs::json_lines(csvgate::lambda::LOG_FILTER, move || writer.clone());
+    let handled = async {
+        let deployment = seed.lambda_deployment().await;
+        csvgate::lambda::handle(&deployment, event.clone()).await
+    }
+    .with_subscriber(subscriber)
+    .await
+    .unwrap();
+    let statuses: Vec<&Value> = handled["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|record| &record["status"])
+        .collect();
+    assert_eq!(statuses, ["done", "done", "done"], "{handled}");
+    assert_lambda_logs(&logs.lines());
+
+    let server = seed.serve();
+    let answer = send(
+        client().post(server.url("/events/s3")),
+        "application/json",
+        event.to_string(),
+    )
+    .await;
+    assert_eq!(answer.status(), reqwest::StatusCode::ACCEPTED);
+    let answer: Value = answer.json().await.unwrap();
+    for record in answer["records"].as_array().unwrap() {
+        let run = format!("/runs/{}", record["run_id"].as_str().unwrap());
+        let run = wait_for_run(&server, &run).await;
+        assert_eq!(
+            run["status"], "skipped",
+            "already done by the Lambda: {run}"
+        );
+    }
+    assert_seed_outcome(&seed, &server).await;
+}
+
+/// One JSON line per object processed, each with its run id; no line holds the password.
+fn assert_lambda_logs(lines: &[Value]) {
+    let processed: Vec<&Value> = lines
+        .iter()
+        .filter(|line| line["fields"]["message"] == "object processed")
+        .collect();
+    assert_eq!(processed.len(), 3, "{lines:?}");
+    for line in processed {
+        let run_id = line["span"]["run_id"].as_str().unwrap_or_default();
+        assert!(!run_id.is_empty(), "{line}");
+        assert_eq!(line["fields"]["status"], "done", "{line}");
+    }
+    let all = format!("{lines:?}");
+    assert!(!all.contains(common::ssm::PASSWORD), "{all}");
+}
+
+#[tokio::test]
+async fn the_seeds_curl_uploads_load_through_the_server() {
+    let seed = Seed::new().await;
+    let server = seed.serve();
+    let mut runs = Vec::new();
+    for name in FILES {
+        let url = server.url(&format!("/{}/{name}", seed.landing));
+        let file = common::fixtures().join(name);
+        let answer = curl_put(&url, &file);
+        runs.push(answer["run_id"].as_str().unwrap().to_owned());
+    }
+    for run in runs {
+        let run = wait_for_run(&server, &format!("/runs/{run}")).await;
+        assert_eq!(run["status"], "done", "{run}");
+    }
+    let landing = common::s3::location(&seed.landing, "");
+    for name in FILES {
+        assert_eq!(common::s3::get(&landing, name).await, fixture(name));
+    }
+    assert_seed_outcome(&seed, &server).await;
+}
+
+/// The seed README's upload, with the API key: `curl --request PUT … --data-binary @file`.
+fn curl_put(url: &str, file: &Path) -> Value {
+    let out = std::process::Command::new("curl")
+        .args([
+            "--silent",
+            "--show-error",
+            "--fail-with-body",
+            "--request",
+            "PUT",
+        ])
+        .args([
+            "-H",
+            "Content-Type: */csv",
+            "-H",
+            &format!("x-api-key: {KEY}"),
+        ])
+        .arg("--data-binary")
+        .arg(format!("@{}", file.display()))
+        .arg(url)
+        .output()
+        .unwrap();
+    let body = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{body}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(&body).unwrap()
 }

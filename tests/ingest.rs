@@ -1,25 +1,21 @@
-//! End-to-end ingests on real files into a Delta warehouse in a temporary folder.
+//! Ingest: files into the Delta warehouse, through the library and through `csvgate ingest`:
+//! exact counts, skips and replacements, validation rules and rejected rows, failures that
+//! leave a table as it was, output formats and exit codes.
 
 mod common;
 
 use std::path::Path;
 
-use common::{Sandbox, dialect, fixtures, strings};
+use common::cli::{assert_fails_saying, csvgate, text};
+use common::server::{Server, get_json, put};
+use common::{Sandbox, assert_fails_with, counts, fixtures, strings};
 use csvgate::ledger::Status;
 use csvgate::pipeline::IngestOptions;
 use csvgate::sink::Target;
+use reqwest::StatusCode;
+use serde_json::Value;
 
 const EMPLOYEE_COLUMNS: [&str; 5] = ["id", "name", "datetime", "department_id", "job_id"];
-
-fn counts(entry: &csvgate::ledger::Entry) -> (&str, Status, u64, u64, u64) {
-    (
-        entry.table.as_str(),
-        entry.status,
-        entry.rows_read,
-        entry.rows_valid,
-        entry.rows_invalid,
-    )
-}
 
 /// Ingests one file, checks its entry's counts, then how many rows its table holds.
 async fn assert_ingests(
@@ -34,12 +30,13 @@ async fn assert_ingests(
     assert_eq!(sandbox.count(entry.0).await, table_rows);
 }
 
-/// Ingests one file and checks that it failed with an error containing `message`.
-async fn assert_fails_with(sandbox: &Sandbox, file: &Path, message: &str) {
-    let entries = sandbox.ingest(&[file]).await;
-    assert_eq!(entries[0].status, Status::Failed, "{}", file.display());
-    let error = entries[0].error.as_deref().unwrap_or_default();
-    assert!(error.contains(message), "{}: {error}", file.display());
+/// The fixtures folder, as a command-line argument.
+fn fixtures_arg() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .to_str()
+        .unwrap()
+        .to_owned()
 }
 
 #[tokio::test]
@@ -178,88 +175,6 @@ async fn a_row_with_a_known_id_replaces_the_old_one() {
         ["Harriet Vogt"]
     );
     assert_eq!(sandbox.count("hired_employees").await, 1929);
-}
-
-#[tokio::test]
-async fn each_dialect_file_loads_the_same_two_departments() {
-    let cases = [
-        ("departments_bom.csv", ["Product Management", "Sales"]),
-        ("departments_crlf.csv", ["Product Management", "Sales"]),
-        ("departments_header.csv", ["Product Management", "Sales"]),
-        (
-            "departments_quoted.csv",
-            ["Research, Development", "The \"Sales\" team"],
-        ),
-        ("departments_semicolon.csv", ["Product Management", "Sales"]),
-        (
-            "departments_blank_lines.csv",
-            ["Product Management", "Sales"],
-        ),
-        (
-            "departments_all_at_once.csv",
-            ["Research; Development", "Sales"],
-        ),
-    ];
-    for (file, names) in cases {
-        let sandbox = Sandbox::new();
-        let entries = sandbox.ingest(&[&dialect(file)]).await;
-        assert_eq!(
-            counts(&entries[0]),
-            ("departments", Status::Done, 2, 2, 0),
-            "{file}: {entries:?}"
-        );
-        let loaded = strings(
-            &sandbox
-                .sql("SELECT department FROM departments ORDER BY id")
-                .await,
-        );
-        assert_eq!(loaded, names, "{file}");
-        assert_eq!(
-            strings(
-                &sandbox
-                    .sql("SELECT CAST(sum(id) AS VARCHAR) FROM departments")
-                    .await
-            ),
-            ["3"],
-            "{file}: ids parsed"
-        );
-    }
-}
-
-#[tokio::test]
-async fn unreadable_files_fail_with_a_clear_message_and_load_nothing() {
-    let cases = [
-        (
-            "departments_latin1.csv",
-            "departments_latin1.csv: line 2, field `department`: bytes are not valid UTF-8",
-        ),
-        (
-            "departments_empty.csv",
-            "departments_empty.csv: the file is empty, there are no rows to load",
-        ),
-        (
-            "departments_header_only.csv",
-            "departments_header_only.csv: the file has a header line but no data rows",
-        ),
-    ];
-    for (file, message) in cases {
-        let sandbox = Sandbox::new();
-        assert_fails_with(&sandbox, &dialect(file), message).await;
-        assert_eq!(sandbox.count("departments").await, 0, "{file}");
-        let data_files = sandbox
-            .table_files("departments")
-            .into_iter()
-            .filter(|path| path.extension().is_some_and(|ext| ext == "parquet"));
-        assert_eq!(data_files.count(), 0, "{file}: uncommitted files removed");
-        let invalid = std::fs::read_dir(sandbox.path("invalid"));
-        assert!(
-            invalid.map_or(true, |mut files| files.next().is_none()),
-            "{file}: no invalid file"
-        );
-        let runs = sandbox.target.runs().await.unwrap();
-        assert_eq!(runs.len(), 1);
-        assert_eq!(runs[0].status, Status::Failed);
-    }
 }
 
 #[tokio::test]
@@ -404,100 +319,143 @@ async fn a_file_named_after_no_table_fails_unless_told_which() {
     assert_eq!(counts(&entries[0]), ("departments", Status::Done, 1, 1, 0));
 }
 
-#[tokio::test]
-async fn tables_kept_between_loads_see_what_another_process_committed() {
-    // Two targets on one warehouse stand for two processes: a server that keeps its tables
-    // open between loads, and a CLI run beside it.
-    let sandbox = Sandbox::new();
-    let other = sandbox.other_process();
-    let first = sandbox.file("landing/departments_1.csv", b"1,Staff\n2,Sales\n");
-    let by_other = sandbox.file("landing/departments_2.csv", b"3,Old name\n");
-    let again = sandbox.file("landing/departments_3.csv", b"3,New name\n");
-    sandbox.ingest(&[&first]).await;
-    let source = by_other.to_str().unwrap().to_owned();
-    let entries = other
-        .ingest(&[source], &IngestOptions::default())
-        .await
-        .unwrap();
-    assert_eq!(entries[0].status, Status::Done);
-    let entries = sandbox.ingest(&[&again]).await;
-    assert_eq!(entries[0].status, Status::Done);
-    assert_eq!(
-        strings(
-            &sandbox
-                .sql("SELECT department FROM departments ORDER BY id")
-                .await
-        ),
-        ["Staff", "Sales", "New name"]
-    );
-}
-
-#[tokio::test]
-async fn two_processes_append_to_one_ledger_in_turn() {
-    // The server keeps the ledger open for appends; a CLI run beside it appends in between,
-    // taking the version the server would have written next.
-    let sandbox = Sandbox::new();
-    let other = sandbox.other_process();
-    let files: Vec<_> = (1..=4)
-        .map(|n| {
-            sandbox.file(
-                &format!("landing/jobs_{n}.csv"),
-                format!("{n},Job {n}\n").as_bytes(),
+#[test]
+fn ingest_then_runs_in_each_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let ingest = csvgate(dir.path(), &["ingest", &fixtures_arg(), "--format", "json"]);
+    assert!(ingest.status.success(), "{}", text(&ingest.stderr));
+    let rows: serde_json::Value = serde_json::from_slice(&ingest.stdout).unwrap();
+    let summary: Vec<(String, String, i64)> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            (
+                row["table_name"].as_str().unwrap().to_owned(),
+                row["status"].as_str().unwrap().to_owned(),
+                row["rows_valid"].as_i64().unwrap(),
             )
         })
         .collect();
-    let mut statuses = Vec::new();
-    for (index, file) in files.iter().enumerate() {
-        let entries = if index == 2 {
-            let source = file.to_str().unwrap().to_owned();
-            other
-                .ingest(&[source], &IngestOptions::default())
-                .await
-                .unwrap()
-        } else {
-            sandbox.ingest(&[file]).await
-        };
-        statuses.push(entries[0].status);
-    }
-    assert_eq!(statuses, [Status::Done; 4]);
-    let ledger = sandbox.target.runs().await.unwrap();
-    let done = ledger.iter().filter(|entry| entry.status == Status::Done);
-    assert_eq!(done.count(), 4, "{ledger:?}");
-    assert_eq!(sandbox.count("jobs").await, 4);
+    assert_eq!(
+        summary,
+        [
+            ("departments".into(), "done".into(), 12),
+            ("jobs".into(), "done".into(), 183),
+            ("hired_employees".into(), "done".into(), 1929)
+        ]
+    );
+    // The default buckets live under ./csvgate-data.
+    assert!(
+        dir.path()
+            .join("csvgate-data/warehouse/hired_employees/_delta_log")
+            .is_dir()
+    );
+
+    let again = csvgate(
+        dir.path(),
+        &["ingest", &fixtures_arg(), "--format", "csv", "--quiet"],
+    );
+    assert!(again.status.success());
+    assert!(again.stdout.is_empty(), "--quiet prints nothing");
+
+    let runs = csvgate(dir.path(), &["runs", "--format", "csv"]);
+    let lines: Vec<String> = text(&runs.stdout).lines().map(str::to_owned).collect();
+    assert_eq!(lines.len(), 7, "{lines:?}");
+    assert!(lines[0].starts_with("run_id,location,key,object_version,table_name,status,rows_read"));
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|line| line.contains(",skipped,"))
+            .count(),
+        3
+    );
+
+    let table = csvgate(dir.path(), &["runs", "--last", "1"]);
+    let table = text(&table.stdout);
+    assert!(
+        table.contains("| hired_employees ") && table.contains("| skipped "),
+        "{table}"
+    );
+}
+
+#[test]
+fn a_file_that_cannot_be_loaded_makes_the_exit_code_non_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("jobs.csv"), b"1,Caf\xE9 Manager\n").unwrap();
+    let output = csvgate(dir.path(), &["ingest", "jobs.csv"]);
+    assert_fails_saying(&output, 1, "1 of 1 objects could not be loaded");
+    assert!(text(&output.stdout).contains("line 1, field `job`: bytes are not valid UTF-8"));
+
+    let unknown = csvgate(dir.path(), &["ingest", "jobs.csv", "--table", "staff"]);
+    assert_fails_saying(&unknown, 2, "--table staff: no such table");
+
+    let missing = csvgate(dir.path(), &["ingest", "nowhere/"]);
+    assert_fails_saying(&missing, 2, "nowhere/: no such file or folder");
 }
 
 #[tokio::test]
-async fn replacing_rows_rewrites_only_the_file_that_held_them() {
-    let sandbox = Sandbox::new();
-    let first = sandbox.file("landing/departments_1.csv", b"1,A\n2,B\n3,C\n");
-    let second = sandbox.file("landing/departments_2.csv", b"10,J\n11,K\n");
-    let change = sandbox.file("landing/departments_3.csv", b"2,Changed\n20,New\n");
-    sandbox.ingest(&[&first]).await;
-    sandbox.ingest(&[&second]).await;
-    sandbox.ingest(&[&change]).await;
-    assert_eq!(
-        strings(
-            &sandbox
-                .sql("SELECT department FROM departments ORDER BY id")
-                .await
-        ),
-        ["A", "Changed", "C", "J", "K", "New"]
+async fn files_told_apart_by_a_dotted_part_keep_their_own_invalid_rows() {
+    let sandbox = common::Sandbox::new();
+    let first = sandbox.file("jobs.2021.csv", b"1,Analyst\n,no id in 2021\n");
+    let second = sandbox.file("jobs.2022.csv", b"2,Clerk\n,no id in 2022\n");
+    let entries = sandbox.ingest(&[&first, &second]).await;
+    assert!(
+        entries.iter().all(|entry| entry.rows_invalid == 1),
+        "{entries:?}"
     );
-    // The last commit removed the first file only (the second one's ids 10..11 cannot hold 2
-    // or 20), and added the first file's other rows plus the new rows.
-    let log = sandbox
-        .table_files("departments")
-        .into_iter()
-        .filter(|path| path.extension().is_some_and(|ext| ext == "json"))
-        .max()
-        .unwrap();
-    let actions = std::fs::read_to_string(log).unwrap();
-    let count = |action: &str| {
-        let prefix = format!("{{\"{action}\"");
-        actions
-            .lines()
-            .filter(|line| line.starts_with(&prefix))
-            .count()
-    };
-    assert_eq!((count("remove"), count("add")), (1, 2));
+    let folder = sandbox.path("invalid").join("jobs");
+    let mut kept: Vec<String> = (std::fs::read_dir(folder).unwrap().flatten())
+        .map(|file| std::fs::read_to_string(file.path()).unwrap())
+        .collect();
+    kept.sort();
+    assert_eq!(kept.len(), 2);
+    assert!(
+        kept[0].contains("no id in 2021") && kept[1].contains("no id in 2022"),
+        "{kept:?}"
+    );
+}
+
+#[tokio::test]
+async fn keys_with_accents_spaces_and_reserved_characters_load_from_a_folder_and_over_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let jobs = dir.path().join("csvgate-data/landing/jobs");
+    std::fs::create_dir_all(&jobs).unwrap();
+    for (name, row) in [
+        ("contrataciones_año.csv", "1,Analyst\n"),
+        ("a#b.csv", "2,Clerk\n"),
+        ("c%d e.csv", "3,Boss\n"),
+    ] {
+        std::fs::write(jobs.join(name), row).unwrap();
+    }
+    common::succeeded(
+        common::csvgate_in(dir.path()).args(["ingest", "csvgate-data/landing/jobs/"]),
+    );
+
+    let server = Server::start(dir.path(), &[]);
+    let spanish = put(
+        &server,
+        "jobs/altas%20de%20a%C3%B1o%20%231.csv",
+        b"4,Cook\n".to_vec(),
+        true,
+    )
+    .await;
+    let spanish: Value = spanish.json().await.unwrap();
+    assert_eq!(spanish["status"], "done", "{spanish}");
+    assert!(
+        jobs.join("altas de año #1.csv").exists(),
+        "stored under the key as sent"
+    );
+
+    let long_segment = format!("jobs/{}.csv", "x".repeat(300));
+    let refused = put(&server, &long_segment, b"5,Too long\n".to_vec(), true).await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    let said: Value = refused.json().await.unwrap();
+    assert!(
+        said["error"].as_str().unwrap().contains("longer than 255"),
+        "{said}"
+    );
+    let runs = get_json(&server, "/runs").await;
+    let done = (runs.as_array().unwrap().iter()).filter(|run| run["status"] == "done");
+    assert_eq!(done.count(), 4, "{runs}");
 }

@@ -115,7 +115,7 @@ async fn the_weekly_schedule_backs_up_every_table_into_s3_and_a_snapshot_restore
     ];
     assert_eq!(made, expected.map(|(table, rows)| (table.to_owned(), rows)));
     assert_eq!(answer["pruned"], 0);
-    let backups = csvgate::backup::Backups::open(&deployment.config).unwrap();
+    let backups = deployment.backups.clone();
     assert_eq!(backups.list(None).await.unwrap().len(), 3);
     // A snapshot in S3 restores like a local one.
     let jobs = csvgate::dictionary::Table::named("jobs").unwrap();

@@ -41,7 +41,7 @@ impl Auth {
         let keys = config.list(Key::ApiKeys);
         (!keys.is_empty()).then(|| Auth::Keys {
             keys: Arc::new(keys.to_vec()),
-            open_reads: config.flag(Key::OpenReads),
+            open_reads: config.enabled(Key::OpenReads),
         })
     }
 }

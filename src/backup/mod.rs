@@ -30,7 +30,6 @@ use datafusion::object_store::path::Path;
 use futures::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 
-use crate::config::Config;
 use crate::dictionary::Table;
 use crate::report::Engines;
 use crate::sink::SinkError;
@@ -106,15 +105,6 @@ pub struct Backups {
 }
 
 impl Backups {
-    /// The backups location `config` names (a local folder is made by the first snapshot).
-    pub fn open(config: &Config) -> Result<Backups, BackupError> {
-        let backups = config
-            .get(crate::config::Key::Backups)
-            .expect("has a default");
-        let location = Location::bucket(backups, &config.s3())?;
-        Ok(Backups { location })
-    }
-
     /// Snapshots `tables` of a deployment's target, given its engines: MySQL when there is
     /// one, else the warehouse (whose never-loaded tables are left out).
     pub async fn backup_target(

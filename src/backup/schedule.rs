@@ -8,7 +8,6 @@ use chrono::{DateTime, Utc};
 use croner::Cron;
 
 use super::{BackupError, Backups, Format, Manifest, Retention};
-use crate::config::Config;
 use crate::dictionary::{TABLES, Table};
 use crate::report::Engines;
 
@@ -48,16 +47,6 @@ pub struct Job {
 }
 
 impl Job {
-    /// The job `[backup]` describes, into `backups`, of the target `engines` reach.
-    pub fn configured(backups: Backups, engines: Engines, config: &Config) -> Job {
-        Job {
-            backups,
-            engines,
-            format: config.backup_format(),
-            retention: config.retention(),
-        }
-    }
-
     /// Snapshots every table, then prunes: the snapshots made and those removed.
     pub async fn run(&self) -> Result<(Vec<Manifest>, Vec<Manifest>), BackupError> {
         let tables: Vec<&'static Table> = TABLES.iter().collect();

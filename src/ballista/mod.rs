@@ -3,18 +3,15 @@
 //! itself (`csvgate ballista scheduler|executor`), so both sides are one build.
 //!
 //! A Ballista session sees each warehouse table as the live Parquet files of its current Delta
-//! version, listed by the client when the session is made ([`session`]). The scheduler plans
+//! version, listed by the client when the session is made ([`crate::report::cluster`]). The scheduler plans
 //! over those files and the executors read them and no others: a file a later load removed is
 //! never read, and one query sees one version of each table even while loads commit. Neither
 //! side needs to understand Delta, so no codec has to travel; what the processes share is the
 //! object store, registered on each from the same configuration ([`stores`]).
 
-mod client;
 pub mod executor;
 pub mod scheduler;
 pub mod stores;
-
-pub use client::session;
 
 /// Why a cluster process could not run.
 #[derive(Debug, thiserror::Error)]

@@ -7,7 +7,7 @@ use clap::parser::ValueSource;
 use clap::{Arg, ArgAction, ArgMatches, CommandFactory};
 
 use super::Cli;
-use crate::config::setting::{Env, Flag, Kind, Setting};
+use crate::config::setting::{Env, Fallback, Flag, Kind, Setting};
 use crate::config::{Raw, SETTINGS};
 
 /// The command line: the derived commands, with each setting's flag where the list puts it.
@@ -25,14 +25,19 @@ pub fn command() -> clap::Command {
 }
 
 fn arg(setting: &'static Setting, flag: Flag) -> Arg {
-    let mut help = setting.summary().to_owned();
+    let mut help = setting.summary();
+    match setting.fallback {
+        Fallback::Value(default) => help.push_str(&format!(" [default: {}]", default())),
+        Fallback::Note(note) => help.push_str(&format!(" [default: {note}]")),
+        Fallback::None => {}
+    }
     if let Env::Own(variable) = setting.env {
         help.push_str(&format!(" [env: {variable}]"));
     }
     let arg = Arg::new(setting.name).long(flag.long).help(help);
     match setting.kind {
         Kind::Bool => arg.action(ArgAction::SetTrue),
-        Kind::SecretList => arg.action(ArgAction::Append),
+        Kind::SecretList => arg.action(ArgAction::Append).value_delimiter(','),
         Kind::Choice(words) => arg.value_parser(words.to_vec()),
         _ => arg.action(ArgAction::Set),
     }

@@ -19,9 +19,10 @@ pub struct ServeArgs {
 pub async fn run(context: &Context, args: ServeArgs) -> Result<ExitCode, CliError> {
     let deployment = context.deployment().await?;
     let auth = Auth::configured(&deployment.config, args.insecure_no_auth).ok_or_else(|| {
-        CliError::Usage(
-            "serve needs an API key (--api-key, CSVGATE_API_KEYS or [api] api_keys), or --insecure-no-auth for local use".into(),
-        )
+        let keys = Key::ApiKeys.setting().ways_to_set();
+        CliError::Usage(format!(
+            "serve needs an API key ({keys}), or --insecure-no-auth for local use"
+        ))
     })?;
     if matches!(auth, Auth::Off) {
         eprintln!("csvgate: WARNING: --insecure-no-auth: no API key is checked");
@@ -29,7 +30,7 @@ pub async fn run(context: &Context, args: ServeArgs) -> Result<ExitCode, CliErro
     let listen = deployment.config.get(Key::Listen).expect("has a default");
     let listener = tokio::net::TcpListener::bind(listen)
         .await
-        .map_err(|error| CliError::Usage(format!("--listen {listen}: {error}")))?;
+        .map_err(|error| CliError::Usage(format!("api.listen {listen}: {error}")))?;
     eprintln!("csvgate: listening on http://{}", listener.local_addr()?);
     deployment
         .serve(listener, auth, Shutdown::on_signals())

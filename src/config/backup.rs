@@ -1,7 +1,9 @@
 //! `[backup]`: the backups `csvgate serve` makes on a schedule.
 
 use super::{Config, Key};
-use crate::backup::{Format, Retention};
+use crate::backup::schedule::Job;
+use crate::backup::{Backups, Format, Retention};
+use crate::report::Engines;
 
 /// Snapshots of each table kept after a scheduled backup, unless configured.
 pub const DEFAULT_RETENTION: Retention = Retention {
@@ -10,6 +12,16 @@ pub const DEFAULT_RETENTION: Retention = Retention {
 };
 
 impl Config {
+    /// The job `[backup]` describes, into `backups`, of the target `engines` reach.
+    pub fn backup_job(&self, backups: Backups, engines: Engines) -> Job {
+        Job {
+            backups,
+            engines,
+            format: self.backup_format(),
+            retention: self.retention(),
+        }
+    }
+
     /// A cron expression in UTC, or `off`.
     pub fn backup_schedule(&self) -> &str {
         self.get(Key::BackupSchedule).expect("has a default")

@@ -220,11 +220,9 @@ pub(super) fn check(setting: &Setting, raw: Raw, from: &str) -> Result<Raw, Conf
         problem,
     };
     let text = match (raw, setting.kind) {
-        (Raw::One(text), Kind::SecretList) => {
-            let keys = text.split(',').map(str::trim).filter(|key| !key.is_empty());
-            return Ok(Raw::Many(keys.map(str::to_owned).collect()));
-        }
-        (Raw::Many(items), Kind::SecretList) => return Ok(Raw::Many(items)),
+        // An empty item is never a key: `--api-key "$UNSET"` must not let an empty header in.
+        (Raw::One(text), Kind::SecretList) => return Ok(non_empty(text.split(','))),
+        (Raw::Many(items), Kind::SecretList) => return Ok(non_empty(items.iter())),
         (Raw::Many(_), _) => return Err(invalid("takes one value, not a list".into())),
         (Raw::One(text), _) => text,
     };
@@ -251,10 +249,18 @@ pub(super) fn check(setting: &Setting, raw: Raw, from: &str) -> Result<Raw, Conf
             let lower = text.to_ascii_lowercase();
             words.contains(&lower.as_str()).then_some(lower)
         }
+        Kind::Schedule => {
+            (crate::backup::schedule::Schedule::parse(&text).ok()).map(|_| text.clone())
+        }
     };
     normalized
         .map(Raw::One)
         .ok_or_else(|| invalid(format!("{shown} is not {}", expected(setting.kind))))
+}
+
+fn non_empty<'a>(items: impl Iterator<Item = impl AsRef<str> + 'a>) -> Raw {
+    let items = items.map(|item| item.as_ref().trim().to_owned());
+    Raw::Many(items.filter(|item| !item.is_empty()).collect())
 }
 
 fn expected(kind: Kind) -> String {
@@ -264,6 +270,7 @@ fn expected(kind: Kind) -> String {
         Kind::Positive => "a whole number above 0".into(),
         Kind::Char => "a single ASCII character".into(),
         Kind::Choice(words) => format!("one of {}", words.join(", ")),
+        Kind::Schedule => "a cron expression (five or six fields) or off".into(),
         Kind::Text | Kind::Secret | Kind::SecretList => "text".into(),
     }
 }

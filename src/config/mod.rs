@@ -26,6 +26,7 @@ pub use backup::DEFAULT_RETENTION;
 pub use layers::{ConfigFile, DEFAULT_FILE, Layers};
 pub use server::{DEFAULT_BUCKET, DEFAULT_MAX_UPLOAD_BYTES, ServerLimits};
 pub use settings::{Key, SETTINGS};
+pub(crate) use shown::without_password;
 pub use shown::{Shown, Source};
 pub use ssm::{SsmError, SsmNames};
 
@@ -66,7 +67,7 @@ pub enum ConfigError {
 }
 
 /// The effective configuration of one deployment: each setting's checked value and source.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Config {
     /// By concrete dotted name (`api.listen`, `tables.jobs.header`); a setting no layer gave
     /// and without a default value is absent.
@@ -93,8 +94,8 @@ impl Config {
         }
     }
 
-    /// A [`Kind::Bool`](setting::Kind::Bool) setting.
-    pub fn flag(&self, key: Key) -> bool {
+    /// Whether a [`Kind::Bool`](setting::Kind::Bool) setting is on.
+    pub fn enabled(&self, key: Key) -> bool {
         self.get(key) == Some("true")
     }
 
@@ -212,7 +213,7 @@ impl Config {
             endpoint: text(Key::S3Endpoint),
             allow_http: self
                 .get(Key::S3AllowHttp)
-                .map(|_| self.flag(Key::S3AllowHttp)),
+                .map(|_| self.enabled(Key::S3AllowHttp)),
             region: text(Key::S3Region),
             access_key_id: text(Key::S3AccessKeyId),
             secret_access_key: text(Key::S3SecretAccessKey),

@@ -20,6 +20,8 @@ pub enum Kind {
     Char,
     /// One of these words (any case; kept lowercase).
     Choice(&'static [&'static str]),
+    /// A cron expression in UTC (five fields, or six with seconds first), or `off`.
+    Schedule,
     /// Several secrets: an array in the file, comma-separated in the environment, a repeated
     /// flag.
     SecretList,
@@ -147,9 +149,27 @@ impl Setting {
         self.name.split('.').any(|part| part == "*")
     }
 
-    /// The doc's first line, for `--help`.
-    pub fn summary(&self) -> &'static str {
-        self.doc.lines().next().unwrap_or("").trim()
+    /// The doc as one paragraph, for `--help`.
+    pub fn summary(&self) -> String {
+        let words: Vec<&str> = self.doc.split_whitespace().collect();
+        words.join(" ")
+    }
+
+    /// Every way to give this setting, for messages: `--api-key, CSVGATE_API_KEYS or
+    /// api.api_keys in csvgate.toml`.
+    pub fn ways_to_set(&self) -> String {
+        let mut ways = Vec::new();
+        if let Some(flag) = self.flag {
+            ways.push(format!("--{}", flag.long));
+        }
+        if let Env::Own(variable) = self.env {
+            ways.push(variable.to_owned());
+        }
+        let file = format!("{} in csvgate.toml", self.name);
+        match ways.is_empty() {
+            true => file,
+            false => format!("{} or {file}", ways.join(", ")),
+        }
     }
 }
 

@@ -115,7 +115,7 @@ settings! {
 
     /// When `csvgate serve` snapshots every table: a cron expression in UTC (five fields, or
     /// six with seconds first), or `off`.
-    BackupSchedule = Setting::new("backup.schedule", TEXT)
+    BackupSchedule = Setting::new("backup.schedule", Kind::Schedule)
         .default(|| crate::backup::schedule::DEFAULT_SCHEDULE.into());
     /// The scheduled snapshots' format: avro or parquet.
     BackupFormat = Setting::new("backup.format", Kind::Choice(&["avro", "parquet"]))
@@ -175,7 +175,7 @@ mod tests {
         let mut names = std::collections::BTreeSet::new();
         let mut variables = std::collections::BTreeSet::new();
         let mut flags = std::collections::BTreeSet::new();
-        for (index, setting) in SETTINGS.iter().enumerate() {
+        for setting in SETTINGS {
             assert!(names.insert(setting.name), "{} twice", setting.name);
             if let Env::Own(variable) | Env::Aws(variable) = setting.env {
                 assert!(variables.insert(variable), "{variable} twice");
@@ -191,7 +191,6 @@ mod tests {
             if let Fallback::Value(default) = setting.fallback {
                 assert!(!default().is_empty(), "{}", setting.name);
             }
-            assert_eq!(SETTINGS[index].name, setting.name);
         }
         assert_eq!(Key::Listen.name(), "api.listen");
         assert_eq!(Key::SsmPassword.name(), "ssm.password");

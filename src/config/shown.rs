@@ -109,7 +109,7 @@ fn shown(setting: &Setting, name: &str, value: &Value) -> Shown {
 const MASK: &str = "****";
 
 /// A target URL with any password in it masked.
-fn without_password(url: &str) -> String {
+pub(crate) fn without_password(url: &str) -> String {
     match url::Url::parse(url) {
         Ok(mut parsed) if parsed.password().is_some() => {
             let _ = parsed.set_password(Some("****"));

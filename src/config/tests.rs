@@ -83,14 +83,14 @@ fn lists_come_as_arrays_from_the_file_and_comma_separated_from_the_environment()
     })
     .unwrap();
     assert_eq!(from_file.list(Key::ApiKeys), ["k1", "k2"]);
-    assert!(from_file.flag(Key::OpenReads));
+    assert!(from_file.enabled(Key::OpenReads));
     let from_env = Config::resolve(Layers {
         env: BTreeMap::from([("CSVGATE_API_KEYS", "k3, ,k4".into())]),
         ..Layers::default()
     })
     .unwrap();
     assert_eq!(from_env.list(Key::ApiKeys), ["k3", "k4"]);
-    assert!(!from_env.flag(Key::OpenReads));
+    assert!(!from_env.enabled(Key::OpenReads));
 }
 
 #[test]
@@ -100,5 +100,43 @@ fn every_default_value_is_valid_and_numbers_read_as_the_code_uses_them() {
     assert_eq!(config.server_limits(), ServerLimits::default());
     assert_eq!(config.retention(), DEFAULT_RETENTION);
     assert_eq!(config.get(Key::Target), None);
-    assert_eq!(config.ssm_names(), SsmNames::default());
+    let names = config.ssm_names();
+    let names = [
+        names.host,
+        names.port,
+        names.name,
+        names.user,
+        names.password,
+    ];
+    assert_eq!(names, ["host", "port", "name", "user", "password"]);
+}
+
+#[test]
+fn choices_are_the_variants_the_code_parses_them_into() {
+    use clap::ValueEnum;
+    fn names<T: ValueEnum>() -> Vec<String> {
+        let variants = T::value_variants().iter();
+        variants
+            .map(|v| v.to_possible_value().unwrap().get_name().to_owned())
+            .collect()
+    }
+    let choices = |key: Key| match key.setting().kind {
+        setting::Kind::Choice(words) => words.to_vec(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(names::<HeaderMode>(), choices(Key::Header));
+    assert_eq!(names::<crate::backup::Format>(), choices(Key::BackupFormat));
+}
+
+#[test]
+fn a_schedule_is_checked_when_the_configuration_is_read() {
+    let layers = Layers {
+        file: file("[backup]\nschedule = \"every sunday\"\n"),
+        ..Layers::default()
+    };
+    let error = Config::resolve(layers).unwrap_err().to_string();
+    assert!(
+        error.starts_with("backup.schedule (from csvgate.toml): \"every sunday\" is not a cron"),
+        "{error}"
+    );
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 
 use crate::backup::{BackupError, Backups};
-use crate::config::{Config, ConfigError, Key};
+use crate::config::{Config, Key};
 use crate::pipeline::{IngestOptions, Pipeline};
 use crate::queue::{Queue, QueueError};
 use crate::report::Engines;
@@ -20,7 +20,7 @@ use crate::sink::delta::DeltaTarget;
 use crate::sink::mirror::Mirrored;
 use crate::sink::mysql::MysqlTarget;
 use crate::sink::{SinkError, Target};
-use crate::store::{Buckets, StoreError};
+use crate::store::{Buckets, Location, StoreError};
 
 #[cfg(feature = "cli")]
 mod serve;
@@ -33,8 +33,6 @@ pub use shutdown::{Shutdown, Trigger};
 /// Why a deployment could not be built from its configuration.
 #[derive(Debug, thiserror::Error)]
 pub enum DeploymentError {
-    #[error(transparent)]
-    Config(#[from] ConfigError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -72,7 +70,7 @@ impl Deployment {
         let mysql = mysql_target(&config)?;
         let target: Arc<dyn Target> = match &mysql {
             None => Arc::new(warehouse.clone()),
-            Some(mysql) if config.flag(Key::MirrorParquet) => Arc::new(Mirrored {
+            Some(mysql) if config.enabled(Key::MirrorParquet) => Arc::new(Mirrored {
                 primary: Arc::new(mysql.clone()),
                 mirror: Arc::new(warehouse.clone()),
             }),
@@ -94,7 +92,9 @@ impl Deployment {
                 ballista: None,
             },
             options,
-            backups: Backups::open(&config)?,
+            backups: Backups {
+                location: Location::bucket(location(Key::Backups), &config.s3())?,
+            },
             config,
         })
     }
@@ -118,7 +118,9 @@ fn mysql_target(config: &Config) -> Result<Option<MysqlTarget>, DeploymentError>
             let password = config.get(Key::TargetPassword);
             Ok(Some(MysqlTarget::new(url, password)?))
         }
-        Some(other) => Err(DeploymentError::UnknownTarget(other.to_owned())),
+        Some(other) => Err(DeploymentError::UnknownTarget(
+            crate::config::without_password(other),
+        )),
     }
 }
 

@@ -9,7 +9,7 @@ use tokio::task::JoinHandle;
 use super::{Deployment, Shutdown};
 use crate::api::{self, Api, Auth, PublicPaths};
 use crate::backup::BackupError;
-use crate::backup::schedule::{Job, Schedule};
+use crate::backup::schedule::Schedule;
 use crate::config::Key;
 use crate::queue::{Queue, QueueError};
 
@@ -107,7 +107,7 @@ impl Deployment {
         let Some(schedule) = Schedule::parse(self.config.backup_schedule())? else {
             return Ok(None);
         };
-        let job = Job::configured(self.backups.clone(), self.engines.clone(), &self.config);
+        let job = (self.config).backup_job(self.backups.clone(), self.engines.clone());
         Ok(Some(tokio::spawn(job.run_on(schedule))))
     }
 }

@@ -91,7 +91,7 @@ impl Job {
         }
     }
 
-    /// The table the object loads into: the one the run names, else named_table from its key.
+    /// The table the object loads into: the one the run names, else the one its key names.
     fn table(&self) -> Result<&'static Table, PipelineError> {
         (self.named_table).map_or_else(|| table_of(&self.location, &self.object), Ok)
     }
@@ -117,12 +117,16 @@ impl Pipeline {
         self.target.reachable().await?;
         let run_id = ledger::new_run_id(Utc::now());
         let mut jobs = Vec::new();
-        let landing = [self.buckets.landing.url.to_string()];
-        for source in if sources.is_empty() {
-            &landing[..]
-        } else {
-            sources
-        } {
+        if sources.is_empty() {
+            let landing = &self.buckets.landing;
+            let objects = landing.csv_objects().await?;
+            jobs.extend(
+                objects
+                    .into_iter()
+                    .map(|object| Job::new(landing, object, options)),
+            );
+        }
+        for source in sources {
             let (location, objects) = Location::resolve(source, &self.buckets.s3).await?;
             jobs.extend(
                 objects

@@ -53,7 +53,7 @@ impl Pipeline {
         };
         let outcome = match job.table() {
             Ok(table) => {
-                self.load(&job.location, &job.object, table, options, &mut entry)
+                self.load(job, table, options, &mut entry)
                     .instrument(debug_span!("process", key = %job.object.key))
                     .await
             }
@@ -90,12 +90,12 @@ impl Pipeline {
     /// Validates and loads one object, filling in `entry`.
     async fn load(
         &self,
-        location: &Location,
-        object: &ObjectVersion,
+        job: &Job,
         table: &'static Table,
         options: &IngestOptions,
         entry: &mut Entry,
     ) -> Result<Recorded, PipelineError> {
+        let object = &job.object;
         // Begun before the check, so a worker that loads this object after the check is seen
         // at commit time (the load then ends `skipped`, [`SinkError::LoadedMeanwhile`]).
         let load = self.target.begin(table, object);
@@ -124,7 +124,7 @@ impl Pipeline {
         // The holder before this run may have ended its claim right after loading it.
         let loaded = match self.loaded_before(table, object, options).await {
             Ok(false) => {
-                self.stage_and_commit(location, object, table, options, entry, load)
+                self.stage_and_commit(job, table, options, entry, load)
                     .await
             }
             Ok(true) => {
@@ -163,15 +163,14 @@ impl Pipeline {
     /// Stages the object's rows into `load` and commits them with `entry`.
     async fn stage_and_commit(
         &self,
-        location: &Location,
-        object: &ObjectVersion,
+        job: &Job,
         table: &'static Table,
         options: &IngestOptions,
         entry: &mut Entry,
         mut load: Box<dyn Load>,
     ) -> Result<Recorded, PipelineError> {
         if let Err(error) = self
-            .stage_rows(location, object, table, options, entry, load.as_mut())
+            .stage_rows(job, table, options, entry, load.as_mut())
             .await
         {
             // The rows staged so far must go too: the target stays as it was.
@@ -184,7 +183,7 @@ impl Pipeline {
             Ok(()) => Ok(Recorded::InCommit),
             // Another worker loaded it first: as if this run had found it loaded.
             Err(SinkError::LoadedMeanwhile { .. }) => {
-                tracing::info!(object = %object.key, "loaded by another run meanwhile, skipping");
+                tracing::info!(object = %job.object.key, "loaded by another run meanwhile, skipping");
                 entry.status = Status::Skipped;
                 Ok(Recorded::NotYet)
             }
@@ -196,13 +195,13 @@ impl Pipeline {
     /// to the invalid bucket, and fills in `entry`'s counts and invalid object.
     async fn stage_rows(
         &self,
-        location: &Location,
-        object: &ObjectVersion,
+        job: &Job,
         table: &'static Table,
         options: &IngestOptions,
         entry: &mut Entry,
         load: &mut dyn Load,
     ) -> Result<(), PipelineError> {
+        let (location, object) = (&job.location, &job.object);
         let references = reference_ids(self.target.as_ref(), table)
             .instrument(debug_span!("reference_ids"))
             .await?;
@@ -249,7 +248,7 @@ enum Recorded {
     ClaimedElsewhere(DateTime<Utc>),
 }
 
-/// The table an object of `location` loads into, named_table from its key.
+/// The table an object of `location` loads into, as its key names it.
 pub fn table_of(
     location: &Location,
     object: &ObjectVersion,

@@ -4,6 +4,8 @@
 //! cell by cell.
 
 pub mod adhoc;
+#[cfg(feature = "ballista")]
+pub mod cluster;
 pub mod format;
 
 use std::sync::Arc;
@@ -152,7 +154,7 @@ impl Engines {
 
     #[cfg(feature = "ballista")]
     async fn ballista_session(&self, scheduler: &str) -> Result<SessionContext, ReportError> {
-        crate::ballista::session(&self.warehouse, scheduler).await
+        cluster::session(&self.warehouse, scheduler).await
     }
 
     #[cfg(not(feature = "ballista"))]

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod backups;
+pub mod cli;
 pub mod s3;
 pub mod server;
 pub mod ssm;
@@ -12,7 +13,7 @@ use std::time::Duration;
 
 use csvgate::config::Config;
 use csvgate::deployment::Deployment;
-use csvgate::ledger::Entry;
+use csvgate::ledger::{Entry, Status};
 use csvgate::pipeline::{IngestOptions, Pipeline};
 use csvgate::sink::Target;
 use csvgate::sink::delta::DeltaTarget;
@@ -193,6 +194,25 @@ pub fn succeeded(command: &mut std::process::Command) -> std::process::Output {
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{said}");
     out
+}
+
+/// An entry's table, status and row counts (read, valid, invalid).
+pub fn counts(entry: &Entry) -> (&str, Status, u64, u64, u64) {
+    (
+        entry.table.as_str(),
+        entry.status,
+        entry.rows_read,
+        entry.rows_valid,
+        entry.rows_invalid,
+    )
+}
+
+/// Ingests one file and checks that it failed with an error containing `message`.
+pub async fn assert_fails_with(sandbox: &Sandbox, file: &Path, message: &str) {
+    let entries = sandbox.ingest(&[file]).await;
+    assert_eq!(entries[0].status, Status::Failed, "{}", file.display());
+    let error = entries[0].error.as_deref().unwrap_or_default();
+    assert!(error.contains(message), "{}: {error}", file.display());
 }
 
 /// The real challenge files.

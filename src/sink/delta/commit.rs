@@ -1,7 +1,9 @@
-//! The one way rows enter a Delta table: files staged next to the table's data, invisible until
+//! The one way rows enter a data table: files staged next to the table's data, invisible until
 //! one commit adds them (with the object's marker and the run that made them), tried again on
-//! a newer version under one [`retry`] policy, the staged files removed when nothing was
-//! committed. Loads, restores, row replacements and the ledger all commit here; history's
+//! a newer version under one [`retry`] policy, the staged files removed when the commit failed
+//! (a failure that might hide a commit that happened keeps them: the caller decides). Loads,
+//! restores and row replacements commit here; the ledger's blind appends (delta-rs's
+//! `BlindDeltaTable`, which needs no list of files) follow the same [`retry`] policy; history's
 //! RESTORE and vacuum use delta-rs's own builders (which commit by themselves) with the same
 //! [`commit_properties`].
 //!

@@ -51,7 +51,7 @@ pub(super) struct DeltaLoad {
 
 impl DeltaLoad {
     /// Starts a load into `table`, created if it does not exist yet. The commit will carry
-    /// the loaded object's marker ([`super::held`]).
+    /// the loaded object's marker ([`super::parked`]).
     pub(super) async fn begin(
         target: &DeltaTarget,
         table: &'static Table,

@@ -100,7 +100,7 @@ enum Uncommitted {
 }
 
 impl DeltaTarget {
-    /// Holds `entry` before its commit; returns the marker the commit must carry.
+    /// Parks `entry` before its commit; returns the marker the commit must carry.
     pub(super) async fn park(&self, entry: &Entry) -> Result<Marker, SinkError> {
         let marker = Marker::of(entry);
         self.parked()?.add(&marker.file_name(), entry).await?;
@@ -114,7 +114,7 @@ impl DeltaTarget {
     pub(super) async fn append_parked(&self, entry: &Entry, marker: &Marker) {
         crate::fault::pause(crate::fault::LEDGER_BEFORE_APPEND).await;
         let _one_at_a_time = self.parked_entries.lock().await;
-        let released = async {
+        let appended = async {
             let parked = self.parked()?;
             let name = marker.file_name();
             let settled = parked.get(&name).await?.is_none() && self.in_ledger(entry).await?;
@@ -125,7 +125,7 @@ impl DeltaTarget {
             self.settle_marker(&marker.app_id, Uncommitted::DropSuperseded)
                 .await
         };
-        if let Err(error) = released.await {
+        if let Err(error) = appended.await {
             tracing::error!(
                 run_id = entry.run_id,
                 %error,
@@ -153,7 +153,7 @@ impl DeltaTarget {
         }
     }
 
-    /// Settles the entries held for loads of `object`, which its table holds.
+    /// Settles the entries parked for loads of `object`, which its table holds.
     pub(super) async fn settle_loaded(&self, object: &ObjectVersion) -> Result<(), SinkError> {
         let _one_at_a_time = self.parked_entries.lock().await;
         self.settle_marker(&app_id(object), Uncommitted::DropSuperseded)
@@ -179,7 +179,7 @@ impl DeltaTarget {
         Ok(())
     }
 
-    /// Appends `entry`, held, if its commit happened and the ledger lacks it, and removes its
+    /// Appends `entry`, parked, if its commit happened and the ledger lacks it, and removes its
     /// file; leaves or removes the file of a commit that did not happen, as `uncommitted` says.
     async fn settle(&self, entry: &Entry, uncommitted: Uncommitted) -> Result<(), SinkError> {
         let marker = Marker::of(entry);

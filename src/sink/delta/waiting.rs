@@ -28,6 +28,7 @@ use crate::store::{Location, StoreError};
 /// Folder of the queued entries inside the warehouse.
 const QUEUE_FOLDER: &str = "_csvgate_queue";
 /// Folder of the parked entries inside the warehouse.
+/// The folder keeps its first name, so warehouses written before the rename are read as ever.
 const PARKED_FOLDER: &str = "_csvgate_held";
 
 /// The waiting entries of one kind in one warehouse, each under a name of its own.
@@ -43,7 +44,7 @@ impl WaitingEntries {
         })
     }
 
-    /// Entries of commits in progress, named by the commit's marker ([`super::held`]).
+    /// Entries of commits in progress, named by the commit's marker ([`super::parked`]).
     pub(super) fn parked(warehouse: &Location) -> Result<WaitingEntries, SinkError> {
         Ok(WaitingEntries {
             folder: warehouse.child(PARKED_FOLDER)?,

@@ -1,12 +1,86 @@
-//! SSM Parameter Store as a configuration source, against the loopback moto_server: where each
-//! value comes from, what a broken parameter says, and how often SSM is asked.
+//! Configuration: flags beat environment, which beats `csvgate.toml`, which beats SSM
+//! Parameter Store (against the loopback moto_server); `csvgate config show` names where each
+//! value comes from and masks secrets; what a broken setting or parameter says, and how often
+//! SSM is asked.
 
 mod common;
 
+use std::path::Path;
+use std::process::Output;
+
 use aws_sdk_ssm::types::ParameterType;
+use common::cli::{assert_fails_saying, csvgate, text};
 use common::s3::output;
 use common::ssm::{PASSWORD, USER, client, prefix, put, put_database};
 use csvgate::config::{Config, Key, Source};
+
+/// `csvgate args` with `CSVGATE_WAREHOUSE` set to `warehouse`.
+fn with_warehouse_env(dir: &Path, args: &[&str], warehouse: &str) -> Output {
+    let mut command = common::csvgate_in(dir);
+    command.args(args).env("CSVGATE_WAREHOUSE", warehouse);
+    command.output().unwrap()
+}
+
+#[test]
+fn flags_beat_environment_which_beats_the_config_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("csvgate.toml"),
+        "warehouse = \"from-file\"\n[ingest]\ndelimiter = \";\"\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("departments.csv"), "1;Sales\n").unwrap();
+    let file = csvgate(dir.path(), &["ingest", "departments.csv", "--quiet"]);
+    assert!(file.status.success(), "{}", text(&file.stderr));
+    assert!(dir.path().join("from-file/departments/_delta_log").is_dir());
+
+    let forced = ["ingest", "departments.csv", "--quiet", "--force"];
+    let env = with_warehouse_env(dir.path(), &forced, "from-env");
+    assert!(env.status.success());
+    assert!(dir.path().join("from-env/departments/_delta_log").is_dir());
+
+    let flag = with_warehouse_env(
+        dir.path(),
+        &[&forced[..], &["--warehouse", "from-flag"]].concat(),
+        "from-env",
+    );
+    assert!(flag.status.success());
+    assert!(dir.path().join("from-flag/departments/_delta_log").is_dir());
+
+    std::fs::write(dir.path().join("csvgate.toml"), "warehous = \"typo\"\n").unwrap();
+    let typo = csvgate(dir.path(), &["runs"]);
+    assert_fails_saying(&typo, 2, "csvgate.toml: unknown setting `warehous`");
+}
+
+#[test]
+fn config_show_names_each_source_and_masks_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = "warehouse = \"/data/wh\"\ntarget = \"mysql://hr:file-pw@db:3306/hr\"\n[ingest]\ndelimiter = \";\"\n";
+    std::fs::write(dir.path().join("csvgate.toml"), file).unwrap();
+    let shown = common::csvgate_in(dir.path())
+        .args(["--landing", "/flag/in", "config", "show", "--format", "csv"])
+        .env("CSVGATE_INVALID", "/env/bad")
+        .env("CSVGATE_TARGET_PASSWORD", "env-pw")
+        .output()
+        .unwrap();
+    assert!(shown.status.success());
+    let csv = text(&shown.stdout);
+    for line in [
+        "landing,/flag/in,flag",
+        "invalid,/env/bad,env (CSVGATE_INVALID)",
+        "warehouse,/data/wh,file",
+        "target,mysql://hr:****@db:3306/hr,file",
+        "target_password,****,env (CSVGATE_TARGET_PASSWORD)",
+        "ingest.delimiter,;,file",
+        "ingest.header,auto,default",
+    ] {
+        assert!(
+            csv.lines().any(|shown| shown == line),
+            "{line} not in\n{csv}"
+        );
+    }
+    assert!(!csv.contains("file-pw") && !csv.contains("env-pw"), "{csv}");
+}
 
 /// `csvgate config show --format csv` in `dir` with `args`, the loopback AWS environment and
 /// `env`: the (setting, value, source) rows, or the error.

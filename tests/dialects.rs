@@ -1,10 +1,18 @@
-//! Property tests of the reading and validation stage: whatever the bytes, it never panics,
-//! every row read is valid or rejected, a rejected row keeps its line and raw fields, and the
-//! invalid-rows file it writes reads back as the same rows.
+//! CSV dialects and reading: delimiters, header or none, BOM, CRLF, quoting, blank lines,
+//! encodings and empty files, on real files and on rows posted to a server reading another
+//! dialect; then property tests of the reading and validation stage: whatever the bytes, it
+//! never panics, every row read is valid or rejected, a rejected row keeps its line and raw
+//! fields, and the invalid-rows file it writes reads back as the same rows.
+
+mod common;
 
 use std::collections::HashMap;
 
+use common::server::Server;
+use common::{Sandbox, assert_fails_with, counts, dialect, strings};
 use csvgate::dictionary::Table;
+use csvgate::ledger::Status;
+use csvgate::sink::Target;
 use csvgate::sink::invalid::InvalidRows;
 use csvgate::store::{Location, ObjectVersion};
 use csvgate::validate::{self, Dialect, HeaderMode, ReferenceIds};
@@ -12,11 +20,125 @@ use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::UInt64Type;
 use proptest::prelude::*;
 use proptest::test_runner::TestRunner;
+use serde_json::Value;
+
+#[tokio::test]
+async fn each_dialect_file_loads_the_same_two_departments() {
+    let cases = [
+        ("departments_bom.csv", ["Product Management", "Sales"]),
+        ("departments_crlf.csv", ["Product Management", "Sales"]),
+        ("departments_header.csv", ["Product Management", "Sales"]),
+        (
+            "departments_quoted.csv",
+            ["Research, Development", "The \"Sales\" team"],
+        ),
+        ("departments_semicolon.csv", ["Product Management", "Sales"]),
+        (
+            "departments_blank_lines.csv",
+            ["Product Management", "Sales"],
+        ),
+        (
+            "departments_all_at_once.csv",
+            ["Research; Development", "Sales"],
+        ),
+    ];
+    for (file, names) in cases {
+        let sandbox = Sandbox::new();
+        let entries = sandbox.ingest(&[&dialect(file)]).await;
+        assert_eq!(
+            counts(&entries[0]),
+            ("departments", Status::Done, 2, 2, 0),
+            "{file}: {entries:?}"
+        );
+        let loaded = strings(
+            &sandbox
+                .sql("SELECT department FROM departments ORDER BY id")
+                .await,
+        );
+        assert_eq!(loaded, names, "{file}");
+        assert_eq!(
+            strings(
+                &sandbox
+                    .sql("SELECT CAST(sum(id) AS VARCHAR) FROM departments")
+                    .await
+            ),
+            ["3"],
+            "{file}: ids parsed"
+        );
+    }
+}
+
+#[tokio::test]
+async fn unreadable_files_fail_with_a_clear_message_and_load_nothing() {
+    let cases = [
+        (
+            "departments_latin1.csv",
+            "departments_latin1.csv: line 2, field `department`: bytes are not valid UTF-8",
+        ),
+        (
+            "departments_empty.csv",
+            "departments_empty.csv: the file is empty, there are no rows to load",
+        ),
+        (
+            "departments_header_only.csv",
+            "departments_header_only.csv: the file has a header line but no data rows",
+        ),
+    ];
+    for (file, message) in cases {
+        let sandbox = Sandbox::new();
+        assert_fails_with(&sandbox, &dialect(file), message).await;
+        assert_eq!(sandbox.count("departments").await, 0, "{file}");
+        let data_files = sandbox
+            .table_files("departments")
+            .into_iter()
+            .filter(|path| path.extension().is_some_and(|ext| ext == "parquet"));
+        assert_eq!(data_files.count(), 0, "{file}: uncommitted files removed");
+        let invalid = std::fs::read_dir(sandbox.path("invalid"));
+        assert!(
+            invalid.map_or(true, |mut files| files.next().is_none()),
+            "{file}: no invalid file"
+        );
+        let runs = sandbox.target.runs().await.unwrap();
+        assert_eq!(runs.len(), 1);
+        assert_eq!(runs[0].status, Status::Failed);
+    }
+}
+
+#[tokio::test]
+async fn rows_posted_to_a_server_reading_semicolons_without_header_load_with_right_indexes() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = "[ingest]\ndelimiter = \";\"\nheader = \"no\"\n";
+    std::fs::write(dir.path().join("csvgate.toml"), config).unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let rows = serde_json::json!([
+        {"id": 1, "job": "Cook"},
+        {"id": 2, "job": "Two\nlines"},
+        {"job": "no id"},
+        {"id": 4, "job": "Clerk"},
+    ]);
+    let request = common::server::client()
+        .post(server.url("/tables/jobs/rows"))
+        .header("x-api-key", common::server::KEY);
+    let answer: Value = request
+        .json(&rows)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["accepted"], 3, "{answer}");
+    assert_eq!(
+        answer["rejected"],
+        serde_json::json!([{"index": 2, "reason": "id: missing"}])
+    );
+}
 
 const COLUMNS: usize = 5;
 
 /// A row as the reader must give it: its line and its fields, a missing one as `None`.
 type Row = (u64, Vec<Option<String>>);
+
 /// A generated row: its fields, its line end, and the blank lines after it.
 type Written = (Vec<String>, &'static str, usize);
 
@@ -192,6 +314,7 @@ fn invalid_file(batches: &[RecordBatch]) -> Vec<u8> {
 /// generator that drifted into producing only files the reader refuses would otherwise pass
 /// while checking nothing.
 const CASES: u32 = 64;
+
 const REACHED_AT_LEAST: usize = 16;
 
 /// Runs `property` on `CASES` values of `strategy`; fails on a failing case (shrunk), or when

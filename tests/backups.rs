@@ -1,11 +1,15 @@
-//! Snapshots of the warehouse's tables: what the manifest promises holds, and independent
-//! readers (fastavro, pyarrow, from the venv `scripts/services` makes) read the same rows and
-//! the dictionary's schema.
+//! Backups: snapshots of the warehouse's and MariaDB's tables (what the manifest promises
+//! holds; independent readers, fastavro and pyarrow from the venv `scripts/services` makes,
+//! read the same rows and the dictionary's schema), listing, verifying, pruning, and a
+//! `[backup] schedule` of `csvgate serve` that fires within the test.
 
 mod common;
 
+use std::time::Duration;
+
 use common::Sandbox;
 use common::backups::{backups, warehouse_rows};
+use common::server::{Server, get_json, load_fixtures};
 use csvgate::backup::{Backups, Format, Manifest};
 use csvgate::config::Key;
 use csvgate::dictionary::{TABLES, Table};
@@ -440,4 +444,45 @@ async fn prune_keeps_the_newest_and_says_what_it_removes() {
         said.contains("a prune that keeps nothing is refused"),
         "{said}"
     );
+}
+
+#[tokio::test]
+async fn a_schedule_that_fires_every_second_backs_up_and_prunes() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = "[backup]\nschedule = \"* * * * * *\"\nformat = \"parquet\"\nkeep_last = 2\nkeep_weekly = 0\n";
+    std::fs::write(dir.path().join("csvgate.toml"), config).unwrap();
+    let server = Server::start(dir.path(), &[]);
+    load_fixtures(&server).await;
+    let seen = std::sync::Mutex::new(Vec::<String>::new());
+    let what = "four scheduled snapshots of jobs seen";
+    let listed = common::eventually(Duration::from_secs(60), what, || async {
+        let listed = get_json(&server, "/backups?table=jobs").await;
+        let listed = listed.as_array().unwrap().clone();
+        let mut seen = seen.lock().unwrap();
+        for snapshot in &listed {
+            let id = snapshot["id"].as_str().unwrap().to_owned();
+            if !seen.contains(&id) {
+                seen.push(id);
+            }
+        }
+        (seen.len() >= 4)
+            .then_some(listed)
+            .ok_or(format!("seen {seen:?}"))
+    })
+    .await;
+    let seen = seen.into_inner().unwrap();
+    // Kept: the last two (a third only between a backup and its prune).
+    assert!(listed.len() <= 3, "{listed:?}");
+    let listed_ids: Vec<&str> = listed.iter().map(|s| s["id"].as_str().unwrap()).collect();
+    assert!(
+        !listed_ids.contains(&seen[0].as_str()),
+        "the oldest was pruned"
+    );
+    assert!(
+        listed
+            .iter()
+            .all(|snapshot| snapshot["format"] == "parquet")
+    );
+    let stderr = server.stderr.lock().unwrap().clone();
+    assert!(stderr.contains("scheduled backup done"), "{stderr}");
 }

@@ -10,8 +10,8 @@ use datafusion::datasource::listing::{
 use datafusion::execution::SessionStateBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
+use super::ReportError;
 use crate::dictionary::{TABLES, Table};
-use crate::report::ReportError;
 use crate::sink::delta::{DeltaTarget, LiveFiles, set_report_options};
 
 /// A session on the cluster whose scheduler is at `scheduler` (`df://HOST:PORT`), with every
@@ -21,7 +21,7 @@ pub async fn session(
     scheduler: &str,
 ) -> Result<SessionContext, ReportError> {
     // Ballista takes any URL and would dial whatever host it names; csvgate takes its own form.
-    super::scheduler_address(scheduler)
+    crate::ballista::scheduler_address(scheduler)
         .map_err(|_| ReportError::SchedulerUrl(scheduler.to_owned()))?;
     // A table's files are grouped into `target_partitions` scan tasks (whole files: Ballista
     // turns off DataFusion's splitting of one file into ranges), by default one per core of

@@ -1,5 +1,7 @@
-//! The MySQL target against a real MariaDB (`scripts/services` starts it). Each test makes its
-//! own database. These tests fail, never skip, when the server cannot be reached.
+//! The MySQL target against a real MariaDB (`scripts/services` starts it): loads, foreign
+//! keys, LOAD DATA or INSERT, the mirrored Delta warehouse, unreachable or wrong targets,
+//! kills midway, rows MariaDB would refuse. Each test makes its own database. These tests
+//! fail, never skip, when the server cannot be reached.
 
 mod common;
 

@@ -1,10 +1,16 @@
-//! S3 event notifications through `csvgate handle-event`: the example events of
-//! `fixtures/events/` against objects in the loopback S3 server.
+//! S3 event notifications: the example events of `fixtures/events/` through
+//! `csvgate handle-event`, and `POST /events/s3` of a `csvgate serve` whose landing bucket is
+//! in the loopback S3 server.
 
 mod common;
 
+use std::path::Path;
+
 use common::fixtures;
 use common::s3::{bucket, csvgate, location, output, put};
+use common::server::{Server, client, fixture, send, wait_for_run};
+use reqwest::StatusCode;
+use serde_json::Value;
 
 /// An example event of `fixtures/events/`, naming `bucket` instead of `globant-landing`.
 fn event(name: &str, bucket: &str) -> String {
@@ -133,4 +139,76 @@ async fn a_missing_object_and_a_deletion_do_not_stop_the_other_records() {
         stderr.contains("1 of 3 records could not be loaded"),
         "{stderr}"
     );
+}
+
+#[tokio::test]
+async fn with_an_s3_landing_bucket_uploads_and_events_load() {
+    let bucket = common::s3::bucket();
+    let dir = tempfile::tempdir().unwrap();
+    let settings = common::s3::settings();
+    let config = format!(
+        "landing = \"s3://{bucket}/\"\n[s3]\nendpoint = \"{}\"\nallow_http = true\naccess_key_id = \"{}\"\nsecret_access_key = \"{}\"\n",
+        settings.endpoint.unwrap(),
+        settings.access_key_id.unwrap(),
+        settings.secret_access_key.unwrap()
+    );
+    std::fs::write(dir.path().join("csvgate.toml"), config).unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let landing = common::s3::location(&bucket, "");
+
+    // PUT /{bucket}/{key}: the bucket is the S3 landing bucket's name.
+    let url = server.url(&format!("/{bucket}/departments.csv?wait=true"));
+    let stored = send(client().put(url), "*/csv", fixture("departments.csv")).await;
+    assert_eq!(stored.status(), StatusCode::OK);
+    assert_eq!(stored.json::<Value>().await.unwrap()["status"], "done");
+    let in_s3 = common::s3::get(&landing, "departments.csv").await;
+    assert_eq!(in_s3, fixture("departments.csv"));
+    let other = send(
+        client().put(server.url("/globant-landing/jobs.csv")),
+        "*/csv",
+        fixture("jobs.csv"),
+    )
+    .await;
+    assert_eq!(
+        other.status(),
+        StatusCode::NOT_FOUND,
+        "only the landing bucket takes uploads"
+    );
+
+    // POST /events/s3: an object put straight into the bucket, announced by its event.
+    common::s3::put(&landing, "jobs.csv", fixture("jobs.csv")).await;
+    let event = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/events/put.json"),
+    )
+    .unwrap();
+    let event = event
+        .replace("globant-landing", &bucket)
+        .replace("departments.csv", "jobs.csv");
+    let answer = send(
+        client().post(server.url("/events/s3")),
+        "application/json",
+        event,
+    )
+    .await;
+    assert_eq!(answer.status(), StatusCode::ACCEPTED);
+    let answer: Value = answer.json().await.unwrap();
+    let record = &answer["records"][0];
+    assert_eq!(
+        (&record["key"], &record["status"]),
+        (&Value::from("jobs.csv"), &Value::from("queued")),
+        "{answer}"
+    );
+    let run = wait_for_run(
+        &server,
+        &format!("/runs/{}", record["run_id"].as_str().unwrap()),
+    )
+    .await;
+    assert_eq!(run["status"], "done", "{run}");
+    let unknown = send(
+        client().post(server.url("/events/s3")),
+        "application/json",
+        "{\"Records\": 1}",
+    )
+    .await;
+    assert_eq!(unknown.status(), StatusCode::BAD_REQUEST);
 }

@@ -1,0 +1,262 @@
+//! The ledger of runs: `GET /runs` in pages filtered by status, a target answering a
+//! selection of its ledger (a status, a run, a window) as filtering the whole ledger would, two
+//! processes appending in turn, and entries held between a data commit and the ledger append
+//! (a process killed between the two, or an append that fails, leaves no rows the ledger does
+//! not speak of: the held entry enters the ledger later, once).
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::sync::Arc;
+
+use common::Sandbox;
+use common::server::{KEY, Server, client, get_json};
+use csvgate::ledger::{Entry, Selection, Status};
+use csvgate::pipeline::IngestOptions;
+use csvgate::sink::Target;
+use reqwest::StatusCode;
+use serde_json::Value;
+
+#[tokio::test]
+async fn runs_come_in_pages_filtered_by_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    common::server::load_fixtures(&server).await;
+    let all = get_json(&server, "/runs").await;
+    let all = all.as_array().unwrap().clone();
+    let mut paged = Vec::new();
+    let mut next = Some("/runs?limit=2".to_owned());
+    while let Some(path) = next.take() {
+        let response = client()
+            .get(server.url(&path))
+            .header("x-api-key", KEY)
+            .send()
+            .await
+            .unwrap();
+        next = response.headers().get("link").map(|link| {
+            let link = link.to_str().unwrap();
+            link[link.find('<').unwrap() + 1..link.find('>').unwrap()].to_owned()
+        });
+        let page: Value = response.json().await.unwrap();
+        assert!(page.as_array().unwrap().len() <= 2);
+        paged.extend(page.as_array().unwrap().iter().cloned());
+    }
+    assert_eq!(paged, all);
+    let done = get_json(&server, "/runs?status=done").await;
+    let done = done.as_array().unwrap();
+    assert_eq!(done.len(), 3, "{done:?}");
+    assert!(done.iter().all(|entry| entry["status"] == "done"));
+    let bad = client()
+        .get(server.url("/runs?limit=0"))
+        .header("x-api-key", KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+}
+
+/// The fixtures ingested twice (three `done`, then three `skipped`), and one upload waiting.
+async fn ledger_of(sandbox: &Sandbox) -> Vec<Entry> {
+    let fixtures = common::fixtures();
+    let files = ["departments.csv", "jobs.csv", "hired_employees.csv"].map(|f| fixtures.join(f));
+    let paths: Vec<&std::path::Path> = files.iter().map(|path| path.as_path()).collect();
+    sandbox.ingest(&paths).await;
+    sandbox.ingest(&paths).await;
+    let target = &sandbox.pipeline.target;
+    let waiting = target.runs().await.unwrap()[0].clone();
+    let waiting = Entry::queued("a-waiting-run".into(), waiting.object, &waiting.table);
+    target.record(&waiting).await.unwrap();
+    target.runs().await.unwrap()
+}
+
+async fn selections_match_filtering(target: &Arc<dyn Target>, all: &[Entry]) {
+    let done_run = all
+        .iter()
+        .find(|entry| entry.status == Status::Done)
+        .unwrap();
+    let selections = [
+        Selection::default(),
+        Selection::run(&done_run.run_id),
+        Selection::run("a-waiting-run"),
+        Selection {
+            status: Some(Status::Skipped),
+            offset: 1,
+            limit: Some(1),
+            ..Selection::default()
+        },
+        Selection {
+            status: Some(Status::Queued),
+            ..Selection::default()
+        },
+        Selection {
+            offset: 2,
+            limit: Some(3),
+            ..Selection::default()
+        },
+        Selection::run("no-such-run' OR 'a' = 'a"),
+    ];
+    for selection in selections {
+        let matching = all.iter().filter(|entry| selection.matches(entry)).cloned();
+        let expected = selection.window(matching.collect());
+        let selected = target.select_runs(&selection).await.unwrap();
+        assert_eq!(selected, expected, "{selection:?}");
+    }
+}
+
+#[tokio::test]
+async fn the_warehouse_selects_entries_as_filtering_would() {
+    let sandbox = Sandbox::new();
+    let all = ledger_of(&sandbox).await;
+    assert_eq!(all.len(), 7, "{all:?}");
+    selections_match_filtering(&sandbox.pipeline.target, &all).await;
+}
+
+#[tokio::test]
+async fn mariadb_selects_entries_as_filtering_would() {
+    let (_, target) = common::mysql_database().await;
+    let sandbox = Sandbox::with_target(Arc::new(target));
+    let all = ledger_of(&sandbox).await;
+    assert_eq!(all.len(), 7, "{all:?}");
+    selections_match_filtering(&sandbox.pipeline.target, &all).await;
+}
+
+#[tokio::test]
+async fn two_processes_append_to_one_ledger_in_turn() {
+    // The server keeps the ledger open for appends; a CLI run beside it appends in between,
+    // taking the version the server would have written next.
+    let sandbox = Sandbox::new();
+    let other = sandbox.other_process();
+    let files: Vec<_> = (1..=4)
+        .map(|n| {
+            sandbox.file(
+                &format!("landing/jobs_{n}.csv"),
+                format!("{n},Job {n}\n").as_bytes(),
+            )
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for (index, file) in files.iter().enumerate() {
+        let entries = if index == 2 {
+            let source = file.to_str().unwrap().to_owned();
+            other
+                .ingest(&[source], &IngestOptions::default())
+                .await
+                .unwrap()
+        } else {
+            sandbox.ingest(&[file]).await
+        };
+        statuses.push(entries[0].status);
+    }
+    assert_eq!(statuses, [Status::Done; 4]);
+    let ledger = sandbox.target.runs().await.unwrap();
+    let done = ledger.iter().filter(|entry| entry.status == Status::Done);
+    assert_eq!(done.count(), 4, "{ledger:?}");
+    assert_eq!(sandbox.count("jobs").await, 4);
+}
+
+fn csvgate(dir: &Path, args: &[&str]) -> Command {
+    let mut command = common::csvgate_in(dir);
+    command.args(args);
+    command
+}
+
+fn ingest(dir: &Path, file: &str) -> Output {
+    common::succeeded(&mut csvgate(dir, &["ingest", "--quiet", file]))
+}
+
+/// The ledger's entries as `csvgate runs` prints them.
+fn runs(dir: &Path) -> Vec<Value> {
+    let out = common::succeeded(&mut csvgate(dir, &["runs", "--format", "json"]));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// The statuses of the entries of `file`, oldest first.
+fn statuses(runs: &[Value], file: &str) -> Vec<String> {
+    let of_file = runs.iter().filter(|run| run["key"] == file);
+    of_file
+        .map(|run| run["status"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn held_files(dir: &Path) -> usize {
+    std::fs::read_dir(dir.join("csvgate-data/warehouse/_csvgate_held"))
+        .map_or(0, |files| files.count())
+}
+
+fn land_jobs(dir: &Path) {
+    std::fs::copy(common::fixtures().join("jobs.csv"), dir.join("jobs.csv")).unwrap();
+}
+
+#[test]
+fn a_kill_between_the_data_commit_and_the_ledger_append_loses_no_done_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    land_jobs(dir.path());
+    let mut load = csvgate(dir.path(), &["ingest", "--quiet", "jobs.csv"]);
+    let mut child = common::spawn_paused_at(&mut load, csvgate::fault::LEDGER_BEFORE_APPEND);
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    assert_eq!(held_files(dir.path()), 1);
+
+    // Reading the ledger settles the held entry: the killed run ended `done`, with its rows.
+    let ledger = runs(dir.path());
+    assert_eq!(statuses(&ledger, "jobs.csv"), ["done"]);
+    assert_eq!(ledger[0]["rows_valid"], 183);
+    assert_eq!(held_files(dir.path()), 0);
+
+    // The rerun finds the rows and loads nothing; reading again adds no second `done`.
+    ingest(dir.path(), "jobs.csv");
+    assert_eq!(statuses(&runs(dir.path()), "jobs.csv"), ["done", "skipped"]);
+    let counted = csvgate(
+        dir.path(),
+        &["sql", "SELECT count(*) AS n FROM jobs", "--format", "csv"],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(String::from_utf8_lossy(&counted.stdout), "n\n183\n");
+}
+
+#[test]
+fn a_rerun_after_a_kill_on_the_second_file_of_a_run_settles_its_entry_before_its_skip() {
+    let dir = tempfile::tempdir().unwrap();
+    land_jobs(dir.path());
+    let departments = common::fixtures().join("departments.csv");
+    std::fs::copy(departments, dir.path().join("departments.csv")).unwrap();
+    let files = ["ingest", "--quiet", "departments.csv", "jobs.csv"];
+    // Killed after the jobs' commit: the run already has a `done` entry, the departments'.
+    let second = format!("{}#2", csvgate::fault::LEDGER_BEFORE_APPEND);
+    let mut child = common::spawn_paused_at(&mut csvgate(dir.path(), &files), &second);
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    // The ledger table itself (not only `runs`) gains the entry when the rerun meets the rows.
+    common::succeeded(&mut csvgate(dir.path(), &files));
+    assert_eq!(held_files(dir.path()), 0);
+    let query = "SELECT key, status FROM runs ORDER BY finished_at";
+    let out = common::succeeded(&mut csvgate(dir.path(), &["sql", query, "--format", "csv"]));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "key,status\ndepartments.csv,done\njobs.csv,done\ndepartments.csv,skipped\njobs.csv,skipped\n"
+    );
+}
+
+#[test]
+fn a_ledger_append_that_fails_after_the_commit_still_ends_the_run_done() {
+    let dir = tempfile::tempdir().unwrap();
+    land_jobs(dir.path());
+    // A file where the ledger table's folder would go: the ledger cannot be created.
+    std::fs::create_dir_all(dir.path().join("csvgate-data/warehouse")).unwrap();
+    let blocker = dir.path().join("csvgate-data/warehouse/_csvgate_runs");
+    std::fs::write(&blocker, b"not a folder").unwrap();
+    let out = csvgate(dir.path(), &["ingest", "jobs.csv", "--format", "json"])
+        .output()
+        .unwrap();
+    let printed: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(printed[0]["status"], "done", "{printed:?}");
+    assert_eq!(held_files(dir.path()), 1);
+
+    std::fs::remove_file(&blocker).unwrap();
+    let ledger = runs(dir.path());
+    assert_eq!(statuses(&ledger, "jobs.csv"), ["done"]);
+    assert_eq!(ledger[0]["rows_valid"], 183);
+}

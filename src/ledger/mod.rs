@@ -8,7 +8,9 @@
 //! 1. **Loaded means committed.** [`Target::is_loaded`] is true exactly when an earlier
 //!    [`Load::commit`] of that object version made its rows visible, and it is read from the
 //!    same commit as the rows. So a version is never loaded twice, and `--force` is the only
-//!    way to load it again.
+//!    way to load it again. It is asked of the table the version loads into; whether a version
+//!    loaded into one table counts for another (`--table`) is not promised: the warehouse
+//!    keeps its markers per table (no), MySQL one ledger (yes).
 //! 2. **No `done` without the rows.** A `done` entry is written by [`Load::commit`], with or
 //!    after the rows' commit, never before: the ledger never says loaded what is not.
 //! 3. **No rows without their `done` entry.** A target that cannot commit the entry with the

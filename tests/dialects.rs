@@ -12,7 +12,7 @@ use common::server::Server;
 use common::{Sandbox, assert_fails_with, counts, dialect, strings};
 use csvgate::dictionary::Table;
 use csvgate::ledger::Status;
-use csvgate::sink::Target;
+use csvgate::sink::Ledger;
 use csvgate::sink::invalid::InvalidRows;
 use csvgate::store::{Location, ObjectVersion};
 use csvgate::validate::{self, Dialect, HeaderMode, ReferenceIds};

@@ -11,7 +11,7 @@ use common::server::{Server, get_json, put};
 use common::{Sandbox, assert_fails_with, counts, fixtures, strings};
 use csvgate::ledger::Status;
 use csvgate::pipeline::IngestOptions;
-use csvgate::sink::Target;
+use csvgate::sink::Ledger;
 use reqwest::StatusCode;
 use serde_json::Value;
 

@@ -14,7 +14,7 @@ use common::Sandbox;
 use common::server::{KEY, Server, client, get_json};
 use csvgate::ledger::{Entry, Selection, Status};
 use csvgate::pipeline::IngestOptions;
-use csvgate::sink::Target;
+use csvgate::sink::{Ledger, Target};
 use reqwest::StatusCode;
 use serde_json::Value;
 

@@ -108,7 +108,7 @@ async fn on_the_real_fixtures_both_engines_agree_cell_by_cell() {
 #[tokio::test]
 async fn sql_on_mysql_is_read_only_and_the_report_command_prints_the_same_answer() {
     let (sandbox, mysql) = both_engines(&hand_fixture()).await;
-    let url = csvgate::sink::Target::describe(&mysql)
+    let url = csvgate::sink::Health::describe(&mysql)
         .replace("mysql://csvgate@", "mysql://csvgate:csvgate@");
     let run = |args: &[&str]| {
         common::csvgate_in(sandbox.dir.path())

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use common::{Sandbox, data_rows, fixtures, local, mysql_database, mysql_rows, mysql_server};
 use csvgate::config::Key;
 use csvgate::ledger::Status;
-use csvgate::sink::Target;
+use csvgate::sink::Ledger;
 use csvgate::sink::mysql::MysqlTarget;
 
 async fn count(target: &MysqlTarget, table: &str) -> u64 {

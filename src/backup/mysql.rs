@@ -15,7 +15,7 @@ use mysql_async::{Conn, Row, Value};
 use super::BackupError;
 use super::write::Rows;
 use crate::dictionary::Table;
-use crate::sink::Target;
+use crate::sink::Health;
 use crate::sink::mysql::MysqlTarget;
 
 /// Rows a batch.

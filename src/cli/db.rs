@@ -23,7 +23,7 @@ pub async fn run(context: &Context, command: DbCommand) -> Result<ExitCode, CliE
             let mysql = deployment.mysql().ok_or_else(|| {
                 CliError::Usage("db init needs a MySQL target (--target or CSVGATE_TARGET)".into())
             })?;
-            let target = crate::sink::Target::describe(mysql);
+            let target = crate::sink::Health::describe(mysql);
             let version = mysql.init().await?;
             if !context.quiet {
                 println!("{target}: schema version {version}");

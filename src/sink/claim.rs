@@ -18,8 +18,30 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tracing::Instrument;
 
-use super::Target;
+use async_trait::async_trait;
+
+use super::{SinkError, Target};
 use crate::store::ObjectVersion;
+
+/// Claims, kept by a target beside its ledger.
+#[async_trait]
+pub trait Claims: Send + Sync {
+    /// Claims `object` for `run_id` until `lease` from now, unless another run holds a claim
+    /// on it whose lease has not run out. A run's own claim is taken again.
+    async fn claim(
+        &self,
+        object: &ObjectVersion,
+        run_id: &str,
+        lease: Duration,
+    ) -> Result<Claim, SinkError>;
+
+    /// Extends the lease of `ticket` (which may change, see [`Ticket::generation`]); `false`
+    /// when another run took the claim over, its lease having run out.
+    async fn renew(&self, ticket: &mut Ticket, lease: Duration) -> Result<bool, SinkError>;
+
+    /// Ends the claim of `ticket`, unless another run took it over.
+    async fn release(&self, ticket: &Ticket) -> Result<(), SinkError>;
+}
 
 /// What an attempt to claim an object found.
 #[derive(Debug)]

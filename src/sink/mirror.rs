@@ -14,8 +14,8 @@ use datafusion::arrow::record_batch::RecordBatch;
 
 use crate::dictionary::Table;
 use crate::ledger::{Entry, Selection};
-use crate::sink::claim::{Claim, Ticket};
-use crate::sink::{Load, SinkError, Target};
+use crate::sink::claim::{Claim, Claims, Ticket};
+use crate::sink::{Health, Ledger, Load, Rows, SinkError, Target};
 use crate::store::ObjectVersion;
 
 /// `primary`, with every load also committed to `mirror`.
@@ -25,26 +25,9 @@ pub struct Mirrored {
 }
 
 #[async_trait]
-impl Target for Mirrored {
-    fn describe(&self) -> String {
-        format!(
-            "{} (mirrored to {})",
-            self.primary.describe(),
-            self.mirror.describe()
-        )
-    }
-
+impl Rows for Mirrored {
     async fn ids(&self, table: &'static Table) -> Result<Vec<i64>, SinkError> {
         self.primary.ids(table).await
-    }
-
-    async fn is_loaded(
-        &self,
-        table: &'static Table,
-        object: &ObjectVersion,
-    ) -> Result<bool, SinkError> {
-        Ok(self.primary.is_loaded(table, object).await?
-            && self.mirror.is_loaded(table, object).await?)
     }
 
     async fn begin(
@@ -69,6 +52,18 @@ impl Target for Mirrored {
     async fn references(&self, table: &'static Table, column: &str) -> Result<Vec<i64>, SinkError> {
         self.primary.references(table, column).await
     }
+}
+
+#[async_trait]
+impl Ledger for Mirrored {
+    async fn is_loaded(
+        &self,
+        table: &'static Table,
+        object: &ObjectVersion,
+    ) -> Result<bool, SinkError> {
+        Ok(self.primary.is_loaded(table, object).await?
+            && self.mirror.is_loaded(table, object).await?)
+    }
 
     async fn record(&self, entry: &Entry) -> Result<(), SinkError> {
         self.primary.record(entry).await
@@ -77,12 +72,10 @@ impl Target for Mirrored {
     async fn select_runs(&self, selection: &Selection) -> Result<Vec<Entry>, SinkError> {
         self.primary.select_runs(selection).await
     }
+}
 
-    async fn reachable(&self) -> Result<(), SinkError> {
-        self.primary.reachable().await?;
-        self.mirror.reachable().await
-    }
-
+#[async_trait]
+impl Claims for Mirrored {
     async fn claim(
         &self,
         object: &ObjectVersion,
@@ -98,6 +91,22 @@ impl Target for Mirrored {
 
     async fn release(&self, ticket: &Ticket) -> Result<(), SinkError> {
         self.primary.release(ticket).await
+    }
+}
+
+#[async_trait]
+impl Health for Mirrored {
+    fn describe(&self) -> String {
+        format!(
+            "{} (mirrored to {})",
+            self.primary.describe(),
+            self.mirror.describe()
+        )
+    }
+
+    async fn reachable(&self) -> Result<(), SinkError> {
+        self.primary.reachable().await?;
+        self.mirror.reachable().await
     }
 }
 

@@ -1,4 +1,5 @@
-//! Targets: where valid rows are loaded, behind one small trait so the pipeline does not care.
+//! Targets: where valid rows are loaded, behind one trait of small roles (rows, ledger,
+//! claims, health) so the pipeline does not care which.
 //!
 //! - [`delta`]: the embedded default, a Delta Lake warehouse of Parquet files.
 //! - [`mysql`]: MySQL or MariaDB, loaded with `LOAD DATA LOCAL INFILE` and one transaction.
@@ -12,10 +13,8 @@ pub mod invalid;
 pub mod mirror;
 pub mod mysql;
 
-use std::time::Duration;
-
 use async_trait::async_trait;
-use claim::{Claim, Ticket};
+pub use claim::Claims;
 use datafusion::arrow::array::AsArray;
 use datafusion::arrow::datatypes::Int64Type;
 use datafusion::arrow::error::ArrowError;
@@ -62,24 +61,19 @@ pub enum SinkError {
     Store(#[from] StoreError),
 }
 
-/// A place valid rows are loaded into, with the ledger that sits beside them. The ledger
-/// methods (`is_loaded`, `record`, `runs`, and the entry [`Load::commit`] writes) keep the
-/// contract stated in [`crate::ledger`].
-#[async_trait]
-pub trait Target: Send + Sync {
-    /// Names the target in messages; never includes a secret.
-    fn describe(&self) -> String;
+/// A place valid rows are loaded into, with the ledger and the claims that sit beside them:
+/// every role, as the pipeline, the queue and the API use a target. Each role is a trait of its
+/// own, implemented in the target's file for that role, and its contract is tested once for
+/// every target in `tests/conformance.rs`.
+pub trait Target: Rows + Ledger + Claims + Health {}
 
+impl<T: Rows + Ledger + Claims + Health + ?Sized> Target for T {}
+
+/// The rows: what loads and restores write, and what the foreign-key rules read.
+#[async_trait]
+pub trait Rows: Send + Sync {
     /// Ids already loaded in `table`, which the foreign-key rules of other tables accept.
     async fn ids(&self, table: &'static Table) -> Result<Vec<i64>, SinkError>;
-
-    /// Whether the rows of this object version were committed by an earlier run, read from
-    /// the same commit as the rows (ledger contract, rule 1).
-    async fn is_loaded(
-        &self,
-        table: &'static Table,
-        object: &ObjectVersion,
-    ) -> Result<bool, SinkError>;
 
     /// Starts loading one object version's valid rows into `table`.
     async fn begin(
@@ -101,6 +95,19 @@ pub trait Target: Send + Sync {
 
     /// The distinct values of the foreign key `column` of `table`: the ids its rows point at.
     async fn references(&self, table: &'static Table, column: &str) -> Result<Vec<i64>, SinkError>;
+}
+
+/// The ledger beside the rows, keeping the contract stated in [`crate::ledger`] (with the
+/// entry [`Load::commit`] writes).
+#[async_trait]
+pub trait Ledger: Send + Sync {
+    /// Whether the rows of this object version were committed by an earlier run, read from
+    /// the same commit as the rows (ledger contract, rule 1).
+    async fn is_loaded(
+        &self,
+        table: &'static Table,
+        object: &ObjectVersion,
+    ) -> Result<bool, SinkError>;
 
     /// Records an entry that loaded nothing in the ledger: `queued` (durable when this
     /// returns), `skipped` or `failed`.
@@ -116,25 +123,16 @@ pub trait Target: Send + Sync {
     async fn runs(&self) -> Result<Vec<ledger::Entry>, SinkError> {
         self.select_runs(&ledger::Selection::default()).await
     }
+}
+
+/// What a health check and messages need of a target.
+#[async_trait]
+pub trait Health: Send + Sync {
+    /// Names the target in messages; never includes a secret.
+    fn describe(&self) -> String;
 
     /// Whether the target answers at all, for a health check: cheap, and reads no table.
     async fn reachable(&self) -> Result<(), SinkError>;
-
-    /// Claims `object` for `run_id` until `lease` from now, unless another run holds a claim
-    /// on it whose lease has not run out ([`claim`]). A run's own claim is taken again.
-    async fn claim(
-        &self,
-        object: &ObjectVersion,
-        run_id: &str,
-        lease: Duration,
-    ) -> Result<Claim, SinkError>;
-
-    /// Extends the lease of `ticket` (which may change, see [`Ticket::generation`]); `false`
-    /// when another run took the claim over, its lease having run out.
-    async fn renew(&self, ticket: &mut Ticket, lease: Duration) -> Result<bool, SinkError>;
-
-    /// Ends the claim of `ticket`, unless another run took it over.
-    async fn release(&self, ticket: &Ticket) -> Result<(), SinkError>;
 }
 
 /// One object's load in progress: nothing written is visible until [`Load::commit`].

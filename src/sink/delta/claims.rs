@@ -8,6 +8,7 @@
 
 use std::time::Duration;
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use datafusion::object_store::path::Path;
 use datafusion::object_store::{Error as ObjectError, ObjectStoreExt, PutMode, PutOptions};
@@ -16,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::DeltaTarget;
 use crate::sink::SinkError;
-use crate::sink::claim::{Claim, Ticket, claim_key};
+use crate::sink::claim::{Claim, Claims, Ticket, claim_key};
 use crate::store::{Location, ObjectVersion};
 
 /// Folder of the claims inside the warehouse.
@@ -159,5 +160,25 @@ async fn create(claims: &Location, ticket: &Ticket, lease: Duration) -> Result<b
         Ok(_) => Ok(true),
         Err(ObjectError::AlreadyExists { .. } | ObjectError::Precondition { .. }) => Ok(false),
         Err(source) => Err(claims.object_error(path.as_ref(), source).into()),
+    }
+}
+
+#[async_trait]
+impl Claims for DeltaTarget {
+    async fn claim(
+        &self,
+        object: &ObjectVersion,
+        run_id: &str,
+        lease: Duration,
+    ) -> Result<Claim, SinkError> {
+        self.take_claim(object, run_id, lease).await
+    }
+
+    async fn renew(&self, ticket: &mut Ticket, lease: Duration) -> Result<bool, SinkError> {
+        self.renew_claim(ticket, lease).await
+    }
+
+    async fn release(&self, ticket: &Ticket) -> Result<(), SinkError> {
+        self.end_claim(ticket).await
     }
 }

@@ -9,6 +9,7 @@
 
 use std::collections::HashSet;
 
+use async_trait::async_trait;
 use datafusion::arrow::array::RecordBatch;
 use deltalake::protocol::SaveMode;
 use deltalake::writer::{DeltaWriter, RecordBatchWriter};
@@ -18,9 +19,11 @@ use futures::TryStreamExt;
 use super::commit::{remove_files, retry};
 use super::tables::TABLE_PROPERTIES;
 use super::waiting::WaitingEntries;
-use super::{DeltaTarget, LEDGER_TABLE, SCANNED};
+use super::{DeltaTarget, LEDGER_TABLE, SCANNED, app_id};
+use crate::dictionary::Table;
 use crate::ledger::{self, Entry, Selection, Status};
-use crate::sink::SinkError;
+use crate::sink::{Ledger, SinkError};
+use crate::store::ObjectVersion;
 
 /// Delta's checkpoint interval for tables that do not set one.
 const DELTA_CHECKPOINT_INTERVAL: u64 = 100;
@@ -254,4 +257,28 @@ impl DeltaTarget {
 /// `text` as an SQL string literal.
 fn quoted(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
+}
+
+#[async_trait]
+impl Ledger for DeltaTarget {
+    async fn is_loaded(
+        &self,
+        table: &'static Table,
+        object: &ObjectVersion,
+    ) -> Result<bool, SinkError> {
+        let version = self.marker_version(table.name, &app_id(object)).await?;
+        if version.is_some() {
+            self.settle_loaded(object).await?;
+        }
+        Ok(version.is_some())
+    }
+
+    async fn record(&self, entry: &Entry) -> Result<(), SinkError> {
+        self.ensure_writable().await?;
+        self.record_entry(entry).await
+    }
+
+    async fn select_runs(&self, selection: &Selection) -> Result<Vec<Entry>, SinkError> {
+        self.select_entries(selection).await
+    }
 }

@@ -39,7 +39,6 @@ mod vacuum;
 mod waiting;
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use async_trait::async_trait;
 use datafusion::arrow::error::ArrowError;
@@ -47,9 +46,8 @@ use datafusion::error::DataFusionError;
 use deltalake::DeltaTableError;
 
 use crate::dictionary::Table;
-use crate::ledger::{Entry, Selection};
-use crate::sink::claim::{Claim, Ticket};
-use crate::sink::{Load, SinkError, Target};
+
+use crate::sink::{Health, Load, Rows, SinkError};
 use crate::store::{Location, ObjectVersion, StoreError};
 pub use files::{LiveFile, LiveFiles};
 pub use history::{AsOf, Commit};
@@ -156,27 +154,11 @@ fn app_id(object: &ObjectVersion) -> String {
 }
 
 #[async_trait]
-impl Target for DeltaTarget {
-    fn describe(&self) -> String {
-        format!("delta warehouse {}", self.warehouse.url)
-    }
-
+impl Rows for DeltaTarget {
     async fn ids(&self, table: &'static Table) -> Result<Vec<i64>, SinkError> {
         let delta = self.open(table.name).await?;
         let ids = self.id_set(table, &delta).await?;
         Ok(ids.iter().filter_map(|id| i64::try_from(id).ok()).collect())
-    }
-
-    async fn is_loaded(
-        &self,
-        table: &'static Table,
-        object: &ObjectVersion,
-    ) -> Result<bool, SinkError> {
-        let version = self.marker_version(table.name, &app_id(object)).await?;
-        if version.is_some() {
-            self.settle_loaded(object).await?;
-        }
-        Ok(version.is_some())
     }
 
     async fn begin(
@@ -205,14 +187,12 @@ impl Target for DeltaTarget {
             .filter_map(|id| i64::try_from(id).ok())
             .collect())
     }
+}
 
-    async fn record(&self, entry: &Entry) -> Result<(), SinkError> {
-        self.ensure_writable().await?;
-        self.record_entry(entry).await
-    }
-
-    async fn select_runs(&self, selection: &Selection) -> Result<Vec<Entry>, SinkError> {
-        self.select_entries(selection).await
+#[async_trait]
+impl Health for DeltaTarget {
+    fn describe(&self) -> String {
+        format!("delta warehouse {}", self.warehouse.url)
     }
 
     async fn reachable(&self) -> Result<(), SinkError> {
@@ -224,23 +204,6 @@ impl Target for DeltaTarget {
                 source,
             })),
         }
-    }
-
-    async fn claim(
-        &self,
-        object: &ObjectVersion,
-        run_id: &str,
-        lease: Duration,
-    ) -> Result<Claim, SinkError> {
-        self.take_claim(object, run_id, lease).await
-    }
-
-    async fn renew(&self, ticket: &mut Ticket, lease: Duration) -> Result<bool, SinkError> {
-        self.renew_claim(ticket, lease).await
-    }
-
-    async fn release(&self, ticket: &Ticket) -> Result<(), SinkError> {
-        self.end_claim(ticket).await
     }
 }
 

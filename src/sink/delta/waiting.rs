@@ -156,7 +156,7 @@ fn file_of(name: &str) -> Path {
 mod tests {
     use super::*;
     use crate::ledger::{Selection, Status};
-    use crate::sink::Target;
+    use crate::sink::Ledger;
     use crate::sink::delta::DeltaTarget;
     use crate::store::ObjectVersion;
 

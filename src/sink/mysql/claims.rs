@@ -6,13 +6,14 @@
 
 use std::time::Duration;
 
+use async_trait::async_trait;
 use chrono::Utc;
 use mysql_async::prelude::Queryable;
 
 use super::MysqlTarget;
 use super::ledger::utc;
 use crate::sink::SinkError;
-use crate::sink::claim::{Claim, Ticket, claim_key};
+use crate::sink::claim::{Claim, Claims, Ticket, claim_key};
 use crate::store::ObjectVersion;
 
 /// Assignments run left to right and see the columns they changed, so `expires_at` comes last
@@ -83,5 +84,25 @@ impl MysqlTarget {
         let mut conn = self.conn().await?;
         let params = (&ticket.key, &ticket.run_id, ticket.generation);
         conn.exec_drop(END, params).await.map_err(self.error())
+    }
+}
+
+#[async_trait]
+impl Claims for MysqlTarget {
+    async fn claim(
+        &self,
+        object: &ObjectVersion,
+        run_id: &str,
+        lease: Duration,
+    ) -> Result<Claim, SinkError> {
+        self.take_claim(object, run_id, lease).await
+    }
+
+    async fn renew(&self, ticket: &mut Ticket, lease: Duration) -> Result<bool, SinkError> {
+        self.renew_claim(ticket, lease).await
+    }
+
+    async fn release(&self, ticket: &Ticket) -> Result<(), SinkError> {
+        self.end_claim(ticket).await
     }
 }

@@ -2,14 +2,16 @@
 //! (so a file's rows and its `done` row commit together) or alone for entries that load
 //! nothing. A version is loaded when a `done` row with its fingerprint exists.
 
+use async_trait::async_trait;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Row, Value};
 
 use super::MysqlTarget;
 use super::ddl::RUNS_TABLE;
+use crate::dictionary::Table;
 use crate::ledger::{Entry, Selection, Status};
-use crate::sink::SinkError;
+use crate::sink::{Ledger, SinkError};
 use crate::store::ObjectVersion;
 
 const LEDGER_INSERT: &str = "INSERT INTO csvgate_runs (run_id, location, object_key, object_version, fingerprint, \
@@ -111,4 +113,24 @@ fn entry_from_row(mut row: Row) -> Entry {
 pub(super) fn utc(text: &str) -> Option<DateTime<Utc>> {
     let naive = NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f").ok()?;
     Some(naive.and_utc())
+}
+
+#[async_trait]
+impl Ledger for MysqlTarget {
+    async fn is_loaded(
+        &self,
+        _table: &'static Table,
+        object: &ObjectVersion,
+    ) -> Result<bool, SinkError> {
+        self.has_done(object).await
+    }
+
+    async fn record(&self, entry: &Entry) -> Result<(), SinkError> {
+        let mut conn = self.conn().await?;
+        insert(&mut conn, entry).await.map_err(self.error())
+    }
+
+    async fn select_runs(&self, selection: &Selection) -> Result<Vec<Entry>, SinkError> {
+        self.entries(selection).await
+    }
 }

@@ -14,16 +14,14 @@ pub mod rows;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 use async_trait::async_trait;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts, OptsBuilder, Pool, Row, TxOpts, Value};
 
 use crate::dictionary::Table;
-use crate::ledger::{Entry, Selection};
-use crate::sink::claim::{Claim, Ticket};
-use crate::sink::{Load, SinkError, Target};
+
+use crate::sink::{Health, Load, Rows, SinkError};
 use crate::store::ObjectVersion;
 use load::MysqlLoad;
 
@@ -199,24 +197,12 @@ fn server_code(error: &mysql_async::Error) -> Option<u16> {
 }
 
 #[async_trait]
-impl Target for MysqlTarget {
-    fn describe(&self) -> String {
-        self.display.clone()
-    }
-
+impl Rows for MysqlTarget {
     async fn ids(&self, table: &'static Table) -> Result<Vec<i64>, SinkError> {
         let key = table.key_column().name;
         // In order, so the same ids give the same validation rules (which are kept per set).
         self.query(&format!("SELECT {key} FROM {} ORDER BY {key}", table.name))
             .await
-    }
-
-    async fn is_loaded(
-        &self,
-        _table: &'static Table,
-        object: &ObjectVersion,
-    ) -> Result<bool, SinkError> {
-        self.has_done(object).await
     }
 
     async fn begin(
@@ -241,35 +227,16 @@ impl Target for MysqlTarget {
         let sql = format!("SELECT DISTINCT {column} FROM {}", table.name);
         self.query(&sql).await
     }
+}
 
-    async fn record(&self, entry: &Entry) -> Result<(), SinkError> {
-        let mut conn = self.conn().await?;
-        ledger::insert(&mut conn, entry).await.map_err(self.error())
-    }
-
-    async fn select_runs(&self, selection: &Selection) -> Result<Vec<Entry>, SinkError> {
-        self.entries(selection).await
+#[async_trait]
+impl Health for MysqlTarget {
+    fn describe(&self) -> String {
+        self.display.clone()
     }
 
     async fn reachable(&self) -> Result<(), SinkError> {
         self.conn().await?.ping().await.map_err(self.error())
-    }
-
-    async fn claim(
-        &self,
-        object: &ObjectVersion,
-        run_id: &str,
-        lease: Duration,
-    ) -> Result<Claim, SinkError> {
-        self.take_claim(object, run_id, lease).await
-    }
-
-    async fn renew(&self, ticket: &mut Ticket, lease: Duration) -> Result<bool, SinkError> {
-        self.renew_claim(ticket, lease).await
-    }
-
-    async fn release(&self, ticket: &Ticket) -> Result<(), SinkError> {
-        self.end_claim(ticket).await
     }
 }
 

@@ -10,10 +10,11 @@
 //!   `text_rows`) → DataFusion SQL rules (`rules`, `compiled`) → valid (typed) and invalid
 //!   (with `line` and `reason`) rows, in one streaming pass.
 //! - [`shape`]: batches cast to the schemas csvgate declares.
-//! - [`sink`]: targets behind one trait of four roles (rows, ledger, claims, health): [`sink::delta`] (the embedded Delta Lake warehouse,
-//!   every commit through `sink::delta::commit`) and [`sink::mysql`]; [`sink::mirror`] keeps
-//!   both loaded; [`sink::invalid`] writes rejected rows as CSV; [`sink::claim`] is how workers
-//!   take an object version before they read it.
+//! - [`sink`]: targets behind one trait of four roles (rows, ledger, claims, health):
+//!   [`sink::delta`] (the embedded Delta Lake warehouse, every commit through
+//!   `sink::delta::commit`) and [`sink::mysql`]; [`sink::mirror`] keeps both loaded;
+//!   [`sink::invalid`] writes rejected rows as CSV; [`sink::claim`] is how workers take an
+//!   object version before they read it.
 //! - [`ledger`]: which object versions were processed; its contract, and what each target
 //!   gives, are stated there.
 //! - [`pipeline`]: the run that ties them together: objects of one table up to `workers` at a

@@ -30,8 +30,9 @@ struct Held {
     until: DateTime<Utc>,
 }
 
-impl DeltaTarget {
-    pub(super) async fn take_claim(
+#[async_trait]
+impl Claims for DeltaTarget {
+    async fn claim(
         &self,
         object: &ObjectVersion,
         run_id: &str,
@@ -61,11 +62,7 @@ impl DeltaTarget {
         }
     }
 
-    pub(super) async fn renew_claim(
-        &self,
-        ticket: &mut Ticket,
-        lease: Duration,
-    ) -> Result<bool, SinkError> {
+    async fn renew(&self, ticket: &mut Ticket, lease: Duration) -> Result<bool, SinkError> {
         let renewed = Ticket {
             generation: ticket.generation + 1,
             ..ticket.clone()
@@ -79,7 +76,7 @@ impl DeltaTarget {
 
     /// Removes the ticket's generations, oldest first; a later one (another run's take-over)
     /// stays.
-    pub(super) async fn end_claim(&self, ticket: &Ticket) -> Result<(), SinkError> {
+    async fn release(&self, ticket: &Ticket) -> Result<(), SinkError> {
         let claims = self.claims()?;
         for generation in generations(&claims, &ticket.key).await? {
             if generation <= ticket.generation {
@@ -92,7 +89,9 @@ impl DeltaTarget {
         }
         Ok(())
     }
+}
 
+impl DeltaTarget {
     fn claims(&self) -> Result<Location, SinkError> {
         Ok(self.warehouse.child(CLAIMS)?)
     }
@@ -160,25 +159,5 @@ async fn create(claims: &Location, ticket: &Ticket, lease: Duration) -> Result<b
         Ok(_) => Ok(true),
         Err(ObjectError::AlreadyExists { .. } | ObjectError::Precondition { .. }) => Ok(false),
         Err(source) => Err(claims.object_error(path.as_ref(), source).into()),
-    }
-}
-
-#[async_trait]
-impl Claims for DeltaTarget {
-    async fn claim(
-        &self,
-        object: &ObjectVersion,
-        run_id: &str,
-        lease: Duration,
-    ) -> Result<Claim, SinkError> {
-        self.take_claim(object, run_id, lease).await
-    }
-
-    async fn renew(&self, ticket: &mut Ticket, lease: Duration) -> Result<bool, SinkError> {
-        self.renew_claim(ticket, lease).await
-    }
-
-    async fn release(&self, ticket: &Ticket) -> Result<(), SinkError> {
-        self.end_claim(ticket).await
     }
 }

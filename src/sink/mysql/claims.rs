@@ -34,8 +34,9 @@ const RENEW: &str = "UPDATE csvgate_claims SET expires_at = UTC_TIMESTAMP(6) + I
 const END: &str =
     "DELETE FROM csvgate_claims WHERE claim_key = ? AND run_id = ? AND generation = ?";
 
-impl MysqlTarget {
-    pub(super) async fn take_claim(
+#[async_trait]
+impl Claims for MysqlTarget {
+    async fn claim(
         &self,
         object: &ObjectVersion,
         run_id: &str,
@@ -68,11 +69,7 @@ impl MysqlTarget {
         }
     }
 
-    pub(super) async fn renew_claim(
-        &self,
-        ticket: &Ticket,
-        lease: Duration,
-    ) -> Result<bool, SinkError> {
+    async fn renew(&self, ticket: &mut Ticket, lease: Duration) -> Result<bool, SinkError> {
         let mut conn = self.conn().await?;
         let micros = lease.as_micros() as u64;
         let params = (micros, &ticket.key, &ticket.run_id, ticket.generation);
@@ -80,29 +77,9 @@ impl MysqlTarget {
         Ok(conn.affected_rows() == 1)
     }
 
-    pub(super) async fn end_claim(&self, ticket: &Ticket) -> Result<(), SinkError> {
+    async fn release(&self, ticket: &Ticket) -> Result<(), SinkError> {
         let mut conn = self.conn().await?;
         let params = (&ticket.key, &ticket.run_id, ticket.generation);
         conn.exec_drop(END, params).await.map_err(self.error())
-    }
-}
-
-#[async_trait]
-impl Claims for MysqlTarget {
-    async fn claim(
-        &self,
-        object: &ObjectVersion,
-        run_id: &str,
-        lease: Duration,
-    ) -> Result<Claim, SinkError> {
-        self.take_claim(object, run_id, lease).await
-    }
-
-    async fn renew(&self, ticket: &mut Ticket, lease: Duration) -> Result<bool, SinkError> {
-        self.renew_claim(ticket, lease).await
-    }
-
-    async fn release(&self, ticket: &Ticket) -> Result<(), SinkError> {
-        self.end_claim(ticket).await
     }
 }

@@ -27,7 +27,7 @@ pub async fn run(context: &Context, args: ServeArgs) -> Result<ExitCode, CliErro
     if matches!(auth, Auth::Off) {
         eprintln!("csvgate: WARNING: --insecure-no-auth: no API key is checked");
     }
-    let listen = deployment.config.get(Key::Listen).expect("has a default");
+    let listen = deployment.config.value(Key::Listen);
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|error| CliError::Usage(format!("api.listen {listen}: {error}")))?;

@@ -24,18 +24,18 @@ impl Config {
 
     /// A cron expression in UTC, or `off`.
     pub fn backup_schedule(&self) -> &str {
-        self.get(Key::BackupSchedule).expect("has a default")
+        self.value(Key::BackupSchedule)
     }
 
     pub fn backup_format(&self) -> Format {
-        let name = self.get(Key::BackupFormat).expect("has a default");
+        let name = self.value(Key::BackupFormat);
         clap::ValueEnum::from_str(name, true).expect("checked against the choices")
     }
 
     pub fn retention(&self) -> Retention {
         Retention {
-            keep_last: self.number(Key::KeepLast).expect("has a default"),
-            keep_weekly: self.number(Key::KeepWeekly).expect("has a default"),
+            keep_last: self.count(Key::KeepLast),
+            keep_weekly: self.count(Key::KeepWeekly),
         }
     }
 }

@@ -82,9 +82,16 @@ impl Config {
         self.text(key.name())
     }
 
-    /// The value of a per-table setting (`tables.*.x`) for `table`.
-    pub fn of_table(&self, key: Key, table: &str) -> Option<&str> {
-        self.text(&key.name().replace('*', table))
+    /// The value of a setting the list gives a default value, so it always has one.
+    pub fn value(&self, key: Key) -> &str {
+        let missing = || panic!("{} has a default value in the settings list", key.name());
+        self.get(key).unwrap_or_else(missing)
+    }
+
+    /// [`Config::value`] as a number.
+    pub fn count<T: FromStr>(&self, key: Key) -> T {
+        let missing = || panic!("{} has a default value in the settings list", key.name());
+        self.number(key).unwrap_or_else(missing)
     }
 
     fn text(&self, name: &str) -> Option<&str> {
@@ -192,16 +199,14 @@ impl Config {
         let header = self.get(Key::Header).map_or(HeaderMode::Auto, |text| {
             clap::ValueEnum::from_str(text, true).expect("checked against the choices")
         });
-        let default = Limits::default();
-        let limit = |key, default| self.number(key).unwrap_or(default);
         Dialect {
             delimiter,
             header,
             limits: Limits {
-                max_record_bytes: limit(Key::MaxRecordBytes, default.max_record_bytes),
-                max_field_bytes: limit(Key::MaxFieldBytes, default.max_field_bytes),
-                batch_rows: limit(Key::BatchRows, default.batch_rows),
-                batch_bytes: limit(Key::BatchBytes, default.batch_bytes),
+                max_record_bytes: self.count(Key::MaxRecordBytes),
+                max_field_bytes: self.count(Key::MaxFieldBytes),
+                batch_rows: self.count(Key::BatchRows),
+                batch_bytes: self.count(Key::BatchBytes),
             },
         }
     }

@@ -47,8 +47,8 @@ impl Default for ServerLimits {
 impl Config {
     /// The server's bounds, from `[api]`.
     pub fn server_limits(&self) -> ServerLimits {
-        let seconds = |key| Duration::from_secs(self.number(key).expect("has a default"));
-        let count = |key| self.number(key).expect("has a default");
+        let seconds = |key| Duration::from_secs(self.count(key));
+        let count = |key| self.count(key);
         ServerLimits {
             header_timeout: seconds(Key::HeaderTimeoutSecs),
             request_timeout: seconds(Key::RequestTimeoutSecs),

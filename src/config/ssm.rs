@@ -39,7 +39,7 @@ impl Default for SsmNames {
 
 impl Config {
     pub fn ssm_names(&self) -> SsmNames {
-        let name = |key| self.get(key).expect("has a default").to_owned();
+        let name = |key| self.value(key).to_owned();
         SsmNames {
             host: name(Key::SsmHost),
             port: name(Key::SsmPort),

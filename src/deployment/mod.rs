@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
-use crate::backup::{BackupError, Backups};
+use crate::backup::Backups;
 use crate::config::{Config, Key};
 use crate::pipeline::{IngestOptions, Pipeline};
 use crate::queue::{Queue, QueueError};
@@ -37,8 +37,6 @@ pub enum DeploymentError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Sink(#[from] SinkError),
-    #[error(transparent)]
-    Backup(#[from] BackupError),
     #[error(
         "target {0:?}: expected mysql://user@host:3306/database, or no target for the Delta warehouse"
     )]
@@ -63,7 +61,7 @@ impl Deployment {
     /// Opens the buckets (a missing local folder waits for its first object) and builds the
     /// target `config` names.
     pub fn open(config: Config) -> Result<Deployment, DeploymentError> {
-        let location = |key| config.get(key).expect("has a default");
+        let location = |key| config.value(key);
         let names = [Key::Landing, Key::Invalid, Key::Warehouse].map(location);
         let buckets = Buckets::open(names, &config.s3())?;
         let warehouse = DeltaTarget::new(buckets.warehouse.clone());
@@ -78,10 +76,8 @@ impl Deployment {
         };
         let options = IngestOptions {
             dialect: config.dialect(),
-            workers: config.number(Key::Workers).expect("has a default"),
-            claim_lease: Duration::from_secs(
-                config.number(Key::ClaimLeaseSecs).expect("has a default"),
-            ),
+            workers: config.count(Key::Workers),
+            claim_lease: Duration::from_secs(config.count(Key::ClaimLeaseSecs)),
             ..IngestOptions::default()
         };
         Ok(Deployment {

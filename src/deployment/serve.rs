@@ -75,10 +75,7 @@ impl Deployment {
         ]);
         Api {
             bucket: self.api_bucket(),
-            max_upload_bytes: self
-                .config
-                .number(Key::MaxUploadBytes)
-                .expect("has a default"),
+            max_upload_bytes: self.config.count(Key::MaxUploadBytes),
             queue,
             engines: self.engines.clone(),
             auth,

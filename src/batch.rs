@@ -55,11 +55,7 @@ pub struct Outcome {
 }
 
 /// Checks, queues and waits for a batch of rows for `table`.
-pub async fn insert(
-    queue: &Arc<Queue>,
-    table: &'static Table,
-    body: &[u8],
-) -> Result<Outcome, BatchError> {
+pub async fn insert(queue: &Arc<Queue>, table: &Table, body: &[u8]) -> Result<Outcome, BatchError> {
     let rows: Vec<serde_json::Value> =
         serde_json::from_slice(body).map_err(|error| BatchError::Malformed(error.to_string()))?;
     match rows.len() {
@@ -159,10 +155,11 @@ fn rejections(invalid_file: &[u8], start_lines: &[u64]) -> Result<Vec<Rejection>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dictionary::Dictionary;
 
     #[test]
     fn rows_become_csv_in_column_order_with_missing_fields_empty() {
-        let jobs = Table::named("hired_employees").unwrap();
+        let jobs = &Dictionary::hr_table("hired_employees");
         let rows: Vec<serde_json::Value> = serde_json::from_str(
             r#"[{"job_id": 3, "id": 1, "name": "Ann, \"A\"", "datetime": "2021-01-01T00:00:00Z", "department_id": 2, "extra": true},
                 {"id": 2, "name": null}]"#,
@@ -183,7 +180,7 @@ mod tests {
 
     #[test]
     fn a_server_reading_semicolons_without_header_gets_its_dialect() {
-        let jobs = Table::named("jobs").unwrap();
+        let jobs = &Dictionary::hr_table("jobs");
         let dialect = Dialect {
             delimiter: Some(b';'),
             header: HeaderMode::No,

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use chrono::Utc;
 use serde::Deserialize;
 
-use crate::dictionary::{Table, table_for_key};
+use crate::dictionary::{Dictionary, TableRef};
 use crate::ledger::{self, Entry, Status};
 use crate::pipeline::{IngestOptions, Pipeline};
 use crate::queue::Queue;
@@ -65,7 +65,7 @@ pub struct Object {
 #[derive(Debug)]
 pub enum Resolved {
     /// An object of the landing bucket to process: its current version and table.
-    Object(ObjectVersion, &'static Table),
+    Object(ObjectVersion, TableRef),
     /// Not an object-created event: nothing to do.
     Ignored,
     /// The record cannot be acted on, and why.
@@ -117,14 +117,16 @@ impl Notification {
         let mut outcomes = Vec::with_capacity(self.records.len());
         let mut objects = Vec::new();
         for (index, record) in self.records.iter().enumerate() {
-            outcomes.push(match record.resolve(landing).await {
-                Resolved::Object(object, table) => {
-                    objects.push((index, object, table));
-                    Outcome::Ignored
-                }
-                Resolved::Ignored => Outcome::Ignored,
-                Resolved::Failed(error) => Outcome::Failed(error),
-            });
+            outcomes.push(
+                match record.resolve(landing, pipeline.target.dictionary()).await {
+                    Resolved::Object(object, table) => {
+                        objects.push((index, object, table));
+                        Outcome::Ignored
+                    }
+                    Resolved::Ignored => Outcome::Ignored,
+                    Resolved::Failed(error) => Outcome::Failed(error),
+                },
+            );
         }
         objects.sort_by_key(|(index, _, table)| (table.load_rank(), *index));
         for (index, object, _) in objects {
@@ -138,14 +140,18 @@ impl Notification {
     pub async fn enqueue(&self, queue: &Arc<Queue>) -> Vec<Outcome> {
         let mut outcomes = Vec::with_capacity(self.records.len());
         for record in &self.records {
-            outcomes.push(match record.resolve(queue.landing()).await {
-                Resolved::Object(object, table) => match queue.accept(object, table.name).await {
-                    Ok(entry) => Outcome::Queued(entry),
-                    Err(error) => Outcome::Failed(error.to_string()),
+            outcomes.push(
+                match record.resolve(queue.landing(), queue.dictionary()).await {
+                    Resolved::Object(object, table) => {
+                        match queue.accept(object, &table.name).await {
+                            Ok(entry) => Outcome::Queued(entry),
+                            Err(error) => Outcome::Failed(error.to_string()),
+                        }
+                    }
+                    Resolved::Ignored => Outcome::Ignored,
+                    Resolved::Failed(error) => Outcome::Failed(error),
                 },
-                Resolved::Ignored => Outcome::Ignored,
-                Resolved::Failed(error) => Outcome::Failed(error),
-            });
+            );
         }
         outcomes
     }
@@ -165,8 +171,8 @@ impl Record {
         format!("s3://{}/{}", self.s3.bucket.name, self.key())
     }
 
-    /// The object this record asks to process, checked against `landing`.
-    pub async fn resolve(&self, landing: &Location) -> Resolved {
+    /// The object this record asks to process, checked against `landing` and `dictionary`.
+    pub async fn resolve(&self, landing: &Location, dictionary: &Dictionary) -> Resolved {
         if !self.event_name.starts_with("ObjectCreated:") {
             tracing::info!(
                 event = self.event_name,
@@ -182,14 +188,14 @@ impl Record {
                 landing.url
             ));
         };
-        let Some(table) = table_for_key(&format!("{}{key}", landing.url.path())) else {
+        let Some(table) = dictionary.table_for_key(&format!("{}{key}", landing.url.path())) else {
             return Resolved::Failed(format!(
                 "{}: cannot tell which table this file holds (name it after a table, e.g. `jobs.csv` or `jobs/…`)",
                 self.url()
             ));
         };
         match landing.head(&key).await {
-            Ok(object) => Resolved::Object(object, table),
+            Ok(object) => Resolved::Object(object, TableRef::clone(table)),
             Err(error) => Resolved::Failed(format!("{error} (deleted since the event?)")),
         }
     }

@@ -3,7 +3,8 @@
 //!
 //! # Layout
 //! The modules read like the pipeline, in the order a file travels:
-//! - [`dictionary`]: the tables and columns, declared once; schemas and rules derive from it.
+//! - [`dictionary`]: the tables and columns one deployment enforces, declared once as data (the
+//!   HR tables built in); schemas and rules derive from it.
 //! - [`store`]: locations (paths, `file://`, `s3://`) and the buckets: landing, invalid,
 //!   warehouse (`location`, `local`, `s3`, `listing`, `object`, `transfer`, `conditional`).
 //! - [`validate`]: bytes → text Arrow batches with line numbers (`read`, `dialect`,
@@ -37,6 +38,8 @@
 //! # Terms
 //! - **object version**: one stored version of a file (key, size, ETag or version id); what
 //!   is loaded once.
+//! - **dictionary**: the tables one deployment enforces; a **table handle** ([`dictionary::TableRef`])
+//!   is how code holds one of them, never a `'static` list; **keys** are a key column's values.
 //! - **run**: one `ingest`, upload, event or restore; its id names every entry and log line
 //!   it makes.
 //! - **ledger entry**: what became of one object version in one run (`queued`, `done`,

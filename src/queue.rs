@@ -21,7 +21,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tracing::{Instrument, debug_span};
 
-use crate::dictionary::table_for_key;
+use crate::dictionary::Dictionary;
 use crate::ledger::{self, Entry, Selection};
 use crate::pipeline::{IngestOptions, Pipeline};
 use crate::sink::SinkError;
@@ -142,7 +142,8 @@ impl Queue {
         limit: u64,
     ) -> Result<Entry, QueueError> {
         check_key(key).map_err(QueueError::BadKey)?;
-        let table = table_for_key(key).ok_or_else(|| QueueError::UnknownTable {
+        let table = self.dictionary().table_for_key(key);
+        let table = table.ok_or_else(|| QueueError::UnknownTable {
             key: key.to_owned(),
         })?;
         if self.is_closed() {
@@ -155,7 +156,7 @@ impl Queue {
             .upload(key, body, limit)
             .instrument(debug_span!("upload"))
             .await?;
-        self.accept(object, table.name).await
+        self.accept(object, &table.name).await
     }
 
     /// Records `object` as queued in the ledger, then queues it; returns the queued entry.
@@ -185,6 +186,11 @@ impl Queue {
         accepted
             .await
             .map_err(|crash| QueueError::Crashed(crash.to_string()))?
+    }
+
+    /// The tables uploads are checked against.
+    pub fn dictionary(&self) -> &Dictionary {
+        self.pipeline.target.dictionary()
     }
 
     /// The landing bucket uploads and events name objects of.

@@ -5,6 +5,8 @@
 
 mod common;
 
+use std::sync::Arc;
+
 use std::time::Duration;
 
 use common::Sandbox;
@@ -12,7 +14,7 @@ use common::backups::{backups, warehouse_rows};
 use common::server::{Server, get_json, load_fixtures};
 use csvgate::backup::{Backups, Format, Manifest};
 use csvgate::config::Key;
-use csvgate::dictionary::{TABLES, Table};
+use csvgate::dictionary::{Dictionary, Table};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -51,7 +53,7 @@ fn avro_schema(table: &Table) -> Value {
         .columns
         .iter()
         .map(|column| {
-            let kind = match column.name {
+            let kind = match column.name.as_str() {
                 "datetime" => json!({"logicalType": "timestamp-micros", "type": "long"}),
                 "name" | "department" | "job" => json!("string"),
                 _ => json!("long"),
@@ -69,7 +71,7 @@ async fn each_format_holds_the_tables_rows_and_schema_for_independent_readers() 
     let sandbox = loaded_sandbox().await;
     let backups = backups(&sandbox);
     for format in [Format::Avro, Format::Parquet] {
-        for table in TABLES.iter() {
+        for table in Dictionary::hr().tables() {
             let manifest = backups
                 .backup_warehouse(&sandbox.target, table, format)
                 .await
@@ -111,7 +113,7 @@ async fn a_parquet_snapshot_of_the_warehouse_is_its_live_files_copied_as_they_ar
         b"9001,Ann Lee,2021-03-01T10:00:00Z,1,1\n9002,Bo Diaz,2021-11-30T23:59:59Z,2,3\n",
     );
     sandbox.ingest(&[&more]).await;
-    let employees = Table::named("hired_employees").unwrap();
+    let employees = &Dictionary::hr_table("hired_employees");
     let backups = backups(&sandbox);
     let manifest = backups
         .backup_warehouse(&sandbox.target, employees, Format::Parquet)
@@ -177,7 +179,7 @@ async fn files_of_another_delta_writer_not_in_the_dictionarys_schema_are_rewritt
     .unwrap();
     foreign.write([batch]).await.unwrap();
 
-    let jobs = Table::named("jobs").unwrap();
+    let jobs = &Dictionary::hr_table("jobs");
     let backups = backups(&sandbox);
     let manifest = backups
         .backup_warehouse(&sandbox.target, jobs, Format::Parquet)
@@ -205,7 +207,7 @@ async fn files_of_another_delta_writer_not_in_the_dictionarys_schema_are_rewritt
 async fn the_manifest_states_the_files_bytes_checksum_and_source_version() {
     let sandbox = loaded_sandbox().await;
     let backups = backups(&sandbox);
-    let jobs = Table::named("jobs").unwrap();
+    let jobs = &Dictionary::hr_table("jobs");
     let manifest = backups
         .backup_warehouse(&sandbox.target, jobs, Format::Avro)
         .await
@@ -235,8 +237,8 @@ async fn the_manifest_states_the_files_bytes_checksum_and_source_version() {
 async fn listing_shows_complete_snapshots_only_oldest_first() {
     let sandbox = loaded_sandbox().await;
     let backups = backups(&sandbox);
-    let jobs = Table::named("jobs").unwrap();
-    let departments = Table::named("departments").unwrap();
+    let jobs = &Dictionary::hr_table("jobs");
+    let departments = &Dictionary::hr_table("departments");
     let mut made = Vec::new();
     for (table, format) in [
         (jobs, Format::Avro),
@@ -285,9 +287,10 @@ async fn a_mysql_target_is_backed_up_in_one_snapshot_with_the_same_rows() {
         config.set(Key::MirrorParquet, "true");
     });
     sandbox.ingest(&[&common::fixtures()]).await;
-    let target = csvgate::sink::mysql::MysqlTarget::new(&url, None).unwrap();
+    let target =
+        csvgate::sink::mysql::MysqlTarget::new(&url, None, Arc::new(Dictionary::hr())).unwrap();
     let backups = backups(&sandbox);
-    let tables: Vec<&'static Table> = TABLES.iter().collect();
+    let tables = Dictionary::hr().tables().to_vec();
     for format in [Format::Avro, Format::Parquet] {
         let made = backups
             .backup_mysql(&target, &tables, format)
@@ -324,7 +327,7 @@ async fn a_mysql_target_is_backed_up_in_one_snapshot_with_the_same_rows() {
 async fn a_damaged_snapshot_is_refused_naming_the_problem() {
     let sandbox = loaded_sandbox().await;
     let backups = backups(&sandbox);
-    let employees = Table::named("hired_employees").unwrap();
+    let employees = &Dictionary::hr_table("hired_employees");
     for format in [Format::Avro, Format::Parquet] {
         let made = backups
             .backup_warehouse(&sandbox.target, employees, format)
@@ -408,13 +411,13 @@ fn ids(listed: &[Value]) -> Vec<&str> {
 async fn prune_keeps_the_newest_and_says_what_it_removes() {
     let sandbox = loaded_sandbox().await;
     let backups = backups(&sandbox);
-    let jobs = Table::named("jobs").unwrap();
+    let jobs = &Dictionary::hr_table("jobs");
     let mut made = Vec::new();
     for _ in 0..3 {
         let manifest = backups.backup_warehouse(&sandbox.target, jobs, Format::Avro);
         made.push(manifest.await.unwrap().unwrap().id);
     }
-    let departments = Table::named("departments").unwrap();
+    let departments = &Dictionary::hr_table("departments");
     let other = backups.backup_warehouse(&sandbox.target, departments, Format::Parquet);
     let other = other.await.unwrap().unwrap().id;
 

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use common::Sandbox;
-use csvgate::dictionary::Table;
+use csvgate::dictionary::{Dictionary, Keys, TableRef};
 use csvgate::ledger::{Entry, Selection, Status};
 use csvgate::sink::Target;
 use csvgate::sink::claim::{Claim, Ticket};
@@ -66,8 +66,8 @@ async fn every_target() -> Vec<Case> {
     ]
 }
 
-fn table(name: &str) -> &'static Table {
-    Table::named(name).unwrap()
+fn table(name: &str) -> TableRef {
+    Dictionary::hr_table(name)
 }
 
 fn object(key: &str, version: &str) -> ObjectVersion {
@@ -88,7 +88,7 @@ fn entry(run_id: &str, object: &ObjectVersion, table: &str, status: Status) -> E
 }
 
 /// Rows of a table whose columns are an id and one text (`departments`, `jobs`).
-fn named_rows(table: &Table, rows: &[(i64, &str)]) -> RecordBatch {
+fn named_rows(table: &csvgate::dictionary::Table, rows: &[(i64, &str)]) -> RecordBatch {
     let ids: ArrayRef = Arc::new(Int64Array::from_iter_values(rows.iter().map(|row| row.0)));
     let names: ArrayRef = Arc::new(StringArray::from_iter_values(rows.iter().map(|row| row.1)));
     RecordBatch::try_new(table.typed_schema(), vec![ids, names]).unwrap()
@@ -110,7 +110,7 @@ fn employee(id: i64, department: i64, job: i64) -> RecordBatch {
 /// Loads `rows` as the object `key` into `name`, committed with a `done` entry of `run_id`.
 async fn load(target: &dyn Target, name: &str, key: &str, rows: RecordBatch, run_id: &str) {
     let (table, object) = (table(name), object(key, "1"));
-    let mut load = target.begin(table, &object).await.unwrap();
+    let mut load = target.begin(&table, &object).await.unwrap();
     load.write(rows).await.unwrap();
     load.commit(&entry(run_id, &object, name, Status::Done))
         .await
@@ -118,9 +118,8 @@ async fn load(target: &dyn Target, name: &str, key: &str, rows: RecordBatch, run
 }
 
 async fn ids(target: &dyn Target, name: &str) -> Vec<i64> {
-    let mut ids = target.ids(table(name)).await.unwrap();
-    ids.sort_unstable();
-    ids
+    let ids = target.ids(&table(name)).await.unwrap().into_integers();
+    ids.iter().map(|id| id as i64).collect()
 }
 
 #[tokio::test]
@@ -128,13 +127,13 @@ async fn rows_are_invisible_until_commit_and_an_abort_leaves_the_table_as_it_was
     for case in every_target().await {
         let (target, name) = (case.target.as_ref(), case.name);
         let departments = table("departments");
-        let rows = named_rows(departments, &[(1, "Sales"), (2, "Legal")]);
+        let rows = named_rows(&departments, &[(1, "Sales"), (2, "Legal")]);
         load(target, "departments", "departments.csv", rows, "run-1").await;
         assert_eq!(ids(target, "departments").await, [1, 2], "{name}");
 
         let aborted = object("departments_2.csv", "1");
-        let mut load = target.begin(departments, &aborted).await.unwrap();
-        load.write(named_rows(departments, &[(3, "Ops")]))
+        let mut load = target.begin(&departments, &aborted).await.unwrap();
+        load.write(named_rows(&departments, &[(3, "Ops")]))
             .await
             .unwrap();
         assert_eq!(
@@ -149,7 +148,7 @@ async fn rows_are_invisible_until_commit_and_an_abort_leaves_the_table_as_it_was
             "{name}: after abort"
         );
         assert!(
-            !target.is_loaded(departments, &aborted).await.unwrap(),
+            !target.is_loaded(&departments, &aborted).await.unwrap(),
             "{name}"
         );
     }
@@ -164,7 +163,7 @@ async fn a_repeated_id_replaces_its_row_and_a_replace_swaps_the_whole_table() {
             target,
             "jobs",
             "jobs.csv",
-            named_rows(jobs, &[(1, "Cook"), (2, "Clerk")]),
+            named_rows(&jobs, &[(1, "Cook"), (2, "Clerk")]),
             "run-1",
         )
         .await;
@@ -172,15 +171,15 @@ async fn a_repeated_id_replaces_its_row_and_a_replace_swaps_the_whole_table() {
             target,
             "jobs",
             "jobs_2.csv",
-            named_rows(jobs, &[(2, "Judge"), (3, "Pilot")]),
+            named_rows(&jobs, &[(2, "Judge"), (3, "Pilot")]),
             "run-2",
         )
         .await;
         assert_eq!(ids(target, "jobs").await, [1, 2, 3], "{name}: id 2 once");
 
-        let mut replace = target.begin_replace(jobs, false).await.unwrap();
+        let mut replace = target.begin_replace(&jobs, false).await.unwrap();
         replace
-            .write(named_rows(jobs, &[(7, "Baker")]))
+            .write(named_rows(&jobs, &[(7, "Baker")]))
             .await
             .unwrap();
         assert_eq!(
@@ -205,7 +204,7 @@ async fn foreign_key_values_read_back_as_written() {
             target,
             "departments",
             "d.csv",
-            named_rows(table("departments"), &[(5, "HR")]),
+            named_rows(&table("departments"), &[(5, "HR")]),
             "r1",
         )
         .await;
@@ -213,15 +212,19 @@ async fn foreign_key_values_read_back_as_written() {
             target,
             "jobs",
             "j.csv",
-            named_rows(table("jobs"), &[(9, "Nurse")]),
+            named_rows(&table("jobs"), &[(9, "Nurse")]),
             "r1",
         )
         .await;
         load(target, "hired_employees", "e.csv", employee(1, 5, 9), "r1").await;
         let employees = table("hired_employees");
-        let departments = target.references(employees, "department_id").await.unwrap();
-        let jobs = target.references(employees, "job_id").await.unwrap();
-        assert_eq!((departments, jobs), (vec![5], vec![9]), "{name}");
+        let departments = target
+            .references(&employees, "department_id")
+            .await
+            .unwrap();
+        let jobs = target.references(&employees, "job_id").await.unwrap();
+        let expected = (Keys::from_iter([5]), Keys::from_iter([9]));
+        assert_eq!((departments, jobs), expected, "{name}");
     }
 }
 
@@ -232,24 +235,24 @@ async fn a_commit_marks_exactly_its_object_version_loaded_and_records_its_entry(
         let departments = table("departments");
         let version_1 = object("departments.csv", "1");
         assert!(
-            !target.is_loaded(departments, &version_1).await.unwrap(),
+            !target.is_loaded(&departments, &version_1).await.unwrap(),
             "{name}"
         );
         load(
             target,
             "departments",
             "departments.csv",
-            named_rows(departments, &[(1, "HR")]),
+            named_rows(&departments, &[(1, "HR")]),
             "run-1",
         )
         .await;
         assert!(
-            target.is_loaded(departments, &version_1).await.unwrap(),
+            target.is_loaded(&departments, &version_1).await.unwrap(),
             "{name}"
         );
         let version_2 = object("departments.csv", "2");
         assert!(
-            !target.is_loaded(departments, &version_2).await.unwrap(),
+            !target.is_loaded(&departments, &version_2).await.unwrap(),
             "{name}: a new version"
         );
         // Whether a version loaded into one table counts as loaded for another is not promised
@@ -299,7 +302,7 @@ async fn entries_that_load_nothing_are_recorded_and_selected_by_run_and_status()
         );
         assert_eq!(target.runs().await.unwrap().len(), 3, "{name}");
         assert!(
-            !target.is_loaded(table("jobs"), &jobs).await.unwrap(),
+            !target.is_loaded(&table("jobs"), &jobs).await.unwrap(),
             "{name}: nothing loaded"
         );
     }

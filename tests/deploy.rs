@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex};
 use common::server::{KEY, Server, client, get_json, send, wait_for_run};
 use csvgate::config::{Config, Key};
 use csvgate::deployment::Deployment;
+use csvgate::dictionary::Dictionary;
 use csvgate::sink::mysql::MysqlTarget;
 use datafusion::object_store::ObjectStoreExt;
 use datafusion::object_store::path::Path as ObjectKey;
@@ -241,7 +242,7 @@ impl Seed {
     /// The target, reached with the test's own MariaDB settings, to check what csvgate did.
     fn mysql(&self) -> MysqlTarget {
         let url = format!("{}/{}", common::mysql_server(), self.database);
-        MysqlTarget::new(&url, None).unwrap()
+        MysqlTarget::new(&url, None, Arc::new(Dictionary::hr())).unwrap()
     }
 }
 

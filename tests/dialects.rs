@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use common::server::Server;
 use common::{Sandbox, assert_fails_with, counts, dialect, strings};
-use csvgate::dictionary::Table;
+use csvgate::dictionary::{Dictionary, Keys, TableRef};
 use csvgate::ledger::Status;
 use csvgate::sink::Ledger;
 use csvgate::sink::invalid::InvalidRows;
@@ -142,12 +142,13 @@ type Row = (u64, Vec<Option<String>>);
 /// A generated row: its fields, its line end, and the blank lines after it.
 type Written = (Vec<String>, &'static str, usize);
 
-fn employees() -> &'static Table {
-    Table::named("hired_employees").unwrap()
+fn employees() -> TableRef {
+    Dictionary::hr_table("hired_employees")
 }
 
 fn references(ids: Vec<i64>) -> ReferenceIds {
-    HashMap::from([("departments", ids.clone()), ("jobs", ids)])
+    let keys = Keys::from_iter(ids);
+    HashMap::from([("departments".into(), keys.clone()), ("jobs".into(), keys)])
 }
 
 /// What one pass over a file gave: the reader's row count, the valid count, and each rejected
@@ -164,7 +165,7 @@ fn validate(bytes: Vec<u8>, dialect: &Dialect, ids: Vec<i64>) -> Result<Outcome,
         let mut split = validate::split(
             "prop.csv",
             std::io::Cursor::new(bytes),
-            employees(),
+            &employees(),
             dialect,
             &references(ids),
         )
@@ -301,7 +302,7 @@ fn invalid_file(batches: &[RecordBatch]) -> Vec<u8> {
             version: "1".to_owned(),
             size: 0,
         };
-        let mut rows = InvalidRows::new(&bucket, employees(), &object, "run");
+        let mut rows = InvalidRows::new(&bucket, &employees(), &object, "run");
         for batch in batches {
             rows.write(batch).await.unwrap();
         }

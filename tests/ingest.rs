@@ -312,7 +312,7 @@ async fn a_file_named_after_no_table_fails_unless_told_which() {
     let file = sandbox.file("staff.csv", b"1,Product Management\n");
     assert_fails_with(&sandbox, &file, "cannot tell which table").await;
     let told = IngestOptions {
-        table: csvgate::dictionary::Table::named("departments"),
+        table: Some(csvgate::dictionary::Dictionary::hr_table("departments")),
         ..IngestOptions::default()
     };
     let entries = sandbox.ingest_with(&[&file], &told).await;
@@ -388,7 +388,11 @@ fn a_file_that_cannot_be_loaded_makes_the_exit_code_non_zero() {
     assert!(text(&output.stdout).contains("line 1, field `job`: bytes are not valid UTF-8"));
 
     let unknown = csvgate(dir.path(), &["ingest", "jobs.csv", "--table", "staff"]);
-    assert_fails_saying(&unknown, 2, "--table staff: no such table");
+    assert_fails_saying(
+        &unknown,
+        2,
+        "--table staff: no table \"staff\": one of departments, jobs",
+    );
 
     let missing = csvgate(dir.path(), &["ingest", "nowhere/"]);
     assert_fails_saying(&missing, 2, "nowhere/: no such file or folder");

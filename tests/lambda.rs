@@ -6,6 +6,7 @@ mod common;
 use common::s3::{bucket, land_fixtures, location, put};
 use csvgate::config::{Config, Key};
 use csvgate::deployment::Deployment;
+use csvgate::dictionary::Dictionary;
 use serde_json::{Value, json};
 
 /// A deployment whose landing and backups locations are in `s3://{bucket}/` (as the SAM
@@ -118,7 +119,7 @@ async fn the_weekly_schedule_backs_up_every_table_into_s3_and_a_snapshot_restore
     let backups = deployment.backups.clone();
     assert_eq!(backups.list(None).await.unwrap().len(), 3);
     // A snapshot in S3 restores like a local one.
-    let jobs = csvgate::dictionary::Table::named("jobs").unwrap();
+    let jobs = &Dictionary::hr_table("jobs");
     let target = deployment.pipeline.target.as_ref();
     let restored = backups.restore(target, jobs, None, false).await.unwrap();
     assert_eq!(restored.rows, 183);

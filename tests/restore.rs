@@ -12,7 +12,7 @@ use common::backups::{backups, mysql_rows, warehouse_rows};
 use common::server::{KEY, Server, client, get_json, load_fixtures, put};
 use csvgate::backup::{BackupError, Format, Manifest, Restored, restore_as_of};
 use csvgate::config::Key;
-use csvgate::dictionary::Table;
+use csvgate::dictionary::{Dictionary, TableRef};
 use csvgate::ledger::Status;
 use csvgate::sink::delta::AsOf;
 use csvgate::sink::mysql::MysqlTarget;
@@ -60,7 +60,7 @@ impl Case {
 
     /// Every row of `table`, every column, ordered by id.
     async fn rows(&self, table: &str) -> Vec<String> {
-        let table = Table::named(table).unwrap();
+        let table = &Dictionary::hr_table(table);
         match &self.side {
             Side::Warehouse => (warehouse_rows(&self.sandbox, table).await.iter())
                 .map(|row| row.to_string())
@@ -70,7 +70,7 @@ impl Case {
     }
 
     async fn backup(&self, table: &str, format: Format) -> Manifest {
-        let table = Table::named(table).unwrap();
+        let table = &Dictionary::hr_table(table);
         let backups = backups(&self.sandbox);
         match &self.side {
             Side::Warehouse => (backups.backup_warehouse(&self.sandbox.target, table, format))
@@ -78,7 +78,9 @@ impl Case {
                 .unwrap()
                 .unwrap(),
             Side::Mariadb { target, .. } => {
-                let made = backups.backup_mysql(target, &[table], format).await;
+                let made = backups
+                    .backup_mysql(target, &[TableRef::clone(table)], format)
+                    .await;
                 made.unwrap().remove(0)
             }
         }
@@ -90,7 +92,7 @@ impl Case {
         snapshot: &str,
         force: bool,
     ) -> Result<Restored, BackupError> {
-        let table = Table::named(table).unwrap();
+        let table = &Dictionary::hr_table(table);
         let target = self.sandbox.pipeline.target.as_ref();
         (backups(&self.sandbox))
             .restore(target, table, Some(snapshot), force)
@@ -240,7 +242,7 @@ async fn a_restore_that_would_orphan_rows_says_which_and_needs_force() {
             let made = backups(&sandbox)
                 .backup_warehouse(
                     &sandbox.target,
-                    Table::named("departments").unwrap(),
+                    &Dictionary::hr_table("departments"),
                     Format::Avro,
                 )
                 .await;
@@ -353,7 +355,7 @@ async fn a_restore_killed_before_its_commit_leaves_the_table_as_it_was() {
 #[tokio::test]
 async fn history_names_each_version_and_as_of_brings_one_back_exactly() {
     let case = Case::warehouse().await;
-    let employees = Table::named("hired_employees").unwrap();
+    let employees = &Dictionary::hr_table("hired_employees");
     let warehouse = &case.sandbox.target;
     let history = warehouse.history(employees).await.unwrap();
     let loaded = &history[0];

@@ -8,7 +8,7 @@ mod common;
 
 use common::cli::{csvgate, sql};
 use common::{Sandbox, csv_lines, strings};
-use csvgate::dictionary::TABLES;
+use csvgate::dictionary::Dictionary;
 use csvgate::ledger::Status;
 use csvgate::pipeline::IngestOptions;
 use csvgate::report::Report;
@@ -187,9 +187,9 @@ async fn python_deltalake_and_polars_see_the_tables_and_q2_as_csvgate_does() {
     assert_eq!(entries[0].rows_valid, 20, "{entries:?}");
 
     let seen = read_with_python(&sandbox, 2021);
-    for table in TABLES.iter() {
-        let found = &seen["tables"][table.name];
-        let rows = sandbox.count(table.name).await;
+    for table in Dictionary::hr().tables() {
+        let found = &seen["tables"][&table.name];
+        let rows = sandbox.count(&table.name).await;
         assert_eq!(found["deltalake_rows"], rows, "{}: {found}", table.name);
         assert_eq!(found["polars_rows"], rows, "{}: {found}", table.name);
         // The protocol any Delta reader knows: no table features to opt into.

@@ -1,5 +1,5 @@
 -- csvgate MySQL/MariaDB schema, version 2.
--- Generated from src/dictionary.rs (`csvgate db init` applies it; safe to run twice).
+-- Generated from the dictionary by `csvgate db ddl` (`csvgate db init` applies it; safe to run twice).
 -- Timestamps are DATETIME values in UTC.
 
 CREATE TABLE IF NOT EXISTS departments (

@@ -11,7 +11,6 @@ use serde::Deserialize;
 
 use super::{Api, ApiError};
 use crate::backup::{self, BackupError, Format};
-use crate::dictionary::{TABLES, Table};
 use crate::sink::SinkError;
 use crate::sink::delta::AsOf;
 
@@ -32,9 +31,12 @@ pub(super) async fn make(
     body: Result<axum::body::Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let request: BackupRequest = json_or_default(&body?)?;
-    let tables: Vec<&'static Table> = match request.tables.is_empty() {
-        true => TABLES.iter().collect(),
-        false => (request.tables.iter().map(|name| table_named(name))).collect::<Result<_, _>>()?,
+    let tables = (request.tables.iter())
+        .map(|name| api.table(name))
+        .collect::<Result<Vec<_>, _>>()?;
+    let tables = match tables.is_empty() {
+        true => api.target.dictionary().tables().to_vec(),
+        false => tables,
     };
     let made = (api
         .backups
@@ -53,8 +55,12 @@ pub(super) async fn list(
     State(api): State<Api>,
     Query(params): Query<ListParams>,
 ) -> Result<Response, ApiError> {
-    let table = params.table.as_deref().map(table_named).transpose()?;
-    Ok(Json(api.backups.list(table).await?).into_response())
+    let table = params
+        .table
+        .as_deref()
+        .map(|name| api.table(name))
+        .transpose()?;
+    Ok(Json(api.backups.list(table.as_deref()).await?).into_response())
 }
 
 /// The body of `POST /tables/{table}/restore`, all optional.
@@ -75,20 +81,20 @@ pub(super) async fn restore(
     Path(table): Path<String>,
     body: Result<axum::body::Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let table = table_named(&table)?;
+    let table = api.table(&table)?;
     let request: RestoreRequest = json_or_default(&body?)?;
     // Between two runs of the queue: a restore's commit never races a load's.
     let restored = match &request.as_of {
         Some(as_of) => {
             let as_of: AsOf =
                 (as_of.parse()).map_err(|why| ApiError::new(StatusCode::BAD_REQUEST, why))?;
-            let restore = backup::restore_as_of(&api.engines, table, as_of, request.force);
+            let restore = backup::restore_as_of(&api.engines, &table, as_of, request.force);
             api.queue.exclusive(restore).await?
         }
         None => {
             let snapshot = request.snapshot.as_deref();
             let target = api.target.as_ref();
-            let restore = api.backups.restore(target, table, snapshot, request.force);
+            let restore = api.backups.restore(target, &table, snapshot, request.force);
             api.queue.exclusive(restore).await?
         }
     };
@@ -100,11 +106,6 @@ pub(super) async fn restore(
         "dangling": restored.dangling,
     }))
     .into_response())
-}
-
-fn table_named(name: &str) -> Result<&'static Table, ApiError> {
-    Table::named(name)
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no table {name:?}")))
 }
 
 /// An empty body is every default.

@@ -36,6 +36,7 @@ pub use public_paths::PublicPaths;
 use crate::backup::Backups;
 use crate::batch::BatchError;
 use crate::config::ServerLimits;
+use crate::dictionary::TableRef;
 use crate::queue::{Queue, QueueError};
 use crate::report::{Engines, ReportError};
 use crate::sink::{SinkError, Target};
@@ -60,6 +61,14 @@ pub struct Api {
     pub upload_slots: Arc<tokio::sync::Semaphore>,
     /// What answers show in place of the deployment's local folders.
     pub public_paths: PublicPaths,
+}
+
+impl Api {
+    /// The table a request names, or `404` listing the tables there are.
+    fn table(&self, name: &str) -> Result<TableRef, ApiError> {
+        let found = self.target.dictionary().find(name).cloned();
+        found.map_err(|unknown| ApiError::new(StatusCode::NOT_FOUND, unknown.to_string()))
+    }
 }
 
 /// Serves `api` on `listener` until `shutdown` resolves, then stops accepting connections and

@@ -6,11 +6,11 @@ use serde_json::{Value, json};
 
 use super::DEFAULT_BUCKET;
 use crate::batch::MAX_ROWS;
-use crate::dictionary::{ColumnKind, MAX_TEXT_CHARS, TABLES, Table};
+use crate::dictionary::{ColumnKind, Dictionary, MAX_TEXT_CHARS, Table};
 use crate::ledger::Status;
 
-/// The document served at `/openapi.json`.
-pub fn document() -> Value {
+/// The document served at `/openapi.json`, for `dictionary`'s tables.
+pub fn document(dictionary: &Dictionary) -> Value {
     json!({
         "openapi": "3.0.3",
         "info": {
@@ -19,18 +19,19 @@ pub fn document() -> Value {
             "description": "Upload CSV files of the HR tables, insert batches of rows, follow runs and read the two business reports. Every error answer is a JSON object with an `error` message.",
         },
         "security": [{ "apiKey": [] }, { "bearer": [] }],
-        "paths": paths(),
+        "paths": paths(dictionary),
         "components": {
             "securitySchemes": {
                 "apiKey": { "type": "apiKey", "in": "header", "name": "x-api-key" },
                 "bearer": { "type": "http", "scheme": "bearer" },
             },
-            "schemas": schemas(),
+            "schemas": schemas(dictionary),
         },
     })
 }
 
-fn paths() -> Value {
+fn paths(dictionary: &Dictionary) -> Value {
+    let table_names = dictionary.names();
     let error = |description: &str| json!({ "description": description, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } });
     let json_of = |schema: Value| json!({ "application/json": { "schema": schema } });
     let report = |summary: &str, row: &str| {
@@ -72,8 +73,8 @@ fn paths() -> Value {
         } },
         "/tables/{table}/rows": { "post": {
             "summary": format!("Insert 1 to {MAX_ROWS} rows, checked by the same rules as files."),
-            "parameters": [{ "name": "table", "in": "path", "required": true, "schema": { "type": "string", "enum": TABLES.iter().map(|table| table.name).collect::<Vec<_>>() } }],
-            "requestBody": { "required": true, "content": json_of(json!({ "type": "array", "minItems": 1, "maxItems": MAX_ROWS, "items": { "oneOf": TABLES.iter().map(|table| json!({ "$ref": format!("#/components/schemas/{}", table.name) })).collect::<Vec<_>>() } })) },
+            "parameters": [{ "name": "table", "in": "path", "required": true, "schema": { "type": "string", "enum": table_names } }],
+            "requestBody": { "required": true, "content": json_of(json!({ "type": "array", "minItems": 1, "maxItems": MAX_ROWS, "items": { "oneOf": dictionary.tables().iter().map(|table| json!({ "$ref": format!("#/components/schemas/{}", table.name) })).collect::<Vec<_>>() } })) },
             "responses": {
                 "200": { "description": "Accepted count and the rejected rows.", "content": json_of(json!({ "$ref": "#/components/schemas/BatchAnswer" })) },
                 "400": error("Malformed JSON, or no rows."),
@@ -109,20 +110,20 @@ fn paths() -> Value {
             "post": {
                 "summary": "Snapshot tables into the backups location (MySQL: one consistent snapshot; warehouse: a pinned version per table).",
                 "requestBody": { "required": false, "content": json_of(json!({ "type": "object", "properties": {
-                    "tables": { "type": "array", "items": { "type": "string", "enum": table_names() }, "description": "Default: every table." },
+                    "tables": { "type": "array", "items": { "type": "string", "enum": table_names }, "description": "Default: every table." },
                     "format": { "type": "string", "enum": ["avro", "parquet"], "default": "avro" },
                 } })) },
                 "responses": { "201": { "description": "The manifests of the snapshots made.", "content": json_of(json!({ "type": "array", "items": { "$ref": "#/components/schemas/Snapshot" } })) }, "400": error("A body that is not the object described."), "401": error("Missing or wrong API key."), "404": error("No such table.") },
             },
             "get": {
                 "summary": "The complete snapshots, oldest first.",
-                "parameters": [{ "name": "table", "in": "query", "schema": { "type": "string", "enum": table_names() } }],
+                "parameters": [{ "name": "table", "in": "query", "schema": { "type": "string", "enum": table_names } }],
                 "responses": { "200": { "description": "Their manifests.", "content": json_of(json!({ "type": "array", "items": { "$ref": "#/components/schemas/Snapshot" } })) }, "400": error("A query string that does not parse."), "401": error("Missing or wrong API key."), "404": error("No such table.") },
             },
         },
         "/tables/{table}/restore": { "post": {
             "summary": "Replace a table's contents with a snapshot, verified first, in one commit; or put the warehouse's table back to one of its versions.",
-            "parameters": [{ "name": "table", "in": "path", "required": true, "schema": { "type": "string", "enum": table_names() } }],
+            "parameters": [{ "name": "table", "in": "path", "required": true, "schema": { "type": "string", "enum": table_names } }],
             "requestBody": { "required": false, "content": json_of(json!({ "type": "object", "properties": {
                 "snapshot": { "type": "string", "default": "latest" },
                 "as_of": { "type": "string", "description": "Instead of a snapshot: a warehouse version number or an RFC 3339 time." },
@@ -149,7 +150,7 @@ fn paths() -> Value {
     })
 }
 
-fn schemas() -> Value {
+fn schemas(dictionary: &Dictionary) -> Value {
     let mut schemas = json!({
         "Error": { "type": "object", "required": ["error"], "properties": { "error": { "type": "string" } } },
         "Health": { "type": "object", "required": ["status", "worker", "queued", "uploads", "target"], "properties": {
@@ -202,14 +203,10 @@ fn schemas() -> Value {
             "id": { "type": "integer" }, "department": { "type": "string" }, "hired": { "type": "integer" },
         } },
     });
-    for table in &TABLES {
-        schemas[table.name] = row_schema(table);
+    for table in dictionary.tables() {
+        schemas[&table.name] = row_schema(table);
     }
     schemas
-}
-
-fn table_names() -> Vec<&'static str> {
-    TABLES.iter().map(|table| table.name).collect()
 }
 
 /// A ledger entry's statuses.
@@ -227,8 +224,8 @@ fn run_statuses() -> Vec<&'static str> {
 /// A table's row as JSON: from the dictionary, so the API documents the rules files obey.
 fn row_schema(table: &Table) -> Value {
     let mut properties = serde_json::Map::new();
-    for column in table.columns {
-        let schema = match column.kind {
+    for column in &table.columns {
+        let schema = match &column.kind {
             ColumnKind::Id => json!({ "type": "integer", "minimum": 1 }),
             ColumnKind::Text => {
                 json!({ "type": "string", "minLength": 1, "maxLength": MAX_TEXT_CHARS })
@@ -238,7 +235,7 @@ fn row_schema(table: &Table) -> Value {
                 json!({ "type": "integer", "minimum": 1, "description": format!("The id of a row of {target}.") })
             }
         };
-        properties.insert(column.name.to_owned(), schema);
+        properties.insert(column.name.clone(), schema);
     }
     json!({
         "type": "object",

@@ -13,7 +13,6 @@ use serde::Deserialize;
 
 use super::{Api, ApiError, access_log, auth, backups, bounds, public_paths};
 use crate::batch;
-use crate::dictionary::Table;
 use crate::event::Notification;
 use crate::ledger::{self, Entry, Selection};
 use crate::queue::QueueError;
@@ -95,8 +94,8 @@ async fn healthz(State(api): State<Api>) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
-async fn openapi() -> impl IntoResponse {
-    axum::Json(super::openapi::document())
+async fn openapi(State(api): State<Api>) -> impl IntoResponse {
+    axum::Json(super::openapi::document(api.target.dictionary()))
 }
 
 /// Errors axum answers by itself (a query that does not parse, a method the route does not
@@ -187,9 +186,8 @@ async fn insert_rows(
     body: Result<axum::body::Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body = body?;
-    let table = Table::named(&table)
-        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("no table {table:?}")))?;
-    let outcome = batch::insert(&api.queue, table, &body).await?;
+    let table = api.table(&table)?;
+    let outcome = batch::insert(&api.queue, &table, &body).await?;
     let body = serde_json::json!({
         "run_id": outcome.run.run_id,
         "accepted": outcome.run.rows_valid,

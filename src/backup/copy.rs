@@ -18,7 +18,7 @@ impl Backups {
     /// nothing written, when some file cannot be copied as it is.
     pub(super) async fn copy_live_files(
         &self,
-        table: &'static Table,
+        table: &Table,
         live: &LiveFiles,
     ) -> Result<Option<Manifest>, BackupError> {
         let mut rows = Vec::with_capacity(live.files.len());

@@ -6,7 +6,7 @@
 use datafusion::arrow::record_batch::RecordBatch;
 use roaring::RoaringTreemap;
 
-use crate::dictionary::{ColumnKind, TABLES, Table};
+use crate::dictionary::TableRef;
 use crate::sink::{SinkError, Target, insert_ids};
 
 /// Ids named in a message before the rest is only counted.
@@ -14,16 +14,16 @@ const IDS_SHOWN: usize = 10;
 
 /// A foreign key of the restored table, with the ids it may point at now.
 struct Reference {
-    column: &'static str,
+    column: String,
     index: usize,
-    referenced: &'static Table,
+    referenced: TableRef,
     present: RoaringTreemap,
     seen: RoaringTreemap,
 }
 
 /// Watches a restore's rows go by.
 pub(super) struct Check {
-    table: &'static Table,
+    table: TableRef,
     /// The new contents' ids, kept only when other tables point at this one.
     ids: Option<RoaringTreemap>,
     key_index: usize,
@@ -32,30 +32,30 @@ pub(super) struct Check {
 
 impl Check {
     /// Reads the ids each foreign key of `table` may point at in `target`.
-    pub(super) async fn new(
-        target: &dyn Target,
-        table: &'static Table,
-    ) -> Result<Check, SinkError> {
+    pub(super) async fn new(target: &dyn Target, table: &TableRef) -> Result<Check, SinkError> {
         let mut references = Vec::new();
         for (index, column) in table.columns.iter().enumerate() {
-            if let ColumnKind::Reference(name) = column.kind {
-                let referenced = Table::named(name).expect("references name declared tables");
-                let present = target.ids(referenced).await?;
-                references.push(Reference {
-                    column: column.name,
-                    index,
-                    referenced,
-                    present: bitmap(present),
-                    seen: RoaringTreemap::new(),
-                });
-            }
+            let Some(name) = column.referenced_table() else {
+                continue;
+            };
+            let referenced = (target.dictionary().table(name))
+                .expect("the dictionary checks references name declared tables");
+            let present = target.ids(referenced).await?;
+            references.push(Reference {
+                column: column.name.clone(),
+                index,
+                referenced: TableRef::clone(referenced),
+                present: present.into_integers(),
+                seen: RoaringTreemap::new(),
+            });
         }
         let ids = table.is_referenced().then(RoaringTreemap::new);
+        let key = table.key_column();
         let key_index = (table.columns.iter())
-            .position(|column| column.kind == ColumnKind::Id)
-            .expect("every table has an id column");
+            .position(|column| column == key)
+            .expect("the key is one of the columns");
         Ok(Check {
-            table,
+            table: TableRef::clone(table),
             ids,
             key_index,
             references,
@@ -89,34 +89,20 @@ impl Check {
         let Some(new_ids) = &self.ids else {
             return Ok(problems);
         };
-        for (other, column) in referencing(self.table) {
-            let pointed_at = bitmap(target.references(other, column).await?);
-            let missing = &pointed_at - new_ids;
+        for (other, column) in target.dictionary().referencing(&self.table) {
+            let pointed_at = target.references(other, &column.name).await?;
+            let missing = &pointed_at.into_integers() - new_ids;
             if !missing.is_empty() {
                 problems.push(format!(
-                    "rows of {} would point at {} through {column}",
+                    "rows of {} would point at {} through {}",
                     other.name,
-                    ids(&missing)
+                    ids(&missing),
+                    column.name
                 ));
             }
         }
         Ok(problems)
     }
-}
-
-/// The tables and columns whose values are ids of `table`.
-fn referencing(table: &Table) -> impl Iterator<Item = (&'static Table, &'static str)> + '_ {
-    TABLES.iter().flat_map(move |other| {
-        (other.columns.iter())
-            .filter(move |column| column.kind == ColumnKind::Reference(table.name))
-            .map(move |column| (other, column.name))
-    })
-}
-
-fn bitmap(ids: Vec<i64>) -> RoaringTreemap {
-    ids.into_iter()
-        .filter_map(|id| u64::try_from(id).ok())
-        .collect()
 }
 
 /// "ids 3, 7 and 9", or the first few and how many more.
@@ -137,19 +123,6 @@ fn ids(ids: &RoaringTreemap) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn employees_point_at_departments_and_jobs() {
-        let departments = Table::named("departments").unwrap();
-        let pointing: Vec<_> = referencing(departments)
-            .map(|(table, column)| (table.name, column))
-            .collect();
-        assert_eq!(pointing, [("hired_employees", "department_id")]);
-        assert_eq!(
-            referencing(Table::named("hired_employees").unwrap()).count(),
-            0
-        );
-    }
 
     #[test]
     fn long_id_lists_are_cut_and_counted() {

@@ -30,7 +30,7 @@ use datafusion::object_store::path::Path;
 use futures::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 
-use crate::dictionary::Table;
+use crate::dictionary::{Dictionary, Table, TableRef};
 use crate::report::Engines;
 use crate::sink::SinkError;
 use crate::sink::delta::DeltaTarget;
@@ -92,7 +92,10 @@ pub enum BackupError {
 
 /// The dictionary's schema of `table`, named after it (Avro's record name).
 fn named_schema(table: &Table) -> SchemaRef {
-    let metadata = [("avro.name", table.name), ("avro.namespace", "csvgate")];
+    let metadata = [
+        ("avro.name", table.name.as_str()),
+        ("avro.namespace", "csvgate"),
+    ];
     let metadata = metadata.map(|(key, value)| (key.to_owned(), value.to_owned()));
     let schema = table.typed_schema().as_ref().clone();
     Arc::new(schema.with_metadata(HashMap::from(metadata)))
@@ -102,6 +105,8 @@ fn named_schema(table: &Table) -> SchemaRef {
 #[derive(Debug, Clone)]
 pub struct Backups {
     pub location: Location,
+    /// The tables snapshots are checked against.
+    pub dictionary: Arc<Dictionary>,
 }
 
 impl Backups {
@@ -110,7 +115,7 @@ impl Backups {
     pub async fn backup_target(
         &self,
         engines: &Engines,
-        tables: &[&'static Table],
+        tables: &[TableRef],
         format: Format,
     ) -> Result<Vec<Manifest>, BackupError> {
         if let Some(mysql) = &engines.mysql {
@@ -131,7 +136,7 @@ impl Backups {
     pub async fn backup_warehouse(
         &self,
         warehouse: &DeltaTarget,
-        table: &'static Table,
+        table: &Table,
         format: Format,
     ) -> Result<Option<Manifest>, BackupError> {
         if format == Format::Parquet {
@@ -158,7 +163,7 @@ impl Backups {
     pub async fn backup_mysql(
         &self,
         target: &MysqlTarget,
-        tables: &[&'static Table],
+        tables: &[TableRef],
         format: Format,
     ) -> Result<Vec<Manifest>, BackupError> {
         let mut snapshot = mysql::Snapshot::begin(target).await?;
@@ -178,7 +183,7 @@ impl Backups {
     /// Streams `rows` into a new snapshot of `table`, then writes its manifest.
     async fn snapshot(
         &self,
-        table: &'static Table,
+        table: &Table,
         format: Format,
         source: manifest::Source,
         rows: write::Rows<'_>,
@@ -206,7 +211,7 @@ impl Backups {
 
     /// Every complete snapshot (of `table`, when given), oldest first.
     pub async fn list(&self, table: Option<&Table>) -> Result<Vec<Manifest>, BackupError> {
-        let prefix = table.map(|table| Path::from(table.name));
+        let prefix = table.map(|table| Path::from(table.name.as_str()));
         // A snapshot pruned while this lists is gone, as a listing a moment later shows: what
         // vanished between the listing and the read is skipped, not an error.
         let objects: Vec<_> = Arc::clone(&self.location.store)

@@ -14,7 +14,7 @@ use mysql_async::{Conn, Row, Value};
 
 use super::BackupError;
 use super::write::Rows;
-use crate::dictionary::Table;
+use crate::dictionary::{Table, TableRef};
 use crate::sink::Health;
 use crate::sink::mysql::MysqlTarget;
 
@@ -65,15 +65,13 @@ impl Snapshot {
     /// statement), so numbers and timestamps arrive binary and neither the server formats nor
     /// the client parses them as text (reading text rows on the writer's task made a backup
     /// 1.5× as slow as `mysqldump` of the same table).
-    pub(super) async fn rows(
-        &mut self,
-        table: &'static Table,
-    ) -> Result<Rows<'static>, BackupError> {
+    pub(super) async fn rows(&mut self, table: &TableRef) -> Result<Rows<'static>, BackupError> {
         let mut conn = self.connection().await?;
         let (sender, batches) = tokio::sync::mpsc::channel(BATCHES_IN_FLIGHT);
         let target = self.target.describe();
+        let table = TableRef::clone(table);
         self.reading = Some(tokio::spawn(async move {
-            if let Err(error) = read_table(&mut conn, table, &sender).await {
+            if let Err(error) = read_table(&mut conn, &table, &sender).await {
                 let _ = sender.send(Err(format!("{target}: {error}"))).await;
             }
             conn
@@ -110,7 +108,7 @@ impl Snapshot {
 /// Streams every row of `table` into `sender`, a batch at a time, until the receiver goes.
 async fn read_table(
     conn: &mut Conn,
-    table: &'static Table,
+    table: &Table,
     sender: &tokio::sync::mpsc::Sender<Result<RecordBatch, String>>,
 ) -> Result<(), mysql_async::Error> {
     let columns: Vec<String> = table

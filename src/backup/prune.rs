@@ -3,7 +3,7 @@
 //! have a snapshot (weeks without one are not counted, so a pause in backups does not age the
 //! weekly ones out, as restic's `--keep-weekly` does). Times are UTC, weeks start on Monday.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 
 use chrono::{DateTime, Datelike, Utc};
 use datafusion::object_store::ObjectStoreExt;
@@ -65,9 +65,10 @@ impl Backups {
         }
         let snapshots = self.list(table).await?;
         let mut removed = Vec::new();
-        for table in crate::dictionary::TABLES.iter() {
+        let tables: BTreeSet<&str> = (snapshots.iter()).map(|s| s.table.as_str()).collect();
+        for table in tables {
             let of_table: Vec<Manifest> = (snapshots.iter())
-                .filter(|snapshot| snapshot.table == table.name)
+                .filter(|snapshot| snapshot.table == table)
                 .cloned()
                 .collect();
             removed.extend(retention.removes(&of_table).into_iter().cloned());

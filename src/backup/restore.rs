@@ -14,7 +14,7 @@ use futures::TryStreamExt;
 use super::dangling::Check;
 use super::manifest::Manifest;
 use super::{BackupError, Backups};
-use crate::dictionary::Table;
+use crate::dictionary::TableRef;
 use crate::ledger::{self, Entry, Status};
 use crate::report::Engines;
 use crate::shape;
@@ -40,7 +40,7 @@ impl Backups {
     pub async fn restore(
         &self,
         target: &dyn Target,
-        table: &'static Table,
+        table: &TableRef,
         id: Option<&str>,
         force: bool,
     ) -> Result<Restored, BackupError> {
@@ -85,7 +85,7 @@ impl Backups {
     async fn stage(
         &self,
         snapshot: &Manifest,
-        table: &'static Table,
+        table: &TableRef,
         load: &mut dyn Load,
         check: &mut Check,
     ) -> Result<(), BackupError> {
@@ -124,7 +124,7 @@ impl Backups {
 /// gone, or if rows would be left pointing at ids that are not there, unless `force`.
 pub async fn restore_as_of(
     engines: &Engines,
-    table: &'static Table,
+    table: &TableRef,
     as_of: AsOf,
     force: bool,
 ) -> Result<Restored, BackupError> {
@@ -166,7 +166,11 @@ pub async fn restore_as_of(
 }
 
 /// `dangling` when forced or empty; else the refusal that names it.
-fn accepted(table: &Table, dangling: Vec<String>, force: bool) -> Result<Vec<String>, BackupError> {
+fn accepted(
+    table: &TableRef,
+    dangling: Vec<String>,
+    force: bool,
+) -> Result<Vec<String>, BackupError> {
     match dangling.is_empty() || force {
         true => Ok(dangling),
         false => Err(BackupError::Dangling {
@@ -178,7 +182,7 @@ fn accepted(table: &Table, dangling: Vec<String>, force: bool) -> Result<Vec<Str
 
 /// The ledger entry of a restore of `rows` rows from `object`.
 fn restored_entry(
-    table: &Table,
+    table: &TableRef,
     object: ObjectVersion,
     rows: u64,
     started_at: DateTime<Utc>,
@@ -189,6 +193,6 @@ fn restored_entry(
         status: Status::Restored,
         started_at,
         finished_at: Utc::now(),
-        ..Entry::queued(ledger::new_run_id(started_at), object, table.name)
+        ..Entry::queued(ledger::new_run_id(started_at), object, &table.name)
     }
 }

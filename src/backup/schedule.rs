@@ -8,7 +8,6 @@ use chrono::{DateTime, Utc};
 use croner::Cron;
 
 use super::{BackupError, Backups, Format, Manifest, Retention};
-use crate::dictionary::{TABLES, Table};
 use crate::report::Engines;
 
 /// Sundays at 03:00 UTC.
@@ -49,11 +48,10 @@ pub struct Job {
 impl Job {
     /// Snapshots every table, then prunes: the snapshots made and those removed.
     pub async fn run(&self) -> Result<(Vec<Manifest>, Vec<Manifest>), BackupError> {
-        let tables: Vec<&'static Table> = TABLES.iter().collect();
-        let made = (self
-            .backups
-            .backup_target(&self.engines, &tables, self.format))
-        .await?;
+        let tables = self.backups.dictionary.tables();
+        let made = (self.backups)
+            .backup_target(&self.engines, tables, self.format)
+            .await?;
         let removed = self.backups.prune(None, self.retention, false).await?;
         Ok((made, removed))
     }

@@ -48,7 +48,7 @@ impl Backups {
     /// it stages them (and refuses a count that differs before it commits).
     pub(super) async fn verify_bytes(&self, manifest: &Manifest) -> Result<(), BackupError> {
         let refused = |problem: String| self.refused(manifest, problem);
-        let table = Table::named(&manifest.table)
+        let table = (self.dictionary.table(&manifest.table))
             .ok_or_else(|| refused(format!("no table {:?} in the dictionary", manifest.table)))?;
         let declared = manifest::schema_of(table);
         if manifest.schema != declared {

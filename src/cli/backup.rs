@@ -6,14 +6,13 @@ use clap::{Args, Subcommand};
 
 use super::{CliError, Context};
 use crate::backup::{self, Retention, manifest};
-use crate::dictionary::{TABLES, Table};
 use crate::report::format::{self, Format};
 
 #[derive(Debug, Args)]
 pub struct BackupArgs {
     /// A table to back up (repeat for more) [default: every table].
-    #[arg(long = "table", value_parser = table_named)]
-    pub tables: Vec<&'static Table>,
+    #[arg(long = "table")]
+    pub tables: Vec<String>,
     /// The snapshot's file format.
     #[arg(long, value_enum, default_value_t)]
     pub format: backup::Format,
@@ -26,16 +25,15 @@ pub struct BackupArgs {
 pub enum BackupsCommand {
     /// The complete snapshots in the backups location, oldest first.
     List {
-        #[arg(long, value_parser = table_named)]
-        table: Option<&'static Table>,
+        #[arg(long)]
+        table: Option<String>,
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
     /// Check a snapshot: its schema against the dictionary, its file's size and SHA-256
     /// against the manifest, and its rows by decoding it.
     Verify {
-        #[arg(value_parser = table_named)]
-        table: &'static Table,
+        table: String,
         /// The snapshot's id [default: the table's latest].
         #[arg(long)]
         snapshot: Option<String>,
@@ -48,8 +46,8 @@ pub enum BackupsCommand {
         #[arg(long, default_value_t = 0)]
         keep_weekly: usize,
         /// Only this table's snapshots.
-        #[arg(long, value_parser = table_named)]
-        table: Option<&'static Table>,
+        #[arg(long)]
+        table: Option<String>,
         /// Print what would be removed, remove nothing.
         #[arg(long)]
         dry_run: bool,
@@ -58,17 +56,9 @@ pub enum BackupsCommand {
     },
 }
 
-pub(super) fn table_named(name: &str) -> Result<&'static Table, String> {
-    let names: Vec<&str> = TABLES.iter().map(|table| table.name).collect();
-    Table::named(name).ok_or_else(|| format!("no table {name:?}: one of {}", names.join(", ")))
-}
-
 pub async fn run(context: &Context, args: BackupArgs) -> Result<ExitCode, CliError> {
     let deployment = context.deployment().await?;
-    let tables: Vec<&'static Table> = match args.tables.is_empty() {
-        true => TABLES.iter().collect(),
-        false => args.tables,
-    };
+    let tables = deployment.dictionary().select(&args.tables)?;
     let made = (deployment.backups)
         .backup_target(&deployment.engines, &tables, args.format)
         .await?;
@@ -78,8 +68,14 @@ pub async fn run(context: &Context, args: BackupArgs) -> Result<ExitCode, CliErr
 pub async fn backups(context: &Context, command: BackupsCommand) -> Result<ExitCode, CliError> {
     let backups = context.deployment_without_ssm()?.backups;
     match command {
-        BackupsCommand::List { table, format } => print(&backups.list(table).await?, format),
+        BackupsCommand::List { table, format } => {
+            let table = table
+                .map(|name| backups.dictionary.find(&name).cloned())
+                .transpose()?;
+            print(&backups.list(table.as_deref()).await?, format)
+        }
         BackupsCommand::Verify { table, snapshot } => {
+            let table = backups.dictionary.find(&table)?;
             let manifest = backups.find(table, snapshot.as_deref()).await?;
             let rows = backups.verify(&manifest).await?;
             if !context.quiet {
@@ -98,7 +94,13 @@ pub async fn backups(context: &Context, command: BackupsCommand) -> Result<ExitC
                 keep_last,
                 keep_weekly,
             };
-            print(&backups.prune(table, retention, dry_run).await?, format)
+            let table = table
+                .map(|name| backups.dictionary.find(&name).cloned())
+                .transpose()?;
+            print(
+                &backups.prune(table.as_deref(), retention, dry_run).await?,
+                format,
+            )
         }
     }
 }

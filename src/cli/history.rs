@@ -7,23 +7,21 @@ use std::sync::Arc;
 use clap::Args;
 use datafusion::arrow::array::{ArrayRef, RecordBatch, StringArray, UInt64Array};
 
-use super::backup::table_named;
 use super::{CliError, Context};
-use crate::dictionary::Table;
 use crate::report::format::{self, Format};
 use crate::sink::delta::Commit;
 
 #[derive(Debug, Args)]
 pub struct HistoryArgs {
-    #[arg(value_parser = table_named)]
-    pub table: &'static Table,
+    pub table: String,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
 }
 
 pub async fn run(context: &Context, args: HistoryArgs) -> Result<ExitCode, CliError> {
     let deployment = context.deployment().await?;
-    let commits = deployment.engines.warehouse.history(args.table).await?;
+    let table = deployment.dictionary().find(&args.table)?;
+    let commits = deployment.engines.warehouse.history(table).await?;
     let batch = to_batch(&commits)?;
     let mut out = std::io::stdout().lock();
     format::write(args.format, &batch.schema(), &[batch], &mut out)?;

@@ -6,7 +6,6 @@ use clap::Args;
 
 use super::{CliError, Context};
 use crate::deployment::Deployment;
-use crate::dictionary::Table;
 use crate::ledger::{self, Status};
 use crate::pipeline::IngestOptions;
 use crate::report::format::{self, Format};
@@ -76,11 +75,13 @@ fn options(
     args: &IngestArgs,
 ) -> Result<IngestOptions, CliError> {
     let table = match &args.table {
-        Some(name) => Some(Table::named(name).ok_or_else(|| {
-            CliError::Usage(format!(
-                "--table {name}: no such table (known: departments, jobs, hired_employees)"
-            ))
-        })?),
+        Some(name) => Some(
+            deployment
+                .dictionary()
+                .find(name)
+                .cloned()
+                .map_err(|unknown| CliError::Usage(format!("--table {name}: {unknown}")))?,
+        ),
         None => None,
     };
     let workers = deployment.options.workers;

@@ -139,6 +139,8 @@ pub enum CliError {
     #[error("{0}")]
     Usage(String),
     #[error(transparent)]
+    NoSuchTable(#[from] crate::dictionary::NoSuchTable),
+    #[error(transparent)]
     Queue(#[from] crate::queue::QueueError),
     #[error(transparent)]
     Serve(#[from] crate::deployment::ServeError),
@@ -181,7 +183,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         #[cfg(feature = "ballista")]
         Command::Ballista(command) => ballista::run(&context, command).await,
         Command::Openapi => {
-            let document = crate::api::openapi::document();
+            let document = crate::api::openapi::document(&context.config.dictionary());
             println!(
                 "{}",
                 serde_json::to_string_pretty(&document).expect("JSON values print")

@@ -5,17 +5,14 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use super::backup::table_named;
 use super::{CliError, Context};
 use crate::backup;
-use crate::dictionary::Table;
 use crate::sink::delta::AsOf;
 
 #[derive(Debug, Args)]
 pub struct RestoreArgs {
     /// The table to restore.
-    #[arg(value_parser = table_named)]
-    pub table: &'static Table,
+    pub table: String,
     /// The snapshot's id (see `csvgate backups list`), or `latest`.
     #[arg(long, default_value = "latest")]
     pub snapshot: String,
@@ -31,15 +28,14 @@ pub struct RestoreArgs {
 
 pub async fn run(context: &Context, args: RestoreArgs) -> Result<ExitCode, CliError> {
     let deployment = context.deployment().await?;
+    let table = deployment.dictionary().find(&args.table)?;
     let restored = match args.as_of {
-        Some(as_of) => {
-            backup::restore_as_of(&deployment.engines, args.table, as_of, args.force).await?
-        }
+        Some(as_of) => backup::restore_as_of(&deployment.engines, table, as_of, args.force).await?,
         None => {
             let target = deployment.pipeline.target.as_ref();
             let snapshot = Some(args.snapshot.as_str());
             (deployment.backups)
-                .restore(target, args.table, snapshot, args.force)
+                .restore(target, table, snapshot, args.force)
                 .await?
         }
     };
@@ -49,7 +45,7 @@ pub async fn run(context: &Context, args: RestoreArgs) -> Result<ExitCode, CliEr
     if !context.quiet {
         println!(
             "{} restored from {}: {} rows (run {})",
-            args.table.name, restored.from, restored.rows, restored.run_id
+            table.name, restored.from, restored.rows, restored.run_id
         );
     }
     Ok(ExitCode::SUCCESS)

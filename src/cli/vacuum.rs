@@ -5,15 +5,13 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::backup::table_named;
 use super::{CliError, Context};
-use crate::dictionary::{TABLES, Table};
 
 #[derive(Debug, Args)]
 pub struct VacuumArgs {
     /// Tables to vacuum [default: every table].
-    #[arg(long = "table", value_parser = table_named)]
-    pub tables: Vec<&'static Table>,
+    #[arg(long = "table")]
+    pub tables: Vec<String>,
     /// Keep what versions of the last HOURS need [default: the table's
     /// `delta.deletedFileRetentionDuration`, 7 days].
     #[arg(long)]
@@ -28,16 +26,13 @@ pub struct VacuumArgs {
 
 pub async fn run(context: &Context, args: VacuumArgs) -> Result<ExitCode, CliError> {
     let deployment = context.deployment().await?;
-    let tables: Vec<&'static Table> = match args.tables.is_empty() {
-        true => TABLES.iter().collect(),
-        false => args.tables,
-    };
+    let tables = deployment.dictionary().select(&args.tables)?;
     let retention = args
         .retention_hours
         .map(|hours| Duration::from_secs(hours * 3600));
     let warehouse = &deployment.engines.warehouse;
     for table in tables {
-        let vacuumed = (warehouse.vacuum(table, retention, args.force, args.dry_run)).await?;
+        let vacuumed = (warehouse.vacuum(&table, retention, args.force, args.dry_run)).await?;
         let verb = if vacuumed.dry_run {
             "would remove"
         } else {

@@ -20,6 +20,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+use crate::dictionary::Dictionary;
 use crate::store::S3Settings;
 use crate::validate::{Dialect, HeaderMode, Limits};
 pub use backup::DEFAULT_RETENTION;
@@ -194,6 +195,12 @@ impl Config {
     }
 
     /// How to read a file when no command says otherwise.
+    /// The tables this configuration enforces: the built-in HR dictionary, for now the only
+    /// one (where a contract file named by the configuration is to be read).
+    pub fn dictionary(&self) -> std::sync::Arc<Dictionary> {
+        std::sync::Arc::new(Dictionary::hr())
+    }
+
     pub fn dialect(&self) -> Dialect {
         let delimiter = self.get(Key::Delimiter).map(|text| text.as_bytes()[0]);
         let header = self.get(Key::Header).map_or(HeaderMode::Auto, |text| {

@@ -13,6 +13,7 @@ use tokio::task::JoinHandle;
 
 use crate::backup::Backups;
 use crate::config::{Config, Key};
+use crate::dictionary::Dictionary;
 use crate::pipeline::{IngestOptions, Pipeline};
 use crate::queue::{Queue, QueueError};
 use crate::report::Engines;
@@ -64,8 +65,9 @@ impl Deployment {
         let location = |key| config.value(key);
         let names = [Key::Landing, Key::Invalid, Key::Warehouse].map(location);
         let buckets = Buckets::open(names, &config.s3())?;
-        let warehouse = DeltaTarget::new(buckets.warehouse.clone());
-        let mysql = mysql_target(&config)?;
+        let dictionary = config.dictionary();
+        let warehouse = DeltaTarget::new(buckets.warehouse.clone(), Arc::clone(&dictionary));
+        let mysql = mysql_target(&config, Arc::clone(&dictionary))?;
         let target: Arc<dyn Target> = match &mysql {
             None => Arc::new(warehouse.clone()),
             Some(mysql) if config.enabled(Key::MirrorParquet) => Arc::new(Mirrored {
@@ -90,9 +92,15 @@ impl Deployment {
             options,
             backups: Backups {
                 location: Location::bucket(location(Key::Backups), &config.s3())?,
+                dictionary,
             },
             config,
         })
+    }
+
+    /// The tables this deployment enforces.
+    pub fn dictionary(&self) -> &Arc<Dictionary> {
+        self.pipeline.target.dictionary()
     }
 
     /// The MySQL target, when one is configured.
@@ -107,12 +115,15 @@ impl Deployment {
 }
 
 /// The MySQL target `config` names, if any.
-fn mysql_target(config: &Config) -> Result<Option<MysqlTarget>, DeploymentError> {
+fn mysql_target(
+    config: &Config,
+    dictionary: Arc<Dictionary>,
+) -> Result<Option<MysqlTarget>, DeploymentError> {
     match config.get(Key::Target) {
         None => Ok(None),
         Some(url) if url.starts_with("mysql://") => {
             let password = config.get(Key::TargetPassword);
-            Ok(Some(MysqlTarget::new(url, password)?))
+            Ok(Some(MysqlTarget::new(url, password, dictionary)?))
         }
         Some(other) => Err(DeploymentError::UnknownTarget(
             crate::config::without_password(other),

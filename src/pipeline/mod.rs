@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use tracing::Instrument;
 
-use crate::dictionary::Table;
+use crate::dictionary::{Dictionary, TableRef};
 use crate::ledger::{self, Entry};
 use crate::sink::{SinkError, Target};
 use crate::store::{Buckets, Location, ObjectVersion, StoreError};
@@ -43,7 +43,7 @@ pub enum PipelineError {
 #[derive(Debug, Clone)]
 pub struct IngestOptions {
     /// Load every object into this table instead of telling it from the key.
-    pub table: Option<&'static Table>,
+    pub table: Option<TableRef>,
     pub dialect: Dialect,
     /// Process object versions the target already holds.
     pub force: bool,
@@ -78,22 +78,30 @@ pub struct Pipeline {
 struct Job {
     location: Location,
     object: ObjectVersion,
-    /// The table every object of the run loads into, when the run names one.
-    named_table: Option<&'static Table>,
+    /// The table the object loads into: the one the run names, else the one its key names.
+    table: Option<TableRef>,
 }
 
 impl Job {
-    fn new(location: &Location, object: ObjectVersion, options: &IngestOptions) -> Job {
+    fn new(
+        dictionary: &Dictionary,
+        location: &Location,
+        object: ObjectVersion,
+        options: &IngestOptions,
+    ) -> Job {
+        let table = (options.table.clone())
+            .or_else(|| table_of(dictionary, location, &object).ok().cloned());
         Job {
-            named_table: options.table,
+            table,
             location: location.clone(),
             object,
         }
     }
 
-    /// The table the object loads into: the one the run names, else the one its key names.
-    fn table(&self) -> Result<&'static Table, PipelineError> {
-        (self.named_table).map_or_else(|| table_of(&self.location, &self.object), Ok)
+    fn table(&self) -> Result<&TableRef, PipelineError> {
+        self.table
+            .as_ref()
+            .ok_or_else(|| object::unknown_table(&self.location, &self.object))
     }
 }
 
@@ -116,6 +124,7 @@ impl Pipeline {
         // the same way, and their ledger entries could not be written either.
         self.target.reachable().await?;
         let run_id = ledger::new_run_id(Utc::now());
+        let dictionary = self.target.dictionary();
         let mut jobs = Vec::new();
         if sources.is_empty() {
             let landing = &self.buckets.landing;
@@ -123,7 +132,7 @@ impl Pipeline {
             jobs.extend(
                 objects
                     .into_iter()
-                    .map(|object| Job::new(landing, object, options)),
+                    .map(|object| Job::new(dictionary, landing, object, options)),
             );
         }
         for source in sources {
@@ -131,7 +140,7 @@ impl Pipeline {
             jobs.extend(
                 objects
                     .into_iter()
-                    .map(|object| Job::new(&location, object, options)),
+                    .map(|object| Job::new(dictionary, &location, object, options)),
             );
         }
         let mut ranks: BTreeMap<usize, Vec<Job>> = BTreeMap::new();
@@ -225,7 +234,7 @@ impl Pipeline {
         object: ObjectVersion,
         options: &IngestOptions,
     ) -> Entry {
-        let job = Job::new(location, object, options);
+        let job = Job::new(self.target.dictionary(), location, object, options);
         self.process_until_ended(run_id, &job, options).await
     }
 

@@ -8,7 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use tracing::{Instrument, debug_span};
 
 use super::{IngestOptions, Job, Pipeline, PipelineError, Processed};
-use crate::dictionary::{Table, table_for_key};
+use crate::dictionary::{Dictionary, TableRef};
 use crate::ledger::{Entry, Status};
 use crate::sink::claim::{Claim, Renewing};
 use crate::sink::invalid::InvalidRows;
@@ -91,7 +91,7 @@ impl Pipeline {
     async fn load(
         &self,
         job: &Job,
-        table: &'static Table,
+        table: &TableRef,
         options: &IngestOptions,
         entry: &mut Entry,
     ) -> Result<Recorded, PipelineError> {
@@ -148,7 +148,7 @@ impl Pipeline {
     /// then ends `skipped`.
     async fn loaded_before(
         &self,
-        table: &'static Table,
+        table: &TableRef,
         object: &ObjectVersion,
         options: &IngestOptions,
     ) -> Result<bool, PipelineError> {
@@ -164,7 +164,7 @@ impl Pipeline {
     async fn stage_and_commit(
         &self,
         job: &Job,
-        table: &'static Table,
+        table: &TableRef,
         options: &IngestOptions,
         entry: &mut Entry,
         mut load: Box<dyn Load>,
@@ -196,7 +196,7 @@ impl Pipeline {
     async fn stage_rows(
         &self,
         job: &Job,
-        table: &'static Table,
+        table: &TableRef,
         options: &IngestOptions,
         entry: &mut Entry,
         load: &mut dyn Load,
@@ -248,16 +248,22 @@ enum Recorded {
     ClaimedElsewhere(DateTime<Utc>),
 }
 
-/// The table an object of `location` loads into, as its key names it.
-pub fn table_of(
+/// The table of `dictionary` an object of `location` loads into, as its key names it.
+pub fn table_of<'a>(
+    dictionary: &'a Dictionary,
     location: &Location,
     object: &ObjectVersion,
-) -> Result<&'static Table, PipelineError> {
-    table_for_key(&format!("{}{}", location.url.path(), object.key)).ok_or_else(|| {
-        PipelineError::UnknownTable {
-            object: display_name(location, object),
-        }
-    })
+) -> Result<&'a TableRef, PipelineError> {
+    dictionary
+        .table_for_key(&format!("{}{}", location.url.path(), object.key))
+        .ok_or_else(|| unknown_table(location, object))
+}
+
+/// The error of an object whose key names no table.
+pub(super) fn unknown_table(location: &Location, object: &ObjectVersion) -> PipelineError {
+    PipelineError::UnknownTable {
+        object: display_name(location, object),
+    }
 }
 
 /// A local file as its path, anything else as its URL.

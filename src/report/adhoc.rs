@@ -24,7 +24,8 @@ use futures::StreamExt;
 use mysql_async::{Row, Value};
 
 use super::ReportError;
-use crate::dictionary::{TABLES, Table, table_for_key};
+use crate::dictionary::{Table, TableRef};
+use crate::sink::Rows;
 use crate::sink::delta::DeltaTarget;
 use crate::sink::mysql::MysqlTarget;
 use crate::store::{Location, ObjectVersion};
@@ -49,11 +50,13 @@ pub async fn datafusion(
         .map_err(Box::new)?;
     let objects = (landing.csv_objects().await).map_err(crate::sink::SinkError::from)?;
     let location = landing;
-    for table in &TABLES {
+    let dictionary = warehouse.dictionary();
+    for table in dictionary.tables() {
         let files: Vec<ObjectVersion> = objects
             .iter()
             .filter(|object| {
-                table_for_key(&format!("{}{}", location.url.path(), object.key)) == Some(table)
+                let key = format!("{}{}", location.url.path(), object.key);
+                dictionary.table_for_key(&key) == Some(table)
             })
             .cloned()
             .collect();
@@ -99,7 +102,7 @@ fn queries_only() -> SQLOptions {
 fn landing_table(
     location: &Location,
     files: &[ObjectVersion],
-    table: &'static Table,
+    table: &TableRef,
     references: &ReferenceIds,
     rejected: bool,
 ) -> Result<StreamingTable, DataFusionError> {
@@ -115,7 +118,7 @@ fn landing_table(
                 schema: schema.clone(),
                 location: location.clone(),
                 object: object.clone(),
-                table,
+                table: TableRef::clone(table),
                 references: Arc::new(references.clone()),
                 rejected,
             }) as Arc<dyn PartitionStream>
@@ -142,7 +145,7 @@ struct LandingFile {
     schema: SchemaRef,
     location: Location,
     object: ObjectVersion,
-    table: &'static Table,
+    table: TableRef,
     references: Arc<ReferenceIds>,
     rejected: bool,
 }
@@ -156,7 +159,7 @@ impl PartitionStream for LandingFile {
         let (location, key, table, references, rejected) = (
             self.location.clone(),
             self.object.key.clone(),
-            self.table,
+            TableRef::clone(&self.table),
             self.references.clone(),
             self.rejected,
         );
@@ -165,7 +168,7 @@ impl PartitionStream for LandingFile {
                 .reader(&key)
                 .await
                 .map_err(|error| DataFusionError::External(Box::new(error)))?;
-            let split = validate::split(&key, input, table, &Dialect::default(), &references)
+            let split = validate::split(&key, input, &table, &Dialect::default(), &references)
                 .await
                 .map_err(|error| DataFusionError::External(Box::new(error)))?;
             Ok::<_, DataFusionError>((split, key))

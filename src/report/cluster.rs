@@ -11,7 +11,8 @@ use datafusion::execution::SessionStateBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 use super::ReportError;
-use crate::dictionary::{TABLES, Table};
+use crate::dictionary::Table;
+use crate::sink::Rows;
 use crate::sink::delta::{DeltaTarget, LiveFiles, set_report_options};
 
 /// A session on the cluster whose scheduler is at `scheduler` (`df://HOST:PORT`), with every
@@ -33,10 +34,10 @@ pub async fn session(
         .with_config(config)
         .build();
     let ctx = (SessionContext::remote_with_state(scheduler, state).await).map_err(Box::new)?;
-    for table in &TABLES {
+    for table in warehouse.dictionary().tables() {
         if let Some(live) = warehouse.live_files(table).await? {
             let scan = live_table(table, &live)?;
-            ctx.register_table(table.name, Arc::new(scan))
+            ctx.register_table(table.name.as_str(), Arc::new(scan))
                 .map_err(Box::new)?;
         }
     }
@@ -48,7 +49,7 @@ fn live_table(table: &Table, live: &LiveFiles) -> Result<ListingTable, ReportErr
     // A file whose rows are not exactly its Parquet rows would be misread as plain Parquet.
     if let Some(file) = live.files.iter().find(|file| !file.whole) {
         return Err(ReportError::NotPlainParquet {
-            table: table.name,
+            table: table.name.clone(),
             file: format!("{}{}", live.location.url, file.path),
         });
     }

@@ -77,7 +77,7 @@ pub enum ReportError {
     #[error(
         "table {table}: {file} has a deletion vector or partition values, which the ballista engine cannot read"
     )]
-    NotPlainParquet { table: &'static str, file: String },
+    NotPlainParquet { table: String, file: String },
     #[error("year {0}: must be {first} to {last}, the years a stored timestamp can hold", first = YEARS.start(), last = YEARS.end())]
     Year(i32),
 }

@@ -10,7 +10,7 @@ use datafusion::object_store::buffered::BufWriter;
 use datafusion::object_store::path::Path;
 use tokio::io::AsyncWriteExt;
 
-use crate::dictionary::Table;
+use crate::dictionary::TableRef;
 use crate::sink::SinkError;
 use crate::store::{Location, ObjectVersion, StoreError};
 use crate::validate::INVALID_FILE_EXTRA_COLUMNS;
@@ -19,22 +19,17 @@ use crate::validate::INVALID_FILE_EXTRA_COLUMNS;
 pub struct InvalidRows {
     bucket: Location,
     key: Path,
-    table: &'static Table,
+    table: TableRef,
     writer: Option<BufWriter>,
     rows: u64,
 }
 
 impl InvalidRows {
-    pub fn new(
-        bucket: &Location,
-        table: &'static Table,
-        object: &ObjectVersion,
-        run_id: &str,
-    ) -> Self {
+    pub fn new(bucket: &Location, table: &TableRef, object: &ObjectVersion, run_id: &str) -> Self {
         InvalidRows {
             bucket: bucket.clone(),
             key: Path::from(format!("{}/{}.{run_id}.csv", table.name, object.stem())),
-            table,
+            table: TableRef::clone(table),
             writer: None,
             rows: 0,
         }

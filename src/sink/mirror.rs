@@ -12,7 +12,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use datafusion::arrow::record_batch::RecordBatch;
 
-use crate::dictionary::Table;
+use crate::dictionary::{Dictionary, Keys, Table, TableRef};
 use crate::ledger::{Entry, Selection};
 use crate::sink::claim::{Claim, Claims, Ticket};
 use crate::sink::{Health, Ledger, Load, Rows, SinkError, Target};
@@ -26,13 +26,17 @@ pub struct Mirrored {
 
 #[async_trait]
 impl Rows for Mirrored {
-    async fn ids(&self, table: &'static Table) -> Result<Vec<i64>, SinkError> {
+    fn dictionary(&self) -> &Arc<Dictionary> {
+        self.primary.dictionary()
+    }
+
+    async fn ids(&self, table: &Table) -> Result<Keys, SinkError> {
         self.primary.ids(table).await
     }
 
     async fn begin(
         &self,
-        table: &'static Table,
+        table: &TableRef,
         object: &ObjectVersion,
     ) -> Result<Box<dyn Load>, SinkError> {
         let primary = self.primary.begin(table, object).await?;
@@ -41,7 +45,7 @@ impl Rows for Mirrored {
 
     async fn begin_replace(
         &self,
-        table: &'static Table,
+        table: &TableRef,
         force: bool,
     ) -> Result<Box<dyn Load>, SinkError> {
         let primary = self.primary.begin_replace(table, force).await?;
@@ -49,18 +53,14 @@ impl Rows for Mirrored {
         paired(primary, mirror).await
     }
 
-    async fn references(&self, table: &'static Table, column: &str) -> Result<Vec<i64>, SinkError> {
+    async fn references(&self, table: &Table, column: &str) -> Result<Keys, SinkError> {
         self.primary.references(table, column).await
     }
 }
 
 #[async_trait]
 impl Ledger for Mirrored {
-    async fn is_loaded(
-        &self,
-        table: &'static Table,
-        object: &ObjectVersion,
-    ) -> Result<bool, SinkError> {
+    async fn is_loaded(&self, table: &Table, object: &ObjectVersion) -> Result<bool, SinkError> {
         Ok(self.primary.is_loaded(table, object).await?
             && self.mirror.is_loaded(table, object).await?)
     }

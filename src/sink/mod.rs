@@ -13,6 +13,8 @@ pub mod invalid;
 pub mod mirror;
 pub mod mysql;
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 pub use claim::Claims;
 use datafusion::arrow::array::AsArray;
@@ -23,7 +25,7 @@ use datafusion::error::DataFusionError;
 use deltalake::DeltaTableError;
 use roaring::RoaringTreemap;
 
-use crate::dictionary::{ColumnKind, Table};
+use crate::dictionary::{Dictionary, Keys, Table, TableRef};
 use crate::ledger;
 use crate::store::{ObjectVersion, StoreError};
 use crate::validate::ReferenceIds;
@@ -72,13 +74,16 @@ impl<T: Rows + Ledger + Claims + Health + ?Sized> Target for T {}
 /// The rows: what loads and restores write, and what the foreign-key rules read.
 #[async_trait]
 pub trait Rows: Send + Sync {
-    /// Ids already loaded in `table`, which the foreign-key rules of other tables accept.
-    async fn ids(&self, table: &'static Table) -> Result<Vec<i64>, SinkError>;
+    /// The tables this target holds, as declared: what its schema, loads and sessions follow.
+    fn dictionary(&self) -> &Arc<Dictionary>;
+
+    /// The keys already loaded in `table`, which the foreign-key rules of other tables accept.
+    async fn ids(&self, table: &Table) -> Result<Keys, SinkError>;
 
     /// Starts loading one object version's valid rows into `table`.
     async fn begin(
         &self,
-        table: &'static Table,
+        table: &TableRef,
         object: &ObjectVersion,
     ) -> Result<Box<dyn Load>, SinkError>;
 
@@ -89,12 +94,12 @@ pub trait Rows: Send + Sync {
     /// (the caller checks first; a target that enforces foreign keys refuses without it).
     async fn begin_replace(
         &self,
-        table: &'static Table,
+        table: &TableRef,
         force: bool,
     ) -> Result<Box<dyn Load>, SinkError>;
 
-    /// The distinct values of the foreign key `column` of `table`: the ids its rows point at.
-    async fn references(&self, table: &'static Table, column: &str) -> Result<Vec<i64>, SinkError>;
+    /// The distinct values of the foreign key `column` of `table`: the keys its rows point at.
+    async fn references(&self, table: &Table, column: &str) -> Result<Keys, SinkError>;
 }
 
 /// The ledger beside the rows, keeping the contract stated in [`crate::ledger`] (with the
@@ -103,11 +108,7 @@ pub trait Rows: Send + Sync {
 pub trait Ledger: Send + Sync {
     /// Whether the rows of this object version were committed by an earlier run, read from
     /// the same commit as the rows (ledger contract, rule 1).
-    async fn is_loaded(
-        &self,
-        table: &'static Table,
-        object: &ObjectVersion,
-    ) -> Result<bool, SinkError>;
+    async fn is_loaded(&self, table: &Table, object: &ObjectVersion) -> Result<bool, SinkError>;
 
     /// Records an entry that loaded nothing in the ledger: `queued` (durable when this
     /// returns), `skipped` or `failed`.
@@ -150,17 +151,16 @@ pub trait Load: Send {
     async fn abort(self: Box<Self>);
 }
 
-/// The ids each foreign key of `table` may point at, as `target` holds them right now.
+/// The keys each foreign key of `table` may point at, as `target` holds them right now.
 pub async fn reference_ids(
     target: &(impl Target + ?Sized),
     table: &Table,
 ) -> Result<ReferenceIds, SinkError> {
     let mut references = ReferenceIds::new();
-    for column in table.columns {
-        if let ColumnKind::Reference(name) = column.kind {
-            let referenced = Table::named(name).expect("references name declared tables");
-            references.insert(name, target.ids(referenced).await?);
-        }
+    for (_, name) in table.references() {
+        let referenced = (target.dictionary().table(name))
+            .expect("the dictionary checks references name declared tables");
+        references.insert(name.to_owned(), target.ids(referenced).await?);
     }
     Ok(references)
 }

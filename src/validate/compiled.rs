@@ -19,10 +19,12 @@ use datafusion::physical_plan::streaming::PartitionStream;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
 use super::rules::{self, ReferenceIds};
-use crate::dictionary::Table;
+use crate::dictionary::TableRef;
 
 /// The split query of one table for one set of reference ids.
 pub struct CompiledRules {
+    /// The table as declared when compiled: two dictionaries may name different tables alike.
+    table: TableRef,
     references: ReferenceIds,
     /// Innermost projection first.
     projections: Vec<Projector>,
@@ -30,33 +32,35 @@ pub struct CompiledRules {
 
 /// The last compiled rules of each table. Reference ids change only when `departments` or
 /// `jobs` load, so one entry per table is enough.
-static COMPILED: LazyLock<Mutex<HashMap<&'static str, Arc<CompiledRules>>>> =
+static COMPILED: LazyLock<Mutex<HashMap<String, Arc<CompiledRules>>>> =
     LazyLock::new(Default::default);
 
 impl CompiledRules {
     /// The rules of `table` accepting `references`, compiled now or earlier.
     pub async fn get(
-        table: &'static Table,
+        table: &TableRef,
         references: &ReferenceIds,
     ) -> Result<Arc<CompiledRules>, DataFusionError> {
         let kept = COMPILED
             .lock()
             .expect("rules lock")
-            .get(table.name)
+            .get(&table.name)
             .cloned();
-        if let Some(rules) = kept.filter(|rules| &rules.references == references) {
+        let same =
+            |rules: &Arc<CompiledRules>| rules.table == *table && &rules.references == references;
+        if let Some(rules) = kept.filter(same) {
             return Ok(rules);
         }
         let rules = Arc::new(Self::compile(table, references).await?);
         COMPILED
             .lock()
             .expect("rules lock")
-            .insert(table.name, Arc::clone(&rules));
+            .insert(table.name.clone(), Arc::clone(&rules));
         Ok(rules)
     }
 
     async fn compile(
-        table: &'static Table,
+        table: &TableRef,
         references: &ReferenceIds,
     ) -> Result<CompiledRules, DataFusionError> {
         let ctx = SessionContext::new_with_config(SessionConfig::new().with_target_partitions(1));
@@ -83,6 +87,7 @@ impl CompiledRules {
         }
         projections.reverse();
         Ok(CompiledRules {
+            table: TableRef::clone(table),
             references: references.clone(),
             projections,
         })
@@ -123,11 +128,12 @@ impl PartitionStream for NoRows {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dictionary::{Column, ColumnKind, Dictionary, Keys};
     use datafusion::arrow::array::{BooleanArray, StringArray, UInt32Array, UInt64Array};
     use datafusion::datasource::MemTable;
 
-    fn employees() -> &'static Table {
-        Table::named("hired_employees").unwrap()
+    fn employees() -> TableRef {
+        Dictionary::hr_table("hired_employees")
     }
 
     /// Rows that pass, and rows that break one rule each.
@@ -163,20 +169,23 @@ mod tests {
     }
 
     fn references(departments: Vec<i64>) -> ReferenceIds {
-        ReferenceIds::from([("departments", departments), ("jobs", vec![2])])
+        ReferenceIds::from([
+            ("departments".to_owned(), Keys::from_iter(departments)),
+            ("jobs".to_owned(), Keys::from_iter([2])),
+        ])
     }
 
     #[tokio::test]
     async fn the_compiled_rules_answer_what_the_query_answers() {
         let references = references(vec![1]);
-        let rules = CompiledRules::get(employees(), &references).await.unwrap();
+        let rules = CompiledRules::get(&employees(), &references).await.unwrap();
         let compiled = rules.apply(&text_rows()).unwrap();
 
         let ctx = SessionContext::new();
         let rows = MemTable::try_new(employees().text_schema(), vec![vec![text_rows()]]).unwrap();
         ctx.register_table(rules::RAW_TABLE, Arc::new(rows))
             .unwrap();
-        let sql = rules::split_sql(employees(), &references);
+        let sql = rules::split_sql(&employees(), &references);
         let queried = ctx.sql(&sql).await.unwrap().collect().await.unwrap();
 
         assert_eq!(compiled.schema(), queried[0].schema());
@@ -188,12 +197,29 @@ mod tests {
     #[tokio::test]
     async fn rules_are_compiled_again_only_when_the_reference_ids_change() {
         // Another table than the test above, whose entry it would replace.
-        let jobs = Table::named("jobs").unwrap();
-        let ids = |departments: Vec<i64>| ReferenceIds::from([("departments", departments)]);
+        let hr = Dictionary::hr();
+        let jobs = hr.table("jobs").unwrap();
+        let ids = |departments: Vec<i64>| {
+            ReferenceIds::from([("departments".to_owned(), Keys::from_iter(departments))])
+        };
         let first = CompiledRules::get(jobs, &ids(vec![1, 2])).await.unwrap();
         let again = CompiledRules::get(jobs, &ids(vec![1, 2])).await.unwrap();
         let changed = CompiledRules::get(jobs, &ids(vec![1, 2, 3])).await.unwrap();
         assert!(Arc::ptr_eq(&first, &again));
         assert!(!Arc::ptr_eq(&first, &changed));
+        // A table of another dictionary with the same name gets rules of its own.
+        let other = Dictionary::new(vec![(
+            "jobs",
+            vec![
+                Column::new("id", ColumnKind::Id),
+                Column::new("title", ColumnKind::Text),
+            ],
+        )])
+        .unwrap();
+        let theirs = CompiledRules::get(other.table("jobs").unwrap(), &ids(vec![1, 2, 3]))
+            .await
+            .unwrap();
+        assert!(!Arc::ptr_eq(&changed, &theirs));
+        assert!(theirs.table.column_names().eq(["id", "title"]));
     }
 }

@@ -29,7 +29,7 @@ use datafusion::error::DataFusionError;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use crate::dictionary::Table;
+use crate::dictionary::{Table, TableRef};
 use crate::shape::to_schema;
 use compiled::CompiledRules;
 pub use dialect::{Dialect, HeaderMode, INVALID_FILE_EXTRA_COLUMNS};
@@ -77,7 +77,7 @@ pub struct SplitBatch {
 /// Valid and invalid rows of one object, batch by batch, as the reader produces them.
 pub struct SplitStream {
     file: String,
-    table: &'static Table,
+    table: TableRef,
     rules: Arc<CompiledRules>,
     /// Text batches from the reader thread, in file order.
     rows: mpsc::Receiver<RecordBatch>,
@@ -97,7 +97,7 @@ impl fmt::Debug for SplitStream {
 pub async fn split(
     file: &str,
     input: impl Read + Send + 'static,
-    table: &'static Table,
+    table: &TableRef,
     dialect: &Dialect,
     references: &ReferenceIds,
 ) -> Result<SplitStream, ValidateError> {
@@ -106,14 +106,14 @@ pub async fn split(
         .map_err(|source| ValidateError::query(file, source))?;
     let (sender, rows) = mpsc::channel(CHANNEL_BATCHES);
     let reader = {
-        let (file, dialect) = (file.to_owned(), dialect.clone());
+        let (file, dialect, table) = (file.to_owned(), dialect.clone(), TableRef::clone(table));
         tokio::task::spawn_blocking(move || {
-            read::read_text_batches(&file, input, table, &dialect, sender)
+            read::read_text_batches(&file, input, &table, &dialect, sender)
         })
     };
     Ok(SplitStream {
         file: file.to_owned(),
-        table,
+        table: TableRef::clone(table),
         rules,
         rows,
         reader,
@@ -129,7 +129,7 @@ impl SplitStream {
             Err(source) => return Some(Err(ValidateError::query(&self.file, source))),
         };
         Some(
-            split_batch(self.table, &batch).map_err(|source| ValidateError::Split {
+            split_batch(&self.table, &batch).map_err(|source| ValidateError::Split {
                 file: self.file.clone(),
                 source,
             }),

@@ -19,7 +19,7 @@ use tokio::sync::mpsc;
 
 use super::dialect::{Dialect, header_extra_columns, sniff_delimiter};
 use super::text_rows::RowBuffer;
-use crate::dictionary::Table;
+use crate::dictionary::{Table, TableRef};
 use records::Records;
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -64,7 +64,7 @@ pub struct ReadSummary {
 pub fn read_text_batches(
     file: &str,
     input: impl Read,
-    table: &'static Table,
+    table: &TableRef,
     dialect: &Dialect,
     batches: mpsc::Sender<RecordBatch>,
 ) -> Result<ReadSummary, ReadError> {
@@ -95,7 +95,7 @@ pub fn read_text_batches(
             .map_err(|field| ReadError::NotUtf8 {
                 file: file.to_owned(),
                 line: start.line,
-                field: field.to_owned(),
+                field,
             })?;
         read += 1;
         if rows.is_full() && batches.blocking_send(rows.take_batch()).is_err() {

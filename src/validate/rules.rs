@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use crate::dictionary::{
-    ColumnKind, FIELD_COUNT_COLUMN, LIMIT_BROKEN_COLUMN, LINE_COLUMN, MAX_TEXT_CHARS,
+    ColumnKind, FIELD_COUNT_COLUMN, Keys, LIMIT_BROKEN_COLUMN, LINE_COLUMN, MAX_TEXT_CHARS,
     REASON_COLUMN, REPEATED_ID_COLUMN, Table,
 };
 
@@ -24,8 +24,8 @@ pub const TYPED_PREFIX: &str = "typed_";
 /// "ISO 8601", and guessing a time of day would invent data. The value must also convert to
 /// a nanosecond timestamp (years 1678 to 2261), which keeps it inside MySQL's `DATETIME`.
 pub const ISO_8601_DATE_TIME: &str = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}:?[0-9]{2})?$";
-/// Ids present in each referenced table, keyed by table name.
-pub type ReferenceIds = HashMap<&'static str, Vec<i64>>;
+/// Keys present in each referenced table, by table name.
+pub type ReferenceIds = HashMap<String, Keys>;
 
 /// The split query for `table`.
 pub fn split_sql(table: &Table, references: &ReferenceIds) -> String {
@@ -36,8 +36,8 @@ pub fn split_sql(table: &Table, references: &ReferenceIds) -> String {
         reason_sql(table, references),
         quote(REASON_COLUMN)
     ));
-    for column in table.columns {
-        let typed = typed_sql(column.name, column.kind);
+    for column in &table.columns {
+        let typed = typed_sql(&column.name, &column.kind);
         select.push(format!(
             "{typed} AS {}",
             quote(&format!("{TYPED_PREFIX}{}", column.name))
@@ -55,10 +55,10 @@ pub fn reason_sql(table: &Table, references: &ReferenceIds) -> String {
         "CASE WHEN {count} <> {expected} THEN 'row: expected {expected} fields, found ' || CAST({count} AS VARCHAR) END",
         count = quote(FIELD_COUNT_COLUMN)
     )];
-    for column in table.columns {
-        checks.push(column_check(column.name, column.kind, references));
+    for column in &table.columns {
+        checks.push(column_check(&column.name, &column.kind, references));
     }
-    let key = table.key_column().name;
+    let key = &table.key_column().name;
     checks.push(format!(
         "CASE WHEN {} THEN '{key}: repeats the id of an earlier row in this file' END",
         quote(REPEATED_ID_COLUMN)
@@ -71,7 +71,7 @@ pub fn reason_sql(table: &Table, references: &ReferenceIds) -> String {
 }
 
 /// The first problem of one column as `'column: problem'`, or `NULL`.
-fn column_check(name: &str, kind: ColumnKind, references: &ReferenceIds) -> String {
+fn column_check(name: &str, kind: &ColumnKind, references: &ReferenceIds) -> String {
     let field = quote(name);
     let typed = typed_sql(name, kind);
     let mut arms = vec![format!(
@@ -95,17 +95,14 @@ fn column_check(name: &str, kind: ColumnKind, references: &ReferenceIds) -> Stri
     if let ColumnKind::Reference(target) = kind {
         arms.push(format!(
             "WHEN NOT ({}) THEN '{name}: ' || trim({field}) || ' is not an id in {target}'",
-            in_list(
-                &typed,
-                references.get(target).map_or(&[][..], Vec::as_slice)
-            )
+            in_list(&typed, references.get(target))
         ));
     }
     format!("CASE {} END", arms.join(" "))
 }
 
 /// The value a valid field is loaded as; `NULL` where the text does not convert.
-fn typed_sql(name: &str, kind: ColumnKind) -> String {
+fn typed_sql(name: &str, kind: &ColumnKind) -> String {
     let field = quote(name);
     match kind {
         ColumnKind::Id | ColumnKind::Reference(_) => {
@@ -122,12 +119,12 @@ fn trimmed(field: &str) -> String {
     format!("btrim({field}, ' ' || chr(9) || chr(10) || chr(13))")
 }
 
-fn in_list(expr: &str, ids: &[i64]) -> String {
-    if ids.is_empty() {
-        return "false".to_owned();
+/// `expr IN (keys…)`; no keys (or an unknown table) admit nothing.
+fn in_list(expr: &str, keys: Option<&Keys>) -> String {
+    match keys.filter(|keys| !keys.is_empty()) {
+        None => "false".to_owned(),
+        Some(keys) => format!("{expr} IN ({})", keys.sql_literals().join(", ")),
     }
-    let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
-    format!("{expr} IN ({})", ids.join(", "))
 }
 
 fn quote(identifier: &str) -> String {
@@ -137,11 +134,16 @@ fn quote(identifier: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dictionary::Dictionary;
 
     #[test]
     fn reasons_name_each_column_and_reference() {
-        let employees = Table::named("hired_employees").unwrap();
-        let references = ReferenceIds::from([("departments", vec![1, 2]), ("jobs", vec![])]);
+        let hr = Dictionary::hr();
+        let employees = hr.table("hired_employees").unwrap();
+        let references = ReferenceIds::from([
+            ("departments".to_owned(), Keys::from_iter([1, 2])),
+            ("jobs".to_owned(), Keys::Integers(Default::default())),
+        ]);
         let sql = reason_sql(employees, &references);
         for expected in [
             "'job_id: missing'",

@@ -11,11 +11,11 @@ use datafusion::arrow::record_batch::RecordBatch;
 use roaring::RoaringTreemap;
 
 use super::Limits;
-use crate::dictionary::Table;
+use crate::dictionary::TableRef;
 
 /// Column builders for one batch, plus the ids seen so far in the file.
 pub(super) struct RowBuffer {
-    table: &'static Table,
+    table: TableRef,
     delimiter: char,
     limits: Limits,
     /// Bytes of fields in the batch being built.
@@ -32,7 +32,7 @@ pub(super) struct RowBuffer {
 }
 
 impl RowBuffer {
-    pub(super) fn new(table: &'static Table, delimiter: u8, limits: Limits) -> Self {
+    pub(super) fn new(table: &TableRef, delimiter: u8, limits: Limits) -> Self {
         let capacity = limits.batch_rows;
         let key_index = table
             .columns
@@ -40,7 +40,7 @@ impl RowBuffer {
             .position(|column| column == table.key_column())
             .expect("key column is one of the columns");
         RowBuffer {
-            table,
+            table: TableRef::clone(table),
             delimiter: char::from(delimiter),
             limits,
             bytes: 0,
@@ -72,13 +72,13 @@ impl RowBuffer {
         record: &csv::ByteRecord,
         line: u64,
         cut: bool,
-    ) -> Result<(), &'static str> {
+    ) -> Result<(), String> {
         let count = record.len().saturating_sub(self.ignore_trailing);
         let columns = self.fields.len();
         let mut texts: Vec<Option<&str>> = Vec::with_capacity(columns);
         for (index, column) in self.table.columns.iter().enumerate() {
             texts.push(match record.get(index).filter(|_| index < count) {
-                Some(bytes) => Some(std::str::from_utf8(bytes).map_err(|_| column.name)?),
+                Some(bytes) => Some(std::str::from_utf8(bytes).map_err(|_| column.name.clone())?),
                 None => None,
             });
         }
@@ -88,7 +88,7 @@ impl RowBuffer {
             texts[columns - 1] = Some(
                 surplus
                     .as_deref()
-                    .map_err(|_| self.table.columns[columns - 1].name)?,
+                    .map_err(|_| self.table.columns[columns - 1].name.clone())?,
             );
         }
         for (builder, text) in self.fields.iter_mut().zip(&texts) {
@@ -119,8 +119,8 @@ impl RowBuffer {
         let long = record
             .iter()
             .position(|field| field.len() > max_field_bytes)?;
-        let columns = self.table.columns;
-        let column = columns[long.min(columns.len() - 1)].name;
+        let columns = &self.table.columns;
+        let column = &columns[long.min(columns.len() - 1)].name;
         Some(format!("{column}: longer than {max_field_bytes} bytes"))
     }
 

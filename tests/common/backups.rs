@@ -1,8 +1,10 @@
 //! Backups of a sandbox, and a table's rows as each target holds them, to compare before and
 //! after a backup or a restore.
 
+use std::sync::Arc;
+
 use csvgate::backup::Backups;
-use csvgate::dictionary::Table;
+use csvgate::dictionary::{Dictionary, Table};
 use csvgate::sink::mysql::MysqlTarget;
 use csvgate::store::{Location, S3Settings};
 use datafusion::arrow::json::ArrayWriter;
@@ -16,6 +18,7 @@ pub fn backups(sandbox: &Sandbox) -> Backups {
     let location = Location::open(folder.to_str().unwrap(), true, &S3Settings::default());
     Backups {
         location: location.unwrap(),
+        dictionary: Arc::new(Dictionary::hr()),
     }
 }
 
@@ -25,7 +28,7 @@ pub async fn warehouse_rows(sandbox: &Sandbox, table: &Table) -> Vec<Value> {
     let columns: Vec<String> = table
         .columns
         .iter()
-        .map(|column| match column.name {
+        .map(|column| match column.name.as_str() {
             "datetime" => "CAST(datetime AS BIGINT) AS datetime".to_owned(),
             name => name.to_owned(),
         })

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use csvgate::config::Config;
 use csvgate::deployment::Deployment;
+use csvgate::dictionary::Dictionary;
 use csvgate::ledger::{Entry, Status};
 use csvgate::pipeline::{IngestOptions, Pipeline};
 use csvgate::sink::Target;
@@ -295,7 +296,7 @@ pub fn mysql_server() -> String {
 pub async fn mysql_database() -> (String, MysqlTarget) {
     let name = empty_mysql_database().await;
     let url = format!("{}/{name}", mysql_server());
-    let target = MysqlTarget::new(&url, None).unwrap();
+    let target = MysqlTarget::new(&url, None, Arc::new(Dictionary::hr())).unwrap();
     assert_eq!(
         target.init().await.unwrap(),
         csvgate::sink::mysql::ddl::SCHEMA_VERSION,

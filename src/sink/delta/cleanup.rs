@@ -33,7 +33,7 @@ pub(super) async fn clean_up_log(delta: &DeltaTable) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dictionary::Table;
+    use crate::dictionary::Dictionary;
     use crate::sink::delta::DELTA_LOG;
     use crate::sink::delta::tables::delta_columns;
     use crate::sink::delta::tests::one_job;
@@ -71,7 +71,7 @@ mod tests {
     #[tokio::test]
     async fn log_files_are_cleaned_up_at_checkpoints_only() {
         let dir = tempfile::tempdir().unwrap();
-        let jobs = Table::named("jobs").unwrap();
+        let jobs = &Dictionary::hr_table("jobs");
         let properties = [
             ("delta.checkpointInterval", Some("2")),
             ("delta.logRetentionDuration", Some("interval 0 seconds")),

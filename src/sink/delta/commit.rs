@@ -40,13 +40,13 @@ pub(super) const OBJECT_KEY: &str = "csvgate.object";
 /// `staged`).
 pub(super) async fn commit_staged(
     target: &DeltaTarget,
-    table: &'static Table,
+    table: &Table,
     delta: DeltaTable,
     staged: &[Add],
     commit: CommitProperties,
     mode: SaveMode,
 ) -> Result<DeltaTable, SinkError> {
-    let error = target.error(table.name);
+    let error = target.error(&table.name);
     let mut actions: Vec<Action> = staged.iter().cloned().map(Action::Add).collect();
     if mode == SaveMode::Overwrite {
         crate::fault::pause(crate::fault::RESTORE_BEFORE_COMMIT).await;
@@ -69,13 +69,13 @@ pub(super) async fn commit_staged(
 /// writer is a conflict ([`retry::is_conflict`]) that goes back to the caller.
 pub(super) async fn commit_actions(
     target: &DeltaTarget,
-    table: &'static Table,
+    table: &Table,
     mut delta: DeltaTable,
     actions: Vec<Action>,
     operation: DeltaOperation,
     commit: CommitProperties,
 ) -> Result<DeltaTable, SinkError> {
-    let error = target.error(table.name);
+    let error = target.error(&table.name);
     let snapshot = delta.snapshot().map_err(&error)?;
     // delta-rs would put an append on top of another writer's newer commit by itself, since
     // an append reads no rows. But whether these files may be appended at all was decided on

@@ -52,17 +52,17 @@ pub struct LiveFile {
 impl DeltaTarget {
     /// The live files of `table` at its current version; `None` when it was never loaded.
     pub async fn live_files(&self, table: &Table) -> Result<Option<LiveFiles>, SinkError> {
-        let delta = self.open(table.name).await?;
+        let delta = self.open(&table.name).await?;
         let Some(version) = delta.version() else {
             return Ok(None);
         };
         let schema = (delta.snapshot())
-            .map_err(self.error(table.name))?
+            .map_err(self.error(&table.name))?
             .snapshot()
             .arrow_schema();
         Ok(Some(LiveFiles {
             version,
-            location: self.warehouse.child(table.name)?,
+            location: self.warehouse.child(&table.name)?,
             files: self.files_of(table, &delta)?,
             schema,
         }))
@@ -74,7 +74,7 @@ impl DeltaTarget {
         table: &Table,
         delta: &DeltaTable,
     ) -> Result<Vec<LiveFile>, SinkError> {
-        let snapshot = delta.snapshot().map_err(self.error(table.name))?;
+        let snapshot = delta.snapshot().map_err(self.error(&table.name))?;
         let files = (snapshot.log_data().iter())
             .map(|file| LiveFile {
                 path: file.object_store_path(),

@@ -60,7 +60,7 @@ impl std::str::FromStr for AsOf {
 impl DeltaTarget {
     /// The commits of `table` its log still holds, newest first.
     pub async fn history(&self, table: &Table) -> Result<Vec<Commit>, SinkError> {
-        let location = self.warehouse.child(table.name)?;
+        let location = self.warehouse.child(&table.name)?;
         let log = Path::from(DELTA_LOG);
         let listed: Vec<_> = (location.store.list(Some(&log)).try_collect())
             .await
@@ -107,15 +107,15 @@ impl DeltaTarget {
         table: &Table,
         version: u64,
     ) -> Result<BoxStream<'static, Result<RecordBatch, SinkError>>, SinkError> {
-        let location = self.warehouse.child(table.name)?;
-        let error = self.error(table.name);
+        let location = self.warehouse.child(&table.name)?;
+        let error = self.error(&table.name);
         let mut delta = (DeltaTableBuilder::from_url(location.url).map_err(&error)?)
             .with_version(version)
             .build()
             .map_err(&error)?;
         delta.load().await.map_err(&error)?;
-        let rows = self.query(table.name, &delta, &select_all(table)).await?;
-        Ok(rows.map_err(self.query_error(table.name)).boxed())
+        let rows = self.query(&table.name, &delta, &select_all(table)).await?;
+        Ok(rows.map_err(self.query_error(&table.name)).boxed())
     }
 
     /// Puts `table` back to `version` with one `RESTORE` commit that re-adds that version's
@@ -127,7 +127,7 @@ impl DeltaTarget {
         entry: &Entry,
     ) -> Result<(), SinkError> {
         self.ensure_writable().await?;
-        let delta = self.open(table.name).await?;
+        let delta = self.open(&table.name).await?;
         let marker = self.park(entry).await?;
         let commit = commit_properties()
             .with_metadata(made_by(entry))
@@ -147,7 +147,7 @@ impl DeltaTarget {
                 });
             }
         };
-        self.keep(table.name, &restored.0);
+        self.keep(&table.name, &restored.0);
         self.append_parked(entry, &marker).await;
         Ok(())
     }

@@ -39,7 +39,7 @@ impl DeltaTarget {
         let Some(version) = delta.version() else {
             return Ok(Arc::default());
         };
-        let kept = self.kept().ids.get(table.name).cloned();
+        let kept = self.kept().ids.get(&table.name).cloned();
         if let Some(kept) = &kept
             && kept.version == version
         {
@@ -115,7 +115,7 @@ impl DeltaTarget {
         size: u64,
         ids: &mut RoaringTreemap,
     ) -> Result<(), SinkError> {
-        let location = self.warehouse.child(table.name)?;
+        let location = self.warehouse.child(&table.name)?;
         let reader = StoredParquet {
             store: location.store.clone(),
             path: path.clone(),
@@ -128,7 +128,8 @@ impl DeltaTarget {
         let builder = ParquetRecordBatchStreamBuilder::new(reader)
             .await
             .map_err(error)?;
-        let key = ProjectionMask::columns(builder.parquet_schema(), [table.key_column().name]);
+        let key =
+            ProjectionMask::columns(builder.parquet_schema(), [table.key_column().name.as_str()]);
         let mut batches = builder.with_projection(key).build().map_err(error)?;
         while let Some(batch) = batches.try_next().await.map_err(error)? {
             insert_ids(ids, &batch, 0);
@@ -141,7 +142,7 @@ impl DeltaTarget {
         table: &Table,
         delta: &DeltaTable,
     ) -> Result<RoaringTreemap, SinkError> {
-        self.scan_values(table, delta, table.key_column().name)
+        self.scan_values(table, delta, &table.key_column().name)
             .await
     }
 
@@ -157,11 +158,11 @@ impl DeltaTarget {
             return Ok(values);
         }
         let sql = format!("SELECT DISTINCT \"{column}\" FROM {SCANNED}");
-        let mut batches = self.query(table.name, delta, &sql).await?;
+        let mut batches = self.query(&table.name, delta, &sql).await?;
         while let Some(batch) = batches
             .try_next()
             .await
-            .map_err(self.query_error(table.name))?
+            .map_err(self.query_error(&table.name))?
         {
             insert_ids(&mut values, &batch, 0);
         }

@@ -261,12 +261,8 @@ fn quoted(text: &str) -> String {
 
 #[async_trait]
 impl Ledger for DeltaTarget {
-    async fn is_loaded(
-        &self,
-        table: &'static Table,
-        object: &ObjectVersion,
-    ) -> Result<bool, SinkError> {
-        let version = self.marker_version(table.name, &app_id(object)).await?;
+    async fn is_loaded(&self, table: &Table, object: &ObjectVersion) -> Result<bool, SinkError> {
+        let version = self.marker_version(&table.name, &app_id(object)).await?;
         if version.is_some() {
             self.settle_loaded(object).await?;
         }

@@ -21,7 +21,7 @@ use super::commit::{
 };
 use super::parked::Marker;
 use super::{DeltaTarget, app_id, replace};
-use crate::dictionary::Table;
+use crate::dictionary::{Table, TableRef};
 use crate::ledger::Entry;
 use crate::sink::{Load, SinkError, insert_ids};
 use crate::store::ObjectVersion;
@@ -38,7 +38,7 @@ enum Mode {
 /// One object's load, or a restore, in progress.
 pub(super) struct DeltaLoad {
     target: DeltaTarget,
-    table: &'static Table,
+    table: TableRef,
     delta: DeltaTable,
     writer: RecordBatchWriter,
     ids: RoaringTreemap,
@@ -54,36 +54,36 @@ impl DeltaLoad {
     /// the loaded object's marker ([`super::parked`]).
     pub(super) async fn begin(
         target: &DeltaTarget,
-        table: &'static Table,
+        table: &TableRef,
         object: &ObjectVersion,
     ) -> Result<DeltaLoad, SinkError> {
         let mut load = Self::start(target, table, commit_properties(), Mode::Upsert).await?;
-        load.loaded_before = target.marker_version(table.name, &app_id(object)).await?;
+        load.loaded_before = target.marker_version(&table.name, &app_id(object)).await?;
         Ok(load)
     }
 
     /// Starts replacing the contents of `table` (created if it does not exist yet).
     pub(super) async fn begin_overwrite(
         target: &DeltaTarget,
-        table: &'static Table,
+        table: &TableRef,
     ) -> Result<DeltaLoad, SinkError> {
         Self::start(target, table, commit_properties(), Mode::Overwrite).await
     }
 
     async fn start(
         target: &DeltaTarget,
-        table: &'static Table,
+        table: &TableRef,
         commit: CommitProperties,
         mode: Mode,
     ) -> Result<DeltaLoad, SinkError> {
         let delta = target.open_or_create(table).await?;
         let writer = RecordBatchWriter::for_table(&delta)
-            .map_err(target.error(table.name))?
+            .map_err(target.error(&table.name))?
             .with_writer_properties(writer_properties())
             .with_commit_properties(commit.clone());
         Ok(DeltaLoad {
             target: target.clone(),
-            table,
+            table: TableRef::clone(table),
             delta,
             writer,
             ids: RoaringTreemap::new(),
@@ -118,25 +118,25 @@ impl DeltaLoad {
             .with_metadata(made_by(entry))
             .with_application_transaction(marker.transaction());
         if mode == Mode::Upsert {
-            loaded_meanwhile(&target, table, marker, loaded_before, entry).await?;
+            loaded_meanwhile(&target, &table, marker, loaded_before, entry).await?;
         }
-        let staged = writer.flush().await.map_err(target.error(table.name))?;
+        let staged = writer.flush().await.map_err(target.error(&table.name))?;
         let mut attempt = 1;
         loop {
             let committed = match mode {
                 Mode::Overwrite => {
                     let overwrite = SaveMode::Overwrite;
                     let committed =
-                        commit_staged(&target, table, delta, &staged, commit.clone(), overwrite);
+                        commit_staged(&target, &table, delta, &staged, commit.clone(), overwrite);
                     committed.await.map(|committed| (committed, Arc::default()))
                 }
                 Mode::Upsert => {
-                    upsert(&target, table, delta, &staged, loaded_ids, commit.clone()).await
+                    upsert(&target, &table, delta, &staged, loaded_ids, commit.clone()).await
                 }
             };
             let retry = match committed {
                 Err(error) if retry::is_conflict(&error) && attempt < retry::ATTEMPTS => {
-                    newer_version(&target, table, mode, marker, loaded_before, entry).await
+                    newer_version(&target, &table, mode, marker, loaded_before, entry).await
                 }
                 done => done.map(Retry::No),
             };
@@ -144,7 +144,7 @@ impl DeltaLoad {
                 Ok(Retry::No(committed)) => return Ok(committed),
                 Ok(Retry::On(newer)) => delta = newer,
                 Err(error) => {
-                    remove_files(&target, table.name, &staged).await;
+                    remove_files(&target, &table.name, &staged).await;
                     return Err(error);
                 }
             }
@@ -171,13 +171,13 @@ enum Retry {
 /// this very object (its marker changed): then this load is dropped.
 async fn newer_version(
     target: &DeltaTarget,
-    table: &'static Table,
+    table: &Table,
     mode: Mode,
     marker: &Marker,
     loaded_before: Option<i64>,
     entry: &Entry,
 ) -> Result<Retry, SinkError> {
-    let newer = target.open(table.name).await?;
+    let newer = target.open(&table.name).await?;
     if mode == Mode::Upsert {
         loaded_meanwhile(target, table, marker, loaded_before, entry).await?;
     }
@@ -187,12 +187,12 @@ async fn newer_version(
 /// Refuses to commit an object another worker loaded since this load began.
 async fn loaded_meanwhile(
     target: &DeltaTarget,
-    table: &'static Table,
+    table: &Table,
     marker: &Marker,
     loaded_before: Option<i64>,
     entry: &Entry,
 ) -> Result<(), SinkError> {
-    let loaded_now = target.marker_version(table.name, marker.app_id()).await?;
+    let loaded_now = target.marker_version(&table.name, marker.app_id()).await?;
     if loaded_now == loaded_before {
         return Ok(());
     }
@@ -206,7 +206,7 @@ async fn loaded_meanwhile(
 /// replace of the rows those ids name. Returns the table as committed and its ids before.
 async fn upsert(
     target: &DeltaTarget,
-    table: &'static Table,
+    table: &Table,
     delta: DeltaTable,
     staged: &[Add],
     loaded_ids: &RoaringTreemap,
@@ -229,17 +229,17 @@ impl Load for DeltaLoad {
         }
         let key = rows
             .schema()
-            .index_of(self.table.key_column().name)
+            .index_of(&self.table.key_column().name)
             .map_err(|source| self.target.arrow_error(source))?;
         insert_ids(&mut self.ids, &rows, key);
         self.writer
             .write(rows)
             .await
-            .map_err(self.target.error(self.table.name))
+            .map_err(self.target.error(&self.table.name))
     }
 
     async fn commit(mut self: Box<Self>, entry: &Entry) -> Result<(), SinkError> {
-        let (target, table) = (self.target.clone(), self.table);
+        let (target, table) = (self.target.clone(), TableRef::clone(&self.table));
         let before = self.delta.version();
         let loaded_ids = std::mem::take(&mut self.ids);
         let marker = target.park(entry).await?;
@@ -250,7 +250,7 @@ impl Load for DeltaLoad {
                 return Err(error);
             }
         };
-        target.keep(table.name, &committed);
+        target.keep(&table.name, &committed);
         clean_up_log(&committed).await;
         // The ids after this commit are the ids before it plus the loaded ones (an overwrite
         // leaves none before), unless another writer committed in between: then the next load
@@ -259,7 +259,7 @@ impl Load for DeltaLoad {
             && after == before + 1
         {
             let ids = Arc::new(existing.as_ref() | &loaded_ids);
-            if let Err(error) = target.keep_ids(table, &committed, &ids) {
+            if let Err(error) = target.keep_ids(&table, &committed, &ids) {
                 tracing::debug!(%error, "ids not kept: the next load reads them");
             }
         }
@@ -272,7 +272,7 @@ impl Load for DeltaLoad {
 
     async fn abort(mut self: Box<Self>) {
         match self.writer.flush().await {
-            Ok(files) => remove_files(&self.target, self.table.name, &files).await,
+            Ok(files) => remove_files(&self.target, &self.table.name, &files).await,
             Err(error) => {
                 tracing::warn!(table = self.table.name, %error, "could not list uncommitted data files")
             }

@@ -45,7 +45,7 @@ use datafusion::arrow::error::ArrowError;
 use datafusion::error::DataFusionError;
 use deltalake::DeltaTableError;
 
-use crate::dictionary::Table;
+use crate::dictionary::{Dictionary, Keys, Table, TableRef};
 
 use crate::sink::{Health, Load, Rows, SinkError};
 use crate::store::{Location, ObjectVersion, StoreError};
@@ -67,6 +67,8 @@ const SCANNED: &str = "scanned";
 #[derive(Debug, Clone)]
 pub struct DeltaTarget {
     warehouse: Location,
+    /// The tables it holds, one folder each.
+    dictionary: Arc<Dictionary>,
     /// Ledger appends of this process go one at a time: Delta resolves concurrent appends by
     /// retrying, and a burst of them (an API server accepting many uploads) runs out of
     /// retries. Clones share the lock.
@@ -81,12 +83,13 @@ pub struct DeltaTarget {
 }
 
 impl DeltaTarget {
-    pub fn new(warehouse: Location) -> Self {
+    pub fn new(warehouse: Location, dictionary: Arc<Dictionary>) -> Self {
         if warehouse.is_s3() {
             crate::store::s3::register_delta_handlers();
         }
         DeltaTarget {
             warehouse,
+            dictionary,
             ledger_appends: Arc::default(),
             parked_entries: Arc::default(),
             kept: Arc::default(),
@@ -155,15 +158,20 @@ fn app_id(object: &ObjectVersion) -> String {
 
 #[async_trait]
 impl Rows for DeltaTarget {
-    async fn ids(&self, table: &'static Table) -> Result<Vec<i64>, SinkError> {
-        let delta = self.open(table.name).await?;
-        let ids = self.id_set(table, &delta).await?;
-        Ok(ids.iter().filter_map(|id| i64::try_from(id).ok()).collect())
+    fn dictionary(&self) -> &Arc<Dictionary> {
+        &self.dictionary
+    }
+
+    async fn ids(&self, table: &Table) -> Result<Keys, SinkError> {
+        let delta = self.open(&table.name).await?;
+        Ok(Keys::Integers(
+            self.id_set(table, &delta).await?.as_ref().clone(),
+        ))
     }
 
     async fn begin(
         &self,
-        table: &'static Table,
+        table: &TableRef,
         object: &ObjectVersion,
     ) -> Result<Box<dyn Load>, SinkError> {
         self.ensure_writable().await?;
@@ -172,20 +180,18 @@ impl Rows for DeltaTarget {
 
     async fn begin_replace(
         &self,
-        table: &'static Table,
+        table: &TableRef,
         _force: bool,
     ) -> Result<Box<dyn Load>, SinkError> {
         self.ensure_writable().await?;
         Ok(Box::new(DeltaLoad::begin_overwrite(self, table).await?))
     }
 
-    async fn references(&self, table: &'static Table, column: &str) -> Result<Vec<i64>, SinkError> {
-        let delta = self.open(table.name).await?;
-        let values = self.scan_values(table, &delta, column).await?;
-        Ok(values
-            .iter()
-            .filter_map(|id| i64::try_from(id).ok())
-            .collect())
+    async fn references(&self, table: &Table, column: &str) -> Result<Keys, SinkError> {
+        let delta = self.open(&table.name).await?;
+        Ok(Keys::Integers(
+            self.scan_values(table, &delta, column).await?,
+        ))
     }
 }
 

@@ -35,14 +35,14 @@ use crate::store::StoredParquet;
 /// and the files this function wrote are removed (the caller removes `staged`).
 pub(super) async fn replace_rows(
     target: &DeltaTarget,
-    table: &'static Table,
+    table: &Table,
     delta: DeltaTable,
     staged: &[Add],
     loaded_ids: &RoaringTreemap,
     commit: CommitProperties,
 ) -> Result<DeltaTable, SinkError> {
-    let error = target.error(table.name);
-    let key = table.key_column().name;
+    let error = target.error(&table.name);
+    let key = table.key_column().name.as_str();
     let candidates: Vec<LogicalFileView> = delta
         .snapshot()
         .map_err(&error)?
@@ -50,7 +50,7 @@ pub(super) async fn replace_rows(
         .iter()
         .filter(|file| may_hold_any(file, key, loaded_ids))
         .collect();
-    let location = target.warehouse.child(table.name)?;
+    let location = target.warehouse.child(&table.name)?;
     let mut writer = RecordBatchWriter::for_table(&delta)
         .map_err(&error)?
         .with_writer_properties(writer_properties());
@@ -81,7 +81,7 @@ pub(super) async fn replace_rows(
     };
     let committed = commit_actions(target, table, delta, actions, operation, commit).await;
     if committed.is_err() {
-        remove_files(target, table.name, &rewritten).await;
+        remove_files(target, &table.name, &rewritten).await;
     }
     committed
 }
@@ -109,13 +109,13 @@ fn may_hold_any(file: &LogicalFileView, key: &str, loaded_ids: &RoaringTreemap) 
 /// whole file.
 async fn rewrite_without(
     target: &DeltaTarget,
-    table: &'static Table,
+    table: &Table,
     location: &Location,
     file: &LogicalFileView,
     loaded_ids: &RoaringTreemap,
     writer: &mut RecordBatchWriter,
 ) -> Result<bool, SinkError> {
-    let key = table.key_column().name;
+    let key = table.key_column().name.as_str();
     let mut ids = read(target, table, location, file, Some(key)).await?;
     let mut holds_loaded_id = false;
     while let Some(batch) = ids.try_next().await.map_err(parquet_error(target, table))? {
@@ -133,7 +133,10 @@ async fn rewrite_without(
         let kept = filter_record_batch(&batch, &not_loaded(&batch, key, loaded_ids))
             .map_err(|source| target.arrow_error(source))?;
         if kept.num_rows() > 0 {
-            writer.write(kept).await.map_err(target.error(table.name))?;
+            writer
+                .write(kept)
+                .await
+                .map_err(target.error(&table.name))?;
         }
     }
     Ok(true)
@@ -142,7 +145,7 @@ async fn rewrite_without(
 /// A stream of the file's rows, of one column or all.
 async fn read(
     target: &DeltaTarget,
-    table: &'static Table,
+    table: &Table,
     location: &Location,
     file: &LogicalFileView,
     only: Option<&str>,
@@ -169,7 +172,7 @@ fn parquet_error(
     target: &DeltaTarget,
     table: &Table,
 ) -> impl Fn(ParquetError) -> SinkError + use<> {
-    let error = target.error(table.name);
+    let error = target.error(&table.name);
     move |source| error(deltalake::DeltaTableError::Parquet { source })
 }
 

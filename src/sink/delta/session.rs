@@ -8,7 +8,6 @@ use datafusion::prelude::SessionContext;
 use deltalake::DeltaTable;
 
 use super::{DeltaTarget, LEDGER_TABLE, SCANNED};
-use crate::dictionary::TABLES;
 use crate::sink::SinkError;
 
 impl DeltaTarget {
@@ -17,7 +16,8 @@ impl DeltaTarget {
     pub async fn session(&self) -> Result<SessionContext, SinkError> {
         let ctx: SessionContext = deltalake::delta_datafusion::create_session().into();
         set_report_options(ctx.state_ref().write().config_mut().options_mut());
-        let tables = TABLES.iter().map(|table| (table.name, table.name));
+        let tables = (self.dictionary.tables().iter())
+            .map(|table| (table.name.as_str(), table.name.as_str()));
         // The tables' scans take their Parquet settings from this session.
         let settings = Arc::new(ctx.state());
         for (folder, name) in tables.chain([(LEDGER_TABLE, "runs")]) {
@@ -73,11 +73,11 @@ impl DeltaTarget {
         &self,
         table: &crate::dictionary::Table,
     ) -> Result<Option<(u64, SendableRecordBatchStream)>, SinkError> {
-        let delta = self.open(table.name).await?;
+        let delta = self.open(&table.name).await?;
         let Some(version) = delta.version() else {
             return Ok(None);
         };
-        let rows = self.query(table.name, &delta, &select_all(table)).await?;
+        let rows = self.query(&table.name, &delta, &select_all(table)).await?;
         Ok(Some((version, rows)))
     }
 }

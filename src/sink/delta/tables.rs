@@ -116,13 +116,13 @@ impl DeltaTarget {
     }
 
     pub(super) async fn open_or_create(&self, table: &Table) -> Result<DeltaTable, SinkError> {
-        let delta = self.open(table.name).await?;
+        let delta = self.open(&table.name).await?;
         if delta.version().is_some() {
             return Ok(delta);
         }
         let created = delta
             .create()
-            .with_table_name(table.name)
+            .with_table_name(&table.name)
             .with_columns(delta_columns(table))
             .with_configuration(TABLE_PROPERTIES)
             .with_save_mode(SaveMode::Ignore)
@@ -130,9 +130,9 @@ impl DeltaTarget {
         match created {
             Ok(created) => Ok(created),
             // Another process created it at the same moment: use theirs.
-            Err(error) => match self.load(table.name).await? {
+            Err(error) => match self.load(&table.name).await? {
                 theirs if theirs.version().is_some() => Ok(theirs),
-                _ => Err(self.error(table.name)(error)),
+                _ => Err(self.error(&table.name)(error)),
             },
         }
     }
@@ -165,7 +165,7 @@ pub(super) fn delta_columns(table: &Table) -> Vec<StructField> {
                 ColumnKind::Text => DeltaType::STRING,
                 ColumnKind::Timestamp => DeltaType::TIMESTAMP,
             };
-            StructField::new(column.name, data_type, false)
+            StructField::new(&column.name, data_type, false)
         })
         .collect()
 }
@@ -173,17 +173,19 @@ pub(super) fn delta_columns(table: &Table) -> Vec<StructField> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dictionary::Dictionary;
     use crate::sink::delta::tests::one_job;
     use crate::store::Location;
+    use std::sync::Arc;
 
     #[tokio::test]
     async fn a_kept_table_is_told_apart_from_one_with_newer_commits() {
         let dir = tempfile::tempdir().unwrap();
         let warehouse = Location::parse(dir.path().to_str().unwrap(), true).unwrap();
-        let jobs = Table::named("jobs").unwrap();
+        let jobs = &Dictionary::hr_table("jobs");
         let (ours, theirs) = (
-            DeltaTarget::new(warehouse.clone()),
-            DeltaTarget::new(warehouse),
+            DeltaTarget::new(warehouse.clone(), Arc::new(Dictionary::hr())),
+            DeltaTarget::new(warehouse, Arc::new(Dictionary::hr())),
         );
         let kept = ours.open_or_create(jobs).await.unwrap();
         assert!(
@@ -192,12 +194,12 @@ mod tests {
         );
 
         let rows = one_job(jobs);
-        let other = theirs.open(jobs.name).await.unwrap();
+        let other = theirs.open(&jobs.name).await.unwrap();
         let committed = other.write(vec![rows]).await.unwrap();
         assert_eq!(committed.version(), kept.version().map(|v| v + 1));
         assert!(has_commit_after(&kept).await);
         assert_eq!(
-            ours.open(jobs.name).await.unwrap().version(),
+            ours.open(&jobs.name).await.unwrap().version(),
             committed.version()
         );
     }

@@ -37,7 +37,7 @@ impl DeltaTarget {
         dry_run: bool,
     ) -> Result<Vacuumed, SinkError> {
         self.ensure_writable().await?;
-        let delta = self.open(table.name).await?;
+        let delta = self.open(&table.name).await?;
         let mut vacuum = (delta.vacuum())
             .with_mode(VacuumMode::Full)
             .with_dry_run(dry_run)
@@ -52,7 +52,7 @@ impl DeltaTarget {
             reason: format!("vacuum refused: {source}"),
         })?;
         if !dry_run {
-            self.keep(table.name, &vacuumed);
+            self.keep(&table.name, &vacuumed);
         }
         Ok(Vacuumed {
             files: metrics.files_deleted,

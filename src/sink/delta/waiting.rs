@@ -155,10 +155,12 @@ fn file_of(name: &str) -> Path {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dictionary::Dictionary;
     use crate::ledger::{Selection, Status};
     use crate::sink::Ledger;
     use crate::sink::delta::DeltaTarget;
     use crate::store::ObjectVersion;
+    use std::sync::Arc;
 
     fn queued(run_id: &str) -> Entry {
         let object = ObjectVersion {
@@ -179,7 +181,7 @@ mod tests {
     async fn a_queued_entry_waits_outside_the_log_and_enters_it_with_its_ending() {
         let dir = tempfile::tempdir().unwrap();
         let warehouse = Location::parse(dir.path().to_str().unwrap(), true).unwrap();
-        let target = DeltaTarget::new(warehouse.clone());
+        let target = DeltaTarget::new(warehouse.clone(), Arc::new(Dictionary::hr()));
         let (first, second) = (queued("run-1"), queued("run-2"));
         target.record(&first).await.unwrap();
         target.record(&second).await.unwrap();
@@ -213,7 +215,7 @@ mod tests {
     async fn a_file_left_by_a_crash_after_the_commit_is_shown_once_and_removed() {
         let dir = tempfile::tempdir().unwrap();
         let warehouse = Location::parse(dir.path().to_str().unwrap(), true).unwrap();
-        let target = DeltaTarget::new(warehouse.clone());
+        let target = DeltaTarget::new(warehouse.clone(), Arc::new(Dictionary::hr()));
         let entry = queued("run-1");
         let queue = WaitingEntries::queued(&warehouse).unwrap();
         queue.add(&entry.run_id, &entry).await.unwrap();

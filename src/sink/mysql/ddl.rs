@@ -1,7 +1,7 @@
 //! The MySQL schema, derived from the dictionary; `sql/mysql/ddl.sql` is this text, committed
 //! so DBAs can read and review it (a test keeps the two identical).
 
-use crate::dictionary::{ColumnKind, MAX_TEXT_CHARS, TABLES, Table};
+use crate::dictionary::{ColumnKind, Dictionary, MAX_TEXT_CHARS, Table};
 
 /// Bumped when the DDL changes; `csvgate db init` records it in `csvgate_schema`.
 pub const SCHEMA_VERSION: u32 = 2;
@@ -10,16 +10,16 @@ pub const RUNS_TABLE: &str = "csvgate_runs";
 /// Which worker loads an object version now ([`crate::sink::claim`]).
 pub const CLAIMS_TABLE: &str = "csvgate_claims";
 
-/// The whole schema as `;`-terminated statements, safe to apply twice.
-pub fn ddl() -> String {
+/// The whole schema of `dictionary`'s tables as `;`-terminated statements, safe to apply twice.
+pub fn ddl(dictionary: &Dictionary) -> String {
     let mut text = format!(
         "-- csvgate MySQL/MariaDB schema, version {SCHEMA_VERSION}.\n\
-         -- Generated from src/dictionary.rs (`csvgate db init` applies it; safe to run twice).\n\
+         -- Generated from the dictionary by `csvgate db ddl` (`csvgate db init` applies it; safe to run twice).\n\
          -- Timestamps are DATETIME values in UTC.\n"
     );
-    for table in &TABLES {
+    for table in dictionary.tables() {
         text.push('\n');
-        text.push_str(&create_table(table));
+        text.push_str(&create_table(dictionary, table));
     }
     text.push_str(LEDGER_DDL);
     text.push_str(CLAIMS_DDL);
@@ -31,8 +31,8 @@ pub fn ddl() -> String {
 }
 
 /// The statements of [`ddl`], one by one (comments dropped).
-pub fn statements() -> Vec<String> {
-    let text: String = ddl()
+pub fn statements(dictionary: &Dictionary) -> Vec<String> {
+    let text: String = ddl(dictionary)
         .lines()
         .filter(|line| !line.starts_with("--"))
         .collect::<Vec<_>>()
@@ -45,7 +45,7 @@ pub fn statements() -> Vec<String> {
 }
 
 /// The MySQL type a column is stored as.
-pub fn column_type(kind: ColumnKind) -> String {
+pub fn column_type(kind: &ColumnKind) -> String {
     match kind {
         ColumnKind::Id | ColumnKind::Reference(_) => "BIGINT".into(),
         // Binary collation: grouping and ordering by code point, as DataFusion does, so the
@@ -55,20 +55,24 @@ pub fn column_type(kind: ColumnKind) -> String {
     }
 }
 
-fn create_table(table: &Table) -> String {
+fn create_table(dictionary: &Dictionary, table: &Table) -> String {
     let mut lines: Vec<String> = table
         .columns
         .iter()
-        .map(|column| format!("  {} {} NOT NULL", column.name, column_type(column.kind)))
+        .map(|column| format!("  {} {} NOT NULL", column.name, column_type(&column.kind)))
         .collect();
     lines.push(format!("  PRIMARY KEY ({})", table.key_column().name));
-    for column in table.columns {
-        match column.kind {
+    for column in &table.columns {
+        match &column.kind {
             // Foreign keys index their column, which the per-department reports group by.
             ColumnKind::Reference(target) => lines.push(format!(
-                "  CONSTRAINT {table}_{column}_fk FOREIGN KEY ({column}) REFERENCES {target} (id)",
+                "  CONSTRAINT {table}_{column}_fk FOREIGN KEY ({column}) REFERENCES {target} ({key})",
                 table = table.name,
-                column = column.name
+                column = column.name,
+                key = (dictionary.table(target))
+                    .expect("the dictionary checks references")
+                    .key_column()
+                    .name
             )),
             // Reports filter hires by year.
             ColumnKind::Timestamp => lines.push(format!(
@@ -130,17 +134,18 @@ mod tests {
                 .unwrap();
         assert_eq!(
             committed,
-            ddl(),
+            ddl(&Dictionary::hr()),
             "regenerate with: csvgate db ddl > sql/mysql/ddl.sql"
         );
     }
 
     #[test]
     fn foreign_keys_point_at_reference_tables() {
-        let text = ddl();
+        let hr = Dictionary::hr();
+        let text = ddl(&hr);
         assert!(text.contains("CONSTRAINT hired_employees_department_id_fk FOREIGN KEY (department_id) REFERENCES departments (id)"));
         assert!(text.contains("KEY hired_employees_datetime_idx (datetime)"));
         // The tables, the ledger, the claims, the schema version and its row.
-        assert_eq!(statements().len(), TABLES.len() + 4);
+        assert_eq!(statements(&hr).len(), hr.tables().len() + 4);
     }
 }

@@ -117,11 +117,7 @@ pub(super) fn utc(text: &str) -> Option<DateTime<Utc>> {
 
 #[async_trait]
 impl Ledger for MysqlTarget {
-    async fn is_loaded(
-        &self,
-        _table: &'static Table,
-        object: &ObjectVersion,
-    ) -> Result<bool, SinkError> {
+    async fn is_loaded(&self, _table: &Table, object: &ObjectVersion) -> Result<bool, SinkError> {
         self.has_done(object).await
     }
 

@@ -16,7 +16,7 @@ use mysql_async::prelude::Queryable;
 
 use super::meanwhile::Meanwhile;
 use super::{MysqlTarget, ledger, rows, server_code};
-use crate::dictionary::Table;
+use crate::dictionary::TableRef;
 use crate::ledger::Entry;
 use crate::sink::{Load, SinkError};
 use crate::store::ObjectVersion;
@@ -52,7 +52,7 @@ enum Mode {
 pub(super) struct MysqlLoad {
     target: MysqlTarget,
     conn: Conn,
-    table: &'static Table,
+    table: TableRef,
     /// Where rows go as they come: the table or its staging table.
     into: String,
     mode: Mode,
@@ -67,7 +67,7 @@ impl MysqlLoad {
     /// others point at are updated, not replaced.
     pub(super) async fn begin(
         target: &MysqlTarget,
-        table: &'static Table,
+        table: &TableRef,
         object: &ObjectVersion,
     ) -> Result<MysqlLoad, SinkError> {
         let mode = match table.is_referenced() {
@@ -83,7 +83,7 @@ impl MysqlLoad {
     /// Starts replacing the contents of `table` with the rows written.
     pub(super) async fn begin_replace(
         target: &MysqlTarget,
-        table: &'static Table,
+        table: &TableRef,
         force: bool,
     ) -> Result<MysqlLoad, SinkError> {
         Self::start(target, table, Mode::Replace { force }).await
@@ -91,7 +91,7 @@ impl MysqlLoad {
 
     async fn start(
         target: &MysqlTarget,
-        table: &'static Table,
+        table: &TableRef,
         mode: Mode,
     ) -> Result<MysqlLoad, SinkError> {
         let mut conn = target.conn().await?;
@@ -113,7 +113,7 @@ impl MysqlLoad {
         Ok(MysqlLoad {
             target: target.clone(),
             conn,
-            table,
+            table: TableRef::clone(table),
             into,
             mode,
             meanwhile: None,
@@ -194,7 +194,7 @@ impl MysqlLoad {
     /// place by the upsert rather than deleted and inserted, so foreign keys stay checked: with
     /// them on, a restore that would orphan rows of another table fails here.
     async fn delete_rows_not_staged(&mut self) -> Result<(), mysql_async::Error> {
-        let key = self.table.key_column().name;
+        let key = &self.table.key_column().name;
         let delete = format!(
             "DELETE t FROM {table} AS t LEFT JOIN {stage} AS s ON t.{key} = s.{key} WHERE s.{key} IS NULL",
             table = self.table.name,

@@ -19,7 +19,7 @@ use async_trait::async_trait;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts, OptsBuilder, Pool, Row, TxOpts, Value};
 
-use crate::dictionary::Table;
+use crate::dictionary::{Dictionary, Keys, Table, TableRef};
 
 use crate::sink::{Health, Load, Rows, SinkError};
 use crate::store::ObjectVersion;
@@ -32,6 +32,8 @@ const NO_SUCH_TABLE: u16 = 1146;
 #[derive(Clone)]
 pub struct MysqlTarget {
     pool: Pool,
+    /// The tables its schema holds.
+    dictionary: Arc<Dictionary>,
     /// The URL without its password: what messages show.
     display: String,
     local_infile: Arc<AtomicBool>,
@@ -48,7 +50,11 @@ impl std::fmt::Debug for MysqlTarget {
 impl MysqlTarget {
     /// Connects lazily to `url` (`mysql://user@host:3306/database`); `password`, when given,
     /// replaces one in the URL. Neither is ever shown.
-    pub fn new(url: &str, password: Option<&str>) -> Result<MysqlTarget, SinkError> {
+    pub fn new(
+        url: &str,
+        password: Option<&str>,
+        dictionary: Arc<Dictionary>,
+    ) -> Result<MysqlTarget, SinkError> {
         let display = redact(url);
         let invalid = |reason: String| SinkError::Config {
             target: display.clone(),
@@ -66,6 +72,7 @@ impl MysqlTarget {
         }
         Ok(MysqlTarget {
             pool: Pool::new(builder),
+            dictionary,
             display,
             local_infile: Arc::new(AtomicBool::new(true)),
         })
@@ -98,7 +105,7 @@ impl MysqlTarget {
     /// Applies the schema (safe to repeat) and returns the recorded schema version.
     pub async fn init(&self) -> Result<u32, SinkError> {
         let mut conn = self.conn().await?;
-        for statement in ddl::statements() {
+        for statement in ddl::statements(&self.dictionary) {
             conn.query_drop(statement).await.map_err(self.error())?;
         }
         let version: Option<u32> = conn
@@ -198,16 +205,21 @@ fn server_code(error: &mysql_async::Error) -> Option<u16> {
 
 #[async_trait]
 impl Rows for MysqlTarget {
-    async fn ids(&self, table: &'static Table) -> Result<Vec<i64>, SinkError> {
-        let key = table.key_column().name;
-        // In order, so the same ids give the same validation rules (which are kept per set).
-        self.query(&format!("SELECT {key} FROM {} ORDER BY {key}", table.name))
-            .await
+    fn dictionary(&self) -> &Arc<Dictionary> {
+        &self.dictionary
+    }
+
+    async fn ids(&self, table: &Table) -> Result<Keys, SinkError> {
+        let key = &table.key_column().name;
+        let ids: Vec<i64> = self
+            .query(&format!("SELECT {key} FROM {}", table.name))
+            .await?;
+        Ok(ids.into_iter().collect())
     }
 
     async fn begin(
         &self,
-        table: &'static Table,
+        table: &TableRef,
         object: &ObjectVersion,
     ) -> Result<Box<dyn Load>, SinkError> {
         Ok(Box::new(MysqlLoad::begin(self, table, object).await?))
@@ -215,7 +227,7 @@ impl Rows for MysqlTarget {
 
     async fn begin_replace(
         &self,
-        table: &'static Table,
+        table: &TableRef,
         force: bool,
     ) -> Result<Box<dyn Load>, SinkError> {
         Ok(Box::new(
@@ -223,9 +235,10 @@ impl Rows for MysqlTarget {
         ))
     }
 
-    async fn references(&self, table: &'static Table, column: &str) -> Result<Vec<i64>, SinkError> {
+    async fn references(&self, table: &Table, column: &str) -> Result<Keys, SinkError> {
         let sql = format!("SELECT DISTINCT {column} FROM {}", table.name);
-        self.query(&sql).await
+        let ids: Vec<i64> = self.query(&sql).await?;
+        Ok(ids.into_iter().collect())
     }
 }
 

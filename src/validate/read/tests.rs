@@ -1,6 +1,7 @@
 //! The reading stage, file by file: lines, dialects, and files that cannot be read.
 
 use super::*;
+use crate::dictionary::Dictionary;
 use crate::validate::{HeaderMode, Limits};
 use datafusion::arrow::array::{Array, AsArray};
 use datafusion::arrow::datatypes::UInt64Type;
@@ -8,8 +9,8 @@ use datafusion::arrow::datatypes::UInt64Type;
 /// A row as the tests see it: line, fields, field count, repeated id.
 type Row = (u64, Vec<Option<String>>, u32, bool);
 
-fn employees() -> &'static Table {
-    Table::named("hired_employees").unwrap()
+fn employees() -> TableRef {
+    Dictionary::hr_table("hired_employees")
 }
 
 /// Reads `bytes` as hired_employees and returns the rows as (line, fields, field_count, repeated).
@@ -45,7 +46,7 @@ fn read_batches(
     dialect: &Dialect,
 ) -> Result<(ReadSummary, Vec<RecordBatch>), ReadError> {
     let (sender, mut receiver) = mpsc::channel(1024);
-    let summary = read_text_batches("test.csv", bytes, employees(), dialect, sender)?;
+    let summary = read_text_batches("test.csv", bytes, &employees(), dialect, sender)?;
     let mut batches = Vec::new();
     while let Ok(batch) = receiver.try_recv() {
         batches.push(batch);

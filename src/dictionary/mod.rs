@@ -1,0 +1,337 @@
+//! The data dictionary: the one place a table or a column is declared.
+//!
+//! A deployment holds one [`Dictionary`] (the HR tables of [`hr`] unless told otherwise) and
+//! everything else is derived from it: the text schema the reader produces, the typed schema
+//! the warehouse stores, the Delta columns and MySQL DDL, and the SQL that explains why a row is
+//! rejected (see [`crate::validate::rules`]). Tables are values, not code: code is handed a
+//! [`TableRef`] and never names a table list of its own.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+mod hr;
+mod keys;
+mod table;
+
+pub use keys::Keys;
+pub use table::{Column, ColumnKind, Table};
+
+/// The longest text a `Text` column accepts, in characters (MySQL `VARCHAR(255)`).
+pub const MAX_TEXT_CHARS: usize = 255;
+
+/// Timezone the warehouse stores timestamps in: offsets in the input are normalised to it.
+pub const TIMESTAMP_ZONE: &str = "UTC";
+
+/// Column of the reader's batches holding the physical source line a row starts on.
+pub const LINE_COLUMN: &str = "line";
+/// Column of the reader's batches holding how many fields the row really had.
+pub const FIELD_COUNT_COLUMN: &str = "field_count";
+/// Column of the reader's batches telling that the row's `id` appeared earlier in the file.
+pub const REPEATED_ID_COLUMN: &str = "id_repeated";
+/// Column of the reader's batches naming the limit a row broke (too long), or `NULL`.
+pub const LIMIT_BROKEN_COLUMN: &str = "limit_broken";
+/// Column the validation SQL adds: `NULL` for a valid row, else every failed rule.
+pub const REASON_COLUMN: &str = "reason";
+
+/// A table as code passes it around: cheap to clone, and alive as long as any user of it.
+pub type TableRef = Arc<Table>;
+
+/// Why a set of tables cannot be a dictionary.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum DictionaryError {
+    #[error("table {0:?} is declared twice")]
+    TableTwice(String),
+    #[error("table {table}: column {column:?} is declared twice")]
+    ColumnTwice { table: String, column: String },
+    #[error("table {0}: no key column (one column of kind id)")]
+    NoKey(String),
+    #[error("table {table}: column {column} references {referenced:?}, which is not declared")]
+    UnknownReference {
+        table: String,
+        column: String,
+        referenced: String,
+    },
+    #[error("tables {0} reference each other in a circle, so none can be loaded first")]
+    Cycle(String),
+}
+
+/// A table name the dictionary does not declare (a flag, a URL path, a manifest).
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("no table {name:?}: one of {known}")]
+pub struct NoSuchTable {
+    pub name: String,
+    /// The declared names, comma separated.
+    pub known: String,
+}
+
+/// The tables one deployment enforces, in load order: a table comes after the tables its
+/// foreign keys point at.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Dictionary {
+    tables: Vec<TableRef>,
+}
+
+impl Dictionary {
+    /// Checks the tables (names once each, one key column, references to declared tables, no
+    /// circle) and orders them for loading, keeping the declared order where references allow.
+    pub fn new(declared: Vec<(&str, Vec<Column>)>) -> Result<Dictionary, DictionaryError> {
+        check_names(&declared)?;
+        let order = load_order(&declared)?;
+        let referenced: HashSet<String> = (declared.iter())
+            .flat_map(|(_, columns)| columns.iter().filter_map(Column::referenced_table))
+            .map(str::to_owned)
+            .collect();
+        let mut slots: Vec<Option<(&str, Vec<Column>)>> = declared.into_iter().map(Some).collect();
+        let tables = (order.into_iter().enumerate())
+            .map(|(rank, index)| {
+                let (name, columns) = slots[index].take().expect("each table placed once");
+                Arc::new(Table {
+                    referenced: referenced.contains(name),
+                    name: name.to_owned(),
+                    columns,
+                    rank,
+                })
+            })
+            .collect();
+        Ok(Dictionary { tables })
+    }
+
+    /// Every table, in load order.
+    pub fn tables(&self) -> &[TableRef] {
+        &self.tables
+    }
+
+    /// The table with this name.
+    pub fn table(&self, name: &str) -> Option<&TableRef> {
+        self.tables.iter().find(|table| table.name == name)
+    }
+
+    /// The table named `name`, or an error listing the names there are.
+    pub fn find(&self, name: &str) -> Result<&TableRef, NoSuchTable> {
+        self.table(name).ok_or_else(|| NoSuchTable {
+            name: name.to_owned(),
+            known: self.names().join(", "),
+        })
+    }
+
+    /// The tables `names` names, in the order given; every table when `names` is empty.
+    pub fn select(&self, names: &[String]) -> Result<Vec<TableRef>, NoSuchTable> {
+        match names.is_empty() {
+            true => Ok(self.tables.clone()),
+            false => (names.iter())
+                .map(|name| self.find(name).cloned())
+                .collect(),
+        }
+    }
+
+    /// The table names, in load order, for messages ("one of departments, jobs, …").
+    pub fn names(&self) -> Vec<&str> {
+        self.tables
+            .iter()
+            .map(|table| table.name.as_str())
+            .collect()
+    }
+
+    /// The tables and columns whose values are keys of `table`.
+    pub fn referencing<'a>(
+        &'a self,
+        table: &'a Table,
+    ) -> impl Iterator<Item = (&'a TableRef, &'a Column)> + 'a {
+        self.tables.iter().flat_map(move |other| {
+            (other.references())
+                .filter(move |(_, referenced)| *referenced == table.name)
+                .map(move |(column, _)| (other, column))
+        })
+    }
+
+    /// Which table an object key holds: its folder (`jobs/2024.csv`) or its file stem
+    /// (`jobs.csv`, `jobs_2024.csv`, `jobs-2024.csv`, `jobs.<run>.csv` in the invalid bucket).
+    pub fn table_for_key(&self, key: &str) -> Option<&TableRef> {
+        let mut parts = key.rsplit('/');
+        let file = parts.next().unwrap_or(key);
+        let stem = file.split('.').next().unwrap_or(file);
+        let named_by_file = self.tables.iter().find(|table| {
+            stem == table.name
+                || stem
+                    .strip_prefix(table.name.as_str())
+                    .is_some_and(|rest| rest.starts_with(['_', '-']))
+        });
+        named_by_file.or_else(|| parts.find_map(|folder| self.table(folder)))
+    }
+}
+
+/// Each table name once, each column name once per table, one key column each, and every
+/// reference to a declared table.
+fn check_names(declared: &[(&str, Vec<Column>)]) -> Result<(), DictionaryError> {
+    let names: HashSet<&str> = declared.iter().map(|(name, _)| *name).collect();
+    let mut seen = HashSet::new();
+    for (name, columns) in declared {
+        if !seen.insert(*name) {
+            return Err(DictionaryError::TableTwice(name.to_string()));
+        }
+        let mut columns_seen = HashSet::new();
+        for column in columns {
+            if !columns_seen.insert(column.name.as_str()) {
+                return Err(DictionaryError::ColumnTwice {
+                    table: name.to_string(),
+                    column: column.name.clone(),
+                });
+            }
+            if let Some(referenced) = column.referenced_table().filter(|t| !names.contains(t)) {
+                return Err(DictionaryError::UnknownReference {
+                    table: name.to_string(),
+                    column: column.name.clone(),
+                    referenced: referenced.to_owned(),
+                });
+            }
+        }
+        if !columns.iter().any(|column| column.kind == ColumnKind::Id) {
+            return Err(DictionaryError::NoKey(name.to_string()));
+        }
+    }
+    Ok(())
+}
+
+/// Indexes of `declared` in load order: repeatedly the first declared table whose references
+/// are all placed, so the declared order stands wherever references allow.
+fn load_order(declared: &[(&str, Vec<Column>)]) -> Result<Vec<usize>, DictionaryError> {
+    let mut placed: Vec<usize> = Vec::with_capacity(declared.len());
+    while placed.len() < declared.len() {
+        let is_placed = |name: &str| (placed.iter()).any(|&index| declared[index].0 == name);
+        let next = (0..declared.len()).find(|index| {
+            let (name, columns) = &declared[*index];
+            !placed.contains(index)
+                && (columns.iter().filter_map(Column::referenced_table))
+                    .all(|referenced| referenced == *name || is_placed(referenced))
+        });
+        match next {
+            Some(index) => placed.push(index),
+            None => {
+                let stuck: Vec<&str> = (0..declared.len())
+                    .filter(|index| !placed.contains(index))
+                    .map(|index| declared[index].0)
+                    .collect();
+                return Err(DictionaryError::Cycle(stuck.join(", ")));
+            }
+        }
+    }
+    Ok(placed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_name_their_table_by_file_or_folder() {
+        let hr = Dictionary::hr();
+        let name = |key| hr.table_for_key(key).map(|table| table.name.as_str());
+        assert_eq!(name("hired_employees.csv"), Some("hired_employees"));
+        assert_eq!(
+            name("landing/hired_employees/2021-07.csv"),
+            Some("hired_employees")
+        );
+        assert_eq!(name("jobs_2024.csv"), Some("jobs"));
+        assert_eq!(name("x/departments-v2.csv"), Some("departments"));
+        assert_eq!(
+            name("hired_employees/hired_employees.run-1.csv"),
+            Some("hired_employees")
+        );
+        assert_eq!(name("jobsite.csv"), None);
+        assert_eq!(name("employees.csv"), None);
+    }
+
+    #[test]
+    fn references_point_at_tables_loaded_earlier() {
+        let hr = Dictionary::hr();
+        for table in hr.tables() {
+            for (column, referenced) in table.references() {
+                let referenced = hr.table(referenced).expect("reference to a declared table");
+                assert!(
+                    referenced.load_rank() < table.load_rank(),
+                    "{}",
+                    column.name
+                );
+            }
+        }
+        let departments = hr.table("departments").unwrap();
+        assert!(departments.is_referenced());
+        assert!(!hr.table("hired_employees").unwrap().is_referenced());
+        let pointing: Vec<_> = (hr.referencing(departments))
+            .map(|(table, column)| (table.name.as_str(), column.name.as_str()))
+            .collect();
+        assert_eq!(pointing, [("hired_employees", "department_id")]);
+    }
+
+    #[test]
+    fn unknown_names_are_refused_with_the_known_ones() {
+        let hr = Dictionary::hr();
+        assert_eq!(
+            hr.find("employees").unwrap_err().to_string(),
+            "no table \"employees\": one of departments, jobs, hired_employees"
+        );
+        let picked = hr.select(&["jobs".into(), "departments".into()]).unwrap();
+        assert_eq!(
+            picked.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
+            ["jobs", "departments"]
+        );
+        assert_eq!(hr.select(&[]).unwrap().len(), 3);
+    }
+
+    #[test]
+    fn load_order_follows_references_not_declaration() {
+        let mut declared = hr::tables();
+        declared.reverse();
+        let dictionary = Dictionary::new(declared).unwrap();
+        assert_eq!(
+            dictionary.names(),
+            ["jobs", "departments", "hired_employees"]
+        );
+        assert_eq!(dictionary.tables()[2].load_rank(), 2);
+    }
+
+    #[test]
+    fn malformed_dictionaries_are_refused_by_name() {
+        let key = || Column::new("id", ColumnKind::Id);
+        let points_at = |table: &str| Column::new("ref", ColumnKind::Reference(table.into()));
+        let refused = |declared| Dictionary::new(declared).unwrap_err().to_string();
+        assert_eq!(
+            refused(vec![
+                ("a", vec![key(), points_at("b")]),
+                ("b", vec![key(), points_at("a")])
+            ]),
+            "tables a, b reference each other in a circle, so none can be loaded first"
+        );
+        assert_eq!(
+            refused(vec![("a", vec![key(), points_at("nowhere")])]),
+            "table a: column ref references \"nowhere\", which is not declared"
+        );
+        assert_eq!(
+            refused(vec![("a", vec![key()]), ("a", vec![key()])]),
+            "table \"a\" is declared twice"
+        );
+        assert_eq!(
+            refused(vec![("a", vec![key(), key()])]),
+            "table a: column \"id\" is declared twice"
+        );
+        assert_eq!(
+            refused(vec![("a", vec![Column::new("x", ColumnKind::Text)])]),
+            "table a: no key column (one column of kind id)"
+        );
+    }
+
+    #[test]
+    fn typed_schema_follows_column_kinds() {
+        let hr = Dictionary::hr();
+        let employees = hr.table("hired_employees").unwrap();
+        let schema = employees.typed_schema();
+        use datafusion::arrow::datatypes::DataType;
+        assert_eq!(schema.field(0).data_type(), &DataType::Int64);
+        assert_eq!(schema.field(1).data_type(), &DataType::Utf8);
+        assert!(
+            matches!(schema.field(2).data_type(), DataType::Timestamp(_, Some(zone)) if zone.as_ref() == "UTC")
+        );
+        assert!(schema.fields().iter().all(|field| !field.is_nullable()));
+        assert_eq!(employees.text_schema().fields().len(), 5 + 4);
+    }
+}

@@ -7,9 +7,10 @@ work="${BENCH_DIR:-.bench}"
 mkdir -p "$work/data"
 # One bench-profile build serves the binary and the criterion benches (same features, no second
 # compile); a script that needs a cargo feature sets BENCH_FEATURES before sourcing this.
+# A script that brings its own binaries (compare.sh) sets BENCH_NO_BUILD=1.
 features=()
 [ -n "${BENCH_FEATURES:-}" ] && features=(--features "$BENCH_FEATURES")
-cargo bench --no-run --locked --quiet "${features[@]}"
+[ "${BENCH_NO_BUILD:-0}" = 1 ] || cargo bench --no-run --locked --quiet "${features[@]}"
 csvgate="$CARGO_TARGET_DIR/release/csvgate"
 
 # Makes sure $work/venv has DuckDB; prints the venv's python.
@@ -26,6 +27,40 @@ generated() {
   local file="$work/data/hired_employees_$1.csv"
   [ -s "$file" ] || "$csvgate" --quiet gen --rows "$1" --seed 42 --out "$file"
   echo "$file"
+}
+
+# Starts `$csvgate serve` with extra flags in folder $1 (API key $API_KEY); sets $base and
+# $server_pid.
+start_server() {
+  local dir=$1 && shift
+  "$csvgate" --warehouse "$dir/warehouse" --landing "$dir/landing" --invalid "$dir/invalid" \
+    "$@" serve --listen 127.0.0.1:0 --api-key "$API_KEY" >/dev/null 2>"$dir/server.log" &
+  server_pid=$!
+  for _ in $(seq 1 100); do
+    base=$(sed -n 's/^csvgate: listening on //p' "$dir/server.log")
+    [ -n "$base" ] && return
+    sleep 0.1
+  done
+  cat "$dir/server.log" >&2 && exit 1
+}
+
+# PUTs the departments and jobs fixtures into the server at $base, so employees can be loaded.
+load_reference_tables() {
+  for table in departments jobs; do
+    curl -sf -X PUT -H "x-api-key: $API_KEY" --data-binary "@fixtures/$table.csv" \
+      "$base/globant-landing/$table.csv?wait=true" >/dev/null
+  done
+}
+
+# wrk's p50, p99 (ms) and requests/s for METHOD PATH_FMT BODY CONTENT_TYPE against $base, one
+# connection for $duration.
+load() {
+  [ -x /usr/bin/wrk ] || apt-get install -y -qq wrk >/dev/null
+  METHOD=$1 PATH_FMT=$2 BODY=$3 CONTENT_TYPE=$4 \
+    wrk -t1 -c1 -d"$duration" --latency -s benches/wrk/request.lua "$base" |
+    awk 'function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; return v * 1000 }
+         $1 == "50%" { p50 = ms($2) } $1 == "99%" { p99 = ms($2) } $1 == "Requests/sec:" { rps = $2 }
+         END { printf "%.2f %.2f %.1f\n", p50, p99, rps }'
 }
 
 # Runs a command under /usr/bin/time -v; prints "seconds peak_kib".

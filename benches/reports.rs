@@ -9,8 +9,11 @@
 //! that cluster too, named `Q1/ballista_<CSVGATE_BENCH_BALLISTA_LABEL>` (`benches/ballista.sh`).
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use std::sync::Arc;
+
 use csvgate::config::{Config, Key};
 use csvgate::deployment::Deployment;
+use csvgate::dictionary::Dictionary;
 use csvgate::pipeline::IngestOptions;
 use csvgate::report::Report;
 use csvgate::sink::delta::DeltaTarget;
@@ -25,8 +28,8 @@ fn prepare(
 ) -> (DeltaTarget, Option<MysqlTarget>) {
     runtime.block_on(async {
         if let Ok(warehouse) = std::env::var("CSVGATE_BENCH_WAREHOUSE") {
-            let mysql = std::env::var("CSVGATE_BENCH_MYSQL_DB").ok().map(|url| MysqlTarget::new(&url, None).expect("bench MySQL URL"));
-            return (DeltaTarget::new(Location::parse(&warehouse, false).expect("bench warehouse")), mysql);
+            let mysql = std::env::var("CSVGATE_BENCH_MYSQL_DB").ok().map(|url| MysqlTarget::new(&url, None, Arc::new(Dictionary::hr())).expect("bench MySQL URL"));
+            return (DeltaTarget::new(Location::parse(&warehouse, false).expect("bench warehouse"), Arc::new(Dictionary::hr())), mysql);
         }
         let mut config = Config::in_folder(scratch);
         if let Ok(server) = std::env::var("CSVGATE_BENCH_MYSQL") {

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use csvgate::dictionary::Table;
+use csvgate::dictionary::{Dictionary, Keys};
 use csvgate::generate::write_employees;
 use csvgate::validate::{self, Dialect};
 
@@ -21,10 +21,10 @@ fn employees_file() -> Vec<u8> {
 fn bench(c: &mut Criterion) {
     let bytes = employees_file();
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
-    let table = Table::named("hired_employees").expect("declared");
+    let table = &Dictionary::hr_table("hired_employees");
     let references = HashMap::from([
-        ("departments", (1..=12).collect::<Vec<i64>>()),
-        ("jobs", (1..=183).collect()),
+        ("departments".to_owned(), Keys::from_iter(1..=12)),
+        ("jobs".to_owned(), Keys::from_iter(1..=183)),
     ]);
     let mut group = c.benchmark_group("hired_employees_100k");
     group.throughput(Throughput::Elements(ROWS));

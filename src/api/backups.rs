@@ -31,13 +31,7 @@ pub(super) async fn make(
     body: Result<axum::body::Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let request: BackupRequest = json_or_default(&body?)?;
-    let tables = (request.tables.iter())
-        .map(|name| api.table(name))
-        .collect::<Result<Vec<_>, _>>()?;
-    let tables = match tables.is_empty() {
-        true => api.target.dictionary().tables().to_vec(),
-        false => tables,
-    };
+    let tables = api.tables(&request.tables)?;
     let made = (api
         .backups
         .backup_target(&api.engines, &tables, request.format))

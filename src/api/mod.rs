@@ -36,7 +36,7 @@ pub use public_paths::PublicPaths;
 use crate::backup::Backups;
 use crate::batch::BatchError;
 use crate::config::ServerLimits;
-use crate::dictionary::TableRef;
+use crate::dictionary::{NoSuchTable, TableRef};
 use crate::queue::{Queue, QueueError};
 use crate::report::{Engines, ReportError};
 use crate::sink::{SinkError, Target};
@@ -67,8 +67,17 @@ impl Api {
     /// The table a request names, or `404` listing the tables there are.
     fn table(&self, name: &str) -> Result<TableRef, ApiError> {
         let found = self.target.dictionary().find(name).cloned();
-        found.map_err(|unknown| ApiError::new(StatusCode::NOT_FOUND, unknown.to_string()))
+        found.map_err(not_found)
     }
+
+    /// The tables a request names, every table when it names none; `404` for an unknown one.
+    fn tables(&self, names: &[String]) -> Result<Vec<TableRef>, ApiError> {
+        self.target.dictionary().select(names).map_err(not_found)
+    }
+}
+
+fn not_found(unknown: NoSuchTable) -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, unknown.to_string())
 }
 
 /// Serves `api` on `listener` until `shutdown` resolves, then stops accepting connections and

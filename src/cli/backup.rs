@@ -5,7 +5,8 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 
 use super::{CliError, Context};
-use crate::backup::{self, Retention, manifest};
+use crate::backup::{self, Backups, Retention, manifest};
+use crate::dictionary::{NoSuchTable, Table};
 use crate::report::format::{self, Format};
 
 #[derive(Debug, Args)]
@@ -69,10 +70,8 @@ pub async fn backups(context: &Context, command: BackupsCommand) -> Result<ExitC
     let backups = context.deployment_without_ssm()?.backups;
     match command {
         BackupsCommand::List { table, format } => {
-            let table = table
-                .map(|name| backups.dictionary.find(&name).cloned())
-                .transpose()?;
-            print(&backups.list(table.as_deref()).await?, format)
+            let table = only(&backups, table.as_deref())?;
+            print(&backups.list(table).await?, format)
         }
         BackupsCommand::Verify { table, snapshot } => {
             let table = backups.dictionary.find(&table)?;
@@ -94,15 +93,16 @@ pub async fn backups(context: &Context, command: BackupsCommand) -> Result<ExitC
                 keep_last,
                 keep_weekly,
             };
-            let table = table
-                .map(|name| backups.dictionary.find(&name).cloned())
-                .transpose()?;
-            print(
-                &backups.prune(table.as_deref(), retention, dry_run).await?,
-                format,
-            )
+            let table = only(&backups, table.as_deref())?;
+            print(&backups.prune(table, retention, dry_run).await?, format)
         }
     }
+}
+
+/// The table `--table` names, if it names one.
+fn only<'a>(backups: &'a Backups, name: Option<&str>) -> Result<Option<&'a Table>, NoSuchTable> {
+    let table = name.map(|name| backups.dictionary.find(name));
+    Ok(table.transpose()?.map(AsRef::as_ref))
 }
 
 fn print(manifests: &[backup::Manifest], format: Format) -> Result<ExitCode, CliError> {

@@ -89,8 +89,8 @@ impl Job {
         object: ObjectVersion,
         options: &IngestOptions,
     ) -> Job {
-        let table = (options.table.clone())
-            .or_else(|| table_of(dictionary, location, &object).ok().cloned());
+        let table =
+            (options.table.clone()).or_else(|| table_of(dictionary, location, &object).cloned());
         Job {
             table,
             location: location.clone(),

@@ -248,15 +248,14 @@ enum Recorded {
     ClaimedElsewhere(DateTime<Utc>),
 }
 
-/// The table of `dictionary` an object of `location` loads into, as its key names it.
+/// The table of `dictionary` an object of `location` loads into, as its key names it (the
+/// location's path counts, so a folder named after a table names it).
 pub fn table_of<'a>(
     dictionary: &'a Dictionary,
     location: &Location,
     object: &ObjectVersion,
-) -> Result<&'a TableRef, PipelineError> {
-    dictionary
-        .table_for_key(&format!("{}{}", location.url.path(), object.key))
-        .ok_or_else(|| unknown_table(location, object))
+) -> Option<&'a TableRef> {
+    dictionary.table_for_key(&format!("{}{}", location.url.path(), object.key))
 }
 
 /// The error of an object whose key names no table.

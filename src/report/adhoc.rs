@@ -25,6 +25,7 @@ use mysql_async::{Row, Value};
 
 use super::ReportError;
 use crate::dictionary::{Table, TableRef};
+use crate::pipeline::table_of;
 use crate::sink::Rows;
 use crate::sink::delta::DeltaTarget;
 use crate::sink::mysql::MysqlTarget;
@@ -54,10 +55,7 @@ pub async fn datafusion(
     for table in dictionary.tables() {
         let files: Vec<ObjectVersion> = objects
             .iter()
-            .filter(|object| {
-                let key = format!("{}{}", location.url.path(), object.key);
-                dictionary.table_for_key(&key) == Some(table)
-            })
+            .filter(|object| table_of(dictionary, location, object) == Some(table))
             .cloned()
             .collect();
         if files.is_empty() {

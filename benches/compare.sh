@@ -5,7 +5,8 @@
 #   - PUT of the real 1,999-row file with ?wait=true, as the ratio of its p50 to the p50 of
 #     GET /healthz on the same server (as api.sh, one connection, DURATION each, default 10s).
 # Prints every round, then the medians with after/before ratios.
-#   benches/compare.sh BEFORE [AFTER]    (commits; AFTER defaults to HEAD; ROUNDS default 5)
+#   benches/compare.sh BEFORE [AFTER]    (commits; AFTER defaults to HEAD; ROUNDS default 5;
+#                                          FIGURES="split put" by default, or one of them)
 # Each commit is built once, in a worktree outside the clone, into the shared target folder (the
 # dependencies compile once when the two lock files agree); the binaries are kept by commit id.
 BENCH_NO_BUILD=1 source "$(dirname "$0")/lib.sh"
@@ -13,6 +14,7 @@ before=$(git rev-parse --short "${1:?usage: benches/compare.sh BEFORE [AFTER]}")
 after=$(git rev-parse --short "${2:-HEAD}")
 rounds="${ROUNDS:-5}"
 rows_list="${ROWS:-1000000 10000000}"
+figures="${FIGURES:-split put}"
 duration="${DURATION:-10s}"
 export API_KEY=bench-key
 revs="$HOME/.cache/csvgate-revs"
@@ -57,6 +59,7 @@ put_ratio_once() {
 bin_before=$(binary_of "$before")
 bin_after=$(binary_of "$after")
 csvgate=$bin_after
+[[ " $figures " == *" split "* ]] || rows_list=""
 for rows in $rows_list; do generated "$rows" >/dev/null; done
 
 results="$work/compare-$before-$after.tsv"
@@ -72,6 +75,7 @@ for round in $(seq 1 "$rounds"); do
       read -r wall rss < <(split_once "$rows")
       printf '%s\t%s\tsplit_%s_s\t%s\t%s\n' "$round" "$commit" "$rows" "$wall" "$rss" >>"$results"
     done
+    [[ " $figures " == *" put "* ]] || continue
     read -r a50 p50 ratio < <(put_ratio_once)
     printf '%s\t%s\tput_vs_healthz\t%s\t0\n' "$round" "$commit" "$ratio" >>"$results"
     printf '%s\t%s\tput_p50_ms\t%s\t0\n' "$round" "$commit" "$p50" >>"$results"

@@ -1,10 +1,14 @@
-//! One AWS Lambda invocation: the S3 event notification it carries, processed through the same
-//! pipeline as `csvgate handle-event`, or the weekly schedule's `{"csvgate": "backup"}`, which
-//! runs `csvgate backup` of every table.
+//! One AWS Lambda invocation: the S3 object events it carries (directly, from EventBridge, or
+//! through SQS or SNS), processed through the same pipeline as `csvgate handle-event`; the
+//! weekly schedule's `{"csvgate": "backup"}`, which runs `csvgate backup` of every table; or
+//! the deployer's one-time `{"csvgate": "db-init"}`, which creates the schema (`csvgate db
+//! init`) in a database only the function can reach.
 //!
-//! The invocation fails when any record failed, naming each, so Lambda's retries and its
+//! An invocation fails when any record failed, naming each, so Lambda's retries and its
 //! on-failure destination apply; a retry loads nothing twice, since the objects already done
-//! are in the ledger and come back `skipped`. The runtime glue is the `csvgate-lambda` binary
+//! are in the ledger and come back `skipped`. A batch of SQS messages instead succeeds with the
+//! messages to retry (`batchItemFailures`, for `ReportBatchItemFailures`), so one bad object
+//! does not send its whole batch back. The runtime glue is the `csvgate-lambda` binary
 //! (feature `lambda`); this module has no dependency on it, so it is tested like the rest.
 
 use serde_json::{Value, json};
@@ -12,7 +16,8 @@ use serde_json::{Value, json};
 use crate::backup::BackupError;
 
 use crate::deployment::Deployment;
-use crate::event::Notification;
+use crate::event::{Envelope, Notification};
+use crate::sink::{Health, SinkError};
 
 /// What the function logs unless `CSVGATE_LOG` says otherwise: one line per object processed.
 pub const LOG_FILTER: &str = "warn,csvgate=info,aws_config=error";
@@ -24,6 +29,10 @@ pub enum InvocationError {
     Malformed(#[from] crate::event::EventError),
     #[error("backup: {0}")]
     Backup(#[from] BackupError),
+    #[error("db-init: {0}")]
+    DbInit(#[from] SinkError),
+    #[error("db-init: no MySQL target is configured (CSVGATE_TARGET or the SSM prefix)")]
+    NoDatabase,
     #[error("{failed} of {records} records failed: {}", .reasons.join("; "))]
     Records {
         failed: usize,
@@ -35,13 +44,25 @@ pub enum InvocationError {
 /// Processes the notification in `payload`, or the weekly schedule's `{"csvgate": "backup"}`;
 /// the outcome of each record (or the snapshots made), or why some failed.
 pub async fn handle(deployment: &Deployment, payload: Value) -> Result<Value, InvocationError> {
-    if payload.get("csvgate").and_then(Value::as_str) == Some("backup") {
-        return backup(deployment).await;
+    match payload.get("csvgate").and_then(Value::as_str) {
+        Some("backup") => return backup(deployment).await,
+        Some("db-init") => return init_database(deployment).await,
+        _ => {}
     }
     let notification = Notification::from_json(payload)?;
     let outcomes = notification
         .process(&deployment.pipeline, &deployment.options)
         .await;
+    if notification.envelope == Envelope::Sqs {
+        let failures: Vec<Value> = (notification.failed_messages(&outcomes).into_iter())
+            .map(|id| json!({ "itemIdentifier": id }))
+            .collect();
+        if !failures.is_empty() {
+            let outcomes = notification.outcomes_json(&outcomes);
+            tracing::error!(%outcomes, "some queue messages failed and will be retried");
+        }
+        return Ok(json!({ "batchItemFailures": failures }));
+    }
     let reasons: Vec<String> = (notification.records.iter().zip(&outcomes))
         .filter(|(_, outcome)| outcome.failed())
         .map(|(record, outcome)| {
@@ -56,6 +77,15 @@ pub async fn handle(deployment: &Deployment, payload: Value) -> Result<Value, In
             reasons,
         }),
     }
+}
+
+/// The schema in the MySQL target, as `csvgate db init` creates it (safe to run twice).
+async fn init_database(deployment: &Deployment) -> Result<Value, InvocationError> {
+    let mysql = deployment.mysql().ok_or(InvocationError::NoDatabase)?;
+    let version = mysql.init().await?;
+    let database = mysql.describe();
+    tracing::info!(database, version, "schema ready");
+    Ok(json!({ "database": database, "schema_version": version }))
 }
 
 /// The scheduled job `csvgate serve` runs: a snapshot of every table into the backups location

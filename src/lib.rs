@@ -27,7 +27,8 @@
 //!   a target, engines and a server, for every entry point below.
 //! - [`backup`]: snapshots of tables (AVRO or Parquet) with a manifest that can check them.
 //! - [`queue`]: uploads become runs, processed in the background; its state is the ledger's.
-//! - [`event`]: S3 event notifications name objects of the landing bucket to process.
+//! - [`event`]: S3 object events, in whichever envelope (S3, EventBridge, SQS, SNS), name
+//!   objects (and versions) of the landing bucket to process.
 //! - [`batch`]: 1 to 1,000 rows sent as JSON become a small file and a run like any other.
 //! - [`cli`], [`api`], [`lambda`]: the command line, the HTTP API and the AWS Lambda
 //!   handler, thin layers over the above.

@@ -13,7 +13,8 @@ use crate::report::format::{self, Format};
 
 #[derive(Debug, Args)]
 pub struct HandleEventArgs {
-    /// The S3 event notification (JSON): a file, or `-` for standard input.
+    /// The S3 object event (JSON: an S3 notification, EventBridge's Object Created, or either
+    /// through SQS or SNS): a file, or `-` for standard input.
     #[arg(default_value = "-")]
     pub event: String,
     #[arg(long, value_enum, default_value_t)]
@@ -33,8 +34,14 @@ pub async fn run(context: &Context, args: HandleEventArgs) -> Result<ExitCode, C
         let out = &mut std::io::stdout().lock();
         format::write(args.format, &summary.schema(), &[summary], out)?;
     }
+    for message in &notification.unreadable {
+        eprintln!(
+            "csvgate: queue message {}: {}",
+            message.message_id, message.error
+        );
+    }
     match outcomes.iter().filter(|outcome| outcome.failed()).count() {
-        0 => Ok(ExitCode::SUCCESS),
+        0 if notification.unreadable.is_empty() => Ok(ExitCode::SUCCESS),
         failed => {
             eprintln!(
                 "csvgate: {failed} of {} records could not be loaded (see the error column)",
@@ -67,7 +74,10 @@ fn summary(
         Arc::new(UInt64Array::from(values)) as ArrayRef
     };
     RecordBatch::try_from_iter([
-        ("key", text(records.iter().map(|r| Some(r.key())).collect())),
+        (
+            "key",
+            text(records.iter().map(|r| Some(r.key.clone())).collect()),
+        ),
         (
             "event",
             text(records.iter().map(|r| Some(r.event_name.clone())).collect()),

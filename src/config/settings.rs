@@ -13,6 +13,8 @@ const SECRET: Kind = Kind::Secret;
 const BOOL: Kind = Kind::Bool;
 const COUNT: Kind = Kind::Count;
 const POSITIVE: Kind = Kind::Positive;
+/// MySQL's `--ssl-mode` words.
+const TLS_MODES: Kind = Kind::Choice(&["off", "required", "verify-ca", "verify-identity"]);
 
 /// The number of seconds in a default duration, as text.
 fn seconds(duration: std::time::Duration) -> String {
@@ -35,6 +37,15 @@ settings! {
     /// Password of the MySQL target (better from the environment than on a command line).
     TargetPassword = Setting::new("target_password", SECRET).env("CSVGATE_TARGET_PASSWORD")
         .flag("target-password");
+    /// TLS to the MySQL target, as MySQL's ssl-mode: off, required (encrypted, the server's
+    /// certificate not checked), verify-ca (signed by `target_tls_ca`), verify-identity (also
+    /// issued for the host connected to).
+    TargetTls = Setting::new("target_tls", TLS_MODES).env("CSVGATE_TARGET_TLS").flag("target-tls")
+        .default(|| "off".into());
+    /// The CA certificates (a PEM file) `verify-ca` and `verify-identity` check the MySQL
+    /// server's certificate against (for RDS, its region's bundle).
+    TargetTlsCa = Setting::new("target_tls_ca", TEXT).env("CSVGATE_TARGET_TLS_CA")
+        .flag("target-tls-ca");
     /// With a MySQL target, also keep the Delta warehouse loaded from the same rows.
     MirrorParquet = Setting::new("mirror_parquet", BOOL).env("CSVGATE_MIRROR_PARQUET")
         .flag("mirror-parquet").default(|| "false".into());

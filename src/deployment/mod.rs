@@ -19,7 +19,7 @@ use crate::queue::{Queue, QueueError};
 use crate::report::Engines;
 use crate::sink::delta::DeltaTarget;
 use crate::sink::mirror::Mirrored;
-use crate::sink::mysql::MysqlTarget;
+use crate::sink::mysql::{MysqlTarget, TlsMode};
 use crate::sink::{SinkError, Target};
 use crate::store::{Buckets, Location, StoreError};
 
@@ -42,6 +42,8 @@ pub enum DeploymentError {
         "target {0:?}: expected mysql://user@host:3306/database, or no target for the Delta warehouse"
     )]
     UnknownTarget(String),
+    #[error("{0}")]
+    Tls(String),
 }
 
 /// Everything one configuration runs on.
@@ -123,7 +125,11 @@ fn mysql_target(
         None => Ok(None),
         Some(url) if url.starts_with("mysql://") => {
             let password = config.get(Key::TargetPassword);
-            Ok(Some(MysqlTarget::new(url, password, dictionary)?))
+            let tls = TlsMode::new(config.value(Key::TargetTls), config.get(Key::TargetTlsCa))
+                .map_err(DeploymentError::Tls)?;
+            Ok(Some(MysqlTarget::with_tls(
+                url, password, &tls, dictionary,
+            )?))
         }
         Some(other) => Err(DeploymentError::UnknownTarget(
             crate::config::without_password(other),

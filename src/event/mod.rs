@@ -1,14 +1,18 @@
-//! S3 event notifications, the first AWS version's trigger: each `ObjectCreated:*` record names an object
-//! of the landing bucket to process, through the same pipeline and ledger as any other run.
+//! S3 object events, the first AWS version's trigger: each `ObjectCreated:*` record names an
+//! object of the landing bucket to process, through the same pipeline and ledger as any other
+//! run, whichever envelope brought it (see [`envelope`]).
 //!
 //! A notification carries several records; each gets an outcome of its own, so one record
 //! for an object deleted since, or for another bucket, does not stop the others. Handling an
-//! event twice loads nothing twice: the ledger knows the object versions already loaded.
+//! event twice loads nothing twice: the ledger knows the object versions already loaded. A
+//! record naming a version (`versionId`, in a versioned bucket) loads that version, not
+//! whichever is current when it is handled, so two quick overwrites load both.
+
+mod envelope;
 
 use std::sync::Arc;
 
 use chrono::Utc;
-use serde::Deserialize;
 
 use crate::dictionary::{Dictionary, TableRef};
 use crate::ledger::{self, Entry, Status};
@@ -16,55 +20,49 @@ use crate::pipeline::{IngestOptions, Pipeline};
 use crate::queue::Queue;
 use crate::store::{Location, ObjectVersion};
 
-/// Why a notification could not be read at all (its records are never half-handled).
+pub use envelope::{Envelope, Unreadable};
+
+/// Why an event could not be read at all (its records are never half-handled).
 #[derive(Debug, thiserror::Error)]
 pub enum EventError {
-    #[error("not an S3 event notification: {0}")]
+    #[error("not a valid event: {0}")]
     Malformed(String),
+    #[error(
+        "not an event csvgate handles (an S3 notification, EventBridge's Object Created, or either through SQS or SNS): received {0}"
+    )]
+    Unknown(String),
 }
 
-/// An S3 event notification: `{"Records": [...]}`.
-#[derive(Debug, Deserialize)]
+/// The object events of one payload, in the envelope they came in.
+#[derive(Debug)]
 pub struct Notification {
-    #[serde(rename = "Records", default)]
+    pub envelope: Envelope,
     pub records: Vec<Record>,
+    /// Queue messages that held no readable event: each fails on its own.
+    pub unreadable: Vec<Unreadable>,
 }
 
-/// One record of a notification.
-#[derive(Debug, Clone, Deserialize)]
+/// One event about one object.
+#[derive(Debug, Clone)]
 pub struct Record {
-    #[serde(rename = "eventName")]
+    /// `ObjectCreated:Put`, `ObjectRemoved:Delete`, …
     pub event_name: String,
-    pub s3: Entity,
-}
-
-/// The bucket and object a record is about.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Entity {
-    pub bucket: Bucket,
-    pub object: Object,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct Bucket {
-    pub name: String,
-}
-
-/// The object as the event saw it; its key is URL-encoded, `+` standing for a space.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Object {
+    pub bucket: String,
+    /// The key, decoded.
     pub key: String,
-    #[serde(rename = "eTag")]
-    pub e_tag: Option<String>,
-    pub size: Option<u64>,
-    #[serde(rename = "versionId")]
+    /// The version the event is about, in a versioned bucket.
     pub version_id: Option<String>,
+    /// S3's order of the events of one key (hex; compared left-padded with zeros).
+    pub sequencer: Option<String>,
+    /// The queue message that carried it, for a partial batch failure answer.
+    pub message_id: Option<String>,
 }
 
 /// What a record asks for, once checked against the landing bucket.
 #[derive(Debug)]
 pub enum Resolved {
-    /// An object of the landing bucket to process: its current version and table.
+    /// An object of the landing bucket to process: the version the record names (else the
+    /// current one) and its table.
     Object(ObjectVersion, TableRef),
     /// Not an object-created event: nothing to do.
     Ignored,
@@ -85,20 +83,29 @@ pub enum Outcome {
 
 impl Notification {
     pub fn parse(bytes: &[u8]) -> Result<Notification, EventError> {
-        serde_json::from_slice(bytes).map_err(|error| EventError::Malformed(error.to_string()))
+        let value = serde_json::from_slice(bytes)
+            .map_err(|error| EventError::Malformed(format!("not JSON: {error}")))?;
+        Self::from_json(value)
     }
 
     /// The notification in an already decoded JSON value (a Lambda payload).
     pub fn from_json(value: serde_json::Value) -> Result<Notification, EventError> {
-        serde_json::from_value(value).map_err(|error| EventError::Malformed(error.to_string()))
+        let read = envelope::read(value)?;
+        Ok(Notification {
+            envelope: read.envelope,
+            records: read.records,
+            unreadable: read.unreadable,
+        })
     }
 
-    /// One JSON object per record and its outcome: key, event, status, run id, error.
+    /// One JSON object per record and its outcome: key, event, status, run id, error; and
+    /// the unreadable queue messages, if any.
     pub fn outcomes_json(&self, outcomes: &[Outcome]) -> serde_json::Value {
         let records: Vec<serde_json::Value> = (self.records.iter().zip(outcomes))
             .map(|(record, outcome)| {
                 serde_json::json!({
-                    "key": record.key(),
+                    "key": record.key,
+                    "version_id": record.version_id,
                     "event": record.event_name,
                     "status": outcome.status(),
                     "run_id": outcome.entry().map(|entry| entry.run_id.as_str()),
@@ -106,7 +113,30 @@ impl Notification {
                 })
             })
             .collect();
-        serde_json::json!({ "records": records })
+        let mut answer = serde_json::json!({ "records": records });
+        if !self.unreadable.is_empty() {
+            let unreadable: Vec<serde_json::Value> = (self.unreadable.iter())
+                .map(|m| serde_json::json!({"message_id": m.message_id, "error": m.error}))
+                .collect();
+            answer["unreadable"] = unreadable.into();
+        }
+        answer
+    }
+
+    /// The queue messages to retry, as Lambda's partial batch response wants them: each
+    /// message with a failed record or nothing readable, once.
+    pub fn failed_messages(&self, outcomes: &[Outcome]) -> Vec<String> {
+        let failed = (self.records.iter().zip(outcomes))
+            .filter(|(_, outcome)| outcome.failed())
+            .filter_map(|(record, _)| record.message_id.clone());
+        let unreadable = self.unreadable.iter().map(|m| m.message_id.clone());
+        let mut ids: Vec<String> = Vec::new();
+        for id in unreadable.chain(failed) {
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        ids
     }
 
     /// Processes every record now (a CLI run, a Lambda invocation), under one run id and
@@ -128,7 +158,16 @@ impl Notification {
                 },
             );
         }
-        objects.sort_by_key(|(index, _, table)| (table.load_rank(), *index));
+        // Reference tables first; the versions of one key in S3's order of events.
+        objects.sort_by_key(|(index, _, table)| {
+            let record = &self.records[*index];
+            (
+                table.load_rank(),
+                record.key.clone(),
+                record.sequence(),
+                *index,
+            )
+        });
         for (index, object, _) in objects {
             let entry = pipeline.ingest_object(&run_id, landing, object, options);
             outcomes[index] = Outcome::Processed(entry.await);
@@ -158,17 +197,16 @@ impl Notification {
 }
 
 impl Record {
-    /// The object key, decoded.
-    pub fn key(&self) -> String {
-        let spaced = self.s3.object.key.replace('+', " ");
-        percent_encoding::percent_decode_str(&spaced)
-            .decode_utf8_lossy()
-            .into_owned()
+    /// The sequencer, left-padded with zeros so that text order is S3's order of the events
+    /// of one key (sequencers differ in length); none sorts first.
+    fn sequence(&self) -> String {
+        let sequencer = self.sequencer.as_deref().unwrap_or_default();
+        format!("{:0>32}", sequencer.to_ascii_uppercase())
     }
 
     /// `s3://bucket/key`, for messages.
     pub fn url(&self) -> String {
-        format!("s3://{}/{}", self.s3.bucket.name, self.key())
+        format!("s3://{}/{}", self.bucket, self.key)
     }
 
     /// The object this record asks to process, checked against `landing` and `dictionary`.
@@ -194,7 +232,11 @@ impl Record {
                 self.url()
             ));
         };
-        match landing.head(&key).await {
+        let head = match &self.version_id {
+            Some(version) => landing.head_version(&key, version).await,
+            None => landing.head(&key).await,
+        };
+        match head {
             Ok(object) => Resolved::Object(object, TableRef::clone(table)),
             Err(error) => Resolved::Failed(format!("{error} (deleted since the event?)")),
         }
@@ -203,10 +245,9 @@ impl Record {
     /// The key relative to `landing`, when the record's object is inside it.
     fn key_in(&self, landing: &Location) -> Option<String> {
         let is_landing_bucket =
-            landing.is_s3() && landing.url.host_str() == Some(self.s3.bucket.name.as_str());
+            landing.is_s3() && landing.url.host_str() == Some(self.bucket.as_str());
         let prefix = landing.url.path().trim_start_matches('/');
-        let key = self.key();
-        let relative = key.strip_prefix(prefix)?;
+        let relative = self.key.strip_prefix(prefix)?;
         (is_landing_bucket && !relative.is_empty()).then(|| relative.to_owned())
     }
 }
@@ -245,21 +286,4 @@ impl Outcome {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn keys_are_url_decoded_with_plus_as_space() {
-        let json = r#"{"Records": [{"eventName": "ObjectCreated:Put", "s3": {
-            "bucket": {"name": "globant-landing"},
-            "object": {"key": "contrataciones/hired_employees+2021+a%C3%B1o.csv", "size": 3}}}]}"#;
-        let notification = Notification::parse(json.as_bytes()).unwrap();
-        let record = &notification.records[0];
-        assert_eq!(record.key(), "contrataciones/hired_employees 2021 año.csv");
-        assert_eq!(
-            record.url(),
-            "s3://globant-landing/contrataciones/hired_employees 2021 año.csv"
-        );
-        assert!(Notification::parse(b"[1, 2]").is_err());
-    }
-}
+mod tests;

@@ -206,7 +206,7 @@ impl Pipeline {
             .instrument(debug_span!("reference_ids"))
             .await?;
         let progress = progress_bar(object, options.progress);
-        let input = progress.wrap_read(location.reader(&object.key).await?);
+        let input = progress.wrap_read(location.reader_of(object).await?);
         let name = display_name(location, object);
         let mut rows = validate::split(&name, input, table, &options.dialect, &references)
             .instrument(debug_span!("plan_split"))

@@ -38,6 +38,12 @@ impl ObjectVersion {
         }
     }
 
+    /// The store's own version id (a versioned bucket's `versionId`), the part of
+    /// [`version`](Self::version) after `#`: what reads of this exact version ask for.
+    pub fn version_id(&self) -> Option<&str> {
+        self.version.split_once('#').map(|(_, id)| id)
+    }
+
     /// Names this version uniquely across locations.
     pub fn fingerprint(&self) -> String {
         format!("{}{}@{}", self.location, self.key, self.version)

@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use datafusion::object_store::ObjectStoreExt;
 use datafusion::object_store::buffered::BufWriter;
+use datafusion::object_store::{GetOptions, ObjectStoreExt};
 use futures::{StreamExt, TryStreamExt};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::Semaphore;
@@ -54,9 +54,30 @@ impl Location {
         &self,
         key: &str,
     ) -> Result<impl std::io::Read + Send + 'static, StoreError> {
+        self.reader_with(key, GetOptions::default()).await
+    }
+
+    /// Like [`Location::reader`], of exactly the version `object` names when it names one (a
+    /// versioned bucket), not whichever version is current by the time it is read.
+    pub async fn reader_of(
+        &self,
+        object: &ObjectVersion,
+    ) -> Result<impl std::io::Read + Send + 'static, StoreError> {
+        let options = GetOptions {
+            version: object.version_id().map(str::to_owned),
+            ..GetOptions::default()
+        };
+        self.reader_with(&object.key, options).await
+    }
+
+    async fn reader_with(
+        &self,
+        key: &str,
+        options: GetOptions,
+    ) -> Result<impl std::io::Read + Send + 'static, StoreError> {
         let result = self
             .store
-            .get(&object_path(key))
+            .get_opts(&object_path(key), options)
             .await
             .map_err(|source| self.object_error(key, source))?;
         let chunks = result.into_stream().map_err(std::io::Error::other).boxed();
@@ -87,6 +108,25 @@ impl Location {
             .head(&object_path(key))
             .await
             .map_err(|source| self.object_error(key, source))?;
+        Ok(ObjectVersion::new(self, key, &meta))
+    }
+
+    /// The version `version_id` of the object at `key` (a versioned bucket's), current or not.
+    pub async fn head_version(
+        &self,
+        key: &str,
+        version_id: &str,
+    ) -> Result<ObjectVersion, StoreError> {
+        let options = GetOptions {
+            head: true,
+            version: Some(version_id.to_owned()),
+            ..GetOptions::default()
+        };
+        let result = (self.store.get_opts(&object_path(key), options).await)
+            .map_err(|source| self.object_error(key, source))?;
+        let mut meta = result.meta;
+        // A store that does not echo the version back still answered for this one.
+        meta.version.get_or_insert_with(|| version_id.to_owned());
         Ok(ObjectVersion::new(self, key, &meta))
     }
 

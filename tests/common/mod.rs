@@ -3,6 +3,7 @@
 
 pub mod backups;
 pub mod cli;
+pub mod deploy_files;
 pub mod s3;
 pub mod server;
 pub mod ssm;

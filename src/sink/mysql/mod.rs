@@ -11,6 +11,7 @@ mod ledger;
 mod load;
 mod meanwhile;
 pub mod rows;
+mod tls;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -24,9 +25,14 @@ use crate::dictionary::{Dictionary, Keys, Table, TableRef};
 use crate::sink::{Health, Load, Rows, SinkError};
 use crate::store::ObjectVersion;
 use load::MysqlLoad;
+pub use tls::TlsMode;
 
 /// "Table doesn't exist".
 const NO_SUCH_TABLE: u16 = 1146;
+/// "Access denied": what MariaDB answers a plain connection when it requires TLS.
+const ACCESS_DENIED: u16 = 1045;
+/// "Connections using insecure transport are prohibited" (MySQL, RDS).
+const INSECURE_TRANSPORT: u16 = 3159;
 
 /// A MySQL database as a csvgate target.
 #[derive(Clone)]
@@ -37,6 +43,8 @@ pub struct MysqlTarget {
     /// The URL without its password: what messages show.
     display: String,
     local_infile: Arc<AtomicBool>,
+    /// Connected without TLS: a refusal then says how to turn it on.
+    plain: bool,
 }
 
 impl std::fmt::Debug for MysqlTarget {
@@ -48,11 +56,21 @@ impl std::fmt::Debug for MysqlTarget {
 }
 
 impl MysqlTarget {
-    /// Connects lazily to `url` (`mysql://user@host:3306/database`); `password`, when given,
-    /// replaces one in the URL. Neither is ever shown.
+    /// Connects lazily to `url` (`mysql://user@host:3306/database`) over plain TCP; `password`,
+    /// when given, replaces one in the URL. Neither is ever shown.
     pub fn new(
         url: &str,
         password: Option<&str>,
+        dictionary: Arc<Dictionary>,
+    ) -> Result<MysqlTarget, SinkError> {
+        Self::with_tls(url, password, &TlsMode::Off, dictionary)
+    }
+
+    /// Like [`MysqlTarget::new`], with the TLS `tls` requires.
+    pub fn with_tls(
+        url: &str,
+        password: Option<&str>,
+        tls: &TlsMode,
         dictionary: Arc<Dictionary>,
     ) -> Result<MysqlTarget, SinkError> {
         let display = redact(url);
@@ -70,11 +88,16 @@ impl MysqlTarget {
         if let Some(password) = password {
             builder = builder.pass(Some(password));
         }
+        if let Some(ssl) = tls.ssl_opts() {
+            // A local server's socket would bypass the encryption asked for.
+            builder = builder.ssl_opts(ssl).prefer_socket(false);
+        }
         Ok(MysqlTarget {
             pool: Pool::new(builder),
             dictionary,
             display,
             local_infile: Arc::new(AtomicBool::new(true)),
+            plain: *tls == TlsMode::Off,
         })
     }
 
@@ -86,10 +109,17 @@ impl MysqlTarget {
 
     pub(crate) fn error(&self) -> impl Fn(mysql_async::Error) -> SinkError + use<> {
         let target = self.display.clone();
+        let plain = self.plain;
         move |source| match server_code(&source) {
             Some(NO_SUCH_TABLE) => SinkError::Config {
                 target: target.clone(),
                 reason: format!("{source} (is the database initialised? run `csvgate db init`)"),
+            },
+            Some(ACCESS_DENIED | INSECURE_TRANSPORT) if plain => SinkError::Config {
+                target: target.clone(),
+                reason: format!(
+                    "{source} (without TLS: if the server requires it, as RDS for MySQL 8.4 does by default, set target_tls = required, verify-ca or verify-identity)"
+                ),
             },
             _ => SinkError::Mysql {
                 target: target.clone(),

@@ -84,14 +84,8 @@ fn the_template_wires_what_the_seed_had() {
     let function = &resources["CsvgateFunction"]["Properties"];
     assert_eq!(function["Runtime"], "provided.al2023");
 
-    // The landing bucket's ObjectCreated notification starts the function.
-    let created = &function["Events"]["ObjectCreated"];
-    assert_eq!(created["Type"], "S3");
-    assert_eq!(
-        created["Properties"]["Bucket"],
-        serde_json::json!({"Ref": "LandingBucket"})
-    );
-    assert_eq!(created["Properties"]["Events"], "s3:ObjectCreated:*");
+    // The landing bucket's ObjectCreated events start the function: see
+    // `landing_events_reach_the_function_directly_or_through_a_queue`.
 
     // PUT /{bucket}/{key} needs an API key, counted by a usage plan.
     let api = &resources["UploadApi"]["Properties"]["DefinitionBody"];
@@ -429,4 +423,72 @@ fn sam_build_builds_the_function_from_the_source_tree() {
     assert!(manifest.contains("name = \"csvgate-lambda\""));
     let config = std::fs::read_to_string(root.join("deploy/aws/samconfig.toml")).unwrap();
     assert!(config.contains("build_in_source = true"), "{config}");
+}
+
+/// The landing bucket's `.csv` ObjectCreated events invoke the function, or (`Trigger=queue`)
+/// go through a queue read in batches with partial batch failures, whose messages that failed
+/// three times move to a dead-letter queue under an alarm.
+#[test]
+fn landing_events_reach_the_function_directly_or_through_a_queue() {
+    let notification = |template: &Value| {
+        template["Resources"]["LandingBucket"]["Properties"]["NotificationConfiguration"].clone()
+    };
+    let direct = deployed(&VPC);
+    let invoked = &notification(&direct)["LambdaConfigurations"][0];
+    assert_eq!(invoked["Function"], "CsvgateFunction.Arn");
+    assert_eq!(invoked["Event"], "s3:ObjectCreated:*");
+    assert_eq!(invoked["Filter"]["S3Key"]["Rules"][0]["Value"], ".csv");
+    let permission = &direct["Resources"]["LandingMayInvokeFunction"]["Properties"];
+    assert_eq!(permission["Principal"], "s3.amazonaws.com");
+    assert_eq!(permission["SourceArn"], "arn:aws:s3:::globant-landing");
+    assert!(direct["Resources"].get("LandingEvents").is_none());
+    let consume = "sqs:ReceiveMessage";
+    assert!(!allows(
+        &function_statements(&direct),
+        consume,
+        "LandingEvents.Arn"
+    ));
+
+    let queued = deployed(&with_vpc(&["Trigger=queue"]));
+    let resources = &queued["Resources"];
+    let sent = &notification(&queued)["QueueConfigurations"][0];
+    assert_eq!(sent["Queue"], "LandingEvents.Arn");
+    assert!(notification(&queued).get("LambdaConfigurations").is_none());
+    let mapping = &resources["LandingEventsToFunction"]["Properties"];
+    assert_eq!(mapping["EventSourceArn"], "LandingEvents.Arn");
+    assert_eq!(
+        mapping["FunctionResponseTypes"],
+        serde_json::json!(["ReportBatchItemFailures"])
+    );
+    let queue = &resources["LandingEvents"]["Properties"];
+    let redrive = &queue["RedrivePolicy"];
+    assert_eq!(
+        redrive["deadLetterTargetArn"],
+        "LandingEventsDeadLetter.Arn"
+    );
+    let timeout = resources["CsvgateFunction"]["Properties"]["Timeout"]
+        .as_u64()
+        .unwrap();
+    let visible_again = queue["VisibilityTimeout"].as_u64().unwrap();
+    assert!(visible_again >= 6 * timeout, "{visible_again} s");
+    let statements = function_statements(&queued);
+    for action in [consume, "sqs:DeleteMessage", "sqs:GetQueueAttributes"] {
+        assert!(allows(&statements, action, "LandingEvents.Arn"), "{action}");
+    }
+    // S3 may send to the queue, for the landing bucket only.
+    let policy = &resources["LandingEventsPolicy"]["Properties"]["PolicyDocument"];
+    let statement = &policy["Statement"][0];
+    assert_eq!(statement["Principal"]["Service"], "s3.amazonaws.com");
+    let source = &statement["Condition"]["ArnEquals"]["aws:SourceArn"];
+    assert_eq!(source, "arn:aws:s3:::globant-landing");
+    let alarm = &resources["LandingEventsDeadLetterAlarm"]["Properties"];
+    assert_eq!(
+        alarm["Dimensions"][0]["Value"],
+        "LandingEventsDeadLetter.QueueName"
+    );
+    // The bucket is configured once S3 may deliver where it sends.
+    let waits = resources["LandingBucket"]["DependsOn"].to_string();
+    assert!(waits.contains("LandingMayInvokeFunction") && waits.contains("LandingDeliveryReady"));
+    let ready = &resources["LandingDeliveryReady"]["Metadata"]["QueuePolicy"];
+    assert_eq!(ready, "LandingEventsPolicy");
 }

@@ -8,10 +8,7 @@ use csvgate::config::{Config, Key};
 use csvgate::deployment::Deployment;
 use csvgate::ledger::Status;
 
-/// The TLS server, as a remote database is reached: by TCP, never its local socket.
-const SERVER: &str = "mysql://csvgate:csvgate@127.0.0.1:3307";
-/// The CA that signed the server's certificate.
-const CA: &str = "/var/lib/csvgate-mariadb-tls/ca.pem";
+use common::{TLS_CA as CA, TLS_SERVER as SERVER, tls_mysql_database as tls_database};
 
 /// A deployment in `dir` whose target is `database` on the TLS server, in `mode`.
 fn deployment(dir: &std::path::Path, database: &str, mode: &str, ca: Option<&str>) -> Deployment {
@@ -22,27 +19,6 @@ fn deployment(dir: &std::path::Path, database: &str, mode: &str, ca: Option<&str
         config.set(Key::TargetTlsCa, ca);
     }
     Deployment::open(config).unwrap()
-}
-
-/// A new empty database on the TLS server (created over TLS).
-async fn tls_database() -> String {
-    use mysql_async::prelude::Queryable;
-    let name = format!(
-        "csvgate_tls_{}",
-        &uuid::Uuid::new_v4().simple().to_string()[..12]
-    );
-    let opts = mysql_async::OptsBuilder::from_opts(mysql_async::Opts::from_url(SERVER).unwrap())
-        .ssl_opts(mysql_async::SslOpts::default().with_danger_accept_invalid_certs(true))
-        .prefer_socket(false);
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let mut conn = mysql_async::Conn::new(opts).await.unwrap_or_else(|error| {
-        panic!("the TLS MariaDB at 127.0.0.1:3307 (run scripts/services): {error}")
-    });
-    conn.query_drop(format!("CREATE DATABASE {name}"))
-        .await
-        .unwrap();
-    conn.disconnect().await.unwrap();
-    name
 }
 
 #[tokio::test]
@@ -81,18 +57,12 @@ async fn loads_over_tls_in_every_mode_that_encrypts() {
     }
     let deployment = deployment(dir.path(), &database, "required", None);
     let mysql = deployment.mysql().unwrap();
-    let count = |table: &str| format!("SELECT COUNT(*) FROM {table}");
-    for (table, rows) in [
+    let rows = [
         ("departments", 12),
         ("jobs", 183),
         ("hired_employees", 1929),
-    ] {
-        assert_eq!(
-            mysql.query::<u64>(&count(table)).await.unwrap(),
-            [rows],
-            "{table}"
-        );
-    }
+    ];
+    common::assert_row_counts(mysql, &rows).await;
 }
 
 #[tokio::test]

@@ -325,6 +325,42 @@ pub async fn empty_mysql_database() -> String {
     name
 }
 
+/// The MariaDB that requires TLS (`require_secure_transport=ON`, as RDS for MySQL 8.4 runs by
+/// default), started by `scripts/services`, reached as a remote database is: by TCP.
+pub const TLS_SERVER: &str = "mysql://csvgate:csvgate@127.0.0.1:3307";
+/// The CA that signed its certificate (for 127.0.0.1 and localhost).
+pub const TLS_CA: &str = "/var/lib/csvgate-mariadb-tls/ca.pem";
+
+/// A new empty database on the TLS server (created over TLS).
+pub async fn tls_mysql_database() -> String {
+    use mysql_async::prelude::Queryable;
+    let name = format!(
+        "csvgate_tls_{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    );
+    let opts =
+        mysql_async::OptsBuilder::from_opts(mysql_async::Opts::from_url(TLS_SERVER).unwrap())
+            .ssl_opts(mysql_async::SslOpts::default().with_danger_accept_invalid_certs(true))
+            .prefer_socket(false);
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let mut conn = mysql_async::Conn::new(opts).await.unwrap_or_else(|error| {
+        panic!("the TLS MariaDB at 127.0.0.1:3307 (run scripts/services): {error}")
+    });
+    conn.query_drop(format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap();
+    conn.disconnect().await.unwrap();
+    name
+}
+
+/// Asserts that each table of `target` holds that many rows.
+pub async fn assert_row_counts(target: &MysqlTarget, expected: &[(&str, u64)]) {
+    for (table, rows) in expected {
+        let sql = format!("SELECT COUNT(*) FROM {table}");
+        assert_eq!(target.query::<u64>(&sql).await.unwrap(), [*rows], "{table}");
+    }
+}
+
 /// The rows `sql` returns from `target`.
 pub async fn mysql_rows<T: mysql_async::prelude::FromRow + Send + 'static>(
     target: &MysqlTarget,

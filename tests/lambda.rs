@@ -283,7 +283,7 @@ async fn enable_versioning(bucket: &str) {
 /// Defect: a record's `versionId` was ignored and the current object read, so of two quick
 /// overwrites the first version was never loaded (its event loaded the second).
 #[tokio::test]
-async fn two_quick_overwrites_of_a_versioned_key_load_both_versions_in_order() {
+async fn two_quick_overwrites_of_a_versioned_key_load_each_version() {
     let bucket = common::s3::moto_bucket().await;
     enable_versioning(&bucket).await;
     let settings = csvgate::store::S3Settings {

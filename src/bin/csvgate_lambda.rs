@@ -1,5 +1,6 @@
-//! `csvgate-lambda`: the AWS Lambda function of the first AWS version's architecture. Each invocation is an
-//! S3 event notification of the landing bucket (see `csvgate::lambda`).
+//! `csvgate-lambda`: the AWS Lambda function of the first AWS version's architecture. Each
+//! invocation is an S3 object event of the landing bucket (directly, from EventBridge, or through
+//! SQS or SNS), the weekly backup or the database bootstrap (see `csvgate::lambda`).
 //!
 //! Configuration comes from the environment (`CSVGATE_*`, the AWS settings), `csvgate.toml`
 //! when the package has one, and SSM Parameter Store (`CSVGATE_SSM_PREFIX`), read once per

@@ -42,6 +42,7 @@ pub async fn run(context: &Context, args: HandleEventArgs) -> Result<ExitCode, C
     }
     match outcomes.iter().filter(|outcome| outcome.failed()).count() {
         0 if notification.unreadable.is_empty() => Ok(ExitCode::SUCCESS),
+        0 => Ok(ExitCode::from(super::SOME_FAILED)),
         failed => {
             eprintln!(
                 "csvgate: {failed} of {} records could not be loaded (see the error column)",

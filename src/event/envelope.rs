@@ -174,7 +174,8 @@ struct DetailObject {
 }
 
 /// `Object Created` becomes `ObjectCreated:<reason>`, as notifications name it; other S3 event
-/// types keep their name and are ignored.
+/// types keep their name and are ignored. Its keys are encoded unlike notifications' (a space
+/// is `%20`, a `+` stays), as seen in practice; AWS's documentation does not say.
 fn eventbridge(event: EventBridgeEvent<Value>) -> Result<Vec<Record>, EventError> {
     if event.source != "aws.s3" {
         return Err(EventError::Unknown(format!(
@@ -193,7 +194,7 @@ fn eventbridge(event: EventBridgeEvent<Value>) -> Result<Vec<Record>, EventError
     Ok(vec![Record {
         event_name,
         bucket: detail.bucket.name,
-        key: decoded(&detail.object.key),
+        key: percent_decoded(&detail.object.key),
         version_id: detail.object.version_id,
         sequencer: detail.object.sequencer,
         message_id: None,
@@ -210,10 +211,14 @@ fn json_text(text: &str, what: &str) -> Result<Value, EventError> {
         .map_err(|error| EventError::Malformed(format!("{what} is not JSON: {error}")))
 }
 
-/// S3 writes keys URL-encoded, `+` standing for a space (EventBridge alike).
+/// S3 notifications write keys URL-encoded, `+` standing for a space.
 fn decoded(key: &str) -> String {
-    let spaced = key.replace('+', " ");
-    percent_encoding::percent_decode_str(&spaced)
+    percent_decoded(&key.replace('+', " "))
+}
+
+/// EventBridge writes keys percent-encoded, a space as `%20` and a `+` as itself.
+fn percent_decoded(key: &str) -> String {
+    percent_encoding::percent_decode_str(key)
         .decode_utf8_lossy()
         .into_owned()
 }

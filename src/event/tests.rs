@@ -49,7 +49,7 @@ fn eventbridge_object_created_reads_as_a_notification_would() {
         records(&notification),
         [(
             "ObjectCreated:PutObject",
-            "jobs/jobs 2021 año.csv",
+            "jobs/jobs 2021 año+1.csv",
             version,
             None
         )]

@@ -1,8 +1,9 @@
 //! One AWS Lambda invocation: the S3 object events it carries (directly, from EventBridge, or
 //! through SQS or SNS), processed through the same pipeline as `csvgate handle-event`; the
 //! weekly schedule's `{"csvgate": "backup"}`, which runs `csvgate backup` of every table; or
-//! the deployer's one-time `{"csvgate": "db-init"}`, which creates the schema (`csvgate db
-//! init`) in a database only the function can reach.
+//! the deployer's one-time `{"csvgate": "db-init"}` (with `"app_user": "name"` for a
+//! least-privilege user), which sets the database up ([`crate::bootstrap`]) since only the
+//! function can reach it.
 //!
 //! An invocation fails when any record failed, naming each, so Lambda's retries and its
 //! on-failure destination apply; a retry loads nothing twice, since the objects already done
@@ -15,9 +16,9 @@ use serde_json::{Value, json};
 
 use crate::backup::BackupError;
 
+use crate::bootstrap::BootstrapError;
 use crate::deployment::Deployment;
 use crate::event::{Envelope, Notification};
-use crate::sink::{Health, SinkError};
 
 /// What the function logs unless `CSVGATE_LOG` says otherwise: one line per object processed.
 pub const LOG_FILTER: &str = "warn,csvgate=info,aws_config=error";
@@ -29,10 +30,8 @@ pub enum InvocationError {
     Malformed(#[from] crate::event::EventError),
     #[error("backup: {0}")]
     Backup(#[from] BackupError),
-    #[error("db-init: {0}")]
-    DbInit(#[from] SinkError),
-    #[error("db-init: no MySQL target is configured (CSVGATE_TARGET or the SSM prefix)")]
-    NoDatabase,
+    #[error(transparent)]
+    Bootstrap(#[from] BootstrapError),
     #[error("{failed} of {records} records failed: {}", .reasons.join("; "))]
     Records {
         failed: usize,
@@ -46,7 +45,10 @@ pub enum InvocationError {
 pub async fn handle(deployment: &Deployment, payload: Value) -> Result<Value, InvocationError> {
     match payload.get("csvgate").and_then(Value::as_str) {
         Some("backup") => return backup(deployment).await,
-        Some("db-init") => return init_database(deployment).await,
+        Some("db-init") => {
+            let app_user = payload.get("app_user").and_then(Value::as_str);
+            return Ok(crate::bootstrap::run(deployment, app_user).await?);
+        }
         _ => {}
     }
     let notification = Notification::from_json(payload)?;
@@ -77,15 +79,6 @@ pub async fn handle(deployment: &Deployment, payload: Value) -> Result<Value, In
             reasons,
         }),
     }
-}
-
-/// The schema in the MySQL target, as `csvgate db init` creates it (safe to run twice).
-async fn init_database(deployment: &Deployment) -> Result<Value, InvocationError> {
-    let mysql = deployment.mysql().ok_or(InvocationError::NoDatabase)?;
-    let version = mysql.init().await?;
-    let database = mysql.describe();
-    tracing::info!(database, version, "schema ready");
-    Ok(json!({ "database": database, "schema_version": version }))
 }
 
 /// The scheduled job `csvgate serve` runs: a snapshot of every table into the backups location

@@ -31,7 +31,8 @@
 //!   objects (and versions) of the landing bucket to process.
 //! - [`batch`]: 1 to 1,000 rows sent as JSON become a small file and a run like any other.
 //! - [`cli`], [`api`], [`lambda`]: the command line, the HTTP API and the AWS Lambda
-//!   handler, thin layers over the above.
+//!   handler, thin layers over the above; [`bootstrap`]: the database's one-time set-up that
+//!   the function runs for a deployer (schema, a least-privilege user in SSM).
 //! - [`generate`]: deterministic test files for benchmarks.
 //! - [`logs`]: JSON log lines carrying each run's id, for log stores.
 //! - [`fault`]: named points where crash tests stop a process, or make it panic.
@@ -65,6 +66,7 @@ pub mod backup;
 #[cfg(feature = "ballista")]
 pub mod ballista;
 pub mod batch;
+pub mod bootstrap;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod config;

@@ -493,3 +493,38 @@ fn landing_events_reach_the_function_directly_or_through_a_queue() {
     let ready = &resources["LandingDeliveryReady"]["Metadata"]["QueuePolicy"];
     assert_eq!(ready, "LandingEventsPolicy");
 }
+
+/// The bootstrap may store the application user's credentials below `app/` of its prefix, and
+/// nowhere else; with `DbUser=app` the function reads them.
+#[test]
+fn the_bootstrap_may_store_only_the_app_credentials() {
+    let template = deployed(&VPC);
+    let statements = function_statements(&template);
+    let parameter =
+        |name: &str| format!("arn:aws:ssm:us-east-1:123456789012:parameter/globant/db/{name}");
+    for stored in [
+        csvgate::bootstrap::APP_USER,
+        csvgate::bootstrap::APP_PASSWORD,
+    ] {
+        assert!(
+            allows(&statements, "ssm:PutParameter", &parameter(stored)),
+            "{stored}"
+        );
+    }
+    for kept in ["password", "user", "host"] {
+        assert!(
+            !allows(&statements, "ssm:PutParameter", &parameter(kept)),
+            "{kept}"
+        );
+    }
+    let variables = |template: &Value| {
+        template["Resources"]["CsvgateFunction"]["Properties"]["Environment"]["Variables"].clone()
+    };
+    assert!(variables(&template).get("CSVGATE_SSM_USER").is_none());
+    let app = variables(&deployed(&with_vpc(&["DbUser=app"])));
+    assert_eq!(app["CSVGATE_SSM_USER"], csvgate::bootstrap::APP_USER);
+    assert_eq!(
+        app["CSVGATE_SSM_PASSWORD"],
+        csvgate::bootstrap::APP_PASSWORD
+    );
+}

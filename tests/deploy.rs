@@ -14,6 +14,7 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+use aws_sdk_ssm::types::ParameterType;
 use common::deploy_files::{passes, yaml};
 use common::server::{KEY, Server, client, get_json, send, wait_for_run};
 use csvgate::config::{Config, Key};
@@ -113,13 +114,17 @@ impl Seed {
 
     /// The deployment the Lambda builds: the same flags, as `CSVGATE_*` variables would give.
     async fn lambda_deployment(&self) -> Deployment {
+        Deployment::open(self.lambda_config().with_ssm().await.unwrap()).unwrap()
+    }
+
+    fn lambda_config(&self) -> Config {
         let flags = self.flags();
         let mut config = Config::defaults();
         config.set(Key::Landing, flags[1].clone());
         config.set(Key::Invalid, flags[3].clone());
         config.set(Key::Warehouse, flags[5].clone());
         config.set(Key::SsmPrefix, self.prefix.clone());
-        Deployment::open(config.with_ssm().await.unwrap()).unwrap()
+        config
     }
 
     /// The target, reached with the test's own MariaDB settings, to check what csvgate did.
@@ -336,4 +341,67 @@ fn curl_put(url: &str, file: &Path) -> Value {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_str(&body).unwrap()
+}
+
+/// The bootstrap's least-privilege user: made through the function by the master user (here
+/// the SSM user), its generated password kept only in SSM as a SecureString; the function
+/// reading those parameters loads with it, and cannot change the schema.
+#[tokio::test]
+async fn the_bootstrap_makes_an_app_user_that_loads_but_cannot_change_the_schema() {
+    let seed = Seed::new().await;
+    let deployment = seed.lambda_deployment().await;
+    let name = format!("app_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    let request = json!({"csvgate": "db-init", "app_user": name});
+    let answer = csvgate::lambda::handle(&deployment, request).await.unwrap();
+    let stored = ["app/user", "app/password"].map(|p| format!("{}/{p}", seed.prefix));
+    assert_eq!(answer["ssm_parameters"], json!(stored), "{answer}");
+    let ssm = common::ssm::client();
+    let mut values = Vec::new();
+    for parameter in &stored {
+        let got = ssm
+            .get_parameter()
+            .name(parameter)
+            .with_decryption(true)
+            .send();
+        let parameter = got.await.unwrap().parameter.unwrap();
+        assert_eq!(parameter.r#type, Some(ParameterType::SecureString));
+        values.push(parameter.value.unwrap());
+    }
+    assert_eq!(values[0], name);
+    assert_eq!(values[1].len(), 64);
+    assert!(!answer.to_string().contains(&values[1]), "{answer}");
+
+    // A new process told to use them (CSVGATE_SSM_USER, CSVGATE_SSM_PASSWORD), as the
+    // function is after its redeploy with DbUser=app: SSM is read once per process.
+    let as_app = |args: &[&str]| {
+        let mut command = common::s3::csvgate(seed.dir.path(), &[]);
+        command
+            .args(seed.flags())
+            .args(args)
+            .envs(common::ssm::env());
+        command.env("CSVGATE_SSM_USER", csvgate::bootstrap::APP_USER);
+        command.env("CSVGATE_SSM_PASSWORD", csvgate::bootstrap::APP_PASSWORD);
+        common::s3::output(&mut command)
+    };
+    let (ok, shown, stderr) = as_app(&["config", "show"]);
+    assert!(
+        ok && shown.contains(&format!("mysql://{name}@")),
+        "{shown}{stderr}"
+    );
+    let landing = common::s3::location(&seed.landing, "");
+    common::s3::put(&landing, "departments.csv", fixture("departments.csv")).await;
+    let object = format!("s3://{}/departments.csv", seed.landing);
+    let (ok, stdout, stderr) = as_app(&["ingest", &object]);
+    assert!(ok, "{stdout}{stderr}");
+    common::assert_row_counts(&seed.mysql(), &[("departments", 12)]).await;
+    let url = format!(
+        "mysql://{name}:{}@127.0.0.1:3306/{}",
+        values[1], seed.database
+    );
+    let mysql = MysqlTarget::new(&url, None, Arc::new(Dictionary::hr())).unwrap();
+    let refused = mysql.query::<u64>("DROP TABLE jobs").await.unwrap_err();
+    assert!(
+        refused.to_string().contains("DROP command denied"),
+        "{refused}"
+    );
 }

@@ -160,9 +160,10 @@ settings! {
     /// …of the database (schema) name.
     SsmName = Setting::new("ssm.name", TEXT).default(|| "name".into());
     /// …of the user (a SecureString).
-    SsmUser = Setting::new("ssm.user", TEXT).default(|| "user".into());
+    SsmUser = Setting::new("ssm.user", TEXT).env("CSVGATE_SSM_USER").default(|| "user".into());
     /// …of the password (a SecureString).
-    SsmPassword = Setting::new("ssm.password", TEXT).default(|| "password".into());
+    SsmPassword = Setting::new("ssm.password", TEXT).env("CSVGATE_SSM_PASSWORD")
+        .default(|| "password".into());
 }
 
 impl Key {

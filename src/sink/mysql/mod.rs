@@ -5,6 +5,7 @@
 //! or neither, so a crash or a lost connection before `COMMIT` leaves the table as it was. The
 //! schema ([`ddl`]) and the rows' text ([`rows`]) derive from the dictionary.
 
+mod app_user;
 mod claims;
 pub mod ddl;
 mod ledger;

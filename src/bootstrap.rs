@@ -58,10 +58,7 @@ pub async fn run(deployment: &Deployment, app_user: Option<&str>) -> Result<Valu
 /// Puts each value as a SecureString (the account's `aws/ssm` key) at `prefix/name`, replacing
 /// an older one; the full names.
 async fn store(prefix: &str, values: [(&str, &str); 2]) -> Result<Vec<String>, BootstrapError> {
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .load()
-        .await;
-    let client = aws_sdk_ssm::Client::new(&sdk);
+    let client = crate::config::ssm_client().await;
     let mut names = Vec::new();
     for (name, value) in values {
         let full = format!("{}/{name}", prefix.trim_end_matches('/'));

@@ -252,7 +252,12 @@ impl DenyingServer {
             .spawn()
             .expect("moto_server is installed by scripts/services");
         let endpoint = format!("http://127.0.0.1:{port}");
-        wait_until_listening(&endpoint).await;
+        common::wait_until_listening(
+            endpoint.trim_start_matches("http://"),
+            "moto_server",
+            std::time::Duration::from_secs(15),
+        )
+        .await;
         iam_request(&endpoint, "CreateUser").await;
         let key = iam_request(&endpoint, "CreateAccessKey").await;
         let field = |name: &str| {
@@ -274,18 +279,6 @@ impl Drop for DenyingServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// Polls `endpoint` until it answers (moto_server takes a second or two to start).
-async fn wait_until_listening(endpoint: &str) {
-    let address = endpoint.trim_start_matches("http://").to_owned();
-    let what = format!("moto_server listening on {address}");
-    let limit = std::time::Duration::from_secs(15);
-    common::eventually(limit, &what, || async {
-        let connected = tokio::net::TcpStream::connect(&address).await;
-        connected.map(drop).map_err(|error| error.to_string())
-    })
-    .await;
 }
 
 /// An IAM query-API call for the user `reader`; unsigned, as the server does not check the

@@ -40,15 +40,6 @@ fn free_port() -> u16 {
     listener.local_addr().unwrap().port()
 }
 
-async fn wait_until_listening(port: u16, what: &str) {
-    let address = format!("127.0.0.1:{port}");
-    common::eventually(Duration::from_secs(30), what, || async {
-        let connected = tokio::net::TcpStream::connect(&address).await;
-        connected.map(drop).map_err(|error| error.to_string())
-    })
-    .await;
-}
-
 /// Keys of one IAM user.
 #[derive(Clone)]
 struct Keys {
@@ -88,7 +79,12 @@ impl Aws {
             .spawn()
             .unwrap();
         let server = Running(server);
-        wait_until_listening(port, "moto_server with IAM").await;
+        common::wait_until_listening(
+            &format!("127.0.0.1:{port}"),
+            "moto_server with IAM",
+            Duration::from_secs(30),
+        )
+        .await;
         let endpoint = format!("http://127.0.0.1:{port}");
         let setup = tempfile::NamedTempFile::new().unwrap();
         let document = json!({"translated": translated, "database": database, "omit": omit});
@@ -148,7 +144,12 @@ impl Function {
             .spawn()
             .unwrap();
         let runtime = Running(runtime);
-        wait_until_listening(port, "cargo lambda watch").await;
+        common::wait_until_listening(
+            &format!("127.0.0.1:{port}"),
+            "cargo lambda watch",
+            Duration::from_secs(30),
+        )
+        .await;
         let log = tempfile::NamedTempFile::new().unwrap();
         let mut bwrap = Command::new("bwrap");
         bwrap.args(["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]);

@@ -29,6 +29,7 @@ pub use server::{DEFAULT_BUCKET, DEFAULT_MAX_UPLOAD_BYTES, ServerLimits};
 pub use settings::{Key, SETTINGS};
 pub(crate) use shown::without_password;
 pub use shown::{Shown, Source};
+pub(crate) use ssm::client as ssm_client;
 pub use ssm::{SsmError, SsmNames};
 
 /// A value as a layer gave it: one text, or a list (API keys).

@@ -137,14 +137,20 @@ async fn fetched(prefix: &str) -> Result<Arc<Parameters>, SsmError> {
         .cloned()
 }
 
-/// One `GetParametersByPath` walk, with the standard AWS chain (credentials, region, and
-/// `AWS_ENDPOINT_URL_SSM` / `AWS_ENDPOINT_URL` for a local server).
-async fn fetch(prefix: &str) -> Result<Parameters, SsmError> {
+/// An SSM client with the standard AWS chain (credentials, region, and `AWS_ENDPOINT_URL_SSM`
+/// / `AWS_ENDPOINT_URL` for a local server).
+pub(crate) async fn client() -> aws_sdk_ssm::Client {
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .load()
         .await;
-    let client = aws_sdk_ssm::Client::new(&sdk);
-    let mut pages = client
+    aws_sdk_ssm::Client::new(&sdk)
+}
+
+/// One `GetParametersByPath` walk, with the standard AWS chain (credentials, region, and
+/// `AWS_ENDPOINT_URL_SSM` / `AWS_ENDPOINT_URL` for a local server).
+async fn fetch(prefix: &str) -> Result<Parameters, SsmError> {
+    let mut pages = client()
+        .await
         .get_parameters_by_path()
         .path(prefix)
         .recursive(true)

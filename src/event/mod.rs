@@ -159,7 +159,7 @@ impl Notification {
             );
         }
         // Reference tables first; the versions of one key in S3's order of events.
-        objects.sort_by_key(|(index, _, table)| {
+        objects.sort_by_cached_key(|(index, _, table)| {
             let record = &self.records[*index];
             (
                 table.load_rank(),

@@ -189,6 +189,16 @@ fn pauses() -> impl Iterator<Item = Duration> {
     })
 }
 
+/// Waits up to `limit` until `address` (`host:port`) accepts a connection: `what` started.
+pub async fn wait_until_listening(address: &str, what: &str, limit: Duration) {
+    let what = format!("{what} listening on {address}");
+    eventually(limit, &what, || async {
+        let connected = tokio::net::TcpStream::connect(address).await;
+        connected.map(drop).map_err(|error| error.to_string())
+    })
+    .await;
+}
+
 /// Runs `command` to its end: its output, once it has succeeded (else the test fails with
 /// what it printed on stderr).
 pub fn succeeded(command: &mut std::process::Command) -> std::process::Output {

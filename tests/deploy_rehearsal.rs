@@ -356,6 +356,18 @@ async fn the_function_runs_as_the_template_deploys_it() {
     assert_eq!(statuses(&function.invoke(&sns).await), ["done"]);
     let event = notification(&landing, "departments_2.csv", Some(&second));
     assert_eq!(statuses(&function.invoke(&event).await), ["done"]);
+    // Two more, whose events arrive out of order (an async retry, an unordered queue): the
+    // older one, met after the newer was loaded, is skipped as superseded.
+    let third = put("departments_2.csv", b"17,Risk\n".to_vec()).await;
+    let fourth = put("departments_2.csv", b"18,Ops\n".to_vec()).await;
+    let event = notification(&landing, "departments_2.csv", Some(&fourth));
+    assert_eq!(statuses(&function.invoke(&event).await), ["done"]);
+    let late = function
+        .invoke(&notification(&landing, "departments_2.csv", Some(&third)))
+        .await;
+    assert_eq!(statuses(&late), ["skipped"], "{late}");
+    let reason = late["records"][0]["error"].as_str().unwrap_or_default();
+    assert!(reason.starts_with("superseded"), "{late}");
 
     // The weekly backup writes its snapshots and prunes with the template's grants.
     let answer = function.invoke(&json!({"csvgate": "backup"})).await;
@@ -375,7 +387,7 @@ async fn the_function_runs_as_the_template_deploys_it() {
     )
     .unwrap();
     let rows = [
-        ("departments", 16),
+        ("departments", 17),
         ("jobs", 183),
         ("hired_employees", 1929),
     ];

@@ -6,7 +6,9 @@
 //! for an object deleted since, or for another bucket, does not stop the others. Handling an
 //! event twice loads nothing twice: the ledger knows the object versions already loaded. A
 //! record naming a version (`versionId`, in a versioned bucket) loads that version, not
-//! whichever is current when it is handled, so two quick overwrites load both.
+//! whichever is current when it is handled, so two quick overwrites load both; one that
+//! arrives after a newer version of its key was loaded ends `skipped`, superseded (see
+//! [`Location::newer_versions`]).
 
 mod envelope;
 

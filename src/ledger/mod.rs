@@ -123,6 +123,7 @@ pub struct Entry {
     pub invalid_object: Option<String>,
     pub started_at: DateTime<Utc>,
     pub finished_at: DateTime<Utc>,
+    /// Why it failed; for a `skipped` version, which newer version of its key superseded it.
     pub error: Option<String>,
 }
 

@@ -122,13 +122,14 @@ impl Pipeline {
         let renewing = Renewing::start(Arc::clone(&self.target), ticket, lease);
         crate::fault::pause(crate::fault::CLAIM_TAKEN).await;
         // The holder before this run may have ended its claim right after loading it.
-        let loaded = match self.loaded_before(table, object, options).await {
-            Ok(false) => {
+        let loaded = match self.skip_reason(job, table, options).await {
+            Ok(None) => {
                 self.stage_and_commit(job, table, options, entry, load)
                     .await
             }
-            Ok(true) => {
+            Ok(Some(skip)) => {
                 entry.status = Status::Skipped;
+                entry.error = skip.superseded_by();
                 load.abort().await;
                 Ok(Recorded::NotYet)
             }
@@ -158,6 +159,32 @@ impl Pipeline {
         }
         tracing::info!(object = %object.key, "already loaded, skipping");
         Ok(true)
+    }
+
+    /// Why the claimed object is not to be loaded, if it is not: loaded before, or an older
+    /// version of its key than one loaded (S3 versions arrive in any order).
+    async fn skip_reason(
+        &self,
+        job: &Job,
+        table: &TableRef,
+        options: &IngestOptions,
+    ) -> Result<Option<Skip>, PipelineError> {
+        if self.loaded_before(table, &job.object, options).await? {
+            return Ok(Some(Skip::Loaded));
+        }
+        if options.force {
+            return Ok(None);
+        }
+        // Boxed: the SDK's request future nests deep enough to overflow the compiler's
+        // depth limit for the layout of every future that awaits it.
+        let newer = Box::pin(job.location.newer_versions(&job.object));
+        for version in newer.instrument(debug_span!("newer_versions")).await? {
+            if self.target.is_loaded(table, &version).await? {
+                tracing::info!(object = %job.object.key, newer = version.version, "superseded, skipping");
+                return Ok(Some(Skip::Superseded(version)));
+            }
+        }
+        Ok(None)
     }
 
     /// Stages the object's rows into `load` and commits them with `entry`.
@@ -235,6 +262,27 @@ impl Pipeline {
         entry.rows_read = summary.rows;
         entry.invalid_object = invalid.finish().await?;
         Ok(())
+    }
+}
+
+/// Why an object ends `skipped`.
+enum Skip {
+    /// This version was loaded before.
+    Loaded,
+    /// A newer version of its key is loaded.
+    Superseded(ObjectVersion),
+}
+
+impl Skip {
+    /// The reason an entry records for a superseded version (none for one loaded before).
+    fn superseded_by(&self) -> Option<String> {
+        match self {
+            Skip::Loaded => None,
+            Skip::Superseded(newer) => Some(format!(
+                "superseded: a newer version of this key ({}) is already loaded",
+                newer.version_id().unwrap_or(&newer.version)
+            )),
+        }
     }
 }
 

@@ -13,6 +13,7 @@
 //! - [`object`]: object versions (what the ledger records) and the keys clients may use;
 //! - [`parquet_file`]: Parquet files read by byte ranges;
 //! - [`transfer`]: reading objects as streams, and uploads that appear whole or not at all;
+//! - [`versions`]: the order of a key's versions in a versioned S3 bucket;
 //! - [`conditional`]: whether a store refuses a second create of one object, as Delta commits
 //!   need.
 
@@ -26,6 +27,7 @@ mod parquet_file;
 pub mod s3;
 mod sdk_credentials;
 mod transfer;
+mod versions;
 
 pub use location::{BucketRoot, Location};
 pub use object::{ObjectVersion, check_key, object_path};
@@ -53,6 +55,8 @@ pub enum StoreError {
         location: String,
         source: datafusion::object_store::Error,
     },
+    #[error("{location}: listing the key's versions: {reason}")]
+    Versions { location: String, reason: String },
     #[error(
         "{location}: this store does not refuse a second create of one object (a conditional \
          write, `If-None-Match: *`), so two writers could both commit one Delta version and \

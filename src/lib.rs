@@ -3,8 +3,9 @@
 //!
 //! # Layout
 //! The modules read like the pipeline, in the order a file travels:
-//! - [`dictionary`]: the tables and columns one deployment enforces, declared once as data (the
-//!   HR tables built in); schemas and rules derive from it.
+//! - [`contract`] → [`dictionary`]: the tables and columns one deployment enforces, read from
+//!   a data contract file (ODCS v3; the HR contract built in); schemas and rules derive from
+//!   the dictionary it makes.
 //! - [`store`]: locations (paths, `file://`, `s3://`) and the buckets: landing, invalid,
 //!   warehouse (`location`, `local`, `s3`, `listing`, `object`, `transfer`, `conditional`).
 //! - [`validate`]: bytes → text Arrow batches with line numbers (`read`, `dialect`,
@@ -70,6 +71,7 @@ pub mod bootstrap;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod config;
+pub mod contract;
 pub mod deployment;
 pub mod dictionary;
 pub mod event;

@@ -17,7 +17,7 @@ pub enum DbCommand {
 
 pub async fn run(context: &Context, command: DbCommand) -> Result<ExitCode, CliError> {
     match command {
-        DbCommand::Ddl => print!("{}", ddl::ddl(&context.config.dictionary())),
+        DbCommand::Ddl => print!("{}", ddl::ddl(&*context.config.dictionary()?)),
         DbCommand::Init => {
             let deployment = context.deployment().await?;
             let mysql = deployment.mysql().ok_or_else(|| {

@@ -4,6 +4,7 @@ mod backup;
 #[cfg(feature = "ballista")]
 mod ballista;
 mod config;
+mod contract;
 mod db;
 mod flags;
 mod generate;
@@ -94,6 +95,9 @@ pub enum Command {
     /// Remove warehouse data files no version within the table's retention needs (files of
     /// replaced rows, orphans of failed commits).
     Vacuum(vacuum::VacuumArgs),
+    /// Data contracts: check a file, show the configured one.
+    #[command(subcommand)]
+    Contract(contract::ContractCommand),
     /// Manage the MySQL schema.
     #[command(subcommand)]
     Db(db::DbCommand),
@@ -130,6 +134,8 @@ pub enum CliError {
     Config(#[from] ConfigError),
     #[error(transparent)]
     Deployment(#[from] DeploymentError),
+    #[error(transparent)]
+    Contract(#[from] crate::contract::ContractError),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -171,6 +177,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Runs(args) => runs::run(&context, args).await,
         Command::Gen(args) => generate::run(&context, args),
         Command::Db(command) => db::run(&context, command).await,
+        Command::Contract(command) => contract::run(&context, command).await,
         Command::Backup(args) => backup::run(&context, args).await,
         Command::Backups(command) => backup::backups(&context, command).await,
         Command::Restore(args) => restore::run(&context, args).await,
@@ -183,7 +190,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         #[cfg(feature = "ballista")]
         Command::Ballista(command) => ballista::run(&context, command).await,
         Command::Openapi => {
-            let document = crate::api::openapi::document(&context.config.dictionary());
+            let document = crate::api::openapi::document(&*context.config.dictionary()?);
             println!(
                 "{}",
                 serde_json::to_string_pretty(&document).expect("JSON values print")

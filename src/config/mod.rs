@@ -20,6 +20,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+use crate::contract::{Contract, ContractError};
 use crate::dictionary::Dictionary;
 use crate::store::S3Settings;
 use crate::validate::{Dialect, HeaderMode, Limits};
@@ -195,13 +196,17 @@ impl Config {
         Ok(self)
     }
 
-    /// How to read a file when no command says otherwise.
-    /// The tables this configuration enforces: the built-in HR dictionary, for now the only
-    /// one (where a contract file named by the configuration is to be read).
-    pub fn dictionary(&self) -> std::sync::Arc<Dictionary> {
-        std::sync::Arc::new(Dictionary::hr())
+    /// The tables this configuration enforces: those of the contract file it names, else the
+    /// built-in HR contract's.
+    pub fn dictionary(&self) -> Result<std::sync::Arc<Dictionary>, ContractError> {
+        let dictionary = match self.get(Key::Contract) {
+            Some(path) => Contract::read(Path::new(path))?.dictionary,
+            None => Contract::hr().dictionary.clone(),
+        };
+        Ok(std::sync::Arc::new(dictionary))
     }
 
+    /// How to read a file when no command says otherwise.
     pub fn dialect(&self) -> Dialect {
         let delimiter = self.get(Key::Delimiter).map(|text| text.as_bytes()[0]);
         let header = self.get(Key::Header).map_or(HeaderMode::Auto, |text| {

@@ -31,6 +31,10 @@ settings! {
     /// Delta Lake warehouse root.
     Warehouse = Setting::new("warehouse", TEXT).env("CSVGATE_WAREHOUSE").flag("warehouse")
         .default(|| "./csvgate-data/warehouse".into());
+    /// The data contract (an ODCS v3 YAML file) whose tables and rules this deployment
+    /// enforces.
+    Contract = Setting::new("contract", TEXT).env("CSVGATE_CONTRACT").flag("contract")
+        .default_note("the built-in HR contract");
     /// Where valid rows go: `mysql://user@host:3306/database`, or unset for the Delta warehouse.
     Target = Setting::new("target", TEXT).env("CSVGATE_TARGET").flag("target")
         .default_note("the Delta warehouse");

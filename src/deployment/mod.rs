@@ -44,6 +44,8 @@ pub enum DeploymentError {
     UnknownTarget(String),
     #[error("{0}")]
     Tls(String),
+    #[error(transparent)]
+    Contract(#[from] crate::contract::ContractError),
 }
 
 /// Everything one configuration runs on.
@@ -67,7 +69,7 @@ impl Deployment {
         let location = |key| config.value(key);
         let names = [Key::Landing, Key::Invalid, Key::Warehouse].map(location);
         let buckets = Buckets::open(names, &config.s3())?;
-        let dictionary = config.dictionary();
+        let dictionary = config.dictionary()?;
         let warehouse = DeltaTarget::new(buckets.warehouse.clone(), Arc::clone(&dictionary));
         let mysql = mysql_target(&config, Arc::clone(&dictionary))?;
         let target: Arc<dyn Target> = match &mysql {

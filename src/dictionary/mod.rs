@@ -1,6 +1,7 @@
 //! The data dictionary: the one place a table or a column is declared.
 //!
-//! A deployment holds one [`Dictionary`] (the HR tables of [`hr`] unless told otherwise) and
+//! A deployment holds one [`Dictionary`], made by [`crate::contract`] from its contract file
+//! (the HR tables of the built-in contract unless told otherwise), and
 //! everything else is derived from it: the text schema the reader produces, the typed schema
 //! the warehouse stores, the Delta columns and MySQL DDL, and the SQL that explains why a row is
 //! rejected (see [`crate::validate::rules`]). Tables are values, not code: code is handed a
@@ -66,7 +67,7 @@ pub struct NoSuchTable {
 
 /// The tables one deployment enforces, in load order: a table comes after the tables its
 /// foreign keys point at.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dictionary {
     tables: Vec<TableRef>,
 }
@@ -150,12 +151,15 @@ impl Dictionary {
         let mut parts = key.rsplit('/');
         let file = parts.next().unwrap_or(key);
         let stem = file.split('.').next().unwrap_or(file);
-        let named_by_file = self.tables.iter().find(|table| {
-            stem == table.name
-                || stem
-                    .strip_prefix(table.name.as_str())
-                    .is_some_and(|rest| rest.starts_with(['_', '-']))
-        });
+        // The longest name that fits: `jobs_history_2024` is `jobs_history`'s when both exist.
+        let named_by_file = (self.tables.iter())
+            .filter(|table| {
+                stem == table.name
+                    || stem
+                        .strip_prefix(table.name.as_str())
+                        .is_some_and(|rest| rest.starts_with(['_', '-']))
+            })
+            .max_by_key(|table| table.name.len());
         named_by_file.or_else(|| parts.find_map(|folder| self.table(folder)))
     }
 }
@@ -242,6 +246,20 @@ mod tests {
     }
 
     #[test]
+    fn the_longest_table_name_a_file_starts_with_wins() {
+        let key = || vec![Column::new("id", ColumnKind::Id)];
+        let tables = vec![("jobs", key()), ("jobs_history", key())];
+        let dictionary = Dictionary::new(tables).unwrap();
+        let name = |key| {
+            dictionary
+                .table_for_key(key)
+                .map(|table| table.name.as_str())
+        };
+        assert_eq!(name("jobs_history_2024.csv"), Some("jobs_history"));
+        assert_eq!(name("jobs_2024.csv"), Some("jobs"));
+    }
+
+    #[test]
     fn references_point_at_tables_loaded_earlier() {
         let hr = Dictionary::hr();
         for table in hr.tables() {
@@ -280,7 +298,10 @@ mod tests {
 
     #[test]
     fn load_order_follows_references_not_declaration() {
-        let mut declared = hr::tables();
+        let hr = Dictionary::hr();
+        let mut declared: Vec<(&str, Vec<Column>)> = (hr.tables().iter())
+            .map(|table| (table.name.as_str(), table.columns.clone()))
+            .collect();
         declared.reverse();
         let dictionary = Dictionary::new(declared).unwrap();
         assert_eq!(

@@ -130,6 +130,29 @@ impl Table {
 }
 
 impl ColumnKind {
+    /// The ODCS `logicalType` this kind is declared with.
+    pub fn logical_type(&self) -> &'static str {
+        match self {
+            ColumnKind::Id | ColumnKind::Reference(_) => "integer",
+            ColumnKind::Text => "string",
+            ColumnKind::Timestamp => "timestamp",
+        }
+    }
+
+    /// What a value must be, in words (every column is required today).
+    pub fn rule(&self) -> String {
+        match self {
+            ColumnKind::Id => "required; a whole number greater than 0, once per file (the key)".into(),
+            ColumnKind::Reference(table) => {
+                format!("required; a whole number greater than 0, the key of a row of {table}")
+            }
+            ColumnKind::Text => format!("required, not blank; at most {} characters", super::MAX_TEXT_CHARS),
+            ColumnKind::Timestamp => {
+                "required; an ISO 8601 date and time (a T, seconds optional, an offset or Z, none meaning UTC), stored in UTC".into()
+            }
+        }
+    }
+
     /// The Arrow type a valid value of this kind is stored as.
     pub fn arrow_type(&self) -> DataType {
         match self {

@@ -382,11 +382,20 @@ pub async fn mysql_rows<T: mysql_async::prelude::FromRow + Send + 'static>(
 /// A tool of the venv `scripts/services` makes (linters, schemathesis, python); panics (never
 /// skips) when it is not installed.
 pub fn venv_tool(name: &str) -> PathBuf {
+    tool_of("venv", name)
+}
+
+/// A tool of the data contracts' venv (datacontract-cli), as [`venv_tool`].
+pub fn contracts_tool(name: &str) -> PathBuf {
+    tool_of("contracts-venv", name)
+}
+
+fn tool_of(venv: &str, name: &str) -> PathBuf {
     let tools = std::env::var_os("CSVGATE_TOOLS").map_or_else(
         || PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/csvgate-tools"),
         PathBuf::from,
     );
-    let path = tools.join("venv/bin").join(name);
+    let path = tools.join(venv).join("bin").join(name);
     assert!(
         path.is_file(),
         "{} is missing: run scripts/services",

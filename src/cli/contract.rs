@@ -1,0 +1,90 @@
+//! `csvgate contract`: what a contract file makes csvgate enforce, before a deployment uses it.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Subcommand;
+use datafusion::arrow::array::{ArrayRef, BooleanArray, RecordBatch, StringArray};
+use datafusion::arrow::error::ArrowError;
+
+use super::{CliError, Context};
+use crate::contract::Contract;
+use crate::dictionary::{ColumnKind, Dictionary};
+use crate::report::format::{self, Format};
+use crate::sink::mysql::ddl;
+
+#[derive(Debug, Subcommand)]
+pub enum ContractCommand {
+    /// Read a contract file (ODCS v3): the columns and rules csvgate enforces of it and the
+    /// MySQL schema it derives, or the first thing refused, where and why (exit 2).
+    Check { file: PathBuf },
+    /// The tables and columns of the configured contract, as enforced.
+    Show {
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+}
+
+pub async fn run(context: &Context, command: ContractCommand) -> Result<ExitCode, CliError> {
+    let out = &mut std::io::stdout().lock();
+    match command {
+        ContractCommand::Check { file } => {
+            let contract = Contract::read(&file)?;
+            println!(
+                "{}: contract {} version {}: {} tables enforced",
+                contract.origin,
+                contract.id,
+                contract.version,
+                contract.dictionary.tables().len()
+            );
+            show(&contract.dictionary, Format::Table, out)?;
+            print!("\n{}", ddl::ddl(&contract.dictionary));
+        }
+        ContractCommand::Show { format } => {
+            show(&*context.config.dictionary()?, format, out)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One row per column: its table, name, type, key, reference and the rule a value must meet.
+fn show(
+    dictionary: &Dictionary,
+    format: Format,
+    out: &mut dyn std::io::Write,
+) -> Result<(), ArrowError> {
+    let columns: Vec<(&str, &crate::dictionary::Column)> = (dictionary.tables().iter())
+        .flat_map(|table| (table.columns.iter()).map(|column| (table.name.as_str(), column)))
+        .collect();
+    let text = |get: &dyn Fn(&str, &crate::dictionary::Column) -> Option<String>| -> ArrayRef {
+        let values = columns.iter().map(|(table, column)| get(table, column));
+        Arc::new(values.collect::<StringArray>())
+    };
+    let batch = RecordBatch::try_from_iter([
+        ("table_name", text(&|table, _| Some(table.to_owned()))),
+        ("column_name", text(&|_, column| Some(column.name.clone()))),
+        (
+            "type",
+            text(&|_, column| Some(column.kind.logical_type().to_owned())),
+        ),
+        (
+            "primary_key",
+            Arc::new(BooleanArray::from_iter(
+                (columns.iter()).map(|(_, column)| Some(column.kind == ColumnKind::Id)),
+            )) as ArrayRef,
+        ),
+        (
+            "references",
+            text(&|_, column| referenced_key(dictionary, column)),
+        ),
+        ("rule", text(&|_, column| Some(column.kind.rule()))),
+    ])?;
+    format::write(format, &batch.schema(), &[batch], out)
+}
+
+/// `table.key` for a reference column.
+fn referenced_key(dictionary: &Dictionary, column: &crate::dictionary::Column) -> Option<String> {
+    let table = dictionary.table(column.referenced_table()?)?;
+    Some(format!("{}.{}", table.name, table.key_column().name))
+}

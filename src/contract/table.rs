@@ -1,0 +1,84 @@
+//! ODCS schema objects as tables: their names, checked once each, and their properties as
+//! columns ([`super::column`]), with exactly one primary key.
+
+use std::collections::HashSet;
+
+use super::node::Node;
+use super::{DESCRIBED_ELEMENT, Refusal, column, custom_properties, expect_word, safe_name};
+use crate::dictionary::{Column, ColumnKind};
+
+/// Every schema object of the contract as a table name and its columns, in declared order.
+pub(super) fn declared(root: &Node) -> Result<Vec<(String, Vec<Column>)>, Refusal> {
+    let Some(schema) = root.get("schema") else {
+        return Err(root.refuse("`schema` is missing: declare at least one table"));
+    };
+    let objects = schema.items()?;
+    let names = table_names(&objects)?;
+    let mut tables = Vec::with_capacity(objects.len());
+    for object in &objects {
+        tables.push(table(object, &objects, &names)?);
+    }
+    Ok(tables)
+}
+
+/// The tables' names, each checked, once each.
+fn table_names(objects: &[Node]) -> Result<Vec<String>, Refusal> {
+    let mut names = Vec::new();
+    for object in objects {
+        let name = object.required_text("name")?;
+        let at = object.get("name").expect("read above");
+        safe_name(&at, name)?;
+        if name.starts_with("csvgate_") || name.starts_with("_csvgate") {
+            return Err(at.refuse(format!("{name:?}: names starting with csvgate_ or _csvgate are csvgate's own (its ledger, claims, queue)")));
+        }
+        if names.iter().any(|known| known == name) {
+            return Err(at.refuse(format!("table {name:?} is declared twice")));
+        }
+        names.push(name.to_owned());
+    }
+    Ok(names)
+}
+
+/// One schema object as a table.
+fn table(
+    object: &Node,
+    objects: &[Node],
+    names: &[String],
+) -> Result<(String, Vec<Column>), Refusal> {
+    let read = [
+        "name",
+        "properties",
+        "logicalType",
+        "physicalType",
+        "physicalName",
+    ];
+    object.keys_within(&read, DESCRIBED_ELEMENT, &["quality", "relationships"])?;
+    expect_word(object, "logicalType", "object")?;
+    expect_word(object, "physicalType", "table")?;
+    custom_properties(object)?;
+    let name = object.required_text("name")?.to_owned();
+    expect_word(object, "physicalName", &name)?;
+    let Some(properties) = object.get("properties") else {
+        return Err(object.refuse(format!("table {name}: `properties` is missing")));
+    };
+    let properties = properties.items()?;
+    let mut columns = Vec::with_capacity(properties.len());
+    let mut seen = HashSet::new();
+    for property in &properties {
+        let column = column::column(property, objects, names)?;
+        if !seen.insert(column.name.clone()) {
+            let at = property.get("name").expect("read by column");
+            return Err(at.refuse(format!("column {:?} is declared twice", column.name)));
+        }
+        columns.push(column);
+    }
+    match (columns.iter()).filter(|column| column.kind == ColumnKind::Id).count() {
+        1 => Ok((name, columns)),
+        0 => Err(object.refuse(format!(
+            "table {name}: no primary key; csvgate de-duplicates and replaces rows by it: mark one integer property `primaryKey: true`"
+        ))),
+        _ => Err(object.refuse(format!(
+            "table {name}: a composite primary key is not enforced yet: mark one property `primaryKey: true`"
+        ))),
+    }
+}

@@ -1,0 +1,246 @@
+use super::*;
+use crate::dictionary::ColumnKind;
+
+/// Two tables, `b` referencing `a`: every kind csvgate reads today.
+const SMALL: &str = "
+apiVersion: v3.1.0
+kind: DataContract
+id: small
+version: 2.0.0
+status: draft
+schema:
+  - name: a
+    properties:
+      - name: id
+        logicalType: integer
+        required: true
+        primaryKey: true
+        logicalTypeOptions: {exclusiveMinimum: 0}
+      - name: label
+        logicalType: string
+        required: true
+        logicalTypeOptions: {maxLength: 255}
+  - name: b
+    properties:
+      - name: id
+        logicalType: integer
+        required: true
+        primaryKey: true
+        logicalTypeOptions: {minimum: 1}
+      - name: a_id
+        logicalType: integer
+        required: true
+        logicalTypeOptions: {exclusiveMinimum: 0}
+        relationships: [{to: a.id}]
+      - name: at
+        logicalType: timestamp
+        required: true
+";
+
+/// `SMALL` with `from` replaced by `to` (which must be there).
+fn small_with(from: &str, to: &str) -> String {
+    assert!(SMALL.contains(from), "{from:?} not in the test contract");
+    SMALL.replacen(from, to, 1)
+}
+
+#[test]
+fn the_built_in_contract_declares_the_hr_tables() {
+    let hr = Contract::hr();
+    assert_eq!(
+        (hr.id.as_str(), hr.version.as_str()),
+        ("csvgate-hr", "1.0.0")
+    );
+    let declared: Vec<(&str, Vec<(&str, ColumnKind)>)> = (hr.dictionary.tables().iter())
+        .map(|table| {
+            let columns = table
+                .columns
+                .iter()
+                .map(|c| (c.name.as_str(), c.kind.clone()));
+            (table.name.as_str(), columns.collect())
+        })
+        .collect();
+    let reference = |table: &str| ColumnKind::Reference(table.into());
+    assert_eq!(
+        declared,
+        [
+            (
+                "departments",
+                vec![("id", ColumnKind::Id), ("department", ColumnKind::Text)]
+            ),
+            (
+                "jobs",
+                vec![("id", ColumnKind::Id), ("job", ColumnKind::Text)]
+            ),
+            (
+                "hired_employees",
+                vec![
+                    ("id", ColumnKind::Id),
+                    ("name", ColumnKind::Text),
+                    ("datetime", ColumnKind::Timestamp),
+                    ("department_id", reference("departments")),
+                    ("job_id", reference("jobs")),
+                ]
+            ),
+        ]
+    );
+}
+
+#[test]
+fn a_contract_of_today_s_kinds_is_read() {
+    let contract = Contract::parse(SMALL, "small.yaml").unwrap();
+    assert_eq!(contract.dictionary.names(), ["a", "b"]);
+    let b = contract.dictionary.table("b").unwrap();
+    assert_eq!(
+        b.references()
+            .map(|(c, t)| (c.name.as_str(), t))
+            .collect::<Vec<_>>(),
+        [("a_id", "a")]
+    );
+    // What only documents the data is accepted.
+    let described = small_with(
+        "status: draft\n",
+        "status: draft\ndescription: {purpose: tests}\ntags: [x]\nservers: [{server: local, type: local}]\ncustomProperties: [{property: owner, value: me}]\n",
+    );
+    Contract::parse(&described, "described.yaml").unwrap();
+}
+
+/// Each contract csvgate cannot enforce, refused with the place to look at.
+#[test]
+fn what_cannot_be_enforced_is_refused_by_place() {
+    let cases = [
+        (
+            small_with("logicalType: string", "logicalType: text"),
+            "schema[0].properties[1].logicalType",
+            "unknown logicalType \"text\"",
+        ),
+        (
+            small_with("logicalType: string", "logicalType: boolean"),
+            "schema[0].properties[1].logicalType",
+            "not enforced yet",
+        ),
+        (
+            small_with("{to: a.id}", "{to: c.id}"),
+            "schema[1].properties[1].relationships[0].to",
+            "no table \"c\"",
+        ),
+        (
+            small_with("{to: a.id}", "{to: a.label}"),
+            "schema[1].properties[1].relationships[0].to",
+            "not the key of a",
+        ),
+        (
+            small_with("{maxLength: 255}", "{maxLength: 255, pattern: '^[A-Z]'}"),
+            "schema[0].properties[1].logicalTypeOptions.pattern",
+            "does not enforce yet",
+        ),
+        (
+            small_with("{maxLength: 255}", "{maxLength: 80}"),
+            "schema[0].properties[1].logicalTypeOptions",
+            "maxLength: 255",
+        ),
+        (
+            small_with(
+                "      - name: label\n",
+                "      - name: label\n        unique: true\n",
+            ),
+            "schema[0].properties[1].unique",
+            "not the primary key",
+        ),
+        (
+            small_with(
+                "  - name: b\n",
+                "  - name: b\n    quality: [{type: sql, query: x}]\n",
+            ),
+            "schema[1].quality",
+            "does not enforce yet",
+        ),
+        (
+            small_with(
+                "name: label\n        logicalType: string\n        required: true",
+                "name: label\n        logicalType: string",
+            ),
+            "schema[0].properties[1]",
+            "optional column",
+        ),
+        (
+            small_with("name: label", "name: reason"),
+            "schema[0].properties[1].name",
+            "a column csvgate adds",
+        ),
+        (
+            small_with("name: label", "name: \"a,b\""),
+            "schema[0].properties[1].name",
+            "letters, digits and _",
+        ),
+        (
+            small_with("- name: a\n", "- name: \"my table\"\n"),
+            "schema[0].name",
+            "letters, digits and _",
+        ),
+        (
+            small_with("- name: b\n", "- name: a\n"),
+            "schema[1].name",
+            "declared twice",
+        ),
+        (
+            small_with("name: label", "name: id"),
+            "schema[0].properties[1].name",
+            "declared twice",
+        ),
+        (
+            format!(
+                "{SMALL}  - name: c\n    properties:\n      - name: note\n        logicalType: string\n        required: true\n        logicalTypeOptions: {{maxLength: 255}}\n"
+            ),
+            "schema[2]",
+            "no primary key",
+        ),
+        (
+            small_with("apiVersion: v3.1.0", "apiVersion: v2.2.2"),
+            "apiVersion",
+            "csvgate reads ODCS",
+        ),
+        (
+            small_with(
+                "status: draft\n",
+                "status: draft\ncustomProperties: [{property: csvgateDelimiter, value: ';'}]\n",
+            ),
+            "customProperties[0].property",
+            "reads no custom property yet",
+        ),
+        (
+            small_with("status: draft\n", "status: draft\nquality: []\n"),
+            "quality",
+            "not a field csvgate knows",
+        ),
+    ];
+    for (text, place, reason) in cases {
+        let error = Contract::parse(&text, "c.yaml").unwrap_err().to_string();
+        let expected = format!("c.yaml: {place}: ");
+        assert!(
+            error.starts_with(&expected),
+            "{error:?} does not start with {expected:?}"
+        );
+        assert!(error.contains(reason), "{error:?} does not say {reason:?}");
+    }
+}
+
+#[test]
+fn a_cycle_of_relationships_is_refused() {
+    let cycle = small_with(
+        "        logicalTypeOptions: {maxLength: 255}\n",
+        "        logicalTypeOptions: {maxLength: 255}\n      - name: b_id\n        logicalType: integer\n        required: true\n        logicalTypeOptions: {exclusiveMinimum: 0}\n        relationships: [{to: b.id}]\n",
+    );
+    let error = Contract::parse(&cycle, "c.yaml").unwrap_err().to_string();
+    assert!(
+        error.contains("a, b reference each other in a circle"),
+        "{error}"
+    );
+}
+
+#[test]
+fn yaml_errors_name_the_line() {
+    let broken = small_with("  - name: b\n", "  - name: b\n   properties: [\n");
+    let error = Contract::parse(&broken, "c.yaml").unwrap_err().to_string();
+    assert!(error.starts_with("c.yaml: not valid YAML: "), "{error}");
+    assert!(error.contains("line "), "{error}");
+}

@@ -157,3 +157,64 @@ fn datacontract_lint_accepts_every_contract_csvgate_reads() {
         assert!(checked.status.success(), "{}", text(&checked.stderr));
     }
 }
+
+/// A file past its table's reject budget loads nothing, its run fails with its counts, and
+/// its rejected rows are still written; a file within it loads. On the warehouse.
+#[test]
+fn a_file_over_its_table_s_reject_budget_loads_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    over_budget_loads_nothing(dir.path(), &[], &[]);
+}
+
+/// The same on MariaDB, whose schema `db init` derives from the contract.
+#[tokio::test]
+async fn a_file_over_its_table_s_reject_budget_loads_nothing_into_mysql() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!(
+        "{}/{}",
+        common::mysql_server(),
+        common::empty_mysql_database().await
+    );
+    over_budget_loads_nothing(dir.path(), &["--target", &url], &["--engine", "mysql"]);
+}
+
+fn over_budget_loads_nothing(dir: &Path, target: &[&str], engine: &[&str]) {
+    let budgeted = FRUITS.replace(
+        "    physicalType: table\n",
+        "    physicalType: table\n    customProperties:\n      - property: csvgateMaxRejectedRows\n        value: 2\n",
+    );
+    let contract = write(dir, "fruits.yaml", &budgeted);
+    let flags = [&["--contract", contract.to_str().unwrap()][..], target].concat();
+    let run = |args: &[&str]| csvgate(dir, &[&flags[..], args].concat());
+    if !target.is_empty() {
+        let init = run(&["db", "init"]);
+        assert!(init.status.success(), "{}", text(&init.stderr));
+    }
+    let mostly_wrong = write(
+        dir,
+        "fruits.csv",
+        "1,apple,2024-05-01T10:00:00Z\n2,,2024-05-01T10:00:00Z\n3,pear,yesterday\n1,plum,2024-05-02T09:00:00Z\n",
+    );
+    let over = "nothing loaded: 3 of 4 rows rejected, more than the table's budget of 2";
+    assert_fails_saying(&run(&["ingest", mostly_wrong.to_str().unwrap()]), 1, over);
+    let runs = text(&run(&["runs", "--format", "csv"]).stdout);
+    assert!(runs.contains(",fruits,failed,4,1,3,"), "{runs}");
+    let invalid = dir.join("csvgate-data/invalid/fruits");
+    assert_eq!(std::fs::read_dir(invalid).unwrap().count(), 1);
+
+    let within = write(
+        dir,
+        "fruits_2.csv",
+        "4,fig,2024-05-03T10:00:00Z\n5,kiwi,2024-05-03T11:00:00Z\n6,,2024-05-03T12:00:00Z\n",
+    );
+    let output = run(&["ingest", within.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let count = [
+        &["sql", "SELECT count(*) AS n FROM fruits"][..],
+        engine,
+        &["--format", "csv"],
+    ]
+    .concat();
+    let counted = run(&count);
+    assert_eq!(text(&counted.stdout), "n\n2\n", "{}", text(&counted.stderr));
+}

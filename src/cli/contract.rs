@@ -38,6 +38,11 @@ pub async fn run(context: &Context, command: ContractCommand) -> Result<ExitCode
                 contract.version,
                 contract.dictionary.tables().len()
             );
+            for table in contract.dictionary.tables() {
+                if let Some(budget) = table.budget.describe() {
+                    println!("{}: {budget}", table.name);
+                }
+            }
             show(&contract.dictionary, Format::Table, out)?;
             print!("\n{}", ddl::ddl(&contract.dictionary));
         }

@@ -60,7 +60,7 @@ pub(super) fn column(
         "partitionKeyPosition",
     ];
     property.keys_within(&read, DESCRIBED_ELEMENT, &not_yet)?;
-    custom_properties(property)?;
+    custom_properties(property, &[])?;
     let name = property.required_text("name")?;
     let at_name = property.get("name").expect("read above");
     safe_name(&at_name, name)?;

@@ -127,13 +127,17 @@ impl Contract {
         let root = Node::root(&document);
         let (id, version) = identity(&root).map_err(refused)?;
         let declared = table::declared(&root).map_err(refused)?;
-        let declared = (declared.iter())
-            .map(|(name, columns)| (name.as_str(), columns.clone()))
+        let budgets = (declared.iter())
+            .map(|(name, _, budget)| (name.clone(), *budget))
             .collect();
-        let dictionary = Dictionary::new(declared).map_err(|source| ContractError::Tables {
-            origin: origin.to_owned(),
-            source,
-        })?;
+        let tables = (declared.iter())
+            .map(|(name, columns, _)| (name.as_str(), columns.clone()))
+            .collect();
+        let dictionary =
+            Dictionary::with_budgets(tables, &budgets).map_err(|source| ContractError::Tables {
+                origin: origin.to_owned(),
+                source,
+            })?;
         Ok(Contract {
             origin: origin.to_owned(),
             id,
@@ -157,7 +161,7 @@ fn identity(root: &Node) -> Result<(String, String), Refusal> {
         let at = root.get("kind").expect("read above");
         return Err(at.refuse(format!("expected DataContract, found {kind:?}")));
     }
-    custom_properties(root)?;
+    custom_properties(root, &[])?;
     let id = root.required_text("id")?.to_owned();
     let version = root.required_text("version")?.to_owned();
     Ok((id, version))
@@ -208,21 +212,34 @@ fn safe_name(at: &Node, name: &str) -> Result<(), Refusal> {
 }
 
 /// `customProperties`, a list of `{property, value}`: a team's own are left alone; csvgate's
-/// (`csvgate…`) are refused, as it reads none yet.
-fn custom_properties(node: &Node) -> Result<(), Refusal> {
+/// (`csvgate…`) must be among `read`, and are returned with their value.
+fn custom_properties<'a>(
+    node: &Node<'a>,
+    read: &[&str],
+) -> Result<Vec<(&'a str, Node<'a>)>, Refusal> {
     let Some(custom) = node.get("customProperties") else {
-        return Ok(());
+        return Ok(Vec::new());
     };
+    let mut ours = Vec::new();
     for item in custom.items()? {
         let property = item.required_text("property")?;
-        if property.to_ascii_lowercase().starts_with("csvgate") {
-            let at = item.get("property").expect("read above");
-            return Err(at.refuse(format!(
-                "{property:?}: csvgate reads no custom property yet"
-            )));
+        if !property.to_ascii_lowercase().starts_with("csvgate") {
+            continue;
         }
+        let at = item.get("property").expect("read above");
+        if !read.contains(&property) {
+            let known = match read.is_empty() {
+                true => "none here".to_owned(),
+                false => read.join(", "),
+            };
+            return Err(at.refuse(format!("{property:?}: csvgate reads {known}")));
+        }
+        let value = item
+            .get("value")
+            .ok_or_else(|| item.refuse("`value` is missing"))?;
+        ours.push((property, value));
     }
-    Ok(())
+    Ok(ours)
 }
 
 #[cfg(test)]

@@ -65,6 +65,10 @@ impl<'a> Node<'a> {
         (self.value.as_bool()).ok_or_else(|| self.refuse("expected true or false"))
     }
 
+    pub fn number(&self) -> Result<f64, Refusal> {
+        (self.value.as_f64()).ok_or_else(|| self.refuse("expected a number"))
+    }
+
     pub fn integer(&self) -> Result<i64, Refusal> {
         (self.value.as_i64()).ok_or_else(|| self.refuse("expected a whole number"))
     }

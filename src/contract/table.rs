@@ -5,10 +5,10 @@ use std::collections::HashSet;
 
 use super::node::Node;
 use super::{DESCRIBED_ELEMENT, Refusal, column, custom_properties, expect_word, safe_name};
-use crate::dictionary::{Column, ColumnKind};
+use crate::dictionary::{Column, ColumnKind, RejectBudget};
 
 /// Every schema object of the contract as a table name and its columns, in declared order.
-pub(super) fn declared(root: &Node) -> Result<Vec<(String, Vec<Column>)>, Refusal> {
+pub(super) fn declared(root: &Node) -> Result<Vec<Declared>, Refusal> {
     let Some(schema) = root.get("schema") else {
         return Err(root.refuse("`schema` is missing: declare at least one table"));
     };
@@ -39,12 +39,15 @@ fn table_names(objects: &[Node]) -> Result<Vec<String>, Refusal> {
     Ok(names)
 }
 
+/// The custom properties a table may hold: its reject budget.
+const MAX_REJECTED_ROWS: &str = "csvgateMaxRejectedRows";
+const MAX_REJECTED_RATIO: &str = "csvgateMaxRejectedRatio";
+
+/// A declared table: its name, columns and reject budget.
+pub(super) type Declared = (String, Vec<Column>, RejectBudget);
+
 /// One schema object as a table.
-fn table(
-    object: &Node,
-    objects: &[Node],
-    names: &[String],
-) -> Result<(String, Vec<Column>), Refusal> {
+fn table(object: &Node, objects: &[Node], names: &[String]) -> Result<Declared, Refusal> {
     let read = [
         "name",
         "properties",
@@ -55,7 +58,7 @@ fn table(
     object.keys_within(&read, DESCRIBED_ELEMENT, &["quality", "relationships"])?;
     expect_word(object, "logicalType", "object")?;
     expect_word(object, "physicalType", "table")?;
-    custom_properties(object)?;
+    let budget = budget(object)?;
     let name = object.required_text("name")?.to_owned();
     expect_word(object, "physicalName", &name)?;
     let Some(properties) = object.get("properties") else {
@@ -73,7 +76,7 @@ fn table(
         columns.push(column);
     }
     match (columns.iter()).filter(|column| column.kind == ColumnKind::Id).count() {
-        1 => Ok((name, columns)),
+        1 => Ok((name, columns, budget)),
         0 => Err(object.refuse(format!(
             "table {name}: no primary key; csvgate de-duplicates and replaces rows by it: mark one integer property `primaryKey: true`"
         ))),
@@ -81,4 +84,23 @@ fn table(
             "table {name}: a composite primary key is not enforced yet: mark one property `primaryKey: true`"
         ))),
     }
+}
+
+/// The table's reject budget, from its `csvgateMaxRejectedRows` (a count) and
+/// `csvgateMaxRejectedRatio` (a share of the rows read, 0 to 1) custom properties.
+fn budget(object: &Node) -> Result<RejectBudget, Refusal> {
+    let mut budget = RejectBudget::default();
+    for (property, value) in custom_properties(object, &[MAX_REJECTED_ROWS, MAX_REJECTED_RATIO])? {
+        if property == MAX_REJECTED_ROWS {
+            let rows = u64::try_from(value.integer()?);
+            budget.max_rows = Some(rows.map_err(|_| value.refuse("expected a count, 0 or more"))?);
+            continue;
+        }
+        let ratio = value.number()?;
+        if !(0.0..=1.0).contains(&ratio) {
+            return Err(value.refuse("expected a share of the rows read, from 0 to 1 (0.05 is 5%)"));
+        }
+        budget.max_ppm = Some(RejectBudget::ppm(ratio));
+    }
+    Ok(budget)
 }

@@ -1,5 +1,5 @@
 use super::*;
-use crate::dictionary::ColumnKind;
+use crate::dictionary::{ColumnKind, RejectBudget};
 
 /// Two tables, `b` referencing `a`: every kind csvgate reads today.
 const SMALL: &str = "
@@ -205,7 +205,23 @@ fn what_cannot_be_enforced_is_refused_by_place() {
                 "status: draft\ncustomProperties: [{property: csvgateDelimiter, value: ';'}]\n",
             ),
             "customProperties[0].property",
-            "reads no custom property yet",
+            "csvgate reads none here",
+        ),
+        (
+            small_with(
+                "  - name: b\n",
+                "  - name: b\n    customProperties: [{property: csvgateMaxRejectedRatio, value: 1.5}]\n",
+            ),
+            "schema[1].customProperties[0].value",
+            "from 0 to 1",
+        ),
+        (
+            small_with(
+                "  - name: b\n",
+                "  - name: b\n    customProperties: [{property: csvgateMaxRejects, value: 1}]\n",
+            ),
+            "schema[1].customProperties[0].property",
+            "csvgate reads csvgateMaxRejectedRows, csvgateMaxRejectedRatio",
         ),
         (
             small_with("status: draft\n", "status: draft\nquality: []\n"),
@@ -243,4 +259,20 @@ fn yaml_errors_name_the_line() {
     let error = Contract::parse(&broken, "c.yaml").unwrap_err().to_string();
     assert!(error.starts_with("c.yaml: not valid YAML: "), "{error}");
     assert!(error.contains("line "), "{error}");
+}
+
+#[test]
+fn a_table_s_reject_budget_is_read_from_its_custom_properties() {
+    let budgeted = small_with(
+        "  - name: b\n",
+        "  - name: b\n    customProperties:\n      - {property: csvgateMaxRejectedRows, value: 10}\n      - {property: csvgateMaxRejectedRatio, value: 0.05}\n      - {property: steward, value: hr-team}\n",
+    );
+    let contract = Contract::parse(&budgeted, "c.yaml").unwrap();
+    let budget = |table| contract.dictionary.table(table).unwrap().budget;
+    let expected = RejectBudget {
+        max_rows: Some(10),
+        max_ppm: Some(50_000),
+    };
+    assert_eq!(budget("b"), expected);
+    assert_eq!(budget("a"), RejectBudget::default());
 }

@@ -7,13 +7,15 @@
 //! rejected (see [`crate::validate::rules`]). Tables are values, not code: code is handed a
 //! [`TableRef`] and never names a table list of its own.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+mod budget;
 mod hr;
 mod keys;
 mod table;
 
+pub use budget::RejectBudget;
 pub use keys::Keys;
 pub use table::{Column, ColumnKind, Table};
 
@@ -76,6 +78,15 @@ impl Dictionary {
     /// Checks the tables (names once each, one key column, references to declared tables, no
     /// circle) and orders them for loading, keeping the declared order where references allow.
     pub fn new(declared: Vec<(&str, Vec<Column>)>) -> Result<Dictionary, DictionaryError> {
+        Self::with_budgets(declared, &HashMap::new())
+    }
+
+    /// Like [`Dictionary::new`], each table with its reject budget from `budgets` (none when
+    /// it has none).
+    pub fn with_budgets(
+        declared: Vec<(&str, Vec<Column>)>,
+        budgets: &HashMap<String, RejectBudget>,
+    ) -> Result<Dictionary, DictionaryError> {
         check_names(&declared)?;
         let order = load_order(&declared)?;
         let referenced: HashSet<String> = (declared.iter())
@@ -87,6 +98,7 @@ impl Dictionary {
             .map(|(rank, index)| {
                 let (name, columns) = slots[index].take().expect("each table placed once");
                 Arc::new(Table {
+                    budget: budgets.get(name).copied().unwrap_or_default(),
                     referenced: referenced.contains(name),
                     name: name.to_owned(),
                     columns,

@@ -52,6 +52,8 @@ impl Column {
 pub struct Table {
     pub name: String,
     pub columns: Vec<Column>,
+    /// How many rejected rows a file may hold and still load.
+    pub budget: super::RejectBudget,
     /// Position in the dictionary's load order.
     pub(super) rank: usize,
     /// Whether another table's foreign key points at this one.

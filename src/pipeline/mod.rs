@@ -37,6 +37,8 @@ pub enum PipelineError {
     Validate(#[from] ValidateError),
     #[error(transparent)]
     Sink(#[from] SinkError),
+    #[error("{object}: nothing loaded: {reason} (its rejected rows are in the invalid file)")]
+    OverBudget { object: String, reason: String },
 }
 
 /// Choices of one `ingest`.

@@ -196,10 +196,17 @@ impl Pipeline {
         entry: &mut Entry,
         mut load: Box<dyn Load>,
     ) -> Result<Recorded, PipelineError> {
-        if let Err(error) = self
-            .stage_rows(job, table, options, entry, load.as_mut())
-            .await
-        {
+        let staged = self.stage_rows(job, table, options, entry, load.as_mut());
+        let within_budget = staged.await.and_then(|()| {
+            match table.budget.exceeded(entry.rows_read, entry.rows_invalid) {
+                None => Ok(()),
+                Some(reason) => Err(PipelineError::OverBudget {
+                    object: display_name(&job.location, &job.object),
+                    reason,
+                }),
+            }
+        });
+        if let Err(error) = within_budget {
             // The rows staged so far must go too: the target stays as it was.
             load.abort().await;
             return Err(error);

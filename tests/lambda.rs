@@ -376,3 +376,18 @@ async fn an_event_for_a_version_older_than_one_loaded_is_skipped_as_superseded()
     assert_eq!(statuses(&answer), ["done"], "{answer}");
     assert_eq!(department_ids(&deployment).await, [1, 3]);
 }
+
+/// A newer version loaded by an `ingest` of the landing prefix (whose listing names no version
+/// ids) supersedes an older version's late event too.
+#[tokio::test]
+async fn a_version_older_than_one_an_ingest_loaded_is_superseded_too() {
+    let contents = ["1,Supply Chain\n", "2,Legal\n"];
+    let (bucket, _dir, deployment, versions) = versioned_departments(&contents).await;
+    let pipeline = &deployment.pipeline;
+    let entries = pipeline.ingest(&[], &deployment.options).await.unwrap();
+    let statuses_of = entries.iter().map(|entry| entry.status).collect::<Vec<_>>();
+    assert_eq!(statuses_of, [csvgate::ledger::Status::Done]);
+    let late = handle_version(&deployment, &bucket, &versions[0]).await;
+    assert_eq!(statuses(&late), ["skipped"], "{late}");
+    assert_eq!(department_ids(&deployment).await, [2]);
+}

@@ -11,6 +11,7 @@ use crate::dictionary::{
     Column, ColumnKind, FIELD_COUNT_COLUMN, LIMIT_BROKEN_COLUMN, LINE_COLUMN, MAX_TEXT_CHARS,
     REASON_COLUMN, REPEATED_ID_COLUMN,
 };
+use crate::validate::rules::TYPED_PREFIX;
 
 /// ODCS's logical types; csvgate enforces the ones [`kind_of`] reads.
 const LOGICAL_TYPES: &[&str] = &[
@@ -66,9 +67,9 @@ pub(super) fn column(
     safe_name(&at_name, name)?;
     expect_word(property, "physicalName", name)?;
     unique_only_on_key(property)?;
-    if RESERVED_COLUMNS.contains(&name) {
+    if RESERVED_COLUMNS.contains(&name) || name.starts_with(TYPED_PREFIX) {
         return Err(at_name.refuse(format!(
-            "{name:?} is a column csvgate adds to every row (its line, its reason): rename it"
+            "{name:?} is a column csvgate adds to every row (its line, its reason, typed_<column>): rename it"
         )));
     }
     if !property.flag("required")? {
@@ -141,11 +142,15 @@ fn kind_of(property: &Node, objects: &[Node], names: &[String]) -> Result<Column
 /// Whether the property is the primary key (position 1, if a position is given).
 fn key_position(property: &Node) -> Result<bool, Refusal> {
     let key = property.flag("primaryKey")?;
-    match property.get("primaryKeyPosition") {
-        Some(at) if at.integer()? != 1 || !key => Err(at.refuse(
+    let Some(at) = property.get("primaryKeyPosition") else {
+        return Ok(key);
+    };
+    // ODCS's default, -1, says "not in the key".
+    match (key, at.integer()?) {
+        (true, 1) | (false, -1) => Ok(key),
+        _ => Err(at.refuse(
             "a composite primary key is not enforced yet: one property with `primaryKey: true` (position 1)",
         )),
-        _ => Ok(key),
     }
 }
 
@@ -163,6 +168,7 @@ fn reference(
         return Err(relationships.refuse("one relationship per property is enforced"));
     };
     relationship.keys_within(&["to", "type"], &["customProperties"], &["from"])?;
+    custom_properties(relationship, &[])?;
     expect_word(relationship, "type", "foreignKey")?;
     let at_to = relationship
         .get("to")

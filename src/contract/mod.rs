@@ -28,8 +28,10 @@ pub const HR_CONTRACT: &str = include_str!("../../contracts/hr.odcs.yaml");
 /// How messages name the built-in contract.
 pub const HR_ORIGIN: &str = "the built-in HR contract";
 
-/// ODCS versions whose schema csvgate reads (v3.1.0 added relationships).
-const API_VERSIONS: [&str; 3] = ["v3.0.0", "v3.0.2", "v3.1.0"];
+/// ODCS versions whose schema csvgate reads: v3.1.0 added the `timestamp` type,
+/// relationships and numeric exclusive bounds (booleans in v3.0), so a v3.0 document would be
+/// read with rules it does not have.
+const API_VERSIONS: [&str; 1] = ["v3.1.0"];
 
 /// Fields of the document that describe the contract without constraining a row.
 const DESCRIBED: &[&str] = &[
@@ -162,6 +164,9 @@ fn identity(root: &Node) -> Result<(String, String), Refusal> {
         return Err(at.refuse(format!("expected DataContract, found {kind:?}")));
     }
     custom_properties(root, &[])?;
+    if let Some(description) = root.get("description").filter(|d| d.value.is_mapping()) {
+        custom_properties(&description, &[])?;
+    }
     let id = root.required_text("id")?.to_owned();
     let version = root.required_text("version")?.to_owned();
     Ok((id, version))
@@ -195,8 +200,9 @@ fn expect_word(node: &Node, key: &str, word: &str) -> Result<(), Refusal> {
     }
 }
 
-/// Names SQL, Delta and MySQL all take as they are: a letter or `_`, then letters, digits and
-/// `_`, at most 64 characters (MySQL's limit).
+/// Names DataFusion (which quotes them) and Delta take as they are: a letter or `_`, then
+/// letters, digits and `_`, at most 64 characters (MySQL's limit; the MySQL target does not
+/// quote identifiers yet, so a reserved word fails there, at `db init`).
 fn safe_name(at: &Node, name: &str) -> Result<(), Refusal> {
     let mut chars = name.chars();
     let first_ok = chars

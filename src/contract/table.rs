@@ -7,7 +7,8 @@ use super::node::Node;
 use super::{DESCRIBED_ELEMENT, Refusal, column, custom_properties, expect_word, safe_name};
 use crate::dictionary::{Column, ColumnKind, RejectBudget};
 
-/// Every schema object of the contract as a table name and its columns, in declared order.
+/// Every schema object of the contract as a table name, its columns and its reject budget,
+/// in declared order.
 pub(super) fn declared(root: &Node) -> Result<Vec<Declared>, Refusal> {
     let Some(schema) = root.get("schema") else {
         return Err(root.refuse("`schema` is missing: declare at least one table"));
@@ -21,6 +22,9 @@ pub(super) fn declared(root: &Node) -> Result<Vec<Declared>, Refusal> {
     Ok(tables)
 }
 
+/// The longest table name: `csvgate_stage_<table>` must fit MySQL's 64 characters.
+const MAX_TABLE_NAME: usize = 48;
+
 /// The tables' names, each checked, once each.
 fn table_names(objects: &[Node]) -> Result<Vec<String>, Refusal> {
     let mut names = Vec::new();
@@ -31,8 +35,16 @@ fn table_names(objects: &[Node]) -> Result<Vec<String>, Refusal> {
         if name.starts_with("csvgate_") || name.starts_with("_csvgate") {
             return Err(at.refuse(format!("{name:?}: names starting with csvgate_ or _csvgate are csvgate's own (its ledger, claims, queue)")));
         }
-        if names.iter().any(|known| known == name) {
-            return Err(at.refuse(format!("table {name:?} is declared twice")));
+        if names
+            .iter()
+            .any(|known: &String| known.eq_ignore_ascii_case(name))
+        {
+            return Err(at.refuse(format!(
+                "table {name:?} is declared twice (MySQL does not tell names apart by case)"
+            )));
+        }
+        if name.len() > MAX_TABLE_NAME {
+            return Err(at.refuse(format!("{name:?}: at most {MAX_TABLE_NAME} characters (csvgate's staging table adds 14 to it, and MySQL takes 64)")));
         }
         names.push(name.to_owned());
     }
@@ -69,9 +81,19 @@ fn table(object: &Node, objects: &[Node], names: &[String]) -> Result<Declared, 
     let mut seen = HashSet::new();
     for property in &properties {
         let column = column::column(property, objects, names)?;
-        if !seen.insert(column.name.clone()) {
-            let at = property.get("name").expect("read by column");
-            return Err(at.refuse(format!("column {:?} is declared twice", column.name)));
+        let at = property.get("name").expect("read by column");
+        if !seen.insert(column.name.to_ascii_lowercase()) {
+            return Err(at.refuse(format!(
+                "column {:?} is declared twice (MySQL does not tell names apart by case)",
+                column.name
+            )));
+        }
+        // MySQL names each foreign key and index `<table>_<column>_fk` / `_idx`.
+        if name.len() + column.name.len() + 4 > 64 {
+            return Err(at.refuse(format!(
+                "table and column names together are at most 60 characters: {name}.{}",
+                column.name
+            )));
         }
         columns.push(column);
     }
@@ -90,7 +112,12 @@ fn table(object: &Node, objects: &[Node], names: &[String]) -> Result<Declared, 
 /// `csvgateMaxRejectedRatio` (a share of the rows read, 0 to 1) custom properties.
 fn budget(object: &Node) -> Result<RejectBudget, Refusal> {
     let mut budget = RejectBudget::default();
+    let mut seen = Vec::new();
     for (property, value) in custom_properties(object, &[MAX_REJECTED_ROWS, MAX_REJECTED_RATIO])? {
+        if seen.contains(&property) {
+            return Err(value.refuse(format!("{property} is given twice")));
+        }
+        seen.push(property);
         if property == MAX_REJECTED_ROWS {
             let rows = u64::try_from(value.integer()?);
             budget.max_rows = Some(rows.map_err(|_| value.refuse("expected a count, 0 or more"))?);

@@ -102,6 +102,12 @@ fn a_contract_of_today_s_kinds_is_read() {
         "status: draft\ndescription: {purpose: tests}\ntags: [x]\nservers: [{server: local, type: local}]\ncustomProperties: [{property: owner, value: me}]\n",
     );
     Contract::parse(&described, "described.yaml").unwrap();
+    // ODCS's default position, -1, on a column outside the key.
+    let default_position = small_with(
+        "      - name: label\n",
+        "      - name: label\n        primaryKeyPosition: -1\n",
+    );
+    Contract::parse(&default_position, "position.yaml").unwrap();
 }
 
 /// Each contract csvgate cannot enforce, refused with the place to look at.
@@ -222,6 +228,99 @@ fn what_cannot_be_enforced_is_refused_by_place() {
             ),
             "schema[1].customProperties[0].property",
             "csvgate reads csvgateMaxRejectedRows, csvgateMaxRejectedRatio",
+        ),
+        (
+            small_with("apiVersion: v3.1.0", "apiVersion: v3.0.2"),
+            "apiVersion",
+            "csvgate reads ODCS v3.1.0",
+        ),
+        (
+            small_with(
+                "  - name: b\n",
+                "  - name: b\n    customProperties:\n      - {property: csvgateMaxRejectedRows, value: 1}\n      - {property: csvgateMaxRejectedRows, value: 2}\n",
+            ),
+            "schema[1].customProperties[1].value",
+            "given twice",
+        ),
+        (
+            small_with(
+                "  - name: b\n",
+                "  - name: b\n    customProperties: [{property: csvgateMaxRejectedRows, value: -1}]\n",
+            ),
+            "schema[1].customProperties[0].value",
+            "expected a count",
+        ),
+        (
+            small_with(
+                "{to: a.id}",
+                "{to: a.id, customProperties: [{property: csvgateMaxRejectedRows, value: 1}]}",
+            ),
+            "schema[1].properties[1].relationships[0].customProperties[0].property",
+            "csvgate reads none here",
+        ),
+        (
+            small_with("{to: a.id}", "{to: [a.id]}"),
+            "schema[1].properties[1].relationships[0].to",
+            "expected text",
+        ),
+        (
+            small_with("{to: a.id}", "{from: b.a_id, to: a.id}"),
+            "schema[1].properties[1].relationships[0].from",
+            "does not enforce yet",
+        ),
+        (
+            small_with(
+                "        logicalType: timestamp\n",
+                "        logicalType: timestamp\n        logicalTypeOptions: {timezone: true}\n",
+            ),
+            "schema[1].properties[2].logicalTypeOptions.timezone",
+            "no option of this type is enforced yet",
+        ),
+        (
+            small_with("{exclusiveMinimum: 0}", "{exclusiveMinimum: 0, maximum: 9}"),
+            "schema[0].properties[0].logicalTypeOptions.maximum",
+            "does not enforce yet",
+        ),
+        (
+            small_with("{exclusiveMinimum: 0}", "{exclusiveMinimum: 0, minimum: 1}"),
+            "schema[0].properties[0].logicalTypeOptions",
+            "no other bound",
+        ),
+        (
+            small_with(
+                "        primaryKey: true\n",
+                "        primaryKey: true\n        primaryKeyPosition: 2\n",
+            ),
+            "schema[0].properties[0].primaryKeyPosition",
+            "composite primary key",
+        ),
+        (
+            small_with(
+                "      - name: label\n",
+                "      - name: label\n        physicalType: VARCHAR(255)\n",
+            ),
+            "schema[0].properties[1].physicalType",
+            "does not enforce yet",
+        ),
+        (
+            small_with("  - name: b\n", "  - name: b\n    physicalName: b_table\n"),
+            "schema[1].physicalName",
+            "physicalName: b",
+        ),
+        (
+            small_with("name: label", "name: typed_id"),
+            "schema[0].properties[1].name",
+            "a column csvgate adds",
+        ),
+        (
+            small_with("name: label", "name: ID"),
+            "schema[0].properties[1].name",
+            "declared twice",
+        ),
+        (
+            small_with("kind: DataContract", "kind: DataProduct"),
+            "kind",
+            "expected DataContract",
         ),
         (
             small_with("status: draft\n", "status: draft\nquality: []\n"),

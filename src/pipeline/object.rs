@@ -178,10 +178,24 @@ impl Pipeline {
         // Boxed: the SDK's request future nests deep enough to overflow the compiler's
         // depth limit for the layout of every future that awaits it.
         let newer = Box::pin(job.location.newer_versions(&job.object));
-        for version in newer.instrument(debug_span!("newer_versions")).await? {
-            if self.target.is_loaded(table, &version).await? {
-                tracing::info!(object = %job.object.key, newer = version.version, "superseded, skipping");
-                return Ok(Some(Skip::Superseded(version)));
+        let newer = match newer.instrument(debug_span!("newer_versions")).await {
+            Ok(newer) => newer,
+            // A guard against events out of order, not a reason to stop loading.
+            Err(error) => {
+                tracing::warn!(object = %job.object.key, %error, "cannot tell whether a newer version of this key is loaded: loading this one");
+                Vec::new()
+            }
+        };
+        for version in newer {
+            // Loaded under its version id (an event, an upload), or as a listing names it.
+            for form in [Some(version.clone()), version.as_listed()]
+                .into_iter()
+                .flatten()
+            {
+                if self.target.is_loaded(table, &form).await? {
+                    tracing::info!(object = %job.object.key, newer = version.version, "superseded, skipping");
+                    return Ok(Some(Skip::Superseded(version)));
+                }
             }
         }
         Ok(None)

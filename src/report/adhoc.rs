@@ -5,7 +5,8 @@
 //! `runs`), and every table with files in the landing bucket appears twice in the `landing`
 //! schema, validated on the fly by the same rules as `ingest` (foreign keys against the
 //! warehouse as it is now):
-//! - `landing.<table>`: the rows that would load, typed (invalid rows are excluded);
+//! - `landing.<table>`: the valid rows, typed (invalid rows are excluded; a file over its
+//!   table's reject budget would load none of them);
 //! - `landing.<table>_invalid`: the rows that would be rejected, as text, with `line`,
 //!   `reason` and the object `key`.
 

@@ -44,6 +44,16 @@ impl ObjectVersion {
         self.version.split_once('#').map(|(_, id)| id)
     }
 
+    /// This version as a listing names it: `object_store` lists no version ids, so an
+    /// `ingest` of a prefix records the ETag alone. `None` for a version without an id.
+    pub fn as_listed(&self) -> Option<ObjectVersion> {
+        let (e_tag, _) = self.version.split_once('#')?;
+        Some(ObjectVersion {
+            version: e_tag.to_owned(),
+            ..self.clone()
+        })
+    }
+
     /// Names this version uniquely across locations.
     pub fn fingerprint(&self) -> String {
         format!("{}{}@{}", self.location, self.key, self.version)

@@ -18,7 +18,8 @@ const PAGE: i32 = 1000;
 
 impl Location {
     /// The versions of `object`'s key newer than it, newest first; none when the location is
-    /// not in S3 or `object` names no version (an unversioned bucket keeps only the current).
+    /// not in S3, `object` names no version (an unversioned bucket keeps only the current), or
+    /// its version is no longer listed (deleted since: it cannot be placed).
     pub async fn newer_versions(
         &self,
         object: &ObjectVersion,
@@ -48,12 +49,12 @@ impl Location {
                 request = request.key_marker(key).version_id_marker(version);
             }
             let page = (request.send().await).map_err(|error| failed(describe(&error)))?;
-            // The key itself sorts before the longer keys the prefix also matches.
-            for listed in page
-                .versions()
-                .iter()
-                .filter(|v| v.key() == Some(&full_key))
-            {
+            // The key's own versions come first, newest first; the longer keys the prefix also
+            // matches sort after them.
+            for listed in page.versions() {
+                if listed.key() != Some(full_key.as_str()) {
+                    return Ok(Vec::new());
+                }
                 if listed.version_id() == Some(version_id) {
                     return Ok(newer);
                 }
@@ -63,7 +64,7 @@ impl Location {
                 (Some(key), Some(version)) if page.is_truncated() == Some(true) => {
                     Some((key.to_owned(), version.to_owned()))
                 }
-                _ => return Ok(newer),
+                _ => return Ok(Vec::new()),
             };
         }
     }
@@ -98,7 +99,7 @@ fn describe<E: ProvideErrorMetadata + std::error::Error + 'static>(
 }
 
 /// The SDK client for `settings`, built once: the standard AWS chain (environment, profile,
-/// role) with `[s3]` over it, path-style when an endpoint is set, as the object stores are.
+/// role) with `[s3]` over it, path-style when an endpoint is set (a local server).
 async fn client(settings: &S3Settings) -> aws_sdk_s3::Client {
     static CLIENTS: OnceLock<Mutex<HashMap<S3Settings, aws_sdk_s3::Client>>> = OnceLock::new();
     let clients = CLIENTS.get_or_init(Mutex::default);

@@ -218,3 +218,30 @@ fn over_budget_loads_nothing(dir: &Path, target: &[&str], engine: &[&str]) {
     let counted = run(&count);
     assert_eq!(text(&counted.stdout), "n\n2\n", "{}", text(&counted.stderr));
 }
+
+/// A share of the rows as the budget: a file exactly at it loads, one past it does not.
+#[test]
+fn a_ratio_budget_admits_a_file_at_it_and_refuses_one_past_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let budgeted = FRUITS.replace(
+        "    physicalType: table\n",
+        "    physicalType: table\n    customProperties:\n      - property: csvgateMaxRejectedRatio\n        value: 0.5\n",
+    );
+    let contract = write(dir.path(), "fruits.yaml", &budgeted);
+    let ingest = |name: &str, rows: &str| {
+        let file = write(dir.path(), name, rows);
+        let args = [
+            "--contract",
+            contract.to_str().unwrap(),
+            "ingest",
+            file.to_str().unwrap(),
+        ];
+        csvgate(dir.path(), &args)
+    };
+    let half = "1,apple,2024-05-01T10:00:00Z\n2,,2024-05-01T10:00:00Z\n3,pear,x\n4,fig,2024-05-01T10:00:00Z\n";
+    let output = ingest("fruits.csv", half);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let past = "5,kiwi,2024-05-01T10:00:00Z\n6,,2024-05-01T10:00:00Z\n7,lime,x\n8,,x\n";
+    let over = "nothing loaded: 3 of 4 rows rejected, more than the table's budget of 50%";
+    assert_fails_saying(&ingest("fruits_2.csv", past), 1, over);
+}

@@ -36,6 +36,20 @@ schema:
         required: true
 ";
 
+/// Four rows of fruits: one kept, one with a missing name, one with a bad time, one with a
+/// repeated id.
+const THREE_OF_FOUR_REJECTED: &str = "1,apple,2024-05-01T10:00:00Z\n2,,2024-05-01T10:00:00Z\n3,pear,yesterday\n1,plum,2024-05-02T09:00:00Z\n";
+
+/// [`FRUITS`] with a reject budget: the custom property `property` set to `value`.
+fn with_budget(property: &str, value: &str) -> String {
+    let budget =
+        format!("    customProperties:\n      - property: {property}\n        value: {value}\n");
+    FRUITS.replace(
+        "    physicalType: table\n",
+        &format!("    physicalType: table\n{budget}"),
+    )
+}
+
 fn hr_contract() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("contracts/hr.odcs.yaml")
 }
@@ -90,11 +104,7 @@ fn a_contract_csvgate_cannot_enforce_is_refused_naming_the_place() {
 fn a_deployment_enforces_the_contract_it_names() {
     let dir = tempfile::tempdir().unwrap();
     let contract = write(dir.path(), "fruits.yaml", FRUITS);
-    let file = write(
-        dir.path(),
-        "fruits.csv",
-        "1,apple,2024-05-01T10:00:00Z\n2,,2024-05-01T10:00:00Z\n3,pear,yesterday\n1,plum,2024-05-02T09:00:00Z\n",
-    );
+    let file = write(dir.path(), "fruits.csv", THREE_OF_FOUR_REJECTED);
     let with_contract = ["--contract", contract.to_str().unwrap()];
     let output = csvgate(
         dir.path(),
@@ -179,10 +189,7 @@ async fn a_file_over_its_table_s_reject_budget_loads_nothing_into_mysql() {
 }
 
 fn over_budget_loads_nothing(dir: &Path, target: &[&str], engine: &[&str]) {
-    let budgeted = FRUITS.replace(
-        "    physicalType: table\n",
-        "    physicalType: table\n    customProperties:\n      - property: csvgateMaxRejectedRows\n        value: 2\n",
-    );
+    let budgeted = with_budget("csvgateMaxRejectedRows", "2");
     let contract = write(dir, "fruits.yaml", &budgeted);
     let flags = [&["--contract", contract.to_str().unwrap()][..], target].concat();
     let run = |args: &[&str]| csvgate(dir, &[&flags[..], args].concat());
@@ -190,11 +197,7 @@ fn over_budget_loads_nothing(dir: &Path, target: &[&str], engine: &[&str]) {
         let init = run(&["db", "init"]);
         assert!(init.status.success(), "{}", text(&init.stderr));
     }
-    let mostly_wrong = write(
-        dir,
-        "fruits.csv",
-        "1,apple,2024-05-01T10:00:00Z\n2,,2024-05-01T10:00:00Z\n3,pear,yesterday\n1,plum,2024-05-02T09:00:00Z\n",
-    );
+    let mostly_wrong = write(dir, "fruits.csv", THREE_OF_FOUR_REJECTED);
     let over = "nothing loaded: 3 of 4 rows rejected, more than the table's budget of 2";
     assert_fails_saying(&run(&["ingest", mostly_wrong.to_str().unwrap()]), 1, over);
     let runs = text(&run(&["runs", "--format", "csv"]).stdout);
@@ -223,10 +226,7 @@ fn over_budget_loads_nothing(dir: &Path, target: &[&str], engine: &[&str]) {
 #[test]
 fn a_ratio_budget_admits_a_file_at_it_and_refuses_one_past_it() {
     let dir = tempfile::tempdir().unwrap();
-    let budgeted = FRUITS.replace(
-        "    physicalType: table\n",
-        "    physicalType: table\n    customProperties:\n      - property: csvgateMaxRejectedRatio\n        value: 0.5\n",
-    );
+    let budgeted = with_budget("csvgateMaxRejectedRatio", "0.5");
     let contract = write(dir.path(), "fruits.yaml", &budgeted);
     let ingest = |name: &str, rows: &str| {
         let file = write(dir.path(), name, rows);

@@ -10,7 +10,7 @@ use datafusion::arrow::error::ArrowError;
 
 use super::{CliError, Context};
 use crate::contract::Contract;
-use crate::dictionary::{ColumnKind, Dictionary};
+use crate::dictionary::{Column, ColumnKind, Dictionary};
 use crate::report::format::{self, Format};
 use crate::sink::mysql::ddl;
 
@@ -59,10 +59,10 @@ fn show(
     format: Format,
     out: &mut dyn std::io::Write,
 ) -> Result<(), ArrowError> {
-    let columns: Vec<(&str, &crate::dictionary::Column)> = (dictionary.tables().iter())
+    let columns: Vec<(&str, &Column)> = (dictionary.tables().iter())
         .flat_map(|table| (table.columns.iter()).map(|column| (table.name.as_str(), column)))
         .collect();
-    let text = |get: &dyn Fn(&str, &crate::dictionary::Column) -> Option<String>| -> ArrayRef {
+    let text = |get: &dyn Fn(&str, &Column) -> Option<String>| -> ArrayRef {
         let values = columns.iter().map(|(table, column)| get(table, column));
         Arc::new(values.collect::<StringArray>())
     };
@@ -89,7 +89,7 @@ fn show(
 }
 
 /// `table.key` for a reference column.
-fn referenced_key(dictionary: &Dictionary, column: &crate::dictionary::Column) -> Option<String> {
+fn referenced_key(dictionary: &Dictionary, column: &Column) -> Option<String> {
     let table = dictionary.table(column.referenced_table()?)?;
     Some(format!("{}.{}", table.name, table.key_column().name))
 }

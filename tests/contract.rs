@@ -84,13 +84,10 @@ fn check_prints_what_is_enforced_and_the_mysql_schema() {
 #[test]
 fn a_contract_csvgate_cannot_enforce_is_refused_naming_the_place() {
     let dir = tempfile::tempdir().unwrap();
-    let pattern = FRUITS.replace(
-        "maxLength: 255",
-        "maxLength: 255\n          pattern: '^[A-Z]'",
-    );
-    let path = write(dir.path(), "fruits.yaml", &pattern);
+    let format = FRUITS.replace("maxLength: 255", "maxLength: 255\n          format: email");
+    let path = write(dir.path(), "fruits.yaml", &format);
     let output = csvgate(dir.path(), &["contract", "check", path.to_str().unwrap()]);
-    let place = "fruits.yaml: schema[0].properties[1].logicalTypeOptions.pattern: `pattern` is a constraint csvgate does not enforce yet";
+    let place = "fruits.yaml: schema[0].properties[1].logicalTypeOptions.format: `format` is a constraint csvgate does not enforce yet";
     assert_fails_saying(&output, 2, place);
     // A deployment named to it does not start either.
     let output = csvgate(

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::DEFAULT_BUCKET;
 use crate::batch::MAX_ROWS;
-use crate::dictionary::{ColumnKind, Dictionary, MAX_TEXT_CHARS, Table};
+use crate::dictionary::{Bounds, ColumnKind, Dictionary, Table};
 use crate::ledger::Status;
 
 /// The document served at `/openapi.json`, for `dictionary`'s tables.
@@ -225,21 +225,74 @@ fn run_statuses() -> Vec<&'static str> {
 fn row_schema(table: &Table) -> Value {
     let mut properties = serde_json::Map::new();
     for column in &table.columns {
-        let schema = match &column.kind {
-            ColumnKind::Id => json!({ "type": "integer", "minimum": 1 }),
-            ColumnKind::Text => {
-                json!({ "type": "string", "minLength": 1, "maxLength": MAX_TEXT_CHARS })
-            }
-            ColumnKind::Timestamp => json!({ "type": "string", "format": "date-time" }),
-            ColumnKind::Reference(target) => {
-                json!({ "type": "integer", "minimum": 1, "description": format!("The id of a row of {target}.") })
-            }
-        };
+        let mut schema = value_schema(&column.kind);
+        if let Some(target) = &column.reference {
+            schema["description"] = json!(format!("The id of a row of {target}."));
+        }
+        if !column.required {
+            schema["nullable"] = json!(true);
+        }
         properties.insert(column.name.clone(), schema);
     }
+    let required: Vec<&str> = (table.columns.iter())
+        .filter(|column| column.required)
+        .map(|column| column.name.as_str())
+        .collect();
     json!({
         "type": "object",
-        "required": table.column_names().collect::<Vec<_>>(),
+        "required": required,
         "properties": properties,
     })
+}
+
+/// The JSON a field of `kind` may be sent as (every field may also be its text).
+fn value_schema(kind: &ColumnKind) -> Value {
+    match kind {
+        ColumnKind::Integer(bounds) => with_bounds(json!({ "type": "integer" }), bounds, true),
+        ColumnKind::Number(bounds) => with_bounds(json!({ "type": "number" }), bounds, false),
+        // A JSON number is a binary float on most clients: exact decimals travel as text.
+        ColumnKind::Decimal {
+            precision, scale, ..
+        } => json!({
+            "type": "string",
+            "pattern": format!("^[+-]?[0-9]{{0,{}}}(\\.[0-9]{{0,{scale}}})?$", precision - scale),
+        }),
+        ColumnKind::Text(rule) => {
+            let mut schema = json!({ "type": "string", "minLength": rule.min_chars.unwrap_or(1) });
+            if let Some(max) = rule.max_chars {
+                schema["maxLength"] = json!(max);
+            }
+            if let Some(pattern) = &rule.pattern {
+                schema["pattern"] = json!(pattern);
+            }
+            schema
+        }
+        ColumnKind::Date => json!({ "type": "string", "format": "date" }),
+        ColumnKind::Timestamp => json!({ "type": "string", "format": "date-time" }),
+        ColumnKind::Boolean => json!({ "type": "boolean" }),
+    }
+}
+
+/// `schema` with the JSON Schema form of `bounds`; an integer's exclusive bound becomes the
+/// inclusive one next to it (`> 0` is `minimum: 1`).
+fn with_bounds(mut schema: Value, bounds: &Bounds, integer: bool) -> Value {
+    let ends = [
+        ("minimum", "exclusiveMinimum", &bounds.lower, 1),
+        ("maximum", "exclusiveMaximum", &bounds.upper, -1),
+    ];
+    for (inclusive, exclusive, bound, step) in ends {
+        let Some(bound) = bound else { continue };
+        let whole = bound.literal.parse::<i64>().ok().filter(|_| integer);
+        match (bound.exclusive, whole) {
+            (true, Some(whole)) => schema[inclusive] = json!(whole + step),
+            (true, None) => schema[exclusive] = number(&bound.literal),
+            (false, _) => schema[inclusive] = number(&bound.literal),
+        }
+    }
+    schema
+}
+
+/// A bound's literal as a JSON number.
+fn number(literal: &str) -> Value {
+    serde_json::from_str(literal).unwrap_or_else(|_| json!(literal))
 }

@@ -5,8 +5,9 @@
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
-    ArrayRef, Int64Array, RecordBatch, StringBuilder, TimestampMicrosecondArray,
+    ArrayRef, Int64Array, RecordBatch, StringArray, StringBuilder, TimestampMicrosecondArray,
 };
+use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, SchemaRef};
 use futures::StreamExt;
 use mysql_async::prelude::Queryable;
@@ -164,35 +165,63 @@ fn column(
 ) -> Result<ArrayRef, String> {
     let unexpected = |value: Option<Value>| format!("unexpected value {value:?}");
     match field.data_type() {
-        DataType::Utf8 => {
-            let mut texts = StringBuilder::with_capacity(len, len * 16);
-            for value in values {
-                let Some(Value::Bytes(bytes)) = value else {
-                    return Err(unexpected(value));
-                };
-                texts.append_value(std::str::from_utf8(&bytes).map_err(|e| e.to_string())?);
-            }
-            Ok(Arc::new(texts.finish()))
-        }
         DataType::Timestamp(_, zone) => {
             let micros = values
-                .map(|value| micros_since_epoch(&value).ok_or_else(|| unexpected(value)))
-                .collect::<Result<Vec<i64>, String>>()?;
+                .map(|value| match value {
+                    Some(Value::NULL) => Ok(None),
+                    value => {
+                        (micros_since_epoch(&value).map(Some)).ok_or_else(|| unexpected(value))
+                    }
+                })
+                .collect::<Result<Vec<Option<i64>>, String>>()?;
             Ok(Arc::new(
                 TimestampMicrosecondArray::from(micros).with_timezone_opt(zone.clone()),
             ))
         }
-        _ => {
+        DataType::Int64 => {
             let numbers = values
                 .map(|value| match value {
-                    Some(Value::Int(number)) => Ok(number),
-                    Some(Value::UInt(number)) => i64::try_from(number).map_err(|e| e.to_string()),
+                    Some(Value::NULL) => Ok(None),
+                    Some(Value::Int(number)) => Ok(Some(number)),
+                    Some(Value::UInt(number)) => {
+                        i64::try_from(number).map(Some).map_err(|e| e.to_string())
+                    }
                     other => Err(unexpected(other)),
                 })
-                .collect::<Result<Vec<i64>, String>>()?;
+                .collect::<Result<Vec<Option<i64>>, String>>()?;
             Ok(Arc::new(Int64Array::from(numbers)))
         }
+        typed => {
+            let texts: ArrayRef = Arc::new(texts(values, len)?);
+            match typed {
+                DataType::Utf8 => Ok(texts),
+                // Decimals arrive as their digits, so the cast keeps them exact.
+                _ => cast(&texts, typed).map_err(|error| error.to_string()),
+            }
+        }
     }
+}
+
+/// Values as text: strings and decimals as sent, numbers and dates written out.
+fn texts(values: impl Iterator<Item = Option<Value>>, len: usize) -> Result<StringArray, String> {
+    let mut texts = StringBuilder::with_capacity(len, len * 16);
+    for value in values {
+        match value {
+            Some(Value::NULL) => texts.append_null(),
+            Some(Value::Bytes(bytes)) => {
+                texts.append_value(std::str::from_utf8(&bytes).map_err(|e| e.to_string())?)
+            }
+            Some(Value::Int(number)) => texts.append_value(number.to_string()),
+            Some(Value::UInt(number)) => texts.append_value(number.to_string()),
+            Some(Value::Double(number)) => texts.append_value(format!("{number:?}")),
+            Some(Value::Float(number)) => texts.append_value(format!("{number:?}")),
+            Some(Value::Date(year, month, day, 0, 0, 0, 0)) => {
+                texts.append_value(format!("{year:04}-{month:02}-{day:02}"))
+            }
+            other => return Err(format!("unexpected value {other:?}")),
+        }
+    }
+    Ok(texts.finish())
 }
 
 /// A `DATETIME` (stored in UTC) as microseconds since the epoch.

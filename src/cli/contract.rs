@@ -10,7 +10,7 @@ use datafusion::arrow::error::ArrowError;
 
 use super::{CliError, Context};
 use crate::contract::Contract;
-use crate::dictionary::{Column, ColumnKind, Dictionary};
+use crate::dictionary::{Column, Dictionary};
 use crate::report::format::{self, Format};
 use crate::sink::mysql::ddl;
 
@@ -76,14 +76,14 @@ fn show(
         (
             "primary_key",
             Arc::new(BooleanArray::from_iter(
-                (columns.iter()).map(|(_, column)| Some(column.kind == ColumnKind::Id)),
+                (columns.iter()).map(|(_, column)| Some(column.key)),
             )) as ArrayRef,
         ),
         (
             "references",
             text(&|_, column| referenced_key(dictionary, column)),
         ),
-        ("rule", text(&|_, column| Some(column.kind.rule()))),
+        ("rule", text(&|_, column| Some(column.rule()))),
     ])?;
     format::write(format, &batch.schema(), &[batch], out)
 }

@@ -6,13 +6,15 @@
 //! the data (descriptions, tags, owners, servers, SLAs) is accepted and left alone.
 //!
 //! - [`node`]: YAML values with their place (`schema[2].properties[1].required`);
-//! - [`table`]: schema objects as tables; [`column`]: their properties as columns.
+//! - [`table`]: schema objects as tables; [`column`]: their properties as columns;
+//!   [`kind`]: what a column's values are (type, bounds, lengths, pattern).
 //!
 //! The HR tables of csvgate's first user are the built-in contract
 //! ([`contracts/hr.odcs.yaml`](../../contracts/hr.odcs.yaml), compiled in): a deployment that
 //! names no contract enforces them.
 
 mod column;
+mod kind;
 mod node;
 mod table;
 

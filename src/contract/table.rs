@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use super::node::Node;
 use super::{DESCRIBED_ELEMENT, Refusal, column, custom_properties, expect_word, safe_name};
-use crate::dictionary::{Column, ColumnKind, RejectBudget};
+use crate::dictionary::{Column, RejectBudget};
 
 /// Every schema object of the contract as a table name, its columns and its reject budget,
 /// in declared order.
@@ -97,7 +97,7 @@ fn table(object: &Node, objects: &[Node], names: &[String]) -> Result<Declared, 
         }
         columns.push(column);
     }
-    match (columns.iter()).filter(|column| column.kind == ColumnKind::Id).count() {
+    match (columns.iter()).filter(|column| column.key).count() {
         1 => Ok((name, columns, budget)),
         0 => Err(object.refuse(format!(
             "table {name}: no primary key; csvgate de-duplicates and replaces rows by it: mark one integer property `primaryKey: true`"

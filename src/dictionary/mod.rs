@@ -11,16 +11,15 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 mod budget;
+mod column;
 mod hr;
 mod keys;
 mod table;
 
 pub use budget::RejectBudget;
+pub use column::{Bound, Bounds, Column, ColumnKind, TextRule};
 pub use keys::Keys;
-pub use table::{Column, ColumnKind, Table};
-
-/// The longest text a `Text` column accepts, in characters (MySQL `VARCHAR(255)`).
-pub const MAX_TEXT_CHARS: usize = 255;
+pub use table::Table;
 
 /// Timezone the warehouse stores timestamps in: offsets in the input are normalised to it.
 pub const TIMESTAMP_ZONE: &str = "UTC";
@@ -46,7 +45,7 @@ pub enum DictionaryError {
     TableTwice(String),
     #[error("table {table}: column {column:?} is declared twice")]
     ColumnTwice { table: String, column: String },
-    #[error("table {0}: no key column (one column of kind id)")]
+    #[error("table {0}: not exactly one key column")]
     NoKey(String),
     #[error("table {table}: column {column} references {referenced:?}, which is not declared")]
     UnknownReference {
@@ -201,7 +200,7 @@ fn check_names(declared: &[(&str, Vec<Column>)]) -> Result<(), DictionaryError> 
                 });
             }
         }
-        if !columns.iter().any(|column| column.kind == ColumnKind::Id) {
+        if columns.iter().filter(|column| column.key).count() != 1 {
             return Err(DictionaryError::NoKey(name.to_string()));
         }
     }
@@ -259,7 +258,7 @@ mod tests {
 
     #[test]
     fn the_longest_table_name_a_file_starts_with_wins() {
-        let key = || vec![Column::new("id", ColumnKind::Id)];
+        let key = || vec![Column::id("id")];
         let tables = vec![("jobs", key()), ("jobs_history", key())];
         let dictionary = Dictionary::new(tables).unwrap();
         let name = |key| {
@@ -325,8 +324,8 @@ mod tests {
 
     #[test]
     fn malformed_dictionaries_are_refused_by_name() {
-        let key = || Column::new("id", ColumnKind::Id);
-        let points_at = |table: &str| Column::new("ref", ColumnKind::Reference(table.into()));
+        let key = || Column::id("id");
+        let points_at = |table: &str| Column::reference("ref", table);
         let refused = |declared| Dictionary::new(declared).unwrap_err().to_string();
         assert_eq!(
             refused(vec![
@@ -348,8 +347,8 @@ mod tests {
             "table a: column \"id\" is declared twice"
         );
         assert_eq!(
-            refused(vec![("a", vec![Column::new("x", ColumnKind::Text)])]),
-            "table a: no key column (one column of kind id)"
+            refused(vec![("a", vec![Column::text("x", 9)])]),
+            "table a: not exactly one key column"
         );
     }
 

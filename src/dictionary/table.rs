@@ -2,49 +2,11 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 
 use super::{
-    FIELD_COUNT_COLUMN, LIMIT_BROKEN_COLUMN, LINE_COLUMN, REASON_COLUMN, REPEATED_ID_COLUMN,
-    TIMESTAMP_ZONE,
+    Column, FIELD_COUNT_COLUMN, LIMIT_BROKEN_COLUMN, LINE_COLUMN, REASON_COLUMN, REPEATED_ID_COLUMN,
 };
-
-/// What a column holds and so which rules apply to it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ColumnKind {
-    /// A positive integer key.
-    Id,
-    /// Non-blank text of at most [`MAX_TEXT_CHARS`] characters.
-    Text,
-    /// An ISO-8601 timestamp; offsets are normalised to UTC.
-    Timestamp,
-    /// A positive integer that must be the `id` of a row in the named table.
-    Reference(String),
-}
-
-/// One column of a table.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Column {
-    pub name: String,
-    pub kind: ColumnKind,
-}
-
-impl Column {
-    pub fn new(name: &str, kind: ColumnKind) -> Column {
-        Column {
-            name: name.to_owned(),
-            kind,
-        }
-    }
-
-    /// The table this column's values must be keys of, for a foreign key.
-    pub fn referenced_table(&self) -> Option<&str> {
-        match &self.kind {
-            ColumnKind::Reference(table) => Some(table),
-            _ => None,
-        }
-    }
-}
 
 /// One table: its name is also how files are recognised (`jobs.csv`, `jobs/2024.csv`). Made
 /// only by [`super::Dictionary::new`], which knows where the table stands among the others.
@@ -78,11 +40,11 @@ impl Table {
         self.columns.iter().map(|column| column.name.as_str())
     }
 
-    /// The primary key column (`id`), which de-duplication and upserts use.
+    /// The primary key column, which de-duplication and upserts use.
     pub fn key_column(&self) -> &Column {
         self.columns
             .iter()
-            .find(|column| column.kind == ColumnKind::Id)
+            .find(|column| column.key)
             .expect("the dictionary checks every table has a key column")
     }
 
@@ -120,49 +82,13 @@ impl Table {
         Arc::new(Schema::new(text.chain(extra).collect::<Vec<_>>()))
     }
 
-    /// Schema of a loaded row: typed and without nulls, since every field is mandatory.
+    /// Schema of a loaded row: typed, and nullable where the column is optional.
     pub fn typed_schema(&self) -> SchemaRef {
         let fields: Vec<Field> = self
             .columns
             .iter()
-            .map(|column| Field::new(&column.name, column.kind.arrow_type(), false))
+            .map(|column| Field::new(&column.name, column.kind.arrow_type(), !column.required))
             .collect();
         Arc::new(Schema::new(fields))
-    }
-}
-
-impl ColumnKind {
-    /// The ODCS `logicalType` this kind is declared with.
-    pub fn logical_type(&self) -> &'static str {
-        match self {
-            ColumnKind::Id | ColumnKind::Reference(_) => "integer",
-            ColumnKind::Text => "string",
-            ColumnKind::Timestamp => "timestamp",
-        }
-    }
-
-    /// What a value must be, in words (every column is required today).
-    pub fn rule(&self) -> String {
-        match self {
-            ColumnKind::Id => "required; a whole number greater than 0, once per file (the key)".into(),
-            ColumnKind::Reference(table) => {
-                format!("required; a whole number greater than 0, the key of a row of {table}")
-            }
-            ColumnKind::Text => format!("required, not blank; at most {} characters", super::MAX_TEXT_CHARS),
-            ColumnKind::Timestamp => {
-                "required; an ISO 8601 date and time (a T, seconds optional, an offset or Z, none meaning UTC), stored in UTC".into()
-            }
-        }
-    }
-
-    /// The Arrow type a valid value of this kind is stored as.
-    pub fn arrow_type(&self) -> DataType {
-        match self {
-            ColumnKind::Id | ColumnKind::Reference(_) => DataType::Int64,
-            ColumnKind::Text => DataType::Utf8,
-            ColumnKind::Timestamp => {
-                DataType::Timestamp(TimeUnit::Microsecond, Some(TIMESTAMP_ZONE.into()))
-            }
-        }
     }
 }

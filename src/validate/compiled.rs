@@ -128,7 +128,7 @@ impl PartitionStream for NoRows {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dictionary::{Column, ColumnKind, Dictionary, Keys};
+    use crate::dictionary::{Column, Dictionary, Keys};
     use datafusion::arrow::array::{BooleanArray, StringArray, UInt32Array, UInt64Array};
     use datafusion::datasource::MemTable;
 
@@ -210,10 +210,7 @@ mod tests {
         // A table of another dictionary with the same name gets rules of its own.
         let other = Dictionary::new(vec![(
             "jobs",
-            vec![
-                Column::new("id", ColumnKind::Id),
-                Column::new("title", ColumnKind::Text),
-            ],
+            vec![Column::id("id"), Column::text("title", 255)],
         )])
         .unwrap();
         let theirs = CompiledRules::get(other.table("jobs").unwrap(), &ids(vec![1, 2, 3]))

@@ -163,3 +163,6 @@ fn split_batch(table: &Table, batch: &RecordBatch) -> Result<SplitBatch, ArrowEr
         invalid: to_schema(&invalid_rows, &table.rejected_schema())?,
     })
 }
+
+#[cfg(test)]
+mod kinds_tests;

@@ -9,8 +9,8 @@
 use std::collections::HashMap;
 
 use crate::dictionary::{
-    ColumnKind, FIELD_COUNT_COLUMN, Keys, LIMIT_BROKEN_COLUMN, LINE_COLUMN, MAX_TEXT_CHARS,
-    REASON_COLUMN, REPEATED_ID_COLUMN, Table,
+    Bounds, Column, ColumnKind, FIELD_COUNT_COLUMN, Keys, LIMIT_BROKEN_COLUMN, LINE_COLUMN,
+    REASON_COLUMN, REPEATED_ID_COLUMN, Table, TextRule,
 };
 
 /// Name the reader's stream is registered under.
@@ -37,7 +37,7 @@ pub fn split_sql(table: &Table, references: &ReferenceIds) -> String {
         quote(REASON_COLUMN)
     ));
     for column in &table.columns {
-        let typed = typed_sql(&column.name, &column.kind);
+        let typed = typed_sql(column);
         select.push(format!(
             "{typed} AS {}",
             quote(&format!("{TYPED_PREFIX}{}", column.name))
@@ -56,7 +56,7 @@ pub fn reason_sql(table: &Table, references: &ReferenceIds) -> String {
         count = quote(FIELD_COUNT_COLUMN)
     )];
     for column in &table.columns {
-        checks.push(column_check(&column.name, &column.kind, references));
+        checks.push(column_check(column, references));
     }
     let key = &table.key_column().name;
     checks.push(format!(
@@ -70,29 +70,31 @@ pub fn reason_sql(table: &Table, references: &ReferenceIds) -> String {
     )
 }
 
-/// The first problem of one column as `'column: problem'`, or `NULL`.
-fn column_check(name: &str, kind: &ColumnKind, references: &ReferenceIds) -> String {
+/// The first problem of one column as `'column: problem'`, or `NULL`. An empty field of an
+/// optional column is `NULL` and stops there: no other rule applies to it.
+fn column_check(column: &Column, references: &ReferenceIds) -> String {
+    let name = &column.name;
     let field = quote(name);
-    let typed = typed_sql(name, kind);
+    let typed = typed_sql(column);
+    let empty = match column.required {
+        true => format!("'{name}: missing'"),
+        false => "NULL".to_owned(),
+    };
     let mut arms = vec![format!(
-        "WHEN {field} IS NULL OR {} = '' THEN '{name}: missing'",
+        "WHEN {field} IS NULL OR {} = '' THEN {empty}",
         trimmed(&field)
     )];
-    match kind {
-        ColumnKind::Id | ColumnKind::Reference(_) => {
-            arms.push(format!("WHEN {typed} IS NULL THEN '{name}: not an integer'"));
-            arms.push(format!("WHEN {typed} <= 0 THEN '{name}: must be greater than 0'"));
-        }
-        ColumnKind::Text => arms.push(format!(
-            "WHEN character_length({typed}) > {MAX_TEXT_CHARS} THEN '{name}: longer than {MAX_TEXT_CHARS} characters'"
-        )),
-        ColumnKind::Timestamp => arms.push(format!(
-            "WHEN NOT regexp_like({}, '{ISO_8601_DATE_TIME}') OR {typed} IS NULL \
-             THEN '{name}: not an ISO-8601 timestamp'",
-            trimmed(&field)
-        )),
-    }
-    if let ColumnKind::Reference(target) = kind {
+    let problem = |condition: String, what: &str| {
+        format!(
+            "WHEN {condition} THEN '{name}: {}'",
+            what.replace('\'', "''")
+        )
+    };
+    let text = trimmed(&field);
+    arms.extend(
+        (kind_checks(&column.kind, &text, &typed).into_iter()).map(|(c, w)| problem(c, &w)),
+    );
+    if let Some(target) = &column.reference {
         arms.push(format!(
             "WHEN NOT ({}) THEN '{name}: ' || trim({field}) || ' is not an id in {target}'",
             in_list(&typed, references.get(target))
@@ -101,15 +103,135 @@ fn column_check(name: &str, kind: &ColumnKind, references: &ReferenceIds) -> Str
     format!("CASE {} END", arms.join(" "))
 }
 
-/// The value a valid field is loaded as; `NULL` where the text does not convert.
-fn typed_sql(name: &str, kind: &ColumnKind) -> String {
-    let field = quote(name);
-    match kind {
-        ColumnKind::Id | ColumnKind::Reference(_) => {
-            format!("TRY_CAST({} AS BIGINT)", trimmed(&field))
+/// Conditions (and what a row breaking each is told) for a non-empty field of `kind`, in
+/// order: the first that holds is the row's problem with this column.
+fn kind_checks(kind: &ColumnKind, text: &str, typed: &str) -> Vec<(String, String)> {
+    let malformed = |pattern: &str, what: &str| {
+        let condition = format!("NOT regexp_like({text}, '{pattern}') OR {typed} IS NULL");
+        std::iter::once((condition, what.to_owned()))
+    };
+    let unconverted = |what: &str| std::iter::once((format!("{typed} IS NULL"), what.to_owned()));
+    let checks: Box<dyn Iterator<Item = (String, String)> + '_> = match kind {
+        ColumnKind::Integer(bounds) => {
+            Box::new(unconverted("not an integer").chain(bound_checks(typed, bounds)))
         }
-        ColumnKind::Text => trimmed(&field),
-        ColumnKind::Timestamp => format!("TRY_CAST({} AS TIMESTAMP)", trimmed(&field)),
+        ColumnKind::Number(bounds) => {
+            Box::new(malformed(NUMBER, "not a number").chain(bound_checks(typed, bounds)))
+        }
+        ColumnKind::Decimal {
+            precision,
+            scale,
+            bounds,
+        } => Box::new(
+            decimal_checks(text, typed, *precision, *scale).chain(bound_checks(typed, bounds)),
+        ),
+        ColumnKind::Text(rule) => Box::new(text_checks(typed, rule)),
+        ColumnKind::Date => Box::new(malformed(DATE, "not a date (yyyy-MM-dd)")),
+        ColumnKind::Timestamp => {
+            Box::new(malformed(ISO_8601_DATE_TIME, "not an ISO-8601 timestamp"))
+        }
+        ColumnKind::Boolean => Box::new(unconverted("not true or false")),
+    };
+    checks.collect()
+}
+
+/// A plain decimal number, with an optional exponent (no `NaN`, no `inf`).
+const NUMBER: &str = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$";
+/// A calendar date as `yyyy-MM-dd`; the cast then refuses impossible ones (2021-02-30).
+const DATE: &str = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$";
+
+/// Conditions (and what a row breaking each is told) for a value out of `bounds`.
+fn bound_checks<'a>(
+    typed: &'a str,
+    bounds: &'a Bounds,
+) -> impl Iterator<Item = (String, String)> + 'a {
+    let lower = bounds.lower.iter().map(move |bound| {
+        let op = if bound.exclusive { "<=" } else { "<" };
+        let words = format!("must be {}", bound.lower_words());
+        (format!("{typed} {op} {}", bound.literal), words)
+    });
+    let upper = bounds.upper.iter().map(move |bound| {
+        let op = if bound.exclusive { ">=" } else { ">" };
+        let words = format!("must be {}", bound.upper_words());
+        (format!("{typed} {op} {}", bound.literal), words)
+    });
+    lower.chain(upper)
+}
+
+/// An exact decimal is read from its digits, never rounded: more digits after the point than
+/// the scale, or before it than the precision leaves room for, rejects the row.
+fn decimal_checks(
+    text: &str,
+    typed: &str,
+    precision: u8,
+    scale: u8,
+) -> impl Iterator<Item = (String, String)> {
+    let whole = precision - scale;
+    [
+        (
+            format!("NOT regexp_like({text}, '^[+-]?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)$')"),
+            "not a decimal number".to_owned(),
+        ),
+        (
+            format!("regexp_like({text}, '\\.[0-9]{{{},}}$')", scale + 1),
+            format!("more than {scale} digits after the point"),
+        ),
+        (
+            format!("regexp_like({text}, '^[+-]?0*[1-9][0-9]{{{whole},}}')"),
+            format!("more than {whole} digits before the point"),
+        ),
+        (
+            format!("{typed} IS NULL"),
+            "not a decimal number".to_owned(),
+        ),
+    ]
+    .into_iter()
+}
+
+/// Conditions for text too short, too long or not matching the pattern.
+fn text_checks(typed: &str, rule: &TextRule) -> impl Iterator<Item = (String, String)> {
+    let length = format!("character_length({typed})");
+    let min = rule.min_chars.map(|min| {
+        (
+            format!("{length} < {min}"),
+            format!("shorter than {min} characters"),
+        )
+    });
+    let max = rule.max_chars.map(|max| {
+        (
+            format!("{length} > {max}"),
+            format!("longer than {max} characters"),
+        )
+    });
+    let pattern = rule.pattern.as_ref().map(|pattern| {
+        (
+            format!(
+                "NOT regexp_like({typed}, '{}')",
+                pattern.replace('\'', "''")
+            ),
+            format!("does not match {pattern}"),
+        )
+    });
+    min.into_iter().chain(max).chain(pattern)
+}
+
+/// The value a valid field is loaded as; `NULL` where the text does not convert (or is empty).
+fn typed_sql(column: &Column) -> String {
+    let text = trimmed(&quote(&column.name));
+    match &column.kind {
+        ColumnKind::Integer(_) => format!("TRY_CAST({text} AS BIGINT)"),
+        ColumnKind::Number(_) => format!("TRY_CAST({text} AS DOUBLE)"),
+        ColumnKind::Decimal {
+            precision, scale, ..
+        } => format!("TRY_CAST({text} AS DECIMAL({precision}, {scale}))"),
+        ColumnKind::Text(_) if column.required => text,
+        ColumnKind::Text(_) => format!("nullif({text}, '')"),
+        ColumnKind::Date => format!("TRY_CAST({text} AS DATE)"),
+        ColumnKind::Timestamp => format!("TRY_CAST({text} AS TIMESTAMP)"),
+        ColumnKind::Boolean => format!(
+            "CASE lower({text}) WHEN 'true' THEN true WHEN '1' THEN true \
+             WHEN 'false' THEN false WHEN '0' THEN false END"
+        ),
     }
 }
 

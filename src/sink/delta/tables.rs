@@ -154,20 +154,29 @@ async fn has_commit_after(delta: &DeltaTable) -> bool {
     )
 }
 
-/// Delta columns for a dictionary table: all `NOT NULL`, since every field is mandatory.
+/// Delta columns for a dictionary table, nullable where the column is optional.
 pub(super) fn delta_columns(table: &Table) -> Vec<StructField> {
     table
         .columns
         .iter()
-        .map(|column| {
-            let data_type = match column.kind {
-                ColumnKind::Id | ColumnKind::Reference(_) => DeltaType::LONG,
-                ColumnKind::Text => DeltaType::STRING,
-                ColumnKind::Timestamp => DeltaType::TIMESTAMP,
-            };
-            StructField::new(&column.name, data_type, false)
-        })
+        .map(|column| StructField::new(&column.name, delta_type(&column.kind), !column.required))
         .collect()
+}
+
+/// The Delta type a column of `kind` is stored as.
+fn delta_type(kind: &ColumnKind) -> DeltaType {
+    match kind {
+        ColumnKind::Integer(_) => DeltaType::LONG,
+        ColumnKind::Number(_) => DeltaType::DOUBLE,
+        ColumnKind::Decimal {
+            precision, scale, ..
+        } => DeltaType::decimal(*precision, *scale)
+            .expect("the contract keeps precision within 1..=38 and scale within it"),
+        ColumnKind::Text(_) => DeltaType::STRING,
+        ColumnKind::Date => DeltaType::DATE,
+        ColumnKind::Timestamp => DeltaType::TIMESTAMP,
+        ColumnKind::Boolean => DeltaType::BOOLEAN,
+    }
 }
 
 #[cfg(test)]

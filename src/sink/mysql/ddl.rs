@@ -1,7 +1,7 @@
 //! The MySQL schema, derived from the dictionary; `sql/mysql/ddl.sql` is this text, committed
 //! so DBAs can read and review it (a test keeps the two identical).
 
-use crate::dictionary::{ColumnKind, Dictionary, MAX_TEXT_CHARS, Table};
+use crate::dictionary::{Column, ColumnKind, Dictionary, Table};
 
 /// Bumped when the DDL changes; `csvgate db init` records it in `csvgate_schema`.
 pub const SCHEMA_VERSION: u32 = 2;
@@ -44,28 +44,43 @@ pub fn statements(dictionary: &Dictionary) -> Vec<String> {
         .collect()
 }
 
+/// The longest text kept in a `VARCHAR`; longer limits (or none) are `MEDIUMTEXT`, which does
+/// not count against InnoDB's 64 KB row.
+const MAX_VARCHAR: u32 = 255;
+
 /// The MySQL type a column is stored as.
 pub fn column_type(kind: &ColumnKind) -> String {
     match kind {
-        ColumnKind::Id | ColumnKind::Reference(_) => "BIGINT".into(),
+        ColumnKind::Integer(_) => "BIGINT".into(),
+        ColumnKind::Number(_) => "DOUBLE".into(),
+        ColumnKind::Decimal {
+            precision, scale, ..
+        } => format!("DECIMAL({precision},{scale})"),
         // Binary collation: grouping and ordering by code point, as DataFusion does, so the
         // reports of both engines agree row for row.
-        ColumnKind::Text => format!("VARCHAR({MAX_TEXT_CHARS}) COLLATE utf8mb4_bin"),
+        ColumnKind::Text(rule) => match rule.max_chars.filter(|max| *max <= MAX_VARCHAR) {
+            Some(max) => format!("VARCHAR({max}) COLLATE utf8mb4_bin"),
+            None => "MEDIUMTEXT COLLATE utf8mb4_bin".into(),
+        },
+        ColumnKind::Date => "DATE".into(),
         ColumnKind::Timestamp => "DATETIME(6)".into(),
+        ColumnKind::Boolean => "BOOLEAN".into(),
     }
 }
 
+/// One column's line of its `CREATE TABLE`.
+fn column_line(column: &Column) -> String {
+    let null = if column.required { "NOT NULL" } else { "NULL" };
+    format!("  {} {} {null}", column.name, column_type(&column.kind))
+}
+
 fn create_table(dictionary: &Dictionary, table: &Table) -> String {
-    let mut lines: Vec<String> = table
-        .columns
-        .iter()
-        .map(|column| format!("  {} {} NOT NULL", column.name, column_type(&column.kind)))
-        .collect();
+    let mut lines: Vec<String> = table.columns.iter().map(column_line).collect();
     lines.push(format!("  PRIMARY KEY ({})", table.key_column().name));
     for column in &table.columns {
-        match &column.kind {
-            // Foreign keys index their column, which the per-department reports group by.
-            ColumnKind::Reference(target) => lines.push(format!(
+        // Foreign keys index their column, which the per-department reports group by.
+        if let Some(target) = &column.reference {
+            lines.push(format!(
                 "  CONSTRAINT {table}_{column}_fk FOREIGN KEY ({column}) REFERENCES {target} ({key})",
                 table = table.name,
                 column = column.name,
@@ -73,13 +88,14 @@ fn create_table(dictionary: &Dictionary, table: &Table) -> String {
                     .expect("the dictionary checks references")
                     .key_column()
                     .name
-            )),
-            // Reports filter hires by year.
-            ColumnKind::Timestamp => lines.push(format!(
+            ));
+        }
+        // Reports filter hires by year.
+        if column.kind == ColumnKind::Timestamp {
+            lines.push(format!(
                 "  KEY {}_{}_idx ({})",
                 table.name, column.name, column.name
-            )),
-            ColumnKind::Id | ColumnKind::Text => {}
+            ));
         }
     }
     format!(

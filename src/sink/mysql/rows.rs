@@ -5,7 +5,9 @@ use std::io::Write;
 
 use chrono::{DateTime, Datelike, Timelike};
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
-use datafusion::arrow::datatypes::{DataType, Int64Type, TimestampMicrosecondType};
+use datafusion::arrow::datatypes::{
+    DataType, Date32Type, Decimal128Type, Float64Type, Int64Type, TimestampMicrosecondType,
+};
 use mysql_async::Value;
 
 /// The clause that reads what [`write_tsv`] writes; spelled out because the defaults differ
@@ -15,15 +17,31 @@ pub const TSV_FORMAT: &str =
 
 /// One value of one row, whatever its column type.
 enum Cell<'a> {
+    Null,
     Integer(i64),
+    Float(f64),
+    /// An exact decimal, as its digits.
+    Decimal(String),
+    Boolean(bool),
     Text(&'a str),
     Micros(i64),
+    /// Days since 1970-01-01.
+    Date(i32),
 }
 
 fn cell(batch: &RecordBatch, column: usize, row: usize) -> Cell<'_> {
     let array = batch.column(column);
+    if array.is_null(row) {
+        return Cell::Null;
+    }
     match array.data_type() {
         DataType::Int64 => Cell::Integer(array.as_primitive::<Int64Type>().value(row)),
+        DataType::Float64 => Cell::Float(array.as_primitive::<Float64Type>().value(row)),
+        DataType::Decimal128(_, _) => {
+            Cell::Decimal(array.as_primitive::<Decimal128Type>().value_as_string(row))
+        }
+        DataType::Boolean => Cell::Boolean(array.as_boolean().value(row)),
+        DataType::Date32 => Cell::Date(array.as_primitive::<Date32Type>().value(row)),
         DataType::Timestamp(_, _) => {
             Cell::Micros(array.as_primitive::<TimestampMicrosecondType>().value(row))
         }
@@ -38,13 +56,19 @@ pub fn write_tsv(batch: &RecordBatch, out: &mut Vec<u8>) {
             if column > 0 {
                 out.push(b'\t');
             }
-            match cell(batch, column, row) {
-                Cell::Integer(value) => {
-                    let _ = write!(out, "{value}");
+            let _ = match cell(batch, column, row) {
+                Cell::Null => write!(out, "\\N"),
+                Cell::Integer(value) => write!(out, "{value}"),
+                Cell::Float(value) => write!(out, "{value:?}"),
+                Cell::Decimal(digits) => write!(out, "{digits}"),
+                Cell::Boolean(value) => write!(out, "{}", u8::from(value)),
+                Cell::Text(text) => {
+                    escape_into(text, out);
+                    Ok(())
                 }
-                Cell::Text(text) => escape_into(text, out),
-                Cell::Micros(micros) => out.extend_from_slice(datetime(micros).as_bytes()),
-            }
+                Cell::Micros(micros) => write!(out, "{}", datetime(micros)),
+                Cell::Date(days) => write!(out, "{}", date(days)),
+            };
         }
         out.push(b'\n');
     }
@@ -53,10 +77,22 @@ pub fn write_tsv(batch: &RecordBatch, out: &mut Vec<u8>) {
 /// Row `row` of `batch` as statement parameters.
 pub fn params(batch: &RecordBatch, row: usize) -> impl Iterator<Item = Value> + '_ {
     (0..batch.num_columns()).map(move |column| match cell(batch, column, row) {
+        Cell::Null => Value::NULL,
         Cell::Integer(value) => Value::Int(value),
+        Cell::Float(value) => Value::Double(value),
+        Cell::Decimal(digits) => Value::Bytes(digits.into_bytes()),
+        Cell::Boolean(value) => Value::Int(value.into()),
         Cell::Text(text) => Value::Bytes(text.as_bytes().to_vec()),
         Cell::Micros(micros) => Value::Bytes(datetime(micros).into_bytes()),
+        Cell::Date(days) => Value::Bytes(date(days).into_bytes()),
     })
+}
+
+/// Days since the epoch as a MySQL `DATE` literal.
+fn date(days: i32) -> String {
+    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("a date");
+    let day = epoch + chrono::Duration::days(days.into());
+    day.format("%Y-%m-%d").to_string()
 }
 
 /// A UTC instant as a MySQL `DATETIME(6)` literal.
@@ -129,5 +165,39 @@ mod tests {
             values[2],
             Value::Bytes(b"2021-11-07 02:48:42.000001".to_vec())
         );
+    }
+
+    #[test]
+    fn nulls_decimals_dates_and_booleans_are_written_as_mysql_reads_them() {
+        use datafusion::arrow::array::{BooleanArray, Date32Array, Decimal128Array, Float64Array};
+        let decimals = Decimal128Array::from(vec![Some(750), None])
+            .with_precision_and_scale(6, 2)
+            .unwrap();
+        let batch = RecordBatch::try_from_iter([
+            ("price", Arc::new(decimals) as _),
+            (
+                "since",
+                Arc::new(Date32Array::from(vec![Some(18_686), None])) as _,
+            ),
+            (
+                "active",
+                Arc::new(BooleanArray::from(vec![Some(true), None])) as _,
+            ),
+            (
+                "weight",
+                Arc::new(Float64Array::from(vec![Some(-25.5), None])) as _,
+            ),
+        ])
+        .unwrap();
+        let mut out = Vec::new();
+        write_tsv(&batch, &mut out);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "7.50\t2021-02-28\t1\t-25.5\n\\N\t\\N\t\\N\t\\N\n"
+        );
+        let first: Vec<Value> = params(&batch, 0).collect();
+        assert_eq!(first[0], Value::Bytes(b"7.50".to_vec()));
+        assert_eq!(first[2], Value::Int(1));
+        assert!(params(&batch, 1).all(|value| value == Value::NULL));
     }
 }

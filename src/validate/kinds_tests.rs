@@ -1,0 +1,137 @@
+//! Each kind of column a contract may declare, through the whole split: which fields pass,
+//! what a rejected one is told, and the typed value a valid one is loaded as.
+
+use std::collections::BTreeMap;
+
+use datafusion::arrow::array::{Array, AsArray, RecordBatch};
+use datafusion::arrow::datatypes::{Date32Type, Decimal128Type, Float64Type};
+
+use super::{Dialect, HeaderMode, ReferenceIds, split};
+use crate::contract::Contract;
+
+const KINDS: &str = "
+apiVersion: v3.1.0
+kind: DataContract
+id: kinds
+version: 1.0.0
+status: draft
+schema:
+  - name: items
+    properties:
+      - name: sku
+        logicalType: integer
+        required: true
+        primaryKey: true
+        logicalTypeOptions: {minimum: 1, maximum: 1000}
+      - name: price
+        logicalType: number
+        physicalType: DECIMAL(6,2)
+        required: true
+        logicalTypeOptions: {exclusiveMinimum: 0}
+      - name: weight
+        logicalType: number
+        logicalTypeOptions: {maximum: 50.5}
+      - name: code
+        logicalType: string
+        logicalTypeOptions: {minLength: 3, maxLength: 5, pattern: '^[A-Z]+$'}
+      - name: since
+        logicalType: date
+      - name: active
+        logicalType: boolean
+";
+
+/// Rows and the reason each is rejected with (`None`: valid).
+const ROWS: [(&str, Option<&str>); 17] = [
+    ("1,9.99,1.5,ABC,2021-02-28,true", None),
+    ("2,10,,,,", None),
+    (
+        "3,1.234,,,,",
+        Some("price: more than 2 digits after the point"),
+    ),
+    (
+        "4,12345.6,,,,",
+        Some("price: more than 4 digits before the point"),
+    ),
+    ("5,0,,,,", Some("price: must be greater than 0")),
+    ("6,abc,,,,", Some("price: not a decimal number")),
+    ("7,1,51,,,", Some("weight: must be at most 50.5")),
+    ("8,1,NaN,,,", Some("weight: not a number")),
+    ("9,1,,AB,,", Some("code: shorter than 3 characters")),
+    ("10,1,,ABCDEF,,", Some("code: longer than 5 characters")),
+    ("11,1,,abc,,", Some("code: does not match ^[A-Z]+$")),
+    ("12,1,,,2021-02-30,", Some("since: not a date (yyyy-MM-dd)")),
+    ("13,1,,,,maybe", Some("active: not true or false")),
+    ("1001,1,,,,", Some("sku: must be at most 1000")),
+    ("0,1,,,,", Some("sku: must be at least 1")),
+    ("16,0007.50,-2.5e1,,2020-12-31,FALSE", None),
+    ("17,,,,,", Some("price: missing")),
+];
+
+async fn split_rows() -> (Vec<RecordBatch>, BTreeMap<u64, String>) {
+    let contract = Contract::parse(KINDS, "kinds.yaml").unwrap();
+    let table = contract.dictionary.find("items").unwrap().clone();
+    let text: String = ROWS.iter().map(|(row, _)| format!("{row}\n")).collect();
+    let dialect = Dialect {
+        delimiter: Some(b','),
+        header: HeaderMode::No,
+        ..Dialect::default()
+    };
+    let input = std::io::Cursor::new(text.into_bytes());
+    let mut stream = split("kinds.csv", input, &table, &dialect, &ReferenceIds::new())
+        .await
+        .unwrap();
+    let (mut valid, mut reasons) = (Vec::new(), BTreeMap::new());
+    while let Some(batch) = stream.next().await {
+        let batch = batch.unwrap();
+        let invalid = &batch.invalid;
+        let lines = invalid
+            .column_by_name("line")
+            .unwrap()
+            .as_primitive::<datafusion::arrow::datatypes::UInt64Type>();
+        let why = invalid.column_by_name("reason").unwrap().as_string::<i32>();
+        for row in 0..invalid.num_rows() {
+            reasons.insert(lines.value(row), why.value(row).to_owned());
+        }
+        valid.push(batch.valid);
+    }
+    stream.finish().await.unwrap();
+    (valid, reasons)
+}
+
+#[tokio::test]
+async fn each_kind_rejects_what_breaks_its_rule_and_nothing_else() {
+    let (_, reasons) = split_rows().await;
+    let expected: BTreeMap<u64, String> = (ROWS.iter().enumerate())
+        .filter_map(|(index, (_, reason))| Some((index as u64 + 1, (*reason)?.to_owned())))
+        .collect();
+    assert_eq!(reasons, expected);
+}
+
+#[tokio::test]
+async fn valid_fields_load_as_their_type_and_empty_optional_ones_as_null() {
+    let (valid, _) = split_rows().await;
+    let valid = datafusion::arrow::compute::concat_batches(&valid[0].schema(), &valid).unwrap();
+    assert_eq!(valid.num_rows(), 3);
+    let price = valid.column(1).as_primitive::<Decimal128Type>();
+    let prices: Vec<String> = (0..3).map(|row| price.value_as_string(row)).collect();
+    assert_eq!(prices, ["9.99", "10.00", "7.50"]);
+    let weight = valid.column(2).as_primitive::<Float64Type>();
+    assert_eq!(
+        (weight.value(0), weight.is_null(1), weight.value(2)),
+        (1.5, true, -25.0)
+    );
+    let code = valid.column(3).as_string::<i32>();
+    assert_eq!((code.value(0), code.is_null(1)), ("ABC", true));
+    let since = valid.column(4).as_primitive::<Date32Type>();
+    assert_eq!(
+        since.value(0),
+        18_686,
+        "2021-02-28 is day 18,686 of the epoch"
+    );
+    let active = valid.column(5).as_boolean();
+    assert_eq!(
+        (active.value(0), active.is_null(1), active.value(2)),
+        (true, true, false)
+    );
+    assert!(valid.schema().field(2).is_nullable() && !valid.schema().field(1).is_nullable());
+}

@@ -148,7 +148,20 @@ fn a_deployment_enforces_the_contract_it_names() {
 fn datacontract_lint_accepts_every_contract_csvgate_reads() {
     let dir = tempfile::tempdir().unwrap();
     let fruits = write(dir.path(), "fruits.yaml", FRUITS);
-    for contract in [hr_contract(), fruits] {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let in_repo = ["contracts", "examples/contracts"].map(|folder| root.join(folder));
+    let mut contracts: Vec<PathBuf> = (in_repo
+        .iter()
+        .flat_map(|folder| std::fs::read_dir(folder).unwrap()))
+    .map(|entry| entry.unwrap().path())
+    .filter(|path| path.to_string_lossy().ends_with(".odcs.yaml"))
+    .collect();
+    assert!(
+        contracts.len() >= 2,
+        "the HR and retail contracts: {contracts:?}"
+    );
+    contracts.push(fruits);
+    for contract in contracts {
         let output = std::process::Command::new(common::contracts_tool("datacontract"))
             .arg("lint")
             .arg(&contract)

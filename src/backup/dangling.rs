@@ -4,28 +4,24 @@
 //! and the message says exactly which ids.
 
 use datafusion::arrow::record_batch::RecordBatch;
-use roaring::RoaringTreemap;
 
-use crate::dictionary::TableRef;
-use crate::sink::{SinkError, Target, insert_ids};
-
-/// Ids named in a message before the rest is only counted.
-const IDS_SHOWN: usize = 10;
+use crate::dictionary::{Keys, TableRef};
+use crate::sink::{SinkError, Target};
 
 /// A foreign key of the restored table, with the ids it may point at now.
 struct Reference {
     column: String,
     index: usize,
     referenced: TableRef,
-    present: RoaringTreemap,
-    seen: RoaringTreemap,
+    present: Keys,
+    seen: Keys,
 }
 
 /// Watches a restore's rows go by.
 pub(super) struct Check {
     table: TableRef,
     /// The new contents' ids, kept only when other tables point at this one.
-    ids: Option<RoaringTreemap>,
+    ids: Option<Keys>,
     key_index: usize,
     references: Vec<Reference>,
 }
@@ -45,12 +41,12 @@ impl Check {
                 column: column.name.clone(),
                 index,
                 referenced: TableRef::clone(referenced),
-                present: present.into_integers(),
-                seen: RoaringTreemap::new(),
+                present,
+                seen: Keys::of(&column.kind),
             });
         }
-        let ids = table.is_referenced().then(RoaringTreemap::new);
         let key = table.key_column();
+        let ids = table.is_referenced().then(|| Keys::of(&key.kind));
         let key_index = (table.columns.iter())
             .position(|column| column == key)
             .expect("the key is one of the columns");
@@ -65,10 +61,10 @@ impl Check {
     /// Notes the ids of a batch shaped like the table's typed schema.
     pub(super) fn see(&mut self, rows: &RecordBatch) {
         if let Some(ids) = &mut self.ids {
-            insert_ids(ids, rows, self.key_index);
+            ids.insert_column(rows.column(self.key_index));
         }
         for reference in &mut self.references {
-            insert_ids(&mut reference.seen, rows, reference.index);
+            reference.seen.insert_column(rows.column(reference.index));
         }
     }
 
@@ -76,12 +72,12 @@ impl Check {
     pub(super) async fn finish(self, target: &dyn Target) -> Result<Vec<String>, SinkError> {
         let mut problems = Vec::new();
         for reference in &self.references {
-            let missing = &reference.seen - &reference.present;
+            let missing = reference.seen.without(&reference.present);
             if !missing.is_empty() {
                 problems.push(format!(
                     "its rows' {} point at {} the table {} lacks",
                     reference.column,
-                    ids(&missing),
+                    missing.describe(),
                     reference.referenced.name
                 ));
             }
@@ -91,46 +87,16 @@ impl Check {
         };
         for (other, column) in target.dictionary().referencing(&self.table) {
             let pointed_at = target.references(other, &column.name).await?;
-            let missing = &pointed_at.into_integers() - new_ids;
+            let missing = pointed_at.without(new_ids);
             if !missing.is_empty() {
                 problems.push(format!(
                     "rows of {} would point at {} through {}",
                     other.name,
-                    ids(&missing),
+                    missing.describe(),
                     column.name
                 ));
             }
         }
         Ok(problems)
-    }
-}
-
-/// "ids 3, 7 and 9", or the first few and how many more.
-fn ids(ids: &RoaringTreemap) -> String {
-    let shown: Vec<String> = ids
-        .iter()
-        .take(IDS_SHOWN)
-        .map(|id| id.to_string())
-        .collect();
-    let more = ids.len().saturating_sub(IDS_SHOWN as u64);
-    let noun = if ids.len() == 1 { "id" } else { "ids" };
-    match more {
-        0 => format!("{} {noun}: {}", ids.len(), shown.join(", ")),
-        more => format!("{} {noun}: {} and {more} more", ids.len(), shown.join(", ")),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn long_id_lists_are_cut_and_counted() {
-        assert_eq!(ids(&RoaringTreemap::from_iter([7u64])), "1 id: 7");
-        let many = RoaringTreemap::from_iter(1u64..=12);
-        assert_eq!(
-            ids(&many),
-            "12 ids: 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 and 2 more"
-        );
     }
 }

@@ -61,14 +61,10 @@ pub(super) fn column(
         return Err(property.refuse("a primary key cannot be empty: declare it `required: true`"));
     }
     let kind = kind::kind(property)?;
-    if key && !matches!(kind, ColumnKind::Integer(_)) {
-        return Err(property.refuse("a primary key that is not an integer is not enforced yet"));
+    if key {
+        keyable(property, &kind)?;
     }
-    let reference = reference(property, objects, names)?;
-    if reference.is_some() && !matches!(kind, ColumnKind::Integer(_)) {
-        return Err(property
-            .refuse("a relationship on a column that is not an integer is not enforced yet"));
-    }
+    let reference = reference(property, &kind, objects, names)?;
     Ok(Column {
         name: name.to_owned(),
         kind,
@@ -103,9 +99,37 @@ fn key_position(property: &Node) -> Result<bool, Refusal> {
     }
 }
 
+/// A key csvgate can hold: an integer never below 0 (key sets are bitmaps, which hold no
+/// negative number), or text short enough for MySQL to index (`VARCHAR`).
+fn keyable(property: &Node, kind: &ColumnKind) -> Result<(), Refusal> {
+    match kind {
+        ColumnKind::Integer(bounds) => {
+            let lowest = bounds.lower.as_ref().and_then(|bound| {
+                let value: f64 = bound.literal.parse().ok()?;
+                Some(if bound.exclusive { value + 1.0 } else { value })
+            });
+            match lowest {
+                Some(lowest) if lowest >= 0.0 => Ok(()),
+                _ => Err(property.refuse(
+                    "an integer key needs a lower bound of 0 or more (`minimum: 0` or `exclusiveMinimum: 0`): csvgate keeps keys in a bitmap, which holds no negative number",
+                )),
+            }
+        }
+        ColumnKind::Text(rule) if rule.max_chars.is_some_and(|max| max <= MAX_KEY_CHARS) => Ok(()),
+        ColumnKind::Text(_) => Err(property.refuse(format!(
+            "a string key or reference needs `maxLength` of at most {MAX_KEY_CHARS}: MySQL indexes it as a VARCHAR"
+        ))),
+        _ => Err(property.refuse("a key or reference is an integer or a string")),
+    }
+}
+
+/// The longest text key: MySQL indexes a `VARCHAR(255)` in full.
+const MAX_KEY_CHARS: u32 = 255;
+
 /// The table a property-level relationship points at, at its primary key.
 fn reference(
     property: &Node,
+    kind: &ColumnKind,
     objects: &[Node],
     names: &[String],
 ) -> Result<Option<String>, Refusal> {
@@ -132,22 +156,33 @@ fn reference(
     let Some(index) = names.iter().position(|name| name == table) else {
         return Err(at_to.refuse(format!("{to:?}: no table {table:?} in this contract")));
     };
-    if key_name(&objects[index])? != Some(column) {
+    let key = key_property(&objects[index])?;
+    let key_named = |key: &Node| key.required_text("name").is_ok_and(|name| name == column);
+    let Some(key) = key.filter(key_named) else {
         return Err(at_to.refuse(format!(
             "{to:?}: csvgate checks references to a table's primary key; {column:?} is not the key of {table}"
+        )));
+    };
+    keyable(property, kind)?;
+    let key_type = key.get("logicalType").map(|at| at.text()).transpose()?;
+    if key_type != Some(kind.logical_type()) {
+        return Err(at_to.refuse(format!(
+            "{to:?} holds {} keys and this column is a {}: a reference has its key's type",
+            key_type.unwrap_or("missing"),
+            kind.logical_type()
         )));
     }
     Ok(Some(table.to_owned()))
 }
 
-/// The name of the property of `object` marked as its primary key.
-fn key_name<'a>(object: &Node<'a>) -> Result<Option<&'a str>, Refusal> {
+/// The property of `object` marked as its primary key.
+fn key_property<'a>(object: &Node<'a>) -> Result<Option<Node<'a>>, Refusal> {
     let Some(properties) = object.get("properties") else {
         return Ok(None);
     };
     for property in properties.items()? {
         if property.flag("primaryKey")? {
-            return property.required_text("name").map(Some);
+            return Ok(Some(property));
         }
     }
     Ok(None)

@@ -251,4 +251,6 @@ fn custom_properties<'a>(
 }
 
 #[cfg(test)]
+mod refusal_tests;
+#[cfg(test)]
 mod tests;

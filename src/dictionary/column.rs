@@ -219,7 +219,7 @@ impl ColumnKind {
                 &format!("an exact decimal of at most {precision} digits, {scale} after the point"),
                 bounds.describe(),
             ),
-            ColumnKind::Text(rule) => with("text, not blank", rule.describe()),
+            ColumnKind::Text(rule) => with("text", rule.describe()),
             ColumnKind::Date => "a date, yyyy-MM-dd".into(),
             ColumnKind::Timestamp => {
                 "an ISO 8601 date and time (a T, seconds optional, an offset or Z, none meaning UTC), stored in UTC".into()

@@ -1,12 +1,21 @@
-//! Sets of key values: the ids a table holds, which foreign keys of other tables may point at.
+//! Sets of key values: the keys a table holds, which foreign keys of other tables may point at,
+//! which a load replaces, and which a restore would leave pointed at.
 
 use std::collections::BTreeSet;
 
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray};
+use datafusion::arrow::datatypes::{DataType, Int64Type};
 use roaring::RoaringTreemap;
 
+use super::ColumnKind;
+
+/// Keys named in a message before the rest is only counted.
+const SHOWN: usize = 10;
+
 /// The distinct values of one key column, of the column's type. Integer keys are a compressed
-/// bitmap (they are never negative: the rules refuse ids below 1), so a million of them take a
-/// few hundred kilobytes; text keys, which user contracts may declare, are an ordered set.
+/// bitmap (negative ones are left out: csvgate's integer keys are bounded below by the contract
+/// and a bitmap holds none), so a million of them take a few hundred kilobytes; text keys are an
+/// ordered set.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Keys {
     Integers(RoaringTreemap),
@@ -14,6 +23,14 @@ pub enum Keys {
 }
 
 impl Keys {
+    /// An empty set for keys of `kind`.
+    pub fn of(kind: &ColumnKind) -> Keys {
+        match kind {
+            ColumnKind::Text(_) => Keys::Texts(BTreeSet::new()),
+            _ => Keys::Integers(RoaringTreemap::new()),
+        }
+    }
+
     pub fn len(&self) -> u64 {
         match self {
             Keys::Integers(ids) => ids.len(),
@@ -35,18 +52,145 @@ impl Keys {
         }
     }
 
-    /// The integer keys; the dictionary's key and reference columns are integers, so a set of
-    /// text keys here is a bug, not bad input.
+    /// The integer keys; panics on text keys (a caller that knows its key column's type).
     pub fn into_integers(self) -> RoaringTreemap {
         match self {
             Keys::Integers(ids) => ids,
-            Keys::Texts(_) => panic!("integer key columns hold integer keys"),
+            Keys::Texts(_) => panic!("integer keys expected"),
+        }
+    }
+
+    /// Adds a field's text as a key; `Some(false)` when it was there already, `None` when the
+    /// text is no key of this type (the rules reject it anyway).
+    pub fn insert_text(&mut self, text: &str) -> Option<bool> {
+        match self {
+            Keys::Integers(ids) => Some(ids.insert(text.trim().parse::<u64>().ok()?)),
+            Keys::Texts(keys) => {
+                let key = text.trim();
+                (!key.is_empty()).then(|| keys.insert(key.to_owned()))
+            }
+        }
+    }
+
+    /// Adds the non-null values of an `Int64` or `Utf8` column.
+    pub fn insert_column(&mut self, column: &ArrayRef) {
+        match (self, column.data_type()) {
+            (Keys::Integers(ids), DataType::Int64) => {
+                let values = column.as_primitive::<Int64Type>();
+                ids.extend(
+                    values
+                        .iter()
+                        .flatten()
+                        .filter_map(|id| u64::try_from(id).ok()),
+                );
+            }
+            (Keys::Texts(keys), DataType::Utf8) => {
+                keys.extend(
+                    column
+                        .as_string::<i32>()
+                        .iter()
+                        .flatten()
+                        .map(str::to_owned),
+                );
+            }
+            (keys, other) => {
+                panic!("a {other} column read into {keys:?}: the dictionary decides both")
+            }
+        }
+    }
+
+    /// Per row of `column`, whether its value is one of these keys (a null is not).
+    pub fn contains_each(&self, column: &ArrayRef) -> BooleanArray {
+        match self {
+            Keys::Integers(ids) => (column.as_primitive::<Int64Type>().iter())
+                .map(|id| {
+                    Some(
+                        id.and_then(|id| u64::try_from(id).ok())
+                            .is_some_and(|id| ids.contains(id)),
+                    )
+                })
+                .collect(),
+            Keys::Texts(keys) => (column.as_string::<i32>().iter())
+                .map(|key| Some(key.is_some_and(|key| keys.contains(key))))
+                .collect(),
+        }
+    }
+
+    /// Whether any key lies within `min..=max`, bounds as a file's statistics write them;
+    /// `true` when they cannot be read (the file may hold anything).
+    pub fn any_between(&self, min: &serde_json::Value, max: &serde_json::Value) -> bool {
+        match self {
+            Keys::Integers(ids) => match (min.as_u64(), max.as_u64()) {
+                // How many keys are ≤ max, minus how many are < min.
+                (Some(min), Some(max)) => {
+                    ids.rank(max) > min.checked_sub(1).map_or(0, |below| ids.rank(below))
+                }
+                _ => true,
+            },
+            // Statistics of long strings are truncated, so a max is only a prefix of the
+            // largest value: compare with it as a lower bound of what may follow.
+            Keys::Texts(keys) => match (min.as_str(), max.as_str()) {
+                (Some(min), Some(max)) => keys
+                    .range(min.to_owned()..)
+                    .next()
+                    .is_some_and(|first| first.as_str() <= max || first.starts_with(max)),
+                _ => true,
+            },
+        }
+    }
+
+    pub fn is_disjoint(&self, other: &Keys) -> bool {
+        match (self, other) {
+            (Keys::Integers(a), Keys::Integers(b)) => a.is_disjoint(b),
+            (Keys::Texts(a), Keys::Texts(b)) => a.is_disjoint(b),
+            _ => true,
+        }
+    }
+
+    /// The keys of either set.
+    pub fn union(&self, other: &Keys) -> Keys {
+        match (self, other) {
+            (Keys::Integers(a), Keys::Integers(b)) => Keys::Integers(a | b),
+            (Keys::Texts(a), Keys::Texts(b)) => Keys::Texts(a | b),
+            (mine, _) => mine.clone(),
+        }
+    }
+
+    /// The keys of this set that `other` lacks.
+    pub fn without(&self, other: &Keys) -> Keys {
+        match (self, other) {
+            (Keys::Integers(a), Keys::Integers(b)) => Keys::Integers(a - b),
+            (Keys::Texts(a), Keys::Texts(b)) => Keys::Texts(a - b),
+            (mine, _) => mine.clone(),
+        }
+    }
+
+    /// "3 ids: 3, 7, 9", or the first few and how many more.
+    pub fn describe(&self) -> String {
+        let literals: Vec<String> = match self {
+            Keys::Integers(ids) => ids.iter().take(SHOWN).map(|id| id.to_string()).collect(),
+            Keys::Texts(keys) => keys.iter().take(SHOWN).cloned().collect(),
+        };
+        let noun = if self.len() == 1 { "id" } else { "ids" };
+        match self.len().saturating_sub(SHOWN as u64) {
+            0 => format!("{} {noun}: {}", self.len(), literals.join(", ")),
+            more => format!(
+                "{} {noun}: {} and {more} more",
+                self.len(),
+                literals.join(", ")
+            ),
         }
     }
 }
 
+impl Default for Keys {
+    fn default() -> Keys {
+        Keys::Integers(RoaringTreemap::new())
+    }
+}
+
 impl FromIterator<i64> for Keys {
-    /// Integer keys; a negative value cannot be an id and is left out.
+    /// Integer keys; a negative value cannot be held and is left out.
     fn from_iter<I: IntoIterator<Item = i64>>(values: I) -> Keys {
         Keys::Integers(
             (values.into_iter())
@@ -77,5 +221,51 @@ mod tests {
             .collect();
         assert_eq!(texts.sql_literals(), ["'ab'", "'o''neil'"]);
         assert!(Keys::Texts(BTreeSet::new()).is_empty());
+    }
+
+    #[test]
+    fn long_key_lists_are_cut_and_counted() {
+        assert_eq!(Keys::from_iter([7]).describe(), "1 id: 7");
+        assert_eq!(
+            Keys::from_iter(1..=12).describe(),
+            "12 ids: 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 and 2 more"
+        );
+        let texts: Keys = ["C0002", "C0001"].map(String::from).into_iter().collect();
+        assert_eq!(texts.describe(), "2 ids: C0001, C0002");
+    }
+
+    #[test]
+    fn text_keys_are_told_apart_from_a_file_s_fields_and_columns() {
+        use datafusion::arrow::array::StringArray;
+        use std::sync::Arc;
+        let mut seen = Keys::of(&ColumnKind::Text(Default::default()));
+        assert_eq!(seen.insert_text(" C0001 "), Some(true));
+        assert_eq!(seen.insert_text("C0001"), Some(false));
+        assert_eq!(seen.insert_text("  "), None);
+        let column: ArrayRef =
+            Arc::new(StringArray::from(vec![Some("C0001"), None, Some("C0009")]));
+        let found: Vec<bool> = seen
+            .contains_each(&column)
+            .iter()
+            .map(Option::unwrap)
+            .collect();
+        assert_eq!(found, [true, false, false]);
+        seen.insert_column(&column);
+        assert_eq!(seen.len(), 2);
+        let between = |min: &str, max: &str| seen.any_between(&min.into(), &max.into());
+        assert!(between("C0000", "C0001") && between("C0005", "C0010"));
+        assert!(!between("C0002", "C0008") && !between("D", "E"));
+    }
+
+    #[test]
+    fn integer_keys_overlap_a_range_only_when_one_lies_in_it() {
+        let ids = Keys::from_iter([5, 9]);
+        let between = |min: u64, max: u64| ids.any_between(&min.into(), &max.into());
+        assert!(between(0, 5) && between(9, 20) && between(6, 9));
+        assert!(!between(6, 8) && !between(10, 20) && !between(0, 4));
+        let loaded = Keys::from_iter([9, 10]);
+        assert!(!ids.is_disjoint(&loaded));
+        assert_eq!(ids.union(&loaded).len(), 3);
+        assert_eq!(loaded.without(&ids), Keys::from_iter([10]));
     }
 }

@@ -17,13 +17,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 pub use claim::Claims;
-use datafusion::arrow::array::AsArray;
-use datafusion::arrow::datatypes::Int64Type;
 use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::error::DataFusionError;
 use deltalake::DeltaTableError;
-use roaring::RoaringTreemap;
 
 use crate::dictionary::{Dictionary, Keys, Table, TableRef};
 use crate::ledger;
@@ -170,15 +167,4 @@ pub async fn reference_ids(
 pub(crate) fn sha256_hex(text: &str) -> String {
     use sha2::{Digest, Sha256};
     format!("{:x}", Sha256::digest(text.as_bytes()))
-}
-
-/// Adds the values of the Int64 `column` of `batch` to `ids` (ids are never negative).
-pub fn insert_ids(ids: &mut RoaringTreemap, batch: &RecordBatch, column: usize) {
-    let values = batch.column(column).as_primitive::<Int64Type>();
-    ids.extend(
-        values
-            .values()
-            .iter()
-            .filter_map(|&id| u64::try_from(id).ok()),
-    );
 }

@@ -8,10 +8,9 @@ use datafusion::arrow::array::{
     ArrayRef, BooleanBuilder, StringBuilder, UInt32Builder, UInt64Builder,
 };
 use datafusion::arrow::record_batch::RecordBatch;
-use roaring::RoaringTreemap;
 
 use super::Limits;
-use crate::dictionary::TableRef;
+use crate::dictionary::{Keys, TableRef};
 
 /// Column builders for one batch, plus the ids seen so far in the file.
 pub(super) struct RowBuffer {
@@ -28,7 +27,7 @@ pub(super) struct RowBuffer {
     repeated: BooleanBuilder,
     problems: StringBuilder,
     key_index: usize,
-    seen_ids: RoaringTreemap,
+    seen_ids: Keys,
 }
 
 impl RowBuffer {
@@ -53,7 +52,7 @@ impl RowBuffer {
             repeated: BooleanBuilder::with_capacity(capacity),
             problems: StringBuilder::new(),
             key_index,
-            seen_ids: RoaringTreemap::new(),
+            seen_ids: Keys::of(&table.key_column().kind),
         }
     }
 
@@ -95,8 +94,8 @@ impl RowBuffer {
             builder.append_option(*text);
         }
         let repeated = texts[self.key_index]
-            .and_then(|id| id.trim().parse::<u64>().ok())
-            .is_some_and(|id| !self.seen_ids.insert(id));
+            .and_then(|key| self.seen_ids.insert_text(key))
+            .is_some_and(|new| !new);
         self.lines.append_value(line);
         self.field_counts
             .append_value(u32::try_from(count).unwrap_or(u32::MAX));

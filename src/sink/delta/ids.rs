@@ -1,4 +1,4 @@
-//! Each table's `id` set, as a compact bitmap kept per table version: the foreign-key rules of
+//! Each table's key set ([`Keys`]: a compact bitmap for integers), kept per table version: the foreign-key rules of
 //! other tables accept these ids, and a load tells from them whether it replaces rows.
 
 use std::collections::HashMap;
@@ -10,18 +10,17 @@ use datafusion::parquet::errors::ParquetError;
 use deltalake::DeltaTable;
 use deltalake::kernel::Version;
 use futures::TryStreamExt;
-use roaring::RoaringTreemap;
 
 use super::{DeltaTarget, SCANNED};
-use crate::dictionary::Table;
-use crate::sink::{SinkError, insert_ids};
+use crate::dictionary::{Keys, Table};
+use crate::sink::SinkError;
 use crate::store::StoredParquet;
 
 /// A table's ids as of one version, with the data files that version held.
 #[derive(Debug, Clone)]
 pub(super) struct KeptIds {
     version: Version,
-    ids: Arc<RoaringTreemap>,
+    ids: Arc<Keys>,
     /// Path and size of each live file.
     files: Arc<HashMap<Path, u64>>,
 }
@@ -35,9 +34,9 @@ impl DeltaTarget {
         &self,
         table: &Table,
         delta: &DeltaTable,
-    ) -> Result<Arc<RoaringTreemap>, SinkError> {
+    ) -> Result<Arc<Keys>, SinkError> {
         let Some(version) = delta.version() else {
-            return Ok(Arc::default());
+            return Ok(Arc::new(Keys::of(&table.key_column().kind)));
         };
         let kept = self.kept().ids.get(&table.name).cloned();
         if let Some(kept) = &kept
@@ -69,7 +68,7 @@ impl DeltaTarget {
         &self,
         table: &Table,
         delta: &DeltaTable,
-        ids: &Arc<RoaringTreemap>,
+        ids: &Arc<Keys>,
     ) -> Result<(), SinkError> {
         let Some(version) = delta.version() else {
             return Ok(());
@@ -83,7 +82,7 @@ impl DeltaTarget {
         &self,
         table: &Table,
         version: Version,
-        ids: &Arc<RoaringTreemap>,
+        ids: &Arc<Keys>,
         files: Arc<HashMap<Path, u64>>,
     ) {
         let kept = KeptIds {
@@ -113,7 +112,7 @@ impl DeltaTarget {
         table: &Table,
         path: &Path,
         size: u64,
-        ids: &mut RoaringTreemap,
+        ids: &mut Keys,
     ) -> Result<(), SinkError> {
         let location = self.warehouse.child(&table.name)?;
         let reader = StoredParquet {
@@ -132,28 +131,29 @@ impl DeltaTarget {
             ProjectionMask::columns(builder.parquet_schema(), [table.key_column().name.as_str()]);
         let mut batches = builder.with_projection(key).build().map_err(error)?;
         while let Some(batch) = batches.try_next().await.map_err(error)? {
-            insert_ids(ids, &batch, 0);
+            ids.insert_column(batch.column(0));
         }
         Ok(())
     }
 
-    async fn scan_ids(
-        &self,
-        table: &Table,
-        delta: &DeltaTable,
-    ) -> Result<RoaringTreemap, SinkError> {
+    async fn scan_ids(&self, table: &Table, delta: &DeltaTable) -> Result<Keys, SinkError> {
         self.scan_values(table, delta, &table.key_column().name)
             .await
     }
 
-    /// The distinct values of the Int64 `column` of the table, at the version `delta` is at.
+    /// The distinct values of the key or reference `column` of the table, at the version
+    /// `delta` is at.
     pub(super) async fn scan_values(
         &self,
         table: &Table,
         delta: &DeltaTable,
         column: &str,
-    ) -> Result<RoaringTreemap, SinkError> {
-        let mut values = RoaringTreemap::new();
+    ) -> Result<Keys, SinkError> {
+        let kind = (table.columns.iter())
+            .find(|declared| declared.name == column)
+            .map(|declared| &declared.kind)
+            .expect("a column of the table");
+        let mut values = Keys::of(kind);
         if delta.version().is_none() {
             return Ok(values);
         }
@@ -164,7 +164,7 @@ impl DeltaTarget {
             .await
             .map_err(self.query_error(&table.name))?
         {
-            insert_ids(&mut values, &batch, 0);
+            values.insert_column(batch.column(0));
         }
         Ok(values)
     }

@@ -12,7 +12,6 @@ use deltalake::kernel::Add;
 use deltalake::kernel::transaction::CommitProperties;
 use deltalake::protocol::SaveMode;
 use deltalake::writer::{DeltaWriter, RecordBatchWriter};
-use roaring::RoaringTreemap;
 use tracing::Instrument;
 
 use super::cleanup::clean_up_log;
@@ -21,9 +20,9 @@ use super::commit::{
 };
 use super::parked::Marker;
 use super::{DeltaTarget, app_id, replace};
-use crate::dictionary::{Table, TableRef};
+use crate::dictionary::{Keys, Table, TableRef};
 use crate::ledger::Entry;
-use crate::sink::{Load, SinkError, insert_ids};
+use crate::sink::{Load, SinkError};
 use crate::store::ObjectVersion;
 
 /// What the commit does with the staged rows.
@@ -41,7 +40,7 @@ pub(super) struct DeltaLoad {
     table: TableRef,
     delta: DeltaTable,
     writer: RecordBatchWriter,
-    ids: RoaringTreemap,
+    ids: Keys,
     commit: CommitProperties,
     mode: Mode,
     /// The version of the loaded object's marker when the load began (`None`: not loaded,
@@ -86,7 +85,7 @@ impl DeltaLoad {
             table: TableRef::clone(table),
             delta,
             writer,
-            ids: RoaringTreemap::new(),
+            ids: Keys::of(&table.key_column().kind),
             commit,
             mode,
             loaded_before: None,
@@ -100,10 +99,10 @@ impl DeltaLoad {
     /// ([`SinkError::LoadedMeanwhile`]). On failure the written files are removed.
     async fn commit_rows(
         self,
-        loaded_ids: &RoaringTreemap,
+        loaded_ids: &Keys,
         entry: &Entry,
         marker: &Marker,
-    ) -> Result<(DeltaTable, Arc<RoaringTreemap>), SinkError> {
+    ) -> Result<(DeltaTable, Arc<Keys>), SinkError> {
         let DeltaLoad {
             target,
             table,
@@ -162,7 +161,7 @@ impl DeltaLoad {
 /// After a conflict: commit again, or not.
 enum Retry {
     /// Committed: the table and its ids before.
-    No((DeltaTable, Arc<RoaringTreemap>)),
+    No((DeltaTable, Arc<Keys>)),
     /// Try again on this newer version.
     On(DeltaTable),
 }
@@ -209,9 +208,9 @@ async fn upsert(
     table: &Table,
     delta: DeltaTable,
     staged: &[Add],
-    loaded_ids: &RoaringTreemap,
+    loaded_ids: &Keys,
     commit: CommitProperties,
-) -> Result<(DeltaTable, Arc<RoaringTreemap>), SinkError> {
+) -> Result<(DeltaTable, Arc<Keys>), SinkError> {
     let existing = target.id_set(table, &delta);
     let existing = existing.instrument(tracing::debug_span!("id_set")).await?;
     let committed = match existing.is_disjoint(loaded_ids) {
@@ -231,7 +230,7 @@ impl Load for DeltaLoad {
             .schema()
             .index_of(&self.table.key_column().name)
             .map_err(|source| self.target.arrow_error(source))?;
-        insert_ids(&mut self.ids, &rows, key);
+        self.ids.insert_column(rows.column(key));
         self.writer
             .write(rows)
             .await
@@ -258,7 +257,7 @@ impl Load for DeltaLoad {
         if let (Some(before), Some(after)) = (before, committed.version())
             && after == before + 1
         {
-            let ids = Arc::new(existing.as_ref() | &loaded_ids);
+            let ids = Arc::new(existing.union(&loaded_ids));
             if let Err(error) = target.keep_ids(&table, &committed, &ids) {
                 tracing::debug!(%error, "ids not kept: the next load reads them");
             }

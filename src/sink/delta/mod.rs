@@ -164,9 +164,7 @@ impl Rows for DeltaTarget {
 
     async fn ids(&self, table: &Table) -> Result<Keys, SinkError> {
         let delta = self.open(&table.name).await?;
-        Ok(Keys::Integers(
-            self.id_set(table, &delta).await?.as_ref().clone(),
-        ))
+        Ok(self.id_set(table, &delta).await?.as_ref().clone())
     }
 
     async fn begin(
@@ -189,9 +187,7 @@ impl Rows for DeltaTarget {
 
     async fn references(&self, table: &Table, column: &str) -> Result<Keys, SinkError> {
         let delta = self.open(&table.name).await?;
-        Ok(Keys::Integers(
-            self.scan_values(table, &delta, column).await?,
-        ))
+        self.scan_values(table, &delta, column).await
     }
 }
 

@@ -8,9 +8,8 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{AsArray, BooleanArray, RecordBatch};
-use datafusion::arrow::compute::filter_record_batch;
-use datafusion::arrow::datatypes::Int64Type;
+use datafusion::arrow::array::{BooleanArray, RecordBatch};
+use datafusion::arrow::compute::{filter_record_batch, not};
 use datafusion::parquet::arrow::async_reader::ParquetRecordBatchStream;
 use datafusion::parquet::arrow::{ParquetRecordBatchStreamBuilder, ProjectionMask};
 use datafusion::parquet::errors::ParquetError;
@@ -20,12 +19,11 @@ use deltalake::kernel::{Action, Add, LogicalFileView};
 use deltalake::protocol::DeltaOperation;
 use deltalake::writer::{DeltaWriter, RecordBatchWriter};
 use futures::TryStreamExt;
-use roaring::RoaringTreemap;
 use tracing::Instrument;
 
 use super::DeltaTarget;
 use super::commit::{commit_actions, remove_files, writer_properties};
-use crate::dictionary::Table;
+use crate::dictionary::{Keys, Table};
 use crate::sink::SinkError;
 use crate::store::Location;
 use crate::store::StoredParquet;
@@ -38,7 +36,7 @@ pub(super) async fn replace_rows(
     table: &Table,
     delta: DeltaTable,
     staged: &[Add],
-    loaded_ids: &RoaringTreemap,
+    loaded_ids: &Keys,
     commit: CommitProperties,
 ) -> Result<DeltaTable, SinkError> {
     let error = target.error(&table.name);
@@ -86,20 +84,17 @@ pub(super) async fn replace_rows(
     committed
 }
 
-/// Whether the file's `id` range, from its statistics, overlaps the loaded ids; a file without
+/// Whether the file's key range, from its statistics, holds a loaded key; a file without
 /// statistics may hold anything.
-fn may_hold_any(file: &LogicalFileView, key: &str, loaded_ids: &RoaringTreemap) -> bool {
-    let bounds = file.stats().and_then(|stats| {
-        let stats: serde_json::Value = serde_json::from_str(&stats).ok()?;
-        let bound = |which: &str| stats.get(which)?.get(key)?.as_u64();
-        Some((bound("minValues")?, bound("maxValues")?))
-    });
-    match bounds {
-        // How many loaded ids are ≤ max, minus how many are < min.
-        Some((min, max)) => {
-            loaded_ids.rank(max) > min.checked_sub(1).map_or(0, |below| loaded_ids.rank(below))
-        }
-        None => true,
+fn may_hold_any(file: &LogicalFileView, key: &str, loaded_ids: &Keys) -> bool {
+    let Some(stats) = file.stats() else {
+        return true;
+    };
+    let stats: serde_json::Value = serde_json::from_str(&stats).unwrap_or_default();
+    let bound = |which: &str| stats.get(which).and_then(|values| values.get(key)).cloned();
+    match (bound("minValues"), bound("maxValues")) {
+        (Some(min), Some(max)) => loaded_ids.any_between(&min, &max),
+        _ => true,
     }
 }
 
@@ -112,7 +107,7 @@ async fn rewrite_without(
     table: &Table,
     location: &Location,
     file: &LogicalFileView,
-    loaded_ids: &RoaringTreemap,
+    loaded_ids: &Keys,
     writer: &mut RecordBatchWriter,
 ) -> Result<bool, SinkError> {
     let key = table.key_column().name.as_str();
@@ -176,14 +171,10 @@ fn parquet_error(
     move |source| error(deltalake::DeltaTableError::Parquet { source })
 }
 
-/// A mask keeping the rows whose id is not among the loaded ones.
-fn not_loaded(batch: &RecordBatch, key: &str, loaded_ids: &RoaringTreemap) -> BooleanArray {
-    let ids = batch
+/// A mask keeping the rows whose key is not among the loaded ones.
+fn not_loaded(batch: &RecordBatch, key: &str, loaded_ids: &Keys) -> BooleanArray {
+    let keys = batch
         .column_by_name(key)
-        .expect("table files hold the key column")
-        .as_primitive::<Int64Type>();
-    ids.values()
-        .iter()
-        .map(|&id| Some(!u64::try_from(id).is_ok_and(|id| loaded_ids.contains(id))))
-        .collect()
+        .expect("table files hold the key column");
+    not(&loaded_ids.contains_each(keys)).expect("a mask without nulls")
 }

@@ -21,7 +21,7 @@ use async_trait::async_trait;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts, OptsBuilder, Pool, Row, TxOpts, Value};
 
-use crate::dictionary::{Dictionary, Keys, Table, TableRef};
+use crate::dictionary::{ColumnKind, Dictionary, Keys, Table, TableRef};
 
 use crate::sink::{Health, Load, Rows, SinkError};
 use crate::store::ObjectVersion;
@@ -147,6 +147,14 @@ impl MysqlTarget {
     }
 
     /// Runs a query and returns its rows; for tests and ad-hoc SQL.
+    /// The values `sql` selects, as keys of `kind`.
+    async fn keys(&self, sql: &str, kind: &ColumnKind) -> Result<Keys, SinkError> {
+        Ok(match Keys::of(kind) {
+            Keys::Texts(_) => self.query::<String>(sql).await?.into_iter().collect(),
+            Keys::Integers(_) => self.query::<i64>(sql).await?.into_iter().collect(),
+        })
+    }
+
     pub async fn query<T: mysql_async::prelude::FromRow + Send + 'static>(
         &self,
         sql: &str,
@@ -241,11 +249,9 @@ impl Rows for MysqlTarget {
     }
 
     async fn ids(&self, table: &Table) -> Result<Keys, SinkError> {
-        let key = &table.key_column().name;
-        let ids: Vec<i64> = self
-            .query(&format!("SELECT {key} FROM {}", table.name))
-            .await?;
-        Ok(ids.into_iter().collect())
+        let key = table.key_column();
+        let sql = format!("SELECT {} FROM {}", key.name, table.name);
+        self.keys(&sql, &key.kind).await
     }
 
     async fn begin(
@@ -267,9 +273,15 @@ impl Rows for MysqlTarget {
     }
 
     async fn references(&self, table: &Table, column: &str) -> Result<Keys, SinkError> {
-        let sql = format!("SELECT DISTINCT {column} FROM {}", table.name);
-        let ids: Vec<i64> = self.query(&sql).await?;
-        Ok(ids.into_iter().collect())
+        let sql = format!(
+            "SELECT DISTINCT {column} FROM {} WHERE {column} IS NOT NULL",
+            table.name
+        );
+        let kind = (table.columns.iter())
+            .find(|declared| declared.name == column)
+            .map(|declared| &declared.kind)
+            .expect("a column of the table");
+        self.keys(&sql, kind).await
     }
 }
 

@@ -1,0 +1,275 @@
+//! Contracts csvgate refuses, one case each: the place named and the reason given.
+
+use super::Contract;
+use super::tests::{SMALL, small_with};
+
+/// Each contract csvgate cannot enforce, refused with the place to look at.
+#[test]
+fn what_cannot_be_enforced_is_refused_by_place() {
+    let cases = [
+        (
+            small_with("logicalType: string", "logicalType: text"),
+            "schema[0].properties[1].logicalType",
+            "unknown logicalType \"text\"",
+        ),
+        (
+            small_with("{to: a.id}", "{to: c.id}"),
+            "schema[1].properties[1].relationships[0].to",
+            "no table \"c\"",
+        ),
+        (
+            small_with("{to: a.id}", "{to: a.label}"),
+            "schema[1].properties[1].relationships[0].to",
+            "not the key of a",
+        ),
+        (
+            small_with(
+                "      - name: label\n",
+                "      - name: label\n        unique: true\n",
+            ),
+            "schema[0].properties[1].unique",
+            "not the primary key",
+        ),
+        (
+            small_with(
+                "  - name: b\n",
+                "  - name: b\n    quality: [{type: sql, query: x}]\n",
+            ),
+            "schema[1].quality",
+            "does not enforce yet",
+        ),
+        (
+            small_with("name: label", "name: reason"),
+            "schema[0].properties[1].name",
+            "a column csvgate adds",
+        ),
+        (
+            small_with("name: label", "name: \"a,b\""),
+            "schema[0].properties[1].name",
+            "letters, digits and _",
+        ),
+        (
+            small_with("- name: a\n", "- name: \"my table\"\n"),
+            "schema[0].name",
+            "letters, digits and _",
+        ),
+        (
+            small_with("- name: b\n", "- name: a\n"),
+            "schema[1].name",
+            "declared twice",
+        ),
+        (
+            small_with("name: label", "name: id"),
+            "schema[0].properties[1].name",
+            "declared twice",
+        ),
+        (
+            format!(
+                "{SMALL}  - name: c\n    properties:\n      - name: note\n        logicalType: string\n        required: true\n        logicalTypeOptions: {{maxLength: 255}}\n"
+            ),
+            "schema[2]",
+            "no primary key",
+        ),
+        (
+            small_with("apiVersion: v3.1.0", "apiVersion: v2.2.2"),
+            "apiVersion",
+            "csvgate reads ODCS",
+        ),
+        (
+            small_with(
+                "status: draft\n",
+                "status: draft\ncustomProperties: [{property: csvgateDelimiter, value: ';'}]\n",
+            ),
+            "customProperties[0].property",
+            "csvgate reads none here",
+        ),
+        (
+            small_with(
+                "  - name: b\n",
+                "  - name: b\n    customProperties: [{property: csvgateMaxRejectedRatio, value: 1.5}]\n",
+            ),
+            "schema[1].customProperties[0].value",
+            "from 0 to 1",
+        ),
+        (
+            small_with(
+                "  - name: b\n",
+                "  - name: b\n    customProperties: [{property: csvgateMaxRejects, value: 1}]\n",
+            ),
+            "schema[1].customProperties[0].property",
+            "csvgate reads csvgateMaxRejectedRows, csvgateMaxRejectedRatio",
+        ),
+        (
+            small_with("apiVersion: v3.1.0", "apiVersion: v3.0.2"),
+            "apiVersion",
+            "csvgate reads ODCS v3.1.0",
+        ),
+        (
+            small_with(
+                "  - name: b\n",
+                "  - name: b\n    customProperties:\n      - {property: csvgateMaxRejectedRows, value: 1}\n      - {property: csvgateMaxRejectedRows, value: 2}\n",
+            ),
+            "schema[1].customProperties[1].value",
+            "given twice",
+        ),
+        (
+            small_with(
+                "  - name: b\n",
+                "  - name: b\n    customProperties: [{property: csvgateMaxRejectedRows, value: -1}]\n",
+            ),
+            "schema[1].customProperties[0].value",
+            "expected a count",
+        ),
+        (
+            small_with(
+                "{to: a.id}",
+                "{to: a.id, customProperties: [{property: csvgateMaxRejectedRows, value: 1}]}",
+            ),
+            "schema[1].properties[1].relationships[0].customProperties[0].property",
+            "csvgate reads none here",
+        ),
+        (
+            small_with("{to: a.id}", "{to: [a.id]}"),
+            "schema[1].properties[1].relationships[0].to",
+            "expected text",
+        ),
+        (
+            small_with("{to: a.id}", "{from: b.a_id, to: a.id}"),
+            "schema[1].properties[1].relationships[0].from",
+            "does not enforce yet",
+        ),
+        (
+            small_with(
+                "        logicalType: timestamp\n",
+                "        logicalType: timestamp\n        logicalTypeOptions: {timezone: true}\n",
+            ),
+            "schema[1].properties[2].logicalTypeOptions.timezone",
+            "for this logicalType csvgate enforces no option",
+        ),
+        (
+            small_with("{exclusiveMinimum: 0}", "{exclusiveMinimum: 0, minimum: 1}"),
+            "schema[0].properties[0].logicalTypeOptions.exclusiveMinimum",
+            "bound the same end",
+        ),
+        (
+            small_with(
+                "        primaryKey: true\n",
+                "        primaryKey: true\n        primaryKeyPosition: 2\n",
+            ),
+            "schema[0].properties[0].primaryKeyPosition",
+            "composite primary key",
+        ),
+        (
+            small_with(
+                "      - name: label\n",
+                "      - name: label\n        physicalType: VARCHAR(255)\n",
+            ),
+            "schema[0].properties[1].physicalType",
+            "read on a number only",
+        ),
+        (
+            small_with("  - name: b\n", "  - name: b\n    physicalName: b_table\n"),
+            "schema[1].physicalName",
+            "physicalName: b",
+        ),
+        (
+            small_with("name: label", "name: typed_id"),
+            "schema[0].properties[1].name",
+            "a column csvgate adds",
+        ),
+        (
+            small_with("name: label", "name: ID"),
+            "schema[0].properties[1].name",
+            "declared twice",
+        ),
+        (
+            small_with("kind: DataContract", "kind: DataProduct"),
+            "kind",
+            "expected DataContract",
+        ),
+        (
+            small_with("status: draft\n", "status: draft\nquality: []\n"),
+            "quality",
+            "not a field csvgate knows",
+        ),
+        (
+            small_with("logicalType: string", "logicalType: time"),
+            "schema[0].properties[1].logicalType",
+            "Delta Lake has no time type",
+        ),
+        (
+            small_with("{maxLength: 255}", "{pattern: '^\\d+$'}"),
+            "schema[0].properties[1].logicalTypeOptions.pattern",
+            "\\d matches more than ASCII",
+        ),
+        (
+            small_with("{maxLength: 255}", "{pattern: '^(?=a)'}"),
+            "schema[0].properties[1].logicalTypeOptions.pattern",
+            "lookaround and back-references are not supported",
+        ),
+        (
+            small_with("{maxLength: 255}", "{minimum: 1}"),
+            "schema[0].properties[1].logicalTypeOptions.minimum",
+            "csvgate enforces minLength, maxLength, pattern",
+        ),
+        (
+            small_with(
+                "        logicalType: timestamp\n",
+                "        logicalType: number\n        physicalType: DECIMAL(40,2)\n",
+            ),
+            "schema[1].properties[2].physicalType",
+            "1 ≤ p ≤ 38",
+        ),
+        (
+            small_with(
+                "        logicalType: timestamp\n",
+                "        logicalType: date\n        logicalTypeOptions: {format: dd/MM/yyyy}\n",
+            ),
+            "schema[1].properties[2].logicalTypeOptions.format",
+            "yyyy-MM-dd only",
+        ),
+        (
+            small_with(
+                "        required: true\n        primaryKey: true\n        logicalTypeOptions: {exclusiveMinimum: 0}",
+                "        primaryKey: true\n        logicalTypeOptions: {exclusiveMinimum: 0}",
+            ),
+            "schema[0].properties[0]",
+            "a primary key cannot be empty",
+        ),
+        (
+            small_with(
+                "        logicalType: integer\n        required: true\n        primaryKey: true\n        logicalTypeOptions: {exclusiveMinimum: 0}",
+                "        logicalType: string\n        required: true\n        primaryKey: true",
+            ),
+            "schema[0].properties[0]",
+            "needs `maxLength` of at most 255",
+        ),
+        (
+            small_with("{exclusiveMinimum: 0}", "{minimum: -5}"),
+            "schema[0].properties[0]",
+            "a lower bound of 0 or more",
+        ),
+        (
+            small_with(
+                "        logicalType: integer\n        required: true\n        logicalTypeOptions: {exclusiveMinimum: 0}\n        relationships",
+                "        logicalType: string\n        required: true\n        logicalTypeOptions: {maxLength: 9}\n        relationships",
+            ),
+            "schema[1].properties[1].relationships[0].to",
+            "\"a.id\" holds integer keys and this column is a string",
+        ),
+        (
+            small_with("logicalType: string", "logicalType: array"),
+            "schema[0].properties[1].logicalType",
+            "flat CSV rows",
+        ),
+    ];
+    for (text, place, reason) in cases {
+        let error = Contract::parse(&text, "c.yaml").unwrap_err().to_string();
+        let expected = format!("c.yaml: {place}: ");
+        assert!(
+            error.starts_with(&expected),
+            "{error:?} does not start with {expected:?}"
+        );
+        assert!(error.contains(reason), "{error:?} does not say {reason:?}");
+    }
+}

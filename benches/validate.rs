@@ -66,8 +66,15 @@ fn bench(c: &mut Criterion) {
     group.bench_function("csvgate_split", |b| b.iter(|| split_all(&references)));
     let mut large = references.clone();
     let far_keys = (1..=1_000_000).map(|i| 1_000 + 2 * i);
-    large.insert("departments".into(), Keys::from_iter((1..=12).chain(far_keys)));
-    assert_eq!(split_all(&large), split_all(&references), "the same rows kept");
+    large.insert(
+        "departments".into(),
+        Keys::from_iter((1..=12).chain(far_keys)),
+    );
+    assert_eq!(
+        split_all(&large),
+        split_all(&references),
+        "the same rows kept"
+    );
     group.bench_function("csvgate_split_1m_department_keys", |b| {
         b.iter(|| split_all(&large))
     });

@@ -42,16 +42,6 @@ impl Keys {
         self.len() == 0
     }
 
-    /// The keys as SQL literals, in order (texts quoted, quotes doubled).
-    pub fn sql_literals(&self) -> Vec<String> {
-        match self {
-            Keys::Integers(ids) => ids.iter().map(|id| id.to_string()).collect(),
-            Keys::Texts(keys) => (keys.iter())
-                .map(|key| format!("'{}'", key.replace('\'', "''")))
-                .collect(),
-        }
-    }
-
     /// The integer keys; panics on text keys (a caller that knows its key column's type).
     pub fn into_integers(self) -> RoaringTreemap {
         match self {
@@ -211,15 +201,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn literals_are_ordered_distinct_and_quoted() {
+    fn keys_are_distinct_ordered_and_never_negative() {
         let ids: Keys = [3, 1, 3, -4].into_iter().collect();
-        assert_eq!(ids.sql_literals(), ["1", "3"]);
-        assert_eq!(ids.len(), 2);
+        assert_eq!(ids.describe(), "2 ids: 1, 3");
         let texts: Keys = ["o'neil", "ab", "ab"]
             .map(String::from)
             .into_iter()
             .collect();
-        assert_eq!(texts.sql_literals(), ["'ab'", "'o''neil'"]);
+        assert_eq!(texts.describe(), "2 ids: ab, o'neil");
         assert!(Keys::Texts(BTreeSet::new()).is_empty());
     }
 

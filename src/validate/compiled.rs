@@ -67,6 +67,7 @@ impl CompiledRules {
         let input = Arc::new(NoRows(table.text_schema()));
         let raw = StreamingTable::try_new(table.text_schema(), vec![input])?;
         ctx.register_table(rules::RAW_TABLE, Arc::new(raw))?;
+        super::key_lookup::register(&ctx, references);
         let sql = rules::split_sql(table, references);
         let mut node = ctx.sql(&sql).await?.create_physical_plan().await?;
         let mut projections = Vec::new();
@@ -185,6 +186,7 @@ mod tests {
         let rows = MemTable::try_new(employees().text_schema(), vec![vec![text_rows()]]).unwrap();
         ctx.register_table(rules::RAW_TABLE, Arc::new(rows))
             .unwrap();
+        crate::validate::key_lookup::register(&ctx, &references);
         let sql = rules::split_sql(&employees(), &references);
         let queried = ctx.sql(&sql).await.unwrap().collect().await.unwrap();
 

@@ -9,10 +9,12 @@
 //!
 //! Reading is `read.rs` driving the `csv` crate, with [`dialect`] telling delimiter and header
 //! and [`text_rows`] building the batches. The SQL is planned once per table and set of
-//! reference ids ([`compiled`]), and its projections are applied to each batch as it arrives.
+//! reference ids ([`compiled`]), and its projections are applied to each batch as it arrives;
+//! foreign keys are checked by a set lookup ([`key_lookup`]).
 
 mod compiled;
 mod dialect;
+mod key_lookup;
 mod limits;
 mod read;
 pub mod rules;

@@ -97,7 +97,7 @@ fn column_check(column: &Column, references: &ReferenceIds) -> String {
     if let Some(target) = &column.reference {
         arms.push(format!(
             "WHEN NOT ({}) THEN '{name}: ' || trim({field}) || ' is not an id in {target}'",
-            in_list(&typed, references.get(target))
+            key_lookup(&typed, target, references.get(target))
         ));
     }
     format!("CASE {} END", arms.join(" "))
@@ -241,11 +241,15 @@ fn trimmed(field: &str) -> String {
     format!("btrim({field}, ' ' || chr(9) || chr(10) || chr(13))")
 }
 
-/// `expr IN (keys…)`; no keys (or an unknown table) admit nothing.
-fn in_list(expr: &str, keys: Option<&Keys>) -> String {
+/// Whether `expr` is a key of `table` (a lookup registered by [`super::key_lookup`]); no keys
+/// (or an unknown table) admit nothing.
+fn key_lookup(expr: &str, table: &str, keys: Option<&Keys>) -> String {
     match keys.filter(|keys| !keys.is_empty()) {
         None => "false".to_owned(),
-        Some(keys) => format!("{expr} IN ({})", keys.sql_literals().join(", ")),
+        Some(_) => format!(
+            "{}({expr})",
+            quote(&super::key_lookup::function_name(table))
+        ),
     }
 }
 
@@ -270,7 +274,7 @@ mod tests {
         for expected in [
             "'job_id: missing'",
             "'datetime: not an ISO-8601 timestamp'",
-            "IN (1, 2)",
+            "\"is_key_of_departments\"(TRY_CAST(",
             "' is not an id in departments'",
             "'id: repeats the id of an earlier row in this file'",
         ] {

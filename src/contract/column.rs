@@ -2,7 +2,7 @@
 //! primary key and the relationship; what the values are is [`super::kind`]'s.
 
 use super::node::Node;
-use super::{DESCRIBED_ELEMENT, Refusal, custom_properties, expect_word, kind, safe_name};
+use super::{DESCRIBED_ELEMENT, Refusal, custom_properties, expect_word, kind, quality, safe_name};
 use crate::dictionary::{
     Column, ColumnKind, FIELD_COUNT_COLUMN, LIMIT_BROKEN_COLUMN, LINE_COLUMN, REASON_COLUMN,
     REPEATED_ID_COLUMN,
@@ -35,14 +35,9 @@ pub(super) fn column(
         "logicalTypeOptions",
         "relationships",
         "physicalType",
-    ];
-    let not_yet = [
         "quality",
-        "items",
-        "properties",
-        "partitioned",
-        "partitionKeyPosition",
     ];
+    let not_yet = ["items", "properties", "partitioned", "partitionKeyPosition"];
     property.keys_within(&read, DESCRIBED_ELEMENT, &not_yet)?;
     custom_properties(property, &[])?;
     let name = property.required_text("name")?;
@@ -50,7 +45,10 @@ pub(super) fn column(
     safe_name(&at_name, name)?;
     expect_word(property, "physicalName", name)?;
     unique_only_on_key(property)?;
-    if RESERVED_COLUMNS.contains(&name) || name.starts_with(TYPED_PREFIX) {
+    if RESERVED_COLUMNS.contains(&name)
+        || name.starts_with(TYPED_PREFIX)
+        || name.starts_with("_csvgate")
+    {
         return Err(at_name.refuse(format!(
             "{name:?} is a column csvgate adds to every row (its line, its reason, typed_<column>): rename it"
         )));
@@ -60,7 +58,8 @@ pub(super) fn column(
     if key && !required {
         return Err(property.refuse("a primary key cannot be empty: declare it `required: true`"));
     }
-    let kind = kind::kind(property)?;
+    let mut kind = kind::kind(property)?;
+    let quality = quality::quality(property, &mut kind, key)?;
     if key {
         keyable(property, &kind)?;
     }
@@ -68,9 +67,10 @@ pub(super) fn column(
     Ok(Column {
         name: name.to_owned(),
         kind,
-        required,
+        required: required || quality.required,
         key,
         reference,
+        checks: quality.checks,
     })
 }
 

@@ -202,7 +202,7 @@ fn text(options: &Option<Node>) -> Result<ColumnKind, Refusal> {
 const UNICODE_ESCAPES: [&str; 8] = ["\\d", "\\D", "\\w", "\\W", "\\s", "\\S", "\\b", "\\B"];
 
 /// A `pattern` csvgate can run with the meaning ECMA-262 gives it.
-fn pattern(at: &Node) -> Result<String, Refusal> {
+pub(super) fn pattern(at: &Node) -> Result<String, Refusal> {
     let pattern = at.text()?;
     let escapes = escapes(pattern);
     if let Some(escape) = escapes

@@ -7,7 +7,8 @@
 //!
 //! - [`node`]: YAML values with their place (`schema[2].properties[1].required`);
 //! - [`table`]: schema objects as tables; [`column`]: their properties as columns;
-//!   [`kind`]: what a column's values are (type, bounds, lengths, pattern).
+//!   [`kind`]: what a column's values are (type, bounds, lengths, pattern); [`quality`]: the
+//!   row rules of a property's `quality` list.
 //!
 //! The HR tables of csvgate's first user are the built-in contract
 //! ([`contracts/hr.odcs.yaml`](../../contracts/hr.odcs.yaml), compiled in): a deployment that
@@ -16,6 +17,7 @@
 mod column;
 mod kind;
 mod node;
+mod quality;
 mod table;
 
 use std::path::Path;

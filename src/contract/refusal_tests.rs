@@ -258,6 +258,70 @@ fn what_cannot_be_enforced_is_refused_by_place() {
             "\"a.id\" holds integer keys and this column is a string",
         ),
         (
+            small_with(
+                "{maxLength: 255}",
+                "{maxLength: 255}\n        quality: [{metric: invalidValues, arguments: {validValues: [a]}, mustBe: 1}]",
+            ),
+            "schema[0].properties[1].quality[0]",
+            "only `mustBe: 0`",
+        ),
+        (
+            small_with(
+                "{maxLength: 255}",
+                "{maxLength: 255}\n        quality: [{metric: rowCount, mustBe: 0}]",
+            ),
+            "schema[0].properties[1].quality[0].metric",
+            "not enforced as a row rule",
+        ),
+        (
+            small_with(
+                "{maxLength: 255}",
+                "{maxLength: 255}\n        quality: [{metric: duplicateValues, mustBe: 0}]",
+            ),
+            "schema[0].properties[1].quality[0]",
+            "on the primary key only",
+        ),
+        (
+            small_with(
+                "{maxLength: 255}",
+                "{maxLength: 255}\n        quality: [{type: sql, query: 'SELECT 1'}]",
+            ),
+            "schema[0].properties[1].quality[0].type",
+            "type sql is not enforced on a property",
+        ),
+        (
+            small_with(
+                "{maxLength: 255}",
+                "{maxLength: 255}\n        quality: [{type: custom, engine: soda, name: x, implementation: 'label <> 1'}]",
+            ),
+            "schema[0].properties[1].quality[0].engine",
+            "engine: datafusion",
+        ),
+        (
+            small_with(
+                "{maxLength: 255}",
+                "{maxLength: 255}\n        quality: [{type: custom, engine: datafusion, name: x, implementation: 'label >'}]",
+            ),
+            "schema[0].properties[1].quality[0].implementation",
+            "not a SQL condition",
+        ),
+        (
+            small_with(
+                "{maxLength: 255}",
+                "{maxLength: 255}\n        quality: [{type: custom, engine: datafusion, name: x, implementation: 'true; DROP TABLE a'}]",
+            ),
+            "schema[0].properties[1].quality[0].implementation",
+            "not a SQL condition",
+        ),
+        (
+            small_with(
+                "{maxLength: 255}",
+                "{maxLength: 255}\n        quality: [{metric: invalidValues, arguments: {validValues: []}, mustBe: 0}]",
+            ),
+            "schema[0].properties[1].quality[0].arguments.validValues",
+            "admits no value",
+        ),
+        (
             small_with("logicalType: string", "logicalType: array"),
             "schema[0].properties[1].logicalType",
             "flat CSV rows",

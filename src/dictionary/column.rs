@@ -65,6 +65,16 @@ pub struct Column {
     pub key: bool,
     /// The table this column's values must be keys of (a foreign key).
     pub reference: Option<String>,
+    /// The contract's own rules on a non-empty value, in order.
+    pub checks: Vec<RowCheck>,
+}
+
+/// A rule a contract states on a row, as SQL over its typed columns (each under its own name):
+/// the row is rejected with `reason` where `holds` is false (NULL passes, as in a SQL `CHECK`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowCheck {
+    pub holds: String,
+    pub reason: String,
 }
 
 impl Column {
@@ -76,6 +86,7 @@ impl Column {
             required: true,
             key: false,
             reference: None,
+            checks: Vec::new(),
         }
     }
 
@@ -130,6 +141,7 @@ impl Column {
         if let Some(table) = &self.reference {
             words.push(format!("the key of a row of {table}"));
         }
+        words.extend(self.checks.iter().map(|check| check.reason.clone()));
         words.join("; ")
     }
 }

@@ -17,7 +17,7 @@ mod keys;
 mod table;
 
 pub use budget::RejectBudget;
-pub use column::{Bound, Bounds, Column, ColumnKind, TextRule};
+pub use column::{Bound, Bounds, Column, ColumnKind, RowCheck, TextRule};
 pub use keys::Keys;
 pub use table::Table;
 

@@ -18,7 +18,8 @@ use datafusion::physical_plan::projection::ProjectionExec;
 use datafusion::physical_plan::streaming::PartitionStream;
 use datafusion::prelude::{SessionConfig, SessionContext};
 
-use super::rules::{self, ReferenceIds};
+use super::ReferenceIds;
+use super::rules;
 use crate::dictionary::TableRef;
 
 /// The split query of one table for one set of reference ids.

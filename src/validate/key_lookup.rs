@@ -3,6 +3,7 @@
 //! `IN (…)` would make its text as long as the table (a million keys, a million literals) and
 //! its planning as slow; the lookup keeps the set as it is ([`Keys`]: a bitmap for integers).
 
+use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
@@ -14,8 +15,10 @@ use datafusion::logical_expr::{
 };
 use datafusion::prelude::SessionContext;
 
-use super::rules::ReferenceIds;
 use crate::dictionary::Keys;
+
+/// Keys present in each referenced table, by table name.
+pub type ReferenceIds = HashMap<String, Keys>;
 
 /// The lookup's name for `table`'s keys.
 pub fn function_name(table: &str) -> String {

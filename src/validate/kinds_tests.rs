@@ -1,5 +1,5 @@
-//! Each kind of column a contract may declare, through the whole split: which fields pass,
-//! what a rejected one is told, and the typed value a valid one is loaded as.
+//! Each kind of column a contract may declare, and its quality rules, through the whole split:
+//! which fields pass, what a rejected one is told, and the typed value a valid one is loaded as.
 
 use std::collections::BTreeMap;
 
@@ -23,6 +23,7 @@ schema:
         required: true
         primaryKey: true
         logicalTypeOptions: {minimum: 1, maximum: 1000}
+        quality: [{metric: duplicateValues, mustBe: 0}]
       - name: price
         logicalType: number
         physicalType: DECIMAL(6,2)
@@ -31,9 +32,16 @@ schema:
       - name: weight
         logicalType: number
         logicalTypeOptions: {maximum: 50.5}
+        quality:
+          - type: custom
+            engine: datafusion
+            name: heavier than ten times its price
+            implementation: weight <= price * 10
       - name: code
         logicalType: string
         logicalTypeOptions: {minLength: 3, maxLength: 5, pattern: '^[A-Z]+$'}
+        quality:
+          - {metric: invalidValues, arguments: {validValues: [ABC, ABCD, XYZ]}, mustBe: 0}
       - name: since
         logicalType: date
       - name: active
@@ -41,7 +49,7 @@ schema:
 ";
 
 /// Rows and the reason each is rejected with (`None`: valid).
-const ROWS: [(&str, Option<&str>); 17] = [
+const ROWS: [(&str, Option<&str>); 19] = [
     ("1,9.99,1.5,ABC,2021-02-28,true", None),
     ("2,10,,,,", None),
     (
@@ -65,6 +73,11 @@ const ROWS: [(&str, Option<&str>); 17] = [
     ("0,1,,,,", Some("sku: must be at least 1")),
     ("16,0007.50,-2.5e1,,2020-12-31,FALSE", None),
     ("17,,,,,", Some("price: missing")),
+    ("18,1,,XYZW,,", Some("code: not one of ABC, ABCD, XYZ")),
+    (
+        "19,1,20,,,",
+        Some("weight: heavier than ten times its price"),
+    ),
 ];
 
 async fn split_rows() -> (Vec<RecordBatch>, BTreeMap<u64, String>) {

@@ -35,9 +35,9 @@ use crate::dictionary::{Table, TableRef};
 use crate::shape::to_schema;
 use compiled::CompiledRules;
 pub use dialect::{Dialect, HeaderMode, INVALID_FILE_EXTRA_COLUMNS};
+pub use key_lookup::ReferenceIds;
 pub use limits::Limits;
 pub use read::{ReadError, ReadSummary};
-pub use rules::ReferenceIds;
 
 /// Batches buffered between the reader thread and the rules.
 const CHANNEL_BATCHES: usize = 4;

@@ -6,8 +6,7 @@
 //! (named `typed_<column>`). Typed expressions and the rules share sub-expressions, which
 //! DataFusion evaluates once.
 
-use std::collections::HashMap;
-
+use super::key_lookup::ReferenceIds;
 use crate::dictionary::{
     Bounds, Column, ColumnKind, FIELD_COUNT_COLUMN, Keys, LIMIT_BROKEN_COLUMN, LINE_COLUMN,
     REASON_COLUMN, REPEATED_ID_COLUMN, Table, TextRule,
@@ -24,12 +23,29 @@ pub const TYPED_PREFIX: &str = "typed_";
 /// "ISO 8601", and guessing a time of day would invent data. The value must also convert to
 /// a nanosecond timestamp (years 1678 to 2261), which keeps it inside MySQL's `DATETIME`.
 pub const ISO_8601_DATE_TIME: &str = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}:?[0-9]{2})?$";
-/// Keys present in each referenced table, by table name.
-pub type ReferenceIds = HashMap<String, Keys>;
 
-/// The split query for `table`.
+/// Prefix under which the inner query passes each field's text on, so that the rules see a
+/// column's typed value under the column's own name (a contract's SQL rules name them so).
+pub const TEXT_PREFIX: &str = "_csvgate_text_";
+
+/// The split query for `table`: an inner query types each field once, the outer one judges.
 pub fn split_sql(table: &Table, references: &ReferenceIds) -> String {
-    let mut select: Vec<String> = table.column_names().map(quote).collect();
+    let mut typed: Vec<String> = (table.columns.iter())
+        .map(|column| format!("{} AS {}", quote(&column.name), quote(&text_of(column))))
+        .collect();
+    let passed = [
+        LINE_COLUMN,
+        FIELD_COUNT_COLUMN,
+        REPEATED_ID_COLUMN,
+        LIMIT_BROKEN_COLUMN,
+    ];
+    typed.extend(passed.map(quote));
+    for column in &table.columns {
+        typed.push(format!("{} AS {}", typed_sql(column), quote(&column.name)));
+    }
+    let mut select: Vec<String> = (table.columns.iter())
+        .map(|column| format!("{} AS {}", quote(&text_of(column)), quote(&column.name)))
+        .collect();
     select.push(quote(LINE_COLUMN));
     select.push(format!(
         "{} AS {}",
@@ -37,13 +53,23 @@ pub fn split_sql(table: &Table, references: &ReferenceIds) -> String {
         quote(REASON_COLUMN)
     ));
     for column in &table.columns {
-        let typed = typed_sql(column);
+        let name = &column.name;
         select.push(format!(
-            "{typed} AS {}",
-            quote(&format!("{TYPED_PREFIX}{}", column.name))
+            "{} AS {}",
+            quote(name),
+            quote(&format!("{TYPED_PREFIX}{name}"))
         ));
     }
-    format!("SELECT {} FROM {RAW_TABLE}", select.join(",\n       "))
+    format!(
+        "SELECT {}\nFROM (SELECT {} FROM {RAW_TABLE})",
+        select.join(",\n       "),
+        typed.join(",\n             ")
+    )
+}
+
+/// The name a column's text goes by in the outer query.
+fn text_of(column: &Column) -> String {
+    format!("{TEXT_PREFIX}{}", column.name)
 }
 
 /// `NULL` when every rule holds, else the failed rules, in column order. A row that broke a
@@ -74,8 +100,8 @@ pub fn reason_sql(table: &Table, references: &ReferenceIds) -> String {
 /// optional column is `NULL` and stops there: no other rule applies to it.
 fn column_check(column: &Column, references: &ReferenceIds) -> String {
     let name = &column.name;
-    let field = quote(name);
-    let typed = typed_sql(column);
+    let field = quote(&text_of(column));
+    let typed = quote(name);
     let empty = match column.required {
         true => format!("'{name}: missing'"),
         false => "NULL".to_owned(),
@@ -94,6 +120,9 @@ fn column_check(column: &Column, references: &ReferenceIds) -> String {
     arms.extend(
         (kind_checks(&column.kind, &text, &typed).into_iter()).map(|(c, w)| problem(c, &w)),
     );
+    for check in &column.checks {
+        arms.push(problem(format!("NOT ({})", check.holds), &check.reason));
+    }
     if let Some(target) = &column.reference {
         arms.push(format!(
             "WHEN NOT ({}) THEN '{name}: ' || trim({field}) || ' is not an id in {target}'",
@@ -274,7 +303,7 @@ mod tests {
         for expected in [
             "'job_id: missing'",
             "'datetime: not an ISO-8601 timestamp'",
-            "\"is_key_of_departments\"(TRY_CAST(",
+            "\"is_key_of_departments\"(\"department_id\")",
             "' is not an id in departments'",
             "'id: repeats the id of an earlier row in this file'",
         ] {

@@ -105,6 +105,15 @@ def text(max_chars=None, min_chars=None, pattern=None):
     return check
 
 
+def one_of(max_chars, values):
+    def check(value):
+        if len(value) > max_chars:
+            return f"longer than {max_chars} characters"
+        return None if value in values else f"not one of {', '.join(values)}"
+
+    return check
+
+
 def integer(minimum=None, maximum=None):
     def check(value):
         if not re.fullmatch(r"[+-]?[0-9]+", value):
@@ -171,7 +180,7 @@ TABLES = {
         ("customer_id", True, text(5, pattern=r"^C[0-9]{4}$")),
         ("name", True, text(100)),
         ("email", False, text(254, pattern=r"^[^@ ]+@[^@ ]+\.[a-z]{2,}$")),
-        ("segment", False, text(pattern=r"^(retail|business|vip)$")),
+        ("segment", False, one_of(20, ["retail", "business", "vip"])),
         ("signed_up", True, date),
     ],
     "products": [
@@ -196,6 +205,16 @@ REFERENCES = {"orders": {"customer_id": "customers", "sku": "products"}}
 DECIMALS = {"products": ["unit_price"], "orders": ["unit_price"]}
 
 
+def order_total(fields):
+    """orders.unit_price's custom rule, `quantity * unit_price <= 15000`, over typed values: a
+    quantity that is no integer is NULL in SQL, and a NULL comparison passes."""
+    quantity = fields[3].strip(BLANKS)
+    if not re.fullmatch(r"[+-]?[0-9]+", quantity):
+        return None
+    total = int(quantity) * Decimal(fields[4].strip(BLANKS))
+    return "order total above 15000" if total > 15000 else None
+
+
 def expect(folder: Path) -> dict:
     kept_keys = {}
     result = {}
@@ -218,6 +237,8 @@ def expect(folder: Path) -> dict:
                         problems.append(f"{name}: missing")
                     continue
                 problem = check(value)
+                if problem is None and (table, name) == ("orders", "unit_price"):
+                    problem = order_total(fields)
                 if problem is None and name in REFERENCES.get(table, {}):
                     target = REFERENCES[table][name]
                     if value not in kept_keys[target]:

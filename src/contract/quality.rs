@@ -1,0 +1,193 @@
+//! A property's `quality` rules that judge one row at a time, as row checks: the library
+//! metrics `invalidValues` (with `validValues` or a `pattern`), `nullValues` and
+//! `duplicateValues` with `mustBe: 0`, and `type: custom` rules in DataFusion SQL. Anything
+//! else (thresholds, percentages, dataset-level SQL) is refused by place.
+
+use datafusion::sql::sqlparser::dialect::GenericDialect;
+use datafusion::sql::sqlparser::parser::Parser;
+use datafusion::sql::sqlparser::tokenizer::Token;
+
+use super::Refusal;
+use super::kind;
+use super::node::Node;
+use crate::dictionary::{ColumnKind, RowCheck, TextRule};
+
+/// What a quality rule may say that only documents it.
+const DESCRIBED: &[&str] = &[
+    "id",
+    "description",
+    "dimension",
+    "severity",
+    "businessImpact",
+    "tags",
+    "authoritativeDefinitions",
+    "customProperties",
+    "method",
+    "schedule",
+    "scheduler",
+];
+
+/// What a property's quality rules add to its column.
+#[derive(Default)]
+pub(super) struct Quality {
+    /// `nullValues` must be 0: an empty field is rejected.
+    pub required: bool,
+    pub checks: Vec<RowCheck>,
+}
+
+/// The row checks of `property`'s `quality` list; `kind` is its (possibly narrowed) kind.
+pub(super) fn quality(
+    property: &Node,
+    kind: &mut ColumnKind,
+    key: bool,
+) -> Result<Quality, Refusal> {
+    let mut quality = Quality::default();
+    let Some(rules) = property.get("quality") else {
+        return Ok(quality);
+    };
+    let name = property.required_text("name")?;
+    for rule in rules.items()? {
+        match rule
+            .get("type")
+            .map(|at| at.text())
+            .transpose()?
+            .unwrap_or("library")
+        {
+            "library" => library(&rule, name, kind, key, &mut quality)?,
+            "custom" => quality.checks.push(custom(&rule)?),
+            other => {
+                return Err(rule.get("type").expect("read above").refuse(format!(
+                    "a quality rule of type {other} is not enforced on a property (csvgate runs library metrics and custom DataFusion SQL)"
+                )));
+            }
+        }
+    }
+    Ok(quality)
+}
+
+/// `mustBe: 0`, the only threshold a row rule can keep.
+fn must_be_zero(rule: &Node) -> Result<(), Refusal> {
+    match rule.get("mustBe") {
+        Some(at) if at.number()? == 0.0 => Ok(()),
+        _ => Err(rule.refuse(
+            "csvgate enforces a library metric row by row, so only `mustBe: 0` (no row may break it)",
+        )),
+    }
+}
+
+/// `invalidValues`, `nullValues` or `duplicateValues` with `mustBe: 0`.
+fn library(
+    rule: &Node,
+    column: &str,
+    kind: &mut ColumnKind,
+    key: bool,
+    quality: &mut Quality,
+) -> Result<(), Refusal> {
+    rule.keys_within(
+        &["type", "metric", "arguments", "mustBe", "name", "unit"],
+        DESCRIBED,
+        &[],
+    )?;
+    must_be_zero(rule)?;
+    if let Some(unit) = rule.get("unit")
+        && unit.text()? != "rows"
+    {
+        return Err(unit.refuse("csvgate counts rows: `unit: rows` or none"));
+    }
+    let metric = rule.required_text("metric")?;
+    match metric {
+        "nullValues" | "missingValues" if rule.get("arguments").is_none() => {
+            quality.required = true;
+            Ok(())
+        }
+        "duplicateValues" if key => Ok(()),
+        "duplicateValues" => Err(rule.refuse(
+            "duplicateValues is enforced on the primary key only (csvgate checks no other column across rows)",
+        )),
+        "invalidValues" => {
+            invalid_values(rule, column, kind, quality)
+        }
+        other => Err(rule.get("metric").expect("read above").refuse(format!(
+            "metric {other} is not enforced as a row rule (csvgate reads invalidValues, nullValues and duplicateValues)"
+        ))),
+    }
+}
+
+/// `invalidValues` with `arguments.validValues` (an enum) or `arguments.pattern`.
+fn invalid_values(
+    rule: &Node,
+    column: &str,
+    kind: &mut ColumnKind,
+    quality: &mut Quality,
+) -> Result<(), Refusal> {
+    let Some(arguments) = rule.get("arguments") else {
+        return Err(rule.refuse("invalidValues needs `arguments`: validValues or a pattern"));
+    };
+    arguments.keys_within(&["validValues", "pattern"], &[], &[])?;
+    if let Some(at) = arguments.get("pattern") {
+        let ColumnKind::Text(TextRule {
+            pattern: pattern @ None,
+            ..
+        }) = kind
+        else {
+            return Err(at.refuse("a pattern applies to a string without one already"));
+        };
+        *pattern = Some(kind::pattern(&at)?);
+    }
+    if let Some(at) = arguments.get("validValues") {
+        let literals = valid_values(&at, kind)?;
+        quality.checks.push(RowCheck {
+            holds: format!("\"{column}\" IN ({})", literals.join(", ")),
+            reason: format!("not one of {}", literals.join(", ").replace('\'', "")),
+        });
+    }
+    Ok(())
+}
+
+/// The listed values as SQL literals of the column's type.
+fn valid_values(at: &Node, kind: &ColumnKind) -> Result<Vec<String>, Refusal> {
+    let items = at.items()?;
+    if items.is_empty() {
+        return Err(at.refuse("an empty list admits no value"));
+    }
+    items
+        .iter()
+        .map(|item| match kind {
+            ColumnKind::Text(_) => Ok(format!("'{}'", item.text()?.replace('\'', "''"))),
+            ColumnKind::Integer(_) => Ok(item.integer()?.to_string()),
+            _ => Err(at.refuse("validValues are enforced on strings and integers")),
+        })
+        .collect()
+}
+
+/// `type: custom`, `engine: datafusion`: the `implementation` is a SQL condition over the
+/// row's typed columns; its `name` says what a row breaking it is told.
+fn custom(rule: &Node) -> Result<RowCheck, Refusal> {
+    rule.keys_within(
+        &["type", "engine", "implementation", "name"],
+        DESCRIBED,
+        &[],
+    )?;
+    let engine = rule.required_text("engine")?;
+    if engine != "datafusion" {
+        return Err(rule.get("engine").expect("read above").refuse(format!(
+            "engine {engine}: csvgate runs custom rules written for `engine: datafusion`"
+        )));
+    }
+    let reason = rule.required_text("name")?;
+    let at = rule
+        .get("implementation")
+        .ok_or_else(|| rule.refuse("`implementation` is missing"))?;
+    let holds = at.text()?;
+    // One expression and nothing after it (`x > 0; DROP …` is not a condition).
+    let parsed = Parser::new(&GenericDialect {})
+        .try_with_sql(holds)
+        .and_then(|mut parser| parser.parse_expr().and(parser.expect_token(&Token::EOF)));
+    if let Err(error) = parsed {
+        return Err(at.refuse(format!("not a SQL condition: {error}")));
+    }
+    Ok(RowCheck {
+        holds: holds.to_owned(),
+        reason: reason.to_owned(),
+    })
+}

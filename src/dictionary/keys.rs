@@ -3,7 +3,8 @@
 
 use std::collections::BTreeSet;
 
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray};
+use datafusion::arrow::array::{ArrayRef, AsArray, BooleanArray, new_null_array};
+use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Int64Type};
 use roaring::RoaringTreemap;
 
@@ -62,10 +63,12 @@ impl Keys {
         }
     }
 
-    /// Adds the non-null values of an `Int64` or `Utf8` column.
+    /// Adds the non-null values of `column` (cast to the keys' type: a scan may hand text over
+    /// as `Utf8View`).
     pub fn insert_column(&mut self, column: &ArrayRef) {
-        match (self, column.data_type()) {
-            (Keys::Integers(ids), DataType::Int64) => {
+        let column = self.cast(column);
+        match self {
+            Keys::Integers(ids) => {
                 let values = column.as_primitive::<Int64Type>();
                 ids.extend(
                     values
@@ -74,7 +77,7 @@ impl Keys {
                         .filter_map(|id| u64::try_from(id).ok()),
                 );
             }
-            (Keys::Texts(keys), DataType::Utf8) => {
+            Keys::Texts(keys) => {
                 keys.extend(
                     column
                         .as_string::<i32>()
@@ -83,14 +86,12 @@ impl Keys {
                         .map(str::to_owned),
                 );
             }
-            (keys, other) => {
-                panic!("a {other} column read into {keys:?}: the dictionary decides both")
-            }
         }
     }
 
     /// Per row of `column`, whether its value is one of these keys (a null is not).
     pub fn contains_each(&self, column: &ArrayRef) -> BooleanArray {
+        let column = self.cast(column);
         match self {
             Keys::Integers(ids) => (column.as_primitive::<Int64Type>().iter())
                 .map(|id| {
@@ -103,6 +104,21 @@ impl Keys {
             Keys::Texts(keys) => (column.as_string::<i32>().iter())
                 .map(|key| Some(key.is_some_and(|key| keys.contains(key))))
                 .collect(),
+        }
+    }
+
+    /// `column` as the keys' own type (`Int64` or `Utf8`); a value that does not convert is
+    /// null, which no key equals.
+    fn cast(&self, column: &ArrayRef) -> ArrayRef {
+        let key_type = match self {
+            Keys::Integers(_) => DataType::Int64,
+            Keys::Texts(_) => DataType::Utf8,
+        };
+        match column.data_type() == &key_type {
+            true => ArrayRef::clone(column),
+            false => {
+                cast(column, &key_type).unwrap_or_else(|_| new_null_array(&key_type, column.len()))
+            }
         }
     }
 
@@ -241,6 +257,16 @@ mod tests {
         assert_eq!(found, [true, false, false]);
         seen.insert_column(&column);
         assert_eq!(seen.len(), 2);
+        // A scan hands text over as views.
+        let viewed: ArrayRef = Arc::new(datafusion::arrow::array::StringViewArray::from(vec![
+            "C0009", "C0002",
+        ]));
+        let found: Vec<bool> = seen
+            .contains_each(&viewed)
+            .iter()
+            .map(Option::unwrap)
+            .collect();
+        assert_eq!(found, [true, false]);
         let between = |min: &str, max: &str| seen.any_between(&min.into(), &max.into());
         assert!(between("C0000", "C0001") && between("C0005", "C0010"));
         assert!(!between("C0002", "C0008") && !between("D", "E"));

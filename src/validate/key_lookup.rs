@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
-use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::Result;
 use datafusion::logical_expr::{
@@ -76,11 +75,6 @@ impl ScalarUDFImpl for IsKeyOf {
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let values = args.args[0].to_array(args.number_rows)?;
-        let key_type = match self.keys.as_ref() {
-            Keys::Integers(_) => DataType::Int64,
-            Keys::Texts(_) => DataType::Utf8,
-        };
-        let values = cast(&values, &key_type)?;
         Ok(ColumnarValue::Array(Arc::new(
             self.keys.contains_each(&values),
         )))

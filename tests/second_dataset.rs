@@ -3,7 +3,9 @@
 //! dates, booleans, bounds, lengths, patterns, an enum, a rule in SQL, optional columns) over
 //! generated files with every kind of violation, on the warehouse and on MariaDB. What csvgate
 //! keeps and rejects, reason by reason, and the exact sum of a decimal column equal what
-//! `tests/data/retail.py` computes from the contract without csvgate's code.
+//! `tests/data/retail.py` computes from the contract without csvgate's code; backups restore
+//! the tables value for value; and datacontract-cli, another reader of the contract, tests the
+//! live Parquet files the warehouse holds and passes every check it derives.
 
 mod common;
 
@@ -186,6 +188,86 @@ fn a_backup_restores_what_it_saved(dir: &Path, flags: &[&str], format: &str) {
 fn the_retail_contract_keeps_and_rejects_what_an_independent_reading_does_on_the_warehouse() {
     let dir = tempfile::tempdir().unwrap();
     agrees_with_the_independent_computation(dir.path(), &[]);
+
+    let tested = datacontract_test(dir.path(), &[]);
+    let checks = tested["checks"].as_array().unwrap();
+    let not_passed: Vec<&Value> = (checks.iter())
+        .filter(|check| check["result"] != "passed")
+        .collect();
+    assert!(
+        not_passed
+            .iter()
+            .all(|check| check["result"] == "warning" && check["type"] == "field_type"),
+        "only the types datacontract cannot check in Parquet may stay unchecked: {not_passed:?}"
+    );
+    for derived in DERIVED_CHECKS {
+        let passed = |check: &&Value| check["type"] == derived && check["result"] == "passed";
+        assert!(
+            checks.iter().any(|check| passed(&check)),
+            "no {derived} check passed"
+        );
+    }
+    let tampered = datacontract_test(dir.path(), &["--tamper", "orders", "quantity", "0"]);
+    let failed: Vec<&Value> = (tampered["checks"].as_array().unwrap().iter())
+        .filter(|check| check["result"] == "failed")
+        .collect();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0]["field"], "quantity", "{failed:?}");
+}
+
+/// Checks datacontract-cli derives from the retail contract, each of which must pass.
+const DERIVED_CHECKS: [&str; 8] = [
+    "field_required",
+    "field_primary_key_unique",
+    "field_min_length",
+    "field_max_length",
+    "field_regex",
+    "field_invalid_values",
+    "field_minimum",
+    "field_maximum",
+];
+
+/// `datacontract test`'s JSON report on the live Parquet files of each retail table (copied
+/// by `tests/data/live_parquet.py`, which reads the Delta log itself), `extra` passed to it.
+fn datacontract_test(dir: &Path, extra: &[&str]) -> Value {
+    let live = dir.join(format!("live-{}", extra.len()));
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/live_parquet.py");
+    let warehouse = dir.join("csvgate-data/warehouse");
+    let copied = std::process::Command::new(common::venv_tool("python"))
+        .arg(script)
+        .args([warehouse.to_str().unwrap(), live.to_str().unwrap()])
+        .args(TABLES)
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(copied.status.success(), "{}", text(&copied.stderr));
+    let server = format!(
+        "\nservers:\n  - server: local\n    type: local\n    format: parquet\n    path: {}/{{model}}/*.parquet\nschema:\n",
+        live.display()
+    );
+    let contract = std::fs::read_to_string(retail_contract()).unwrap();
+    let with_server = live.join("retail.odcs.yaml");
+    std::fs::write(&with_server, contract.replacen("\nschema:\n", &server, 1)).unwrap();
+    let report = live.join("report.json");
+    let tested = std::process::Command::new(common::contracts_tool("datacontract"))
+        .args([
+            "test",
+            with_server.to_str().unwrap(),
+            "--output-format",
+            "json",
+        ])
+        .args(["--output", report.to_str().unwrap()])
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    let report = std::fs::read(&report).unwrap_or_else(|_| {
+        panic!(
+            "no report: {}{}",
+            text(&tested.stdout),
+            text(&tested.stderr)
+        )
+    });
+    serde_json::from_slice(&report).unwrap()
 }
 
 #[tokio::test]

@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use common::cli::{csvgate, text};
+use common::server::{Server, client, get_json, send};
 use serde_json::{Value, json};
 
 const TABLES: [&str; 3] = ["customers", "products", "orders"];
@@ -279,4 +280,92 @@ async fn the_retail_contract_keeps_and_rejects_what_an_independent_reading_does_
         common::empty_mysql_database().await
     );
     agrees_with_the_independent_computation(dir.path(), &["--target", &url]);
+}
+
+/// Rows posted as JSON to `POST /tables/orders/rows` of a server enforcing the retail
+/// contract meet the same rules, and `GET /openapi.json` describes the contract's tables.
+#[tokio::test]
+async fn posted_retail_rows_meet_the_contract_and_the_openapi_describes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let landing = dir.path().join("landing");
+    std::fs::create_dir(&landing).unwrap();
+    retail_py("generate", &landing);
+    std::fs::remove_file(landing.join("orders.csv")).unwrap();
+    let contract = retail_contract();
+    let with_contract = ["--contract", contract.to_str().unwrap()];
+    let loaded = csvgate(
+        dir.path(),
+        &[&with_contract[..], &["ingest", landing.to_str().unwrap()]].concat(),
+    );
+    assert!(loaded.status.success(), "{}", text(&loaded.stderr));
+    let server = Server::start(dir.path(), &with_contract);
+
+    let order = |id: u64, customer: &str, quantity: u64, price: &str, day: &str| {
+        json!({"order_id": id, "customer_id": customer, "sku": "ABC-001", "quantity": quantity,
+               "unit_price": price, "ordered_on": day, "note": null})
+    };
+    let rows = json!([
+        order(9001, "C0001", 2, "19.99", "2024-05-01"),
+        order(9002, "C0001", 1, "1.999", "2024-05-01"),
+        order(9003, "C0999", 1, "1.00", "2024-05-01"),
+        order(9004, "C0002", 20, "999.99", "2024-05-01"),
+        order(9005, "C0002", 1, "1.00", "2024-02-30"),
+    ]);
+    let url = server.url("/tables/orders/rows");
+    let response = send(client().post(url), "application/json", rows.to_string()).await;
+    assert_eq!(response.status(), reqwest::StatusCode::OK);
+    let answer: Value = response.json().await.unwrap();
+    assert_eq!(answer["accepted"], 1, "{answer}");
+    let reasons: Vec<&str> = (answer["rejected"].as_array().unwrap().iter())
+        .map(|rejected| rejected["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            "unit_price: more than 2 digits after the point",
+            "customer_id: C0999 is not an id in customers",
+            "unit_price: order total above 15000",
+            "ordered_on: not a date (yyyy-MM-dd)",
+        ]
+    );
+    let kept = csvgate(
+        dir.path(),
+        &[
+            &with_contract[..],
+            &[
+                "sql",
+                "SELECT unit_price, note IS NULL AS no_note FROM orders",
+                "--format",
+                "csv",
+            ],
+        ]
+        .concat(),
+    );
+    assert_eq!(
+        text(&kept.stdout),
+        "unit_price,no_note\n19.99,true\n",
+        "{}",
+        text(&kept.stderr)
+    );
+
+    let openapi = get_json(&server, "/openapi.json").await;
+    let orders = &openapi["components"]["schemas"]["orders"];
+    assert_eq!(orders["properties"]["note"]["nullable"], true, "{orders}");
+    assert_eq!(
+        orders["properties"]["unit_price"]["type"], "string",
+        "exact decimals travel as text"
+    );
+    assert_eq!(orders["properties"]["quantity"]["maximum"], 1000);
+    assert!(
+        !orders["required"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("note"))
+    );
+    let customers = &openapi["components"]["schemas"]["customers"];
+    assert_eq!(
+        customers["properties"]["customer_id"]["pattern"],
+        "^C[0-9]{4}$"
+    );
+    assert_eq!(customers["properties"]["signed_up"]["format"], "date");
 }

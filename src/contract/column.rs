@@ -23,6 +23,7 @@ pub(super) fn column(
     property: &Node,
     objects: &[Node],
     names: &[String],
+    siblings: &[&str],
 ) -> Result<Column, Refusal> {
     let read = [
         "name",
@@ -59,7 +60,7 @@ pub(super) fn column(
         return Err(property.refuse("a primary key cannot be empty: declare it `required: true`"));
     }
     let mut kind = kind::kind(property)?;
-    let quality = quality::quality(property, &mut kind, key)?;
+    let quality = quality::quality(property, &mut kind, key, siblings)?;
     if key {
         keyable(property, &kind)?;
     }

@@ -3,6 +3,9 @@
 //! `duplicateValues` with `mustBe: 0`, and `type: custom` rules in DataFusion SQL. Anything
 //! else (thresholds, percentages, dataset-level SQL) is refused by place.
 
+use std::ops::ControlFlow;
+
+use datafusion::sql::sqlparser::ast::{Expr, visit_expressions};
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::Parser;
 use datafusion::sql::sqlparser::tokenizer::Token;
@@ -40,6 +43,7 @@ pub(super) fn quality(
     property: &Node,
     kind: &mut ColumnKind,
     key: bool,
+    columns: &[&str],
 ) -> Result<Quality, Refusal> {
     let mut quality = Quality::default();
     let Some(rules) = property.get("quality") else {
@@ -54,7 +58,7 @@ pub(super) fn quality(
             .unwrap_or("library")
         {
             "library" => library(&rule, name, kind, key, &mut quality)?,
-            "custom" => quality.checks.push(custom(&rule)?),
+            "custom" => quality.checks.push(custom(&rule, columns)?),
             other => {
                 return Err(rule.get("type").expect("read above").refuse(format!(
                     "a quality rule of type {other} is not enforced on a property (csvgate runs library metrics and custom DataFusion SQL)"
@@ -161,8 +165,8 @@ fn valid_values(at: &Node, kind: &ColumnKind) -> Result<Vec<String>, Refusal> {
 }
 
 /// `type: custom`, `engine: datafusion`: the `implementation` is a SQL condition over the
-/// row's typed columns; its `name` says what a row breaking it is told.
-fn custom(rule: &Node) -> Result<RowCheck, Refusal> {
+/// row's typed columns (`columns`); its `name` says what a row breaking it is told.
+fn custom(rule: &Node, columns: &[&str]) -> Result<RowCheck, Refusal> {
     rule.keys_within(
         &["type", "engine", "implementation", "name"],
         DESCRIBED,
@@ -182,12 +186,51 @@ fn custom(rule: &Node) -> Result<RowCheck, Refusal> {
     // One expression and nothing after it (`x > 0; DROP …` is not a condition).
     let parsed = Parser::new(&GenericDialect {})
         .try_with_sql(holds)
-        .and_then(|mut parser| parser.parse_expr().and(parser.expect_token(&Token::EOF)));
-    if let Err(error) = parsed {
-        return Err(at.refuse(format!("not a SQL condition: {error}")));
+        .and_then(|mut parser| {
+            let condition = parser.parse_expr()?;
+            parser.expect_token(&Token::EOF)?;
+            Ok(condition)
+        });
+    let condition = parsed.map_err(|error| at.refuse(format!("not a SQL condition: {error}")))?;
+    if let Some(problem) = outside_the_row(&condition, columns) {
+        return Err(at.refuse(problem));
     }
     Ok(RowCheck {
         holds: holds.to_owned(),
         reason: reason.to_owned(),
     })
+}
+
+/// What in `condition` reaches past the row: a name that is not one of `columns` (unquoted
+/// names are lower-cased, as DataFusion reads them) or a subquery.
+fn outside_the_row(condition: &Expr, columns: &[&str]) -> Option<String> {
+    let mut problem = None;
+    let _ = visit_expressions(condition, |expr| {
+        problem = match expr {
+            Expr::Identifier(name) => {
+                let read = match name.quote_style {
+                    Some(_) => name.value.clone(),
+                    None => name.value.to_lowercase(),
+                };
+                (!columns.contains(&read.as_str())).then(|| {
+                    format!(
+                        "{read:?} is not a column of this table: a rule judges one row, by its columns' names ({})",
+                        columns.join(", ")
+                    )
+                })
+            }
+            Expr::CompoundIdentifier(_) => {
+                Some("a rule names its table's columns alone (no `table.column`)".into())
+            }
+            Expr::Subquery(_) | Expr::Exists { .. } | Expr::InSubquery { .. } => {
+                Some("a rule judges one row: no subquery".into())
+            }
+            _ => None,
+        };
+        match problem {
+            Some(_) => ControlFlow::Break(()),
+            None => ControlFlow::Continue(()),
+        }
+    });
+    problem
 }

@@ -322,6 +322,22 @@ fn what_cannot_be_enforced_is_refused_by_place() {
             "admits no value",
         ),
         (
+            small_with(
+                "{maxLength: 255}",
+                "{maxLength: 255}\n        quality: [{type: custom, engine: datafusion, name: x, implementation: 'Label <> id AND nope > 1'}]",
+            ),
+            "schema[0].properties[1].quality[0].implementation",
+            "\"nope\" is not a column of this table",
+        ),
+        (
+            small_with(
+                "{maxLength: 255}",
+                "{maxLength: 255}\n        quality: [{type: custom, engine: datafusion, name: x, implementation: 'id IN (SELECT id FROM b)'}]",
+            ),
+            "schema[0].properties[1].quality[0].implementation",
+            "no subquery",
+        ),
+        (
             small_with("logicalType: string", "logicalType: array"),
             "schema[0].properties[1].logicalType",
             "flat CSV rows",

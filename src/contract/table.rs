@@ -79,8 +79,12 @@ fn table(object: &Node, objects: &[Node], names: &[String]) -> Result<Declared, 
     let properties = properties.items()?;
     let mut columns = Vec::with_capacity(properties.len());
     let mut seen = HashSet::new();
+    // What a custom rule of a property may name: the table's columns.
+    let siblings: Vec<&str> = (properties.iter())
+        .filter_map(|property| property.get("name")?.text().ok())
+        .collect();
     for property in &properties {
-        let column = column::column(property, objects, names)?;
+        let column = column::column(property, objects, names, &siblings)?;
         let at = property.get("name").expect("read by column");
         if !seen.insert(column.name.to_ascii_lowercase()) {
             return Err(at.refuse(format!(

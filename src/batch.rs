@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use futures::stream;
 
-use crate::dictionary::Table;
+use crate::dictionary::{ColumnKind, Table};
 use crate::ledger::{Entry, Status};
 use crate::queue::{Queue, QueueError};
 use crate::store::StoreError;
@@ -28,6 +28,10 @@ pub enum BatchError {
     Malformed(String),
     #[error("row {index} is not a JSON object")]
     NotAnObject { index: usize },
+    #[error(
+        "row {index}: {column} is an exact decimal: send it as text (\"12.50\"), since a JSON number is read as a binary float and may lose digits"
+    )]
+    DecimalAsNumber { index: usize, column: String },
     #[error("a batch holds 1 to {MAX_ROWS} rows; this one has none")]
     Empty,
     #[error("a batch holds 1 to {MAX_ROWS} rows; this one has {count}")]
@@ -101,6 +105,9 @@ fn to_csv(
         .delimiter(dialect.delimiter.unwrap_or(b','))
         .from_writer(Vec::new());
     let header: Vec<&str> = table.column_names().collect();
+    let exact: Vec<bool> = (table.columns.iter())
+        .map(|column| matches!(column.kind, ColumnKind::Decimal { .. }))
+        .collect();
     let failed = |error: csv::Error| BatchError::Failed(error.to_string());
     let mut line = 1;
     if dialect.header != HeaderMode::No {
@@ -110,6 +117,13 @@ fn to_csv(
     let mut start_lines = Vec::with_capacity(rows.len());
     for (index, row) in rows.iter().enumerate() {
         let row = row.as_object().ok_or(BatchError::NotAnObject { index })?;
+        let rounded = (header.iter().zip(&exact)).find(|(column, exact)| {
+            **exact && row.get(**column).is_some_and(serde_json::Value::is_number)
+        });
+        if let Some((column, _)) = rounded {
+            let column = column.to_string();
+            return Err(BatchError::DecimalAsNumber { index, column });
+        }
         let fields: Vec<String> = (header.iter())
             .map(|column| match row.get(*column) {
                 None | Some(serde_json::Value::Null) => String::new(),

@@ -328,6 +328,21 @@ async fn posted_retail_rows_meet_the_contract_and_the_openapi_describes_it() {
             "ordered_on: not a date (yyyy-MM-dd)",
         ]
     );
+    let as_number = json!([{"order_id": 9006, "customer_id": "C0001", "sku": "ABC-001",
+        "quantity": 1, "unit_price": 12345678.91, "ordered_on": "2024-05-01"}]);
+    let url = server.url("/tables/orders/rows");
+    let response = send(
+        client().post(url),
+        "application/json",
+        as_number.to_string(),
+    )
+    .await;
+    assert_eq!(response.status(), reqwest::StatusCode::BAD_REQUEST);
+    let refused = response.text().await.unwrap();
+    assert!(
+        refused.contains("row 0: unit_price is an exact decimal: send it as text"),
+        "{refused}"
+    );
     let kept = csvgate(
         dir.path(),
         &[

@@ -159,9 +159,10 @@ impl From<QueueError> for ApiError {
 impl From<BatchError> for ApiError {
     fn from(error: BatchError) -> Self {
         let status = match &error {
-            BatchError::Malformed(_) | BatchError::NotAnObject { .. } | BatchError::Empty => {
-                StatusCode::BAD_REQUEST
-            }
+            BatchError::Malformed(_)
+            | BatchError::NotAnObject { .. }
+            | BatchError::DecimalAsNumber { .. }
+            | BatchError::Empty => StatusCode::BAD_REQUEST,
             BatchError::TooMany { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             BatchError::Queue(_) | BatchError::Failed(_) | BatchError::Store(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR

@@ -253,10 +253,7 @@ fn value_schema(kind: &ColumnKind) -> Value {
         // A JSON number is a binary float on most clients: exact decimals travel as text.
         ColumnKind::Decimal {
             precision, scale, ..
-        } => json!({
-            "type": "string",
-            "pattern": format!("^[+-]?[0-9]{{0,{}}}(\\.[0-9]{{0,{scale}}})?$", precision - scale),
-        }),
+        } => json!({ "type": "string", "pattern": decimal_pattern(*precision, *scale) }),
         ColumnKind::Text(rule) => {
             let mut schema = json!({ "type": "string", "minLength": rule.min_chars.unwrap_or(1) });
             if let Some(max) = rule.max_chars {
@@ -285,11 +282,29 @@ fn with_bounds(mut schema: Value, bounds: &Bounds, integer: bool) -> Value {
         let whole = bound.literal.parse::<i64>().ok().filter(|_| integer);
         match (bound.exclusive, whole) {
             (true, Some(whole)) => schema[inclusive] = json!(whole + step),
-            (true, None) => schema[exclusive] = number(&bound.literal),
+            // OpenAPI 3.0's exclusive bounds are flags on the inclusive ones.
+            (true, None) => {
+                schema[inclusive] = number(&bound.literal);
+                schema[exclusive] = json!(true);
+            }
             (false, _) => schema[inclusive] = number(&bound.literal),
         }
     }
     schema
+}
+
+/// What the rules accept as a `DECIMAL(precision, scale)`, as a pattern: at most
+/// `precision - scale` significant digits before the point, `scale` after it.
+fn decimal_pattern(precision: u8, scale: u8) -> String {
+    let whole = precision - scale;
+    let before = match whole {
+        0 => "0+".to_owned(),
+        _ => format!("0*[0-9]{{1,{whole}}}"),
+    };
+    match scale {
+        0 => format!("^[+-]?{before}\\.?$"),
+        _ => format!("^[+-]?({before}(\\.[0-9]{{0,{scale}}})?|\\.[0-9]{{1,{scale}}})$"),
+    }
 }
 
 /// A bound's literal as a JSON number.

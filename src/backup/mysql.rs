@@ -7,7 +7,7 @@ use std::sync::Arc;
 use datafusion::arrow::array::{
     ArrayRef, Int64Array, RecordBatch, StringArray, StringBuilder, TimestampMicrosecondArray,
 };
-use datafusion::arrow::compute::cast;
+use datafusion::arrow::compute::{CastOptions, cast_with_options};
 use datafusion::arrow::datatypes::{DataType, Field, SchemaRef};
 use futures::StreamExt;
 use mysql_async::prelude::Queryable;
@@ -196,7 +196,14 @@ fn column(
             match typed {
                 DataType::Utf8 => Ok(texts),
                 // Decimals arrive as their digits, so the cast keeps them exact.
-                _ => cast(&texts, typed).map_err(|error| error.to_string()),
+                // Unsafe: a value that does not convert is an error, never a NULL.
+                _ => {
+                    let strict = CastOptions {
+                        safe: false,
+                        ..CastOptions::default()
+                    };
+                    cast_with_options(&texts, typed, &strict).map_err(|error| error.to_string())
+                }
             }
         }
     }

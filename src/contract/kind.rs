@@ -213,12 +213,34 @@ pub(super) fn pattern(at: &Node) -> Result<String, Refusal> {
             "{escape} matches more than ASCII in csvgate's regex engine but not in ECMA-262: write the class out ([0-9], [A-Za-z0-9_], [ \\t\\r\\n])"
         )));
     }
+    let other_meaning = [
+        "\\p", "\\P", "\\A", "\\z", "\\Z", "\\x{", "\\u{", "[[:", "{,",
+    ];
+    if let Some(construct) = other_meaning.iter().find(|c| pattern.contains(*c)) {
+        return Err(at.refuse(format!(
+            "{construct} means something else in ECMA-262 than in csvgate's regex engine: write the pattern without it"
+        )));
+    }
+    if let Some(flags) = inline_flags(pattern) {
+        return Err(at.refuse(format!(
+            "{flags} sets flags inside the pattern, which ECMA-262 patterns cannot: write the pattern without it"
+        )));
+    }
     if let Err(error) = regex::Regex::new(pattern) {
         return Err(at.refuse(format!(
             "csvgate cannot run this pattern (lookaround and back-references are not supported): {error}"
         )));
     }
     Ok(pattern.to_owned())
+}
+
+/// The first inline flag group (`(?i)`, `(?s-m:`) of `pattern`, if any.
+fn inline_flags(pattern: &str) -> Option<&str> {
+    let at = pattern.match_indices("(?").find(|(at, _)| {
+        let next = pattern[at + 2..].chars().next();
+        next.is_some_and(|c| c == '-' || "imsuxUR".contains(c))
+    })?;
+    Some(&pattern[at.0..(at.0 + 4).min(pattern.len())])
 }
 
 /// Each `\x` escape of `pattern`, in order (an escaped backslash is one escape).

@@ -51,6 +51,7 @@ pub(super) fn quality(
     };
     let name = property.required_text("name")?;
     for rule in rules.items()? {
+        severity_is_error(&rule)?;
         match rule
             .get("type")
             .map(|at| at.text())
@@ -67,6 +68,16 @@ pub(super) fn quality(
         }
     }
     Ok(quality)
+}
+
+/// A rule that only warns would still reject rows here: csvgate keeps `severity: error` ones.
+fn severity_is_error(rule: &Node) -> Result<(), Refusal> {
+    match rule.get("severity") {
+        Some(at) if at.text()? != "error" => Err(at.refuse(
+            "csvgate rejects the rows a rule finds, so it keeps rules of `severity: error` (or none) only",
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// `mustBe: 0`, the only threshold a row rule can keep.
@@ -100,7 +111,12 @@ fn library(
     }
     let metric = rule.required_text("metric")?;
     match metric {
-        "nullValues" | "missingValues" if rule.get("arguments").is_none() => {
+        "nullValues" | "missingValues" | "duplicateValues" if rule.get("arguments").is_some() => {
+            Err(rule.get("arguments").expect("just seen").refuse(format!(
+                "{metric} takes no arguments csvgate enforces (missing-value lists and the like are not read)"
+            )))
+        }
+        "nullValues" | "missingValues" => {
             quality.required = true;
             Ok(())
         }
@@ -139,29 +155,41 @@ fn invalid_values(
         *pattern = Some(kind::pattern(&at)?);
     }
     if let Some(at) = arguments.get("validValues") {
-        let literals = valid_values(&at, kind)?;
+        let (literals, values) = valid_values(&at, kind)?;
         quality.checks.push(RowCheck {
             holds: format!("\"{column}\" IN ({})", literals.join(", ")),
-            reason: format!("not one of {}", literals.join(", ").replace('\'', "")),
+            reason: format!("not one of {}", values.join(", ")),
         });
     }
     Ok(())
 }
 
-/// The listed values as SQL literals of the column's type.
-fn valid_values(at: &Node, kind: &ColumnKind) -> Result<Vec<String>, Refusal> {
+/// The listed values as SQL literals of the column's type, and as they read.
+fn valid_values(at: &Node, kind: &ColumnKind) -> Result<(Vec<String>, Vec<String>), Refusal> {
     let items = at.items()?;
     if items.is_empty() {
         return Err(at.refuse("an empty list admits no value"));
     }
-    items
-        .iter()
-        .map(|item| match kind {
-            ColumnKind::Text(_) => Ok(format!("'{}'", item.text()?.replace('\'', "''"))),
-            ColumnKind::Integer(_) => Ok(item.integer()?.to_string()),
-            _ => Err(at.refuse("validValues are enforced on strings and integers")),
-        })
-        .collect()
+    let mut literals = Vec::with_capacity(items.len());
+    let mut values = Vec::with_capacity(items.len());
+    for item in &items {
+        let value = match kind {
+            ColumnKind::Text(_) => item.text()?.to_owned(),
+            ColumnKind::Integer(_) => item.integer()?.to_string(),
+            _ => return Err(at.refuse("validValues are enforced on strings and integers")),
+        };
+        if value.trim_matches(crate::dictionary::BLANKS) != value {
+            return Err(item.refuse(
+                "csvgate trims blanks from every field, so no field can equal this value",
+            ));
+        }
+        literals.push(match kind {
+            ColumnKind::Text(_) => format!("'{}'", value.replace('\'', "''")),
+            _ => value.clone(),
+        });
+        values.push(value);
+    }
+    Ok((literals, values))
 }
 
 /// `type: custom`, `engine: datafusion`: the `implementation` is a SQL condition over the
@@ -196,7 +224,8 @@ fn custom(rule: &Node, columns: &[&str]) -> Result<RowCheck, Refusal> {
         return Err(at.refuse(problem));
     }
     Ok(RowCheck {
-        holds: holds.to_owned(),
+        // Re-rendered from the parse: a `--` comment would swallow the rest of the query.
+        holds: condition.to_string(),
         reason: reason.to_owned(),
     })
 }

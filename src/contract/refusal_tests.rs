@@ -338,6 +338,32 @@ fn what_cannot_be_enforced_is_refused_by_place() {
             "no subquery",
         ),
         (
+            small_with("{maxLength: 255}", "{pattern: '(?i)^a'}"),
+            "schema[0].properties[1].logicalTypeOptions.pattern",
+            "sets flags inside the pattern",
+        ),
+        (
+            small_with("{maxLength: 255}", "{pattern: '^\\p{L}+$'}"),
+            "schema[0].properties[1].logicalTypeOptions.pattern",
+            "means something else in ECMA-262",
+        ),
+        (
+            small_with(
+                "{maxLength: 255}",
+                "{maxLength: 255, pattern: '^[A-Z]'}\n        quality: [{metric: invalidValues, arguments: {validValues: [a]}, mustBe: 0, severity: warning}]",
+            ),
+            "schema[0].properties[1].quality[0].severity",
+            "`severity: error`",
+        ),
+        (
+            small_with(
+                "{maxLength: 255}",
+                "{maxLength: 255}\n        quality: [{metric: invalidValues, arguments: {validValues: [' a']}, mustBe: 0}]",
+            ),
+            "schema[0].properties[1].quality[0].arguments.validValues[0]",
+            "no field can equal this value",
+        ),
+        (
             small_with("logicalType: string", "logicalType: array"),
             "schema[0].properties[1].logicalType",
             "flat CSV rows",

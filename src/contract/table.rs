@@ -104,7 +104,7 @@ fn table(object: &Node, objects: &[Node], names: &[String]) -> Result<Declared, 
     match (columns.iter()).filter(|column| column.key).count() {
         1 => Ok((name, columns, budget)),
         0 => Err(object.refuse(format!(
-            "table {name}: no primary key; csvgate de-duplicates and replaces rows by it: mark one integer property `primaryKey: true`"
+            "table {name}: no primary key; csvgate de-duplicates and replaces rows by it: mark one integer or string property `primaryKey: true`"
         ))),
         _ => Err(object.refuse(format!(
             "table {name}: a composite primary key is not enforced yet: mark one property `primaryKey: true`"

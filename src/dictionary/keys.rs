@@ -55,9 +55,9 @@ impl Keys {
     /// text is no key of this type (the rules reject it anyway).
     pub fn insert_text(&mut self, text: &str) -> Option<bool> {
         match self {
-            Keys::Integers(ids) => Some(ids.insert(text.trim().parse::<u64>().ok()?)),
+            Keys::Integers(ids) => Some(ids.insert(trim_blanks(text).parse::<u64>().ok()?)),
             Keys::Texts(keys) => {
-                let key = text.trim();
+                let key = trim_blanks(text);
                 (!key.is_empty()).then(|| keys.insert(key.to_owned()))
             }
         }
@@ -133,8 +133,9 @@ impl Keys {
                 }
                 _ => true,
             },
-            // Statistics of long strings are truncated, so a max is only a prefix of the
-            // largest value: compare with it as a lower bound of what may follow.
+            // Parquet truncates the statistics of long strings, the max rounded up, so both
+            // still bound the file's values; a key that starts with the max is kept as a
+            // candidate either way (a stale reader of an untruncated prefix).
             Keys::Texts(keys) => match (min.as_str(), max.as_str()) {
                 (Some(min), Some(max)) => keys
                     .range(min.to_owned()..)
@@ -187,6 +188,12 @@ impl Keys {
             ),
         }
     }
+}
+
+/// `text` without the blanks csvgate trims from every field (space, tab, CR, LF): the same
+/// as the rules' SQL, so a key the file repeats is the key that would be stored twice.
+fn trim_blanks(text: &str) -> &str {
+    text.trim_matches(super::BLANKS)
 }
 
 impl Default for Keys {

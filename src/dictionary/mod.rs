@@ -21,6 +21,10 @@ pub use column::{Bound, Bounds, Column, ColumnKind, RowCheck, TextRule};
 pub use keys::Keys;
 pub use table::Table;
 
+/// What csvgate trims from both ends of every field before judging it: a field of nothing
+/// else is empty. Other whitespace (a no-break space) is data.
+pub const BLANKS: [char; 4] = [' ', '\t', '\r', '\n'];
+
 /// Timezone the warehouse stores timestamps in: offsets in the input are normalised to it.
 pub const TIMESTAMP_ZONE: &str = "UTC";
 

@@ -49,7 +49,7 @@ schema:
 ";
 
 /// Rows and the reason each is rejected with (`None`: valid).
-const ROWS: [(&str, Option<&str>); 19] = [
+const ROWS: [(&str, Option<&str>); 21] = [
     ("1,9.99,1.5,ABC,2021-02-28,true", None),
     ("2,10,,,,", None),
     (
@@ -78,6 +78,8 @@ const ROWS: [(&str, Option<&str>); 19] = [
         "19,1,20,,,",
         Some("weight: heavier than ten times its price"),
     ),
+    ("20,1,1e999,,,", Some("weight: not a number")),
+    ("21,1,,,0999-12-31,", Some("since: not a date (yyyy-MM-dd)")),
 ];
 
 async fn split_rows() -> (Vec<RecordBatch>, BTreeMap<u64, String>) {

@@ -125,8 +125,9 @@ fn column_check(column: &Column, references: &ReferenceIds) -> String {
     }
     if let Some(target) = &column.reference {
         arms.push(format!(
-            "WHEN NOT ({}) THEN '{name}: ' || trim({field}) || ' is not an id in {target}'",
-            key_lookup(&typed, target, references.get(target))
+            "WHEN NOT ({}) THEN '{name}: ' || {} || ' is not an id in {target}'",
+            key_lookup(&typed, target, references.get(target)),
+            trimmed(&field)
         ));
     }
     format!("CASE {} END", arms.join(" "))
@@ -145,7 +146,13 @@ fn kind_checks(kind: &ColumnKind, text: &str, typed: &str) -> Vec<(String, Strin
             Box::new(unconverted("not an integer").chain(bound_checks(typed, bounds)))
         }
         ColumnKind::Number(bounds) => {
-            Box::new(malformed(NUMBER, "not a number").chain(bound_checks(typed, bounds)))
+            // `1e999` converts to infinity, which MySQL refuses: as out of reach as `NaN`.
+            let infinite = (
+                format!("NOT (abs({typed}) <= {})", f64::MAX),
+                "not a number".into(),
+            );
+            let number = malformed(NUMBER, "not a number").chain([infinite]);
+            Box::new(number.chain(bound_checks(typed, bounds)))
         }
         ColumnKind::Decimal {
             precision,
@@ -166,8 +173,9 @@ fn kind_checks(kind: &ColumnKind, text: &str, typed: &str) -> Vec<(String, Strin
 
 /// A plain decimal number, with an optional exponent (no `NaN`, no `inf`).
 const NUMBER: &str = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$";
-/// A calendar date as `yyyy-MM-dd`; the cast then refuses impossible ones (2021-02-30).
-const DATE: &str = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$";
+/// A calendar date as `yyyy-MM-dd` from the year 1000 (MySQL's `DATE` starts there); the cast
+/// then refuses impossible ones (2021-02-30).
+const DATE: &str = r"^[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}$";
 
 /// Conditions (and what a row breaking each is told) for a value out of `bounds`.
 fn bound_checks<'a>(

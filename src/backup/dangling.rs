@@ -47,9 +47,7 @@ impl Check {
         }
         let key = table.key_column();
         let ids = table.is_referenced().then(|| Keys::of(&key.kind));
-        let key_index = (table.columns.iter())
-            .position(|column| column == key)
-            .expect("the key is one of the columns");
+        let key_index = table.key_index();
         Ok(Check {
             table: TableRef::clone(table),
             ids,

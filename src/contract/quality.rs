@@ -3,9 +3,12 @@
 //! `duplicateValues` with `mustBe: 0`, and `type: custom` rules in DataFusion SQL. Anything
 //! else (thresholds, percentages, dataset-level SQL) is refused by place.
 
+use std::collections::HashSet;
 use std::ops::ControlFlow;
+use std::sync::LazyLock;
 
-use datafusion::sql::sqlparser::ast::{Expr, visit_expressions};
+use datafusion::prelude::SessionContext;
+use datafusion::sql::sqlparser::ast::{Expr, Function, visit_expressions};
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::Parser;
 use datafusion::sql::sqlparser::tokenizer::Token;
@@ -230,6 +233,26 @@ fn custom(rule: &Node, columns: &[&str]) -> Result<RowCheck, Refusal> {
     })
 }
 
+/// DataFusion's own functions, by kind: a rule may call a scalar one.
+static FUNCTIONS: LazyLock<(HashSet<String>, HashSet<String>)> = LazyLock::new(|| {
+    let state = SessionContext::new().state();
+    let names = |functions: Vec<&String>| functions.into_iter().cloned().collect();
+    (
+        names(state.scalar_functions().keys().collect()),
+        names(state.aggregate_functions().keys().collect()),
+    )
+});
+
+/// Why `function` cannot judge one row: a window, an aggregate, or a name DataFusion lacks.
+fn not_a_row_function(function: &Function) -> Option<String> {
+    let name = function.name.to_string().to_lowercase();
+    let (scalar, aggregate) = &*FUNCTIONS;
+    if function.over.is_some() || aggregate.contains(&name) {
+        return Some(format!("{name} judges many rows: a rule judges one"));
+    }
+    (!scalar.contains(&name)).then(|| format!("{name} is not a function of DataFusion's SQL"))
+}
+
 /// What in `condition` reaches past the row: a name that is not one of `columns` (unquoted
 /// names are lower-cased, as DataFusion reads them) or a subquery.
 fn outside_the_row(condition: &Expr, columns: &[&str]) -> Option<String> {
@@ -254,6 +277,7 @@ fn outside_the_row(condition: &Expr, columns: &[&str]) -> Option<String> {
             Expr::Subquery(_) | Expr::Exists { .. } | Expr::InSubquery { .. } => {
                 Some("a rule judges one row: no subquery".into())
             }
+            Expr::Function(function) => not_a_row_function(function),
             _ => None,
         };
         match problem {

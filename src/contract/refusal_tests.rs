@@ -364,6 +364,22 @@ fn what_cannot_be_enforced_is_refused_by_place() {
             "no field can equal this value",
         ),
         (
+            small_with(
+                "{maxLength: 255}",
+                "{maxLength: 255}\n        quality: [{type: custom, engine: datafusion, name: x, implementation: 'sum(id) > 1'}]",
+            ),
+            "schema[0].properties[1].quality[0].implementation",
+            "sum judges many rows",
+        ),
+        (
+            small_with(
+                "{maxLength: 255}",
+                "{maxLength: 255}\n        quality: [{type: custom, engine: datafusion, name: x, implementation: 'is_key_of_a(id)'}]",
+            ),
+            "schema[0].properties[1].quality[0].implementation",
+            "is_key_of_a is not a function of DataFusion's SQL",
+        ),
+        (
             small_with("logicalType: string", "logicalType: array"),
             "schema[0].properties[1].logicalType",
             "flat CSV rows",

@@ -42,10 +42,21 @@ impl Table {
 
     /// The primary key column, which de-duplication and upserts use.
     pub fn key_column(&self) -> &Column {
-        self.columns
-            .iter()
-            .find(|column| column.key)
+        &self.columns[self.key_index()]
+    }
+
+    /// Where the key column is among the columns.
+    pub fn key_index(&self) -> usize {
+        (self.columns.iter())
+            .position(|column| column.key)
             .expect("the dictionary checks every table has a key column")
+    }
+
+    /// The column named `name`; code asks only for names the dictionary gave it.
+    pub fn column(&self, name: &str) -> &Column {
+        (self.columns.iter())
+            .find(|column| column.name == name)
+            .unwrap_or_else(|| panic!("{}: no column {name}", self.name))
     }
 
     /// The foreign keys: each column that references another table, with that table's name.

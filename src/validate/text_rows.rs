@@ -33,11 +33,7 @@ pub(super) struct RowBuffer {
 impl RowBuffer {
     pub(super) fn new(table: &TableRef, delimiter: u8, limits: Limits) -> Self {
         let capacity = limits.batch_rows;
-        let key_index = table
-            .columns
-            .iter()
-            .position(|column| column == table.key_column())
-            .expect("key column is one of the columns");
+        let key_index = table.key_index();
         RowBuffer {
             table: TableRef::clone(table),
             delimiter: char::from(delimiter),

@@ -149,11 +149,7 @@ impl DeltaTarget {
         delta: &DeltaTable,
         column: &str,
     ) -> Result<Keys, SinkError> {
-        let kind = (table.columns.iter())
-            .find(|declared| declared.name == column)
-            .map(|declared| &declared.kind)
-            .expect("a column of the table");
-        let mut values = Keys::of(kind);
+        let mut values = Keys::of(&table.column(column).kind);
         if delta.version().is_none() {
             return Ok(values);
         }

@@ -277,11 +277,7 @@ impl Rows for MysqlTarget {
             "SELECT DISTINCT {column} FROM {} WHERE {column} IS NOT NULL",
             table.name
         );
-        let kind = (table.columns.iter())
-            .find(|declared| declared.name == column)
-            .map(|declared| &declared.kind)
-            .expect("a column of the table");
-        self.keys(&sql, kind).await
+        self.keys(&sql, &table.column(column).kind).await
     }
 }
 

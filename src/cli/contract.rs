@@ -42,6 +42,12 @@ pub async fn run(context: &Context, command: ContractCommand) -> Result<ExitCode
                 if let Some(budget) = table.budget.describe() {
                     println!("{}: {budget}", table.name);
                 }
+                for check in &table.checks {
+                    println!(
+                        "{}: every row: {} (else `row: {}`)",
+                        table.name, check.holds, check.reason
+                    );
+                }
             }
             show(&contract.dictionary, Format::Table, out)?;
             print!("\n{}", ddl::ddl(&contract.dictionary));

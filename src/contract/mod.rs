@@ -133,14 +133,14 @@ impl Contract {
         let root = Node::root(&document);
         let (id, version) = identity(&root).map_err(refused)?;
         let declared = table::declared(&root).map_err(refused)?;
-        let budgets = (declared.iter())
-            .map(|(name, _, budget)| (name.clone(), *budget))
+        let rules = (declared.iter())
+            .map(|(name, _, rules)| (name.clone(), rules.clone()))
             .collect();
         let tables = (declared.iter())
             .map(|(name, columns, _)| (name.as_str(), columns.clone()))
             .collect();
         let dictionary =
-            Dictionary::with_budgets(tables, &budgets).map_err(|source| ContractError::Tables {
+            Dictionary::with_rules(tables, &rules).map_err(|source| ContractError::Tables {
                 origin: origin.to_owned(),
                 source,
             })?;

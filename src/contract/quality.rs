@@ -73,6 +73,27 @@ pub(super) fn quality(
     Ok(quality)
 }
 
+/// The `quality` rules of a schema object: custom DataFusion conditions over the whole row
+/// (`columns` are the table's); dataset-level SQL and library metrics are refused by place.
+pub(super) fn row_rules(object: &Node, columns: &[&str]) -> Result<Vec<RowCheck>, Refusal> {
+    let Some(rules) = object.get("quality") else {
+        return Ok(Vec::new());
+    };
+    let mut checks = Vec::new();
+    for rule in rules.items()? {
+        severity_is_error(&rule)?;
+        match rule.get("type").map(|at| at.text()).transpose()? {
+            Some("custom") => checks.push(custom(&rule, columns)?),
+            _ => {
+                return Err(rule.refuse(
+                    "on a table csvgate enforces `type: custom` rules over one row (`engine: datafusion`); dataset-level SQL and library metrics are not enforced yet",
+                ));
+            }
+        }
+    }
+    Ok(checks)
+}
+
 /// A rule that only warns would still reject rows here: csvgate keeps `severity: error` ones.
 fn severity_is_error(rule: &Node) -> Result<(), Refusal> {
     match rule.get("severity") {

@@ -35,8 +35,8 @@ fn what_cannot_be_enforced_is_refused_by_place() {
                 "  - name: b\n",
                 "  - name: b\n    quality: [{type: sql, query: x}]\n",
             ),
-            "schema[1].quality",
-            "does not enforce yet",
+            "schema[1].quality[0]",
+            "dataset-level SQL and library metrics are not enforced yet",
         ),
         (
             small_with("name: label", "name: reason"),

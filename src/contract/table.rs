@@ -4,8 +4,10 @@
 use std::collections::HashSet;
 
 use super::node::Node;
-use super::{DESCRIBED_ELEMENT, Refusal, column, custom_properties, expect_word, safe_name};
-use crate::dictionary::{Column, RejectBudget};
+use super::{
+    DESCRIBED_ELEMENT, Refusal, column, custom_properties, expect_word, quality, safe_name,
+};
+use crate::dictionary::{Column, RejectBudget, TableRules};
 
 /// Every schema object of the contract as a table name, its columns and its reject budget,
 /// in declared order.
@@ -55,8 +57,8 @@ fn table_names(objects: &[Node]) -> Result<Vec<String>, Refusal> {
 const MAX_REJECTED_ROWS: &str = "csvgateMaxRejectedRows";
 const MAX_REJECTED_RATIO: &str = "csvgateMaxRejectedRatio";
 
-/// A declared table: its name, columns and reject budget.
-pub(super) type Declared = (String, Vec<Column>, RejectBudget);
+/// A declared table: its name, columns, reject budget and row rules.
+pub(super) type Declared = (String, Vec<Column>, TableRules);
 
 /// One schema object as a table.
 fn table(object: &Node, objects: &[Node], names: &[String]) -> Result<Declared, Refusal> {
@@ -66,8 +68,9 @@ fn table(object: &Node, objects: &[Node], names: &[String]) -> Result<Declared, 
         "logicalType",
         "physicalType",
         "physicalName",
+        "quality",
     ];
-    object.keys_within(&read, DESCRIBED_ELEMENT, &["quality", "relationships"])?;
+    object.keys_within(&read, DESCRIBED_ELEMENT, &["relationships"])?;
     expect_word(object, "logicalType", "object")?;
     expect_word(object, "physicalType", "table")?;
     let budget = budget(object)?;
@@ -102,7 +105,10 @@ fn table(object: &Node, objects: &[Node], names: &[String]) -> Result<Declared, 
         columns.push(column);
     }
     match (columns.iter()).filter(|column| column.key).count() {
-        1 => Ok((name, columns, budget)),
+        1 => {
+            let checks = quality::row_rules(object, &siblings)?;
+            Ok((name, columns, TableRules { budget, checks }))
+        }
         0 => Err(object.refuse(format!(
             "table {name}: no primary key; csvgate de-duplicates and replaces rows by it: mark one integer or string property `primaryKey: true`"
         ))),

@@ -19,7 +19,7 @@ mod table;
 pub use budget::RejectBudget;
 pub use column::{Bound, Bounds, Column, ColumnKind, RowCheck, TextRule};
 pub use keys::Keys;
-pub use table::Table;
+pub use table::{Table, TableRules};
 
 /// What csvgate trims from both ends of every field before judging it: a field of nothing
 /// else is empty. Other whitespace (a no-break space) is data.
@@ -81,14 +81,14 @@ impl Dictionary {
     /// Checks the tables (names once each, one key column, references to declared tables, no
     /// circle) and orders them for loading, keeping the declared order where references allow.
     pub fn new(declared: Vec<(&str, Vec<Column>)>) -> Result<Dictionary, DictionaryError> {
-        Self::with_budgets(declared, &HashMap::new())
+        Self::with_rules(declared, &HashMap::new())
     }
 
-    /// Like [`Dictionary::new`], each table with its reject budget from `budgets` (none when
-    /// it has none).
-    pub fn with_budgets(
+    /// Like [`Dictionary::new`], each table with its budget and row rules from `rules` (none
+    /// when it has none).
+    pub fn with_rules(
         declared: Vec<(&str, Vec<Column>)>,
-        budgets: &HashMap<String, RejectBudget>,
+        rules: &HashMap<String, TableRules>,
     ) -> Result<Dictionary, DictionaryError> {
         check_names(&declared)?;
         let order = load_order(&declared)?;
@@ -100,8 +100,10 @@ impl Dictionary {
         let tables = (order.into_iter().enumerate())
             .map(|(rank, index)| {
                 let (name, columns) = slots[index].take().expect("each table placed once");
+                let TableRules { budget, checks } = rules.get(name).cloned().unwrap_or_default();
                 Arc::new(Table {
-                    budget: budgets.get(name).copied().unwrap_or_default(),
+                    budget,
+                    checks,
                     referenced: referenced.contains(name),
                     name: name.to_owned(),
                     columns,

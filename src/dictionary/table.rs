@@ -8,6 +8,13 @@ use super::{
     Column, FIELD_COUNT_COLUMN, LIMIT_BROKEN_COLUMN, LINE_COLUMN, REASON_COLUMN, REPEATED_ID_COLUMN,
 };
 
+/// What a contract says of a table beyond its columns.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TableRules {
+    pub budget: super::RejectBudget,
+    pub checks: Vec<super::RowCheck>,
+}
+
 /// One table: its name is also how files are recognised (`jobs.csv`, `jobs/2024.csv`). Made
 /// only by [`super::Dictionary::new`], which knows where the table stands among the others.
 #[derive(Debug, PartialEq, Eq)]
@@ -16,6 +23,8 @@ pub struct Table {
     pub columns: Vec<Column>,
     /// How many rejected rows a file may hold and still load.
     pub budget: super::RejectBudget,
+    /// The contract's rules on a whole row, after each column's (reason `row: <reason>`).
+    pub checks: Vec<super::RowCheck>,
     /// Position in the dictionary's load order.
     pub(super) rank: usize,
     /// Whether another table's foreign key points at this one.

@@ -17,6 +17,11 @@ version: 1.0.0
 status: draft
 schema:
   - name: items
+    quality:
+      - type: custom
+        engine: datafusion
+        name: an active item has a code
+        implementation: NOT active OR code IS NOT NULL
     properties:
       - name: sku
         logicalType: integer
@@ -49,7 +54,7 @@ schema:
 ";
 
 /// Rows and the reason each is rejected with (`None`: valid).
-const ROWS: [(&str, Option<&str>); 21] = [
+const ROWS: [(&str, Option<&str>); 22] = [
     ("1,9.99,1.5,ABC,2021-02-28,true", None),
     ("2,10,,,,", None),
     (
@@ -80,6 +85,7 @@ const ROWS: [(&str, Option<&str>); 21] = [
     ),
     ("20,1,1e999,,,", Some("weight: not a number")),
     ("21,1,,,0999-12-31,", Some("since: not a date (yyyy-MM-dd)")),
+    ("22,1,,,,true", Some("row: an active item has a code")),
 ];
 
 async fn split_rows() -> (Vec<RecordBatch>, BTreeMap<u64, String>) {

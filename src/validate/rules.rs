@@ -84,6 +84,13 @@ pub fn reason_sql(table: &Table, references: &ReferenceIds) -> String {
     for column in &table.columns {
         checks.push(column_check(column, references));
     }
+    for check in &table.checks {
+        checks.push(format!(
+            "CASE WHEN NOT ({}) THEN 'row: {}' END",
+            check.holds,
+            check.reason.replace('\'', "''")
+        ));
+    }
     let key = &table.key_column().name;
     checks.push(format!(
         "CASE WHEN {} THEN '{key}: repeats the id of an earlier row in this file' END",

@@ -27,7 +27,7 @@ async fn main() -> anyhow::Result<()> {
     for name in ["departments", "jobs"] {
         let (valid, _) = split(&folder, name, &ReferenceIds::new()).await?;
         let ids = valid.iter().flat_map(ids).collect();
-        references.insert(name.to_owned(), ids);
+        references.insert(name.to_owned(), std::sync::Arc::new(ids));
     }
     let (_, rejected) = split(&folder, "hired_employees", &references).await?;
     println!("first {SHOWN} rejected rows of hired_employees.csv:");

@@ -147,7 +147,7 @@ fn employees() -> TableRef {
 }
 
 fn references(ids: Vec<i64>) -> ReferenceIds {
-    let keys = Keys::from_iter(ids);
+    let keys = std::sync::Arc::new(Keys::from_iter(ids));
     HashMap::from([("departments".into(), keys.clone()), ("jobs".into(), keys)])
 }
 

@@ -29,15 +29,15 @@ pub enum ColumnKind {
     Boolean,
 }
 
-/// The range a number must lie in; each end is a literal as the contract wrote it.
+/// The range a number must lie in.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Bounds {
     pub lower: Option<Bound>,
     pub upper: Option<Bound>,
 }
 
-/// One end of a range: a number (kept as its literal text, so a decimal bound stays exact)
-/// and whether the value itself is excluded.
+/// One end of a range: a number as a SQL literal (the YAML number's own text for an integer;
+/// a fraction is read as an f64 first) and whether the value itself is excluded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Bound {
     pub literal: String,
@@ -113,14 +113,6 @@ impl Column {
             ..TextRule::default()
         };
         Column::new(name, ColumnKind::Text(rule))
-    }
-
-    /// This column, with an empty field read as `NULL`.
-    pub fn optional(self) -> Column {
-        Column {
-            required: false,
-            ..self
-        }
     }
 
     /// The table this column's values must be keys of, for a foreign key.

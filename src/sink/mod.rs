@@ -157,7 +157,7 @@ pub async fn reference_ids(
     for (_, name) in table.references() {
         let referenced = (target.dictionary().table(name))
             .expect("the dictionary checks references name declared tables");
-        references.insert(name.to_owned(), target.ids(referenced).await?);
+        references.insert(name.to_owned(), Arc::new(target.ids(referenced).await?));
     }
     Ok(references)
 }

@@ -172,8 +172,11 @@ mod tests {
 
     fn references(departments: Vec<i64>) -> ReferenceIds {
         ReferenceIds::from([
-            ("departments".to_owned(), Keys::from_iter(departments)),
-            ("jobs".to_owned(), Keys::from_iter([2])),
+            (
+                "departments".to_owned(),
+                Arc::new(Keys::from_iter(departments)),
+            ),
+            ("jobs".to_owned(), Arc::new(Keys::from_iter([2]))),
         ])
     }
 
@@ -203,7 +206,10 @@ mod tests {
         let hr = Dictionary::hr();
         let jobs = hr.table("jobs").unwrap();
         let ids = |departments: Vec<i64>| {
-            ReferenceIds::from([("departments".to_owned(), Keys::from_iter(departments))])
+            ReferenceIds::from([(
+                "departments".to_owned(),
+                Arc::new(Keys::from_iter(departments)),
+            )])
         };
         let first = CompiledRules::get(jobs, &ids(vec![1, 2])).await.unwrap();
         let again = CompiledRules::get(jobs, &ids(vec![1, 2])).await.unwrap();

@@ -16,8 +16,9 @@ use datafusion::prelude::SessionContext;
 
 use crate::dictionary::Keys;
 
-/// Keys present in each referenced table, by table name.
-pub type ReferenceIds = HashMap<String, Keys>;
+/// Keys present in each referenced table, by table name; shared, so that the compiled rules and
+/// their lookups hold one set between them, however large.
+pub type ReferenceIds = HashMap<String, Arc<Keys>>;
 
 /// The lookup's name for `table`'s keys.
 pub fn function_name(table: &str) -> String {
@@ -29,7 +30,7 @@ pub fn register(ctx: &SessionContext, references: &ReferenceIds) {
     for (table, keys) in references {
         let lookup = IsKeyOf {
             name: function_name(table),
-            keys: Arc::new(keys.clone()),
+            keys: Arc::clone(keys),
             signature: Signature::any(1, Volatility::Immutable),
         };
         ctx.register_udf(ScalarUDF::new_from_impl(lookup));

@@ -8,7 +8,7 @@
 
 use super::key_lookup::ReferenceIds;
 use crate::dictionary::{
-    Bounds, Column, ColumnKind, FIELD_COUNT_COLUMN, Keys, LIMIT_BROKEN_COLUMN, LINE_COLUMN,
+    BLANKS, Bounds, Column, ColumnKind, FIELD_COUNT_COLUMN, Keys, LIMIT_BROKEN_COLUMN, LINE_COLUMN,
     REASON_COLUMN, REPEATED_ID_COLUMN, Table, TextRule,
 };
 
@@ -133,7 +133,7 @@ fn column_check(column: &Column, references: &ReferenceIds) -> String {
     if let Some(target) = &column.reference {
         arms.push(format!(
             "WHEN NOT ({}) THEN '{name}: ' || {} || ' is not an id in {target}'",
-            key_lookup(&typed, target, references.get(target)),
+            key_lookup(&typed, target, references.get(target).map(AsRef::as_ref)),
             trimmed(&field)
         ));
     }
@@ -279,10 +279,14 @@ fn typed_sql(column: &Column) -> String {
     }
 }
 
-/// `field` without the blanks around it: spaces, tabs, CR and LF (SQL's `trim` takes spaces
-/// only, and a field that is a lone tab is as missing as an empty one).
+/// `field` without the [`BLANKS`] around it (SQL's `trim` takes spaces only, and a field that is
+/// a lone tab is as missing as an empty one).
 fn trimmed(field: &str) -> String {
-    format!("btrim({field}, ' ' || chr(9) || chr(10) || chr(13))")
+    let blanks: Vec<String> = BLANKS
+        .iter()
+        .map(|&c| format!("chr({})", u32::from(c)))
+        .collect();
+    format!("btrim({field}, {})", blanks.join(" || "))
 }
 
 /// Whether `expr` is a key of `table` (a lookup registered by [`super::key_lookup`]); no keys
@@ -305,14 +309,18 @@ fn quote(identifier: &str) -> String {
 mod tests {
     use super::*;
     use crate::dictionary::Dictionary;
+    use std::sync::Arc;
 
     #[test]
     fn reasons_name_each_column_and_reference() {
         let hr = Dictionary::hr();
         let employees = hr.table("hired_employees").unwrap();
         let references = ReferenceIds::from([
-            ("departments".to_owned(), Keys::from_iter([1, 2])),
-            ("jobs".to_owned(), Keys::Integers(Default::default())),
+            ("departments".to_owned(), Arc::new(Keys::from_iter([1, 2]))),
+            (
+                "jobs".to_owned(),
+                Arc::new(Keys::Integers(Default::default())),
+            ),
         ]);
         let sql = reason_sql(employees, &references);
         for expected in [

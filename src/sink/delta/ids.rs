@@ -1,5 +1,6 @@
-//! Each table's key set ([`Keys`]: a compact bitmap for integers), kept per table version: the foreign-key rules of
-//! other tables accept these ids, and a load tells from them whether it replaces rows.
+//! Each table's key set ([`Keys`]: a compact bitmap for integers), kept per table version:
+//! the foreign-key rules of other tables accept these keys, and a load tells from them whether
+//! it replaces rows.
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -23,6 +23,8 @@
 //!   time, tables in load order; each object claimed, checked, validated, staged, committed.
 //! - [`report`]: Q1/Q2 in every engine, ad-hoc SQL, output formats; `ballista` (a cargo
 //!   feature) runs them on a Ballista cluster whose scheduler and executors are csvgate too.
+//! - [`check`]: the contract's dataset-level rules (`type: sql`, `rowCount`), run after each
+//!   load that changed a table and by `csvgate check`, recorded with the run.
 //! - [`config`] → [`deployment`]: every setting declared once (`config::settings`) and
 //!   resolved over flags, env, file and SSM Parameter Store; the one place they become buckets,
 //!   a target, engines and a server, for every entry point below.
@@ -68,6 +70,7 @@ pub mod backup;
 pub mod ballista;
 pub mod batch;
 pub mod bootstrap;
+pub mod check;
 #[cfg(feature = "cli")]
 pub mod cli;
 pub mod config;

@@ -117,7 +117,10 @@ impl Case {
             }
             Side::Mariadb { target, .. } => {
                 let deleted = "DELETE FROM hired_employees WHERE id <= 20";
-                target.exec(deleted, Vec::new()).await.unwrap();
+                target
+                    .exec(deleted, mysql_async::Params::Empty)
+                    .await
+                    .unwrap();
             }
         }
     }
@@ -386,6 +389,7 @@ async fn history_names_each_version_and_as_of_brings_one_back_exactly() {
         warehouse: warehouse.clone(),
         mysql: None,
         ballista: None,
+        reports: Default::default(),
     };
     let restored = restore_as_of(&engines, employees, AsOf::Version(loaded.version), false);
     let restored = restored.await.unwrap();

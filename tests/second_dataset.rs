@@ -1,9 +1,10 @@
 //! A second dataset, unrelated to the HR tables: the retail example contract
 //! (`examples/contracts/retail.odcs.yaml`: string keys and a relationship on one, exact decimals,
-//! dates, booleans, bounds, lengths, patterns, an enum, a rule in SQL, optional columns) over
-//! generated files with every kind of violation, on the warehouse and on MariaDB. What csvgate
-//! keeps and rejects, reason by reason, and the exact sum of a decimal column equal what
-//! `tests/data/retail.py` computes from the contract without csvgate's code; backups restore
+//! dates, booleans, bounds, lengths, patterns, an enum, rules in SQL on a row and on a table,
+//! optional columns) over generated files with every kind of violation, on the warehouse and on
+//! MariaDB. What csvgate keeps and rejects, reason by reason, the exact sum of a decimal column
+//! and the values of the dataset rules equal what `tests/data/retail.py` computes from the
+//! contract without csvgate's code; backups restore
 //! the tables value for value; and datacontract-cli, another reader of the contract, tests the
 //! live Parquet files the warehouse holds and passes every check it derives.
 
@@ -46,6 +47,11 @@ const EVERY_KIND_OF_VIOLATION: [&str; 21] = [
 
 fn retail_contract() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/contracts/retail.odcs.yaml")
+}
+
+/// The example's report files (`datafusion/` and `mysql/`).
+fn example_queries() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/queries")
 }
 
 /// `tests/data/retail.py COMMAND FOLDER`'s standard output.
@@ -126,6 +132,32 @@ fn agrees_with_the_independent_computation(dir: &Path, target: &[&str]) {
     run(&["ingest", landing.to_str().unwrap()]);
     let loaded = as_csvgate_left_them(dir, &flags);
     assert_eq!(loaded, expected);
+    let measured: BTreeMap<String, f64> =
+        serde_json::from_slice(&retail_py("measure", &landing)).unwrap();
+    assert_eq!(
+        rule_values(&recorded_outcomes(dir)),
+        measured,
+        "the dataset rules recorded with the load"
+    );
+    let checked = run(&["check", "--format", "json"]);
+    let checked: Value = serde_json::from_slice(&checked.stdout).unwrap();
+    assert_eq!(rule_values(&checked), measured, "csvgate check");
+    let queries = example_queries();
+    let revenue = run(&[
+        "--queries",
+        queries.to_str().unwrap(),
+        "report",
+        "revenue_by_month",
+        "--param",
+        "year=2024",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(
+        text(&revenue.stdout),
+        text(&retail_py("revenue", &landing)),
+        "a named report of the team's own, exact to the cent"
+    );
     assert_eq!(
         loaded["orders"]["kept"], 1464,
         "the generator's rows as generated"
@@ -147,6 +179,72 @@ fn agrees_with_the_independent_computation(dir: &Path, target: &[&str]) {
     for format in ["avro", "parquet"] {
         a_backup_restores_what_it_saved(dir, &flags, format);
     }
+}
+
+/// The outcomes of the dataset rules recorded with the runs (in the invalid bucket), all of
+/// them, as one JSON array.
+fn recorded_outcomes(dir: &Path) -> Value {
+    let records = dir.join("csvgate-data/invalid/_csvgate_checks");
+    let mut outcomes = Vec::new();
+    for table in std::fs::read_dir(&records).unwrap() {
+        for record in std::fs::read_dir(table.unwrap().path()).unwrap() {
+            let record: Value =
+                serde_json::from_slice(&std::fs::read(record.unwrap().path()).unwrap()).unwrap();
+            outcomes.extend(record.as_array().unwrap().iter().cloned());
+        }
+    }
+    Value::Array(outcomes)
+}
+
+/// Each rule's value, from outcomes that must all have passed.
+fn rule_values(outcomes: &Value) -> BTreeMap<String, f64> {
+    let outcomes = outcomes.as_array().unwrap();
+    assert!(
+        outcomes.iter().all(|outcome| outcome["passed"] == true),
+        "{outcomes:?}"
+    );
+    (outcomes.iter())
+        .map(|outcome| {
+            let rule = outcome["rule"].as_str().unwrap().to_owned();
+            (rule, outcome["value"].as_f64().unwrap())
+        })
+        .collect()
+}
+
+/// A dataset rule that does not hold fails `csvgate check` (exit 1) with its value, and
+/// reaches no row: the load that broke it went through.
+fn a_broken_dataset_rule_fails_the_check(dir: &Path) {
+    let tightened = dir.join("tightened.odcs.yaml");
+    let contract = std::fs::read_to_string(retail_contract()).unwrap();
+    let rule = "        mustBeLessThan: 300\n";
+    assert!(
+        contract.contains(rule),
+        "the rule to tighten is in the contract"
+    );
+    std::fs::write(
+        &tightened,
+        contract.replace(rule, "        mustBeLessThan: 100\n"),
+    )
+    .unwrap();
+    let args = [
+        "--contract",
+        tightened.to_str().unwrap(),
+        "check",
+        "--table",
+        "orders",
+        "--format",
+        "json",
+    ];
+    let output = csvgate(dir, &args);
+    assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
+    let outcomes: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let broken: Vec<&Value> = (outcomes.as_array().unwrap().iter())
+        .filter(|outcome| outcome["passed"] == false)
+        .collect();
+    assert_eq!(broken.len(), 1, "{outcomes}");
+    assert_eq!(broken[0]["rule"], "few orders above 10000");
+    assert_eq!(broken[0]["expected"], "< 100");
+    assert!(broken[0]["value"].as_f64().unwrap() >= 100.0, "{outcomes}");
 }
 
 /// Backs every table up in `format`, changes orders (a row replaced with other values and
@@ -190,6 +288,7 @@ fn a_backup_restores_what_it_saved(dir: &Path, flags: &[&str], format: &str) {
 fn the_retail_contract_keeps_and_rejects_what_an_independent_reading_does_on_the_warehouse() {
     let dir = tempfile::tempdir().unwrap();
     agrees_with_the_independent_computation(dir.path(), &[]);
+    a_broken_dataset_rule_fails_the_check(dir.path());
 
     let tested = datacontract_test(dir.path(), &[]);
     let checks = tested["checks"].as_array().unwrap();
@@ -218,7 +317,7 @@ fn the_retail_contract_keeps_and_rejects_what_an_independent_reading_does_on_the
 }
 
 /// Checks datacontract-cli derives from the retail contract, each of which must pass.
-const DERIVED_CHECKS: [&str; 8] = [
+const DERIVED_CHECKS: [&str; 11] = [
     "field_required",
     "field_primary_key_unique",
     "field_min_length",
@@ -227,6 +326,9 @@ const DERIVED_CHECKS: [&str; 8] = [
     "field_invalid_values",
     "field_minimum",
     "field_maximum",
+    "row_count",
+    "model_quality_sql",
+    "field_quality_sql",
 ];
 
 /// `datacontract test`'s JSON report on the live Parquet files of each retail table (copied
@@ -299,7 +401,13 @@ async fn posted_retail_rows_meet_the_contract_and_the_openapi_describes_it() {
         &[&with_contract[..], &["ingest", landing.to_str().unwrap()]].concat(),
     );
     assert!(loaded.status.success(), "{}", text(&loaded.stderr));
-    let server = Server::start(dir.path(), &with_contract);
+    let queries = example_queries();
+    let with_queries = [
+        &with_contract[..],
+        &["--queries", queries.to_str().unwrap()],
+    ]
+    .concat();
+    let server = Server::start(dir.path(), &with_queries);
 
     let order = |id: u64, customer: &str, quantity: u64, price: &str, day: &str| {
         json!({"order_id": id, "customer_id": customer, "sku": "ABC-001", "quantity": quantity,
@@ -363,6 +471,26 @@ async fn posted_retail_rows_meet_the_contract_and_the_openapi_describes_it() {
         "{}",
         text(&kept.stderr)
     );
+
+    let revenue = get_json(&server, "/reports/revenue_by_month?year=2024").await;
+    let revenue = revenue.as_array().unwrap();
+    assert_eq!(revenue.len(), 1, "the one posted order: {revenue:?}");
+    assert_eq!(
+        (revenue[0]["month"].clone(), revenue[0]["orders"].clone()),
+        (json!(5), json!(1))
+    );
+    assert_eq!(revenue[0]["revenue"].to_string().trim_matches('"'), "39.98");
+    let url = server.url("/reports/revenue_by_month?yaer=2024");
+    let response = send(client().get(url), "text/plain", "").await;
+    assert_eq!(response.status(), reqwest::StatusCode::BAD_REQUEST);
+    let refused = response.text().await.unwrap();
+    assert!(
+        refused.contains("no parameter yaer (it takes: year)"),
+        "{refused}"
+    );
+    let url = server.url("/reports/revenue_by_week");
+    let response = send(client().get(url), "text/plain", "").await;
+    assert_eq!(response.status(), reqwest::StatusCode::NOT_FOUND);
 
     let openapi = get_json(&server, "/openapi.json").await;
     let orders = &openapi["components"]["schemas"]["orders"];

@@ -1,6 +1,7 @@
 -- Q1: employees hired in a year for each department and job, split by quarter.
 -- One row per (department, job) with at least one hire that year, alphabetical.
--- Quarters come from the hire timestamp, stored in UTC. $1 is the year.
+-- Quarters come from the hire timestamp, stored in UTC.
+-- @param year integer 2021
 --
 -- The year is a range of timestamps, so row groups of the Parquet files that lie outside it
 -- are skipped by their statistics, and hires are counted per pair of ids before any name is
@@ -9,7 +10,7 @@
 WITH year_hires AS (
     SELECT department_id, job_id, date_part('quarter', datetime) AS quarter
     FROM hired_employees
-    WHERE datetime >= make_date($1, 1, 1) AND datetime < make_date($1 + 1, 1, 1)
+    WHERE datetime >= make_date($year, 1, 1) AND datetime < make_date($year + 1, 1, 1)
 ),
 by_ids AS (
     SELECT

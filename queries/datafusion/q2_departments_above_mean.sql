@@ -1,6 +1,7 @@
 -- Q2: departments that hired more employees in a year than the mean over all departments.
 -- Every department counts in the mean, one without hires that year as 0.
--- Most hires first, ties by department name. $1 is the year.
+-- Most hires first, ties by department name.
+-- @param year integer 2021
 --
 -- Hires are counted per department id over a range of timestamps (row groups outside the year
 -- are skipped by their statistics) before the departments are joined, and the mean is a window
@@ -9,7 +10,7 @@
 WITH by_id AS (
     SELECT department_id, COUNT(*) AS hired
     FROM hired_employees
-    WHERE datetime >= make_date($1, 1, 1) AND datetime < make_date($1 + 1, 1, 1)
+    WHERE datetime >= make_date($year, 1, 1) AND datetime < make_date($year + 1, 1, 1)
     GROUP BY department_id
 ),
 hires AS (

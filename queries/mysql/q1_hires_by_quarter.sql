@@ -1,6 +1,7 @@
 -- Q1: employees hired in a year for each department and job, split by quarter.
 -- One row per (department, job) with at least one hire that year, alphabetical.
--- `datetime` holds UTC. The year is the one parameter; the range keeps the index usable.
+-- `datetime` holds UTC. The year is the parameter; the range keeps the index usable.
+-- @param year integer 2021
 SELECT
     d.department,
     j.job,
@@ -11,6 +12,6 @@ SELECT
 FROM hired_employees AS e
 JOIN departments AS d ON d.id = e.department_id
 JOIN jobs AS j ON j.id = e.job_id
-WHERE e.datetime >= MAKEDATE(?, 1) AND e.datetime < MAKEDATE(? + 1, 1)
+WHERE e.datetime >= MAKEDATE(:year, 1) AND e.datetime < MAKEDATE(:year + 1, 1)
 GROUP BY d.department, j.job
 ORDER BY d.department, j.job

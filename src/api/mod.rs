@@ -20,6 +20,7 @@ mod backups;
 mod bounds;
 pub mod openapi;
 mod public_paths;
+mod reports;
 mod routes;
 mod server;
 
@@ -181,7 +182,10 @@ impl From<ReportError> for ApiError {
             ReportError::NoMysqlTarget
             | ReportError::NoScheduler
             | ReportError::NoBallista
-            | ReportError::Year(_) => StatusCode::BAD_REQUEST,
+            | ReportError::Year(_)
+            | ReportError::Param { .. }
+            | ReportError::NotInEngine { .. } => StatusCode::BAD_REQUEST,
+            ReportError::UnknownReport { .. } => StatusCode::NOT_FOUND,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };
         ApiError::new(status, error.to_string())

@@ -142,6 +142,23 @@ fn paths(dictionary: &Dictionary) -> Value {
         } },
         "/reports/hires-by-quarter": report("Q1: hires per department and job in a year, by quarter.", "HiresByQuarter"),
         "/reports/departments-above-mean": report("Q2: departments that hired more than the mean in a year.", "DepartmentAboveMean"),
+        "/reports/{name}": { "get": {
+            "summary": "A named report: built in (q1_hires_by_quarter, q2_departments_above_mean) or of the deployment's queries folder (`csvgate report --list`).",
+            "parameters": [
+                { "name": "name", "in": "path", "required": true, "schema": { "type": "string" }, "description": "The report file's stem, or q1 / q2." },
+                { "name": "engine", "in": "query", "schema": { "type": "string", "enum": ["datafusion", "mysql"] }, "description": "Default: mysql when a MySQL target is configured, else datafusion." },
+                { "name": "params", "in": "query", "style": "form", "explode": true, "schema": { "type": "object", "additionalProperties": { "type": "string" } }, "description": "The parameters the report declares, by name (`year=2024`)." },
+            ],
+            "responses": {
+                "200": { "description": "One object per row; CSV with a header for `Accept: text/csv`.", "content": {
+                    "application/json": { "schema": { "type": "array", "items": { "type": "object" } } },
+                    "text/csv": { "schema": { "type": "string" } },
+                } },
+                "400": error("A parameter the report does not declare, a missing or mistyped one, or an engine the report is not written for."),
+                "401": error("Missing or wrong API key."),
+                "404": error("No report of that name."),
+            },
+        } },
         "/healthz": { "get": { "summary": "Health: the worker takes runs and the target answers; needs no key.", "security": [], "responses": {
             "200": { "description": "Healthy.", "content": json_of(json!({ "$ref": "#/components/schemas/Health" })) },
             "503": { "description": "The worker stopped (shutting down) or the target does not answer.", "content": json_of(json!({ "$ref": "#/components/schemas/Health" })) },

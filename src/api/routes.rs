@@ -4,20 +4,20 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
-use datafusion::arrow::array::RecordBatch;
 use serde::Deserialize;
 
+use super::reports::{self, formatted};
 use super::{Api, ApiError, access_log, auth, backups, bounds, public_paths};
 use crate::batch;
 use crate::event::Notification;
 use crate::ledger::{self, Entry, Selection};
 use crate::queue::QueueError;
-use crate::report::format::{self, Format};
-use crate::report::{DEFAULT_YEAR, Engine, Report};
+use crate::report::Report;
+use crate::report::format::Format;
 use crate::store::UploadError;
 
 /// Largest batch-insert body: 1,000 rows of generous size.
@@ -35,12 +35,13 @@ pub fn router(api: Api) -> Router {
         .route("/runs/{id}", get(run))
         .route(
             "/reports/hires-by-quarter",
-            get(|api, params, headers| report(Report::Q1, api, params, headers)),
+            get(|api, params, headers| reports::hr(Report::Q1, api, params, headers)),
         )
         .route(
             "/reports/departments-above-mean",
-            get(|api, params, headers| report(Report::Q2, api, params, headers)),
+            get(|api, params, headers| reports::hr(Report::Q2, api, params, headers)),
         )
+        .route("/reports/{name}", get(reports::named))
         .route(
             "/events/s3",
             post(s3_event).layer(DefaultBodyLimit::max(EVENT_BODY_LIMIT)),
@@ -258,12 +259,6 @@ async fn run(State(api): State<Api>, Path(id): Path<String>) -> Result<Response,
     Ok(axum::Json(run_json(&id, view.status, &view.entries)?).into_response())
 }
 
-#[derive(Debug, Deserialize)]
-struct ReportParams {
-    year: Option<i32>,
-    engine: Option<Engine>,
-}
-
 /// `POST /events/s3`: each `ObjectCreated` record of the landing bucket becomes a queued run.
 async fn s3_event(
     State(api): State<Api>,
@@ -275,39 +270,6 @@ async fn s3_event(
     let outcomes = notification.enqueue(&api.queue).await;
     let answer = axum::Json(notification.outcomes_json(&outcomes));
     Ok((StatusCode::ACCEPTED, answer).into_response())
-}
-
-/// A report as a JSON array of rows, or CSV when the client accepts `text/csv`.
-async fn report(
-    report: Report,
-    State(api): State<Api>,
-    Query(params): Query<ReportParams>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let year = params.year.unwrap_or(DEFAULT_YEAR);
-    let answer = api.engines.answer(report, year, params.engine).await?;
-    let wants_csv = headers
-        .get(header::ACCEPT)
-        .and_then(|accept| accept.to_str().ok())
-        .is_some_and(|accept| accept.contains("text/csv"));
-    let (format, content_type) = match wants_csv {
-        true => (Format::Csv, "text/csv; charset=utf-8"),
-        false => (Format::Json, "application/json"),
-    };
-    let bytes = formatted(format, &answer)?;
-    Ok(([(header::CONTENT_TYPE, content_type)], bytes).into_response())
-}
-
-fn formatted(format: Format, batch: &RecordBatch) -> Result<Vec<u8>, ApiError> {
-    let mut out = Vec::new();
-    format::write(
-        format,
-        &batch.schema(),
-        std::slice::from_ref(batch),
-        &mut out,
-    )
-    .map_err(|error| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, error.to_string()))?;
-    Ok(out)
 }
 
 /// Ledger entries as JSON objects with the columns `csvgate runs` prints.

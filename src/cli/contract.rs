@@ -48,6 +48,15 @@ pub async fn run(context: &Context, command: ContractCommand) -> Result<ExitCode
                         table.name, check.holds, check.reason
                     );
                 }
+                for check in &table.dataset_checks {
+                    println!(
+                        "{}: after each load and by `csvgate check`: {}: value of `{}` {}",
+                        table.name,
+                        check.name,
+                        check.sql(&table.name, str::to_owned),
+                        check.expect,
+                    );
+                }
             }
             show(&contract.dictionary, Format::Table, out)?;
             print!("\n{}", ddl::ddl(&contract.dictionary));

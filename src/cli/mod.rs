@@ -3,6 +3,7 @@
 mod backup;
 #[cfg(feature = "ballista")]
 mod ballista;
+mod check;
 mod config;
 mod contract;
 mod db;
@@ -73,6 +74,9 @@ pub enum Command {
     Gen(generate::GenArgs),
     /// Answer a business question (q1, q2) from the warehouse or MySQL.
     Report(report::ReportArgs),
+    /// Check the contract's dataset rules (`type: sql`, `rowCount`) against the stored
+    /// tables; exit status 1 when one does not hold.
+    Check(check::CheckArgs),
     /// Run SQL over the warehouse and the landing files (or on MySQL).
     Sql(sql::SqlArgs),
     /// Serve the HTTP API: uploads (PUT /{bucket}/{key}), runs, reports.
@@ -121,7 +125,7 @@ impl Command {
     }
 }
 
-/// Some objects were not loaded; their ledger entries say why.
+/// Some objects were not loaded (their ledger entries say why), or dataset rules do not hold.
 pub const SOME_FAILED: u8 = 1;
 /// A bad flag, configuration or path, or an unreachable target: nothing was attempted, or a
 /// command other than a load failed. Clap's own usage errors exit 2 too.
@@ -186,6 +190,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Config(command) => config::run(&context, command).await,
         Command::Report(args) => report::run(&context, args).await,
         Command::Sql(args) => sql::run(&context, args).await,
+        Command::Check(args) => check::run(&context, args).await,
         Command::Serve(args) => serve::run(&context, args).await,
         #[cfg(feature = "ballista")]
         Command::Ballista(command) => ballista::run(&context, command).await,

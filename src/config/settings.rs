@@ -35,6 +35,10 @@ settings! {
     /// enforces.
     Contract = Setting::new("contract", TEXT).env("CSVGATE_CONTRACT").flag("contract")
         .default_note("the built-in HR contract");
+    /// A folder of the team's own reports, `datafusion/<name>.sql` and `mysql/<name>.sql`,
+    /// answered beside the built-in ones.
+    Queries = Setting::new("queries", TEXT).env("CSVGATE_QUERIES").flag("queries")
+        .default_note("the built-in HR reports only");
     /// Where valid rows go: `mysql://user@host:3306/database`, or unset for the Delta warehouse.
     Target = Setting::new("target", TEXT).env("CSVGATE_TARGET").flag("target")
         .default_note("the Delta warehouse");

@@ -8,13 +8,14 @@
 //! - [`node`]: YAML values with their place (`schema[2].properties[1].required`);
 //! - [`table`]: schema objects as tables; [`column`]: their properties as columns;
 //!   [`kind`]: what a column's values are (type, bounds, lengths, pattern); [`quality`]: the
-//!   row rules of a property's `quality` list.
+//!   row rules of a `quality` list, [`dataset`] its rules on the whole table.
 //!
 //! The HR tables of csvgate's first user are the built-in contract
 //! ([`contracts/hr.odcs.yaml`](../../contracts/hr.odcs.yaml), compiled in): a deployment that
 //! names no contract enforces them.
 
 mod column;
+mod dataset;
 mod kind;
 mod node;
 mod quality;
@@ -193,6 +194,21 @@ const DESCRIBED_ELEMENT: &[&str] = &[
     "transformDescription",
 ];
 
+/// What a quality rule may say that only documents it.
+const DESCRIBED_RULE: &[&str] = &[
+    "id",
+    "description",
+    "dimension",
+    "severity",
+    "businessImpact",
+    "tags",
+    "authoritativeDefinitions",
+    "customProperties",
+    "method",
+    "schedule",
+    "scheduler",
+];
+
 /// `key`, if present, must be `word` (ODCS allows others csvgate does not read: a table's
 /// physical name other than its name, say).
 fn expect_word(node: &Node, key: &str, word: &str) -> Result<(), Refusal> {
@@ -252,6 +268,8 @@ fn custom_properties<'a>(
     Ok(ours)
 }
 
+#[cfg(test)]
+mod dataset_tests;
 #[cfg(test)]
 mod refusal_tests;
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! A property's `quality` rules that judge one row at a time, as row checks: the library
 //! metrics `invalidValues` (with `validValues` or a `pattern`), `nullValues` and
-//! `duplicateValues` with `mustBe: 0`, and `type: custom` rules in DataFusion SQL. Anything
-//! else (thresholds, percentages, dataset-level SQL) is refused by place.
+//! `duplicateValues` with `mustBe: 0`, and `type: custom` rules in DataFusion SQL. Dataset-level
+//! rules (`type: sql`, `rowCount`) are [`super::dataset`]'s; anything else (thresholds,
+//! percentages) is refused by place.
 
 use std::collections::HashSet;
 use std::ops::ControlFlow;
@@ -13,25 +14,11 @@ use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::Parser;
 use datafusion::sql::sqlparser::tokenizer::Token;
 
-use super::Refusal;
+use super::dataset::is_dataset_rule;
 use super::kind;
 use super::node::Node;
+use super::{DESCRIBED_RULE, Refusal};
 use crate::dictionary::{ColumnKind, RowCheck, TextRule};
-
-/// What a quality rule may say that only documents it.
-const DESCRIBED: &[&str] = &[
-    "id",
-    "description",
-    "dimension",
-    "severity",
-    "businessImpact",
-    "tags",
-    "authoritativeDefinitions",
-    "customProperties",
-    "method",
-    "schedule",
-    "scheduler",
-];
 
 /// What a property's quality rules add to its column.
 #[derive(Default)]
@@ -54,6 +41,9 @@ pub(super) fn quality(
     };
     let name = property.required_text("name")?;
     for rule in rules.items()? {
+        if is_dataset_rule(&rule, false)? {
+            continue;
+        }
         severity_is_error(&rule)?;
         match rule
             .get("type")
@@ -73,20 +63,24 @@ pub(super) fn quality(
     Ok(quality)
 }
 
-/// The `quality` rules of a schema object: custom DataFusion conditions over the whole row
-/// (`columns` are the table's); dataset-level SQL and library metrics are refused by place.
+/// The `quality` rules of a schema object that judge a row: custom DataFusion conditions over
+/// the whole row (`columns` are the table's). Dataset-level rules are left to
+/// [`super::dataset`]; other library metrics are refused by place.
 pub(super) fn row_rules(object: &Node, columns: &[&str]) -> Result<Vec<RowCheck>, Refusal> {
     let Some(rules) = object.get("quality") else {
         return Ok(Vec::new());
     };
     let mut checks = Vec::new();
     for rule in rules.items()? {
+        if is_dataset_rule(&rule, true)? {
+            continue;
+        }
         severity_is_error(&rule)?;
         match rule.get("type").map(|at| at.text()).transpose()? {
             Some("custom") => checks.push(custom(&rule, columns)?),
             _ => {
                 return Err(rule.refuse(
-                    "on a table csvgate enforces `type: custom` rules over one row (`engine: datafusion`); dataset-level SQL and library metrics are not enforced yet",
+                    "on a table csvgate enforces `type: custom` rules over one row (`engine: datafusion`), `type: sql` and the rowCount metric",
                 ));
             }
         }
@@ -124,7 +118,7 @@ fn library(
 ) -> Result<(), Refusal> {
     rule.keys_within(
         &["type", "metric", "arguments", "mustBe", "name", "unit"],
-        DESCRIBED,
+        DESCRIBED_RULE,
         &[],
     )?;
     must_be_zero(rule)?;
@@ -221,7 +215,7 @@ fn valid_values(at: &Node, kind: &ColumnKind) -> Result<(Vec<String>, Vec<String
 fn custom(rule: &Node, columns: &[&str]) -> Result<RowCheck, Refusal> {
     rule.keys_within(
         &["type", "engine", "implementation", "name"],
-        DESCRIBED,
+        DESCRIBED_RULE,
         &[],
     )?;
     let engine = rule.required_text("engine")?;

@@ -31,14 +31,6 @@ fn what_cannot_be_enforced_is_refused_by_place() {
             "not the primary key",
         ),
         (
-            small_with(
-                "  - name: b\n",
-                "  - name: b\n    quality: [{type: sql, query: x}]\n",
-            ),
-            "schema[1].quality[0]",
-            "dataset-level SQL and library metrics are not enforced yet",
-        ),
-        (
             small_with("name: label", "name: reason"),
             "schema[0].properties[1].name",
             "a column csvgate adds",
@@ -286,8 +278,8 @@ fn what_cannot_be_enforced_is_refused_by_place() {
                 "{maxLength: 255}",
                 "{maxLength: 255}\n        quality: [{type: sql, query: 'SELECT 1'}]",
             ),
-            "schema[0].properties[1].quality[0].type",
-            "type sql is not enforced on a property",
+            "schema[0].properties[1].quality[0]",
+            "give exactly one of",
         ),
         (
             small_with(
@@ -385,6 +377,11 @@ fn what_cannot_be_enforced_is_refused_by_place() {
             "flat CSV rows",
         ),
     ];
+    assert_all_refused(cases);
+}
+
+/// Each `(contract, place, reason)` is refused at that place, for that reason.
+pub(super) fn assert_all_refused<const N: usize>(cases: [(String, &str, &str); N]) {
     for (text, place, reason) in cases {
         let error = Contract::parse(&text, "c.yaml").unwrap_err().to_string();
         let expected = format!("c.yaml: {place}: ");

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use super::node::Node;
 use super::{
-    DESCRIBED_ELEMENT, Refusal, column, custom_properties, expect_word, quality, safe_name,
+    DESCRIBED_ELEMENT, Refusal, column, custom_properties, dataset, expect_word, quality, safe_name,
 };
 use crate::dictionary::{Column, RejectBudget, TableRules};
 
@@ -81,6 +81,7 @@ fn table(object: &Node, objects: &[Node], names: &[String]) -> Result<Declared, 
     };
     let properties = properties.items()?;
     let mut columns = Vec::with_capacity(properties.len());
+    let mut dataset_checks = dataset::dataset_checks(object, None)?;
     let mut seen = HashSet::new();
     // What a custom rule of a property may name: the table's columns.
     let siblings: Vec<&str> = (properties.iter())
@@ -89,25 +90,19 @@ fn table(object: &Node, objects: &[Node], names: &[String]) -> Result<Declared, 
     for property in &properties {
         let column = column::column(property, objects, names, &siblings)?;
         let at = property.get("name").expect("read by column");
-        if !seen.insert(column.name.to_ascii_lowercase()) {
-            return Err(at.refuse(format!(
-                "column {:?} is declared twice (MySQL does not tell names apart by case)",
-                column.name
-            )));
-        }
-        // MySQL names each foreign key and index `<table>_<column>_fk` / `_idx`.
-        if name.len() + column.name.len() + 4 > 64 {
-            return Err(at.refuse(format!(
-                "table and column names together are at most 60 characters: {name}.{}",
-                column.name
-            )));
-        }
+        column_name_fits(&at, &name, &column.name, &mut seen)?;
+        dataset_checks.extend(dataset::dataset_checks(property, Some(&column.name))?);
         columns.push(column);
     }
     match (columns.iter()).filter(|column| column.key).count() {
         1 => {
             let checks = quality::row_rules(object, &siblings)?;
-            Ok((name, columns, TableRules { budget, checks }))
+            let rules = TableRules {
+                budget,
+                checks,
+                dataset_checks,
+            };
+            Ok((name, columns, rules))
         }
         0 => Err(object.refuse(format!(
             "table {name}: no primary key; csvgate de-duplicates and replaces rows by it: mark one integer or string property `primaryKey: true`"
@@ -116,6 +111,27 @@ fn table(object: &Node, objects: &[Node], names: &[String]) -> Result<Declared, 
             "table {name}: a composite primary key is not enforced yet: mark one property `primaryKey: true`"
         ))),
     }
+}
+
+/// `column` is new to its table (`seen` holds the names before it, lower-case) and fits
+/// MySQL's names of its keys and indexes (`<table>_<column>_fk` / `_idx`).
+fn column_name_fits(
+    at: &Node,
+    table: &str,
+    column: &str,
+    seen: &mut HashSet<String>,
+) -> Result<(), Refusal> {
+    if !seen.insert(column.to_ascii_lowercase()) {
+        return Err(at.refuse(format!(
+            "column {column:?} is declared twice (MySQL does not tell names apart by case)"
+        )));
+    }
+    if table.len() + column.len() + 4 > 64 {
+        return Err(at.refuse(format!(
+            "table and column names together are at most 60 characters: {table}.{column}"
+        )));
+    }
+    Ok(())
 }
 
 /// The table's reject budget, from its `csvgateMaxRejectedRows` (a count) and

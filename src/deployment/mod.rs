@@ -12,11 +12,13 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 
 use crate::backup::Backups;
+use crate::check::Recorder;
 use crate::config::{Config, Key};
 use crate::dictionary::Dictionary;
 use crate::pipeline::{IngestOptions, Pipeline};
 use crate::queue::{Queue, QueueError};
 use crate::report::Engines;
+use crate::report::named::Catalog;
 use crate::sink::delta::DeltaTarget;
 use crate::sink::mirror::Mirrored;
 use crate::sink::mysql::{MysqlTarget, TlsMode};
@@ -46,6 +48,8 @@ pub enum DeploymentError {
     Tls(String),
     #[error(transparent)]
     Contract(#[from] crate::contract::ContractError),
+    #[error("reports: {0}")]
+    Reports(#[from] crate::report::ReportError),
 }
 
 /// Everything one configuration runs on.
@@ -86,13 +90,27 @@ impl Deployment {
             claim_lease: Duration::from_secs(config.count(Key::ClaimLeaseSecs)),
             ..IngestOptions::default()
         };
+        let reports = match config.get(Key::Queries) {
+            Some(folder) => Catalog::with_folder(std::path::Path::new(folder))?,
+            None => Catalog::built_in(),
+        };
+        let engines = Engines {
+            warehouse,
+            mysql,
+            ballista: None,
+            reports: Arc::new(reports),
+        };
+        let recorder = Recorder {
+            engines: engines.clone(),
+            bucket: buckets.invalid.clone(),
+        };
         Ok(Deployment {
-            pipeline: Arc::new(Pipeline { buckets, target }),
-            engines: Engines {
-                warehouse,
-                mysql,
-                ballista: None,
-            },
+            pipeline: Arc::new(Pipeline {
+                buckets,
+                target,
+                after_load: Some(Arc::new(recorder)),
+            }),
+            engines,
             options,
             backups: Backups {
                 location: Location::bucket(location(Key::Backups), &config.s3())?,

@@ -12,12 +12,14 @@ use std::sync::Arc;
 
 mod budget;
 mod column;
+mod dataset_check;
 mod hr;
 mod keys;
 mod table;
 
 pub use budget::RejectBudget;
 pub use column::{Bound, Bounds, Column, ColumnKind, RowCheck, TextRule};
+pub use dataset_check::{DatasetCheck, Expectation};
 pub use keys::Keys;
 pub use table::{Table, TableRules};
 
@@ -72,7 +74,7 @@ pub struct NoSuchTable {
 
 /// The tables one deployment enforces, in load order: a table comes after the tables its
 /// foreign keys point at.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Dictionary {
     tables: Vec<TableRef>,
 }
@@ -84,7 +86,7 @@ impl Dictionary {
         Self::with_rules(declared, &HashMap::new())
     }
 
-    /// Like [`Dictionary::new`], each table with its budget and row rules from `rules` (none
+    /// Like [`Dictionary::new`], each table with its budget, row rules and dataset rules from `rules` (none
     /// when it has none).
     pub fn with_rules(
         declared: Vec<(&str, Vec<Column>)>,
@@ -100,10 +102,15 @@ impl Dictionary {
         let tables = (order.into_iter().enumerate())
             .map(|(rank, index)| {
                 let (name, columns) = slots[index].take().expect("each table placed once");
-                let TableRules { budget, checks } = rules.get(name).cloned().unwrap_or_default();
+                let TableRules {
+                    budget,
+                    checks,
+                    dataset_checks,
+                } = rules.get(name).cloned().unwrap_or_default();
                 Arc::new(Table {
                     budget,
                     checks,
+                    dataset_checks,
                     referenced: referenced.contains(name),
                     name: name.to_owned(),
                     columns,

@@ -9,15 +9,16 @@ use super::{
 };
 
 /// What a contract says of a table beyond its columns.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct TableRules {
     pub budget: super::RejectBudget,
     pub checks: Vec<super::RowCheck>,
+    pub dataset_checks: Vec<super::DatasetCheck>,
 }
 
 /// One table: its name is also how files are recognised (`jobs.csv`, `jobs/2024.csv`). Made
 /// only by [`super::Dictionary::new`], which knows where the table stands among the others.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq)]
 pub struct Table {
     pub name: String,
     pub columns: Vec<Column>,
@@ -25,6 +26,8 @@ pub struct Table {
     pub budget: super::RejectBudget,
     /// The contract's rules on a whole row, after each column's (reason `row: <reason>`).
     pub checks: Vec<super::RowCheck>,
+    /// The contract's rules on what the table holds, checked after each load.
+    pub dataset_checks: Vec<super::DatasetCheck>,
     /// Position in the dictionary's load order.
     pub(super) rank: usize,
     /// Whether another table's foreign key points at this one.

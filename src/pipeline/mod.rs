@@ -74,6 +74,15 @@ impl Default for IngestOptions {
 pub struct Pipeline {
     pub buckets: Buckets,
     pub target: Arc<dyn Target>,
+    /// What runs once a run has loaded rows into a table (the contract's dataset rules).
+    pub after_load: Option<Arc<dyn AfterLoad>>,
+}
+
+/// Work after a load changed a table, which must not fail it: the rows are committed. A trait,
+/// so the pipeline needs no query engine ([`crate::check::Recorder`] is the one there is).
+#[async_trait::async_trait]
+pub trait AfterLoad: Send + Sync {
+    async fn loaded(&self, run_id: &str, table: &TableRef);
 }
 
 /// An object found for a run.
@@ -154,7 +163,18 @@ impl Pipeline {
         for (_, jobs) in ranks {
             entries.extend(self.process_all(&run_id, jobs, options).await);
         }
+        for table in dictionary.tables() {
+            if entries.iter().any(|entry| loaded_into(entry, table)) {
+                self.after_loading(&run_id, table).await;
+            }
+        }
         Ok(entries)
+    }
+
+    async fn after_loading(&self, run_id: &str, table: &TableRef) {
+        if let Some(after_load) = &self.after_load {
+            after_load.loaded(run_id, table).await;
+        }
     }
 
     /// Processes `jobs` up to `options.workers` at a time, each on a task of its own so loads
@@ -237,7 +257,15 @@ impl Pipeline {
         options: &IngestOptions,
     ) -> Entry {
         let job = Job::new(self.target.dictionary(), location, object, options);
-        self.process_until_ended(run_id, &job, options).await
+        let entry = self.process_until_ended(run_id, &job, options).await;
+        if let Some(table) = job
+            .table
+            .as_ref()
+            .filter(|table| loaded_into(&entry, table))
+        {
+            self.after_loading(run_id, table).await;
+        }
+        entry
     }
 
     /// Processes `job`, and again after a pause each time another run holds it: its holder
@@ -253,6 +281,11 @@ impl Pipeline {
             }
         }
     }
+}
+
+/// Whether `entry` committed rows into `table`.
+fn loaded_into(entry: &Entry, table: &TableRef) -> bool {
+    entry.status == ledger::Status::Done && entry.rows_valid > 0 && entry.table == table.name
 }
 
 /// How often a run looks again at an object another run holds, at most.

@@ -21,10 +21,12 @@ use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::streaming::PartitionStream;
 use datafusion::prelude::{SQLOptions, SessionContext};
+use datafusion::scalar::ScalarValue;
 use futures::StreamExt;
-use mysql_async::{Row, Value};
+use mysql_async::{Params, Row, Value};
 
 use super::ReportError;
+use super::param::ParamValue;
 use crate::dictionary::{Table, TableRef};
 use crate::pipeline::table_of;
 use crate::sink::Rows;
@@ -83,7 +85,22 @@ pub async fn read_only(
     ctx: &SessionContext,
     sql: &str,
 ) -> Result<(SchemaRef, Vec<RecordBatch>), ReportError> {
-    let frame = (ctx.sql_with_options(sql, queries_only()).await).map_err(Box::new)?;
+    read_only_bound(ctx, sql, &[]).await
+}
+
+/// Like [`read_only`], with `$name` placeholders bound to `params`.
+pub async fn read_only_bound(
+    ctx: &SessionContext,
+    sql: &str,
+    params: &[(String, ParamValue)],
+) -> Result<(SchemaRef, Vec<RecordBatch>), ReportError> {
+    let mut frame = (ctx.sql_with_options(sql, queries_only()).await).map_err(Box::new)?;
+    if !params.is_empty() {
+        let values: Vec<(&str, ScalarValue)> = (params.iter())
+            .map(|(name, value)| (name.as_str(), value.scalar()))
+            .collect();
+        frame = frame.with_param_values(values).map_err(Box::new)?;
+    }
     let schema: SchemaRef = Arc::new(frame.schema().as_arrow().clone());
     let batches = frame.collect().await.map_err(Box::new)?;
     Ok((schema, batches))
@@ -225,7 +242,24 @@ pub async fn mysql(
     target: &MysqlTarget,
     sql: &str,
 ) -> Result<(SchemaRef, Vec<RecordBatch>), ReportError> {
-    let (names, rows): (Vec<String>, Vec<Row>) = target.read_only(sql).await?;
+    mysql_bound(target, sql, &[]).await
+}
+
+/// Like [`mysql`], with `:name` placeholders bound to `params`.
+pub async fn mysql_bound(
+    target: &MysqlTarget,
+    sql: &str,
+    params: &[(String, ParamValue)],
+) -> Result<(SchemaRef, Vec<RecordBatch>), ReportError> {
+    let params = match params.is_empty() {
+        true => Params::Empty,
+        false => Params::from(
+            (params.iter())
+                .map(|(name, value)| (name.as_str(), value.mysql()))
+                .collect::<Vec<_>>(),
+        ),
+    };
+    let (names, rows): (Vec<String>, Vec<Row>) = target.read_only(sql, params).await?;
     let schema: SchemaRef = Arc::new(Schema::new(
         names
             .iter()

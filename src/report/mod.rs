@@ -1,12 +1,14 @@
 //! The business questions, answered by either engine: DataFusion over the Delta warehouse or
 //! the MySQL target. The SQL lives in `queries/<engine>/`, one file per query, for people to
-//! read; both engines' answers are shaped into the same Arrow schema so they can be compared
-//! cell by cell.
+//! read ([`named`]: a team adds its own); the HR brief's two ([`Report`]) are shaped into the
+//! same Arrow schema in both engines so they can be compared cell by cell.
 
 pub mod adhoc;
 #[cfg(feature = "ballista")]
 pub mod cluster;
 pub mod format;
+pub mod named;
+pub mod param;
 
 use std::sync::Arc;
 
@@ -17,12 +19,14 @@ use datafusion::arrow::error::ArrowError;
 use datafusion::error::DataFusionError;
 use datafusion::prelude::SessionContext;
 use datafusion::scalar::ScalarValue;
-use mysql_async::Row;
+use mysql_async::{Params, Row};
 
 use crate::shape::to_schema;
 use crate::sink::SinkError;
 use crate::sink::delta::DeltaTarget;
 use crate::sink::mysql::MysqlTarget;
+use named::{Catalog, NamedReport};
+use param::ParamValue;
 
 /// The year the HR brief asks about.
 pub const DEFAULT_YEAR: i32 = 2021;
@@ -80,6 +84,17 @@ pub enum ReportError {
     NotPlainParquet { table: String, file: String },
     #[error("year {0}: must be {first} to {last}, the years a stored timestamp can hold", first = YEARS.start(), last = YEARS.end())]
     Year(i32),
+    #[error("{path}: {reason}")]
+    Catalog { path: String, reason: String },
+    #[error("no report {name}: the reports are {known}")]
+    UnknownReport { name: String, known: String },
+    #[error("report {report}: {reason}")]
+    Param { report: String, reason: String },
+    #[error("report {report} is not written for {engine} (no queries/{engine}/{report}.sql)")]
+    NotInEngine {
+        report: String,
+        engine: &'static str,
+    },
 }
 
 /// Years a report can be asked for: those of nanosecond timestamps, which every stored hire
@@ -95,6 +110,15 @@ pub struct Engines {
     pub mysql: Option<MysqlTarget>,
     /// The Ballista scheduler, `df://HOST:PORT`.
     pub ballista: Option<String>,
+    /// The named reports they answer.
+    pub reports: Arc<Catalog>,
+}
+
+/// The engine a question goes to, once the default is applied.
+pub enum Chosen<'a> {
+    Datafusion,
+    Mysql(&'a MysqlTarget),
+    Ballista,
 }
 
 impl Engines {
@@ -103,6 +127,17 @@ impl Engines {
         Engines {
             ballista: scheduler,
             ..self
+        }
+    }
+
+    /// The engine `engine` names, or the default one (MySQL when configured, being the
+    /// system of record, else DataFusion) when none is asked for.
+    pub fn choose(&self, engine: Option<Engine>) -> Result<Chosen<'_>, ReportError> {
+        match (engine, &self.mysql) {
+            (Some(Engine::Mysql) | None, Some(mysql)) => Ok(Chosen::Mysql(mysql)),
+            (Some(Engine::Mysql), None) => Err(ReportError::NoMysqlTarget),
+            (Some(Engine::Datafusion) | None, _) => Ok(Chosen::Datafusion),
+            (Some(Engine::Ballista), _) => Ok(Chosen::Ballista),
         }
     }
 
@@ -116,16 +151,52 @@ impl Engines {
         if !YEARS.contains(&year) {
             return Err(ReportError::Year(year));
         }
-        match (engine, &self.mysql) {
-            (Some(Engine::Mysql) | None, Some(mysql)) => report.mysql(mysql, year).await,
-            (Some(Engine::Mysql), None) => Err(ReportError::NoMysqlTarget),
-            (Some(Engine::Datafusion) | None, _) => {
+        match self.choose(engine)? {
+            Chosen::Mysql(mysql) => report.mysql(mysql, year).await,
+            Chosen::Datafusion => {
                 report
                     .datafusion(&self.warehouse.session().await?, year)
                     .await
             }
-            (Some(Engine::Ballista), _) => {
+            Chosen::Ballista => {
                 (self.on_cluster(|ctx| async move { report.datafusion(&ctx, year).await })).await
+            }
+        }
+    }
+
+    /// The named `report` with parameters `bound`, from `engine` (the default when `None`).
+    /// MySQL's columns come back as text, as `csvgate sql` gives them.
+    pub async fn run_named(
+        &self,
+        report: &NamedReport,
+        bound: &[(String, ParamValue)],
+        engine: Option<Engine>,
+    ) -> Result<(SchemaRef, Vec<RecordBatch>), ReportError> {
+        let missing = |engine| ReportError::NotInEngine {
+            report: report.name.clone(),
+            engine,
+        };
+        match self.choose(engine)? {
+            Chosen::Mysql(mysql) => {
+                let sql = report.mysql.as_deref().ok_or_else(|| missing("mysql"))?;
+                adhoc::mysql_bound(mysql, sql, bound).await
+            }
+            chosen => {
+                let sql = report
+                    .datafusion
+                    .as_deref()
+                    .ok_or_else(|| missing("datafusion"))?;
+                match chosen {
+                    Chosen::Ballista => {
+                        let run =
+                            |ctx| async move { adhoc::read_only_bound(&ctx, sql, bound).await };
+                        self.on_cluster(run).await
+                    }
+                    _ => {
+                        let ctx = self.warehouse.session().await?;
+                        adhoc::read_only_bound(&ctx, sql, bound).await
+                    }
+                }
             }
         }
     }
@@ -169,18 +240,46 @@ impl Engines {
 }
 
 impl Report {
-    fn datafusion_sql(self) -> &'static str {
-        match self {
-            Report::Q1 => include_str!("../../queries/datafusion/q1_hires_by_quarter.sql"),
-            Report::Q2 => include_str!("../../queries/datafusion/q2_departments_above_mean.sql"),
+    /// The HR report a name (its file stem or `q1`/`q2`) calls, if it is one.
+    pub fn named(name: &str) -> Option<Report> {
+        [Report::Q1, Report::Q2]
+            .into_iter()
+            .find(|report| report.built_in().name == name || report.alias() == name)
+    }
+
+    /// The year among its `bound` parameters (it declares `@param year integer`); a year out of
+    /// i32's range is one [`Engines::answer`] refuses.
+    pub fn year(self, bound: &[(String, ParamValue)]) -> i32 {
+        match bound.iter().find(|(name, _)| name == "year") {
+            Some((_, ParamValue::Integer(year))) => i32::try_from(*year).unwrap_or(i32::MAX),
+            _ => DEFAULT_YEAR,
         }
     }
 
-    fn mysql_sql(self) -> &'static str {
+    fn alias(self) -> &'static str {
         match self {
-            Report::Q1 => include_str!("../../queries/mysql/q1_hires_by_quarter.sql"),
-            Report::Q2 => include_str!("../../queries/mysql/q2_departments_above_mean.sql"),
+            Report::Q1 => "q1",
+            Report::Q2 => "q2",
         }
+    }
+
+    /// Its SQL files, compiled in.
+    pub fn built_in(self) -> &'static NamedReport {
+        static BUILT_IN: std::sync::LazyLock<Catalog> = std::sync::LazyLock::new(Catalog::built_in);
+        BUILT_IN
+            .get(self.alias())
+            .expect("the HR reports are built in")
+    }
+
+    fn datafusion_sql(self) -> &'static str {
+        self.built_in()
+            .datafusion
+            .as_deref()
+            .expect("written for datafusion")
+    }
+
+    fn mysql_sql(self) -> &'static str {
+        self.built_in().mysql.as_deref().expect("written for mysql")
     }
 
     /// The columns of the answer, the same for both engines.
@@ -208,7 +307,7 @@ impl Report {
     ) -> Result<RecordBatch, ReportError> {
         let frame = ctx.sql(self.datafusion_sql()).await.map_err(Box::new)?;
         let frame = frame
-            .with_param_values(vec![ScalarValue::Int64(Some(year.into()))])
+            .with_param_values(vec![("year", ScalarValue::Int64(Some(year.into())))])
             .map_err(Box::new)?;
         let batches = frame.collect().await.map_err(Box::new)?;
         let schema = self.schema();
@@ -221,10 +320,8 @@ impl Report {
 
     /// The answer for `year` from the MySQL target.
     pub async fn mysql(self, target: &MysqlTarget, year: i32) -> Result<RecordBatch, ReportError> {
-        // Each query names the year twice (start and end of its range).
-        let rows: Vec<Row> = target
-            .exec(self.mysql_sql(), vec![year.into(), year.into()])
-            .await?;
+        let year = Params::from(vec![("year", mysql_async::Value::from(year))]);
+        let rows: Vec<Row> = target.exec(self.mysql_sql(), year).await?;
         let schema = self.schema();
         let columns = schema
             .fields()

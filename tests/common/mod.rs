@@ -56,7 +56,11 @@ impl Sandbox {
     pub fn with_target(target: Arc<dyn Target>) -> Sandbox {
         let mut sandbox = Sandbox::new();
         let buckets = sandbox.pipeline.buckets.clone();
-        sandbox.pipeline = Arc::new(Pipeline { buckets, target });
+        sandbox.pipeline = Arc::new(Pipeline {
+            buckets,
+            target,
+            after_load: None,
+        });
         sandbox
     }
 

@@ -4,6 +4,10 @@
                              seeded, with every kind of violation the contract names
     retail.py expect DIR     prints, as JSON, per table the rows kept, the rejected rows per
                              reason, and the exact sum of each kept decimal column
+    retail.py measure DIR    prints, as JSON, the value of each dataset rule of the contract
+                             over the kept rows, by the rule's name
+    retail.py revenue DIR    prints, as CSV, the kept orders of 2024 and their exact revenue by
+                             month (examples/queries/*/revenue_by_month.sql's answer)
 
 The rules are written here from examples/contracts/retail.odcs.yaml and the README's table of
 what each ODCS field means, not from csvgate's code: the test compares the two readings.
@@ -217,7 +221,34 @@ def order_total(fields):
 
 
 def expect(folder: Path) -> dict:
+    return kept_and_rejected(folder)[0]
+
+
+def measure(folder: Path) -> dict:
+    """The contract's dataset rules (`type: sql`, `rowCount`) over the rows kept."""
+    kept = kept_and_rejected(folder)[1]
+    big = [row for row in kept["orders"] if int(row["quantity"]) * Decimal(row["unit_price"]) > 10000]
+    return {
+        "orders are loaded": len(kept["orders"]),
+        "few orders above 10000": len(big),
+        "most weights are known": sum(1 for row in kept["products"] if row["weight_kg"] == ""),
+    }
+
+
+def revenue(folder: Path) -> str:
+    by_month = {}
+    for row in kept_and_rejected(folder)[1]["orders"]:
+        if row["ordered_on"].startswith("2024-"):
+            month = int(row["ordered_on"][5:7])
+            orders, total = by_month.get(month, (0, Decimal("0.00")))
+            by_month[month] = (orders + 1, total + int(row["quantity"]) * Decimal(row["unit_price"]))
+    lines = ["month,orders,revenue"] + [f"{m},{n},{t:.2f}" for m, (n, t) in sorted(by_month.items())]
+    return "\n".join(lines) + "\n"
+
+
+def kept_and_rejected(folder: Path) -> tuple[dict, dict]:
     kept_keys = {}
+    kept_rows = {}
     result = {}
     for table, columns in TABLES.items():
         with open(folder / f"{table}.csv", newline="") as source:
@@ -260,14 +291,19 @@ def expect(folder: Path) -> dict:
             else:
                 kept.append(values)
         kept_keys[table] = {row[KEYS[table]] for row in kept}
+        kept_rows[table] = kept
         sums = {column: str(sum((Decimal(row[column]).quantize(Decimal("0.01")) for row in kept), Decimal("0.00"))) for column in DECIMALS.get(table, [])}
         result[table] = {"kept": len(kept), "rejected": dict(reasons), "sums": sums}
-    return result
+    return result, kept_rows
 
 
 if __name__ == "__main__":
     command, folder = sys.argv[1], Path(sys.argv[2])
     if command == "generate":
         generate(folder)
+    elif command == "revenue":
+        print(revenue(folder), end="")
+    elif command == "measure":
+        print(json.dumps(measure(folder), indent=1, sort_keys=True))
     else:
         print(json.dumps(expect(folder), indent=1, sort_keys=True))

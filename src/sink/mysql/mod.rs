@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 use mysql_async::prelude::Queryable;
-use mysql_async::{Conn, Opts, OptsBuilder, Pool, Row, TxOpts, Value};
+use mysql_async::{Conn, Opts, OptsBuilder, Pool, Row, TxOpts};
 
 use crate::dictionary::{ColumnKind, Dictionary, Keys, Table, TableRef};
 
@@ -163,7 +163,11 @@ impl MysqlTarget {
     }
 
     /// Runs a statement with parameters and returns its rows.
-    pub async fn exec(&self, sql: &str, params: Vec<Value>) -> Result<Vec<Row>, SinkError> {
+    pub async fn exec(
+        &self,
+        sql: &str,
+        params: impl Into<mysql_async::Params> + Send,
+    ) -> Result<Vec<Row>, SinkError> {
         self.conn()
             .await?
             .exec(sql, params)
@@ -174,7 +178,11 @@ impl MysqlTarget {
     /// Runs `sql`, one statement, in a read-only transaction: its column names and rows. One
     /// statement, because a second could end the transaction first (`SELECT 1; COMMIT;
     /// DELETE …`): a text with more is refused before anything runs.
-    pub async fn read_only(&self, sql: &str) -> Result<(Vec<String>, Vec<Row>), SinkError> {
+    pub async fn read_only(
+        &self,
+        sql: &str,
+        params: mysql_async::Params,
+    ) -> Result<(Vec<String>, Vec<Row>), SinkError> {
         if statements(sql) > 1 {
             return Err(SinkError::Config {
                 target: self.display.clone(),
@@ -187,17 +195,30 @@ impl MysqlTarget {
         let mut options = TxOpts::default();
         options.with_readonly(Some(true));
         let mut transaction = conn.start_transaction(options).await.map_err(&error)?;
-        let mut result = transaction.query_iter(sql).await.map_err(&error)?;
-        let names = result
-            .columns_ref()
-            .iter()
-            .map(|column| column.name_str().into_owned())
-            .collect();
-        let rows: Vec<Row> = result.collect().await.map_err(&error)?;
-        drop(result);
+        // Parameters go with a prepared statement; without, the text protocol runs any
+        // statement MySQL cannot prepare.
+        let answer = match params {
+            mysql_async::Params::Empty => {
+                names_and_rows(transaction.query_iter(sql).await.map_err(&error)?).await
+            }
+            params => {
+                names_and_rows(transaction.exec_iter(sql, params).await.map_err(&error)?).await
+            }
+        };
+        let answer = answer.map_err(&error)?;
         transaction.rollback().await.map_err(error)?;
-        Ok((names, rows))
+        Ok(answer)
     }
+}
+
+/// A result's column names and rows.
+async fn names_and_rows<P: mysql_async::prelude::Protocol>(
+    mut result: mysql_async::QueryResult<'_, '_, P>,
+) -> Result<(Vec<String>, Vec<Row>), mysql_async::Error> {
+    let names = (result.columns_ref().iter())
+        .map(|column| column.name_str().into_owned())
+        .collect();
+    Ok((names, result.collect().await?))
 }
 
 /// How many statements `sql` holds: its `;` outside strings and comments that have more

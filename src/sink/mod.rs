@@ -54,6 +54,8 @@ pub enum SinkError {
     Config { target: String, reason: String },
     /// Another worker committed the same object version while this load was staging it: this
     /// load's rows were dropped, the object is loaded once.
+    #[error("table {table}: {reason}; nothing was changed")]
+    SchemaChange { table: String, reason: String },
     #[error("{target}: {object} was loaded by another run meanwhile")]
     LoadedMeanwhile { target: String, object: String },
     #[error(transparent)]

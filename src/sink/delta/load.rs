@@ -40,6 +40,9 @@ pub(super) struct DeltaLoad {
     table: TableRef,
     delta: DeltaTable,
     writer: RecordBatchWriter,
+    /// The table's columns in its schema's order, which a column the contract added later
+    /// (appended by schema evolution) may make differ from the contract's.
+    stored_order: Vec<String>,
     ids: Keys,
     commit: CommitProperties,
     mode: Mode,
@@ -76,6 +79,10 @@ impl DeltaLoad {
         mode: Mode,
     ) -> Result<DeltaLoad, SinkError> {
         let delta = target.open_or_create(table).await?;
+        let snapshot = delta.snapshot().map_err(target.error(&table.name))?;
+        let stored_order = (snapshot.schema().fields())
+            .map(|field| field.name().clone())
+            .collect();
         let writer = RecordBatchWriter::for_table(&delta)
             .map_err(target.error(&table.name))?
             .with_writer_properties(writer_properties())
@@ -85,6 +92,7 @@ impl DeltaLoad {
             table: TableRef::clone(table),
             delta,
             writer,
+            stored_order,
             ids: Keys::of(&table.key_column().kind),
             commit,
             mode,
@@ -220,6 +228,23 @@ async fn upsert(
     Ok((committed, existing))
 }
 
+impl DeltaLoad {
+    /// `rows` with their columns in the table's order.
+    fn in_stored_order(&self, rows: RecordBatch) -> Result<RecordBatch, SinkError> {
+        let schema = rows.schema();
+        let names = schema.fields().iter().map(|field| field.name());
+        if names.eq(self.stored_order.iter()) {
+            return Ok(rows);
+        }
+        let indices = (self.stored_order.iter())
+            .map(|name| schema.index_of(name))
+            .collect::<Result<Vec<_>, _>>();
+        let arrow_error = |source| self.target.arrow_error(source);
+        rows.project(&indices.map_err(arrow_error)?)
+            .map_err(arrow_error)
+    }
+}
+
 #[async_trait]
 impl Load for DeltaLoad {
     async fn write(&mut self, rows: RecordBatch) -> Result<(), SinkError> {
@@ -231,6 +256,7 @@ impl Load for DeltaLoad {
             .index_of(&self.table.key_column().name)
             .map_err(|source| self.target.arrow_error(source))?;
         self.ids.insert_column(rows.column(key));
+        let rows = self.in_stored_order(rows)?;
         self.writer
             .write(rows)
             .await

@@ -26,6 +26,7 @@
 mod claims;
 mod cleanup;
 mod commit;
+mod evolve;
 mod files;
 mod history;
 mod ids;

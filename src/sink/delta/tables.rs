@@ -118,7 +118,7 @@ impl DeltaTarget {
     pub(super) async fn open_or_create(&self, table: &Table) -> Result<DeltaTable, SinkError> {
         let delta = self.open(&table.name).await?;
         if delta.version().is_some() {
-            return Ok(delta);
+            return self.evolved(table, delta).await;
         }
         let created = delta
             .create()

@@ -69,40 +69,51 @@ pub fn column_type(kind: &ColumnKind) -> String {
 }
 
 /// One column's line of its `CREATE TABLE`.
-fn column_line(column: &Column) -> String {
+pub(super) fn column_line(column: &Column) -> String {
     let null = if column.required { "NOT NULL" } else { "NULL" };
     format!("  {} {} {null}", column.name, column_type(&column.kind))
 }
 
-fn create_table(dictionary: &Dictionary, table: &Table) -> String {
+pub(super) fn create_table(dictionary: &Dictionary, table: &Table) -> String {
     let mut lines: Vec<String> = table.columns.iter().map(column_line).collect();
     lines.push(format!("  PRIMARY KEY ({})", table.key_column().name));
     for column in &table.columns {
-        // Foreign keys index their column, which the per-department reports group by.
-        if let Some(target) = &column.reference {
-            lines.push(format!(
-                "  CONSTRAINT {table}_{column}_fk FOREIGN KEY ({column}) REFERENCES {target} ({key})",
-                table = table.name,
-                column = column.name,
-                key = (dictionary.table(target))
-                    .expect("the dictionary checks references")
-                    .key_column()
-                    .name
-            ));
-        }
-        // Reports filter hires by year.
-        if column.kind == ColumnKind::Timestamp {
-            lines.push(format!(
-                "  KEY {}_{}_idx ({})",
-                table.name, column.name, column.name
-            ));
-        }
+        lines.extend(references_and_indexes(dictionary, table, column));
     }
     format!(
         "CREATE TABLE IF NOT EXISTS {} (\n{}\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;\n",
         table.name,
         lines.join(",\n")
     )
+}
+
+/// The lines of `column`'s foreign key and index in its table's `CREATE TABLE`, if any.
+pub(super) fn references_and_indexes(
+    dictionary: &Dictionary,
+    table: &Table,
+    column: &Column,
+) -> Vec<String> {
+    let mut lines = Vec::new();
+    // Foreign keys index their column, which the per-department reports group by.
+    if let Some(target) = &column.reference {
+        lines.push(format!(
+            "  CONSTRAINT {table}_{column}_fk FOREIGN KEY ({column}) REFERENCES {target} ({key})",
+            table = table.name,
+            column = column.name,
+            key = (dictionary.table(target))
+                .expect("the dictionary checks references")
+                .key_column()
+                .name
+        ));
+    }
+    // Reports filter hires by year.
+    if column.kind == ColumnKind::Timestamp {
+        lines.push(format!(
+            "  KEY {}_{}_idx ({})",
+            table.name, column.name, column.name
+        ));
+    }
+    lines
 }
 
 /// The ledger: one row per processed object version. `fingerprint` is the SHA-256 of

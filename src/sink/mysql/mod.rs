@@ -11,6 +11,7 @@ pub mod ddl;
 mod ledger;
 mod load;
 mod meanwhile;
+mod migrate;
 pub mod rows;
 mod tls;
 

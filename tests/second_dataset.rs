@@ -19,6 +19,9 @@ use serde_json::{Value, json};
 
 const TABLES: [&str; 3] = ["customers", "products", "orders"];
 
+/// How `csvgate check` names its judgement of the stored rows.
+const STORED_ROWS: &str = csvgate::check::STORED_ROWS_RULE;
+
 /// What some generated row breaks, each (checked on the independent reading, so the generator
 /// cannot drift into testing less).
 const EVERY_KIND_OF_VIOLATION: [&str; 21] = [
@@ -69,18 +72,7 @@ fn retail_py(command: &str, folder: &Path) -> Vec<u8> {
 /// The rows kept, the rejected ones per reason and the sum of each decimal column, per table,
 /// as csvgate left them: counted by `csvgate sql`, read from the invalid files.
 fn as_csvgate_left_them(dir: &Path, flags: &[&str]) -> Value {
-    let engine: &[&str] = match flags.contains(&"--target") {
-        true => &["--engine", "mysql"],
-        false => &[],
-    };
-    // The one value a query answers, from its CSV (a header line, then the value).
-    let query = |query: &str| {
-        let args = [flags, &["sql", query, "--format", "csv"], engine].concat();
-        let output = csvgate(dir, &args);
-        assert!(output.status.success(), "{}", text(&output.stderr));
-        let out = text(&output.stdout);
-        out.lines().nth(1).unwrap_or_default().to_owned()
-    };
+    let query = |query: &str| sql_value(dir, flags, query);
     let mut tables = serde_json::Map::new();
     for table in TABLES {
         let kept: u64 = query(&format!("SELECT count(*) AS n FROM {table}"))
@@ -141,7 +133,12 @@ fn agrees_with_the_independent_computation(dir: &Path, target: &[&str]) {
     );
     let checked = run(&["check", "--format", "json"]);
     let checked: Value = serde_json::from_slice(&checked.stdout).unwrap();
-    assert_eq!(rule_values(&checked), measured, "csvgate check");
+    let mut expected_checks = measured.clone();
+    for table in TABLES {
+        expected_checks.insert(format!("{table}: {STORED_ROWS}"), 0.0);
+    }
+    assert_eq!(rule_values(&checked), expected_checks, "csvgate check");
+    stricter_rules_fail_the_check(dir, &flags);
     let queries = example_queries();
     let revenue = run(&[
         "--queries",
@@ -205,46 +202,82 @@ fn rule_values(outcomes: &Value) -> BTreeMap<String, f64> {
     );
     (outcomes.iter())
         .map(|outcome| {
-            let rule = outcome["rule"].as_str().unwrap().to_owned();
+            let rule = match outcome["rule"].as_str().unwrap() {
+                STORED_ROWS => format!("{}: {STORED_ROWS}", outcome["table"].as_str().unwrap()),
+                rule => rule.to_owned(),
+            };
             (rule, outcome["value"].as_f64().unwrap())
         })
         .collect()
 }
 
-/// A dataset rule that does not hold fails `csvgate check` (exit 1) with its value, and
-/// reaches no row: the load that broke it went through.
-fn a_broken_dataset_rule_fails_the_check(dir: &Path) {
+/// Rules made stricter fail `csvgate check` (exit 1): a dataset rule that no longer holds
+/// gives its value, and a row rule the stored rows no longer meet gives how many it would now
+/// reject; neither reaches a row that is stored.
+fn stricter_rules_fail_the_check(dir: &Path, flags: &[&str]) {
     let tightened = dir.join("tightened.odcs.yaml");
     let contract = std::fs::read_to_string(retail_contract()).unwrap();
-    let rule = "        mustBeLessThan: 300\n";
-    assert!(
-        contract.contains(rule),
-        "the rule to tighten is in the contract"
+    let (rule, name) = (
+        "        mustBeLessThan: 300\n",
+        "          maxLength: 100\n",
     );
-    std::fs::write(
-        &tightened,
-        contract.replace(rule, "        mustBeLessThan: 100\n"),
-    )
-    .unwrap();
-    let args = [
-        "--contract",
-        tightened.to_str().unwrap(),
-        "check",
-        "--table",
-        "orders",
-        "--format",
-        "json",
-    ];
+    assert!(
+        contract.contains(rule) && contract.contains(name),
+        "the rules to tighten"
+    );
+    let stricter = (contract.replace(rule, "        mustBeLessThan: 100\n"))
+        .replace(name, "          maxLength: 10\n");
+    std::fs::write(&tightened, stricter).unwrap();
+    let mut flags = flags.to_vec();
+    flags[1] = tightened.to_str().unwrap();
+    let args = [&flags[..], &["check", "--format", "json"]].concat();
     let output = csvgate(dir, &args);
     assert_eq!(output.status.code(), Some(1), "{}", text(&output.stderr));
     let outcomes: Value = serde_json::from_slice(&output.stdout).unwrap();
-    let broken: Vec<&Value> = (outcomes.as_array().unwrap().iter())
+    let broken: Vec<(&str, &str, f64)> = (outcomes.as_array().unwrap().iter())
         .filter(|outcome| outcome["passed"] == false)
+        .map(|o| {
+            (
+                o["table"].as_str().unwrap(),
+                o["rule"].as_str().unwrap(),
+                o["value"].as_f64().unwrap(),
+            )
+        })
         .collect();
-    assert_eq!(broken.len(), 1, "{outcomes}");
-    assert_eq!(broken[0]["rule"], "few orders above 10000");
-    assert_eq!(broken[0]["expected"], "< 100");
-    assert!(broken[0]["value"].as_f64().unwrap() >= 100.0, "{outcomes}");
+    let long_names = sql_value(
+        dir,
+        &flags,
+        "SELECT COUNT(*) AS n FROM customers WHERE CHAR_LENGTH(name) > 10",
+    );
+    assert_eq!(
+        broken,
+        [
+            ("customers", STORED_ROWS, long_names.parse::<f64>().unwrap()),
+            ("orders", "few orders above 10000", 208.0),
+        ],
+        "{outcomes}"
+    );
+    let examples = outcomes.to_string();
+    assert!(
+        examples.contains("name: longer than 10 characters"),
+        "{examples}"
+    );
+}
+
+/// The one value `query` answers, by `csvgate sql` (MySQL's when it is the target).
+fn sql_value(dir: &Path, flags: &[&str], query: &str) -> String {
+    let engine: &[&str] = match flags.contains(&"--target") {
+        true => &["--engine", "mysql"],
+        false => &[],
+    };
+    let output = csvgate(
+        dir,
+        &[flags, &["sql", query, "--format", "csv"], engine].concat(),
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    // A header line, then the value.
+    let csv = text(&output.stdout);
+    csv.lines().nth(1).unwrap_or_default().to_owned()
 }
 
 /// Backs every table up in `format`, changes orders (a row replaced with other values and
@@ -288,7 +321,6 @@ fn a_backup_restores_what_it_saved(dir: &Path, flags: &[&str], format: &str) {
 fn the_retail_contract_keeps_and_rejects_what_an_independent_reading_does_on_the_warehouse() {
     let dir = tempfile::tempdir().unwrap();
     agrees_with_the_independent_computation(dir.path(), &[]);
-    a_broken_dataset_rule_fails_the_check(dir.path());
 
     let tested = datacontract_test(dir.path(), &[]);
     let checks = tested["checks"].as_array().unwrap();

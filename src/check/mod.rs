@@ -2,12 +2,17 @@
 //! queries run in one engine and their values held against the rules' operators. They run
 //! after every load that changed a table, and on demand (`csvgate check`).
 //!
+//! `csvgate check` also reads the rows the warehouse holds and judges them by the row rules as
+//! they are now ([`stored`]): a rule made stricter applies to later loads, and this lists the
+//! stored rows it would reject.
+//!
 //! A failed rule rejects nothing and fails no load (the rows already met every row rule); it
 //! is logged as a warning and recorded with the run, in the invalid bucket at
 //! `_csvgate_checks/<table>/<run-id>.json`, beside the run's rejected rows.
 
 mod measure;
 mod record;
+mod stored;
 
 use std::sync::Arc;
 
@@ -19,6 +24,7 @@ use crate::dictionary::Table;
 use crate::report::{Engine, Engines};
 
 pub use record::Recorder;
+pub use stored::{STORED_ROWS_RULE, stored_rows};
 
 /// What one rule came to.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]

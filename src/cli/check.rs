@@ -32,6 +32,7 @@ pub async fn run(context: &Context, args: CheckArgs) -> Result<ExitCode, CliErro
     let mut outcomes = Vec::new();
     for table in &tables {
         outcomes.extend(check::check_table(&deployment.engines, args.engine, table).await);
+        outcomes.push(check::stored_rows(&deployment.engines, args.engine, table).await);
     }
     let batch = check::to_batch(&outcomes)?;
     format::write(
@@ -43,7 +44,7 @@ pub async fn run(context: &Context, args: CheckArgs) -> Result<ExitCode, CliErro
     let failed = outcomes.iter().filter(|outcome| !outcome.passed).count();
     if failed > 0 {
         eprintln!(
-            "csvgate: {failed} of {} dataset rules do not hold (see the value and error columns)",
+            "csvgate: {failed} of {} checks do not hold (see the value and error columns)",
             outcomes.len()
         );
         return Ok(ExitCode::from(super::SOME_FAILED));

@@ -18,6 +18,7 @@ mod key_lookup;
 mod limits;
 mod read;
 pub mod rules;
+mod stored;
 mod text_rows;
 
 use std::fmt;
@@ -38,6 +39,7 @@ pub use dialect::{Dialect, HeaderMode, INVALID_FILE_EXTRA_COLUMNS};
 pub use key_lookup::ReferenceIds;
 pub use limits::Limits;
 pub use read::{ReadError, ReadSummary};
+pub use stored::StoredRowJudge;
 
 /// Batches buffered between the reader thread and the rules.
 const CHANNEL_BATCHES: usize = 4;

@@ -1,6 +1,7 @@
 //! ODCS properties as dictionary columns: the name, whether a value is required, the
 //! primary key and the relationship; what the values are is [`super::kind`]'s.
 
+use super::custom::RowColumns;
 use super::node::Node;
 use super::{DESCRIBED_ELEMENT, Refusal, custom_properties, expect_word, kind, quality, safe_name};
 use crate::dictionary::{
@@ -23,7 +24,7 @@ pub(super) fn column(
     property: &Node,
     objects: &[Node],
     names: &[String],
-    siblings: &[&str],
+    siblings: &RowColumns,
 ) -> Result<Column, Refusal> {
     let read = [
         "name",

@@ -15,6 +15,7 @@
 //! names no contract enforces them.
 
 mod column;
+mod custom;
 mod dataset;
 mod kind;
 mod node;

@@ -1,19 +1,11 @@
 //! A property's `quality` rules that judge one row at a time, as row checks: the library
 //! metrics `invalidValues` (with `validValues` or a `pattern`), `nullValues` and
-//! `duplicateValues` with `mustBe: 0`, and `type: custom` rules in DataFusion SQL. Dataset-level
+//! `duplicateValues` with `mustBe: 0`, and `type: custom` rules in DataFusion SQL
+//! ([`super::custom`]). Dataset-level
 //! rules (`type: sql`, `rowCount`) are [`super::dataset`]'s; anything else (thresholds,
 //! percentages) is refused by place.
 
-use std::collections::HashSet;
-use std::ops::ControlFlow;
-use std::sync::LazyLock;
-
-use datafusion::prelude::SessionContext;
-use datafusion::sql::sqlparser::ast::{Expr, Function, visit_expressions};
-use datafusion::sql::sqlparser::dialect::GenericDialect;
-use datafusion::sql::sqlparser::parser::Parser;
-use datafusion::sql::sqlparser::tokenizer::Token;
-
+use super::custom::{RowColumns, custom};
 use super::dataset::is_dataset_rule;
 use super::kind;
 use super::node::Node;
@@ -33,7 +25,7 @@ pub(super) fn quality(
     property: &Node,
     kind: &mut ColumnKind,
     key: bool,
-    columns: &[&str],
+    columns: &RowColumns,
 ) -> Result<Quality, Refusal> {
     let mut quality = Quality::default();
     let Some(rules) = property.get("quality") else {
@@ -66,7 +58,7 @@ pub(super) fn quality(
 /// The `quality` rules of a schema object that judge a row: custom DataFusion conditions over
 /// the whole row (`columns` are the table's). Dataset-level rules are left to
 /// [`super::dataset`]; other library metrics are refused by place.
-pub(super) fn row_rules(object: &Node, columns: &[&str]) -> Result<Vec<RowCheck>, Refusal> {
+pub(super) fn row_rules(object: &Node, columns: &RowColumns) -> Result<Vec<RowCheck>, Refusal> {
     let Some(rules) = object.get("quality") else {
         return Ok(Vec::new());
     };
@@ -208,97 +200,4 @@ fn valid_values(at: &Node, kind: &ColumnKind) -> Result<(Vec<String>, Vec<String
         values.push(value);
     }
     Ok((literals, values))
-}
-
-/// `type: custom`, `engine: datafusion`: the `implementation` is a SQL condition over the
-/// row's typed columns (`columns`); its `name` says what a row breaking it is told.
-fn custom(rule: &Node, columns: &[&str]) -> Result<RowCheck, Refusal> {
-    rule.keys_within(
-        &["type", "engine", "implementation", "name"],
-        DESCRIBED_RULE,
-        &[],
-    )?;
-    let engine = rule.required_text("engine")?;
-    if engine != "datafusion" {
-        return Err(rule.get("engine").expect("read above").refuse(format!(
-            "engine {engine}: csvgate runs custom rules written for `engine: datafusion`"
-        )));
-    }
-    let reason = rule.required_text("name")?;
-    let at = rule
-        .get("implementation")
-        .ok_or_else(|| rule.refuse("`implementation` is missing"))?;
-    let holds = at.text()?;
-    // One expression and nothing after it (`x > 0; DROP …` is not a condition).
-    let parsed = Parser::new(&GenericDialect {})
-        .try_with_sql(holds)
-        .and_then(|mut parser| {
-            let condition = parser.parse_expr()?;
-            parser.expect_token(&Token::EOF)?;
-            Ok(condition)
-        });
-    let condition = parsed.map_err(|error| at.refuse(format!("not a SQL condition: {error}")))?;
-    if let Some(problem) = outside_the_row(&condition, columns) {
-        return Err(at.refuse(problem));
-    }
-    Ok(RowCheck {
-        // Re-rendered from the parse: a `--` comment would swallow the rest of the query.
-        holds: condition.to_string(),
-        reason: reason.to_owned(),
-    })
-}
-
-/// DataFusion's own functions, by kind: a rule may call a scalar one.
-static FUNCTIONS: LazyLock<(HashSet<String>, HashSet<String>)> = LazyLock::new(|| {
-    let state = SessionContext::new().state();
-    let names = |functions: Vec<&String>| functions.into_iter().cloned().collect();
-    (
-        names(state.scalar_functions().keys().collect()),
-        names(state.aggregate_functions().keys().collect()),
-    )
-});
-
-/// Why `function` cannot judge one row: a window, an aggregate, or a name DataFusion lacks.
-fn not_a_row_function(function: &Function) -> Option<String> {
-    let name = function.name.to_string().to_lowercase();
-    let (scalar, aggregate) = &*FUNCTIONS;
-    if function.over.is_some() || aggregate.contains(&name) {
-        return Some(format!("{name} judges many rows: a rule judges one"));
-    }
-    (!scalar.contains(&name)).then(|| format!("{name} is not a function of DataFusion's SQL"))
-}
-
-/// What in `condition` reaches past the row: a name that is not one of `columns` (unquoted
-/// names are lower-cased, as DataFusion reads them) or a subquery.
-fn outside_the_row(condition: &Expr, columns: &[&str]) -> Option<String> {
-    let mut problem = None;
-    let _ = visit_expressions(condition, |expr| {
-        problem = match expr {
-            Expr::Identifier(name) => {
-                let read = match name.quote_style {
-                    Some(_) => name.value.clone(),
-                    None => name.value.to_lowercase(),
-                };
-                (!columns.contains(&read.as_str())).then(|| {
-                    format!(
-                        "{read:?} is not a column of this table: a rule judges one row, by its columns' names ({})",
-                        columns.join(", ")
-                    )
-                })
-            }
-            Expr::CompoundIdentifier(_) => {
-                Some("a rule names its table's columns alone (no `table.column`)".into())
-            }
-            Expr::Subquery(_) | Expr::Exists { .. } | Expr::InSubquery { .. } => {
-                Some("a rule judges one row: no subquery".into())
-            }
-            Expr::Function(function) => not_a_row_function(function),
-            _ => None,
-        };
-        match problem {
-            Some(_) => ControlFlow::Break(()),
-            None => ControlFlow::Continue(()),
-        }
-    });
-    problem
 }

@@ -3,9 +3,13 @@
 
 use std::collections::HashSet;
 
+use datafusion::arrow::datatypes::{DataType, Field};
+
+use super::custom::RowColumns;
 use super::node::Node;
 use super::{
-    DESCRIBED_ELEMENT, Refusal, column, custom_properties, dataset, expect_word, quality, safe_name,
+    DESCRIBED_ELEMENT, Refusal, column, custom_properties, dataset, expect_word, kind, quality,
+    safe_name,
 };
 use crate::dictionary::{Column, RejectBudget, TableRules};
 
@@ -84,9 +88,7 @@ fn table(object: &Node, objects: &[Node], names: &[String]) -> Result<Declared, 
     let mut dataset_checks = dataset::dataset_checks(object, None)?;
     let mut seen = HashSet::new();
     // What a custom rule of a property may name: the table's columns.
-    let siblings: Vec<&str> = (properties.iter())
-        .filter_map(|property| property.get("name")?.text().ok())
-        .collect();
+    let siblings = row_columns(&properties);
     for property in &properties {
         let column = column::column(property, objects, names, &siblings)?;
         let at = property.get("name").expect("read by column");
@@ -111,6 +113,23 @@ fn table(object: &Node, objects: &[Node], names: &[String]) -> Result<Declared, 
             "table {name}: a composite primary key is not enforced yet: mark one property `primaryKey: true`"
         ))),
     }
+}
+
+/// What a custom rule of the table may name: its properties, each typed by its kind (text
+/// where the kind does not read, which reading the property then refuses).
+fn row_columns(properties: &[Node]) -> RowColumns {
+    let mut fields: Vec<Field> = Vec::new();
+    for property in properties {
+        let Some(name) = property.get("name").and_then(|name| name.text().ok()) else {
+            continue;
+        };
+        if fields.iter().any(|field| field.name() == name) {
+            continue;
+        }
+        let data_type = kind::kind(property).map_or(DataType::Utf8, |kind| kind.arrow_type());
+        fields.push(Field::new(name, data_type, true));
+    }
+    RowColumns::new(fields)
 }
 
 /// `column` is new to its table (`seen` holds the names before it, lower-case) and fits

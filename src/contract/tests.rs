@@ -134,3 +134,33 @@ fn a_table_s_reject_budget_is_read_from_its_custom_properties() {
     assert_eq!(budget("b"), expected);
     assert_eq!(budget("a"), RejectBudget::default());
 }
+
+#[test]
+fn a_custom_rule_must_be_a_condition_over_the_typed_row() {
+    let rule = |implementation: &str| {
+        small_with(
+            "{maxLength: 255}",
+            &format!(
+                "{{maxLength: 255}}\n        quality: [{{type: custom, engine: datafusion, name: x, implementation: '{implementation}'}}]"
+            ),
+        )
+    };
+    let error = Contract::parse(&rule("id + 1"), "c.yaml")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.starts_with("c.yaml: schema[0].properties[1].quality[0].implementation: ")
+            && error.contains("this gives a value of type Int64"),
+        "{error}"
+    );
+    let error = Contract::parse(&rule("label > 1 AND id"), "c.yaml")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("DataFusion cannot plan it over the row"),
+        "{error}"
+    );
+    let holds = Contract::parse(&rule("length(label) > id"), "c.yaml").unwrap();
+    let a = holds.dictionary.table("a").unwrap();
+    assert_eq!(a.column("label").checks[0].holds, "length(label) > id");
+}

@@ -255,3 +255,54 @@ fn a_ratio_budget_admits_a_file_at_it_and_refuses_one_past_it() {
     let over = "nothing loaded: 3 of 4 rows rejected, more than the table's budget of 50%";
     assert_fails_saying(&ingest("fruits_2.csv", past), 1, over);
 }
+
+/// `[tables.<name>]` of `csvgate.toml` sets a table's budget over its contract's (the
+/// deployment wins), `contract show` says which applied, and a table the contract lacks is
+/// refused by name.
+#[test]
+fn the_configuration_s_budget_wins_over_the_contract_s() {
+    let dir = tempfile::tempdir().unwrap();
+    let contract = write(
+        dir.path(),
+        "fruits.yaml",
+        &with_budget("csvgateMaxRejectedRows", "2"),
+    );
+    let with_contract = ["--contract", contract.to_str().unwrap()];
+    write(
+        dir.path(),
+        "csvgate.toml",
+        "[tables.fruits]\nmax_rejected_rows = 3\n",
+    );
+    let shown = csvgate(
+        dir.path(),
+        &[&with_contract[..], &["contract", "show"]].concat(),
+    );
+    let shown = text(&shown.stdout);
+    assert!(
+        shown.contains("(from csvgate.toml [tables.fruits], over the contract)"),
+        "{shown}"
+    );
+    let file = write(dir.path(), "fruits.csv", THREE_OF_FOUR_REJECTED);
+    let ingest = [&with_contract[..], &["ingest", file.to_str().unwrap()]].concat();
+    let output = csvgate(dir.path(), &ingest);
+    assert!(
+        output.status.success(),
+        "3 rejected, within 3: {}",
+        text(&output.stderr)
+    );
+
+    write(
+        dir.path(),
+        "csvgate.toml",
+        "[tables.fruit]\nmax_rejected_rows = 3\n",
+    );
+    let output = csvgate(
+        dir.path(),
+        &[&with_contract[..], &["contract", "show"]].concat(),
+    );
+    assert_fails_saying(
+        &output,
+        2,
+        "[tables.fruit]: the contract has no table fruit (its tables: fruits)",
+    );
+}

@@ -62,10 +62,29 @@ pub async fn run(context: &Context, command: ContractCommand) -> Result<ExitCode
             print!("\n{}", ddl::ddl(&contract.dictionary));
         }
         ContractCommand::Show { format } => {
-            show(&*context.config.dictionary()?, format, out)?;
+            let dictionary = context.config.dictionary()?;
+            if format == Format::Table {
+                budgets(&context.config)?;
+            }
+            show(&dictionary, format, out)?;
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Each table's reject budget, and whether the contract or the configuration set it.
+fn budgets(config: &crate::config::Config) -> Result<(), CliError> {
+    for table in config.contract_dictionary()?.tables() {
+        let (budget, configured) = config.budget_of(table);
+        if let Some(budget) = budget.describe() {
+            let source = match configured {
+                true => format!("csvgate.toml [tables.{}], over the contract", table.name),
+                false => "the contract".to_owned(),
+            };
+            println!("{}: {budget} (from {source})", table.name);
+        }
+    }
+    Ok(())
 }
 
 /// One row per column: its table, name, type, key, reference and the rule a value must meet.

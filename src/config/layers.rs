@@ -252,6 +252,9 @@ pub(super) fn check(setting: &Setting, raw: Raw, from: &str) -> Result<Raw, Conf
         Kind::Schedule => {
             (crate::backup::schedule::Schedule::parse(&text).ok()).map(|_| text.clone())
         }
+        Kind::Share => (text.parse::<f64>().ok())
+            .filter(|share| (0.0..=1.0).contains(share))
+            .map(|_| text.clone()),
     };
     normalized
         .map(Raw::One)
@@ -271,6 +274,7 @@ fn expected(kind: Kind) -> String {
         Kind::Char => "a single ASCII character".into(),
         Kind::Choice(words) => format!("one of {}", words.join(", ")),
         Kind::Schedule => "a cron expression (five or six fields) or off".into(),
+        Kind::Share => "a share from 0 to 1 (0.05 is 5%)".into(),
         Kind::Text | Kind::Secret | Kind::SecretList => "text".into(),
     }
 }

@@ -22,6 +22,8 @@ pub enum Kind {
     Choice(&'static [&'static str]),
     /// A cron expression in UTC (five fields, or six with seconds first), or `off`.
     Schedule,
+    /// A share, from 0 to 1 (0.05 is 5%).
+    Share,
     /// Several secrets: an array in the file, comma-separated in the environment, a repeated
     /// flag.
     SecretList,

@@ -64,6 +64,13 @@ settings! {
     Backups = Setting::new("backups", TEXT).env("CSVGATE_BACKUPS").flag("backups")
         .default(|| "./csvgate-data/backups".into());
 
+    /// A table's reject budget in rows, `max_rejected_rows` of `[tables.<name>]`: over the
+    /// contract's `csvgateMaxRejectedRows` (the deployment's choice wins).
+    TableMaxRejectedRows = Setting::new("tables.*.max_rejected_rows", COUNT);
+    /// A table's reject budget as a share of the rows read, `max_rejected_ratio` of
+    /// `[tables.<name>]`: over the contract's `csvgateMaxRejectedRatio`.
+    TableMaxRejectedRatio = Setting::new("tables.*.max_rejected_ratio", Kind::Share);
+
     /// Field delimiter, one ASCII character.
     Delimiter = Setting::new("ingest.delimiter", Kind::Char).flag_of("ingest", "delimiter")
         .default_note("sniffed from the first line");

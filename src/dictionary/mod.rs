@@ -121,6 +121,19 @@ impl Dictionary {
         Ok(Dictionary { tables })
     }
 
+    /// This dictionary with `budget(table)` as each table's reject budget.
+    pub fn with_budgets(&self, budget: impl Fn(&Table) -> RejectBudget) -> Dictionary {
+        let tables = (self.tables.iter())
+            .map(|table| {
+                Arc::new(Table {
+                    budget: budget(table),
+                    ..Table::clone(table)
+                })
+            })
+            .collect();
+        Dictionary { tables }
+    }
+
     /// Every table, in load order.
     pub fn tables(&self) -> &[TableRef] {
         &self.tables

@@ -18,7 +18,7 @@ pub struct TableRules {
 
 /// One table: its name is also how files are recognised (`jobs.csv`, `jobs/2024.csv`). Made
 /// only by [`super::Dictionary::new`], which knows where the table stands among the others.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Table {
     pub name: String,
     pub columns: Vec<Column>,

@@ -247,12 +247,12 @@ async fn mysql_migrates_to_an_added_column_and_table_and_refuses_other_changes_u
     let plan = succeeds(dir.path(), &v2, &["db", "migrate"]);
     assert!(
         plan.contains(
-            "ALTER TABLE orders ADD COLUMN channel VARCHAR(20) COLLATE utf8mb4_bin NULL;"
+            "ALTER TABLE `orders` ADD COLUMN `channel` VARCHAR(20) COLLATE utf8mb4_bin NULL;"
         ),
         "{plan}"
     );
     assert!(
-        plan.contains("CREATE TABLE IF NOT EXISTS returns ("),
+        plan.contains("CREATE TABLE IF NOT EXISTS `returns` ("),
         "{plan}"
     );
     assert_eq!(

@@ -2,28 +2,28 @@
 -- Generated from the dictionary by `csvgate db ddl` (`csvgate db init` applies it; safe to run twice).
 -- Timestamps are DATETIME values in UTC.
 
-CREATE TABLE IF NOT EXISTS departments (
-  id BIGINT NOT NULL,
-  department VARCHAR(255) COLLATE utf8mb4_bin NOT NULL,
-  PRIMARY KEY (id)
+CREATE TABLE IF NOT EXISTS `departments` (
+  `id` BIGINT NOT NULL,
+  `department` VARCHAR(255) COLLATE utf8mb4_bin NOT NULL,
+  PRIMARY KEY (`id`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
-CREATE TABLE IF NOT EXISTS jobs (
-  id BIGINT NOT NULL,
-  job VARCHAR(255) COLLATE utf8mb4_bin NOT NULL,
-  PRIMARY KEY (id)
+CREATE TABLE IF NOT EXISTS `jobs` (
+  `id` BIGINT NOT NULL,
+  `job` VARCHAR(255) COLLATE utf8mb4_bin NOT NULL,
+  PRIMARY KEY (`id`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
-CREATE TABLE IF NOT EXISTS hired_employees (
-  id BIGINT NOT NULL,
-  name VARCHAR(255) COLLATE utf8mb4_bin NOT NULL,
-  datetime DATETIME(6) NOT NULL,
-  department_id BIGINT NOT NULL,
-  job_id BIGINT NOT NULL,
-  PRIMARY KEY (id),
-  KEY hired_employees_datetime_idx (datetime),
-  CONSTRAINT hired_employees_department_id_fk FOREIGN KEY (department_id) REFERENCES departments (id),
-  CONSTRAINT hired_employees_job_id_fk FOREIGN KEY (job_id) REFERENCES jobs (id)
+CREATE TABLE IF NOT EXISTS `hired_employees` (
+  `id` BIGINT NOT NULL,
+  `name` VARCHAR(255) COLLATE utf8mb4_bin NOT NULL,
+  `datetime` DATETIME(6) NOT NULL,
+  `department_id` BIGINT NOT NULL,
+  `job_id` BIGINT NOT NULL,
+  PRIMARY KEY (`id`),
+  KEY `hired_employees_datetime_idx` (`datetime`),
+  CONSTRAINT `hired_employees_department_id_fk` FOREIGN KEY (`department_id`) REFERENCES `departments` (`id`),
+  CONSTRAINT `hired_employees_job_id_fk` FOREIGN KEY (`job_id`) REFERENCES `jobs` (`id`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
 CREATE TABLE IF NOT EXISTS csvgate_runs (

@@ -221,9 +221,9 @@ fn expect_word(node: &Node, key: &str, word: &str) -> Result<(), Refusal> {
     }
 }
 
-/// Names DataFusion (which quotes them) and Delta take as they are: a letter or `_`, then
-/// letters, digits and `_`, at most 64 characters (MySQL's limit; the MySQL target does not
-/// quote identifiers yet, so a reserved word fails there, at `db init`).
+/// Names DataFusion, MySQL (both quote them, so a reserved word is a name too) and Delta take
+/// as they are: a letter or `_`, then letters, digits and `_`, at most 64 characters (MySQL's
+/// limit).
 fn safe_name(at: &Node, name: &str) -> Result<(), Refusal> {
     let mut chars = name.chars();
     let first_ok = chars

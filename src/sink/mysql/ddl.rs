@@ -44,6 +44,12 @@ pub fn statements(dictionary: &Dictionary) -> Vec<String> {
         .collect()
 }
 
+/// `name` as a MySQL identifier: quoted, so a name that is a reserved word (`order`, `key`)
+/// works too. Contract names are letters, digits and `_`, so no quote is ever inside.
+pub fn quoted(name: &str) -> String {
+    format!("`{name}`")
+}
+
 /// The longest text kept in a `VARCHAR`; longer limits (or none) are `MEDIUMTEXT`, which does
 /// not count against InnoDB's 64 KB row.
 const MAX_VARCHAR: u32 = 255;
@@ -71,18 +77,25 @@ pub fn column_type(kind: &ColumnKind) -> String {
 /// One column's line of its `CREATE TABLE`.
 pub(super) fn column_line(column: &Column) -> String {
     let null = if column.required { "NOT NULL" } else { "NULL" };
-    format!("  {} {} {null}", column.name, column_type(&column.kind))
+    format!(
+        "  {} {} {null}",
+        quoted(&column.name),
+        column_type(&column.kind)
+    )
 }
 
 pub(super) fn create_table(dictionary: &Dictionary, table: &Table) -> String {
     let mut lines: Vec<String> = table.columns.iter().map(column_line).collect();
-    lines.push(format!("  PRIMARY KEY ({})", table.key_column().name));
+    lines.push(format!(
+        "  PRIMARY KEY ({})",
+        quoted(&table.key_column().name)
+    ));
     for column in &table.columns {
         lines.extend(references_and_indexes(dictionary, table, column));
     }
     format!(
         "CREATE TABLE IF NOT EXISTS {} (\n{}\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;\n",
-        table.name,
+        quoted(&table.name),
         lines.join(",\n")
     )
 }
@@ -96,21 +109,24 @@ pub(super) fn references_and_indexes(
     let mut lines = Vec::new();
     // Foreign keys index their column, which the per-department reports group by.
     if let Some(target) = &column.reference {
+        let key = &(dictionary.table(target))
+            .expect("the dictionary checks references")
+            .key_column()
+            .name;
         lines.push(format!(
-            "  CONSTRAINT {table}_{column}_fk FOREIGN KEY ({column}) REFERENCES {target} ({key})",
-            table = table.name,
-            column = column.name,
-            key = (dictionary.table(target))
-                .expect("the dictionary checks references")
-                .key_column()
-                .name
+            "  CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({})",
+            quoted(&format!("{}_{}_fk", table.name, column.name)),
+            quoted(&column.name),
+            quoted(target),
+            quoted(key),
         ));
     }
     // Reports filter hires by year.
     if column.kind == ColumnKind::Timestamp {
         lines.push(format!(
-            "  KEY {}_{}_idx ({})",
-            table.name, column.name, column.name
+            "  KEY {} ({})",
+            quoted(&format!("{}_{}_idx", table.name, column.name)),
+            quoted(&column.name)
         ));
     }
     lines
@@ -170,8 +186,8 @@ mod tests {
     fn foreign_keys_point_at_reference_tables() {
         let hr = Dictionary::hr();
         let text = ddl(&hr);
-        assert!(text.contains("CONSTRAINT hired_employees_department_id_fk FOREIGN KEY (department_id) REFERENCES departments (id)"));
-        assert!(text.contains("KEY hired_employees_datetime_idx (datetime)"));
+        assert!(text.contains("CONSTRAINT `hired_employees_department_id_fk` FOREIGN KEY (`department_id`) REFERENCES `departments` (`id`)"));
+        assert!(text.contains("KEY `hired_employees_datetime_idx` (`datetime`)"));
         // The tables, the ledger, the claims, the schema version and its row.
         assert_eq!(statements(&hr).len(), hr.tables().len() + 4);
     }

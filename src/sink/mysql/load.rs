@@ -14,6 +14,7 @@ use mysql_async::Conn;
 use mysql_async::Value;
 use mysql_async::prelude::Queryable;
 
+use super::ddl::quoted;
 use super::meanwhile::Meanwhile;
 use super::{MysqlTarget, ledger, rows, server_code};
 use crate::dictionary::TableRef;
@@ -99,14 +100,17 @@ impl MysqlLoad {
             conn.query_drop("START TRANSACTION")
                 .await
                 .map_err(target.error())?;
-            table.name.to_owned()
+            quoted(&table.name)
         } else {
-            let stage = format!("csvgate_stage_{}", table.name);
+            let stage = quoted(&format!("csvgate_stage_{}", table.name));
             // A pooled connection may still hold the staging table of an aborted load.
             conn.query_drop(format!("DROP TEMPORARY TABLE IF EXISTS {stage}"))
                 .await
                 .map_err(target.error())?;
-            let create = format!("CREATE TEMPORARY TABLE {stage} LIKE {}", table.name);
+            let create = format!(
+                "CREATE TEMPORARY TABLE {stage} LIKE {}",
+                quoted(&table.name)
+            );
             conn.query_drop(create).await.map_err(target.error())?;
             stage
         };
@@ -121,7 +125,8 @@ impl MysqlLoad {
     }
 
     fn columns(&self) -> String {
-        self.table.column_names().collect::<Vec<_>>().join(", ")
+        let names: Vec<String> = self.table.column_names().map(quoted).collect();
+        names.join(", ")
     }
 
     /// `ON DUPLICATE KEY UPDATE` of every column: a row with a known id replaces the old one.
@@ -129,7 +134,7 @@ impl MysqlLoad {
         let updates: Vec<String> = self
             .table
             .column_names()
-            .map(|name| format!("{name} = VALUES({name})"))
+            .map(|name| format!("{0} = VALUES({0})", quoted(name)))
             .collect();
         format!("ON DUPLICATE KEY UPDATE {}", updates.join(", "))
     }
@@ -182,7 +187,7 @@ impl MysqlLoad {
     async fn upsert_staged(&mut self) -> Result<(), mysql_async::Error> {
         let upsert = format!(
             "INSERT INTO {table} ({columns}) SELECT {columns} FROM {stage} {update}",
-            table = self.table.name,
+            table = quoted(&self.table.name),
             columns = self.columns(),
             stage = self.into,
             update = self.on_duplicate_update()
@@ -194,10 +199,10 @@ impl MysqlLoad {
     /// place by the upsert rather than deleted and inserted, so foreign keys stay checked: with
     /// them on, a restore that would orphan rows of another table fails here.
     async fn delete_rows_not_staged(&mut self) -> Result<(), mysql_async::Error> {
-        let key = &self.table.key_column().name;
+        let key = quoted(&self.table.key_column().name);
         let delete = format!(
             "DELETE t FROM {table} AS t LEFT JOIN {stage} AS s ON t.{key} = s.{key} WHERE s.{key} IS NULL",
-            table = self.table.name,
+            table = quoted(&self.table.name),
             stage = self.into,
         );
         self.conn.query_drop(delete).await

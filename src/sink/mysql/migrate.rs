@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use mysql_async::Row;
 
 use super::MysqlTarget;
-use super::ddl::{column_line, column_type, create_table, references_and_indexes};
+use super::ddl::{column_line, column_type, create_table, quoted, references_and_indexes};
 use crate::dictionary::{Column, ColumnKind, Dictionary, Table};
 use crate::sink::SinkError;
 
@@ -122,13 +122,15 @@ impl MysqlTarget {
                     }
                     plan.push(format!(
                         "ALTER TABLE {} ADD COLUMN {}",
-                        table.name,
+                        quoted(&table.name),
                         column_line(column).trim()
                     ));
                     plan.extend(
                         references_and_indexes(dictionary, table, column)
                             .into_iter()
-                            .map(|line| format!("ALTER TABLE {} ADD {}", table.name, line.trim())),
+                            .map(|line| {
+                                format!("ALTER TABLE {} ADD {}", quoted(&table.name), line.trim())
+                            }),
                     );
                 }
             }
@@ -137,7 +139,7 @@ impl MysqlTarget {
     }
 
     async fn has_rows(&self, table: &str) -> Result<bool, SinkError> {
-        let sql = format!("SELECT EXISTS (SELECT 1 FROM {table})");
+        let sql = format!("SELECT EXISTS (SELECT 1 FROM {})", quoted(table));
         Ok(self
             .query::<bool>(&sql)
             .await?

@@ -15,6 +15,8 @@ mod migrate;
 pub mod rows;
 mod tls;
 
+use ddl::quoted;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -272,7 +274,7 @@ impl Rows for MysqlTarget {
 
     async fn ids(&self, table: &Table) -> Result<Keys, SinkError> {
         let key = table.key_column();
-        let sql = format!("SELECT {} FROM {}", key.name, table.name);
+        let sql = format!("SELECT {} FROM {}", quoted(&key.name), quoted(&table.name));
         self.keys(&sql, &key.kind).await
     }
 
@@ -296,8 +298,9 @@ impl Rows for MysqlTarget {
 
     async fn references(&self, table: &Table, column: &str) -> Result<Keys, SinkError> {
         let sql = format!(
-            "SELECT DISTINCT {column} FROM {} WHERE {column} IS NOT NULL",
-            table.name
+            "SELECT DISTINCT {name} FROM {} WHERE {name} IS NOT NULL",
+            quoted(&table.name),
+            name = quoted(column),
         );
         self.keys(&sql, &table.column(column).kind).await
     }

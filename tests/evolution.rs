@@ -53,13 +53,17 @@ const NOTE: &str = "      - name: note
           maxLength: 200
 ";
 
-/// Version 2: orders gain an optional `channel`, and a `returns` table points at orders.
+/// Version 2: orders gain an optional `channel`, a `returns` table points at orders, and a
+/// customer's name may be longer (150 characters, was 100).
 fn version_2(text: String) -> String {
     assert!(
         text.ends_with(NOTE),
         "orders.note ends the example contract"
     );
-    text + "      - name: channel
+    let name = "          maxLength: 100\n";
+    assert_eq!(text.matches(name).count(), 1, "customers.name's limit");
+    text.replace(name, "          maxLength: 150\n")
+        + "      - name: channel
         logicalType: string
         logicalTypeOptions:
           maxLength: 20
@@ -248,6 +252,12 @@ async fn mysql_migrates_to_an_added_column_and_table_and_refuses_other_changes_u
     assert!(
         plan.contains(
             "ALTER TABLE `orders` ADD COLUMN `channel` VARCHAR(20) COLLATE utf8mb4_bin NULL;"
+        ),
+        "{plan}"
+    );
+    assert!(
+        plan.contains(
+            "ALTER TABLE `customers` MODIFY COLUMN `name` VARCHAR(150) COLLATE utf8mb4_bin NOT NULL;"
         ),
         "{plan}"
     );

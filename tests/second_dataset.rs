@@ -193,22 +193,27 @@ fn recorded_outcomes(dir: &Path) -> Value {
     Value::Array(outcomes)
 }
 
-/// Each rule's value, from outcomes that must all have passed.
+/// Each rule's value by `table: rule`, from outcomes that must all have passed, each rule
+/// once.
 fn rule_values(outcomes: &Value) -> BTreeMap<String, f64> {
     let outcomes = outcomes.as_array().unwrap();
     assert!(
         outcomes.iter().all(|outcome| outcome["passed"] == true),
         "{outcomes:?}"
     );
-    (outcomes.iter())
+    let values: BTreeMap<String, f64> = (outcomes.iter())
         .map(|outcome| {
-            let rule = match outcome["rule"].as_str().unwrap() {
-                STORED_ROWS => format!("{}: {STORED_ROWS}", outcome["table"].as_str().unwrap()),
-                rule => rule.to_owned(),
-            };
-            (rule, outcome["value"].as_f64().unwrap())
+            let (table, rule) = (outcome["table"].as_str(), outcome["rule"].as_str());
+            let key = format!("{}: {}", table.unwrap(), rule.unwrap());
+            (key, outcome["value"].as_f64().unwrap())
         })
-        .collect()
+        .collect();
+    assert_eq!(
+        values.len(),
+        outcomes.len(),
+        "a rule given twice: {outcomes:?}"
+    );
+    values
 }
 
 /// Rules made stricter fail `csvgate check` (exit 1): a dataset rule that no longer holds

@@ -18,6 +18,7 @@ use super::write::Rows;
 use crate::dictionary::{Table, TableRef};
 use crate::sink::Health;
 use crate::sink::mysql::MysqlTarget;
+use crate::sink::mysql::ddl::quoted;
 
 /// Rows a batch.
 const BATCH_ROWS: usize = 8192;
@@ -112,11 +113,8 @@ async fn read_table(
     table: &Table,
     sender: &tokio::sync::mpsc::Sender<Result<RecordBatch, String>>,
 ) -> Result<(), mysql_async::Error> {
-    let columns: Vec<String> = table
-        .column_names()
-        .map(|name| format!("`{name}`"))
-        .collect();
-    let sql = format!("SELECT {} FROM `{}`", columns.join(", "), table.name);
+    let columns: Vec<String> = table.column_names().map(quoted).collect();
+    let sql = format!("SELECT {} FROM {}", columns.join(", "), quoted(&table.name));
     let schema = table.typed_schema();
     let mut result = conn.exec_iter(sql, ()).await?;
     let mut rows = Vec::with_capacity(BATCH_ROWS);

@@ -6,6 +6,7 @@ use datafusion::arrow::datatypes::{DataType, Float64Type};
 
 use crate::dictionary::DatasetCheck;
 use crate::report::{Chosen, Engine, Engines, ReportError, adhoc};
+use crate::sink::mysql::ddl::quoted;
 
 /// The value of `check`'s query over `table`, or why there is none. Queries run read-only, as
 /// ad-hoc SQL does: a rule can read any table, change none.
@@ -17,7 +18,7 @@ pub(super) async fn value(
 ) -> Result<f64, String> {
     let batches = match engines.choose(engine).map_err(|error| error.to_string())? {
         Chosen::Mysql(mysql) => {
-            let sql = check.sql(table, |name| format!("`{name}`"));
+            let sql = check.sql(table, quoted);
             adhoc::mysql(mysql, &sql).await.map(|(_, batches)| batches)
         }
         Chosen::Datafusion => {
@@ -29,9 +30,11 @@ pub(super) async fn value(
     first_value(&batches.map_err(|error| error.to_string())?)
 }
 
+/// The first rows `sql` gives: the rest of its answer is never computed, so a rule's query
+/// that selects many rows holds one batch, not the table.
 async fn datafusion(engines: &Engines, sql: &str) -> Result<Vec<RecordBatch>, ReportError> {
     let ctx = engines.warehouse.session().await?;
-    Ok(adhoc::read_only(&ctx, sql).await?.1)
+    Ok(Vec::from_iter(adhoc::first_rows(&ctx, sql).await?))
 }
 
 /// The first column of the first row, as a number (a boolean is 1 or 0).

@@ -2,8 +2,8 @@
 //! queries run in one engine and their values held against the rules' operators. They run
 //! after every load that changed a table, and on demand (`csvgate check`).
 //!
-//! `csvgate check` also reads the rows the warehouse holds and judges them by the row rules as
-//! they are now ([`stored`]): a rule made stricter applies to later loads, and this lists the
+//! `csvgate check` also reads the rows each table holds (in MySQL when the engine is MySQL,
+//! else in the warehouse) and judges them by the row rules as they are now ([`stored`]): a rule made stricter applies to later loads, and this lists the
 //! stored rows it would reject.
 //!
 //! A failed rule rejects nothing and fails no load (the rows already met every row rule); it

@@ -1,12 +1,14 @@
 //! Stored rows a table's row rules would reject now: after a contract tightens a rule, the
-//! rows loaded under the old one are read back from the warehouse, a batch at a time, written
-//! as text the way a file holds them, and judged by the table's split query as it is now.
+//! rows loaded under the old one are read back (from MySQL when the engine is MySQL, else from
+//! the warehouse), a batch at a time, written as text the way a file holds them, and judged by
+//! the table's split query as it is now.
 
 use std::sync::Arc;
 
 use datafusion::arrow::array::{ArrayRef, AsArray, RecordBatch, StringArray};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
+use datafusion::common::TableReference;
 use futures::StreamExt;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Row, Value};
@@ -15,6 +17,7 @@ use super::Outcome;
 use crate::dictionary::{ColumnKind, TableRef};
 use crate::report::{Chosen, Engine, Engines, ReportError};
 use crate::sink::mysql::MysqlTarget;
+use crate::sink::mysql::ddl::quoted;
 use crate::validate::{ReferenceIds, StoredRowJudge};
 
 /// The name of the outcome that reports stored rows.
@@ -24,13 +27,15 @@ const EXAMPLES: usize = 5;
 /// Rows read from MySQL and judged at once.
 const MYSQL_CHUNK: usize = 8192;
 
-/// Whether every row `table` holds (in MySQL when it answers, else in the warehouse) meets its rules as they are now; the
-/// rows that do not are counted, the first few named by key and reason.
+/// Whether every row `table` holds (in MySQL when the engine is MySQL, else in the warehouse)
+/// meets its rules as they are now; the rows that do not are counted, the first few named by
+/// key and reason. A table with nothing stored yet passes, and says so.
 pub async fn stored_rows(engines: &Engines, engine: Option<Engine>, table: &TableRef) -> Outcome {
     let judged = rejected_rows(engines, engine, table).await;
     let (value, error) = match judged {
-        Ok((0, _)) => (Some(0.0), None),
-        Ok((count, examples)) => (Some(count as f64), Some(examples.join("; "))),
+        Ok(None) => (Some(0.0), Some("nothing stored yet".to_owned())),
+        Ok(Some((0, _))) => (Some(0.0), None),
+        Ok(Some((count, examples))) => (Some(count as f64), Some(examples.join("; "))),
         Err(error) => (None, Some(error.to_string())),
     };
     Outcome {
@@ -43,25 +48,30 @@ pub async fn stored_rows(engines: &Engines, engine: Option<Engine>, table: &Tabl
     }
 }
 
-/// How many stored rows the rules reject, and the first few as `key: reason`: from MySQL
-/// when it answers (the default engine, or `engine`), else from the warehouse.
+/// How many stored rows the rules reject, and the first few as `key: reason`, read in
+/// `engine` (the deployment's default when `None`); `None` when the warehouse has no such
+/// table yet.
 async fn rejected_rows(
     engines: &Engines,
     engine: Option<Engine>,
     table: &TableRef,
-) -> Result<(u64, Vec<String>), ReportError> {
+) -> Result<Option<(u64, Vec<String>)>, ReportError> {
     match engines.choose(engine)? {
         Chosen::Mysql(mysql) => {
             let references = crate::sink::reference_ids(mysql, table).await?;
             let mut tally = Tally::new(table, &references).await?;
             mysql_rows(mysql, table, &mut tally).await?;
-            Ok((tally.count, tally.examples))
+            Ok(Some((tally.count, tally.examples)))
         }
-        _ => {
+        Chosen::Ballista => Err(ReportError::Param {
+            report: STORED_ROWS_RULE.into(),
+            reason: "stored rows are read from datafusion or mysql, not on a cluster".into(),
+        }),
+        Chosen::Datafusion => {
             let references = crate::sink::reference_ids(&engines.warehouse, table).await?;
             let mut tally = Tally::new(table, &references).await?;
-            warehouse_rows(engines, table, &mut tally).await?;
-            Ok((tally.count, tally.examples))
+            let stored = warehouse_rows(engines, table, &mut tally).await?;
+            Ok(stored.then_some((tally.count, tally.examples)))
         }
     }
 }
@@ -104,22 +114,26 @@ impl Tally {
     }
 }
 
-/// Feeds the warehouse's rows of `table` to `tally`, a batch at a time.
+/// Feeds the warehouse's rows of `table` to `tally`, a batch at a time; `false` when the
+/// warehouse has no such table yet.
 async fn warehouse_rows(
     engines: &Engines,
     table: &TableRef,
     tally: &mut Tally,
-) -> Result<(), ReportError> {
+) -> Result<bool, ReportError> {
     let ctx = engines.warehouse.session().await?;
-    if !ctx.table_exist(table.name.as_str()).map_err(Box::new)? {
-        return Ok(());
+    if !ctx
+        .table_exist(TableReference::bare(table.name.as_str()))
+        .map_err(Box::new)?
+    {
+        return Ok(false);
     }
     let frame = ctx.sql(&as_text_query(table)).await.map_err(Box::new)?;
     let mut batches = frame.execute_stream().await.map_err(Box::new)?;
     while let Some(batch) = batches.next().await {
         tally.add(text_columns(&batch.map_err(Box::new)?)?)?;
     }
-    Ok(())
+    Ok(true)
 }
 
 /// Feeds MySQL's rows of `table` to `tally`, [`MYSQL_CHUNK`] rows at a time.
@@ -157,12 +171,15 @@ fn mysql_text_query(table: &TableRef) -> String {
     let columns: Vec<String> = (table.columns.iter())
         .map(|column| match column.kind {
             ColumnKind::Timestamp => {
-                format!("DATE_FORMAT(`{}`, '%Y-%m-%dT%H:%i:%s.%fZ')", column.name)
+                format!(
+                    "DATE_FORMAT({}, '%Y-%m-%dT%H:%i:%s.%fZ')",
+                    quoted(&column.name)
+                )
             }
-            _ => format!("CAST(`{}` AS CHAR)", column.name),
+            _ => format!("CAST({} AS CHAR)", quoted(&column.name)),
         })
         .collect();
-    format!("SELECT {} FROM `{}`", columns.join(", "), table.name)
+    format!("SELECT {} FROM {}", columns.join(", "), quoted(&table.name))
 }
 
 /// `rows` (text, a value per column of `table`) as one array per column.

@@ -72,7 +72,7 @@ pub enum Command {
     Runs(runs::RunsArgs),
     /// Write a deterministic hired_employees file with realistic invalid rows.
     Gen(generate::GenArgs),
-    /// Answer a business question (q1, q2) from the warehouse or MySQL.
+    /// Answer a named report (q1, q2, or a team's own; --list) from the warehouse or MySQL.
     Report(report::ReportArgs),
     /// Check the contract's dataset rules (`type: sql`, `rowCount`) against the stored
     /// tables; exit status 1 when one does not hold.

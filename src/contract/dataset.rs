@@ -33,15 +33,13 @@ pub(super) fn dataset_checks(
     };
     let mut checks = Vec::new();
     for rule in rules.items()? {
-        let kind = rule.get("type").map(|at| at.text()).transpose()?;
-        let metric = rule.get("metric").map(|at| at.text()).transpose()?;
-        match (kind, metric) {
-            (Some("sql"), _) => checks.push(sql(&rule, property)?),
-            (None | Some("library"), Some("rowCount")) if property.is_none() => {
-                checks.push(row_count(&rule)?)
-            }
-            _ => {}
+        if !is_dataset_rule(&rule, property.is_none())? {
+            continue;
         }
+        checks.push(match rule.get("type").map(|at| at.text()).transpose()? {
+            Some("sql") => sql(&rule, property)?,
+            _ => row_count(&rule)?,
+        });
     }
     Ok(checks)
 }
@@ -121,7 +119,7 @@ fn placeholders(at: &Node, query: &str, property: Option<&str>) -> Result<(), Re
         let rest = &query[start + 1..];
         let word: String = rest
             .chars()
-            .take_while(|c| c.is_ascii_alphanumeric())
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
             .collect();
         if !rest[word.len()..].starts_with('}') {
             continue;

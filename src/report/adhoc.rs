@@ -106,6 +106,23 @@ pub async fn read_only_bound(
     Ok((schema, batches))
 }
 
+/// The first non-empty batch of `sql`'s answer, run as [`read_only`] runs it; the rest of the
+/// answer is never computed.
+pub async fn first_rows(
+    ctx: &SessionContext,
+    sql: &str,
+) -> Result<Option<RecordBatch>, ReportError> {
+    let frame = (ctx.sql_with_options(sql, queries_only()).await).map_err(Box::new)?;
+    let mut batches = frame.execute_stream().await.map_err(Box::new)?;
+    while let Some(batch) = batches.next().await {
+        let batch = batch.map_err(Box::new)?;
+        if batch.num_rows() > 0 {
+            return Ok(Some(batch));
+        }
+    }
+    Ok(None)
+}
+
 /// Queries only: no DDL (`CREATE EXTERNAL TABLE` could reach any path), no DML or `COPY … TO`
 /// (which would write past the rules and the ledger, or anywhere on disk), no `SET`.
 fn queries_only() -> SQLOptions {

@@ -90,7 +90,7 @@ pub enum ReportError {
     UnknownReport { name: String, known: String },
     #[error("report {report}: {reason}")]
     Param { report: String, reason: String },
-    #[error("report {report} is not written for {engine} (no queries/{engine}/{report}.sql)")]
+    #[error("report {report} is not written for {engine} (no {engine}/{report}.sql)")]
     NotInEngine {
         report: String,
         engine: &'static str,

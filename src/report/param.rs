@@ -71,8 +71,16 @@ impl Param {
                 ));
             }
         };
-        if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            return Err(format!("parameter {name:?}: letters, digits and _ only"));
+        // What both engines bind by name: MySQL's driver reads `:[a-z_][a-z0-9_]*`, and
+        // DataFusion reads `$1` as a position.
+        let mut chars = name.chars();
+        let first_ok = chars
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c == '_');
+        if !first_ok || !chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+            return Err(format!(
+                "parameter {name:?}: lower-case letters, digits and _, not starting with a digit"
+            ));
         }
         let param = Param {
             name: name.to_string(),

@@ -52,10 +52,12 @@ pub enum SinkError {
     },
     #[error("{target}: {reason}")]
     Config { target: String, reason: String },
-    /// Another worker committed the same object version while this load was staging it: this
-    /// load's rows were dropped, the object is loaded once.
+    /// The contract changed a stored table in a way its rows cannot follow; refused before
+    /// anything was written.
     #[error("table {table}: {reason}; nothing was changed")]
     SchemaChange { table: String, reason: String },
+    /// Another worker committed the same object version while this load was staging it: this
+    /// load's rows were dropped, the object is loaded once.
     #[error("{target}: {object} was loaded by another run meanwhile")]
     LoadedMeanwhile { target: String, object: String },
     #[error(transparent)]

@@ -5,7 +5,7 @@
     retail.py expect DIR     prints, as JSON, per table the rows kept, the rejected rows per
                              reason, and the exact sum of each kept decimal column
     retail.py measure DIR    prints, as JSON, the value of each dataset rule of the contract
-                             over the kept rows, by the rule's name
+                             over the kept rows, by `table: rule`
     retail.py revenue DIR    prints, as CSV, the kept orders of 2024 and their exact revenue by
                              month (examples/queries/*/revenue_by_month.sql's answer)
 
@@ -229,9 +229,9 @@ def measure(folder: Path) -> dict:
     kept = kept_and_rejected(folder)[1]
     big = [row for row in kept["orders"] if int(row["quantity"]) * Decimal(row["unit_price"]) > 10000]
     return {
-        "orders are loaded": len(kept["orders"]),
-        "few orders above 10000": len(big),
-        "most weights are known": sum(1 for row in kept["products"] if row["weight_kg"] == ""),
+        "orders: orders are loaded": len(kept["orders"]),
+        "orders: few orders above 10000": len(big),
+        "products: most weights are known": sum(1 for row in kept["products"] if row["weight_kg"] == ""),
     }
 
 

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use datafusion::common::TableReference;
 use datafusion::physical_plan::SendableRecordBatchStream;
 use datafusion::prelude::SessionContext;
 use deltalake::DeltaTable;
@@ -33,7 +34,8 @@ impl DeltaTarget {
                 .with_session(Arc::clone(&settings))
                 .await
                 .map_err(self.query_error(folder))?;
-            ctx.register_table(name, provider)
+            // As the name is, capitals kept: csvgate's own SQL quotes it.
+            ctx.register_table(TableReference::bare(name), provider)
                 .map_err(self.query_error(folder))?;
         }
         Ok(ctx)

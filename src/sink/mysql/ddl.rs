@@ -45,9 +45,9 @@ pub fn statements(dictionary: &Dictionary) -> Vec<String> {
 }
 
 /// `name` as a MySQL identifier: quoted, so a name that is a reserved word (`order`, `key`)
-/// works too. Contract names are letters, digits and `_`, so no quote is ever inside.
+/// works too (a backtick inside is doubled, though contract names never hold one).
 pub fn quoted(name: &str) -> String {
-    format!("`{name}`")
+    format!("`{}`", name.replace('`', "``"))
 }
 
 /// The longest text kept in a `VARCHAR`; longer limits (or none) are `MEDIUMTEXT`, which does

@@ -1,8 +1,10 @@
 //! `csvgate db migrate`: the database brought to the contract's shape, by the changes that
 //! keep every stored row valid: a table the contract adds is created, a column it adds
-//! (optional, or required on an empty table) is added. Any other difference (a column removed,
-//! a type changed, a column relaxed to optional, another primary key) is refused before any
-//! statement runs, naming the table, the column and what to do.
+//! (optional, or required on an empty table) is added, a text column whose limit it raises
+//! is widened. Any other difference (a column removed, a type changed, a column relaxed to
+//! optional, another primary key) is refused before any statement runs, naming the table,
+//! the column and what to do. MySQL commits each statement on its own: a plan that stops
+//! part-way leaves the statements before it applied, and `db migrate` run again plans the rest.
 
 use std::collections::BTreeMap;
 
@@ -112,7 +114,10 @@ impl MysqlTarget {
         let mut plan = Vec::new();
         for column in &table.columns {
             match columns.get(&column.name) {
-                Some(stored) => unchanged(column, stored).map_err(refused)?,
+                Some(stored) => {
+                    let change = column_change(&table.name, column, stored).map_err(refused)?;
+                    plan.extend(change);
+                }
                 None => {
                     if column.required && self.has_rows(&table.name).await? {
                         return Err(refused(format!(
@@ -149,17 +154,29 @@ impl MysqlTarget {
     }
 }
 
-/// Whether the stored column is what the contract declares (a column the contract made
-/// required is: the rule applies to later loads).
-fn unchanged(column: &Column, stored: &Stored) -> Result<(), String> {
+/// What a stored column needs to be what the contract declares: nothing, or a wider text
+/// column (`MODIFY COLUMN`); a limit the contract narrows needs nothing (the rule applies to
+/// later loads), nor does a column it makes required.
+fn column_change(table: &str, column: &Column, stored: &Stored) -> Result<Option<String>, String> {
     let name = &column.name;
-    if !type_matches(&column.kind, stored) {
-        return Err(format!(
-            "column {name} is stored as {} and the contract now says {}: changing a type is refused (add a column of the new type instead)",
-            stored.data_type,
-            column_type(&column.kind)
-        ));
-    }
+    let widen = match type_fit(&column.kind, stored) {
+        Fit::Same => None,
+        Fit::Wider => {
+            let null = if stored.nullable { "NULL" } else { "NOT NULL" };
+            let (table, quoted_name, kind) =
+                (quoted(table), quoted(name), column_type(&column.kind));
+            Some(format!(
+                "ALTER TABLE {table} MODIFY COLUMN {quoted_name} {kind} {null}"
+            ))
+        }
+        Fit::Other => {
+            return Err(format!(
+                "column {name} is stored as {} and the contract now says {}: changing a type is refused (add a column of the new type instead)",
+                stored.data_type,
+                column_type(&column.kind)
+            ));
+        }
+    };
     if !column.required && !stored.nullable {
         return Err(format!(
             "column {name} was required and the contract makes it optional: relaxing it is refused"
@@ -170,13 +187,21 @@ fn unchanged(column: &Column, stored: &Stored) -> Result<(), String> {
             "the primary key changed at column {name}: changing a table's key is refused (declare a new table)"
         ));
     }
-    Ok(())
+    Ok(widen)
 }
 
-/// Whether a column stored as `stored` is of `kind`'s MySQL type.
-fn type_matches(kind: &ColumnKind, stored: &Stored) -> bool {
+/// How a stored column's type meets the one `kind` is stored as.
+enum Fit {
+    /// It holds every value of `kind` (text at least as long counts).
+    Same,
+    /// Text shorter than the contract now allows: widened in place.
+    Wider,
+    Other,
+}
+
+fn type_fit(kind: &ColumnKind, stored: &Stored) -> Fit {
     let data_type = stored.data_type.as_str();
-    match kind {
+    let same = match kind {
         ColumnKind::Integer(_) => data_type == "bigint",
         ColumnKind::Number(_) => data_type == "double",
         ColumnKind::Decimal {
@@ -186,16 +211,26 @@ fn type_matches(kind: &ColumnKind, stored: &Stored) -> bool {
                 && stored.precision == Some(u64::from(*precision))
                 && stored.scale == Some(u64::from(*scale))
         }
-        ColumnKind::Text(_) => match column_type(kind).starts_with("VARCHAR") {
-            true => {
-                data_type == "varchar"
-                    && column_type(kind)
-                        .contains(&format!("({})", stored.length.unwrap_or_default()))
-            }
-            false => data_type == "mediumtext",
-        },
+        ColumnKind::Text(_) => return text_fit(kind, stored),
         ColumnKind::Date => data_type == "date",
         ColumnKind::Timestamp => data_type == "datetime",
         ColumnKind::Boolean => data_type == "tinyint",
+    };
+    if same { Fit::Same } else { Fit::Other }
+}
+
+/// A text column's fit: `VARCHAR(n)` holds a limit up to n, `MEDIUMTEXT` any.
+fn text_fit(kind: &ColumnKind, stored: &Stored) -> Fit {
+    let ColumnKind::Text(rule) = kind else {
+        unreachable!("called for text")
+    };
+    let wanted = rule
+        .max_chars
+        .filter(|_| column_type(kind).starts_with("VARCHAR"));
+    match (stored.data_type.as_str(), wanted) {
+        ("mediumtext", _) => Fit::Same,
+        ("varchar", Some(max)) if stored.length >= Some(u64::from(max)) => Fit::Same,
+        ("varchar", _) => Fit::Wider,
+        _ => Fit::Other,
     }
 }

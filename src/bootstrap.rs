@@ -31,6 +31,8 @@ pub enum BootstrapError {
     NoPrefix,
     #[error("db-init: storing {name} in SSM Parameter Store: {reason}")]
     Store { name: String, reason: String },
+    #[error("db-migrate: {0}")]
+    Migrate(SinkError),
 }
 
 /// Creates the schema and, when `app_user` names one, the application user and its SSM
@@ -53,6 +55,21 @@ pub async fn run(deployment: &Deployment, app_user: Option<&str>) -> Result<Valu
         answer["ssm_parameters"] = stored.into();
     }
     Ok(answer)
+}
+
+/// `csvgate db migrate` through the function (`{"csvgate": "db-migrate", "apply": true}`), for
+/// a database nothing else reaches: the statements that bring it to the contract, run when
+/// `apply`. Altering tables takes the master user's grants, not the application user's.
+pub async fn migrate(deployment: &Deployment, apply: bool) -> Result<Value, BootstrapError> {
+    let mysql = deployment.mysql().ok_or(BootstrapError::NoDatabase)?;
+    let statements = match apply {
+        true => mysql.migrate().await,
+        false => mysql.migration().await,
+    };
+    let statements = statements.map_err(BootstrapError::Migrate)?;
+    let database = mysql.describe();
+    tracing::info!(database, statements = statements.len(), apply, "migration");
+    Ok(json!({ "database": database, "statements": statements, "applied": apply }))
 }
 
 /// Puts each value as a SecureString (the account's `aws/ssm` key) at `prefix/name`, replacing

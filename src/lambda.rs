@@ -49,6 +49,10 @@ pub async fn handle(deployment: &Deployment, payload: Value) -> Result<Value, In
             let app_user = payload.get("app_user").and_then(Value::as_str);
             return Ok(crate::bootstrap::run(deployment, app_user).await?);
         }
+        Some("db-migrate") => {
+            let apply = payload.get("apply").and_then(Value::as_bool) == Some(true);
+            return Ok(crate::bootstrap::migrate(deployment, apply).await?);
+        }
         _ => {}
     }
     let notification = Notification::from_json(payload)?;

@@ -266,6 +266,29 @@ async fn the_bootstrap_event_creates_the_schema_in_the_mysql_target() {
         .await
         .unwrap();
     assert_eq!(again["schema_version"], answer["schema_version"]);
+
+    // A migration through the function: nothing to do, then a dropped column planned and
+    // put back (the table is empty, so a required column may be added).
+    let migrate = |apply: bool| {
+        csvgate::lambda::handle(
+            &deployment,
+            json!({"csvgate": "db-migrate", "apply": apply}),
+        )
+    };
+    assert_eq!(migrate(false).await.unwrap()["statements"], json!([]));
+    let _: Vec<String> = mysql
+        .query("ALTER TABLE jobs DROP COLUMN job")
+        .await
+        .unwrap();
+    let planned = migrate(false).await.unwrap();
+    assert_eq!(
+        planned["statements"],
+        json!(["ALTER TABLE `jobs` ADD COLUMN `job` VARCHAR(255) COLLATE utf8mb4_bin NOT NULL"]),
+        "{planned}"
+    );
+    assert_eq!(migrate(true).await.unwrap()["applied"], true);
+    let columns: Vec<String> = mysql.query("SELECT column_name FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = 'jobs'").await.unwrap();
+    assert!(columns.iter().any(|column| column == "job"), "{columns:?}");
 }
 
 /// Enables versioning on a moto bucket, as the template's landing bucket has.

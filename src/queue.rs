@@ -346,9 +346,15 @@ impl Queue {
         let s3 = &self.pipeline.buckets.s3;
         let ended = match Location::open(&queued.object.location, false, s3) {
             Ok(location) => {
+                let object = queued.object.clone();
+                let ingest = self
+                    .pipeline
+                    .ingest_object(run_id, &location, object, &self.options);
+                let ended = ingest.await;
                 self.pipeline
-                    .ingest_object(run_id, &location, queued.object.clone(), &self.options)
-                    .await
+                    .after_run(run_id, std::slice::from_ref(&ended))
+                    .await;
+                ended
             }
             Err(error) => self.fail(queued, error.to_string()).await,
         };

@@ -170,10 +170,15 @@ impl Notification {
                 *index,
             )
         });
+        let mut entries = Vec::with_capacity(objects.len());
         for (index, object, _) in objects {
-            let entry = pipeline.ingest_object(&run_id, landing, object, options);
-            outcomes[index] = Outcome::Processed(entry.await);
+            let entry = pipeline
+                .ingest_object(&run_id, landing, object, options)
+                .await;
+            entries.push(entry.clone());
+            outcomes[index] = Outcome::Processed(entry);
         }
+        pipeline.after_run(&run_id, &entries).await;
         outcomes
     }
 

@@ -163,17 +163,21 @@ impl Pipeline {
         for (_, jobs) in ranks {
             entries.extend(self.process_all(&run_id, jobs, options).await);
         }
-        for table in dictionary.tables() {
-            if entries.iter().any(|entry| loaded_into(entry, table)) {
-                self.after_loading(&run_id, table).await;
-            }
-        }
+        self.after_run(&run_id, &entries).await;
         Ok(entries)
     }
 
-    async fn after_loading(&self, run_id: &str, table: &TableRef) {
-        if let Some(after_load) = &self.after_load {
-            after_load.loaded(run_id, table).await;
+    /// Runs [`Pipeline::after_load`] once for each table `entries` (of run `run_id`) loaded
+    /// rows into, in load order. [`Pipeline::ingest`] calls it; a caller of
+    /// [`Pipeline::ingest_object`] calls it once its run's objects are processed.
+    pub async fn after_run(&self, run_id: &str, entries: &[Entry]) {
+        let Some(after_load) = &self.after_load else {
+            return;
+        };
+        for table in self.target.dictionary().tables() {
+            if entries.iter().any(|entry| loaded_into(entry, table)) {
+                after_load.loaded(run_id, table).await;
+            }
         }
     }
 
@@ -257,15 +261,7 @@ impl Pipeline {
         options: &IngestOptions,
     ) -> Entry {
         let job = Job::new(self.target.dictionary(), location, object, options);
-        let entry = self.process_until_ended(run_id, &job, options).await;
-        if let Some(table) = job
-            .table
-            .as_ref()
-            .filter(|table| loaded_into(&entry, table))
-        {
-            self.after_loading(run_id, table).await;
-        }
-        entry
+        self.process_until_ended(run_id, &job, options).await
     }
 
     /// Processes `job`, and again after a pause each time another run holds it: its holder

@@ -18,19 +18,11 @@ impl DeltaTarget {
         table: &Table,
         delta: DeltaTable,
     ) -> Result<DeltaTable, SinkError> {
-        let current = delta
-            .snapshot()
-            .map_err(self.error(&table.name))?
-            .schema()
-            .fields()
-            .cloned()
-            .collect::<Vec<_>>();
-        let added = columns_to_add(&current, &delta_columns(table)).map_err(|reason| {
-            SinkError::SchemaChange {
+        let added = columns_to_add(&self.stored_columns(table, &delta)?, &delta_columns(table))
+            .map_err(|reason| SinkError::SchemaChange {
                 table: table.name.clone(),
                 reason,
-            }
-        })?;
+            })?;
         if added.is_empty() {
             return Ok(delta);
         }
@@ -43,19 +35,23 @@ impl DeltaTarget {
             // Another process added them at the same moment: its table is ours.
             Err(error) => {
                 let theirs = self.open(&table.name).await?;
-                let now = theirs
-                    .snapshot()
-                    .map_err(self.error(&table.name))?
-                    .schema()
-                    .fields()
-                    .cloned()
-                    .collect::<Vec<_>>();
+                let now = self.stored_columns(table, &theirs)?;
                 match columns_to_add(&now, &delta_columns(table)) {
                     Ok(left) if left.is_empty() => Ok(theirs),
                     _ => Err(self.error(&table.name)(error)),
                 }
             }
         }
+    }
+
+    /// The columns `delta` (the table of `table`) has now.
+    fn stored_columns(
+        &self,
+        table: &Table,
+        delta: &DeltaTable,
+    ) -> Result<Vec<StructField>, SinkError> {
+        let snapshot = delta.snapshot().map_err(self.error(&table.name))?;
+        Ok(snapshot.schema().fields().cloned().collect())
     }
 }
 

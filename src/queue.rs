@@ -346,12 +346,10 @@ impl Queue {
         let s3 = &self.pipeline.buckets.s3;
         let ended = match Location::open(&queued.object.location, false, s3) {
             Ok(location) => {
-                let object = queued.object.clone();
-                let ingest = self
-                    .pipeline
-                    .ingest_object(run_id, &location, object, &self.options);
-                let ended = ingest.await;
-                self.pipeline
+                let (pipeline, object) = (&self.pipeline, queued.object.clone());
+                let ended =
+                    (pipeline.ingest_object(run_id, &location, object, &self.options)).await;
+                pipeline
                     .after_run(run_id, std::slice::from_ref(&ended))
                     .await;
                 ended

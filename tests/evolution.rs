@@ -93,12 +93,22 @@ fn version_2(text: String) -> String {
 type Change = (&'static str, fn(String) -> String, &'static str);
 
 /// Changes of version 2 that stored rows cannot follow, each with the column a refusal names.
-fn refused_changes() -> [Change; 3] {
+fn refused_changes() -> [Change; 4] {
     [
         (
             "removed",
             |text| version_2(text).replace(NOTE, ""),
             "column note",
+        ),
+        (
+            "relaxed",
+            |text| {
+                let quantity = "      - name: quantity\n        logicalType: integer\n";
+                let required = format!("{quantity}        required: true\n");
+                assert!(text.contains(&required), "orders.quantity is required");
+                version_2(text).replace(&required, quantity)
+            },
+            "column quantity was required and the contract makes it optional",
         ),
         (
             "retyped",

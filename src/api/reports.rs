@@ -12,7 +12,6 @@ use serde::Deserialize;
 
 use super::{Api, ApiError};
 use crate::report::format::{self, Format};
-use crate::report::param::bind;
 use crate::report::{DEFAULT_YEAR, Engine, Report};
 
 #[derive(Debug, Deserialize)]
@@ -50,18 +49,9 @@ pub(super) async fn named(
             return Err(ApiError::new(StatusCode::BAD_REQUEST, reason));
         }
     };
-    let engines = &api.engines;
-    let report = engines.reports.get(&name)?;
-    let bound = bind(&report.name, &report.params, &given)?;
-    let answer = match Report::named(&name) {
-        Some(hr) => engines.answer(hr, hr.year(&bound), engine).await?,
-        None => {
-            let (schema, batches) = engines.run_named(report, &bound, engine).await?;
-            concat_batches(&schema, &batches).map_err(|error| {
-                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, error.to_string())
-            })?
-        }
-    };
+    let (schema, batches) = api.engines.report(&name, &given, engine).await?;
+    let answer = concat_batches(&schema, &batches)
+        .map_err(|error| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, error.to_string()))?;
     answered(&headers, &answer)
 }
 

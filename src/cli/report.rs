@@ -8,10 +8,9 @@ use clap::Args;
 use datafusion::arrow::array::{ArrayRef, RecordBatch, StringArray};
 
 use super::{CliError, Context};
+use crate::report::Engine;
 use crate::report::format::{self, Format};
 use crate::report::named::Catalog;
-use crate::report::param::bind;
-use crate::report::{Engine, Report};
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
@@ -55,15 +54,7 @@ pub async fn run(context: &Context, args: ReportArgs) -> Result<ExitCode, CliErr
     if let Some(year) = args.year {
         given.insert("year".into(), year.to_string());
     }
-    let report = engines.reports.get(name)?;
-    let bound = bind(&report.name, &report.params, &given)?;
-    let (schema, batches) = match Report::named(name) {
-        Some(hr) => {
-            let answer = engines.answer(hr, hr.year(&bound), args.engine).await?;
-            (answer.schema(), vec![answer])
-        }
-        None => engines.run_named(report, &bound, args.engine).await?,
-    };
+    let (schema, batches) = engines.report(name, &given, args.engine).await?;
     format::write(args.format, &schema, &batches, out)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -10,6 +10,7 @@ pub mod format;
 pub mod named;
 pub mod param;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
@@ -164,6 +165,26 @@ impl Engines {
         }
     }
 
+    /// The report called `name` with the parameters `given` as text, from `engine` (the
+    /// default when `None`): an HR one in its typed shape, any other as [`Engines::run_named`]
+    /// answers it. What the CLI and the HTTP API both answer with.
+    pub async fn report(
+        &self,
+        name: &str,
+        given: &BTreeMap<String, String>,
+        engine: Option<Engine>,
+    ) -> Result<(SchemaRef, Vec<RecordBatch>), ReportError> {
+        let report = self.reports.get(name)?;
+        let bound = param::bind(&report.name, &report.params, given)?;
+        match Report::named(name) {
+            Some(hr) => {
+                let answer = self.answer(hr, hr.year(&bound), engine).await?;
+                Ok((answer.schema(), vec![answer]))
+            }
+            None => self.run_named(report, &bound, engine).await,
+        }
+    }
+
     /// The named `report` with parameters `bound`, from `engine` (the default when `None`).
     /// MySQL's columns come back as text, as `csvgate sql` gives them.
     pub async fn run_named(
@@ -249,7 +270,7 @@ impl Report {
 
     /// The year among its `bound` parameters (it declares `@param year integer`); a year out of
     /// i32's range is one [`Engines::answer`] refuses.
-    pub fn year(self, bound: &[(String, ParamValue)]) -> i32 {
+    fn year(self, bound: &[(String, ParamValue)]) -> i32 {
         match bound.iter().find(|(name, _)| name == "year") {
             Some((_, ParamValue::Integer(year))) => i32::try_from(*year).unwrap_or(i32::MAX),
             _ => DEFAULT_YEAR,

@@ -7,6 +7,7 @@ use datafusion::arrow::datatypes::{DataType, Float64Type};
 use crate::dictionary::DatasetCheck;
 use crate::report::{Chosen, Engine, Engines, ReportError, adhoc};
 use crate::sink::mysql::ddl::quoted;
+use crate::validate::rules::quote;
 
 /// The value of `check`'s query over `table`, or why there is none. Queries run read-only, as
 /// ad-hoc SQL does: a rule can read any table, change none.
@@ -22,7 +23,7 @@ pub(super) async fn value(
             adhoc::mysql(mysql, &sql).await.map(|(_, batches)| batches)
         }
         Chosen::Datafusion => {
-            let sql = check.sql(table, |name| format!("\"{name}\""));
+            let sql = check.sql(table, quote);
             datafusion(engines, &sql).await
         }
         Chosen::Ballista => return Err("rules run in datafusion or mysql, not on a cluster".into()),

@@ -5,19 +5,20 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{ArrayRef, AsArray, RecordBatch, StringArray};
+use datafusion::arrow::array::{ArrayRef, AsArray, RecordBatch};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::TableReference;
 use futures::StreamExt;
+use mysql_async::Row;
 use mysql_async::prelude::Queryable;
-use mysql_async::{Row, Value};
 
 use super::Outcome;
 use crate::dictionary::{ColumnKind, TableRef};
-use crate::report::{Chosen, Engine, Engines, ReportError};
+use crate::report::{Chosen, Engine, Engines, ReportError, adhoc};
 use crate::sink::mysql::MysqlTarget;
 use crate::sink::mysql::ddl::quoted;
+use crate::validate::rules::quote;
 use crate::validate::{ReferenceIds, StoredRowJudge};
 
 /// The name of the outcome that reports stored rows.
@@ -184,30 +185,24 @@ fn mysql_text_query(table: &TableRef) -> String {
 
 /// `rows` (text, a value per column of `table`) as one array per column.
 fn mysql_columns(table: &TableRef, rows: &[Row]) -> Vec<ArrayRef> {
-    (0..table.columns.len())
-        .map(|index| {
-            let values = rows.iter().map(|row| match row.as_ref(index) {
-                Some(Value::Bytes(bytes)) => Some(String::from_utf8_lossy(bytes).into_owned()),
-                _ => None,
-            });
-            Arc::new(values.collect::<StringArray>()) as ArrayRef
-        })
-        .collect()
+    adhoc::text_columns(rows, table.columns.len())
 }
 
 /// The table's columns written as a file holds them: a timestamp as ISO 8601 in UTC, every
 /// other value as its canonical text.
 fn as_text_query(table: &TableRef) -> String {
     let columns: Vec<String> = (table.columns.iter())
-        .map(|column| match column.kind {
-            ColumnKind::Timestamp => format!(
-                "to_char(\"{0}\", '%Y-%m-%dT%H:%M:%S%.6fZ') AS \"{0}\"",
-                column.name
-            ),
-            _ => format!("CAST(\"{0}\" AS VARCHAR) AS \"{0}\"", column.name),
+        .map(|column| {
+            let name = quote(&column.name);
+            match column.kind {
+                ColumnKind::Timestamp => {
+                    format!("to_char({name}, '%Y-%m-%dT%H:%M:%S%.6fZ') AS {name}")
+                }
+                _ => format!("CAST({name} AS VARCHAR) AS {name}"),
+            }
         })
         .collect();
-    format!("SELECT {} FROM \"{}\"", columns.join(", "), table.name)
+    format!("SELECT {} FROM {}", columns.join(", "), quote(&table.name))
 }
 
 /// `batch`'s columns as plain UTF-8 arrays (DataFusion may give string views).

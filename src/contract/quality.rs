@@ -11,6 +11,7 @@ use super::kind;
 use super::node::Node;
 use super::{DESCRIBED_RULE, Refusal};
 use crate::dictionary::{ColumnKind, RowCheck, TextRule};
+use crate::validate::rules::quote;
 
 /// What a property's quality rules add to its column.
 #[derive(Default)]
@@ -167,7 +168,7 @@ fn invalid_values(
     if let Some(at) = arguments.get("validValues") {
         let (literals, values) = valid_values(&at, kind)?;
         quality.checks.push(RowCheck {
-            holds: format!("\"{column}\" IN ({})", literals.join(", ")),
+            holds: format!("{} IN ({})", quote(column), literals.join(", ")),
             reason: format!("not one of {}", values.join(", ")),
         });
     }

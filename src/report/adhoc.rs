@@ -283,16 +283,18 @@ pub async fn mysql_bound(
             .map(|name| Field::new(name, DataType::Utf8, true))
             .collect::<Vec<_>>(),
     ));
-    let columns = (0..names.len())
-        .map(|index| {
-            Arc::new(
-                rows.iter()
-                    .map(|row| text(row.as_ref(index)))
-                    .collect::<StringArray>(),
-            ) as ArrayRef
-        })
-        .collect();
+    let columns = text_columns(&rows, names.len());
     Ok((schema.clone(), vec![RecordBatch::try_new(schema, columns)?]))
+}
+
+/// The first `width` columns of MySQL `rows` as text arrays, NULL kept.
+pub(crate) fn text_columns(rows: &[Row], width: usize) -> Vec<ArrayRef> {
+    (0..width)
+        .map(|index| {
+            let values = rows.iter().map(|row| text(row.as_ref(index)));
+            Arc::new(values.collect::<StringArray>()) as ArrayRef
+        })
+        .collect()
 }
 
 fn text(value: Option<&Value>) -> Option<String> {

@@ -301,7 +301,8 @@ fn key_lookup(expr: &str, table: &str, keys: Option<&Keys>) -> String {
     }
 }
 
-fn quote(identifier: &str) -> String {
+/// `identifier` as DataFusion reads a name as it is (capitals kept, a reserved word allowed).
+pub fn quote(identifier: &str) -> String {
     format!("\"{identifier}\"")
 }
 

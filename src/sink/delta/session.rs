@@ -10,6 +10,7 @@ use deltalake::DeltaTable;
 
 use super::{DeltaTarget, LEDGER_TABLE, SCANNED};
 use crate::sink::SinkError;
+use crate::validate::rules::quote;
 
 impl DeltaTarget {
     /// A DataFusion session with every dictionary table that exists registered under its name
@@ -87,8 +88,6 @@ impl DeltaTarget {
 /// The query of every row of `table` (registered as [`SCANNED`]), in the dictionary's column
 /// order.
 pub(super) fn select_all(table: &crate::dictionary::Table) -> String {
-    let columns: Vec<String> = (table.column_names())
-        .map(|name| format!("\"{name}\""))
-        .collect();
+    let columns: Vec<String> = (table.column_names()).map(quote).collect();
     format!("SELECT {} FROM {SCANNED}", columns.join(", "))
 }

@@ -16,6 +16,7 @@ use mysql_async::prelude::Queryable;
 use super::Outcome;
 use crate::dictionary::{ColumnKind, TableRef};
 use crate::report::{Chosen, Engine, Engines, ReportError, adhoc};
+use crate::sink::Target;
 use crate::sink::mysql::MysqlTarget;
 use crate::sink::mysql::ddl::quoted;
 use crate::validate::rules::quote;
@@ -57,24 +58,28 @@ async fn rejected_rows(
     engine: Option<Engine>,
     table: &TableRef,
 ) -> Result<Option<(u64, Vec<String>)>, ReportError> {
-    match engines.choose(engine)? {
+    let chosen = engines.choose(engine)?;
+    // The keys a foreign key accepts are those of the same store as the rows.
+    let source: &dyn Target = match &chosen {
+        Chosen::Mysql(mysql) => *mysql,
+        Chosen::Datafusion => &engines.warehouse,
+        Chosen::Ballista => {
+            return Err(ReportError::Param {
+                report: STORED_ROWS_RULE.into(),
+                reason: "stored rows are read from datafusion or mysql, not on a cluster".into(),
+            });
+        }
+    };
+    let references = crate::sink::reference_ids(source, table).await?;
+    let mut tally = Tally::new(table, &references).await?;
+    let stored = match chosen {
         Chosen::Mysql(mysql) => {
-            let references = crate::sink::reference_ids(mysql, table).await?;
-            let mut tally = Tally::new(table, &references).await?;
             mysql_rows(mysql, table, &mut tally).await?;
-            Ok(Some((tally.count, tally.examples)))
+            true
         }
-        Chosen::Ballista => Err(ReportError::Param {
-            report: STORED_ROWS_RULE.into(),
-            reason: "stored rows are read from datafusion or mysql, not on a cluster".into(),
-        }),
-        Chosen::Datafusion => {
-            let references = crate::sink::reference_ids(&engines.warehouse, table).await?;
-            let mut tally = Tally::new(table, &references).await?;
-            let stored = warehouse_rows(engines, table, &mut tally).await?;
-            Ok(stored.then_some((tally.count, tally.examples)))
-        }
-    }
+        _ => warehouse_rows(engines, table, &mut tally).await?,
+    };
+    Ok(stored.then_some((tally.count, tally.examples)))
 }
 
 /// The rejected stored rows counted so far, and the first few.

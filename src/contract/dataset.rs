@@ -59,12 +59,7 @@ pub(super) fn is_dataset_rule(rule: &Node, on_table: bool) -> Result<bool, Refus
 /// `type: sql`: one `SELECT` of one value, `{object}` (and on a property `{property}`) standing
 /// for the names csvgate fills in, quoted for the engine that runs it.
 fn sql(rule: &Node, property: Option<&str>) -> Result<DatasetCheck, Refusal> {
-    let read: Vec<&str> = ["type", "query", "name", "unit"]
-        .into_iter()
-        .chain(OPERATORS)
-        .collect();
-    rule.keys_within(&read, DESCRIBED_RULE, &[])?;
-    rows_unit(rule)?;
+    fields_read(rule, "query")?;
     let at = rule
         .get("query")
         .ok_or_else(|| rule.refuse("`query` is missing: the SQL whose value is compared"))?;
@@ -79,6 +74,21 @@ fn sql(rule: &Node, property: Option<&str>) -> Result<DatasetCheck, Refusal> {
         [Statement::Query(_)] => {}
         _ => return Err(at.refuse("one query (a SELECT of one value) and nothing else")),
     }
+    dataset_check(rule, query, property)
+}
+
+/// `metric: rowCount` on a schema object: how many rows the table holds.
+fn row_count(rule: &Node) -> Result<DatasetCheck, Refusal> {
+    fields_read(rule, "metric")?;
+    dataset_check(rule, "SELECT COUNT(*) FROM {object}", None)
+}
+
+/// `rule` as the check of `query`, with its name and its operator.
+fn dataset_check(
+    rule: &Node,
+    query: &str,
+    property: Option<&str>,
+) -> Result<DatasetCheck, Refusal> {
     Ok(DatasetCheck {
         name: name(rule)?,
         query: query.to_owned(),
@@ -87,24 +97,14 @@ fn sql(rule: &Node, property: Option<&str>) -> Result<DatasetCheck, Refusal> {
     })
 }
 
-/// `metric: rowCount` on a schema object: how many rows the table holds.
-fn row_count(rule: &Node) -> Result<DatasetCheck, Refusal> {
-    let read: Vec<&str> = ["type", "metric", "name", "unit"]
+/// The fields a dataset rule may have (`what`: its `query` or its `metric`), and a unit of
+/// rows: its value is a number, not a share.
+fn fields_read(rule: &Node, what: &str) -> Result<(), Refusal> {
+    let read: Vec<&str> = ["type", what, "name", "unit"]
         .into_iter()
         .chain(OPERATORS)
         .collect();
     rule.keys_within(&read, DESCRIBED_RULE, &[])?;
-    rows_unit(rule)?;
-    Ok(DatasetCheck {
-        name: name(rule)?,
-        query: "SELECT COUNT(*) FROM {object}".into(),
-        property: None,
-        expect: expectation(rule)?,
-    })
-}
-
-/// A dataset rule's value is a number, not a share: `unit: rows` or none.
-fn rows_unit(rule: &Node) -> Result<(), Refusal> {
     match rule.get("unit") {
         Some(unit) if unit.text()? != "rows" => {
             Err(unit.refuse("csvgate compares the query's value itself: `unit: rows` or none"))

@@ -123,14 +123,18 @@ def integer(minimum=None, maximum=None):
     def check(value):
         if not re.fullmatch(r"[+-]?[0-9]+", value):
             return "not an integer"
-        number = int(value)
-        if minimum is not None and number < minimum:
-            return f"must be at least {minimum}"
-        if maximum is not None and number > maximum:
-            return f"must be at most {maximum}"
-        return None
+        return out_of_bounds(int(value), minimum, maximum)
 
     return check
+
+
+def out_of_bounds(number, minimum, maximum):
+    """An inclusive bound `number` breaks, or None."""
+    if minimum is not None and number < minimum:
+        return f"must be at least {minimum}"
+    if maximum is not None and number > maximum:
+        return f"must be at most {maximum}"
+    return None
 
 
 def decimal(precision, scale, minimum=None, greater_than=None):
@@ -145,9 +149,7 @@ def decimal(precision, scale, minimum=None, greater_than=None):
         number = Decimal(value)
         if greater_than is not None and number <= greater_than:
             return f"must be greater than {greater_than}"
-        if minimum is not None and number < minimum:
-            return f"must be at least {minimum}"
-        return None
+        return out_of_bounds(number, minimum, None)
 
     return check
 
@@ -156,12 +158,7 @@ def number(minimum=None, maximum=None):
     def check(value):
         if not re.fullmatch(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?", value):
             return "not a number"
-        parsed = float(value)
-        if minimum is not None and parsed < minimum:
-            return f"must be at least {minimum}"
-        if maximum is not None and parsed > maximum:
-            return f"must be at most {maximum}"
-        return None
+        return out_of_bounds(float(value), minimum, maximum)
 
     return check
 

@@ -5,37 +5,54 @@ use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Float64Type};
 
 use crate::dictionary::DatasetCheck;
+use datafusion::prelude::SessionContext;
+
 use crate::report::{Chosen, Engine, Engines, ReportError, adhoc};
+use crate::sink::mysql::MysqlTarget;
 use crate::sink::mysql::ddl::quoted;
 use crate::validate::rules::quote;
 
-/// The value of `check`'s query over `table`, or why there is none. Queries run read-only, as
-/// ad-hoc SQL does: a rule can read any table, change none.
-pub(super) async fn value(
-    engines: &Engines,
-    engine: Option<Engine>,
-    table: &str,
-    check: &DatasetCheck,
-) -> Result<f64, String> {
-    let batches = match engines.choose(engine).map_err(|error| error.to_string())? {
-        Chosen::Mysql(mysql) => {
-            let sql = check.sql(table, quoted);
-            adhoc::mysql(mysql, &sql).await.map(|(_, batches)| batches)
-        }
-        Chosen::Datafusion => {
-            let sql = check.sql(table, quote);
-            datafusion(engines, &sql).await
-        }
-        Chosen::Ballista => return Err("rules run in datafusion or mysql, not on a cluster".into()),
-    };
-    first_value(&batches.map_err(|error| error.to_string())?)
+/// Where a table's rules run: chosen, and for DataFusion the session opened (it opens every
+/// warehouse table), once for all of them.
+pub(super) enum Measurer<'a> {
+    Mysql(&'a MysqlTarget),
+    Datafusion(SessionContext),
 }
 
-/// The first rows `sql` gives: the rest of its answer is never computed, so a rule's query
-/// that selects many rows holds one batch, not the table.
-async fn datafusion(engines: &Engines, sql: &str) -> Result<Vec<RecordBatch>, ReportError> {
-    let ctx = engines.warehouse.session().await?;
-    Ok(Vec::from_iter(adhoc::first_rows(&ctx, sql).await?))
+impl Measurer<'_> {
+    /// The engine `engine` names, or the deployment's default.
+    pub(super) async fn new(
+        engines: &Engines,
+        engine: Option<Engine>,
+    ) -> Result<Measurer<'_>, String> {
+        match engines.choose(engine).map_err(|error| error.to_string())? {
+            Chosen::Mysql(mysql) => Ok(Measurer::Mysql(mysql)),
+            Chosen::Datafusion => {
+                let session = engines.warehouse.session().await;
+                Ok(Measurer::Datafusion(
+                    session.map_err(|error| error.to_string())?,
+                ))
+            }
+            Chosen::Ballista => Err("rules run in datafusion or mysql, not on a cluster".into()),
+        }
+    }
+
+    /// The value of `check`'s query over `table`, or why there is none. Queries run
+    /// read-only, as ad-hoc SQL does: a rule can read any table, change none. In DataFusion
+    /// only the first rows are computed, so a query that selects many rows holds one batch.
+    pub(super) async fn value(&self, table: &str, check: &DatasetCheck) -> Result<f64, String> {
+        let batches: Result<Vec<RecordBatch>, ReportError> = match self {
+            Measurer::Mysql(mysql) => {
+                let sql = check.sql(table, quoted);
+                adhoc::mysql(mysql, &sql).await.map(|(_, batches)| batches)
+            }
+            Measurer::Datafusion(ctx) => {
+                let sql = check.sql(table, quote);
+                adhoc::first_rows(ctx, &sql).await.map(Vec::from_iter)
+            }
+        };
+        first_value(&batches.map_err(|error| error.to_string())?)
+    }
 }
 
 /// The first column of the first row, as a number (a boolean is 1 or 0).

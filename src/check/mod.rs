@@ -43,8 +43,15 @@ pub struct Outcome {
 /// Runs every dataset rule of `table` in `engine` (the deployment's default when `None`).
 pub async fn check_table(engines: &Engines, engine: Option<Engine>, table: &Table) -> Vec<Outcome> {
     let mut outcomes = Vec::with_capacity(table.dataset_checks.len());
+    if table.dataset_checks.is_empty() {
+        return outcomes;
+    }
+    let measurer = measure::Measurer::new(engines, engine).await;
     for check in &table.dataset_checks {
-        let value = measure::value(engines, engine, &table.name, check).await;
+        let value = match &measurer {
+            Ok(measurer) => measurer.value(&table.name, check).await,
+            Err(error) => Err(error.clone()),
+        };
         outcomes.push(Outcome {
             table: table.name.clone(),
             rule: check.name.clone(),

@@ -171,7 +171,8 @@ impl Queue {
         if self.is_closed() {
             return Err(QueueError::Closed);
         }
-        let entry = Entry::queued(ledger::new_run_id(Utc::now()), object, table);
+        let run_id = ledger::new_run_id(Utc::now());
+        let entry = Entry::queued(run_id, object, table, self.dictionary().stamp());
         let queue = Arc::clone(self);
         let accepted = tokio::spawn(async move {
             queue

@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::array::{Array, ArrayRef, RecordBatch};
+use datafusion::arrow::array::{Array, ArrayRef, RecordBatch, RecordBatchOptions, new_null_array};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::error::ArrowError;
@@ -35,6 +35,24 @@ pub fn to_schema_by_name(
         .map(|field| batch.schema().index_of(field.name()))
         .collect::<Result<Vec<_>, _>>()?;
     to_schema(&batch.project(&indices)?, schema)
+}
+
+/// Like [`to_schema_by_name`], but a nullable field the batch lacks reads as NULL: what a
+/// table written before that column existed holds (an older csvgate's ledger).
+pub fn to_schema_by_name_or_null(
+    batch: &RecordBatch,
+    schema: &SchemaRef,
+) -> Result<RecordBatch, ArrowError> {
+    let rows = batch.num_rows();
+    let columns = (schema.fields().iter())
+        .map(|field| match batch.schema().index_of(field.name()) {
+            Ok(index) => cast_column(batch.column(index), field.data_type()),
+            Err(_) if field.is_nullable() => Ok(new_null_array(field.data_type(), rows)),
+            Err(missing) => Err(missing),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let options = RecordBatchOptions::new().with_row_count(Some(rows));
+    RecordBatch::try_new_with_options(Arc::clone(schema), columns, &options)
 }
 
 fn cast_column(

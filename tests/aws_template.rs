@@ -164,6 +164,42 @@ fn the_weekly_backup_may_write_list_read_and_delete_its_snapshots() {
     assert!(!allows(&statements, "s3:PutObject", landing));
 }
 
+/// A contract of the deployer's: the function is told where it is and may read that one object
+/// of its bucket, nothing else there; without one it reads no contract and is granted none.
+#[test]
+fn the_function_may_read_its_contract_and_nothing_beside_it() {
+    let template = deployed(&with_vpc(&[
+        "ContractBucketName=team-config",
+        "ContractKey=contracts/retail.odcs.yaml",
+    ]));
+    let function = &template["Resources"]["CsvgateFunction"]["Properties"];
+    let variables = &function["Environment"]["Variables"];
+    assert_eq!(
+        variables["CSVGATE_CONTRACT"],
+        "s3://team-config/contracts/retail.odcs.yaml"
+    );
+    let statements = function_statements(&template);
+    let contract = "arn:aws:s3:::team-config/contracts/retail.odcs.yaml";
+    assert!(allows(&statements, "s3:GetObject", contract));
+    assert!(!allows(
+        &statements,
+        "s3:GetObject",
+        "arn:aws:s3:::team-config/contracts/other.yaml"
+    ));
+    assert!(!allows(&statements, "s3:PutObject", contract));
+
+    let template = deployed(&VPC);
+    let variables =
+        &template["Resources"]["CsvgateFunction"]["Properties"]["Environment"]["Variables"];
+    assert!(variables.get("CSVGATE_CONTRACT").is_none(), "{variables}");
+    let statements = function_statements(&template);
+    assert!(
+        !statements
+            .iter()
+            .any(|statement| statement["Sid"] == "ReadContract")
+    );
+}
+
 /// Defect: the integration mapped a header the method never declared (API Gateway refuses to
 /// import that), and every S3 answer, `AccessDenied` included, reached the client as 200.
 #[test]

@@ -83,7 +83,7 @@ fn entry(run_id: &str, object: &ObjectVersion, table: &str, status: Status) -> E
     Entry {
         status,
         error: (status == Status::Failed).then(|| "it broke".to_owned()),
-        ..Entry::queued(run_id.to_owned(), object.clone(), table)
+        ..Entry::queued(run_id.to_owned(), object.clone(), table, Default::default())
     }
 }
 

@@ -143,6 +143,44 @@ fn a_deployment_enforces_the_contract_it_names() {
     assert_fails_saying(&output, 1, "cannot tell which table");
 }
 
+/// A contract in S3 (where a function reads it): enforced, shown, and named with its version
+/// in each run's ledger entry; one that is not there stops the command naming its URL.
+#[tokio::test]
+async fn a_deployment_reads_its_contract_from_s3() {
+    let dir = tempfile::tempdir().unwrap();
+    let bucket = common::s3::bucket();
+    let contracts = common::s3::location(&bucket, "contracts/");
+    common::s3::put(&contracts, "fruits.odcs.yaml", FRUITS.as_bytes().to_vec()).await;
+    let file = write(dir.path(), "fruits.csv", THREE_OF_FOUR_REJECTED);
+    let url = format!("s3://{bucket}/contracts/fruits.odcs.yaml");
+    let run = |args: &[&str]| {
+        let mut command =
+            common::s3::csvgate(dir.path(), &[&["--contract", &url][..], args].concat());
+        command.output().unwrap()
+    };
+    let output = run(&["ingest", file.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let runs = text(&run(&["runs", "--format", "csv"]).stdout);
+    assert!(runs.contains(",fruits,done,4,1,3,"), "{runs}");
+    assert!(
+        runs.contains(",fruits,1.0.0,"),
+        "the run names its contract: {runs}"
+    );
+    let shown = text(&run(&["contract", "show", "--format", "csv"]).stdout);
+    assert!(shown.contains("fruits,picked_at,timestamp,"), "{shown}");
+
+    let missing = format!("s3://{bucket}/contracts/absent.odcs.yaml");
+    let mut command =
+        common::s3::csvgate(dir.path(), &["--contract", &missing, "contract", "show"]);
+    let output = command.output().unwrap();
+    assert!(!output.status.success());
+    let said = text(&output.stderr);
+    assert!(
+        said.contains(&missing) && said.contains("cannot read it"),
+        "{said}"
+    );
+}
+
 /// datacontract-cli (an independent reader of ODCS) finds every contract csvgate reads valid.
 #[test]
 fn datacontract_lint_accepts_every_contract_csvgate_reads() {

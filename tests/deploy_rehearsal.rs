@@ -10,7 +10,9 @@
 //! - a read-only disk except `/tmp` (bubblewrap), as Lambda's;
 //! - invoked through a Lambda runtime API emulator (`cargo lambda watch`) with the events it
 //!   meets: the bootstrap, S3 notifications (twice), EventBridge, SQS, SNS, two overwrites of
-//!   one versioned key, and the weekly backup.
+//!   one versioned key, and the weekly backup;
+//! - and deployed with a contract of the user's in a bucket (ContractBucketName): read at cold
+//!   start with the one grant the template gives, and refused a start without it.
 //!
 //! Not enforced here: the 1,024 MB memory limit (a cgroup is not available to the tests) and
 //! the SSM and KMS statements (moto checks IAM resources for S3 only; `tests/aws_template.rs`
@@ -69,7 +71,7 @@ struct Aws {
 impl Aws {
     /// Starts moto, and makes the buckets, the SSM settings of `database` and the function's
     /// user from `translated` (less the statements `omit` names).
-    async fn start(translated: &Value, database: &Value, omit: &[&str]) -> Aws {
+    async fn start(translated: &Value, database: &Value, omit: &[&str], contract: &str) -> Aws {
         let port = free_port();
         let server = Command::new(common::venv_tool("moto_server"))
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
@@ -87,7 +89,8 @@ impl Aws {
         .await;
         let endpoint = format!("http://127.0.0.1:{port}");
         let setup = tempfile::NamedTempFile::new().unwrap();
-        let document = json!({"translated": translated, "database": database, "omit": omit});
+        let document = json!({"translated": translated, "database": database, "omit": omit,
+            "contract": contract});
         std::fs::write(setup.path(), document.to_string()).unwrap();
         let mut script = Command::new(common::venv_tool("python"));
         script
@@ -213,11 +216,27 @@ impl Function {
         }
     }
 
+    /// The function's log once it has ended by itself (a cold start that failed).
+    async fn ended(&self) -> String {
+        let what = "the function to end";
+        common::eventually(Duration::from_secs(30), what, || async {
+            let ended = self.process.lock().unwrap().0.try_wait().unwrap();
+            ended.map(|_| ()).ok_or_else(|| "still running".to_owned())
+        })
+        .await;
+        self.log()
+    }
+
     fn log(&self) -> String {
         let log = std::fs::read_to_string(self.log.path()).unwrap_or_default();
         format!("the function's log:\n{log}")
     }
 }
+
+const RETAIL_CONTRACT: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/examples/contracts/retail.odcs.yaml"
+);
 
 /// The statuses of an answer's records.
 fn statuses(answer: &Value) -> Vec<String> {
@@ -246,9 +265,9 @@ fn event_fixture(name: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
-/// The template with test names, as CloudFormation deploys it.
-fn translated(id: &str) -> Value {
-    let names = [
+/// The template with test names (and `more` parameters), as CloudFormation deploys it.
+fn translated(id: &str, more: &[String]) -> Value {
+    let mut names = vec![
         format!("LandingBucketName=rehearsal-landing-{id}"),
         format!("InvalidBucketName=rehearsal-invalid-{id}"),
         format!("BackupBucketName=rehearsal-backups-{id}"),
@@ -256,6 +275,7 @@ fn translated(id: &str) -> Value {
         "VpcId=vpc-0123".into(),
         "PrivateSubnetIds=subnet-a,subnet-b".into(),
     ];
+    names.extend_from_slice(more);
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
     common::deploy_files::deployed(&names)
 }
@@ -278,14 +298,26 @@ struct Rehearsal {
 
 impl Rehearsal {
     async fn deploy(omit: &[&str]) -> Rehearsal {
+        Rehearsal::deploy_with(omit, None).await
+    }
+
+    /// With `contract`'s text in a bucket of its own, named by the template's parameters.
+    async fn deploy_with(omit: &[&str], contract: Option<&str>) -> Rehearsal {
         let id = uuid::Uuid::new_v4().simple().to_string()[..10].to_owned();
-        let translated = translated(&id);
+        let parameters = match contract {
+            Some(_) => vec![
+                format!("ContractBucketName=rehearsal-contracts-{id}"),
+                "ContractKey=contracts/retail.odcs.yaml".into(),
+            ],
+            None => Vec::new(),
+        };
+        let translated = translated(&id, &parameters);
         let function = &translated["Resources"]["CsvgateFunction"]["Properties"];
         let variables = &function["Environment"]["Variables"];
         let database = common::tls_mysql_database().await;
         let settings = json!({"host": "127.0.0.1", "port": 3307, "name": database,
             "user": "csvgate", "password": "csvgate"});
-        let aws = Aws::start(&translated, &settings, omit).await;
+        let aws = Aws::start(&translated, &settings, omit, contract.unwrap_or_default()).await;
         Rehearsal {
             landing: bucket_of(variables, "CSVGATE_LANDING"),
             function: Function::start(variables, &aws).await,
@@ -412,5 +444,62 @@ async fn without_one_statement_the_job_that_needs_it_fails() {
     assert!(
         error.contains("403") || error.contains("denied") || error.contains("Denied"),
         "{error}"
+    );
+}
+
+/// The user's contract, read from S3 with the template's one grant: the bootstrap makes its
+/// tables, a file of it is judged by its rules, and the ledger names the contract.
+#[tokio::test]
+async fn the_function_enforces_the_contract_it_reads_from_s3() {
+    let contract = std::fs::read_to_string(RETAIL_CONTRACT);
+    let contract = contract.unwrap();
+    let Rehearsal {
+        database,
+        landing,
+        aws,
+        function,
+    } = Rehearsal::deploy_with(&[], Some(&contract)).await;
+    let answer = function.invoke(&json!({"csvgate": "db-init"})).await;
+    assert!(answer["schema_version"].is_u64(), "{answer}");
+    let customers = "C0001,Ann,ann@shop.example,vip,2024-01-02\n\
+                     C0002,Bob,,retail,2024-02-03\n\
+                     X1,Eve,,retail,2024-03-04\n";
+    let location = aws.bucket(&format!("s3://{landing}/"));
+    common::s3::put(&location, "customers.csv", customers.as_bytes().to_vec()).await;
+    let answer = function
+        .invoke(&notification(&landing, "customers.csv", None))
+        .await;
+    assert_eq!(statuses(&answer), ["done"], "{answer}");
+    let url = format!("{}/{database}", common::TLS_SERVER);
+    let mysql = csvgate::sink::mysql::MysqlTarget::with_tls(
+        &url,
+        None,
+        &csvgate::sink::mysql::TlsMode::Required,
+        std::sync::Arc::new(
+            csvgate::contract::Contract::parse(&contract, "retail")
+                .unwrap()
+                .dictionary,
+        ),
+    )
+    .unwrap();
+    common::assert_row_counts(&mysql, &[("customers", 2)]).await;
+    let stamped: Vec<(String, String)> = mysql
+        .query("SELECT contract_id, contract_version FROM csvgate_runs WHERE status = 'done'")
+        .await
+        .unwrap();
+    assert_eq!(stamped, [("retail-example".to_owned(), "1.0.0".to_owned())]);
+}
+
+/// Without the statement that lets it read its contract, the function does not start, and
+/// its log says which contract it could not read.
+#[tokio::test]
+async fn without_its_contract_the_function_does_not_start() {
+    let contract = std::fs::read_to_string(RETAIL_CONTRACT);
+    let rehearsal = Rehearsal::deploy_with(&["ReadContract"], Some(&contract.unwrap())).await;
+    let log = rehearsal.function.ended().await;
+    assert!(log.contains("contracts/retail.odcs.yaml"), "{log}");
+    assert!(
+        log.contains("403") || log.contains("denied") || log.contains("Denied"),
+        "{log}"
     );
 }

@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use common::Sandbox;
 use common::server::{KEY, Server, client, get_json};
+use csvgate::dictionary::ContractStamp;
 use csvgate::ledger::{Entry, Selection, Status};
 use csvgate::pipeline::IngestOptions;
 use csvgate::sink::{Ledger, Target};
@@ -65,7 +66,12 @@ async fn ledger_of(sandbox: &Sandbox) -> Vec<Entry> {
     sandbox.ingest(&paths).await;
     let target = &sandbox.pipeline.target;
     let waiting = target.runs().await.unwrap()[0].clone();
-    let waiting = Entry::queued("a-waiting-run".into(), waiting.object, &waiting.table);
+    let waiting = Entry::queued(
+        "a-waiting-run".into(),
+        waiting.object,
+        &waiting.table,
+        Default::default(),
+    );
     target.record(&waiting).await.unwrap();
     target.runs().await.unwrap()
 }
@@ -259,4 +265,80 @@ fn a_ledger_append_that_fails_after_the_commit_still_ends_the_run_done() {
     let ledger = runs(dir.path());
     assert_eq!(statuses(&ledger, "jobs.csv"), ["done"]);
     assert_eq!(ledger[0]["rows_valid"], 183);
+}
+
+/// The stamp of the contract the sandbox enforces (the built-in HR one).
+fn hr_stamp() -> Option<ContractStamp> {
+    Some(csvgate::dictionary::Dictionary::hr().stamp())
+}
+
+/// A ledger an older csvgate wrote (no contract columns) reads as before, and the next entry
+/// adds the columns: the older entry reads no contract, the new one the HR contract.
+#[tokio::test]
+async fn the_warehouse_ledger_names_each_runs_contract_from_the_first_entry_after_an_upgrade() {
+    let sandbox = Sandbox::new();
+    let jobs = common::fixtures().join("jobs.csv");
+    let object = csvgate::store::ObjectVersion {
+        location: "file:///older/".into(),
+        key: "jobs.csv".into(),
+        version: "v1".into(),
+        size: 0,
+    };
+    let older = Entry {
+        status: Status::Failed,
+        contract: None,
+        ..Entry::queued("older".into(), object, "jobs", Default::default())
+    };
+    let batch = csvgate::ledger::to_batch(std::slice::from_ref(&older)).unwrap();
+    let older_columns = batch.project(&(0..13).collect::<Vec<_>>()).unwrap();
+    let folder = sandbox.path("warehouse/_csvgate_runs");
+    std::fs::create_dir_all(&folder).unwrap();
+    let url = url::Url::from_directory_path(&folder).unwrap();
+    let table = deltalake::DeltaTableBuilder::from_url(url)
+        .unwrap()
+        .build()
+        .unwrap();
+    table.write([older_columns]).await.unwrap();
+    let contracts = |runs: Vec<Entry>| -> Vec<(String, Option<ContractStamp>)> {
+        runs.into_iter()
+            .map(|entry| (entry.run_id, entry.contract))
+            .collect()
+    };
+    let before = sandbox.target.runs().await.unwrap();
+    assert_eq!(contracts(before), [("older".to_owned(), None)]);
+
+    let entries = sandbox.ingest(&[&jobs]).await;
+    assert_eq!(entries[0].status, Status::Done, "{entries:?}");
+    let after = contracts(sandbox.target.runs().await.unwrap());
+    assert_eq!(
+        after,
+        [
+            ("older".to_owned(), None),
+            (entries[0].run_id.clone(), hr_stamp())
+        ]
+    );
+}
+
+/// A database initialised before schema version 3 refuses a load whole, saying to run
+/// `db init`, which adds the columns; then the entries name the contract.
+#[tokio::test]
+async fn mariadb_ledger_names_each_runs_contract_once_db_init_upgraded_it() {
+    let (_, target) = common::mysql_database().await;
+    let older = "ALTER TABLE csvgate_runs DROP COLUMN contract_id, DROP COLUMN contract_version, \
+                 DROP COLUMN contract_hash";
+    target.query::<u64>(older).await.unwrap();
+    let sandbox = Sandbox::with_target(Arc::new(target.clone()));
+    let jobs = common::fixtures().join("jobs.csv");
+    let refused = sandbox.ingest(&[&jobs]).await;
+    assert_eq!(refused[0].status, Status::Failed, "{refused:?}");
+    let error = refused[0].error.as_deref().unwrap_or_default();
+    assert!(error.contains("run `csvgate db init`"), "{error}");
+    let held: Vec<u64> = target.query("SELECT COUNT(*) FROM jobs").await.unwrap();
+    assert_eq!(held, [0], "the refused load left the table as it was");
+
+    assert_eq!(target.init().await.unwrap(), 3);
+    let loaded = sandbox.ingest(&[&jobs]).await;
+    assert_eq!(loaded[0].status, Status::Done, "{loaded:?}");
+    let stamped = target.runs().await.unwrap();
+    assert_eq!(stamped.last().unwrap().contract, hr_stamp());
 }

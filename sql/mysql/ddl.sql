@@ -1,4 +1,4 @@
--- csvgate MySQL/MariaDB schema, version 2.
+-- csvgate MySQL/MariaDB schema, version 3.
 -- Generated from the dictionary by `csvgate db ddl` (`csvgate db init` applies it; safe to run twice).
 -- Timestamps are DATETIME values in UTC.
 
@@ -42,6 +42,9 @@ CREATE TABLE IF NOT EXISTS csvgate_runs (
   started_at DATETIME(6) NOT NULL,
   finished_at DATETIME(6) NOT NULL,
   error TEXT NULL,
+  contract_id VARCHAR(255) NULL,
+  contract_version VARCHAR(255) NULL,
+  contract_hash CHAR(64) NULL,
   KEY csvgate_runs_fingerprint_idx (fingerprint, status)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
@@ -56,4 +59,4 @@ CREATE TABLE IF NOT EXISTS csvgate_schema (
   version INT NOT NULL PRIMARY KEY,
   applied_at DATETIME(6) NOT NULL
 ) ENGINE=InnoDB;
-INSERT IGNORE INTO csvgate_schema (version, applied_at) VALUES (2, UTC_TIMESTAMP(6));
+INSERT IGNORE INTO csvgate_schema (version, applied_at) VALUES (3, UTC_TIMESTAMP(6));

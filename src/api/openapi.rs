@@ -189,6 +189,9 @@ fn schemas(dictionary: &Dictionary) -> Value {
             "rows_invalid": { "type": "integer" }, "invalid_object": { "type": "string" },
             "started_at": { "type": "string", "format": "date-time" }, "finished_at": { "type": "string", "format": "date-time" },
             "error": { "type": "string" },
+            "contract_id": { "type": "string", "description": "The `id` of the contract the rows were judged by (absent in entries written before csvgate recorded it)." },
+            "contract_version": { "type": "string" },
+            "contract_hash": { "type": "string", "description": "SHA-256 of the rules csvgate enforced of that contract." },
         } },
         "EventAnswer": { "type": "object", "properties": {
             "records": { "type": "array", "items": { "type": "object", "properties": {

@@ -14,12 +14,12 @@ use futures::TryStreamExt;
 use super::dangling::Check;
 use super::manifest::Manifest;
 use super::{BackupError, Backups};
-use crate::dictionary::TableRef;
+use crate::dictionary::{ContractStamp, TableRef};
 use crate::ledger::{self, Entry, Status};
 use crate::report::Engines;
 use crate::shape;
 use crate::sink::delta::AsOf;
-use crate::sink::{Load, Target};
+use crate::sink::{Load, Rows, Target};
 use crate::store::ObjectVersion;
 
 /// A restore that committed.
@@ -70,7 +70,8 @@ impl Backups {
             version: snapshot.id.clone(),
             size: snapshot.files.iter().map(|file| file.bytes).sum(),
         };
-        let entry = restored_entry(table, object, snapshot.rows, started_at);
+        let stamp = target.dictionary().stamp();
+        let entry = restored_entry(table, object, snapshot.rows, started_at, stamp);
         load.commit(&entry).await?;
         Ok(Restored {
             from: format!("snapshot {}", snapshot.id),
@@ -155,7 +156,13 @@ pub async fn restore_as_of(
         version: version.to_string(),
         size: 0,
     };
-    let entry = restored_entry(table, object, rows, started_at);
+    let entry = restored_entry(
+        table,
+        object,
+        rows,
+        started_at,
+        warehouse.dictionary().stamp(),
+    );
     warehouse.restore_version(table, version, &entry).await?;
     Ok(Restored {
         from: format!("version {version}"),
@@ -180,12 +187,13 @@ fn accepted(
     }
 }
 
-/// The ledger entry of a restore of `rows` rows from `object`.
+/// The ledger entry of a restore of `rows` rows from `object`, under the contract `contract`.
 fn restored_entry(
     table: &TableRef,
     object: ObjectVersion,
     rows: u64,
     started_at: DateTime<Utc>,
+    contract: ContractStamp,
 ) -> Entry {
     Entry {
         rows_read: rows,
@@ -193,6 +201,11 @@ fn restored_entry(
         status: Status::Restored,
         started_at,
         finished_at: Utc::now(),
-        ..Entry::queued(ledger::new_run_id(started_at), object, &table.name)
+        ..Entry::queued(
+            ledger::new_run_id(started_at),
+            object,
+            &table.name,
+            contract,
+        )
     }
 }

@@ -4,7 +4,7 @@
 //!
 //! Configuration comes from the environment (`CSVGATE_*`, the AWS settings), `csvgate.toml`
 //! when the package has one, and SSM Parameter Store (`CSVGATE_SSM_PREFIX`), read once per
-//! process: a warm function reuses the deployment, its kept tables and its MySQL pool. Logs
+//! process, as is the contract (`CSVGATE_CONTRACT`, an `s3://` URL in the template): a warm function reuses the deployment, its kept tables and its MySQL pool. Logs
 //! are JSON lines for CloudWatch, each with the run id of the object it is about.
 
 use csvgate::config::{Config, ConfigFile, Layers};
@@ -16,9 +16,13 @@ use serde_json::Value;
 async fn main() -> Result<(), Error> {
     let logs = csvgate::logs::json_lines(csvgate::lambda::LOG_FILTER, std::io::stdout);
     tracing::subscriber::set_global_default(logs)?;
-    let layers = Layers::with_process_env(Default::default(), ConfigFile::load(None)?);
-    let config = Config::resolve(layers)?.with_ssm().await?;
-    let deployment = &*Box::leak(Box::new(Deployment::open(config)?));
+    let deployment = match deployment().await {
+        Ok(deployment) => &*Box::leak(Box::new(deployment)),
+        Err(error) => {
+            tracing::error!(%error, "the function cannot start");
+            return Err(error);
+        }
+    };
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let request_id = event.context.request_id.clone();
         let outcome = csvgate::lambda::handle(deployment, event.payload).await;
@@ -28,4 +32,15 @@ async fn main() -> Result<(), Error> {
         outcome.map_err(Error::from)
     }))
     .await
+}
+
+/// The deployment the configuration describes, its contract read.
+async fn deployment() -> Result<Deployment, Error> {
+    let layers = Layers::with_process_env(Default::default(), ConfigFile::load(None)?);
+    let config = Config::resolve(layers)?
+        .with_ssm()
+        .await?
+        .with_contract()
+        .await?;
+    Ok(Deployment::open(config)?)
 }

@@ -67,7 +67,7 @@ pub async fn run(context: &Context, args: BackupArgs) -> Result<ExitCode, CliErr
 }
 
 pub async fn backups(context: &Context, command: BackupsCommand) -> Result<ExitCode, CliError> {
-    let backups = context.deployment_without_ssm()?.backups;
+    let backups = context.deployment_without_ssm().await?.backups;
     match command {
         BackupsCommand::List { table, format } => {
             let table = only(&backups, table.as_deref())?;

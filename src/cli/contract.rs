@@ -62,9 +62,10 @@ pub async fn run(context: &Context, command: ContractCommand) -> Result<ExitCode
             print!("\n{}", ddl::ddl(&contract.dictionary));
         }
         ContractCommand::Show { format } => {
-            let dictionary = context.config.dictionary()?;
+            let config = context.contract_config().await?;
+            let dictionary = config.dictionary()?;
             if format == Format::Table {
-                budgets(&context.config)?;
+                budgets(&config)?;
             }
             show(&dictionary, format, out)?;
         }

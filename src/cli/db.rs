@@ -25,7 +25,10 @@ pub enum DbCommand {
 
 pub async fn run(context: &Context, command: DbCommand) -> Result<ExitCode, CliError> {
     match command {
-        DbCommand::Ddl => print!("{}", ddl::ddl(&*context.config.dictionary()?)),
+        DbCommand::Ddl => {
+            let config = context.contract_config().await?;
+            print!("{}", ddl::ddl(&*config.dictionary()?))
+        }
         DbCommand::Init => {
             let deployment = context.deployment().await?;
             let mysql = mysql(&deployment, "init")?;

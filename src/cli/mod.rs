@@ -195,7 +195,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         #[cfg(feature = "ballista")]
         Command::Ballista(command) => ballista::run(&context, command).await,
         Command::Openapi => {
-            let document = crate::api::openapi::document(&*context.config.dictionary()?);
+            let document =
+                crate::api::openapi::document(&*context.contract_config().await?.dictionary()?);
             println!(
                 "{}",
                 serde_json::to_string_pretty(&document).expect("JSON values print")
@@ -213,9 +214,21 @@ struct Context {
 }
 
 impl Context {
-    /// The configuration with SSM's layer applied: asked for only by commands that need it.
+    /// The configuration with SSM's layer applied and its contract fetched: asked for only by
+    /// commands that need it.
     async fn full_config(&self) -> Result<Config, CliError> {
-        Ok(self.config.clone().with_ssm().await?)
+        Ok(self
+            .config
+            .clone()
+            .with_ssm()
+            .await?
+            .with_contract()
+            .await?)
+    }
+
+    /// The configuration with its contract fetched, without asking SSM.
+    async fn contract_config(&self) -> Result<Config, CliError> {
+        Ok(self.config.clone().with_contract().await?)
     }
 
     /// The deployment the configuration describes, built as every other entry point builds it.
@@ -224,7 +237,7 @@ impl Context {
     }
 
     /// The deployment without asking SSM: for commands that never reach the target.
-    fn deployment_without_ssm(&self) -> Result<Deployment, CliError> {
-        Ok(Deployment::open(self.config.clone())?)
+    async fn deployment_without_ssm(&self) -> Result<Deployment, CliError> {
+        Ok(Deployment::open(self.contract_config().await?)?)
     }
 }

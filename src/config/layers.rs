@@ -176,7 +176,11 @@ impl Config {
             .into_iter()
             .filter(|(variable, _)| is_aws(variable))
             .collect();
-        Ok(Config { values, aws_env })
+        Ok(Config {
+            values,
+            aws_env,
+            contract_text: None,
+        })
     }
 }
 

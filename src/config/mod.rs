@@ -9,6 +9,7 @@
 //! is built from, whoever builds it.
 
 mod backup;
+mod contract;
 mod layers;
 mod server;
 pub mod setting;
@@ -20,8 +21,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use crate::contract::{Contract, ContractError};
-use crate::dictionary::{Dictionary, RejectBudget, Table};
 use crate::store::S3Settings;
 use crate::validate::{Dialect, HeaderMode, Limits};
 pub use backup::DEFAULT_RETENTION;
@@ -67,6 +66,8 @@ pub enum ConfigError {
     },
     #[error(transparent)]
     Ssm(#[from] SsmError),
+    #[error(transparent)]
+    Contract(#[from] crate::contract::ContractError),
 }
 
 /// The effective configuration of one deployment: each setting's checked value and source.
@@ -77,6 +78,8 @@ pub struct Config {
     values: BTreeMap<String, Value>,
     /// The standard AWS variables that were set, for `config show`: the AWS clients read them.
     aws_env: BTreeMap<&'static str, String>,
+    /// The text of a contract in an object store, once [`Config::with_contract`] fetched it.
+    contract_text: Option<std::sync::Arc<str>>,
 }
 
 impl Config {
@@ -194,59 +197,6 @@ impl Config {
             );
         }
         Ok(self)
-    }
-
-    /// The tables this configuration enforces: those of the contract file it names, else the
-    /// built-in HR contract's, with the reject budgets of `[tables.<name>]` over the contract's.
-    pub fn dictionary(&self) -> Result<std::sync::Arc<Dictionary>, ContractError> {
-        let contract = self.contract_dictionary()?;
-        self.unknown_tables_refused(&contract)?;
-        let dictionary = contract.with_budgets(|table| self.budget_of(table).0);
-        Ok(std::sync::Arc::new(dictionary))
-    }
-
-    /// The tables as the contract declares them, before `[tables.<name>]`.
-    pub fn contract_dictionary(&self) -> Result<Dictionary, ContractError> {
-        Ok(match self.get(Key::Contract) {
-            Some(path) => Contract::read(Path::new(path))?.dictionary,
-            None => Contract::hr().dictionary.clone(),
-        })
-    }
-
-    /// `table`'s reject budget, and whether `[tables.<name>]` set any of it (then it wins over
-    /// the contract's custom properties, part by part).
-    pub fn budget_of(&self, table: &Table) -> (RejectBudget, bool) {
-        let of = |key: Key| self.text(&key.name().replace('*', &table.name));
-        let rows = of(Key::TableMaxRejectedRows).and_then(|rows| rows.parse().ok());
-        let ratio = of(Key::TableMaxRejectedRatio).and_then(|ratio| ratio.parse().ok());
-        let budget = RejectBudget {
-            max_rows: rows.or(table.budget.max_rows),
-            max_ppm: ratio.map(RejectBudget::ppm).or(table.budget.max_ppm),
-        };
-        (budget, rows.is_some() || ratio.is_some())
-    }
-
-    /// A `[tables.<name>]` naming no table of the contract is a mistake, not a no-op.
-    fn unknown_tables_refused(&self, dictionary: &Dictionary) -> Result<(), ContractError> {
-        let named = (self.values.keys())
-            .filter_map(|name| name.strip_prefix("tables.")?.split_once('.'))
-            .map(|(table, _)| table);
-        for table in named {
-            if dictionary.table(table).is_none() {
-                let known: Vec<&str> = (dictionary.tables().iter())
-                    .map(|table| table.name.as_str())
-                    .collect();
-                return Err(ContractError::Refused {
-                    origin: "the configuration".into(),
-                    place: format!("[tables.{table}]"),
-                    reason: format!(
-                        "the contract has no table {table} (its tables: {})",
-                        known.join(", ")
-                    ),
-                });
-            }
-        }
-        Ok(())
     }
 
     /// How to read a file when no command says otherwise.

@@ -148,9 +148,9 @@ impl Contract {
             })?;
         Ok(Contract {
             origin: origin.to_owned(),
+            dictionary: dictionary.named(&id, &version),
             id,
             version,
-            dictionary,
         })
     }
 }

@@ -13,7 +13,8 @@ use datafusion::arrow::datatypes::{
 use datafusion::arrow::error::ArrowError;
 
 use super::{Entry, Status};
-use crate::shape::to_schema_by_name;
+use crate::dictionary::ContractStamp;
+use crate::shape::to_schema_by_name_or_null;
 use crate::store::ObjectVersion;
 
 /// Arrow schema of the ledger, as stored and as printed by `csvgate runs`.
@@ -42,6 +43,9 @@ pub fn schema() -> SchemaRef {
         time("started_at"),
         time("finished_at"),
         optional_text("error"),
+        optional_text("contract_id"),
+        optional_text("contract_version"),
+        optional_text("contract_hash"),
     ]))
 }
 
@@ -90,16 +94,20 @@ pub fn to_batch(entries: &[Entry]) -> Result<RecordBatch, ArrowError> {
             time(|entry| entry.started_at),
             time(|entry| entry.finished_at),
             optional(|entry| entry.error.as_deref()),
+            optional(|entry| Some(entry.contract.as_ref()?.id.as_str())),
+            optional(|entry| Some(entry.contract.as_ref()?.version.as_str())),
+            optional(|entry| Some(entry.contract.as_ref()?.hash.as_str())),
         ],
     )
 }
 
 /// Entries from batches with the columns of [`schema`], as read back from a target (whose
-/// engine may hand text back as views, hence the casts).
+/// engine may hand text back as views, hence the casts; a ledger an older csvgate wrote lacks
+/// the contract's columns).
 pub fn from_batches(batches: &[RecordBatch]) -> Result<Vec<Entry>, ArrowError> {
     let mut entries = Vec::new();
     for batch in batches {
-        let batch = &to_schema_by_name(batch, &schema())?;
+        let batch = &to_schema_by_name_or_null(batch, &schema())?;
         let text = |index: usize| batch.column(index).as_string::<i32>().clone();
         let count = |index: usize| batch.column(index).as_primitive::<Int64Type>().clone();
         let time = |index: usize| {
@@ -112,6 +120,7 @@ pub fn from_batches(batches: &[RecordBatch]) -> Result<Vec<Entry>, ArrowError> {
             (text(0), text(1), text(2), text(3), text(4), text(5));
         let (read, valid, invalid) = (count(6), count(7), count(8));
         let (invalid_object, started, finished, error) = (text(9), time(10), time(11), text(12));
+        let (contract_id, contract_version, contract_hash) = (text(13), text(14), text(15));
         let optional =
             |array: &StringArray, row| array.is_valid(row).then(|| array.value(row).to_owned());
         let instant = |array: &TimestampMicrosecondArray, row| {
@@ -135,6 +144,11 @@ pub fn from_batches(batches: &[RecordBatch]) -> Result<Vec<Entry>, ArrowError> {
                 started_at: instant(&started, row),
                 finished_at: instant(&finished, row),
                 error: optional(&error, row),
+                contract: contract_id.is_valid(row).then(|| ContractStamp {
+                    id: contract_id.value(row).to_owned(),
+                    version: contract_version.value(row).to_owned(),
+                    hash: contract_hash.value(row).to_owned(),
+                }),
             });
         }
     }
@@ -166,9 +180,19 @@ mod tests {
             started_at: now,
             finished_at: now,
             error: Some("boom".into()),
+            contract: Some(crate::dictionary::Dictionary::hr().stamp()),
         };
         assert!(entry.run_id.starts_with("20231114T221320Z-"));
         let batch = to_batch(std::slice::from_ref(&entry)).unwrap();
-        assert_eq!(from_batches(&[batch]).unwrap(), vec![entry]);
+        assert_eq!(
+            from_batches(std::slice::from_ref(&batch)).unwrap(),
+            vec![entry.clone()]
+        );
+        let older = batch.project(&(0..13).collect::<Vec<_>>()).unwrap();
+        let before_contracts = Entry {
+            contract: None,
+            ..entry
+        };
+        assert_eq!(from_batches(&[older]).unwrap(), vec![before_contracts]);
     }
 }

@@ -54,6 +54,7 @@ use std::fmt;
 
 use chrono::{DateTime, Utc};
 
+use crate::dictionary::ContractStamp;
 use crate::store::ObjectVersion;
 pub use columns::{from_batches, schema, to_batch};
 pub use selection::Selection;
@@ -125,12 +126,19 @@ pub struct Entry {
     pub finished_at: DateTime<Utc>,
     /// Why it failed; for a `skipped` version, which newer version of its key superseded it.
     pub error: Option<String>,
+    /// The contract the rows were judged by (`None` in entries an older csvgate wrote).
+    pub contract: Option<ContractStamp>,
 }
 
 impl Entry {
-    /// The first entry of a run that processes `object` later, written before work starts so
-    /// that a restart finds it (see [`pending`]).
-    pub fn queued(run_id: String, object: ObjectVersion, table: &str) -> Entry {
+    /// The first entry of a run that processes `object` later under the contract `contract`,
+    /// written before work starts so that a restart finds it (see [`pending`]).
+    pub fn queued(
+        run_id: String,
+        object: ObjectVersion,
+        table: &str,
+        contract: ContractStamp,
+    ) -> Entry {
         let now = Utc::now();
         Entry {
             run_id,
@@ -144,6 +152,7 @@ impl Entry {
             started_at: now,
             finished_at: now,
             error: None,
+            contract: Some(contract),
         }
     }
 }
@@ -186,9 +195,24 @@ mod tests {
             status,
             ..queued.clone()
         };
-        let a = Entry::queued("run-a".into(), object("jobs.csv"), "jobs");
-        let b = Entry::queued("run-b".into(), object("jobs.csv"), "jobs");
-        let c = Entry::queued("run-c".into(), object("departments.csv"), "departments");
+        let a = Entry::queued(
+            "run-a".into(),
+            object("jobs.csv"),
+            "jobs",
+            Default::default(),
+        );
+        let b = Entry::queued(
+            "run-b".into(),
+            object("jobs.csv"),
+            "jobs",
+            Default::default(),
+        );
+        let c = Entry::queued(
+            "run-c".into(),
+            object("departments.csv"),
+            "departments",
+            Default::default(),
+        );
         let ledger = [
             a.clone(),
             b.clone(),

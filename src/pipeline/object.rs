@@ -50,6 +50,7 @@ impl Pipeline {
             started_at,
             finished_at: started_at,
             error: None,
+            contract: Some(self.target.dictionary().stamp()),
         };
         let outcome = match job.table() {
             Ok(table) => {

@@ -29,7 +29,7 @@ mod sdk_credentials;
 mod transfer;
 mod versions;
 
-pub use location::{BucketRoot, Location};
+pub use location::{BucketRoot, Location, read_object};
 pub use object::{ObjectVersion, check_key, object_path};
 pub use parquet_file::StoredParquet;
 pub use s3::S3Settings;

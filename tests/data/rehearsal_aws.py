@@ -3,10 +3,12 @@ first three requests (INITIAL_NO_AUTH_ACTION_COUNT=3):
 
     python rehearsal_aws.py ENDPOINT SETUP.json
 
-SETUP.json: {"translated": <deploy/aws/translate.py's output>, "database": {...}, "omit": [sids]}.
+SETUP.json: {"translated": <deploy/aws/translate.py's output>, "database": {...}, "omit": [sids],
+"contract": <text>}.
 Those three requests make an administrator; with its keys this makes the template's three
 buckets (the landing one versioned), the database settings in SSM below the template's prefix
-(user and password as SecureString), and a user holding the statements of the function's
+(user and password as SecureString), the contract at CSVGATE_CONTRACT when the template sets
+it (in a bucket of its own), and a user holding the statements of the function's
 execution role as the template grants them (less the Sids in "omit"). Prints the keys of the
 administrator and of the function's user as JSON.
 """
@@ -64,6 +66,11 @@ def main():
         s3.create_bucket(Bucket=variables[variable].removeprefix("s3://").rstrip("/"))
     landing = variables["CSVGATE_LANDING"].removeprefix("s3://").rstrip("/")
     s3.put_bucket_versioning(Bucket=landing, VersioningConfiguration={"Status": "Enabled"})
+    contract = variables.get("CSVGATE_CONTRACT")
+    if contract:
+        bucket, key = contract.removeprefix("s3://").split("/", 1)
+        s3.create_bucket(Bucket=bucket)
+        s3.put_object(Bucket=bucket, Key=key, Body=setup["contract"].encode())
     ssm = client("ssm", endpoint, admin)
     prefix = variables["CSVGATE_SSM_PREFIX"]
     for name, kind in [("host", "String"), ("port", "String"), ("name", "String"),

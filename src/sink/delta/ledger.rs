@@ -11,9 +11,11 @@ use std::collections::HashSet;
 
 use async_trait::async_trait;
 use datafusion::arrow::array::RecordBatch;
+use deltalake::kernel::engine::arrow_conversion::TryIntoKernel;
+use deltalake::kernel::{StructField, StructType};
 use deltalake::protocol::SaveMode;
 use deltalake::writer::{DeltaWriter, RecordBatchWriter};
-use deltalake::{BlindDeltaTable, DeltaTableError};
+use deltalake::{BlindDeltaTable, DeltaTable, DeltaTableError};
 use futures::TryStreamExt;
 
 use super::commit::{remove_files, retry};
@@ -106,12 +108,42 @@ impl DeltaTarget {
         Ok(ended.into_iter().map(|entry| entry.run_id).collect())
     }
 
-    /// The ledger as an append-only table (`None` when it does not exist yet).
+    /// The ledger as an append-only table (`None` when it does not exist yet), with every
+    /// column of [`ledger::schema`]: a ledger an older csvgate created gains the new ones.
     async fn open_ledger_for_appends(&self) -> Result<Option<BlindDeltaTable>, SinkError> {
-        if self.open(LEDGER_TABLE).await?.version().is_none() {
+        let delta = self.open(LEDGER_TABLE).await?;
+        if delta.version().is_none() {
             return Ok(None);
         }
+        self.add_ledger_columns(delta).await?;
         Ok(Some(self.blind_ledger().await?))
+    }
+
+    /// Adds to the ledger `delta` the columns of [`ledger::schema`] it lacks (all optional:
+    /// its older entries read them as NULL).
+    async fn add_ledger_columns(&self, delta: DeltaTable) -> Result<(), SinkError> {
+        let missing = |delta: &DeltaTable| -> Result<Vec<StructField>, SinkError> {
+            let snapshot = delta.snapshot().map_err(self.error(LEDGER_TABLE))?;
+            let wanted: StructType = (ledger::schema().as_ref().try_into_kernel())
+                .map_err(|source| self.arrow_error(source))?;
+            let held = snapshot.schema();
+            let missing = wanted
+                .fields()
+                .filter(|field| held.field(field.name()).is_none());
+            Ok(missing.cloned().collect())
+        };
+        let added = missing(&delta)?;
+        if added.is_empty() {
+            return Ok(());
+        }
+        tracing::info!(columns = ?added.iter().map(StructField::name).collect::<Vec<_>>(), "adding columns to the ledger");
+        if let Err(error) = delta.add_columns().with_fields(added).await {
+            // Another process may have added them first: then the ledger is as wanted.
+            if !missing(&self.open(LEDGER_TABLE).await?)?.is_empty() {
+                return Err(self.error(LEDGER_TABLE)(error));
+            }
+        }
+        Ok(())
     }
 
     /// The ledger, existing, at its latest version, without its list of files.

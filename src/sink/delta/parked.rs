@@ -230,7 +230,7 @@ mod tests {
         let entry = |run_id: String| Entry {
             status: Status::Done,
             finished_at: now,
-            ..Entry::queued(run_id, object.clone(), "jobs")
+            ..Entry::queued(run_id, object.clone(), "jobs", Default::default())
         };
         let first = Marker::of(&entry("20261126T101500Z-3f9a1c".into()));
         let second = Marker::of(&entry("20261126T101500Z-b27e04".into()));

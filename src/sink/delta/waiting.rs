@@ -169,7 +169,7 @@ mod tests {
             version: "v1".into(),
             size: 1,
         };
-        Entry::queued(run_id.into(), object, "jobs")
+        Entry::queued(run_id.into(), object, "jobs", Default::default())
     }
 
     fn statuses(entries: &[Entry], run_id: &str) -> Vec<Status> {

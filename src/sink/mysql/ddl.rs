@@ -4,7 +4,7 @@
 use crate::dictionary::{Column, ColumnKind, Dictionary, Table};
 
 /// Bumped when the DDL changes; `csvgate db init` records it in `csvgate_schema`.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 /// The ledger table.
 pub const RUNS_TABLE: &str = "csvgate_runs";
 /// Which worker loads an object version now ([`crate::sink::claim`]).
@@ -133,7 +133,8 @@ pub(super) fn references_and_indexes(
 }
 
 /// The ledger: one row per processed object version. `fingerprint` is the SHA-256 of
-/// location, key and version, so lookups use a short index.
+/// location, key and version, so lookups use a short index. The `contract_` columns came with
+/// version 3 ([`LEDGER_UPGRADE`] adds them to an older ledger).
 const LEDGER_DDL: &str = "
 CREATE TABLE IF NOT EXISTS csvgate_runs (
   entry_id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
@@ -151,9 +152,19 @@ CREATE TABLE IF NOT EXISTS csvgate_runs (
   started_at DATETIME(6) NOT NULL,
   finished_at DATETIME(6) NOT NULL,
   error TEXT NULL,
+  contract_id VARCHAR(255) NULL,
+  contract_version VARCHAR(255) NULL,
+  contract_hash CHAR(64) NULL,
   KEY csvgate_runs_fingerprint_idx (fingerprint, status)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 ";
+
+/// What version 3 adds to a ledger created before it, for `csvgate db init` to apply where
+/// `information_schema` shows the columns missing (MySQL 8 has no `ADD COLUMN IF NOT EXISTS`).
+pub const LEDGER_UPGRADE: &str = "ALTER TABLE csvgate_runs \
+    ADD COLUMN contract_id VARCHAR(255) NULL, \
+    ADD COLUMN contract_version VARCHAR(255) NULL, \
+    ADD COLUMN contract_hash CHAR(64) NULL";
 
 /// Version 2. One row per claimed object version (its fingerprint's SHA-256); the lease's
 /// end is the database's clock, so workers' clocks do not matter.

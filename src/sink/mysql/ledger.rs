@@ -8,22 +8,46 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Row, Value};
 
 use super::MysqlTarget;
-use super::ddl::RUNS_TABLE;
-use crate::dictionary::Table;
+use super::ddl::{RUNS_TABLE, SCHEMA_VERSION};
+use crate::dictionary::{ContractStamp, Table};
 use crate::ledger::{Entry, Selection, Status};
 use crate::sink::{Ledger, SinkError};
 use crate::store::ObjectVersion;
 
 const LEDGER_INSERT: &str = "INSERT INTO csvgate_runs (run_id, location, object_key, object_version, fingerprint, \
-     table_name, status, rows_read, rows_valid, rows_invalid, invalid_object, started_at, finished_at, error) \
-     VALUES (?, ?, ?, ?, SHA2(?, 256), ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+     table_name, status, rows_read, rows_valid, rows_invalid, invalid_object, started_at, finished_at, error, \
+     contract_id, contract_version, contract_hash) \
+     VALUES (?, ?, ?, ?, SHA2(?, 256), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
-/// Writes `entry` on `conn`, inside whatever transaction is open there.
-pub(super) async fn insert(conn: &mut Conn, entry: &Entry) -> Result<(), mysql_async::Error> {
-    conn.exec_drop(LEDGER_INSERT, params(entry)).await
+/// "Unknown column".
+const BAD_FIELD: u16 = 1054;
+
+/// Writes `entry` on `conn` (of `target`), inside whatever transaction is open there.
+pub(super) async fn insert(
+    target: &MysqlTarget,
+    conn: &mut Conn,
+    entry: &Entry,
+) -> Result<(), SinkError> {
+    let inserted = conn.exec_drop(LEDGER_INSERT, params(entry)).await;
+    inserted.map_err(target.ledger_error())
 }
 
 impl MysqlTarget {
+    /// How a ledger statement's failure reads: a column it lacks means a database initialised
+    /// by a csvgate before schema version 3.
+    fn ledger_error(&self) -> impl Fn(mysql_async::Error) -> SinkError + use<> {
+        let (display, error) = (self.display.clone(), self.error());
+        move |source| match super::server_code(&source) {
+            Some(BAD_FIELD) => SinkError::Config {
+                target: display.clone(),
+                reason: format!(
+                    "{source}: the ledger is older than this csvgate (schema version {SCHEMA_VERSION}); run `csvgate db init` to upgrade it"
+                ),
+            },
+            _ => error(source),
+        }
+    }
+
     /// Whether a `done` entry with the object's fingerprint exists.
     pub(super) async fn has_done(&self, object: &ObjectVersion) -> Result<bool, SinkError> {
         let mut conn = self.conn().await?;
@@ -41,7 +65,8 @@ impl MysqlTarget {
     pub(super) async fn entries(&self, selection: &Selection) -> Result<Vec<Entry>, SinkError> {
         let sql = format!(
             "SELECT run_id, location, object_key, object_version, table_name, status, rows_read, rows_valid, \
-             rows_invalid, invalid_object, CAST(started_at AS CHAR), CAST(finished_at AS CHAR), error \
+             rows_invalid, invalid_object, CAST(started_at AS CHAR), CAST(finished_at AS CHAR), error, \
+             contract_id, contract_version, contract_hash \
              FROM {RUNS_TABLE} WHERE (? IS NULL OR status = ?) AND (? IS NULL OR run_id = ?) \
              ORDER BY entry_id LIMIT ? OFFSET ?"
         );
@@ -57,13 +82,14 @@ impl MysqlTarget {
             selection.offset as u64,
         );
         let mut conn = self.conn().await?;
-        let rows: Vec<Row> = conn.exec(sql, params).await.map_err(self.error())?;
+        let rows: Vec<Row> = conn.exec(sql, params).await.map_err(self.ledger_error())?;
         Ok(rows.into_iter().map(entry_from_row).collect())
     }
 }
 
 fn params(entry: &Entry) -> Vec<Value> {
     let time = |at: DateTime<Utc>| Value::from(at.format("%Y-%m-%d %H:%M:%S%.6f").to_string());
+    let stamp = entry.contract.as_ref();
     vec![
         entry.run_id.clone().into(),
         entry.object.location.clone().into(),
@@ -79,6 +105,9 @@ fn params(entry: &Entry) -> Vec<Value> {
         time(entry.started_at),
         time(entry.finished_at),
         entry.error.clone().into(),
+        stamp.map(|stamp| stamp.id.clone()).into(),
+        stamp.map(|stamp| stamp.version.clone()).into(),
+        stamp.map(|stamp| stamp.hash.clone()).into(),
     ]
 }
 
@@ -106,7 +135,18 @@ fn entry_from_row(mut row: Row) -> Entry {
         started_at: time(&mut row, 10),
         finished_at: time(&mut row, 11),
         error: row.take::<Option<String>, _>(12).flatten(),
+        contract: stamp(&mut row),
     }
+}
+
+/// The contract columns of a ledger row (none in rows written before schema version 3).
+fn stamp(row: &mut Row) -> Option<ContractStamp> {
+    let mut text = |index: usize| row.take::<Option<String>, _>(index).flatten();
+    Some(ContractStamp {
+        id: text(13)?,
+        version: text(14).unwrap_or_default(),
+        hash: text(15).unwrap_or_default(),
+    })
 }
 
 /// A `DATETIME(6)` in UTC, as `CAST(… AS CHAR)` gives it.
@@ -123,7 +163,7 @@ impl Ledger for MysqlTarget {
 
     async fn record(&self, entry: &Entry) -> Result<(), SinkError> {
         let mut conn = self.conn().await?;
-        insert(&mut conn, entry).await.map_err(self.error())
+        insert(self, &mut conn, entry).await
     }
 
     async fn select_runs(&self, selection: &Selection) -> Result<Vec<Entry>, SinkError> {

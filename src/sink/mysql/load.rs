@@ -151,9 +151,7 @@ impl MysqlLoad {
         {
             return Ok(Finished::LoadedElsewhere);
         }
-        ledger::insert(&mut self.conn, entry)
-            .await
-            .map_err(&error)?;
+        ledger::insert(&self.target, &mut self.conn, entry).await?;
         self.conn.query_drop("COMMIT").await.map_err(&error)?;
         Ok(Finished::Committed)
     }

@@ -139,6 +139,8 @@ impl MysqlTarget {
     /// Applies the schema (safe to repeat) and returns the recorded schema version.
     pub async fn init(&self) -> Result<u32, SinkError> {
         let mut conn = self.conn().await?;
+        // Before the statements, which record the new version.
+        self.upgrade_ledger(&mut conn).await?;
         for statement in ddl::statements(&self.dictionary) {
             conn.query_drop(statement).await.map_err(self.error())?;
         }
@@ -149,7 +151,26 @@ impl MysqlTarget {
         Ok(version.unwrap_or_default())
     }
 
-    /// Runs a query and returns its rows; for tests and ad-hoc SQL.
+    /// Adds the columns of schema version 3 to a ledger an older csvgate created (none yet:
+    /// the statements create it whole).
+    async fn upgrade_ledger(&self, conn: &mut Conn) -> Result<(), SinkError> {
+        let older: Option<i64> = conn
+            .query_first(
+                "SELECT (SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() \
+                 AND table_name = 'csvgate_runs') - (SELECT COUNT(*) FROM information_schema.columns \
+                 WHERE table_schema = DATABASE() AND table_name = 'csvgate_runs' AND column_name = 'contract_hash')",
+            )
+            .await
+            .map_err(self.error())?;
+        if older == Some(1) {
+            tracing::info!("adding the contract columns of schema version 3 to the ledger");
+            conn.query_drop(ddl::LEDGER_UPGRADE)
+                .await
+                .map_err(self.error())?;
+        }
+        Ok(())
+    }
+
     /// The values `sql` selects, as keys of `kind`.
     async fn keys(&self, sql: &str, kind: &ColumnKind) -> Result<Keys, SinkError> {
         Ok(match Keys::of(kind) {
@@ -158,6 +179,7 @@ impl MysqlTarget {
         })
     }
 
+    /// Runs a query and returns its rows; for tests and ad-hoc SQL.
     pub async fn query<T: mysql_async::prelude::FromRow + Send + 'static>(
         &self,
         sql: &str,
@@ -259,7 +281,7 @@ fn redact(url: &str) -> String {
     }
 }
 
-fn server_code(error: &mysql_async::Error) -> Option<u16> {
+pub(super) fn server_code(error: &mysql_async::Error) -> Option<u16> {
     match error {
         mysql_async::Error::Server(server) => Some(server.code),
         _ => None,

@@ -1,0 +1,100 @@
+//! Where the tables come from: the contract a configuration names (a path, a URL, or none for
+//! the built-in HR contract), with the reject budgets of `[tables.<name>]` over its own.
+
+use std::path::Path;
+
+use super::{Config, Key};
+use crate::contract::{Contract, ContractError};
+use crate::dictionary::{Dictionary, RejectBudget, Table};
+
+impl Config {
+    /// The tables this configuration enforces: those of the contract file it names, else the
+    /// built-in HR contract's, with the reject budgets of `[tables.<name>]` over the contract's.
+    pub fn dictionary(&self) -> Result<std::sync::Arc<Dictionary>, ContractError> {
+        let contract = self.contract_dictionary()?;
+        self.unknown_tables_refused(&contract)?;
+        let dictionary = contract.with_budgets(|table| self.budget_of(table).0);
+        Ok(std::sync::Arc::new(dictionary))
+    }
+
+    /// The tables as the contract declares them, before `[tables.<name>]`.
+    pub fn contract_dictionary(&self) -> Result<Dictionary, ContractError> {
+        let Some(named) = self.get(Key::Contract) else {
+            return Ok(Contract::hr().dictionary.clone());
+        };
+        let contract = match (&self.contract_text, is_url(named)) {
+            (Some(text), _) => Contract::parse(text, named)?,
+            (None, false) => Contract::read(Path::new(named))?,
+            (None, true) => {
+                return Err(ContractError::Read {
+                    origin: named.to_owned(),
+                    reason: "a contract named by URL is fetched when a deployment starts \
+                             (Config::with_contract), and this one was not"
+                        .into(),
+                });
+            }
+        };
+        Ok(contract.dictionary)
+    }
+
+    /// This configuration with its contract's text fetched, when the contract is named by a
+    /// URL (`s3://bucket/contracts/retail.odcs.yaml`, `file://…`): read once, through the
+    /// object store and the `[s3]` settings the buckets use, so a function reads its contract
+    /// where its data is. A path is read where the dictionary is made.
+    pub async fn with_contract(mut self) -> Result<Config, ContractError> {
+        let Some(named) = self.get(Key::Contract).filter(|named| is_url(named)) else {
+            return Ok(self);
+        };
+        let unreadable = |reason: String| ContractError::Read {
+            origin: named.to_owned(),
+            reason,
+        };
+        let bytes = (crate::store::read_object(named, &self.s3()).await)
+            .map_err(|error| unreadable(error.to_string()))?;
+        let text =
+            String::from_utf8(bytes.to_vec()).map_err(|_| unreadable("not UTF-8 text".into()))?;
+        self.contract_text = Some(text.into());
+        Ok(self)
+    }
+
+    /// `table`'s reject budget, and whether `[tables.<name>]` set any of it (then it wins over
+    /// the contract's custom properties, part by part).
+    pub fn budget_of(&self, table: &Table) -> (RejectBudget, bool) {
+        let of = |key: Key| self.text(&key.name().replace('*', &table.name));
+        let rows = of(Key::TableMaxRejectedRows).and_then(|rows| rows.parse().ok());
+        let ratio = of(Key::TableMaxRejectedRatio).and_then(|ratio| ratio.parse().ok());
+        let budget = RejectBudget {
+            max_rows: rows.or(table.budget.max_rows),
+            max_ppm: ratio.map(RejectBudget::ppm).or(table.budget.max_ppm),
+        };
+        (budget, rows.is_some() || ratio.is_some())
+    }
+
+    /// A `[tables.<name>]` naming no table of the contract is a mistake, not a no-op.
+    fn unknown_tables_refused(&self, dictionary: &Dictionary) -> Result<(), ContractError> {
+        let named = (self.values.keys())
+            .filter_map(|name| name.strip_prefix("tables.")?.split_once('.'))
+            .map(|(table, _)| table);
+        for table in named {
+            if dictionary.table(table).is_none() {
+                let known: Vec<&str> = (dictionary.tables().iter())
+                    .map(|table| table.name.as_str())
+                    .collect();
+                return Err(ContractError::Refused {
+                    origin: "the configuration".into(),
+                    place: format!("[tables.{table}]"),
+                    reason: format!(
+                        "the contract has no table {table} (its tables: {})",
+                        known.join(", ")
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether a contract is named by a URL rather than a path.
+fn is_url(named: &str) -> bool {
+    named.contains("://")
+}

@@ -181,6 +181,22 @@ async fn a_deployment_reads_its_contract_from_s3() {
     );
 }
 
+/// `csvgate contract check F | head`: output into a pipe whose reader is gone ends the command
+/// with success and no panic, as for every other command.
+#[test]
+fn a_check_printed_into_a_closed_pipe_ends_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let output = common::csvgate_in(dir.path())
+        .args(["contract", "check", hr_contract().to_str().unwrap()])
+        .stdout(writer)
+        .output()
+        .unwrap();
+    let said = text(&output.stderr);
+    assert!(output.status.success() && said.is_empty(), "{said}");
+}
+
 /// datacontract-cli (an independent reader of ODCS) finds every contract csvgate reads valid.
 #[test]
 fn datacontract_lint_accepts_every_contract_csvgate_reads() {

@@ -1,5 +1,6 @@
 //! `csvgate contract`: what a contract file makes csvgate enforce, before a deployment uses it.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -31,35 +32,38 @@ pub async fn run(context: &Context, command: ContractCommand) -> Result<ExitCode
     match command {
         ContractCommand::Check { file } => {
             let contract = Contract::read(&file)?;
-            println!(
+            writeln!(
+                out,
                 "{}: contract {} version {}: {} tables enforced",
                 contract.origin,
                 contract.id,
                 contract.version,
                 contract.dictionary.tables().len()
-            );
+            )?;
             for table in contract.dictionary.tables() {
                 if let Some(budget) = table.budget.describe() {
-                    println!("{}: {budget}", table.name);
+                    writeln!(out, "{}: {budget}", table.name)?;
                 }
                 for check in &table.checks {
-                    println!(
+                    writeln!(
+                        out,
                         "{}: every row: {} (else `row: {}`)",
                         table.name, check.holds, check.reason
-                    );
+                    )?;
                 }
                 for check in &table.dataset_checks {
-                    println!(
+                    writeln!(
+                        out,
                         "{}: after each load and by `csvgate check`: {}: value of `{}` {}",
                         table.name,
                         check.name,
                         check.sql(&table.name, str::to_owned),
                         check.expect,
-                    );
+                    )?;
                 }
             }
             show(&contract.dictionary, Format::Table, out)?;
-            print!("\n{}", ddl::ddl(&contract.dictionary));
+            write!(out, "\n{}", ddl::ddl(&contract.dictionary))?;
         }
         ContractCommand::Show { format } => {
             let config = context.contract_config().await?;

@@ -27,7 +27,8 @@ pub async fn run(context: &Context, command: DbCommand) -> Result<ExitCode, CliE
     match command {
         DbCommand::Ddl => {
             let config = context.contract_config().await?;
-            print!("{}", ddl::ddl(&*config.dictionary()?))
+            let text = ddl::ddl(&*config.dictionary()?);
+            std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes())?;
         }
         DbCommand::Init => {
             let deployment = context.deployment().await?;

@@ -163,6 +163,7 @@ pub enum CliError {
     Cluster(#[from] crate::ballista::ClusterError),
     #[error("writing output: {0}")]
     Output(#[from] datafusion::arrow::error::ArrowError),
+
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }

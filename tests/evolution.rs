@@ -93,7 +93,7 @@ fn version_2(text: String) -> String {
 type Change = (&'static str, fn(String) -> String, &'static str);
 
 /// Changes of version 2 that stored rows cannot follow, each with the column a refusal names.
-fn refused_changes() -> [Change; 4] {
+fn refused_changes() -> [Change; 5] {
     [
         (
             "removed",
@@ -128,6 +128,26 @@ fn refused_changes() -> [Change; 4] {
                 version_2(text).replace(NOTE, &format!("{NOTE}{received}"))
             },
             "column received is new and required",
+        ),
+        (
+            "rekeyed",
+            |text| {
+                let keyed = "        primaryKey: true\n        primaryKeyPosition: 1\n";
+                let order_id = format!(
+                    "      - name: order_id\n        logicalType: integer\n        required: true\n{keyed}"
+                );
+                let quantity = "      - name: quantity\n        logicalType: integer\n        required: true\n";
+                assert!(
+                    text.contains(&order_id) && text.contains(quantity),
+                    "orders is keyed by order_id"
+                );
+                let rekeyed = version_2(text).replace(&order_id, &order_id.replace(keyed, ""));
+                // Returns point at orders by a column that is no longer its key.
+                let returned = "        relationships:\n          - to: orders.order_id\n";
+                let rekeyed = rekeyed.replace(returned, "");
+                rekeyed.replace(quantity, &format!("{quantity}{keyed}"))
+            },
+            "changing a table's key is refused",
         ),
     ]
 }

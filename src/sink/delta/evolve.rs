@@ -7,7 +7,7 @@ use deltalake::DeltaTable;
 use deltalake::kernel::StructField;
 
 use super::DeltaTarget;
-use super::tables::delta_columns;
+use super::tables::{KEY_PROPERTY, delta_columns};
 use crate::dictionary::Table;
 use crate::sink::SinkError;
 
@@ -18,11 +18,13 @@ impl DeltaTarget {
         table: &Table,
         delta: DeltaTable,
     ) -> Result<DeltaTable, SinkError> {
+        let refused = |reason| SinkError::SchemaChange {
+            table: table.name.clone(),
+            reason,
+        };
+        self.same_key(table, &delta).map_err(refused)?;
         let added = columns_to_add(&self.stored_columns(table, &delta)?, &delta_columns(table))
-            .map_err(|reason| SinkError::SchemaChange {
-                table: table.name.clone(),
-                reason,
-            })?;
+            .map_err(refused)?;
         if added.is_empty() {
             return Ok(delta);
         }
@@ -41,6 +43,22 @@ impl DeltaTarget {
                     _ => Err(self.error(&table.name)(error)),
                 }
             }
+        }
+    }
+
+    /// Whether `delta` was created keyed by the column `table` is keyed by (a table made before
+    /// csvgate recorded its key is taken as it is).
+    fn same_key(&self, table: &Table, delta: &DeltaTable) -> Result<(), String> {
+        let Ok(snapshot) = delta.snapshot() else {
+            return Ok(());
+        };
+        let stored = snapshot.metadata().configuration().get(KEY_PROPERTY);
+        let key = &table.key_column().name;
+        match stored {
+            Some(stored) if stored != key => Err(format!(
+                "the table is keyed by {stored} and the contract now keys it by {key}: changing a table's key is refused (declare a new table)"
+            )),
+            _ => Ok(()),
         }
     }
 

@@ -24,6 +24,10 @@ use crate::sink::SinkError;
 /// and update of a kept table replays the commits since the last checkpoint.
 pub(super) const TABLE_PROPERTIES: [(&str, Option<&str>); 1] =
     [("delta.checkpointInterval", Some("10"))];
+/// The table property naming a data table's key column as its contract declared it when the
+/// table was created: Delta has no primary keys, and a later contract keying the table by
+/// another column must be refused, not followed ([`super::evolve`]).
+pub(super) const KEY_PROPERTY: &str = "csvgate.primaryKey";
 
 /// A kept table is brought up to date from its log at least this often, even when no newer
 /// commit file is seen (see [`DeltaTarget::may_be_behind`]).
@@ -125,6 +129,8 @@ impl DeltaTarget {
             .with_table_name(&table.name)
             .with_columns(delta_columns(table))
             .with_configuration(TABLE_PROPERTIES)
+            .with_configuration([(KEY_PROPERTY, Some(table.key_column().name.as_str()))])
+            .with_raise_if_key_not_exists(false)
             .with_save_mode(SaveMode::Ignore)
             .await;
         match created {

@@ -2,8 +2,8 @@
 //! rules files are checked by, because they become a file.
 //!
 //! The rows are written as a small CSV object (`<table>/api-<uuid>.csv`) into the landing
-//! bucket, in the dialect the server reads files in (its delimiter, a header unless it reads
-//! none), and go through the queue like an upload: same validation, same ledger entry, same
+//! bucket, in the dialect the server reads the table's files in (its delimiter, a header
+//! unless it reads none), and go through the queue like an upload: same validation, same ledger entry, same
 //! invalid-rows file for the rejected ones. The answer adds, per rejected row, its index in the
 //! request and the reason, read back from that invalid-rows file through the line each row
 //! starts on (a value holding a newline spans two).
@@ -67,7 +67,7 @@ pub async fn insert(queue: &Arc<Queue>, table: &Table, body: &[u8]) -> Result<Ou
         count if count > MAX_ROWS => return Err(BatchError::TooMany { count }),
         _ => {}
     }
-    let file = to_csv(table, &rows, queue.dialect())?;
+    let file = to_csv(table, &rows, &queue.dialect().for_table(table))?;
     let key = format!("{}/api-{}.csv", table.name, uuid::Uuid::new_v4().simple());
     let body = stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from(file.bytes))]);
     let queued = queue.accept_upload(&key, body, u64::MAX).await?;

@@ -181,6 +181,65 @@ async fn a_deployment_reads_its_contract_from_s3() {
     );
 }
 
+/// A table's own file format: the contract's `csvgateDelimiter` and `csvgateHeader` over the
+/// deployment's `[ingest]` settings for that table's files, and `[tables.<name>]` over both.
+#[test]
+fn a_table_reads_its_files_as_its_contract_or_the_configuration_says() {
+    let dir = tempfile::tempdir().unwrap();
+    let knobs = "    customProperties:\n      - property: csvgateDelimiter\n        value: ';'\n      \
+                 - property: csvgateHeader\n        value: 'yes'\n";
+    let contract = FRUITS.replace(
+        "    physicalType: table\n",
+        &format!("    physicalType: table\n{knobs}"),
+    );
+    let contract = write(dir.path(), "fruits.yaml", &contract);
+    let with_contract = ["--contract", contract.to_str().unwrap()];
+    let ingest = |file: &Path| {
+        let args = [
+            "ingest",
+            "--delimiter",
+            ",",
+            "--header",
+            "no",
+            file.to_str().unwrap(),
+        ];
+        let output = csvgate(dir.path(), &[&with_contract[..], &args].concat());
+        assert!(output.status.success(), "{}", text(&output.stderr));
+    };
+    let runs = || {
+        text(
+            &csvgate(
+                dir.path(),
+                &[&with_contract[..], &["runs", "--format", "csv"]].concat(),
+            )
+            .stdout,
+        )
+    };
+    let semicolons =
+        "id;fruit;picked_at\n1;apple;2024-05-01T10:00:00Z\n2;pear;2024-05-01T11:00:00Z\n";
+    ingest(&write(dir.path(), "fruits.csv", semicolons));
+    assert!(runs().contains(",fruits,done,2,2,0,"), "{}", runs());
+
+    write(
+        dir.path(),
+        "csvgate.toml",
+        "[tables.fruits]\ndelimiter = \"|\"\n",
+    );
+    ingest(&write(
+        dir.path(),
+        "fruits_2.csv",
+        "id|fruit|picked_at\n3|plum|2024-05-02T10:00:00Z\n",
+    ));
+    assert!(runs().contains(",fruits,done,1,1,0,"), "{}", runs());
+    let shown = csvgate(
+        dir.path(),
+        &[&with_contract[..], &["contract", "show"]].concat(),
+    );
+    let shown = text(&shown.stdout);
+    let said = "fruits: files read with delimiter '|', header yes (from csvgate.toml [tables.fruits], over the contract)";
+    assert!(shown.contains(said), "{shown}");
+}
+
 /// `csvgate contract check F | head`: output into a pipe whose reader is gone ends the command
 /// with success and no panic, as for every other command.
 #[test]

@@ -41,8 +41,9 @@ pub async fn run(context: &Context, command: ContractCommand) -> Result<ExitCode
                 contract.dictionary.tables().len()
             )?;
             for table in contract.dictionary.tables() {
-                if let Some(budget) = table.budget.describe() {
-                    writeln!(out, "{}: {budget}", table.name)?;
+                let knobs = [table.budget.describe(), table.file_format.describe()];
+                for knob in knobs.into_iter().flatten() {
+                    writeln!(out, "{}: {knob}", table.name)?;
                 }
                 for check in &table.checks {
                     writeln!(
@@ -69,7 +70,7 @@ pub async fn run(context: &Context, command: ContractCommand) -> Result<ExitCode
             let config = context.contract_config().await?;
             let dictionary = config.dictionary()?;
             if format == Format::Table {
-                budgets(&config)?;
+                knobs(&config)?;
             }
             show(&dictionary, format, out)?;
         }
@@ -77,16 +78,18 @@ pub async fn run(context: &Context, command: ContractCommand) -> Result<ExitCode
     Ok(ExitCode::SUCCESS)
 }
 
-/// Each table's reject budget, and whether the contract or the configuration set it.
-fn budgets(config: &crate::config::Config) -> Result<(), CliError> {
+/// Each table's knobs (reject budget, file format), and whether the contract or the
+/// configuration set them.
+fn knobs(config: &crate::config::Config) -> Result<(), CliError> {
     for table in config.contract_dictionary()?.tables() {
-        let (budget, configured) = config.budget_of(table);
-        if let Some(budget) = budget.describe() {
-            let source = match configured {
-                true => format!("csvgate.toml [tables.{}], over the contract", table.name),
-                false => "the contract".to_owned(),
-            };
-            println!("{}: {budget} (from {source})", table.name);
+        let (knobs, configured) = config.knobs_of(table);
+        let source = match configured {
+            true => format!("csvgate.toml [tables.{}], over the contract", table.name),
+            false => "the contract".to_owned(),
+        };
+        let described = [knobs.budget.describe(), knobs.file_format.describe()];
+        for knob in described.into_iter().flatten() {
+            println!("{}: {knob} (from {source})", table.name);
         }
     }
     Ok(())

@@ -1,19 +1,19 @@
 //! Where the tables come from: the contract a configuration names (a path, a URL, or none for
-//! the built-in HR contract), with the reject budgets of `[tables.<name>]` over its own.
+//! the built-in HR contract), with the knobs of `[tables.<name>]` over its own.
 
 use std::path::Path;
 
 use super::{Config, Key};
 use crate::contract::{Contract, ContractError};
-use crate::dictionary::{Dictionary, RejectBudget, Table};
+use crate::dictionary::{Dictionary, FileFormat, HeaderMode, RejectBudget, Table, TableKnobs};
 
 impl Config {
     /// The tables this configuration enforces: those of the contract file it names, else the
-    /// built-in HR contract's, with the reject budgets of `[tables.<name>]` over the contract's.
+    /// built-in HR contract's, with the knobs of `[tables.<name>]` over the contract's.
     pub fn dictionary(&self) -> Result<std::sync::Arc<Dictionary>, ContractError> {
         let contract = self.contract_dictionary()?;
         self.unknown_tables_refused(&contract)?;
-        let dictionary = contract.with_budgets(|table| self.budget_of(table).0);
+        let dictionary = contract.with_knobs(|table| self.knobs_of(table).0);
         Ok(std::sync::Arc::new(dictionary))
     }
 
@@ -57,17 +57,27 @@ impl Config {
         Ok(self)
     }
 
-    /// `table`'s reject budget, and whether `[tables.<name>]` set any of it (then it wins over
-    /// the contract's custom properties, part by part).
-    pub fn budget_of(&self, table: &Table) -> (RejectBudget, bool) {
+    /// `table`'s knobs, and whether `[tables.<name>]` set any of them (then each it sets wins
+    /// over the contract's custom property, one by one).
+    pub fn knobs_of(&self, table: &Table) -> (TableKnobs, bool) {
         let of = |key: Key| self.text(&key.name().replace('*', &table.name));
         let rows = of(Key::TableMaxRejectedRows).and_then(|rows| rows.parse().ok());
         let ratio = of(Key::TableMaxRejectedRatio).and_then(|ratio| ratio.parse().ok());
-        let budget = RejectBudget {
-            max_rows: rows.or(table.budget.max_rows),
-            max_ppm: ratio.map(RejectBudget::ppm).or(table.budget.max_ppm),
+        let delimiter = of(Key::TableDelimiter).map(|text| text.as_bytes()[0]);
+        let header = of(Key::TableHeader).and_then(HeaderMode::parse);
+        let knobs = TableKnobs {
+            budget: RejectBudget {
+                max_rows: rows.or(table.budget.max_rows),
+                max_ppm: ratio.map(RejectBudget::ppm).or(table.budget.max_ppm),
+            },
+            file_format: FileFormat {
+                delimiter: delimiter.or(table.file_format.delimiter),
+                header: header.or(table.file_format.header),
+            },
         };
-        (budget, rows.is_some() || ratio.is_some())
+        let configured =
+            rows.is_some() || ratio.is_some() || delimiter.is_some() || header.is_some();
+        (knobs, configured)
     }
 
     /// A `[tables.<name>]` naming no table of the contract is a mistake, not a no-op.

@@ -70,6 +70,12 @@ settings! {
     /// A table's reject budget as a share of the rows read, `max_rejected_ratio` of
     /// `[tables.<name>]`: over the contract's `csvgateMaxRejectedRatio`.
     TableMaxRejectedRatio = Setting::new("tables.*.max_rejected_ratio", Kind::Share);
+    /// A table's field delimiter, `delimiter` of `[tables.<name>]`: over the contract's
+    /// `csvgateDelimiter`, and both over `ingest.delimiter` for that table's files.
+    TableDelimiter = Setting::new("tables.*.delimiter", Kind::Char);
+    /// Whether a table's files start with a header line, `header` of `[tables.<name>]`: over
+    /// the contract's `csvgateHeader`, and both over `ingest.header` for that table's files.
+    TableHeader = Setting::new("tables.*.header", Kind::Choice(&["auto", "yes", "no"]));
 
     /// Field delimiter, one ASCII character.
     Delimiter = Setting::new("ingest.delimiter", Kind::Char).flag_of("ingest", "delimiter")

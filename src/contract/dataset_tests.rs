@@ -2,7 +2,7 @@
 //! or refused by place.
 
 use super::Contract;
-use super::refusal_tests::assert_all_refused;
+use super::tests::assert_all_refused;
 use super::tests::small_with;
 use crate::dictionary::{DatasetCheck, Expectation};
 

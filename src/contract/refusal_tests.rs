@@ -1,7 +1,6 @@
 //! Contracts csvgate refuses, one case each: the place named and the reason given.
 
-use super::Contract;
-use super::tests::{SMALL, small_with};
+use super::tests::{SMALL, assert_all_refused, small_with};
 
 /// Each contract csvgate cannot enforce, refused with the place to look at.
 #[test]
@@ -66,30 +65,6 @@ fn what_cannot_be_enforced_is_refused_by_place() {
             small_with("apiVersion: v3.1.0", "apiVersion: v2.2.2"),
             "apiVersion",
             "csvgate reads ODCS",
-        ),
-        (
-            small_with(
-                "status: draft\n",
-                "status: draft\ncustomProperties: [{property: csvgateDelimiter, value: ';'}]\n",
-            ),
-            "customProperties[0].property",
-            "csvgate reads none here",
-        ),
-        (
-            small_with(
-                "  - name: b\n",
-                "  - name: b\n    customProperties: [{property: csvgateMaxRejectedRatio, value: 1.5}]\n",
-            ),
-            "schema[1].customProperties[0].value",
-            "from 0 to 1",
-        ),
-        (
-            small_with(
-                "  - name: b\n",
-                "  - name: b\n    customProperties: [{property: csvgateMaxRejects, value: 1}]\n",
-            ),
-            "schema[1].customProperties[0].property",
-            "csvgate reads csvgateMaxRejectedRows, csvgateMaxRejectedRatio",
         ),
         (
             small_with("apiVersion: v3.1.0", "apiVersion: v3.0.2"),
@@ -378,17 +353,4 @@ fn what_cannot_be_enforced_is_refused_by_place() {
         ),
     ];
     assert_all_refused(cases);
-}
-
-/// Each `(contract, place, reason)` is refused at that place, for that reason.
-pub(super) fn assert_all_refused<const N: usize>(cases: [(String, &str, &str); N]) {
-    for (text, place, reason) in cases {
-        let error = Contract::parse(&text, "c.yaml").unwrap_err().to_string();
-        let expected = format!("c.yaml: {place}: ");
-        assert!(
-            error.starts_with(&expected),
-            "{error:?} does not start with {expected:?}"
-        );
-        assert!(error.contains(reason), "{error:?} does not say {reason:?}");
-    }
 }

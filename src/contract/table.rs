@@ -11,7 +11,7 @@ use super::{
     DESCRIBED_ELEMENT, Refusal, column, custom_properties, dataset, expect_word, kind, quality,
     safe_name,
 };
-use crate::dictionary::{Column, RejectBudget, TableRules};
+use crate::dictionary::{Column, HeaderMode, RejectBudget, TableKnobs, TableRules};
 
 /// Every schema object of the contract as a table name, its columns and its reject budget,
 /// in declared order.
@@ -57,9 +57,11 @@ fn table_names(objects: &[Node]) -> Result<Vec<String>, Refusal> {
     Ok(names)
 }
 
-/// The custom properties a table may hold: its reject budget.
+/// The custom properties a table may hold: its reject budget and how its files are written.
 const MAX_REJECTED_ROWS: &str = "csvgateMaxRejectedRows";
 const MAX_REJECTED_RATIO: &str = "csvgateMaxRejectedRatio";
+const DELIMITER: &str = "csvgateDelimiter";
+const HEADER: &str = "csvgateHeader";
 
 /// A declared table: its name, columns, reject budget and row rules.
 pub(super) type Declared = (String, Vec<Column>, TableRules);
@@ -77,7 +79,7 @@ fn table(object: &Node, objects: &[Node], names: &[String]) -> Result<Declared, 
     object.keys_within(&read, DESCRIBED_ELEMENT, &["relationships"])?;
     expect_word(object, "logicalType", "object")?;
     expect_word(object, "physicalType", "table")?;
-    let budget = budget(object)?;
+    let knobs = knobs(object)?;
     let name = object.required_text("name")?.to_owned();
     expect_word(object, "physicalName", &name)?;
     let Some(properties) = object.get("properties") else {
@@ -100,7 +102,7 @@ fn table(object: &Node, objects: &[Node], names: &[String]) -> Result<Declared, 
         1 => {
             let checks = quality::row_rules(object, &siblings)?;
             let rules = TableRules {
-                budget,
+                knobs,
                 checks,
                 dataset_checks,
             };
@@ -153,26 +155,53 @@ fn column_name_fits(
     Ok(())
 }
 
-/// The table's reject budget, from its `csvgateMaxRejectedRows` (a count) and
-/// `csvgateMaxRejectedRatio` (a share of the rows read, 0 to 1) custom properties.
-fn budget(object: &Node) -> Result<RejectBudget, Refusal> {
-    let mut budget = RejectBudget::default();
+/// The table's knobs, from its custom properties: `csvgateMaxRejectedRows` (a count),
+/// `csvgateMaxRejectedRatio` (a share of the rows read, 0 to 1), `csvgateDelimiter` (one
+/// ASCII character) and `csvgateHeader` (`auto`, `yes` or `no`).
+fn knobs(object: &Node) -> Result<TableKnobs, Refusal> {
+    let mut knobs = TableKnobs::default();
     let mut seen = Vec::new();
-    for (property, value) in custom_properties(object, &[MAX_REJECTED_ROWS, MAX_REJECTED_RATIO])? {
+    let read = [MAX_REJECTED_ROWS, MAX_REJECTED_RATIO, DELIMITER, HEADER];
+    for (property, value) in custom_properties(object, &read)? {
         if seen.contains(&property) {
             return Err(value.refuse(format!("{property} is given twice")));
         }
         seen.push(property);
-        if property == MAX_REJECTED_ROWS {
-            let rows = u64::try_from(value.integer()?);
-            budget.max_rows = Some(rows.map_err(|_| value.refuse("expected a count, 0 or more"))?);
-            continue;
+        match property {
+            MAX_REJECTED_ROWS => {
+                let rows = u64::try_from(value.integer()?);
+                let rows = rows.map_err(|_| value.refuse("expected a count, 0 or more"))?;
+                knobs.budget.max_rows = Some(rows);
+            }
+            MAX_REJECTED_RATIO => {
+                let ratio = value.number()?;
+                if !(0.0..=1.0).contains(&ratio) {
+                    let expected = "expected a share of the rows read, from 0 to 1 (0.05 is 5%)";
+                    return Err(value.refuse(expected));
+                }
+                knobs.budget.max_ppm = Some(RejectBudget::ppm(ratio));
+            }
+            DELIMITER => knobs.file_format.delimiter = Some(delimiter(&value)?),
+            _ => {
+                let text = value.text()?;
+                let mode = HeaderMode::parse(text);
+                let refused = || value.refuse(format!("{text:?}: expected auto, yes or no"));
+                knobs.file_format.header = Some(mode.ok_or_else(refused)?);
+            }
         }
-        let ratio = value.number()?;
-        if !(0.0..=1.0).contains(&ratio) {
-            return Err(value.refuse("expected a share of the rows read, from 0 to 1 (0.05 is 5%)"));
-        }
-        budget.max_ppm = Some(RejectBudget::ppm(ratio));
     }
-    Ok(budget)
+    Ok(knobs)
+}
+
+/// A delimiter: one ASCII character other than a quote, a line end or a letter or digit.
+fn delimiter(value: &Node) -> Result<u8, Refusal> {
+    let text = value.text()?;
+    match text.as_bytes() {
+        [byte] if byte.is_ascii() && !byte.is_ascii_alphanumeric() && !b"\"\r\n".contains(byte) => {
+            Ok(*byte)
+        }
+        _ => Err(value.refuse(format!(
+            "{text:?}: a delimiter is one ASCII character, not a letter, digit, quote or line end"
+        ))),
+    }
 }

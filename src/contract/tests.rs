@@ -164,3 +164,65 @@ fn a_custom_rule_must_be_a_condition_over_the_typed_row() {
     let a = holds.dictionary.table("a").unwrap();
     assert_eq!(a.column("label").checks[0].holds, "length(label) > id");
 }
+
+/// csvgate's own custom properties (`csvgate…`): read where a table may hold them, with
+/// their values checked; any other of that prefix refused by name.
+#[test]
+fn csvgate_s_custom_properties_are_checked() {
+    let cases = [
+        (
+            small_with(
+                "status: draft\n",
+                "status: draft\ncustomProperties: [{property: csvgateDelimiter, value: ';'}]\n",
+            ),
+            "customProperties[0].property",
+            "csvgate reads none here",
+        ),
+        (
+            small_with(
+                "  - name: b\n",
+                "  - name: b\n    customProperties: [{property: csvgateMaxRejectedRatio, value: 1.5}]\n",
+            ),
+            "schema[1].customProperties[0].value",
+            "from 0 to 1",
+        ),
+        (
+            small_with(
+                "  - name: b\n",
+                "  - name: b\n    customProperties: [{property: csvgateDelimiter, value: ';;'}]\n",
+            ),
+            "schema[1].customProperties[0].value",
+            "a delimiter is one ASCII character",
+        ),
+        (
+            small_with(
+                "  - name: b\n",
+                "  - name: b\n    customProperties: [{property: csvgateHeader, value: maybe}]\n",
+            ),
+            "schema[1].customProperties[0].value",
+            "expected auto, yes or no",
+        ),
+        (
+            small_with(
+                "  - name: b\n",
+                "  - name: b\n    customProperties: [{property: csvgateMaxRejects, value: 1}]\n",
+            ),
+            "schema[1].customProperties[0].property",
+            "csvgate reads csvgateMaxRejectedRows, csvgateMaxRejectedRatio, csvgateDelimiter, csvgateHeader",
+        ),
+    ];
+    assert_all_refused(cases);
+}
+
+/// Each `(contract, place, reason)` is refused at that place, for that reason.
+pub(super) fn assert_all_refused<const N: usize>(cases: [(String, &str, &str); N]) {
+    for (text, place, reason) in cases {
+        let error = Contract::parse(&text, "c.yaml").unwrap_err().to_string();
+        let expected = format!("c.yaml: {place}: ");
+        assert!(
+            error.starts_with(&expected),
+            "{error:?} does not start with {expected:?}"
+        );
+        assert!(error.contains(reason), "{error:?} does not say {reason:?}");
+    }
+}

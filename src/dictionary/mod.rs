@@ -13,6 +13,7 @@ use std::sync::Arc;
 mod budget;
 mod column;
 mod dataset_check;
+mod file_format;
 mod hr;
 mod keys;
 mod stamp;
@@ -21,9 +22,10 @@ mod table;
 pub use budget::RejectBudget;
 pub use column::{Bound, Bounds, Column, ColumnKind, RowCheck, TextRule};
 pub use dataset_check::{DatasetCheck, Expectation};
+pub use file_format::{FileFormat, HeaderMode};
 pub use keys::Keys;
 pub use stamp::ContractStamp;
-pub use table::{Table, TableRules};
+pub use table::{Table, TableKnobs, TableRules};
 
 /// What csvgate trims from both ends of every field before judging it: a field of nothing
 /// else is empty. Other whitespace (a no-break space) is data.
@@ -108,12 +110,13 @@ impl Dictionary {
             .map(|(rank, index)| {
                 let (name, columns) = slots[index].take().expect("each table placed once");
                 let TableRules {
-                    budget,
+                    knobs,
                     checks,
                     dataset_checks,
                 } = rules.get(name).cloned().unwrap_or_default();
                 Arc::new(Table {
-                    budget,
+                    budget: knobs.budget,
+                    file_format: knobs.file_format,
                     checks,
                     dataset_checks,
                     referenced: referenced.contains(name),
@@ -139,12 +142,17 @@ impl Dictionary {
         }
     }
 
-    /// This dictionary with `budget(table)` as each table's reject budget.
-    pub fn with_budgets(&self, budget: impl Fn(&Table) -> RejectBudget) -> Dictionary {
+    /// This dictionary with `knobs(table)` as each table's reject budget and file format.
+    pub fn with_knobs(&self, knobs: impl Fn(&Table) -> TableKnobs) -> Dictionary {
         let tables = (self.tables.iter())
             .map(|table| {
+                let TableKnobs {
+                    budget,
+                    file_format,
+                } = knobs(table);
                 Arc::new(Table {
-                    budget: budget(table),
+                    budget,
+                    file_format,
                     ..Table::clone(table)
                 })
             })

@@ -19,7 +19,7 @@ pub struct ContractStamp {
 }
 
 impl Dictionary {
-    /// The stamp of the contract this dictionary enforces, reject budgets included.
+    /// The stamp of the contract this dictionary enforces, `[tables.<name>]` knobs included.
     pub fn stamp(&self) -> ContractStamp {
         let digest = Sha256::digest(self.enforced_text().as_bytes());
         ContractStamp {
@@ -56,12 +56,13 @@ fn column_line(column: &Column) -> String {
     )
 }
 
-/// A table's rules beyond its columns: the budget, row rules and dataset rules.
+/// A table's rules beyond its columns: the budget, file format, row rules and dataset rules.
 fn table_lines(table: &Table) -> Vec<String> {
     let budget = table
         .budget
         .describe()
         .map(|budget| format!("  budget: {budget}"));
+    let format = (table.file_format.describe()).map(|format| format!("  format: {format}"));
     let rows =
         (table.checks.iter()).map(|check| format!("  row: {} [{}]", check.reason, check.holds));
     let dataset = (table.dataset_checks.iter()).map(|check| {
@@ -70,13 +71,13 @@ fn table_lines(table: &Table) -> Vec<String> {
             check.name, check.query, check.property, check.expect
         )
     });
-    budget.into_iter().chain(rows).chain(dataset).collect()
+    (budget.into_iter().chain(format).chain(rows).chain(dataset)).collect()
 }
 
 #[cfg(test)]
 mod tests {
     use crate::contract::{Contract, HR_CONTRACT};
-    use crate::dictionary::{Dictionary, RejectBudget};
+    use crate::dictionary::{Dictionary, RejectBudget, TableKnobs};
 
     #[test]
     fn the_hash_follows_the_rules_not_the_wording() {
@@ -96,9 +97,12 @@ mod tests {
         let tighter = HR_CONTRACT.replacen("maxLength: 255", "maxLength: 254", 1);
         let tightened = Contract::parse(&tighter, "test").unwrap();
         assert_ne!(tightened.dictionary.stamp().hash, hr.hash, "a rule is");
-        let budgeted = Dictionary::hr().with_budgets(|_| RejectBudget {
-            max_rows: Some(1),
-            max_ppm: None,
+        let budgeted = Dictionary::hr().with_knobs(|_| TableKnobs {
+            budget: RejectBudget {
+                max_rows: Some(1),
+                max_ppm: None,
+            },
+            ..TableKnobs::default()
         });
         assert_ne!(budgeted.stamp().hash, hr.hash, "so is a budget");
     }

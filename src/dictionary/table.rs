@@ -11,9 +11,17 @@ use super::{
 /// What a contract says of a table beyond its columns.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TableRules {
-    pub budget: super::RejectBudget,
+    pub knobs: TableKnobs,
     pub checks: Vec<super::RowCheck>,
     pub dataset_checks: Vec<super::DatasetCheck>,
+}
+
+/// What a table's contract may set in its custom properties and a deployment over it, in
+/// `[tables.<name>]`: how its files are read and how many rejected rows a file may hold.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct TableKnobs {
+    pub budget: super::RejectBudget,
+    pub file_format: super::FileFormat,
 }
 
 /// One table: its name is also how files are recognised (`jobs.csv`, `jobs/2024.csv`). Made
@@ -24,6 +32,8 @@ pub struct Table {
     pub columns: Vec<Column>,
     /// How many rejected rows a file may hold and still load.
     pub budget: super::RejectBudget,
+    /// Its own delimiter and header mode, over the deployment's.
+    pub file_format: super::FileFormat,
     /// The contract's rules on a whole row, after each column's (reason `row: <reason>`).
     pub checks: Vec<super::RowCheck>,
     /// The contract's rules on what the table holds, checked after each load.

@@ -257,9 +257,15 @@ impl Pipeline {
         let progress = progress_bar(object, options.progress);
         let input = progress.wrap_read(location.reader_of(object).await?);
         let name = display_name(location, object);
-        let mut rows = validate::split(&name, input, table, &options.dialect, &references)
-            .instrument(debug_span!("plan_split"))
-            .await?;
+        let mut rows = validate::split(
+            &name,
+            input,
+            table,
+            &options.dialect.for_table(table),
+            &references,
+        )
+        .instrument(debug_span!("plan_split"))
+        .await?;
         let mut invalid = InvalidRows::new(&self.buckets.invalid, table, object, &entry.run_id);
         let copied = async {
             while let Some(batch) = rows.next().await {

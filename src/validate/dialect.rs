@@ -2,25 +2,13 @@
 //! told from the file when not given, from its first line alone.
 
 use super::Limits;
+pub use crate::dictionary::HeaderMode;
 use crate::dictionary::{LINE_COLUMN, REASON_COLUMN, Table};
 
 /// Delimiters the sniffer chooses among.
 const DELIMITER_CANDIDATES: [u8; 4] = [b',', b';', b'\t', b'|'];
 /// Columns an invalid-rows file adds after the table's own (see [`crate::sink::invalid`]).
 pub const INVALID_FILE_EXTRA_COLUMNS: [&str; 2] = [LINE_COLUMN, REASON_COLUMN];
-
-/// Whether the first line names the columns.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum HeaderMode {
-    /// A header is a first line whose fields are the dictionary's column names.
-    #[default]
-    Auto,
-    /// The first line is always a header.
-    Yes,
-    /// The first line is always data.
-    No,
-}
 
 /// How to read a file; the defaults sniff everything.
 #[derive(Debug, Clone)]
@@ -30,6 +18,19 @@ pub struct Dialect {
     pub header: HeaderMode,
     /// How much of the file is held at once.
     pub limits: Limits,
+}
+
+impl Dialect {
+    /// How `table`'s files are read: its own delimiter and header mode, where its contract or
+    /// `[tables.<name>]` sets them, over this deployment-wide dialect.
+    pub fn for_table(&self, table: &Table) -> Dialect {
+        let own = table.file_format;
+        Dialect {
+            delimiter: own.delimiter.or(self.delimiter),
+            header: own.header.unwrap_or(self.header),
+            limits: self.limits,
+        }
+    }
 }
 
 impl Default for Dialect {

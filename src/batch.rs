@@ -79,7 +79,14 @@ pub async fn insert(queue: &Arc<Queue>, table: &Table, body: &[u8]) -> Result<Ou
         return Err(BatchError::Failed(run.error.clone().unwrap_or_default()));
     }
     let rejected = match &run.invalid_object {
-        Some(url) => rejections(&queue.invalid_file(url).await?, &file.start_lines)?,
+        Some(url) => {
+            let invalid = queue.invalid_file(url).await?;
+            rejections(
+                &invalid,
+                table.file_format.written_delimiter(),
+                &file.start_lines,
+            )?
+        }
         None => Vec::new(),
     };
     Ok(Outcome { run, rejected })
@@ -142,10 +149,15 @@ fn to_csv(
     Ok(BatchFile { bytes, start_lines })
 }
 
-/// Rejections from an invalid-rows file: its last two columns are the source line and the
-/// reason; the row is the one that starts on that line.
-fn rejections(invalid_file: &[u8], start_lines: &[u64]) -> Result<Vec<Rejection>, BatchError> {
+/// Rejections from an invalid-rows file (written in `delimiter`): its last two columns are the
+/// source line and the reason; the row is the one that starts on that line.
+fn rejections(
+    invalid_file: &[u8],
+    delimiter: u8,
+    start_lines: &[u64],
+) -> Result<Vec<Rejection>, BatchError> {
     let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
         .flexible(true)
         .from_reader(invalid_file);
     let mut rejected = Vec::new();
@@ -207,7 +219,14 @@ mod tests {
             "1;Cook\n2;\"Two\nlines\"\n"
         );
         assert_eq!(file.start_lines, [1, 2]);
-        assert!(rejections(b"id,job,line,reason\n,x,9,id: missing\n", &file.start_lines).is_err());
+        assert!(
+            rejections(
+                b"id,job,line,reason\n,x,9,id: missing\n",
+                b',',
+                &file.start_lines
+            )
+            .is_err()
+        );
     }
 
     #[test]
@@ -215,7 +234,7 @@ mod tests {
         let file = b"id,name,line,reason\n,x,2,id: missing\n4,,6,name: missing\n";
         // The third row's value held a newline: the fourth starts on line 6.
         assert_eq!(
-            rejections(file, &[2, 3, 4, 6]).unwrap(),
+            rejections(file, b',', &[2, 3, 4, 6]).unwrap(),
             [
                 Rejection {
                     index: 0,

@@ -67,7 +67,7 @@ pub struct RunView {
 /// The queue and its one worker.
 pub struct Queue {
     pipeline: Arc<Pipeline>,
-    /// How the worker reads objects (batches of rows are written in its dialect).
+    /// How the worker reads objects where a table does not say otherwise.
     options: IngestOptions,
     sender: Mutex<Option<mpsc::UnboundedSender<Entry>>>,
     runs: Mutex<Runs>,
@@ -270,7 +270,7 @@ impl Queue {
         }
     }
 
-    /// The CSV dialect runs are read in.
+    /// The CSV dialect runs are read in, under each table's own ([`Dialect::for_table`]).
     pub fn dialect(&self) -> &Dialect {
         &self.options.dialect
     }

@@ -114,7 +114,8 @@ impl Seed {
 
     /// The deployment the Lambda builds: the same flags, as `CSVGATE_*` variables would give.
     async fn lambda_deployment(&self) -> Deployment {
-        Deployment::open(self.lambda_config().with_ssm().await.unwrap()).unwrap()
+        let config = self.lambda_config().with_ssm().await.unwrap();
+        Deployment::open(config.with_contract().await.unwrap()).unwrap()
     }
 
     fn lambda_config(&self) -> Config {

@@ -460,7 +460,8 @@ async fn the_function_enforces_the_contract_it_reads_from_s3() {
         function,
     } = Rehearsal::deploy_with(&[], Some(&contract)).await;
     let answer = function.invoke(&json!({"csvgate": "db-init"})).await;
-    assert!(answer["schema_version"].is_u64(), "{answer}");
+    let version = csvgate::sink::mysql::ddl::SCHEMA_VERSION;
+    assert_eq!(answer["schema_version"], version, "{answer}");
     let customers = "C0001,Ann,ann@shop.example,vip,2024-01-02\n\
                      C0002,Bob,,retail,2024-02-03\n\
                      X1,Eve,,retail,2024-03-04\n";

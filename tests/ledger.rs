@@ -327,6 +327,21 @@ async fn mariadb_ledger_names_each_runs_contract_once_db_init_upgraded_it() {
     let older = "ALTER TABLE csvgate_runs DROP COLUMN contract_id, DROP COLUMN contract_version, \
                  DROP COLUMN contract_hash";
     target.query::<u64>(older).await.unwrap();
+    let entry = "INSERT INTO csvgate_runs (run_id, location, object_key, object_version, fingerprint, \
+                 table_name, status, rows_read, rows_valid, rows_invalid, started_at, finished_at) \
+                 VALUES ('older', 'file:///older/', 'jobs.csv', 'v1', SHA2('v1', 256), 'jobs', 'failed', \
+                 0, 0, 0, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))";
+    target.query::<u64>(entry).await.unwrap();
+    let runs = target.runs().await.unwrap();
+    let read: Vec<_> = runs
+        .iter()
+        .map(|entry| (entry.run_id.as_str(), &entry.contract))
+        .collect();
+    assert_eq!(
+        read,
+        [("older", &None)],
+        "an older ledger reads without contracts"
+    );
     let sandbox = Sandbox::with_target(Arc::new(target.clone()));
     let jobs = common::fixtures().join("jobs.csv");
     let refused = sandbox.ingest(&[&jobs]).await;
@@ -340,5 +355,6 @@ async fn mariadb_ledger_names_each_runs_contract_once_db_init_upgraded_it() {
     let loaded = sandbox.ingest(&[&jobs]).await;
     assert_eq!(loaded[0].status, Status::Done, "{loaded:?}");
     let stamped = target.runs().await.unwrap();
+    assert_eq!(stamped[0].contract, None, "the older entry");
     assert_eq!(stamped.last().unwrap().contract, hr_stamp());
 }

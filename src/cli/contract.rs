@@ -70,7 +70,7 @@ pub async fn run(context: &Context, command: ContractCommand) -> Result<ExitCode
             let config = context.contract_config().await?;
             let dictionary = config.dictionary()?;
             if format == Format::Table {
-                knobs(&config)?;
+                knobs(&config, out)?;
             }
             show(&dictionary, format, out)?;
         }
@@ -79,17 +79,22 @@ pub async fn run(context: &Context, command: ContractCommand) -> Result<ExitCode
 }
 
 /// Each table's knobs (reject budget, file format), and whether the contract or the
-/// configuration set them.
-fn knobs(config: &crate::config::Config) -> Result<(), CliError> {
+/// configuration set each.
+fn knobs(config: &crate::config::Config, out: &mut dyn Write) -> Result<(), CliError> {
     for table in config.contract_dictionary()?.tables() {
         let (knobs, configured) = config.knobs_of(table);
-        let source = match configured {
+        let source = |configured: bool| match configured {
             true => format!("csvgate.toml [tables.{}], over the contract", table.name),
             false => "the contract".to_owned(),
         };
-        let described = [knobs.budget.describe(), knobs.file_format.describe()];
-        for knob in described.into_iter().flatten() {
-            println!("{}: {knob} (from {source})", table.name);
+        let described = [
+            (knobs.budget.describe(), configured.budget),
+            (knobs.file_format.describe(), configured.file_format),
+        ];
+        for (knob, configured) in described {
+            if let Some(knob) = knob {
+                writeln!(out, "{}: {knob} (from {})", table.name, source(configured))?;
+            }
         }
     }
     Ok(())

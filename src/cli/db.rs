@@ -1,5 +1,6 @@
 //! `csvgate db`.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Subcommand;
@@ -28,7 +29,7 @@ pub async fn run(context: &Context, command: DbCommand) -> Result<ExitCode, CliE
         DbCommand::Ddl => {
             let config = context.contract_config().await?;
             let text = ddl::ddl(&*config.dictionary()?);
-            std::io::Write::write_all(&mut std::io::stdout().lock(), text.as_bytes())?;
+            std::io::stdout().lock().write_all(text.as_bytes())?;
         }
         DbCommand::Init => {
             let deployment = context.deployment().await?;
@@ -46,8 +47,9 @@ pub async fn run(context: &Context, command: DbCommand) -> Result<ExitCode, CliE
                 true => mysql.migrate().await?,
                 false => mysql.migration().await?,
             };
+            let out = &mut std::io::stdout().lock();
             for statement in &plan {
-                println!("{statement};");
+                writeln!(out, "{statement};")?;
             }
             if !context.quiet {
                 let done = if apply {

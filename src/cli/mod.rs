@@ -163,7 +163,6 @@ pub enum CliError {
     Cluster(#[from] crate::ballista::ClusterError),
     #[error("writing output: {0}")]
     Output(#[from] datafusion::arrow::error::ArrowError),
-
     #[error("{0}")]
     Io(#[from] std::io::Error),
 }
@@ -198,10 +197,11 @@ pub async fn run(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Openapi => {
             let document =
                 crate::api::openapi::document(&*context.contract_config().await?.dictionary()?);
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&document).expect("JSON values print")
-            );
+            let text = serde_json::to_string_pretty(&document).expect("JSON values print");
+            std::io::Write::write_all(
+                &mut std::io::stdout().lock(),
+                format!("{text}\n").as_bytes(),
+            )?;
             Ok(ExitCode::SUCCESS)
         }
     }

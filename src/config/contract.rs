@@ -57,9 +57,9 @@ impl Config {
         Ok(self)
     }
 
-    /// `table`'s knobs, and whether `[tables.<name>]` set any of them (then each it sets wins
-    /// over the contract's custom property, one by one).
-    pub fn knobs_of(&self, table: &Table) -> (TableKnobs, bool) {
+    /// `table`'s knobs, and which of them `[tables.<name>]` set any part of (each part it sets
+    /// wins over the contract's custom property, one by one).
+    pub fn knobs_of(&self, table: &Table) -> (TableKnobs, Configured) {
         let of = |key: Key| self.text(&key.name().replace('*', &table.name));
         let rows = of(Key::TableMaxRejectedRows).and_then(|rows| rows.parse().ok());
         let ratio = of(Key::TableMaxRejectedRatio).and_then(|ratio| ratio.parse().ok());
@@ -75,8 +75,10 @@ impl Config {
                 header: header.or(table.file_format.header),
             },
         };
-        let configured =
-            rows.is_some() || ratio.is_some() || delimiter.is_some() || header.is_some();
+        let configured = Configured {
+            budget: rows.is_some() || ratio.is_some(),
+            file_format: delimiter.is_some() || header.is_some(),
+        };
         (knobs, configured)
     }
 
@@ -102,6 +104,13 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// Which of a table's knobs `[tables.<name>]` set (else the contract's apply).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Configured {
+    pub budget: bool,
+    pub file_format: bool,
 }
 
 /// Whether a contract is named by a URL rather than a path.

@@ -24,6 +24,7 @@ use std::str::FromStr;
 use crate::store::S3Settings;
 use crate::validate::{Dialect, HeaderMode, Limits};
 pub use backup::DEFAULT_RETENTION;
+pub use contract::Configured;
 pub use layers::{ConfigFile, DEFAULT_FILE, Layers};
 pub use server::{DEFAULT_BUCKET, DEFAULT_MAX_UPLOAD_BYTES, ServerLimits};
 pub use settings::{Key, SETTINGS};

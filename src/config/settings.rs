@@ -31,8 +31,8 @@ settings! {
     /// Delta Lake warehouse root.
     Warehouse = Setting::new("warehouse", TEXT).env("CSVGATE_WAREHOUSE").flag("warehouse")
         .default(|| "./csvgate-data/warehouse".into());
-    /// The data contract (an ODCS v3 YAML file) whose tables and rules this deployment
-    /// enforces.
+    /// The data contract (an ODCS v3 YAML file: a path, or an `s3://` or `file://` URL read
+    /// once at start) whose tables and rules this deployment enforces.
     Contract = Setting::new("contract", TEXT).env("CSVGATE_CONTRACT").flag("contract")
         .default_note("the built-in HR contract");
     /// A folder of the team's own reports, `datafusion/<name>.sql` and `mysql/<name>.sql`,

@@ -13,7 +13,7 @@ use super::{
 };
 use crate::dictionary::{Column, HeaderMode, RejectBudget, TableKnobs, TableRules};
 
-/// Every schema object of the contract as a table name, its columns and its reject budget,
+/// Every schema object of the contract as a table name, its columns and its rules and knobs,
 /// in declared order.
 pub(super) fn declared(root: &Node) -> Result<Vec<Declared>, Refusal> {
     let Some(schema) = root.get("schema") else {
@@ -63,7 +63,7 @@ const MAX_REJECTED_RATIO: &str = "csvgateMaxRejectedRatio";
 const DELIMITER: &str = "csvgateDelimiter";
 const HEADER: &str = "csvgateHeader";
 
-/// A declared table: its name, columns, reject budget and row rules.
+/// A declared table: its name, columns, knobs (reject budget, file format) and rules.
 pub(super) type Declared = (String, Vec<Column>, TableRules);
 
 /// One schema object as a table.

@@ -41,6 +41,12 @@ pub struct FileFormat {
 }
 
 impl FileFormat {
+    /// The delimiter csvgate writes the table's files in (its invalid-rows files), so they
+    /// can be fixed and ingested again as they are: the table's own, else a comma.
+    pub fn written_delimiter(&self) -> u8 {
+        self.delimiter.unwrap_or(b',')
+    }
+
     /// In words, for `contract show` and the contract's hash; `None` when nothing is set.
     pub fn describe(&self) -> Option<String> {
         let delimiter = (self.delimiter).map(|byte| format!("delimiter {:?}", char::from(byte)));

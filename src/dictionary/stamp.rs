@@ -77,7 +77,7 @@ fn table_lines(table: &Table) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use crate::contract::{Contract, HR_CONTRACT};
-    use crate::dictionary::{Dictionary, RejectBudget, TableKnobs};
+    use crate::dictionary::{Dictionary, FileFormat, RejectBudget, TableKnobs};
 
     #[test]
     fn the_hash_follows_the_rules_not_the_wording() {
@@ -105,5 +105,13 @@ mod tests {
             ..TableKnobs::default()
         });
         assert_ne!(budgeted.stamp().hash, hr.hash, "so is a budget");
+        let semicolons = Dictionary::hr().with_knobs(|_| TableKnobs {
+            file_format: FileFormat {
+                delimiter: Some(b';'),
+                header: None,
+            },
+            ..TableKnobs::default()
+        });
+        assert_ne!(semicolons.stamp().hash, hr.hash, "and a file format");
     }
 }

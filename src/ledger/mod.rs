@@ -126,7 +126,8 @@ pub struct Entry {
     pub finished_at: DateTime<Utc>,
     /// Why it failed; for a `skipped` version, which newer version of its key superseded it.
     pub error: Option<String>,
-    /// The contract the rows were judged by (`None` in entries an older csvgate wrote).
+    /// The contract the rows were judged by (for a restore, the one in force, which its
+    /// rows were checked against); `None` in entries an older csvgate wrote.
     pub contract: Option<ContractStamp>,
 }
 

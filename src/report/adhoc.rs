@@ -201,7 +201,9 @@ impl PartitionStream for LandingFile {
                 .reader(&key)
                 .await
                 .map_err(|error| DataFusionError::External(Box::new(error)))?;
-            let split = validate::split(&key, input, &table, &Dialect::default(), &references)
+            // The table's own file format; the rest sniffed from each file.
+            let dialect = Dialect::default().for_table(&table);
+            let split = validate::split(&key, input, &table, &dialect, &references)
                 .await
                 .map_err(|error| DataFusionError::External(Box::new(error)))?;
             Ok::<_, DataFusionError>((split, key))

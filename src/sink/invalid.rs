@@ -1,8 +1,9 @@
 //! Rejected rows, written as one CSV per processed object into the invalid bucket.
 //!
 //! The file is `<table>/<source-stem>.<run-id>.csv` with a header: the table's columns as they
-//! were in the source, then `line` (the source line) and `reason`. Fix the rows in place and
-//! `csvgate ingest` the file: the reader recognises the header and ignores the two extra columns.
+//! were in the source, then `line` (the source line) and `reason`, separated by the table's own
+//! delimiter (else a comma). Fix the rows in place and `csvgate ingest` the file: the reader
+//! recognises the header, whatever the table's header mode, and ignores the two extra columns.
 
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::UInt64Type;
@@ -40,7 +41,9 @@ impl InvalidRows {
         if batch.num_rows() == 0 {
             return Ok(());
         }
-        let mut csv = csv::Writer::from_writer(Vec::with_capacity(batch.num_rows() * 64));
+        let mut csv = csv::WriterBuilder::new()
+            .delimiter(self.table.file_format.written_delimiter())
+            .from_writer(Vec::with_capacity(batch.num_rows() * 64));
         let mut writer = match self.writer.take() {
             Some(writer) => writer,
             None => {

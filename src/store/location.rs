@@ -115,21 +115,21 @@ impl Location {
     }
 }
 
-/// What a bare path or URL names: a local folder or file, or an S3 prefix or object.
 /// The whole of one small object named by a path or URL (a contract file): read through the
 /// store its folder names, so `s3://bucket/key` reads as a local path does.
 pub async fn read_object(text: &str, s3: &S3Settings) -> Result<bytes::Bytes, StoreError> {
     let (folder, key) = text.rsplit_once('/').unwrap_or((".", text));
-    let not_found = || StoreError::NotFound {
-        location: text.to_owned(),
-    };
-    if key.is_empty() {
-        return Err(not_found());
+    if key.is_empty() || folder.ends_with(':') || folder.ends_with(":/") {
+        return Err(StoreError::Invalid {
+            location: text.to_owned(),
+            reason: "names a folder or a bucket, not an object".into(),
+        });
     }
     let location = Location::open(&format!("{folder}/"), false, s3)?;
     location.read_small(key).await
 }
 
+/// What a bare path or URL names: a local folder or file, or an S3 prefix or object.
 pub(super) fn name(text: &str) -> Result<Named, StoreError> {
     let invalid = |reason: &str| StoreError::Invalid {
         location: text.to_owned(),

@@ -67,7 +67,9 @@ pub(super) fn header_extra_columns(
     let names_columns = names.len() == columns + extra
         && names.iter().zip(table.column_names()).all(|(a, b)| a == b);
     match mode {
-        HeaderMode::No => None,
+        // Even then, an invalid-rows file csvgate wrote is read as one: its header names the
+        // columns, `line` and `reason`, which no data row of the table does.
+        HeaderMode::No => (is_invalid_file && names_columns).then_some(extra),
         HeaderMode::Yes => Some(extra),
         HeaderMode::Auto => names_columns.then_some(extra),
     }
@@ -96,4 +98,30 @@ pub(super) fn sniff_delimiter(start: &[u8], columns: usize) -> u8 {
         .filter(|(_, count)| *count > 0)
         .max_by_key(|(_, count)| *count);
     exact.or(most).map_or(b',', |(delimiter, _)| *delimiter)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dictionary::Dictionary;
+
+    #[test]
+    fn an_invalid_rows_header_is_one_whatever_the_mode() {
+        let jobs = Dictionary::hr_table("jobs");
+        let record = |fields: &[&str]| csv::ByteRecord::from(fields.to_vec());
+        let invalid = record(&["id", "job", "line", "reason"]);
+        for mode in [HeaderMode::Auto, HeaderMode::Yes, HeaderMode::No] {
+            assert_eq!(
+                header_extra_columns(&invalid, &jobs, mode),
+                Some(2),
+                "{mode:?}"
+            );
+        }
+        let names = record(&["id", "job"]);
+        assert_eq!(
+            header_extra_columns(&names, &jobs, HeaderMode::Auto),
+            Some(0)
+        );
+        assert_eq!(header_extra_columns(&names, &jobs, HeaderMode::No), None);
+    }
 }

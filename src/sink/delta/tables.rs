@@ -137,7 +137,7 @@ impl DeltaTarget {
             Ok(created) => Ok(created),
             // Another process created it at the same moment: use theirs.
             Err(error) => match self.load(&table.name).await? {
-                theirs if theirs.version().is_some() => Ok(theirs),
+                theirs if theirs.version().is_some() => self.evolved(table, theirs).await,
                 _ => Err(self.error(&table.name)(error)),
             },
         }

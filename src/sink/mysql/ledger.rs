@@ -41,7 +41,7 @@ impl MysqlTarget {
             Some(BAD_FIELD) => SinkError::Config {
                 target: display.clone(),
                 reason: format!(
-                    "{source}: the ledger is older than this csvgate (schema version {SCHEMA_VERSION}); run `csvgate db init` to upgrade it"
+                    "{source}: the ledger is older than this csvgate (schema version {SCHEMA_VERSION}); run `csvgate db init` to upgrade it (behind the function: the event {{\"csvgate\": \"db-init\"}}, connected as the master user)"
                 ),
             },
             _ => error(source),
@@ -61,15 +61,17 @@ impl MysqlTarget {
         Ok(done.unwrap_or_default() > 0)
     }
 
-    /// The entries `selection` names, in the order written.
+    /// The entries `selection` names, in the order written; a ledger older than schema
+    /// version 3 reads them without a contract, so `runs` works before `db init` upgrades it.
     pub(super) async fn entries(&self, selection: &Selection) -> Result<Vec<Entry>, SinkError> {
-        let sql = format!(
-            "SELECT run_id, location, object_key, object_version, table_name, status, rows_read, rows_valid, \
-             rows_invalid, invalid_object, CAST(started_at AS CHAR), CAST(finished_at AS CHAR), error, \
-             contract_id, contract_version, contract_hash \
-             FROM {RUNS_TABLE} WHERE (? IS NULL OR status = ?) AND (? IS NULL OR run_id = ?) \
-             ORDER BY entry_id LIMIT ? OFFSET ?"
-        );
+        let sql = |contract: &str| {
+            format!(
+                "SELECT run_id, location, object_key, object_version, table_name, status, rows_read, rows_valid, \
+                 rows_invalid, invalid_object, CAST(started_at AS CHAR), CAST(finished_at AS CHAR), error, \
+                 {contract} FROM {RUNS_TABLE} WHERE (? IS NULL OR status = ?) AND (? IS NULL OR run_id = ?) \
+                 ORDER BY entry_id LIMIT ? OFFSET ?"
+            )
+        };
         let status = selection.status.map(|status| status.as_str());
         let run_id = selection.run_id.as_deref();
         let limit = selection.limit.map_or(u64::MAX, |limit| limit as u64);
@@ -82,7 +84,14 @@ impl MysqlTarget {
             selection.offset as u64,
         );
         let mut conn = self.conn().await?;
-        let rows: Vec<Row> = conn.exec(sql, params).await.map_err(self.ledger_error())?;
+        let contract = "contract_id, contract_version, contract_hash";
+        let rows: Vec<Row> = match conn.exec(sql(contract), params).await {
+            Err(error) if super::server_code(&error) == Some(BAD_FIELD) => {
+                conn.exec(sql("NULL, NULL, NULL"), params).await
+            }
+            read => read,
+        }
+        .map_err(self.error())?;
         Ok(rows.into_iter().map(entry_from_row).collect())
     }
 }

@@ -33,6 +33,8 @@ pub use tls::TlsMode;
 
 /// "Table doesn't exist".
 const NO_SUCH_TABLE: u16 = 1146;
+/// "Duplicate column name".
+const DUPLICATE_COLUMN: u16 = 1060;
 /// "Access denied": what MariaDB answers a plain connection when it requires TLS.
 const ACCESS_DENIED: u16 = 1045;
 /// "Connections using insecure transport are prohibited" (MySQL, RDS).
@@ -164,9 +166,11 @@ impl MysqlTarget {
             .map_err(self.error())?;
         if older == Some(1) {
             tracing::info!("adding the contract columns of schema version 3 to the ledger");
-            conn.query_drop(ddl::LEDGER_UPGRADE)
-                .await
-                .map_err(self.error())?;
+            match conn.query_drop(ddl::LEDGER_UPGRADE).await {
+                // Another `db init` added them meanwhile.
+                Err(error) if server_code(&error) == Some(DUPLICATE_COLUMN) => {}
+                added => added.map_err(self.error())?,
+            }
         }
         Ok(())
     }

@@ -6,7 +6,9 @@
 #     GET /healthz on the same server (as api.sh, one connection, DURATION each, default 10s).
 # Prints every round, then the medians with after/before ratios.
 #   benches/compare.sh BEFORE [AFTER]    (commits; AFTER defaults to HEAD; ROUNDS default 5;
-#                                          FIGURES="split put" by default, or one of them)
+#                                          FIGURES="split put" by default, or one of them;
+#                                          AFTER_ARGS: global flags of AFTER's splits, such as
+#                                          "--contract contracts/hr.odcs.yaml")
 # Each commit is built once, in a worktree outside the clone, into the shared target folder (the
 # dependencies compile once when the two lock files agree); the binaries are kept by commit id.
 BENCH_NO_BUILD=1 source "$(dirname "$0")/lib.sh"
@@ -36,7 +38,7 @@ split_once() {
   local file run="$work/compare-run"
   file=$(generated "$1")
   rm -rf "$run"
-  local flags=(--landing "$run/landing" --invalid "$run/invalid" --warehouse "$run/warehouse" --quiet)
+  local flags=(--landing "$run/landing" --invalid "$run/invalid" --warehouse "$run/warehouse" --quiet "${extra[@]}")
   "$csvgate" "${flags[@]}" ingest fixtures/departments.csv fixtures/jobs.csv >/dev/null
   measure "$csvgate" "${flags[@]}" ingest "$file"
   rm -rf "$run"
@@ -71,8 +73,14 @@ for round in $(seq 1 "$rounds"); do
   [ $((round % 2)) = 0 ] && order=("$after" "$before")
   for commit in "${order[@]}"; do
     csvgate="$revs/bin/csvgate-$commit"
+    extra=()
+    # shellcheck disable=SC2206 # flags, split on blanks
+    [ "$commit" = "$after" ] && extra=(${AFTER_ARGS:-})
     for rows in $rows_list; do
-      read -r wall rss < <(split_once "$rows")
+      # Into a variable first: `read < <(…)` returns at the first line, leaving the rest of
+      # split_once (its clean-up) running beside the next split.
+      measured=$(split_once "$rows")
+      read -r wall rss <<<"$measured"
       printf '%s\t%s\tsplit_%s_s\t%s\t%s\n' "$round" "$commit" "$rows" "$wall" "$rss" >>"$results"
     done
     [[ " $figures " == *" put "* ]] || continue

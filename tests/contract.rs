@@ -4,6 +4,7 @@
 mod common;
 
 use std::path::{Path, PathBuf};
+use std::process::Output;
 
 use common::cli::{assert_fails_saying, csvgate, text};
 
@@ -54,6 +55,14 @@ fn hr_contract() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("contracts/hr.odcs.yaml")
 }
 
+/// `csvgate --contract CONTRACT args` in `dir`.
+fn under_contract(dir: &Path, contract: &Path, args: &[&str]) -> Output {
+    csvgate(
+        dir,
+        &[&["--contract", contract.to_str().unwrap()][..], args].concat(),
+    )
+}
+
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, text).unwrap();
@@ -102,16 +111,9 @@ fn a_deployment_enforces_the_contract_it_names() {
     let dir = tempfile::tempdir().unwrap();
     let contract = write(dir.path(), "fruits.yaml", FRUITS);
     let file = write(dir.path(), "fruits.csv", THREE_OF_FOUR_REJECTED);
-    let with_contract = ["--contract", contract.to_str().unwrap()];
-    let output = csvgate(
-        dir.path(),
-        &[&with_contract[..], &["ingest", file.to_str().unwrap()]].concat(),
-    );
+    let output = under_contract(dir.path(), &contract, &["ingest", file.to_str().unwrap()]);
     assert!(output.status.success(), "{}", text(&output.stderr));
-    let runs = csvgate(
-        dir.path(),
-        &[&with_contract[..], &["runs", "--format", "csv"]].concat(),
-    );
+    let runs = under_contract(dir.path(), &contract, &["runs", "--format", "csv"]);
     let runs = text(&runs.stdout);
     assert!(runs.contains(",fruits,done,4,1,3,"), "{runs}");
     let invalid = std::fs::read_dir(dir.path().join("csvgate-data/invalid/fruits")).unwrap();
@@ -124,9 +126,10 @@ fn a_deployment_enforces_the_contract_it_names() {
     ] {
         assert!(invalid.contains(reason), "{reason} not in {invalid}");
     }
-    let shown = csvgate(
+    let shown = under_contract(
         dir.path(),
-        &[&with_contract[..], &["contract", "show", "--format", "csv"]].concat(),
+        &contract,
+        &["contract", "show", "--format", "csv"],
     );
     let shown = text(&shown.stdout);
     assert!(
@@ -193,7 +196,6 @@ fn a_table_reads_its_files_as_its_contract_or_the_configuration_says() {
         &format!("    physicalType: table\n{knobs}"),
     );
     let contract = write(dir.path(), "fruits.yaml", &contract);
-    let with_contract = ["--contract", contract.to_str().unwrap()];
     let ingest = |file: &Path| {
         let args = [
             "ingest",
@@ -203,18 +205,10 @@ fn a_table_reads_its_files_as_its_contract_or_the_configuration_says() {
             "no",
             file.to_str().unwrap(),
         ];
-        let output = csvgate(dir.path(), &[&with_contract[..], &args].concat());
+        let output = under_contract(dir.path(), &contract, &args);
         assert!(output.status.success(), "{}", text(&output.stderr));
     };
-    let runs = || {
-        text(
-            &csvgate(
-                dir.path(),
-                &[&with_contract[..], &["runs", "--format", "csv"]].concat(),
-            )
-            .stdout,
-        )
-    };
+    let runs = || text(&under_contract(dir.path(), &contract, &["runs", "--format", "csv"]).stdout);
     let semicolons = "id;fruit;picked_at\n1;apple;2024-05-01T10:00:00Z\n\
                       2;pear;2024-05-01T11:00:00Z\n4;;2024-05-01T12:00:00Z\n";
     ingest(&write(dir.path(), "fruits.csv", semicolons));
@@ -243,10 +237,7 @@ fn a_table_reads_its_files_as_its_contract_or_the_configuration_says() {
     ));
     let loaded_one = runs().matches(",fruits,done,1,1,0,").count();
     assert_eq!(loaded_one, 2, "{}", runs());
-    let shown = csvgate(
-        dir.path(),
-        &[&with_contract[..], &["contract", "show"]].concat(),
-    );
+    let shown = under_contract(dir.path(), &contract, &["contract", "show"]);
     let shown = text(&shown.stdout);
     let said = "fruits: files read with delimiter '|', header yes (from csvgate.toml [tables.fruits], over the contract)";
     assert!(shown.contains(said), "{shown}");
@@ -392,24 +383,19 @@ fn the_configuration_s_budget_wins_over_the_contract_s() {
         "fruits.yaml",
         &with_budget("csvgateMaxRejectedRows", "2"),
     );
-    let with_contract = ["--contract", contract.to_str().unwrap()];
     write(
         dir.path(),
         "csvgate.toml",
         "[tables.fruits]\nmax_rejected_rows = 3\n",
     );
-    let shown = csvgate(
-        dir.path(),
-        &[&with_contract[..], &["contract", "show"]].concat(),
-    );
+    let shown = under_contract(dir.path(), &contract, &["contract", "show"]);
     let shown = text(&shown.stdout);
     assert!(
         shown.contains("(from csvgate.toml [tables.fruits], over the contract)"),
         "{shown}"
     );
     let file = write(dir.path(), "fruits.csv", THREE_OF_FOUR_REJECTED);
-    let ingest = [&with_contract[..], &["ingest", file.to_str().unwrap()]].concat();
-    let output = csvgate(dir.path(), &ingest);
+    let output = under_contract(dir.path(), &contract, &["ingest", file.to_str().unwrap()]);
     assert!(
         output.status.success(),
         "3 rejected, within 3: {}",
@@ -421,10 +407,7 @@ fn the_configuration_s_budget_wins_over_the_contract_s() {
         "csvgate.toml",
         "[tables.fruit]\nmax_rejected_rows = 3\n",
     );
-    let output = csvgate(
-        dir.path(),
-        &[&with_contract[..], &["contract", "show"]].concat(),
-    );
+    let output = under_contract(dir.path(), &contract, &["contract", "show"]);
     assert_fails_saying(
         &output,
         2,

@@ -162,11 +162,12 @@ async fn mysql_rows(
     while let Some(row) = rows.next().await {
         chunk.push(row.map_err(error)?);
         if chunk.len() == MYSQL_CHUNK {
-            tally.add(mysql_columns(table, &std::mem::take(&mut chunk)))?;
+            let rows = std::mem::take(&mut chunk);
+            tally.add(adhoc::text_columns(&rows, table.columns.len()))?;
         }
     }
     if !chunk.is_empty() {
-        tally.add(mysql_columns(table, &chunk))?;
+        tally.add(adhoc::text_columns(&chunk, table.columns.len()))?;
     }
     Ok(())
 }
@@ -186,11 +187,6 @@ fn mysql_text_query(table: &TableRef) -> String {
         })
         .collect();
     format!("SELECT {} FROM {}", columns.join(", "), quoted(&table.name))
-}
-
-/// `rows` (text, a value per column of `table`) as one array per column.
-fn mysql_columns(table: &TableRef, rows: &[Row]) -> Vec<ArrayRef> {
-    adhoc::text_columns(rows, table.columns.len())
 }
 
 /// The table's columns written as a file holds them: a timestamp as ISO 8601 in UTC, every

@@ -32,12 +32,13 @@ pub async fn run(context: &Context, command: ContractCommand) -> Result<ExitCode
     match command {
         ContractCommand::Check { file } => {
             let contract = Contract::read(&file)?;
+            let stamp = contract.dictionary.stamp();
             writeln!(
                 out,
                 "{}: contract {} version {}: {} tables enforced",
                 contract.origin,
-                contract.id,
-                contract.version,
+                stamp.id,
+                stamp.version,
                 contract.dictionary.tables().len()
             )?;
             for table in contract.dictionary.tables() {

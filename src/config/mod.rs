@@ -203,8 +203,8 @@ impl Config {
     /// How to read a file when no command says otherwise.
     pub fn dialect(&self) -> Dialect {
         let delimiter = self.get(Key::Delimiter).map(|text| text.as_bytes()[0]);
-        let header = self.get(Key::Header).map_or(HeaderMode::Auto, |text| {
-            clap::ValueEnum::from_str(text, true).expect("checked against the choices")
+        let header = (self.get(Key::Header)).map_or(HeaderMode::Auto, |text| {
+            HeaderMode::parse(text).expect("checked against the choices")
         });
         Dialect {
             delimiter,

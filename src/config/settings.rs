@@ -15,6 +15,8 @@ const COUNT: Kind = Kind::Count;
 const POSITIVE: Kind = Kind::Positive;
 /// MySQL's `--ssl-mode` words.
 const TLS_MODES: Kind = Kind::Choice(&["off", "required", "verify-ca", "verify-identity"]);
+/// Whether files start with a header line (`HeaderMode`'s words).
+const HEADER_MODES: Kind = Kind::Choice(&["auto", "yes", "no"]);
 
 /// The number of seconds in a default duration, as text.
 fn seconds(duration: std::time::Duration) -> String {
@@ -75,14 +77,14 @@ settings! {
     TableDelimiter = Setting::new("tables.*.delimiter", Kind::Char);
     /// Whether a table's files start with a header line, `header` of `[tables.<name>]`: over
     /// the contract's `csvgateHeader`, and both over `ingest.header` for that table's files.
-    TableHeader = Setting::new("tables.*.header", Kind::Choice(&["auto", "yes", "no"]));
+    TableHeader = Setting::new("tables.*.header", HEADER_MODES);
 
     /// Field delimiter, one ASCII character.
     Delimiter = Setting::new("ingest.delimiter", Kind::Char).flag_of("ingest", "delimiter")
         .default_note("sniffed from the first line");
     /// Whether files start with a header line: auto (a first line of the columns' names), yes
     /// or no.
-    Header = Setting::new("ingest.header", Kind::Choice(&["auto", "yes", "no"]))
+    Header = Setting::new("ingest.header", HEADER_MODES)
         .flag_of("ingest", "header").default(|| "auto".into());
     /// Files of one table loaded at once, each on a task of its own; tables still go one after
     /// another, reference tables first.

@@ -91,13 +91,12 @@ pub(crate) struct Refusal {
     pub reason: String,
 }
 
-/// A contract csvgate enforces: where it came from, its identity and its tables.
+/// A contract csvgate enforces: where it came from and its tables (which carry its `id` and
+/// `version`: [`Dictionary::stamp`]).
 #[derive(Debug)]
 pub struct Contract {
     /// The file, or [`HR_ORIGIN`].
     pub origin: String,
-    pub id: String,
-    pub version: String,
     pub dictionary: Dictionary,
 }
 
@@ -149,8 +148,6 @@ impl Contract {
         Ok(Contract {
             origin: origin.to_owned(),
             dictionary: dictionary.named(&id, &version),
-            id,
-            version,
         })
     }
 }

@@ -16,6 +16,7 @@ pub enum HeaderMode {
 }
 
 impl HeaderMode {
+    /// Its word (`auto`, `yes`, `no`), as settings and contracts write it.
     pub fn as_str(self) -> &'static str {
         match self {
             HeaderMode::Auto => "auto",
@@ -24,11 +25,9 @@ impl HeaderMode {
         }
     }
 
-    /// The mode a setting's text names (`auto`, `yes`, `no`), if any.
+    /// The mode a word names (`auto`, `yes`, `no`), if any.
     pub fn parse(text: &str) -> Option<HeaderMode> {
-        [HeaderMode::Auto, HeaderMode::Yes, HeaderMode::No]
-            .into_iter()
-            .find(|mode| mode.as_str() == text)
+        <HeaderMode as clap::ValueEnum>::from_str(text, false).ok()
     }
 }
 

@@ -214,9 +214,7 @@ fn a_table_reads_its_files_as_its_contract_or_the_configuration_says() {
     ingest(&write(dir.path(), "fruits.csv", semicolons));
     assert!(runs().contains(",fruits,done,3,2,1,"), "{}", runs());
     // Its invalid rows are written in its format, so the fixed file loads as it is.
-    let invalid = std::fs::read_dir(dir.path().join("csvgate-data/invalid/fruits")).unwrap();
-    let invalid = invalid.map(|entry| entry.unwrap().path()).next().unwrap();
-    let rejected = std::fs::read_to_string(&invalid).unwrap();
+    let rejected = first_invalid_file(dir.path());
     assert!(
         rejected.starts_with("id;fruit;picked_at;line;reason\n4;;"),
         "{rejected}"
@@ -241,6 +239,137 @@ fn a_table_reads_its_files_as_its_contract_or_the_configuration_says() {
     let shown = text(&shown.stdout);
     let said = "fruits: files read with delimiter '|', header yes (from csvgate.toml [tables.fruits], over the contract)";
     assert!(shown.contains(said), "{shown}");
+}
+
+/// Spellings of a missing value: the contract's `csvgateNullValues` makes `NA` and `-` as
+/// missing as an empty field (a required column rejects them, an optional one stores NULL),
+/// matched after trimming and case included; the invalid file keeps the texts as they were;
+/// `[tables.<name>] null_values` replaces the contract's list.
+#[test]
+fn a_table_s_own_spellings_of_a_missing_value_mean_no_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let contract = write(dir.path(), "fruits.yaml", &with_null_values(&["NA", "-"]));
+    let run = |args: &[&str]| {
+        let output = under_contract(dir.path(), &contract, args);
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        text(&output.stdout)
+    };
+    let rows = "1,apple,2024-05-01T10:00:00Z,NA\n2,NA,2024-05-01T10:00:00Z,Spain\n\
+                3, - ,2024-05-01T10:00:00Z,-\n4,na,2024-05-01T10:00:00Z,na\n5,pear,NA,Italy\n";
+    let ingest = |name: &str, rows: &str| {
+        run(&["ingest", write(dir.path(), name, rows).to_str().unwrap()]);
+        run(&["runs", "--format", "csv"])
+    };
+    let runs = ingest("fruits.csv", rows);
+    assert!(runs.contains(",fruits,done,5,2,3,"), "{runs}");
+    let query = "SELECT id, coalesce(origin, 'NULL') AS origin FROM fruits ORDER BY id";
+    let stored = run(&["sql", query, "--format", "csv"]);
+    assert_eq!(stored, "id,origin\n1,NULL\n4,na\n");
+    let rejected = first_invalid_file(dir.path());
+    for kept_as_it_was in [
+        "2,NA,2024-05-01T10:00:00Z,Spain,2,fruit: missing",
+        "3, - ,2024-05-01T10:00:00Z,-,3,fruit: missing",
+        "5,pear,NA,Italy,5,picked_at: missing",
+    ] {
+        assert!(rejected.contains(kept_as_it_was), "{rejected}");
+    }
+
+    write(
+        dir.path(),
+        "csvgate.toml",
+        "[tables.fruits]\nnull_values = [\"n/a\"]\n",
+    );
+    let later = "6,fig,2024-05-02T10:00:00Z,NA\n7,n/a,2024-05-02T10:00:00Z,n/a\n";
+    let runs = ingest("fruits_2.csv", later);
+    assert!(runs.contains(",fruits,done,2,1,1,"), "{runs}");
+    let query = "SELECT origin FROM fruits WHERE id = 6";
+    assert_eq!(run(&["sql", query, "--format", "csv"]), "origin\nNA\n");
+    let shown = run(&["contract", "show"]);
+    let said = "fruits: files read with missing values also spelled [\"n/a\"] (from csvgate.toml [tables.fruits], over the contract)";
+    assert!(shown.contains(said), "{shown}");
+}
+
+/// File-name patterns: the contract's `csvgateFileNames` tells a folder's files that do not
+/// start with the table's name; `[tables.<name>] file_names` replaces them, and a pattern
+/// that could match no file is refused naming its place.
+#[test]
+fn a_table_s_files_are_told_by_its_file_name_patterns() {
+    let dir = tempfile::tempdir().unwrap();
+    let knob = "    customProperties:\n      - property: csvgateFileNames\n        value: ['*_harvest.csv']\n";
+    let contract = FRUITS.replace(
+        "    physicalType: table\n",
+        &format!("    physicalType: table\n{knob}"),
+    );
+    let contract = write(dir.path(), "fruits.yaml", &contract);
+    let drop = dir.path().join("drop");
+    std::fs::create_dir(&drop).unwrap();
+    write(
+        &drop,
+        "2024-05-01_harvest.csv",
+        "1,apple,2024-05-01T10:00:00Z\n",
+    );
+    write(
+        &drop,
+        "picked-2024-05-02.csv",
+        "2,pear,2024-05-02T10:00:00Z\n",
+    );
+    let ingest = || under_contract(dir.path(), &contract, &["ingest", drop.to_str().unwrap()]);
+    let output = ingest();
+    let said = text(&output.stderr);
+    assert!(
+        said.contains("picked-2024-05-02.csv: cannot tell which table"),
+        "{said}"
+    );
+    let runs = text(&under_contract(dir.path(), &contract, &["runs", "--format", "csv"]).stdout);
+    assert!(
+        runs.contains("2024-05-01_harvest.csv,") && runs.contains(",fruits,done,1,1,0,"),
+        "{runs}"
+    );
+
+    std::fs::remove_file(drop.join("2024-05-01_harvest.csv")).unwrap();
+    write(
+        dir.path(),
+        "csvgate.toml",
+        "[tables.fruits]\nfile_names = [\"picked-*.csv\"]\n",
+    );
+    let output = ingest();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let runs = text(&under_contract(dir.path(), &contract, &["runs", "--format", "csv"]).stdout);
+    assert!(runs.contains("picked-2024-05-02.csv,"), "{runs}");
+
+    write(
+        dir.path(),
+        "csvgate.toml",
+        "[tables.fruits]\nfile_names = [\"drop/*.csv\"]\n",
+    );
+    let output = under_contract(dir.path(), &contract, &["contract", "show"]);
+    let said = text(&output.stderr);
+    assert!(!output.status.success(), "{said}");
+    assert!(
+        said.contains("[tables.fruits] file_names") && said.contains("\"drop/*.csv\""),
+        "{said}"
+    );
+}
+
+/// The text of the first invalid-rows file of `fruits` in the deployment of `dir`.
+fn first_invalid_file(dir: &Path) -> String {
+    let invalid = std::fs::read_dir(dir.join("csvgate-data/invalid/fruits")).unwrap();
+    let invalid = invalid.map(|entry| entry.unwrap().path()).next().unwrap();
+    std::fs::read_to_string(&invalid).unwrap()
+}
+
+/// [`FRUITS`] with an optional `origin` and `spellings` of a missing value.
+fn with_null_values(spellings: &[&str]) -> String {
+    let listed: Vec<String> = spellings.iter().map(|text| format!("'{text}'")).collect();
+    let knob = format!(
+        "    customProperties:\n      - property: csvgateNullValues\n        value: [{}]\n",
+        listed.join(", ")
+    );
+    let origin = "      - name: origin\n        logicalType: string\n";
+    format!("{FRUITS}{origin}").replace(
+        "    physicalType: table\n",
+        &format!("    physicalType: table\n{knob}"),
+    )
 }
 
 /// `csvgate contract check F | head`: output into a pipe whose reader is gone ends the command
@@ -277,6 +406,7 @@ fn datacontract_lint_accepts_every_contract_csvgate_reads() {
         "the HR and retail contracts: {contracts:?}"
     );
     contracts.push(fruits);
+    contracts.push(write(dir.path(), "nulls.yaml", &with_null_values(&["NA"])));
     for contract in contracts {
         let output = std::process::Command::new(common::contracts_tool("datacontract"))
             .arg("lint")

@@ -37,7 +37,7 @@ fn arg(setting: &'static Setting, flag: Flag) -> Arg {
     let arg = Arg::new(setting.name).long(flag.long).help(help);
     match setting.kind {
         Kind::Bool => arg.action(ArgAction::SetTrue),
-        Kind::SecretList => arg.action(ArgAction::Append).value_delimiter(','),
+        Kind::SecretList | Kind::TextList => arg.action(ArgAction::Append).value_delimiter(','),
         Kind::Choice(words) => arg.value_parser(words.to_vec()),
         _ => arg.action(ArgAction::Set),
     }
@@ -58,7 +58,7 @@ pub fn given(matches: &ArgMatches) -> BTreeMap<&'static str, Raw> {
         }
         let raw = match setting.kind {
             Kind::Bool => Raw::One("true".into()),
-            Kind::SecretList => {
+            Kind::SecretList | Kind::TextList => {
                 let values = matches
                     .get_many::<String>(setting.name)
                     .into_iter()

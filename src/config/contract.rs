@@ -5,14 +5,17 @@ use std::path::Path;
 
 use super::{Config, Key};
 use crate::contract::{Contract, ContractError};
-use crate::dictionary::{Dictionary, FileFormat, HeaderMode, RejectBudget, Table, TableKnobs};
+use crate::dictionary::{
+    Dictionary, FileFormat, HeaderMode, RejectBudget, Table, TableKnobs, file_names,
+    null_spelling_problem,
+};
 
 impl Config {
     /// The tables this configuration enforces: those of the contract file it names, else the
     /// built-in HR contract's, with the knobs of `[tables.<name>]` over the contract's.
     pub fn dictionary(&self) -> Result<std::sync::Arc<Dictionary>, ContractError> {
         let contract = self.contract_dictionary()?;
-        self.unknown_tables_refused(&contract)?;
+        self.table_settings_checked(&contract)?;
         let dictionary = contract.with_knobs(|table| self.knobs_of(table).0);
         Ok(std::sync::Arc::new(dictionary))
     }
@@ -65,29 +68,45 @@ impl Config {
         let ratio = of(Key::TableMaxRejectedRatio).and_then(|ratio| ratio.parse().ok());
         let delimiter = of(Key::TableDelimiter).map(|text| text.as_bytes()[0]);
         let header = of(Key::TableHeader).and_then(HeaderMode::parse);
+        let null_values = self.texts(&Key::TableNullValues.name().replace('*', &table.name));
+        let file_names = self.texts(&Key::TableFileNames.name().replace('*', &table.name));
         let knobs = TableKnobs {
             budget: RejectBudget {
                 max_rows: rows.or(table.budget.max_rows),
                 max_ppm: ratio.map(RejectBudget::ppm).or(table.budget.max_ppm),
             },
             file_format: FileFormat {
+                file_names: (file_names.map(<[String]>::to_vec))
+                    .unwrap_or_else(|| table.file_format.file_names.clone()),
                 delimiter: delimiter.or(table.file_format.delimiter),
                 header: header.or(table.file_format.header),
+                null_values: (null_values.map(<[String]>::to_vec))
+                    .unwrap_or_else(|| table.file_format.null_values.clone()),
             },
         };
         let configured = Configured {
             budget: rows.is_some() || ratio.is_some(),
-            file_format: delimiter.is_some() || header.is_some(),
+            file_format: [delimiter.is_some(), header.is_some()]
+                .into_iter()
+                .chain([null_values.is_some(), file_names.is_some()])
+                .any(|set| set),
         };
         (knobs, configured)
     }
 
-    /// A `[tables.<name>]` naming no table of the contract is a mistake, not a no-op.
-    fn unknown_tables_refused(&self, dictionary: &Dictionary) -> Result<(), ContractError> {
-        let named = (self.values.keys())
-            .filter_map(|name| name.strip_prefix("tables.")?.split_once('.'))
-            .map(|(table, _)| table);
-        for table in named {
+    /// A `[tables.<name>]` naming no table of the contract, or a list item that could match
+    /// no file or field, is a mistake, not a no-op.
+    fn table_settings_checked(&self, dictionary: &Dictionary) -> Result<(), ContractError> {
+        let named =
+            (self.values.keys()).filter_map(|name| name.strip_prefix("tables.")?.split_once('.'));
+        for (table, setting) in named {
+            if let Some(reason) = self.item_problem(table, setting) {
+                return Err(ContractError::Refused {
+                    origin: "the configuration".into(),
+                    place: format!("[tables.{table}] {setting}"),
+                    reason,
+                });
+            }
             if dictionary.table(table).is_none() {
                 let known: Vec<&str> = (dictionary.tables().iter())
                     .map(|table| table.name.as_str())
@@ -103,6 +122,17 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// What is wrong with an item of the list `setting` of `[tables.<table>]`, if anything.
+    fn item_problem(&self, table: &str, setting: &str) -> Option<String> {
+        let items = self.texts(&format!("tables.{table}.{setting}"))?;
+        let problem = |item: &str| match setting {
+            "file_names" => file_names::pattern_problem(item),
+            "null_values" => null_spelling_problem(item).map(str::to_owned),
+            _ => None,
+        };
+        (items.iter()).find_map(|item| Some(format!("{item:?}: {}", problem(item)?)))
     }
 }
 

@@ -225,8 +225,12 @@ pub(super) fn check(setting: &Setting, raw: Raw, from: &str) -> Result<Raw, Conf
     };
     let text = match (raw, setting.kind) {
         // An empty item is never a key: `--api-key "$UNSET"` must not let an empty header in.
-        (Raw::One(text), Kind::SecretList) => return Ok(non_empty(text.split(','))),
-        (Raw::Many(items), Kind::SecretList) => return Ok(non_empty(items.iter())),
+        (Raw::One(text), Kind::SecretList | Kind::TextList) => {
+            return Ok(non_empty(text.split(',')));
+        }
+        (Raw::Many(items), Kind::SecretList | Kind::TextList) => {
+            return Ok(non_empty(items.iter()));
+        }
         (Raw::Many(_), _) => return Err(invalid("takes one value, not a list".into())),
         (Raw::One(text), _) => text,
     };
@@ -236,7 +240,7 @@ pub(super) fn check(setting: &Setting, raw: Raw, from: &str) -> Result<Raw, Conf
         format!("{text:?}")
     };
     let normalized = match setting.kind {
-        Kind::Text | Kind::Secret | Kind::SecretList => Some(text.clone()),
+        Kind::Text | Kind::Secret | Kind::SecretList | Kind::TextList => Some(text.clone()),
         Kind::Bool => match text.to_ascii_lowercase().as_str() {
             "true" | "1" | "yes" => Some("true".to_owned()),
             "false" | "0" | "no" => Some("false".to_owned()),
@@ -279,6 +283,6 @@ fn expected(kind: Kind) -> String {
         Kind::Choice(words) => format!("one of {}", words.join(", ")),
         Kind::Schedule => "a cron expression (five or six fields) or off".into(),
         Kind::Share => "a share from 0 to 1 (0.05 is 5%)".into(),
-        Kind::Text | Kind::Secret | Kind::SecretList => "text".into(),
+        Kind::Text | Kind::Secret | Kind::SecretList | Kind::TextList => "text".into(),
     }
 }

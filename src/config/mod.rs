@@ -125,9 +125,14 @@ impl Config {
 
     /// A list setting's values.
     pub fn list(&self, key: Key) -> &[String] {
-        match self.values.get(key.name()).map(|value| &value.raw) {
-            Some(Raw::Many(items)) => items,
-            _ => &[],
+        self.texts(key.name()).unwrap_or_default()
+    }
+
+    /// A list setting's values by concrete name, when a layer gave it (maybe as an empty list).
+    fn texts(&self, name: &str) -> Option<&[String]> {
+        match &self.values.get(name)?.raw {
+            Raw::Many(items) => Some(items),
+            Raw::One(_) => None,
         }
     }
 

@@ -27,6 +27,8 @@ pub enum Kind {
     /// Several secrets: an array in the file, comma-separated in the environment, a repeated
     /// flag.
     SecretList,
+    /// Several texts: an array in the file, comma-separated in the environment.
+    TextList,
 }
 
 impl Kind {
@@ -35,7 +37,7 @@ impl Kind {
     }
 
     pub fn is_list(self) -> bool {
-        matches!(self, Kind::SecretList)
+        matches!(self, Kind::SecretList | Kind::TextList)
     }
 }
 

@@ -78,6 +78,12 @@ settings! {
     /// Whether a table's files start with a header line, `header` of `[tables.<name>]`: over
     /// the contract's `csvgateHeader`, and both over `ingest.header` for that table's files.
     TableHeader = Setting::new("tables.*.header", HEADER_MODES);
+    /// Texts a table's files write for a missing value (`["NA", "null"]`), `null_values` of
+    /// `[tables.<name>]`: instead of the contract's `csvgateNullValues`.
+    TableNullValues = Setting::new("tables.*.null_values", Kind::TextList);
+    /// Patterns of the names of a table's files (`["*_orders.csv"]`), `file_names` of
+    /// `[tables.<name>]`: instead of the contract's `csvgateFileNames`.
+    TableFileNames = Setting::new("tables.*.file_names", Kind::TextList);
 
     /// Field delimiter, one ASCII character.
     Delimiter = Setting::new("ingest.delimiter", Kind::Char).flag_of("ingest", "delimiter")

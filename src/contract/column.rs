@@ -3,7 +3,10 @@
 
 use super::custom::RowColumns;
 use super::node::Node;
-use super::{DESCRIBED_ELEMENT, Refusal, custom_properties, expect_word, kind, quality, safe_name};
+use super::{
+    DESCRIBED_ELEMENT, Refusal, custom_properties, expect_word, kind, quality, relationship,
+    safe_name,
+};
 use crate::dictionary::{
     Column, ColumnKind, FIELD_COUNT_COLUMN, LIMIT_BROKEN_COLUMN, LINE_COLUMN, REASON_COLUMN,
     REPEATED_ID_COLUMN,
@@ -19,9 +22,11 @@ const RESERVED_COLUMNS: [&str; 5] = [
     REASON_COLUMN,
 ];
 
-/// One property as a column.
+/// One property as a column; `relationship` is its table's schema-level relationship from it,
+/// if any.
 pub(super) fn column(
     property: &Node,
+    relationship: Option<&Node>,
     objects: &[Node],
     names: &[String],
     siblings: &RowColumns,
@@ -65,7 +70,10 @@ pub(super) fn column(
     if key {
         keyable(property, &kind)?;
     }
-    let reference = reference(property, &kind, objects, names)?;
+    let reference = match relationship::of_property(property, relationship)? {
+        Some(relationship) => Some(reference(&relationship, property, &kind, objects, names)?),
+        None => None,
+    };
     Ok(Column {
         name: name.to_owned(),
         kind,
@@ -128,33 +136,16 @@ fn keyable(property: &Node, kind: &ColumnKind) -> Result<(), Refusal> {
 /// The longest text key: MySQL indexes a `VARCHAR(255)` in full.
 const MAX_KEY_CHARS: u32 = 255;
 
-/// The table a property-level relationship points at, at its primary key.
+/// The table a relationship from `property` points at, at its primary key.
 fn reference(
+    relationship: &Node,
     property: &Node,
     kind: &ColumnKind,
     objects: &[Node],
     names: &[String],
-) -> Result<Option<String>, Refusal> {
-    let Some(relationships) = property.get("relationships") else {
-        return Ok(None);
-    };
-    let items = relationships.items()?;
-    let [relationship] = items.as_slice() else {
-        return Err(relationships.refuse("one relationship per property is enforced"));
-    };
-    relationship.keys_within(&["to", "type"], &["customProperties"], &["from"])?;
-    custom_properties(relationship, &[])?;
-    expect_word(relationship, "type", "foreignKey")?;
-    let at_to = relationship
-        .get("to")
-        .ok_or_else(|| relationship.refuse("`to` is missing"))?;
+) -> Result<String, Refusal> {
+    let (at_to, table, column) = relationship::to(relationship)?;
     let to = at_to.text()?;
-    let Some((table, column)) = to
-        .split_once('.')
-        .filter(|(_, column)| !column.contains('.'))
-    else {
-        return Err(at_to.refuse(format!("{to:?}: csvgate reads `to: table.column`")));
-    };
     let Some(index) = names.iter().position(|name| name == table) else {
         return Err(at_to.refuse(format!("{to:?}: no table {table:?} in this contract")));
     };
@@ -174,7 +165,7 @@ fn reference(
             kind.logical_type()
         )));
     }
-    Ok(Some(table.to_owned()))
+    Ok(table.to_owned())
 }
 
 /// The property of `object` marked as its primary key.

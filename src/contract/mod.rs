@@ -20,6 +20,7 @@ mod dataset;
 mod kind;
 mod node;
 mod quality;
+mod relationship;
 mod table;
 
 use std::path::Path;

@@ -98,7 +98,7 @@ fn what_cannot_be_enforced_is_refused_by_place() {
         (
             small_with("{to: a.id}", "{to: [a.id]}"),
             "schema[1].properties[1].relationships[0].to",
-            "expected text",
+            "a composite key) is not enforced yet",
         ),
         (
             small_with("{to: a.id}", "{from: b.a_id, to: a.id}"),

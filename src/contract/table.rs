@@ -9,9 +9,11 @@ use super::custom::RowColumns;
 use super::node::Node;
 use super::{
     DESCRIBED_ELEMENT, Refusal, column, custom_properties, dataset, expect_word, kind, quality,
-    safe_name,
+    relationship, safe_name,
 };
-use crate::dictionary::{Column, HeaderMode, RejectBudget, TableKnobs, TableRules};
+use crate::dictionary::{
+    Column, HeaderMode, RejectBudget, TableKnobs, TableRules, file_names, null_spelling_problem,
+};
 
 /// Every schema object of the contract as a table name, its columns and its rules and knobs,
 /// in declared order.
@@ -62,6 +64,8 @@ const MAX_REJECTED_ROWS: &str = "csvgateMaxRejectedRows";
 const MAX_REJECTED_RATIO: &str = "csvgateMaxRejectedRatio";
 const DELIMITER: &str = "csvgateDelimiter";
 const HEADER: &str = "csvgateHeader";
+const NULL_VALUES: &str = "csvgateNullValues";
+const FILE_NAMES: &str = "csvgateFileNames";
 
 /// A declared table: its name, columns, knobs (reject budget, file format) and rules.
 pub(super) type Declared = (String, Vec<Column>, TableRules);
@@ -75,8 +79,9 @@ fn table(object: &Node, objects: &[Node], names: &[String]) -> Result<Declared, 
         "physicalType",
         "physicalName",
         "quality",
+        "relationships",
     ];
-    object.keys_within(&read, DESCRIBED_ELEMENT, &["relationships"])?;
+    object.keys_within(&read, DESCRIBED_ELEMENT, &[])?;
     expect_word(object, "logicalType", "object")?;
     expect_word(object, "physicalType", "table")?;
     let knobs = knobs(object)?;
@@ -91,8 +96,16 @@ fn table(object: &Node, objects: &[Node], names: &[String]) -> Result<Declared, 
     let mut seen = HashSet::new();
     // What a custom rule of a property may name: the table's columns.
     let siblings = row_columns(&properties);
+    let property_names: Vec<&str> = (properties.iter())
+        .filter_map(|property| property.get("name")?.text().ok())
+        .collect();
+    let relationships = relationship::schema_level(object, &name, &property_names)?;
     for property in &properties {
-        let column = column::column(property, objects, names, &siblings)?;
+        let named = property.get("name").and_then(|name| name.text().ok());
+        let relationship = (relationships.iter())
+            .find(|(from, _)| named == Some(from.as_str()))
+            .map(|(_, relationship)| relationship);
+        let column = column::column(property, relationship, objects, names, &siblings)?;
         let at = property.get("name").expect("read by column");
         column_name_fits(&at, &name, &column.name, &mut seen)?;
         dataset_checks.extend(dataset::dataset_checks(property, Some(&column.name))?);
@@ -157,11 +170,19 @@ fn column_name_fits(
 
 /// The table's knobs, from its custom properties: `csvgateMaxRejectedRows` (a count),
 /// `csvgateMaxRejectedRatio` (a share of the rows read, 0 to 1), `csvgateDelimiter` (one
-/// ASCII character) and `csvgateHeader` (`auto`, `yes` or `no`).
+/// ASCII character), `csvgateHeader` (`auto`, `yes` or `no`), `csvgateNullValues` (the texts
+/// that mean a missing value, as a list) and `csvgateFileNames` (patterns, as a list).
 fn knobs(object: &Node) -> Result<TableKnobs, Refusal> {
     let mut knobs = TableKnobs::default();
     let mut seen = Vec::new();
-    let read = [MAX_REJECTED_ROWS, MAX_REJECTED_RATIO, DELIMITER, HEADER];
+    let read = [
+        MAX_REJECTED_ROWS,
+        MAX_REJECTED_RATIO,
+        DELIMITER,
+        HEADER,
+        NULL_VALUES,
+        FILE_NAMES,
+    ];
     for (property, value) in custom_properties(object, &read)? {
         if seen.contains(&property) {
             return Err(value.refuse(format!("{property} is given twice")));
@@ -182,6 +203,8 @@ fn knobs(object: &Node) -> Result<TableKnobs, Refusal> {
                 knobs.budget.max_ppm = Some(RejectBudget::ppm(ratio));
             }
             DELIMITER => knobs.file_format.delimiter = Some(delimiter(&value)?),
+            NULL_VALUES => knobs.file_format.null_values = null_values(&value)?,
+            FILE_NAMES => knobs.file_format.file_names = file_names(&value)?,
             _ => {
                 let text = value.text()?;
                 let mode = HeaderMode::parse(text);
@@ -191,6 +214,37 @@ fn knobs(object: &Node) -> Result<TableKnobs, Refusal> {
         }
     }
     Ok(knobs)
+}
+
+/// Spellings of a missing value: a list of texts, none empty (an empty field is missing
+/// anyway) or with blanks around it (fields are compared trimmed), none twice.
+fn null_values(value: &Node) -> Result<Vec<String>, Refusal> {
+    let mut spellings: Vec<String> = Vec::new();
+    for item in value.items()? {
+        let text = item.text()?;
+        if let Some(problem) = null_spelling_problem(text) {
+            return Err(item.refuse(format!("{text:?}: {problem}")));
+        }
+        if spellings.iter().any(|known| known == text) {
+            return Err(item.refuse(format!("{text:?} is given twice")));
+        }
+        spellings.push(text.to_owned());
+    }
+    Ok(spellings)
+}
+
+/// File-name patterns: a list, each one [`file_names::pattern_problem`] finds nothing wrong
+/// with.
+fn file_names(value: &Node) -> Result<Vec<String>, Refusal> {
+    let mut patterns = Vec::new();
+    for item in value.items()? {
+        let pattern = item.text()?;
+        if let Some(problem) = file_names::pattern_problem(pattern) {
+            return Err(item.refuse(format!("{pattern:?}: {problem}")));
+        }
+        patterns.push(pattern.to_owned());
+    }
+    Ok(patterns)
 }
 
 /// A delimiter: one ASCII character other than a quote, a line end or a letter or digit.

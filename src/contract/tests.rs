@@ -209,7 +209,31 @@ fn csvgate_s_custom_properties_are_checked() {
                 "  - name: b\n    customProperties: [{property: csvgateMaxRejects, value: 1}]\n",
             ),
             "schema[1].customProperties[0].property",
-            "csvgate reads csvgateMaxRejectedRows, csvgateMaxRejectedRatio, csvgateDelimiter, csvgateHeader",
+            "csvgate reads csvgateMaxRejectedRows, csvgateMaxRejectedRatio, csvgateDelimiter, csvgateHeader, csvgateNullValues, csvgateFileNames",
+        ),
+        (
+            small_with(
+                "  - name: b\n",
+                "  - name: b\n    customProperties: [{property: csvgateFileNames, value: ['*_b.csv', 'exports/*.csv']}]\n",
+            ),
+            "schema[1].customProperties[0].value[1]",
+            "'/' is not part of a file-name pattern",
+        ),
+        (
+            small_with(
+                "  - name: b\n",
+                "  - name: b\n    customProperties: [{property: csvgateNullValues, value: [NA, ' n/a']}]\n",
+            ),
+            "schema[1].customProperties[0].value[1]",
+            "\" n/a\": a missing value's spelling is not empty and has no blanks around it",
+        ),
+        (
+            small_with(
+                "  - name: b\n",
+                "  - name: b\n    customProperties: [{property: csvgateNullValues, value: NA}]\n",
+            ),
+            "schema[1].customProperties[0].value",
+            "expected a list",
         ),
     ];
     assert_all_refused(cases);
@@ -226,4 +250,67 @@ pub(super) fn assert_all_refused<const N: usize>(cases: [(String, &str, &str); N
         );
         assert!(error.contains(reason), "{error:?} does not say {reason:?}");
     }
+}
+
+/// `SMALL` with `b`'s relationship written on the table instead, as `relationships`.
+fn small_with_table_relationship(relationship: &str) -> String {
+    let table_level = format!("  - name: b\n    relationships: [{relationship}]\n");
+    small_with("        relationships: [{to: a.id}]\n", "").replacen(
+        "  - name: b\n",
+        &table_level,
+        1,
+    )
+}
+
+/// A relationship written on the table (`from: b.a_id`) is the same foreign key as one on the
+/// property; what csvgate cannot keep of it is refused by place.
+#[test]
+fn a_relationship_on_the_table_is_the_property_s_foreign_key() {
+    let on_property = Contract::parse(SMALL, "small.yaml").unwrap();
+    let text = small_with_table_relationship("{type: foreignKey, from: b.a_id, to: a.id}");
+    let on_table = Contract::parse(&text, "small.yaml").unwrap();
+    let columns = |contract: &Contract| contract.dictionary.table("b").unwrap().columns.clone();
+    assert_eq!(columns(&on_table), columns(&on_property));
+    assert_eq!(
+        columns(&on_table)[1].referenced_table(),
+        Some("a"),
+        "b.a_id points at a"
+    );
+    let both = SMALL.replacen(
+        "  - name: b\n",
+        "  - name: b\n    relationships: [{from: b.a_id, to: a.id}]\n",
+        1,
+    );
+    assert_all_refused([
+        (
+            small_with_table_relationship("{from: a.id, to: a.id}"),
+            "schema[1].relationships[0].from",
+            "csvgate reads `from: b.<column>`, a column of this table",
+        ),
+        (
+            small_with_table_relationship("{from: b.nope, to: a.id}"),
+            "schema[1].relationships[0].from",
+            "a column of this table",
+        ),
+        (
+            small_with_table_relationship("{from: [b.a_id, b.id], to: [a.id, a.label]}"),
+            "schema[1].relationships[0].from",
+            "a composite key) is not enforced yet",
+        ),
+        (
+            small_with_table_relationship("{from: b.a_id, to: a.id}, {from: b.a_id, to: a.id}"),
+            "schema[1].relationships[1].from",
+            "a_id has a relationship already",
+        ),
+        (
+            small_with_table_relationship("{from: b.a_id, to: c.id}"),
+            "schema[1].relationships[0].to",
+            "no table \"c\"",
+        ),
+        (
+            both,
+            "schema[1].properties[1].relationships[0]",
+            "a relationship on its table too",
+        ),
+    ]);
 }

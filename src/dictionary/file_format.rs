@@ -1,6 +1,6 @@
 //! How a table's files are written, when its contract or the deployment says so: a team whose
 //! `orders` come with `;` and a header, beside `customers` without one, declares it per table
-//! instead of per deployment.
+//! instead of per deployment, and a team whose exports write a missing value as `NA` says so.
 
 /// Whether the first line names the columns.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
@@ -31,12 +31,27 @@ impl HeaderMode {
     }
 }
 
-/// A table's own delimiter and header mode; what it leaves unset the deployment's
-/// `[ingest]` settings decide.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// A table's own file names, delimiter, header mode and spellings of a missing value; the
+/// delimiter and header it leaves unset the deployment's `[ingest]` settings decide.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FileFormat {
+    /// Patterns of the names of its files ([`super::file_names`]), over the rule that a file
+    /// named after the table (or in a folder named so) holds it.
+    pub file_names: Vec<String>,
     pub delimiter: Option<u8>,
     pub header: Option<HeaderMode>,
+    /// Field texts that mean "no value", as an empty field does (`NA`, `null`, `-`): matched
+    /// exactly (case included) after the blanks around a field are trimmed. A required column
+    /// rejects them as missing; an optional one stores NULL. The invalid-rows file keeps them.
+    pub null_values: Vec<String>,
+}
+
+/// Why `text` cannot spell a missing value, if it cannot: an empty field is missing anyway,
+/// and fields are compared trimmed, so a spelling with blanks around it would match nothing.
+pub fn null_spelling_problem(text: &str) -> Option<&'static str> {
+    let trimmed = text.trim_matches(super::BLANKS);
+    (text.is_empty() || trimmed != text)
+        .then_some("a missing value's spelling is not empty and has no blanks around it")
 }
 
 impl FileFormat {
@@ -50,7 +65,13 @@ impl FileFormat {
     pub fn describe(&self) -> Option<String> {
         let delimiter = (self.delimiter).map(|byte| format!("delimiter {:?}", char::from(byte)));
         let header = self.header.map(|mode| format!("header {}", mode.as_str()));
-        let parts: Vec<String> = delimiter.into_iter().chain(header).collect();
-        (!parts.is_empty()).then(|| format!("files read with {}", parts.join(", ")))
+        let nulls = (!self.null_values.is_empty())
+            .then(|| format!("missing values also spelled {:?}", self.null_values));
+        let read: Vec<String> = delimiter.into_iter().chain(header).chain(nulls).collect();
+        let read = (!read.is_empty()).then(|| format!("files read with {}", read.join(", ")));
+        let named = (!self.file_names.is_empty())
+            .then(|| format!("files named {}", self.file_names.join(" or ")));
+        let parts: Vec<String> = named.into_iter().chain(read).collect();
+        (!parts.is_empty()).then(|| parts.join("; "))
     }
 }

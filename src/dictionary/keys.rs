@@ -1,33 +1,32 @@
 //! Sets of key values: the keys a table holds, which foreign keys of other tables may point at,
 //! which a load replaces, and which a restore would leave pointed at.
 
-use std::collections::BTreeSet;
-
 use datafusion::arrow::array::{ArrayRef, AsArray, BooleanArray, new_null_array};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Int64Type};
 use roaring::RoaringTreemap;
 
 use super::ColumnKind;
+use super::text_keys::TextKeys;
 
 /// Keys named in a message before the rest is only counted.
 const SHOWN: usize = 10;
 
 /// The distinct values of one key column, of the column's type. Integer keys are a compressed
 /// bitmap (negative ones are left out: csvgate's integer keys are bounded below by the contract
-/// and a bitmap holds none), so a million of them take a few hundred kilobytes; text keys are an
-/// ordered set.
+/// and a bitmap holds none), so a million of them take a few hundred kilobytes; text keys are a
+/// hash set ([`TextKeys`]).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Keys {
     Integers(RoaringTreemap),
-    Texts(BTreeSet<String>),
+    Texts(TextKeys),
 }
 
 impl Keys {
     /// An empty set for keys of `kind`.
     pub fn of(kind: &ColumnKind) -> Keys {
         match kind {
-            ColumnKind::Text(_) => Keys::Texts(BTreeSet::new()),
+            ColumnKind::Text(_) => Keys::Texts(TextKeys::default()),
             _ => Keys::Integers(RoaringTreemap::new()),
         }
     }
@@ -58,7 +57,7 @@ impl Keys {
             Keys::Integers(ids) => Some(ids.insert(trim_blanks(text).parse::<u64>().ok()?)),
             Keys::Texts(keys) => {
                 let key = trim_blanks(text);
-                (!key.is_empty()).then(|| keys.insert(key.to_owned()))
+                (!key.is_empty()).then(|| keys.insert(key))
             }
         }
     }
@@ -78,19 +77,18 @@ impl Keys {
                 );
             }
             Keys::Texts(keys) => {
-                keys.extend(
-                    column
-                        .as_string::<i32>()
-                        .iter()
-                        .flatten()
-                        .map(str::to_owned),
-                );
+                keys.extend(column.as_string::<i32>().iter().flatten());
             }
         }
     }
 
     /// Per row of `column`, whether its value is one of these keys (a null is not).
     pub fn contains_each(&self, column: &ArrayRef) -> BooleanArray {
+        if let (Keys::Texts(keys), DataType::Utf8View) = (self, column.data_type()) {
+            // What a scan hands over, read in place rather than copied into `Utf8`.
+            let found = |key: Option<&str>| Some(key.is_some_and(|key| keys.contains(key)));
+            return column.as_string_view().iter().map(found).collect();
+        }
         let column = self.cast(column);
         match self {
             Keys::Integers(ids) => (column.as_primitive::<Int64Type>().iter())
@@ -137,10 +135,8 @@ impl Keys {
             // still bound the file's values; a key that starts with the max is kept as a
             // candidate either way (a stale reader of an untruncated prefix).
             Keys::Texts(keys) => match (min.as_str(), max.as_str()) {
-                (Some(min), Some(max)) => keys
-                    .range(min.to_owned()..)
-                    .next()
-                    .is_some_and(|first| first.as_str() <= max || first.starts_with(max)),
+                (Some(min), Some(max)) => (keys.first_from(min))
+                    .is_some_and(|first| first <= max || first.starts_with(max)),
                 _ => true,
             },
         }
@@ -158,7 +154,7 @@ impl Keys {
     pub fn union(&self, other: &Keys) -> Keys {
         match (self, other) {
             (Keys::Integers(a), Keys::Integers(b)) => Keys::Integers(a | b),
-            (Keys::Texts(a), Keys::Texts(b)) => Keys::Texts(a | b),
+            (Keys::Texts(a), Keys::Texts(b)) => Keys::Texts(a.union(b)),
             (mine, _) => mine.clone(),
         }
     }
@@ -167,7 +163,7 @@ impl Keys {
     pub fn without(&self, other: &Keys) -> Keys {
         match (self, other) {
             (Keys::Integers(a), Keys::Integers(b)) => Keys::Integers(a - b),
-            (Keys::Texts(a), Keys::Texts(b)) => Keys::Texts(a - b),
+            (Keys::Texts(a), Keys::Texts(b)) => Keys::Texts(a.without(b)),
             (mine, _) => mine.clone(),
         }
     }
@@ -176,7 +172,7 @@ impl Keys {
     pub fn describe(&self) -> String {
         let literals: Vec<String> = match self {
             Keys::Integers(ids) => ids.iter().take(SHOWN).map(|id| id.to_string()).collect(),
-            Keys::Texts(keys) => keys.iter().take(SHOWN).cloned().collect(),
+            Keys::Texts(keys) => keys.iter_sorted().take(SHOWN).map(str::to_owned).collect(),
         };
         let noun = if self.len() == 1 { "id" } else { "ids" };
         match self.len().saturating_sub(SHOWN as u64) {
@@ -232,7 +228,7 @@ mod tests {
             .into_iter()
             .collect();
         assert_eq!(texts.describe(), "2 ids: ab, o'neil");
-        assert!(Keys::Texts(BTreeSet::new()).is_empty());
+        assert!(Keys::Texts(TextKeys::default()).is_empty());
     }
 
     #[test]

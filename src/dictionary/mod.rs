@@ -14,18 +14,21 @@ mod budget;
 mod column;
 mod dataset_check;
 mod file_format;
+pub mod file_names;
 mod hr;
 mod keys;
 mod stamp;
 mod table;
+mod text_keys;
 
 pub use budget::RejectBudget;
 pub use column::{Bound, Bounds, Column, ColumnKind, RowCheck, TextRule};
 pub use dataset_check::{DatasetCheck, Expectation};
-pub use file_format::{FileFormat, HeaderMode};
+pub use file_format::{FileFormat, HeaderMode, null_spelling_problem};
 pub use keys::Keys;
 pub use stamp::ContractStamp;
 pub use table::{Table, TableKnobs, TableRules};
+pub use text_keys::TextKeys;
 
 /// What csvgate trims from both ends of every field before judging it: a field of nothing
 /// else is empty. Other whitespace (a no-break space) is data.
@@ -211,11 +214,20 @@ impl Dictionary {
         })
     }
 
-    /// Which table an object key holds: its folder (`jobs/2024.csv`) or its file stem
-    /// (`jobs.csv`, `jobs_2024.csv`, `jobs-2024.csv`, `jobs.<run>.csv` in the invalid bucket).
+    /// Which table an object key holds: the table one of whose file-name patterns the file's
+    /// name matches (the longest matching pattern, the most specific), else its file stem
+    /// (`jobs.csv`, `jobs_2024.csv`, `jobs-2024.csv`, `jobs.<run>.csv` in the invalid bucket),
+    /// else its folder (`jobs/2024.csv`).
     pub fn table_for_key(&self, key: &str) -> Option<&TableRef> {
         let mut parts = key.rsplit('/');
         let file = parts.next().unwrap_or(key);
+        let by_pattern = (self.tables.iter())
+            .flat_map(|table| (table.file_format.file_names.iter()).map(move |p| (table, p)))
+            .filter(|(_, pattern)| file_names::matches(pattern, file))
+            .max_by_key(|(_, pattern)| pattern.len());
+        if let Some((table, _)) = by_pattern {
+            return Some(table);
+        }
         let stem = file.split('.').next().unwrap_or(file);
         // The longest name that fits: `jobs_history_2024` is `jobs_history`'s when both exist.
         let named_by_file = (self.tables.iter())

@@ -108,7 +108,7 @@ mod tests {
         let semicolons = Dictionary::hr().with_knobs(|_| TableKnobs {
             file_format: FileFormat {
                 delimiter: Some(b';'),
-                header: None,
+                ..FileFormat::default()
             },
             ..TableKnobs::default()
         });

@@ -18,7 +18,7 @@ pub struct TableRules {
 
 /// What a table's contract may set in its custom properties and a deployment over it, in
 /// `[tables.<name>]`: how its files are read and how many rejected rows a file may hold.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct TableKnobs {
     pub budget: super::RejectBudget,
     pub file_format: super::FileFormat,

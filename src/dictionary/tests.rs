@@ -21,6 +21,39 @@ fn keys_name_their_table_by_file_or_folder() {
     assert_eq!(name("employees.csv"), None);
 }
 
+/// A table's file-name patterns come before names and folders; of two that match, the
+/// longer (the more specific) wins.
+#[test]
+fn file_name_patterns_name_tables_before_stems_and_folders() {
+    let patterns = |table: &Table| {
+        let file_names: &[&str] = match table.name.as_str() {
+            "jobs" => &["*_roles.csv", "*.csv"],
+            "departments" => &["*_units_*.csv"],
+            _ => &[],
+        };
+        TableKnobs {
+            file_format: crate::dictionary::FileFormat {
+                file_names: file_names.iter().map(|p| p.to_string()).collect(),
+                ..Default::default()
+            },
+            ..TableKnobs::default()
+        }
+    };
+    let hr = Dictionary::hr().with_knobs(patterns);
+    let name = |key| hr.table_for_key(key).map(|table| table.name.as_str());
+    assert_eq!(name("exports/2024-05-01_roles.csv"), Some("jobs"));
+    assert_eq!(
+        name("hired_employees/x_units_2024.csv"),
+        Some("departments")
+    );
+    assert_eq!(
+        name("hired_employees.csv"),
+        Some("jobs"),
+        "`*.csv` before the stem"
+    );
+    assert_eq!(name("hired_employees.txt"), Some("hired_employees"));
+}
+
 #[test]
 fn the_longest_table_name_a_file_starts_with_wins() {
     let key = || vec![Column::id("id")];

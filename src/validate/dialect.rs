@@ -24,7 +24,7 @@ impl Dialect {
     /// How `table`'s files are read: its own delimiter and header mode, where its contract or
     /// `[tables.<name>]` sets them, over this deployment-wide dialect.
     pub fn for_table(&self, table: &Table) -> Dialect {
-        let own = table.file_format;
+        let own = &table.file_format;
         Dialect {
             delimiter: own.delimiter.or(self.delimiter),
             header: own.header.unwrap_or(self.header),

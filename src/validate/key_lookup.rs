@@ -1,7 +1,8 @@
 //! The foreign-key rule as a set lookup: `"is_key_of_<table>"(value)` tells, row by row, whether
 //! a value is one of the keys the referenced table holds. Writing the keys into the query as
 //! `IN (…)` would make its text as long as the table (a million keys, a million literals) and
-//! its planning as slow; the lookup keeps the set as it is ([`Keys`]: a bitmap for integers).
+//! its planning as slow; the lookup probes the set itself ([`Keys`]: a bitmap for integers, a
+//! hash set for text).
 
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};

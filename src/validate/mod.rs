@@ -3,9 +3,14 @@
 //!
 //! ```text
 //!  bytes ──read.rs──▶ text batches ──rules.rs (DataFusion SQL)──▶ split ──▶ valid (typed)
-//!        (blocking thread,  (+ line, field_count,     (reason,            └─▶ invalid (text,
-//!         bounded channel)   id_repeated)              typed_* columns)          line, reason)
+//!        (blocking thread,  (+ line, field_count,   (a second blocking   └─▶ invalid (text,
+//!         bounded channel)   id_repeated)            thread: reason,            line, reason)
+//!                                                     typed_* columns)
 //! ```
+//!
+//! Reading, judging and whatever the caller does with the split rows (a load encoding Parquet)
+//! each take about a third of the work, so each has its own thread and bounded channel: on two
+//! cores the three overlap instead of the rules waiting on the writer.
 //!
 //! Reading is `read.rs` driving the `csv` crate, with [`dialect`] telling delimiter and header
 //! and [`text_rows`] building the batches. The SQL is planned once per table and set of
@@ -23,7 +28,6 @@ mod text_rows;
 
 use std::fmt;
 use std::io::Read;
-use std::sync::Arc;
 
 use datafusion::arrow::compute::{filter_record_batch, is_not_null, is_null};
 use datafusion::arrow::error::ArrowError;
@@ -41,7 +45,8 @@ pub use limits::Limits;
 pub use read::{ReadError, ReadSummary};
 pub use stored::StoredRowJudge;
 
-/// Batches buffered between the reader thread and the rules.
+/// Batches buffered between the reader thread and the rules, and between the rules and the
+/// caller.
 const CHANNEL_BATCHES: usize = 4;
 
 /// Why an object could not be validated.
@@ -56,8 +61,12 @@ pub enum ValidateError {
     },
     #[error("{file}: splitting a batch failed: {source}")]
     Split { file: String, source: ArrowError },
-    #[error("{file}: the reader thread stopped unexpectedly: {message}")]
-    ReaderCrashed { file: String, message: String },
+    #[error("{file}: the {stage} thread stopped unexpectedly: {message}")]
+    Crashed {
+        file: String,
+        stage: &'static str,
+        message: String,
+    },
 }
 
 impl ValidateError {
@@ -81,11 +90,10 @@ pub struct SplitBatch {
 /// Valid and invalid rows of one object, batch by batch, as the reader produces them.
 pub struct SplitStream {
     file: String,
-    table: TableRef,
-    rules: Arc<CompiledRules>,
-    /// Text batches from the reader thread, in file order.
-    rows: mpsc::Receiver<RecordBatch>,
+    /// Split batches from the rules' thread, in file order; an error ends them.
+    rows: mpsc::Receiver<Result<SplitBatch, ValidateError>>,
     reader: JoinHandle<Result<ReadSummary, ReadError>>,
+    judge: JoinHandle<()>,
 }
 
 impl fmt::Debug for SplitStream {
@@ -108,49 +116,78 @@ pub async fn split(
     let rules = CompiledRules::get(table, references)
         .await
         .map_err(|source| ValidateError::query(file, source))?;
-    let (sender, rows) = mpsc::channel(CHANNEL_BATCHES);
+    let (sender, text_rows) = mpsc::channel(CHANNEL_BATCHES);
     let reader = {
         let (file, dialect, table) = (file.to_owned(), dialect.clone(), TableRef::clone(table));
         tokio::task::spawn_blocking(move || {
             read::read_text_batches(&file, input, &table, &dialect, sender)
         })
     };
+    let (sender, rows) = mpsc::channel(CHANNEL_BATCHES);
+    let judge = {
+        let (file, table) = (file.to_owned(), TableRef::clone(table));
+        tokio::task::spawn_blocking(move || judge(&file, &table, &rules, text_rows, sender))
+    };
     Ok(SplitStream {
         file: file.to_owned(),
-        table: TableRef::clone(table),
-        rules,
         rows,
         reader,
+        judge,
     })
+}
+
+/// Applies `rules` to each text batch and sends on its split, until the input ends, the
+/// receiver is gone or a batch fails (its error is the last thing sent).
+fn judge(
+    file: &str,
+    table: &Table,
+    rules: &CompiledRules,
+    mut text_rows: mpsc::Receiver<RecordBatch>,
+    split_rows: mpsc::Sender<Result<SplitBatch, ValidateError>>,
+) {
+    while let Some(text) = text_rows.blocking_recv() {
+        let split = (rules
+            .apply(&text)
+            .map_err(|source| ValidateError::query(file, source)))
+        .and_then(|batch| {
+            split_batch(table, &batch).map_err(|source| ValidateError::Split {
+                file: file.to_owned(),
+                source,
+            })
+        });
+        let failed = split.is_err();
+        if split_rows.blocking_send(split).is_err() || failed {
+            return;
+        }
+    }
 }
 
 impl SplitStream {
     /// The next batch of rows, split; `None` once the input is exhausted.
     pub async fn next(&mut self) -> Option<Result<SplitBatch, ValidateError>> {
-        let text = self.rows.recv().await?;
-        let batch = match self.rules.apply(&text) {
-            Ok(batch) => batch,
-            Err(source) => return Some(Err(ValidateError::query(&self.file, source))),
-        };
-        Some(
-            split_batch(&self.table, &batch).map_err(|source| ValidateError::Split {
-                file: self.file.clone(),
-                source,
-            }),
-        )
+        self.rows.recv().await
     }
 
     /// Waits for the reader and returns what it learnt; call after [`SplitStream::next`] gave
     /// `None`. A file the reader gave up on (say, bytes that are not UTF-8) ends the stream
     /// early, and its error comes from here.
     pub async fn finish(self) -> Result<ReadSummary, ValidateError> {
-        match self.reader.await {
-            Ok(summary) => Ok(summary?),
-            Err(crash) => Err(ValidateError::ReaderCrashed {
-                file: self.file,
-                message: crash.to_string(),
-            }),
-        }
+        let SplitStream {
+            file,
+            rows,
+            reader,
+            judge,
+        } = self;
+        // Rows not taken are not waited for: closing their channel ends both threads.
+        drop(rows);
+        let crashed = |stage, crash: tokio::task::JoinError| ValidateError::Crashed {
+            file: file.clone(),
+            stage,
+            message: crash.to_string(),
+        };
+        let summary = reader.await.map_err(|crash| crashed("reader", crash))?;
+        judge.await.map_err(|crash| crashed("rules'", crash))?;
+        Ok(summary?)
     }
 }
 

@@ -27,12 +27,19 @@ pub const ISO_8601_DATE_TIME: &str = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9
 /// Prefix under which the inner query passes each field's text on, so that the rules see a
 /// column's typed value under the column's own name (a contract's SQL rules name them so).
 pub const TEXT_PREFIX: &str = "_csvgate_text_";
+/// Prefix under which the inner query passes each field's trimmed text on: trimmed once, for
+/// the typed value and every rule (trimming is a tenth of a split's time).
+const TRIMMED_PREFIX: &str = "_csvgate_trimmed_";
 
 /// The split query for `table`: an inner query types each field once, the outer one judges.
 pub fn split_sql(table: &Table, references: &ReferenceIds) -> String {
     let mut typed: Vec<String> = (table.columns.iter())
         .map(|column| format!("{} AS {}", quote(&column.name), quote(&text_of(column))))
         .collect();
+    typed.extend((table.columns.iter()).map(|column| {
+        let trimmed = trimmed(&quote(&column.name));
+        format!("{trimmed} AS {}", quote(&trimmed_of(column)))
+    }));
     let passed = [
         LINE_COLUMN,
         FIELD_COUNT_COLUMN,
@@ -41,7 +48,8 @@ pub fn split_sql(table: &Table, references: &ReferenceIds) -> String {
     ];
     typed.extend(passed.map(quote));
     for column in &table.columns {
-        typed.push(format!("{} AS {}", typed_sql(column), quote(&column.name)));
+        let value = typed_sql(column, &table.file_format.null_values);
+        typed.push(format!("{value} AS {}", quote(&column.name)));
     }
     let mut select: Vec<String> = (table.columns.iter())
         .map(|column| format!("{} AS {}", quote(&text_of(column)), quote(&column.name)))
@@ -72,6 +80,11 @@ fn text_of(column: &Column) -> String {
     format!("{TEXT_PREFIX}{}", column.name)
 }
 
+/// The name a column's trimmed text goes by in the outer query.
+fn trimmed_of(column: &Column) -> String {
+    format!("{TRIMMED_PREFIX}{}", column.name)
+}
+
 /// `NULL` when every rule holds, else the failed rules, in column order. A row that broke a
 /// reader limit gets that reason alone: its fields are cut or outsized, so judging them would
 /// only add noise.
@@ -82,7 +95,11 @@ pub fn reason_sql(table: &Table, references: &ReferenceIds) -> String {
         count = quote(FIELD_COUNT_COLUMN)
     )];
     for column in &table.columns {
-        checks.push(column_check(column, references));
+        checks.push(column_check(
+            column,
+            &table.file_format.null_values,
+            references,
+        ));
     }
     for check in &table.checks {
         checks.push(format!(
@@ -103,19 +120,20 @@ pub fn reason_sql(table: &Table, references: &ReferenceIds) -> String {
     )
 }
 
-/// The first problem of one column as `'column: problem'`, or `NULL`. An empty field of an
-/// optional column is `NULL` and stops there: no other rule applies to it.
-fn column_check(column: &Column, references: &ReferenceIds) -> String {
+/// The first problem of one column as `'column: problem'`, or `NULL`. An empty field (or one
+/// of the table's `nulls`) of an optional column is `NULL` and stops there: no other rule
+/// applies to it.
+fn column_check(column: &Column, nulls: &[String], references: &ReferenceIds) -> String {
     let name = &column.name;
-    let field = quote(&text_of(column));
+    let text = quote(&trimmed_of(column));
     let typed = quote(name);
     let empty = match column.required {
         true => format!("'{name}: missing'"),
         false => "NULL".to_owned(),
     };
     let mut arms = vec![format!(
-        "WHEN {field} IS NULL OR {} = '' THEN {empty}",
-        trimmed(&field)
+        "WHEN {text} IS NULL OR {} THEN {empty}",
+        missing(&text, nulls)
     )];
     let problem = |condition: String, what: &str| {
         format!(
@@ -123,7 +141,6 @@ fn column_check(column: &Column, references: &ReferenceIds) -> String {
             what.replace('\'', "''")
         )
     };
-    let text = trimmed(&field);
     arms.extend(
         (kind_checks(&column.kind, &text, &typed).into_iter()).map(|(c, w)| problem(c, &w)),
     );
@@ -134,7 +151,7 @@ fn column_check(column: &Column, references: &ReferenceIds) -> String {
         arms.push(format!(
             "WHEN NOT ({}) THEN '{name}: ' || {} || ' is not an id in {target}'",
             key_lookup(&typed, target, references.get(target).map(AsRef::as_ref)),
-            trimmed(&field)
+            text
         ));
     }
     format!("CASE {} END", arms.join(" "))
@@ -259,8 +276,38 @@ fn text_checks(typed: &str, rule: &TextRule) -> impl Iterator<Item = (String, St
     min.into_iter().chain(max).chain(pattern)
 }
 
-/// The value a valid field is loaded as; `NULL` where the text does not convert (or is empty).
-fn typed_sql(column: &Column) -> String {
+/// Whether the trimmed `text` of a field means no value: empty, or one of `nulls`.
+fn missing(text: &str, nulls: &[String]) -> String {
+    match nulls.is_empty() {
+        true => format!("{text} = ''"),
+        false => format!("{text} IN ('', {})", literals(nulls)),
+    }
+}
+
+/// `texts` as SQL string literals, separated by commas.
+fn literals(texts: &[String]) -> String {
+    let quoted: Vec<String> = (texts.iter())
+        .map(|text| format!("'{}'", text.replace('\'', "''")))
+        .collect();
+    quoted.join(", ")
+}
+
+/// The value a valid field is loaded as; `NULL` where the text does not convert, is empty or
+/// is one of the table's `nulls`.
+fn typed_sql(column: &Column, nulls: &[String]) -> String {
+    let value = typed_value(column);
+    match nulls.is_empty() {
+        true => value,
+        false => format!(
+            "CASE WHEN {} IN ({}) THEN NULL ELSE {value} END",
+            trimmed(&quote(&column.name)),
+            literals(nulls)
+        ),
+    }
+}
+
+/// [`typed_sql`] without spellings of a missing value.
+fn typed_value(column: &Column) -> String {
     let text = trimmed(&quote(&column.name));
     match &column.kind {
         ColumnKind::Integer(_) => format!("TRY_CAST({text} AS BIGINT)"),

@@ -287,6 +287,23 @@ fn a_table_s_own_spellings_of_a_missing_value_mean_no_value() {
     let shown = run(&["contract", "show"]);
     let said = "fruits: files read with missing values also spelled [\"n/a\"] (from csvgate.toml [tables.fruits], over the contract)";
     assert!(shown.contains(said), "{shown}");
+
+    for (setting, problem) in [
+        ("null_values = \"n/a\"", "takes a list of texts"),
+        ("null_values = [\" n/a\"]", "has no blanks around it"),
+    ] {
+        write(
+            dir.path(),
+            "csvgate.toml",
+            &format!("[tables.fruits]\n{setting}\n"),
+        );
+        let refused = under_contract(dir.path(), &contract, &["contract", "show"]);
+        let said = text(&refused.stderr);
+        assert!(
+            !refused.status.success() && said.contains(problem),
+            "{said}"
+        );
+    }
 }
 
 /// File-name patterns: the contract's `csvgateFileNames` tells a folder's files that do not

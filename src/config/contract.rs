@@ -86,10 +86,10 @@ impl Config {
         };
         let configured = Configured {
             budget: rows.is_some() || ratio.is_some(),
-            file_format: [delimiter.is_some(), header.is_some()]
-                .into_iter()
-                .chain([null_values.is_some(), file_names.is_some()])
-                .any(|set| set),
+            file_format: delimiter.is_some()
+                || header.is_some()
+                || null_values.is_some()
+                || file_names.is_some(),
         };
         (knobs, configured)
     }

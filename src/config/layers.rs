@@ -225,11 +225,13 @@ pub(super) fn check(setting: &Setting, raw: Raw, from: &str) -> Result<Raw, Conf
     };
     let text = match (raw, setting.kind) {
         // An empty item is never a key: `--api-key "$UNSET"` must not let an empty header in.
-        (Raw::One(text), Kind::SecretList | Kind::TextList) => {
-            return Ok(non_empty(text.split(',')));
-        }
-        (Raw::Many(items), Kind::SecretList | Kind::TextList) => {
-            return Ok(non_empty(items.iter()));
+        (Raw::One(text), Kind::SecretList) => return Ok(non_empty(text.split(','))),
+        (Raw::Many(items), Kind::SecretList) => return Ok(non_empty(items.iter())),
+        // Texts as written: what is wrong with one (blanks, an empty one) is refused by name
+        // where the list is read, as the contract's own list would be.
+        (Raw::Many(items), Kind::TextList) => return Ok(Raw::Many(items)),
+        (Raw::One(_), Kind::TextList) => {
+            return Err(invalid("takes a list of texts, such as [\"NA\"]".into()));
         }
         (Raw::Many(_), _) => return Err(invalid("takes one value, not a list".into())),
         (Raw::One(text), _) => text,

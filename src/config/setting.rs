@@ -27,7 +27,7 @@ pub enum Kind {
     /// Several secrets: an array in the file, comma-separated in the environment, a repeated
     /// flag.
     SecretList,
-    /// Several texts: an array in the file, comma-separated in the environment.
+    /// Several texts, kept as written: an array in the file (per-table settings only).
     TextList,
 }
 

@@ -32,11 +32,7 @@ pub(super) fn schema_level<'a>(
 
 /// The column of this table a schema-level `from` names, as `table.column`.
 fn from_column(at: &Node, table: &str, columns: &[&str]) -> Result<String, Refusal> {
-    if at.items().is_ok() {
-        return Err(at.refuse(
-            "a relationship of several columns (a composite key) is not enforced yet: one column to one column",
-        ));
-    }
+    one_column(at)?;
     let from = at.text()?;
     match from.split_once('.') {
         Some((named, column)) if named == table && columns.contains(&column) => {
@@ -78,14 +74,20 @@ pub(super) fn of_property<'a>(
     }
 }
 
+/// A `from` or `to` that names one column, not a list.
+fn one_column(at: &Node) -> Result<(), Refusal> {
+    match at.items() {
+        Ok(_) => Err(at.refuse(
+            "a relationship of several columns (a composite key) is not enforced yet: one column to one column",
+        )),
+        Err(_) => Ok(()),
+    }
+}
+
 /// `to` of a relationship, as `table.column`.
 pub(super) fn to<'a>(relationship: &Node<'a>) -> Result<(Node<'a>, &'a str, &'a str), Refusal> {
     let at = (relationship.get("to")).ok_or_else(|| relationship.refuse("`to` is missing"))?;
-    if at.items().is_ok() {
-        return Err(at.refuse(
-            "a relationship of several columns (a composite key) is not enforced yet: one column to one column",
-        ));
-    }
+    one_column(&at)?;
     let to = at.text()?;
     match to
         .split_once('.')

@@ -215,18 +215,15 @@ impl Dictionary {
     }
 
     /// Which table an object key holds: the table one of whose file-name patterns the file's
-    /// name matches (the longest matching pattern, the most specific), else its file stem
+    /// name matches (the longest matching pattern, the most specific; none when two tables'
+    /// patterns match it equally), else its file stem
     /// (`jobs.csv`, `jobs_2024.csv`, `jobs-2024.csv`, `jobs.<run>.csv` in the invalid bucket),
     /// else its folder (`jobs/2024.csv`).
     pub fn table_for_key(&self, key: &str) -> Option<&TableRef> {
         let mut parts = key.rsplit('/');
         let file = parts.next().unwrap_or(key);
-        let by_pattern = (self.tables.iter())
-            .flat_map(|table| (table.file_format.file_names.iter()).map(move |p| (table, p)))
-            .filter(|(_, pattern)| file_names::matches(pattern, file))
-            .max_by_key(|(_, pattern)| pattern.len());
-        if let Some((table, _)) = by_pattern {
-            return Some(table);
+        if let Some(by_pattern) = self.table_by_pattern(file) {
+            return by_pattern;
         }
         let stem = file.split('.').next().unwrap_or(file);
         // The longest name that fits: `jobs_history_2024` is `jobs_history`'s when both exist.
@@ -239,6 +236,21 @@ impl Dictionary {
             })
             .max_by_key(|table| table.name.len());
         named_by_file.or_else(|| parts.find_map(|folder| self.table(folder)))
+    }
+
+    /// The table whose pattern matches `file` the most specifically (the longest pattern);
+    /// `Some(None)` when two tables' patterns match it equally, `None` when none matches.
+    fn table_by_pattern(&self, file: &str) -> Option<Option<&TableRef>> {
+        let matched: Vec<(&TableRef, usize)> = (self.tables.iter())
+            .flat_map(|table| (table.file_format.file_names.iter()).map(move |p| (table, p)))
+            .filter(|(_, pattern)| file_names::matches(pattern, file))
+            .map(|(table, pattern)| (table, pattern.chars().count()))
+            .collect();
+        let longest = matched.iter().map(|(_, length)| *length).max()?;
+        let mut best = (matched.iter()).filter(|(_, length)| *length == longest);
+        let (table, _) = best.next()?;
+        let tied = best.any(|(other, _)| other.name != table.name);
+        Some((!tied).then_some(*table))
     }
 }
 

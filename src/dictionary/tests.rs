@@ -52,6 +52,29 @@ fn file_name_patterns_name_tables_before_stems_and_folders() {
         "`*.csv` before the stem"
     );
     assert_eq!(name("hired_employees.txt"), Some("hired_employees"));
+    let tied = Dictionary::hr().with_knobs(|table| TableKnobs {
+        file_format: crate::dictionary::FileFormat {
+            file_names: vec![format!("{}*.csv", &table.name[..1])],
+            ..Default::default()
+        },
+        ..TableKnobs::default()
+    });
+    let name = |key| tied.table_for_key(key).map(|table| table.name.as_str());
+    assert_eq!(name("jobs.csv"), Some("jobs"));
+    assert_eq!(name("x.csv"), None, "no pattern and no table name");
+    let both = Dictionary::hr().with_knobs(|_| TableKnobs {
+        file_format: crate::dictionary::FileFormat {
+            file_names: vec!["*.csv".into()],
+            ..Default::default()
+        },
+        ..TableKnobs::default()
+    });
+    assert_eq!(
+        both.table_for_key("jobs.csv")
+            .map(|table| table.name.as_str()),
+        None,
+        "two tables match alike: the file is not guessed"
+    );
 }
 
 #[test]

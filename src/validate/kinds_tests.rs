@@ -89,9 +89,19 @@ const ROWS: [(&str, Option<&str>); 22] = [
 ];
 
 async fn split_rows() -> (Vec<RecordBatch>, BTreeMap<u64, String>) {
-    let contract = Contract::parse(KINDS, "kinds.yaml").unwrap();
-    let table = contract.dictionary.find("items").unwrap().clone();
     let text: String = ROWS.iter().map(|(row, _)| format!("{row}\n")).collect();
+    split_text(KINDS, "items", text).await
+}
+
+/// The valid batches and each rejected line's reason of `text`, as rows of `table` of
+/// `contract`, headerless and comma-separated.
+async fn split_text(
+    contract: &str,
+    table: &str,
+    text: String,
+) -> (Vec<RecordBatch>, BTreeMap<u64, String>) {
+    let contract = Contract::parse(contract, "kinds.yaml").unwrap();
+    let table = contract.dictionary.find(table).unwrap().clone();
     let dialect = Dialect {
         delimiter: Some(b','),
         header: HeaderMode::No,
@@ -155,4 +165,45 @@ async fn valid_fields_load_as_their_type_and_empty_optional_ones_as_null() {
         (true, true, false)
     );
     assert!(valid.schema().field(2).is_nullable() && !valid.schema().field(1).is_nullable());
+}
+
+/// A table's spellings of a missing value: as missing as an empty field in every kind, and a
+/// key spelled so twice is told `missing` alone, not also repeated.
+#[tokio::test]
+async fn spellings_of_a_missing_value_are_missing_in_every_kind() {
+    let contract = "
+apiVersion: v3.1.0
+kind: DataContract
+id: nulls
+version: 1.0.0
+status: draft
+schema:
+  - name: things
+    customProperties: [{property: csvgateNullValues, value: [NA]}]
+    properties:
+      - {name: k, logicalType: string, required: true, primaryKey: true, logicalTypeOptions: {maxLength: 9}}
+      - {name: n, logicalType: integer}
+      - {name: flag, logicalType: boolean}
+";
+    let text = "NA,1,true\nNA,2,true\na,NA,NA\na,3,true\nb,x,true\n".to_owned();
+    let (valid, reasons) = split_text(contract, "things", text).await;
+    let expected = [
+        (1, "k: missing"),
+        (2, "k: missing"),
+        (4, "k: repeats the id of an earlier row in this file"),
+        (5, "n: not an integer"),
+    ];
+    let expected: BTreeMap<u64, String> = (expected.iter())
+        .map(|(line, reason)| (*line, reason.to_string()))
+        .collect();
+    assert_eq!(reasons, expected);
+    let kept: Vec<&RecordBatch> = valid.iter().filter(|batch| batch.num_rows() > 0).collect();
+    assert_eq!(kept.len(), 1);
+    let n = kept[0].column_by_name("n").unwrap();
+    let flag = kept[0].column_by_name("flag").unwrap();
+    assert!(
+        n.is_null(0) && flag.is_null(0),
+        "NA stored as NULL: {:?}",
+        kept[0]
+    );
 }

@@ -168,7 +168,7 @@ impl SplitStream {
         self.rows.recv().await
     }
 
-    /// Waits for the reader and returns what it learnt; call after [`SplitStream::next`] gave
+    /// Waits for the reader and the rules' thread and returns what the reader learnt; call after [`SplitStream::next`] gave
     /// `None`. A file the reader gave up on (say, bytes that are not UTF-8) ends the stream
     /// early, and its error comes from here.
     pub async fn finish(self) -> Result<ReadSummary, ValidateError> {

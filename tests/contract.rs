@@ -223,11 +223,7 @@ fn a_table_reads_its_files_as_its_contract_or_the_configuration_says() {
     ingest(&write(dir.path(), "fruits_fixed.csv", &fixed));
     assert!(runs().contains(",fruits,done,1,1,0,"), "{}", runs());
 
-    write(
-        dir.path(),
-        "csvgate.toml",
-        "[tables.fruits]\ndelimiter = \"|\"\n",
-    );
+    configure_table(dir.path(), "fruits", "delimiter = \"|\"");
     ingest(&write(
         dir.path(),
         "fruits_2.csv",
@@ -274,11 +270,7 @@ fn a_table_s_own_spellings_of_a_missing_value_mean_no_value() {
         assert!(rejected.contains(kept_as_it_was), "{rejected}");
     }
 
-    write(
-        dir.path(),
-        "csvgate.toml",
-        "[tables.fruits]\nnull_values = [\"n/a\"]\n",
-    );
+    configure_table(dir.path(), "fruits", "null_values = [\"n/a\"]");
     let later = "6,fig,2024-05-02T10:00:00Z,NA\n7,n/a,2024-05-02T10:00:00Z,n/a\n";
     let runs = ingest("fruits_2.csv", later);
     assert!(runs.contains(",fruits,done,2,1,1,"), "{runs}");
@@ -292,11 +284,7 @@ fn a_table_s_own_spellings_of_a_missing_value_mean_no_value() {
         ("null_values = \"n/a\"", "takes a list of texts"),
         ("null_values = [\" n/a\"]", "has no blanks around it"),
     ] {
-        write(
-            dir.path(),
-            "csvgate.toml",
-            &format!("[tables.fruits]\n{setting}\n"),
-        );
+        configure_table(dir.path(), "fruits", setting);
         let refused = under_contract(dir.path(), &contract, &["contract", "show"]);
         let said = text(&refused.stderr);
         assert!(
@@ -344,27 +332,28 @@ fn a_table_s_files_are_told_by_its_file_name_patterns() {
     );
 
     std::fs::remove_file(drop.join("2024-05-01_harvest.csv")).unwrap();
-    write(
-        dir.path(),
-        "csvgate.toml",
-        "[tables.fruits]\nfile_names = [\"picked-*.csv\"]\n",
-    );
+    configure_table(dir.path(), "fruits", "file_names = [\"picked-*.csv\"]");
     let output = ingest();
     assert!(output.status.success(), "{}", text(&output.stderr));
     let runs = text(&under_contract(dir.path(), &contract, &["runs", "--format", "csv"]).stdout);
     assert!(runs.contains("picked-2024-05-02.csv,"), "{runs}");
 
-    write(
-        dir.path(),
-        "csvgate.toml",
-        "[tables.fruits]\nfile_names = [\"drop/*.csv\"]\n",
-    );
+    configure_table(dir.path(), "fruits", "file_names = [\"drop/*.csv\"]");
     let output = under_contract(dir.path(), &contract, &["contract", "show"]);
     let said = text(&output.stderr);
     assert!(!output.status.success(), "{said}");
     assert!(
         said.contains("[tables.fruits] file_names") && said.contains("\"drop/*.csv\""),
         "{said}"
+    );
+}
+
+/// Writes `settings` (TOML lines) as the `[tables.<table>]` of the deployment in `dir`.
+fn configure_table(dir: &Path, table: &str, settings: &str) {
+    write(
+        dir,
+        "csvgate.toml",
+        &format!("[tables.{table}]\n{settings}\n"),
     );
 }
 
@@ -530,11 +519,7 @@ fn the_configuration_s_budget_wins_over_the_contract_s() {
         "fruits.yaml",
         &with_budget("csvgateMaxRejectedRows", "2"),
     );
-    write(
-        dir.path(),
-        "csvgate.toml",
-        "[tables.fruits]\nmax_rejected_rows = 3\n",
-    );
+    configure_table(dir.path(), "fruits", "max_rejected_rows = 3");
     let shown = under_contract(dir.path(), &contract, &["contract", "show"]);
     let shown = text(&shown.stdout);
     assert!(
@@ -549,11 +534,7 @@ fn the_configuration_s_budget_wins_over_the_contract_s() {
         text(&output.stderr)
     );
 
-    write(
-        dir.path(),
-        "csvgate.toml",
-        "[tables.fruit]\nmax_rejected_rows = 3\n",
-    );
+    configure_table(dir.path(), "fruit", "max_rejected_rows = 3");
     let output = under_contract(dir.path(), &contract, &["contract", "show"]);
     assert_fails_saying(
         &output,

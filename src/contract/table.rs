@@ -219,32 +219,36 @@ fn knobs(object: &Node) -> Result<TableKnobs, Refusal> {
 /// Spellings of a missing value: a list of texts, none empty (an empty field is missing
 /// anyway) or with blanks around it (fields are compared trimmed), none twice.
 fn null_values(value: &Node) -> Result<Vec<String>, Refusal> {
-    let mut spellings: Vec<String> = Vec::new();
-    for item in value.items()? {
-        let text = item.text()?;
-        if let Some(problem) = null_spelling_problem(text) {
-            return Err(item.refuse(format!("{text:?}: {problem}")));
-        }
-        if spellings.iter().any(|known| known == text) {
-            return Err(item.refuse(format!("{text:?} is given twice")));
-        }
-        spellings.push(text.to_owned());
-    }
-    Ok(spellings)
+    texts(value, |text, known| match null_spelling_problem(text) {
+        Some(problem) => Some(format!("{text:?}: {problem}")),
+        None => (known.iter().any(|spelling| spelling == text))
+            .then(|| format!("{text:?} is given twice")),
+    })
 }
 
 /// File-name patterns: a list, each one [`file_names::pattern_problem`] finds nothing wrong
 /// with.
 fn file_names(value: &Node) -> Result<Vec<String>, Refusal> {
-    let mut patterns = Vec::new();
+    texts(value, |pattern, _| {
+        file_names::pattern_problem(pattern).map(|problem| format!("{pattern:?}: {problem}"))
+    })
+}
+
+/// A list of texts, each refused at its place with what `problem` (given the texts before
+/// it) says is wrong with it.
+fn texts(
+    value: &Node,
+    problem: impl Fn(&str, &[String]) -> Option<String>,
+) -> Result<Vec<String>, Refusal> {
+    let mut texts = Vec::new();
     for item in value.items()? {
-        let pattern = item.text()?;
-        if let Some(problem) = file_names::pattern_problem(pattern) {
-            return Err(item.refuse(format!("{pattern:?}: {problem}")));
+        let text = item.text()?;
+        if let Some(refusal) = problem(text, &texts) {
+            return Err(item.refuse(refusal));
         }
-        patterns.push(pattern.to_owned());
+        texts.push(text.to_owned());
     }
-    Ok(patterns)
+    Ok(texts)
 }
 
 /// A delimiter: one ASCII character other than a quote, a line end or a letter or digit.

@@ -61,6 +61,12 @@ impl FileFormat {
         self.delimiter.unwrap_or(b',')
     }
 
+    /// Whether a field's text is one of the spellings of a missing value.
+    pub fn means_missing(&self, text: &str) -> bool {
+        let text = text.trim_matches(super::BLANKS);
+        self.null_values.iter().any(|spelling| spelling == text)
+    }
+
     /// In words, for `contract show` and the contract's hash; `None` when nothing is set.
     pub fn describe(&self) -> Option<String> {
         let delimiter = (self.delimiter).map(|byte| format!("delimiter {:?}", char::from(byte)));

@@ -108,19 +108,10 @@ pub fn reason_sql(table: &Table, references: &ReferenceIds) -> String {
             check.reason.replace('\'', "''")
         ));
     }
-    let key = table.key_column();
-    // The reader sees a spelling of a missing key as a key; the row is told `missing` alone.
-    let repeated = match table.file_format.null_values.is_empty() {
-        true => quote(REPEATED_ID_COLUMN),
-        false => format!(
-            "{} AND NOT ({})",
-            quote(REPEATED_ID_COLUMN),
-            missing(&quote(&trimmed_of(key)), &table.file_format.null_values)
-        ),
-    };
+    let key = &table.key_column().name;
     checks.push(format!(
-        "CASE WHEN {repeated} THEN '{}: repeats the id of an earlier row in this file' END",
-        key.name
+        "CASE WHEN {} THEN '{key}: repeats the id of an earlier row in this file' END",
+        quote(REPEATED_ID_COLUMN)
     ));
     format!(
         "coalesce({}, nullif(concat_ws('; ', {}), ''))",

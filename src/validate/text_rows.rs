@@ -89,7 +89,9 @@ impl RowBuffer {
         for (builder, text) in self.fields.iter_mut().zip(&texts) {
             builder.append_option(*text);
         }
+        // A key spelled as missing is no key, as an empty one is not: never a repeat.
         let repeated = texts[self.key_index]
+            .filter(|key| !self.table.file_format.means_missing(key))
             .and_then(|key| self.seen_ids.insert_text(key))
             .is_some_and(|new| !new);
         self.lines.append_value(line);

@@ -11,7 +11,8 @@ mkdir -p "$work/data"
 features=()
 [ -n "${BENCH_FEATURES:-}" ] && features=(--features "$BENCH_FEATURES")
 [ "${BENCH_NO_BUILD:-0}" = 1 ] || cargo bench --no-run --locked --quiet "${features[@]}"
-csvgate="$CARGO_TARGET_DIR/release/csvgate"
+# CSVGATE_BIN runs another binary where its speed is not what is measured (loading a database).
+csvgate="${CSVGATE_BIN:-$CARGO_TARGET_DIR/release/csvgate}"
 
 # Makes sure $work/venv has DuckDB; prints the venv's python.
 duckdb_python() {

@@ -15,6 +15,7 @@ use common::server::{KEY, Server, client, get_json};
 use csvgate::dictionary::ContractStamp;
 use csvgate::ledger::{Entry, Selection, Status};
 use csvgate::pipeline::IngestOptions;
+use csvgate::sink::mysql::ddl;
 use csvgate::sink::{Ledger, Target};
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -351,7 +352,7 @@ async fn mariadb_ledger_names_each_runs_contract_once_db_init_upgraded_it() {
     let held: Vec<u64> = target.query("SELECT COUNT(*) FROM jobs").await.unwrap();
     assert_eq!(held, [0], "the refused load left the table as it was");
 
-    assert_eq!(target.init().await.unwrap(), 3);
+    assert_eq!(target.init().await.unwrap(), ddl::SCHEMA_VERSION);
     let loaded = sandbox.ingest(&[&jobs]).await;
     assert_eq!(loaded[0].status, Status::Done, "{loaded:?}");
     let stamped = target.runs().await.unwrap();

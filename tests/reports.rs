@@ -14,6 +14,7 @@ use csvgate::config::Key;
 use csvgate::report::Report;
 use csvgate::sink::mysql::MysqlTarget;
 use datafusion::arrow::array::RecordBatch;
+use mysql_async::{Params, Value};
 
 /// Loads `folder` into MariaDB with the Delta warehouse mirrored.
 async fn both_engines(folder: &Path) -> (Sandbox, MysqlTarget) {
@@ -103,6 +104,62 @@ async fn on_the_real_fixtures_both_engines_agree_cell_by_cell() {
         .count();
     let (q2, _) = answers(&sandbox, &mysql, Report::Q2, 2021).await;
     assert_eq!(q2.num_rows(), above);
+}
+
+/// MariaDB counts the hires of a year from the index on (datetime, department_id, job_id)
+/// alone, never reading a row (EXPLAIN's "Using index"): what keeps Q1 and Q2 fast when a
+/// year holds millions of hires (benches/mysql_reports.sh).
+#[tokio::test]
+async fn mariadb_reports_count_hires_from_the_covering_index_alone() {
+    let (_, mysql) = both_engines(&fixtures()).await;
+    for report in [Report::Q1, Report::Q2] {
+        let text = report.built_in().mysql.as_deref().unwrap();
+        let year = Params::from(vec![("year", Value::from(2021))]);
+        let plan = mysql.exec(&format!("EXPLAIN {text}"), year).await.unwrap();
+        let employees: Vec<(String, String)> = plan
+            .iter()
+            .filter(|step| {
+                step.get::<Option<String>, _>("table").flatten().as_deref()
+                    == Some("hired_employees")
+            })
+            .map(|step| {
+                let key = step.get::<Option<String>, _>("key").flatten();
+                let extra = step.get::<Option<String>, _>("Extra").flatten();
+                (key.unwrap_or_default(), extra.unwrap_or_default())
+            })
+            .collect();
+        assert!(!employees.is_empty(), "{report:?}: {plan:?}");
+        for (key, extra) in employees {
+            assert_eq!(key, "hired_employees_datetime_idx", "{report:?}: {extra}");
+            assert!(extra.contains("Using index"), "{report:?}: {extra}");
+        }
+    }
+}
+
+/// A database whose index an older csvgate made (on `datetime` alone) gets the covering one
+/// from `db init`, which `db migrate` plans too; then there is nothing left to change.
+#[tokio::test]
+async fn db_init_rebuilds_the_index_an_older_csvgate_made() {
+    let (_, mysql) = common::mysql_database().await;
+    let older = "ALTER TABLE hired_employees DROP INDEX hired_employees_datetime_idx, \
+                 ADD KEY hired_employees_datetime_idx (datetime)";
+    mysql.query::<u64>(older).await.unwrap();
+    assert_eq!(
+        mysql.migration().await.unwrap(),
+        [
+            "ALTER TABLE `hired_employees` DROP INDEX `hired_employees_datetime_idx`, ADD KEY `hired_employees_datetime_idx` (`datetime`, `department_id`, `job_id`)"
+        ]
+    );
+    mysql.init().await.unwrap();
+    let columns: Vec<String> = mysql
+        .query(
+            "SELECT column_name FROM information_schema.statistics WHERE table_schema = DATABASE() \
+                AND index_name = 'hired_employees_datetime_idx' ORDER BY seq_in_index",
+        )
+        .await
+        .unwrap();
+    assert_eq!(columns, ["datetime", "department_id", "job_id"]);
+    assert!(mysql.migration().await.unwrap().is_empty());
 }
 
 #[tokio::test]

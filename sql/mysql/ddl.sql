@@ -1,4 +1,4 @@
--- csvgate MySQL/MariaDB schema, version 3.
+-- csvgate MySQL/MariaDB schema, version 4.
 -- Generated from the dictionary by `csvgate db ddl` (`csvgate db init` applies it; safe to run twice).
 -- Timestamps are DATETIME values in UTC.
 
@@ -21,9 +21,9 @@ CREATE TABLE IF NOT EXISTS `hired_employees` (
   `department_id` BIGINT NOT NULL,
   `job_id` BIGINT NOT NULL,
   PRIMARY KEY (`id`),
-  KEY `hired_employees_datetime_idx` (`datetime`),
   CONSTRAINT `hired_employees_department_id_fk` FOREIGN KEY (`department_id`) REFERENCES `departments` (`id`),
-  CONSTRAINT `hired_employees_job_id_fk` FOREIGN KEY (`job_id`) REFERENCES `jobs` (`id`)
+  CONSTRAINT `hired_employees_job_id_fk` FOREIGN KEY (`job_id`) REFERENCES `jobs` (`id`),
+  KEY `hired_employees_datetime_idx` (`datetime`, `department_id`, `job_id`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
 CREATE TABLE IF NOT EXISTS csvgate_runs (
@@ -59,4 +59,4 @@ CREATE TABLE IF NOT EXISTS csvgate_schema (
   version INT NOT NULL PRIMARY KEY,
   applied_at DATETIME(6) NOT NULL
 ) ENGINE=InnoDB;
-INSERT IGNORE INTO csvgate_schema (version, applied_at) VALUES (3, UTC_TIMESTAMP(6));
+INSERT IGNORE INTO csvgate_schema (version, applied_at) VALUES (4, UTC_TIMESTAMP(6));

@@ -4,7 +4,7 @@
 use crate::dictionary::{Column, ColumnKind, Dictionary, Table};
 
 /// Bumped when the DDL changes; `csvgate db init` records it in `csvgate_schema`.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 /// The ledger table.
 pub const RUNS_TABLE: &str = "csvgate_runs";
 /// Which worker loads an object version now ([`crate::sink::claim`]).
@@ -91,8 +91,10 @@ pub(super) fn create_table(dictionary: &Dictionary, table: &Table) -> String {
         quoted(&table.key_column().name)
     ));
     for column in &table.columns {
-        lines.extend(references_and_indexes(dictionary, table, column));
+        lines.extend(reference(dictionary, table, column));
     }
+    let indexes = wanted_indexes(table).into_iter();
+    lines.extend(indexes.map(|index| format!("  {}", index.line())));
     format!(
         "CREATE TABLE IF NOT EXISTS {} (\n{}\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;\n",
         quoted(&table.name),
@@ -100,36 +102,61 @@ pub(super) fn create_table(dictionary: &Dictionary, table: &Table) -> String {
     )
 }
 
-/// The lines of `column`'s foreign key and index in its table's `CREATE TABLE`, if any.
-pub(super) fn references_and_indexes(
-    dictionary: &Dictionary,
-    table: &Table,
-    column: &Column,
-) -> Vec<String> {
-    let mut lines = Vec::new();
+/// One secondary index: its name and its columns, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Index {
+    pub name: String,
+    pub columns: Vec<String>,
+}
+
+impl Index {
+    /// Its line in a `CREATE TABLE` (and, after `ADD`, in an `ALTER TABLE`).
+    pub fn line(&self) -> String {
+        let columns: Vec<String> = self.columns.iter().map(|name| quoted(name)).collect();
+        format!("KEY {} ({})", quoted(&self.name), columns.join(", "))
+    }
+}
+
+/// The secondary indexes of `table`: one per timestamp column, for reports that take a range of
+/// time, holding the reference columns too: a report that counts a period's rows per
+/// department and job then reads the index alone, never a row (a "covering" index). Without
+/// them, a year that keeps a third of 10M rows costs 3.3M lookups into the clustered index.
+pub(super) fn wanted_indexes(table: &Table) -> Vec<Index> {
+    let references = table
+        .columns
+        .iter()
+        .filter(|column| column.reference.is_some())
+        .map(|column| column.name.clone());
+    let references: Vec<String> = references.collect();
+    let timestamps = table
+        .columns
+        .iter()
+        .filter(|column| column.kind == ColumnKind::Timestamp);
+    timestamps
+        .map(|column| Index {
+            name: format!("{}_{}_idx", table.name, column.name),
+            columns: std::iter::once(column.name.clone())
+                .chain(references.iter().cloned())
+                .collect(),
+        })
+        .collect()
+}
+
+/// The line of `column`'s foreign key in its table's `CREATE TABLE`, if it has one.
+pub(super) fn reference(dictionary: &Dictionary, table: &Table, column: &Column) -> Option<String> {
     // Foreign keys index their column, which the per-department reports group by.
-    if let Some(target) = &column.reference {
-        let key = &(dictionary.table(target))
-            .expect("the dictionary checks references")
-            .key_column()
-            .name;
-        lines.push(format!(
-            "  CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({})",
-            quoted(&format!("{}_{}_fk", table.name, column.name)),
-            quoted(&column.name),
-            quoted(target),
-            quoted(key),
-        ));
-    }
-    // Reports filter hires by year.
-    if column.kind == ColumnKind::Timestamp {
-        lines.push(format!(
-            "  KEY {} ({})",
-            quoted(&format!("{}_{}_idx", table.name, column.name)),
-            quoted(&column.name)
-        ));
-    }
-    lines
+    let target = column.reference.as_ref()?;
+    let key = &(dictionary.table(target))
+        .expect("the dictionary checks references")
+        .key_column()
+        .name;
+    Some(format!(
+        "  CONSTRAINT {} FOREIGN KEY ({}) REFERENCES {} ({})",
+        quoted(&format!("{}_{}_fk", table.name, column.name)),
+        quoted(&column.name),
+        quoted(target),
+        quoted(key),
+    ))
 }
 
 /// The ledger: one row per processed object version. `fingerprint` is the SHA-256 of
@@ -198,8 +225,24 @@ mod tests {
         let hr = Dictionary::hr();
         let text = ddl(&hr);
         assert!(text.contains("CONSTRAINT `hired_employees_department_id_fk` FOREIGN KEY (`department_id`) REFERENCES `departments` (`id`)"));
-        assert!(text.contains("KEY `hired_employees_datetime_idx` (`datetime`)"));
+        assert!(text.contains(
+            "KEY `hired_employees_datetime_idx` (`datetime`, `department_id`, `job_id`)"
+        ));
         // The tables, the ledger, the claims, the schema version and its row.
         assert_eq!(statements(&hr).len(), hr.tables().len() + 4);
+    }
+
+    #[test]
+    fn a_timestamp_index_covers_the_reference_columns() {
+        let hr = Dictionary::hr();
+        let employees = hr.table("hired_employees").unwrap();
+        let index = &wanted_indexes(employees)[0];
+        assert_eq!(index.name, "hired_employees_datetime_idx");
+        assert_eq!(index.columns, ["datetime", "department_id", "job_id"]);
+        assert_eq!(
+            index.line(),
+            "KEY `hired_employees_datetime_idx` (`datetime`, `department_id`, `job_id`)"
+        );
+        assert!(wanted_indexes(hr.table("departments").unwrap()).is_empty());
     }
 }

@@ -1,7 +1,7 @@
 //! `csvgate db migrate`: the database brought to the contract's shape, by the changes that
 //! keep every stored row valid: a table the contract adds is created, a column it adds
 //! (optional, or required on an empty table) is added, a text column whose limit it raises
-//! is widened. Any other difference (a column removed, a type changed, a column relaxed to
+//! is widened; an index it asks for is added or rebuilt ([`super::indexes`]). Any other difference (a column removed, a type changed, a column relaxed to
 //! optional, another primary key) is refused before any statement runs, naming the table,
 //! the column and what to do. MySQL commits each statement on its own: a plan that stops
 //! part-way leaves the statements before it applied, and `db migrate` run again plans the rest.
@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use mysql_async::Row;
 
 use super::MysqlTarget;
-use super::ddl::{column_line, column_type, create_table, quoted, references_and_indexes};
+use super::ddl::{column_line, column_type, create_table, quoted, reference};
 use crate::dictionary::{Column, ColumnKind, Dictionary, Table};
 use crate::sink::SinkError;
 
@@ -57,6 +57,8 @@ impl MysqlTarget {
                 Some(columns) => plan.extend(self.table_changes(dictionary, table, columns).await?),
             }
         }
+        // After the columns they may cover.
+        plan.extend(self.index_changes(dictionary).await?);
         Ok(plan)
     }
 
@@ -130,13 +132,9 @@ impl MysqlTarget {
                         quoted(&table.name),
                         column_line(column).trim()
                     ));
-                    plan.extend(
-                        references_and_indexes(dictionary, table, column)
-                            .into_iter()
-                            .map(|line| {
-                                format!("ALTER TABLE {} ADD {}", quoted(&table.name), line.trim())
-                            }),
-                    );
+                    plan.extend(reference(dictionary, table, column).map(|line| {
+                        format!("ALTER TABLE {} ADD {}", quoted(&table.name), line.trim())
+                    }));
                 }
             }
         }

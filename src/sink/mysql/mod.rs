@@ -8,6 +8,7 @@
 mod app_user;
 mod claims;
 pub mod ddl;
+mod indexes;
 mod ledger;
 mod load;
 mod meanwhile;
@@ -145,6 +146,12 @@ impl MysqlTarget {
         self.upgrade_ledger(&mut conn).await?;
         for statement in ddl::statements(&self.dictionary) {
             conn.query_drop(statement).await.map_err(self.error())?;
+        }
+        // `CREATE TABLE IF NOT EXISTS` leaves a stored table's indexes as an older csvgate
+        // made them.
+        for change in self.index_changes(&self.dictionary).await? {
+            tracing::info!(statement = %change, "bringing an index to this schema version");
+            conn.query_drop(change).await.map_err(self.error())?;
         }
         let version: Option<u32> = conn
             .query_first("SELECT MAX(version) FROM csvgate_schema")

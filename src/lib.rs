@@ -87,6 +87,7 @@ pub mod logs;
 pub mod pipeline;
 pub mod queue;
 pub mod report;
+pub mod rollup;
 pub mod shape;
 pub mod sink;
 pub mod store;

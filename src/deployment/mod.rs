@@ -19,6 +19,7 @@ use crate::pipeline::{IngestOptions, Pipeline};
 use crate::queue::{Queue, QueueError};
 use crate::report::Engines;
 use crate::report::named::Catalog;
+use crate::rollup::Rollup;
 use crate::sink::delta::DeltaTarget;
 use crate::sink::mirror::Mirrored;
 use crate::sink::mysql::{MysqlTarget, TlsMode};
@@ -50,6 +51,8 @@ pub enum DeploymentError {
     Contract(#[from] crate::contract::ContractError),
     #[error("reports: {0}")]
     Reports(#[from] crate::report::ReportError),
+    #[error(transparent)]
+    Rollup(#[from] crate::rollup::RollupError),
 }
 
 /// Everything one configuration runs on.
@@ -74,7 +77,10 @@ impl Deployment {
         let names = [Key::Landing, Key::Invalid, Key::Warehouse].map(location);
         let buckets = Buckets::open(names, &config.s3())?;
         let dictionary = config.dictionary()?;
-        let warehouse = DeltaTarget::new(buckets.warehouse.clone(), Arc::clone(&dictionary));
+        let queries = config.get(Key::Queries).map(std::path::Path::new);
+        let rollups = Rollup::all(&dictionary, queries)?;
+        let warehouse = DeltaTarget::new(buckets.warehouse.clone(), Arc::clone(&dictionary))
+            .with_rollups(rollups.into());
         let mysql = mysql_target(&config, Arc::clone(&dictionary))?;
         let target: Arc<dyn Target> = match &mysql {
             None => Arc::new(warehouse.clone()),
@@ -90,8 +96,8 @@ impl Deployment {
             claim_lease: Duration::from_secs(config.count(Key::ClaimLeaseSecs)),
             ..IngestOptions::default()
         };
-        let reports = match config.get(Key::Queries) {
-            Some(folder) => Catalog::with_folder(std::path::Path::new(folder))?,
+        let reports = match queries {
+            Some(folder) => Catalog::with_folder(folder)?,
             None => Catalog::built_in(),
         };
         let engines = Engines {

@@ -292,6 +292,7 @@ impl Load for DeltaLoad {
         appended
             .instrument(tracing::debug_span!("ledger_append"))
             .await;
+        target.after_commit(&table.name).await;
         Ok(())
     }
 

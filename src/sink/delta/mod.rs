@@ -21,7 +21,9 @@
 //! - [`session`]: DataFusion over the tables, for reports and ad-hoc SQL;
 //! - [`history`]: the commits a table's log holds, and a table put back to one of them;
 //! - [`files`]: a version's data files as stored, for copies that need no decoding;
-//! - [`vacuum`]: data files past the table's retention removed.
+//! - [`vacuum`]: data files past the table's retention removed;
+//! - [`rollups`]: each rollup a table of its own, brought up to date after every commit of its
+//!   table.
 
 mod claims;
 mod cleanup;
@@ -34,6 +36,7 @@ mod ledger;
 mod load;
 mod parked;
 mod replace;
+pub mod rollups;
 mod session;
 mod tables;
 mod vacuum;
@@ -47,6 +50,7 @@ use datafusion::error::DataFusionError;
 use deltalake::DeltaTableError;
 
 use crate::dictionary::{Dictionary, Keys, Table, TableRef};
+use crate::rollup::Rollup;
 
 use crate::sink::{Health, Load, Rows, SinkError};
 use crate::store::{Location, ObjectVersion, StoreError};
@@ -81,6 +85,8 @@ pub struct DeltaTarget {
     kept: Arc<Mutex<Kept>>,
     /// Set once the warehouse's store was seen to refuse a second create of one object.
     writable: Arc<tokio::sync::OnceCell<()>>,
+    /// The rollups kept in step with the tables.
+    rollups: Arc<[Rollup]>,
 }
 
 impl DeltaTarget {
@@ -95,7 +101,19 @@ impl DeltaTarget {
             parked_entries: Arc::default(),
             kept: Arc::default(),
             writable: Arc::default(),
+            rollups: Arc::new([]),
         }
+    }
+
+    /// Keeps `rollups` in step with their tables from now on.
+    pub fn with_rollups(mut self, rollups: Arc<[Rollup]>) -> Self {
+        self.rollups = rollups;
+        self
+    }
+
+    /// The rollups it keeps.
+    pub fn rollups(&self) -> &[Rollup] {
+        &self.rollups
     }
 
     /// Where the warehouse is.

@@ -1,0 +1,389 @@
+//! Rollups in the warehouse ([`crate::rollup`]): each a Delta table of its own,
+//! `_csvgate_rollup_<name>`, rewritten whole (it holds groups, not rows) by a commit whose
+//! application transaction records the version of its table it reflects.
+//!
+//! A rollup is brought up to date right after every data commit of its table, from the files
+//! the commits since the version it reflects added and removed: a replace shows as a removed
+//! file and its rewritten copy, so the replaced rows count once, negatively. When a commit's
+//! log or a removed file is gone (cleaned up, vacuumed), or the rollup was never stored, it is
+//! recomputed from the table. A crash between the data commit and the rollup's leaves the
+//! rollup reflecting an older version: readers see that and catch it up first, so a rollup is
+//! never read for a version it does not reflect.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::{
+    ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl,
+};
+use datafusion::error::DataFusionError;
+use datafusion::object_store::ObjectStoreExt;
+use datafusion::object_store::path::Path as ObjectPath;
+use datafusion::prelude::SessionContext;
+use deltalake::DeltaTable;
+use deltalake::kernel::{Action, Transaction};
+use deltalake::operations::write::SchemaMode;
+use deltalake::protocol::SaveMode;
+use futures::TryStreamExt;
+
+use super::DeltaTarget;
+use super::commit::{commit_properties, retry};
+use crate::rollup::{Rollup, merge};
+use crate::sink::SinkError;
+
+/// The folder of a rollup's table in the warehouse.
+pub fn folder(rollup: &Rollup) -> String {
+    format!("_csvgate_rollup_{}", rollup.name)
+}
+
+/// The application transaction of a rollup's commits. It names the declaration's hash, so a
+/// changed declaration finds no version and is recomputed.
+fn app_id(rollup: &Rollup) -> String {
+    let hash = crate::sink::sha256_hex(&rollup.sql);
+    format!("csvgate-rollup:{}", &hash[..16])
+}
+
+/// The data files a range of commits added and removed, each counted once: a file added and
+/// removed within the range is in neither.
+#[derive(Default)]
+struct Changes {
+    added: BTreeSet<String>,
+    removed: BTreeSet<String>,
+}
+
+impl DeltaTarget {
+    /// The version of its table `rollup` reflects as stored; `None` when never stored.
+    pub async fn rollup_version(&self, rollup: &Rollup) -> Result<Option<u64>, SinkError> {
+        let version = self
+            .marker_version(&folder(rollup), &app_id(rollup))
+            .await?;
+        Ok(version.map(|version| version as u64))
+    }
+
+    /// Brings `rollup` to the current version of its table; that version, or `None` when the
+    /// table was never loaded. Another process bringing it up at the same time makes one of
+    /// the two commits conflict, and that one tries again on what the other stored.
+    pub async fn catch_up(&self, rollup: &Rollup) -> Result<Option<u64>, SinkError> {
+        let mut attempt = 1;
+        loop {
+            match self.catch_up_once(rollup).await {
+                Err(error) if retry::is_conflict(&error) && attempt < retry::ATTEMPTS => {
+                    tokio::time::sleep(retry::pause(attempt)).await;
+                    attempt += 1;
+                }
+                done => return done,
+            }
+        }
+    }
+
+    /// Brings every rollup of `table` up to date after a commit of it. A failure is logged,
+    /// not returned: the rows are committed, and a reader catches the rollup up or scans.
+    pub(super) async fn after_commit(&self, table: &str) {
+        for rollup in self.rollups.iter().filter(|rollup| rollup.table == table) {
+            if let Err(error) = self.catch_up(rollup).await {
+                tracing::warn!(rollup = rollup.name, %error, "the rollup was not brought up to date: a reader will");
+            }
+        }
+    }
+
+    async fn catch_up_once(&self, rollup: &Rollup) -> Result<Option<u64>, SinkError> {
+        let table = self.open(&rollup.table).await?;
+        let Some(version) = table.version() else {
+            return Ok(None);
+        };
+        let stored = self.open(&folder(rollup)).await?;
+        let reflected = self.rollup_version(rollup).await?;
+        let groups = match reflected {
+            Some(reflected) if reflected == version => return Ok(Some(version)),
+            Some(reflected) if reflected < version => {
+                match self
+                    .incrementally(rollup, &table, &stored, reflected)
+                    .await?
+                {
+                    Some(groups) => groups,
+                    None => self.recomputed(rollup, &table).await?,
+                }
+            }
+            _ => self.recomputed(rollup, &table).await?,
+        };
+        self.store_rollup(rollup, stored, groups, version).await?;
+        Ok(Some(version))
+    }
+
+    /// The rollup's groups from the rows of the version `table` is at.
+    pub(super) async fn recomputed(
+        &self,
+        rollup: &Rollup,
+        table: &DeltaTable,
+    ) -> Result<Vec<RecordBatch>, SinkError> {
+        let ctx = self.rollup_session(rollup, table)?;
+        let provider = table
+            .table_provider()
+            .await
+            .map_err(self.query_error(&rollup.table))?;
+        let groups = merge::groups_of(&ctx, rollup, provider).await;
+        groups.map_err(self.query_error(&rollup.table))
+    }
+
+    /// The stored groups with the changes since `reflected` applied; `None` when a commit's
+    /// log or a removed file is gone, or a file is not plain Parquet.
+    async fn incrementally(
+        &self,
+        rollup: &Rollup,
+        table: &DeltaTable,
+        stored: &DeltaTable,
+        reflected: u64,
+    ) -> Result<Option<Vec<RecordBatch>>, SinkError> {
+        let version = table.version().unwrap_or_default();
+        let Some(changes) = self.changes(rollup, table, reflected, version).await? else {
+            return Ok(None);
+        };
+        if !self.all_stored(rollup, &changes.removed).await? {
+            return Ok(None);
+        }
+        let ctx = self.rollup_session(rollup, table)?;
+        let error = self.query_error(&rollup.table);
+        let plus = self
+            .groups_in_files(&ctx, rollup, table, &changes.added)
+            .await
+            .map_err(&error)?;
+        let minus = self
+            .groups_in_files(&ctx, rollup, table, &changes.removed)
+            .await
+            .map_err(&error)?;
+        let current = self.stored_groups(rollup, stored).await?;
+        let applied = merge::apply(rollup, current, plus, minus).await;
+        Ok(Some(applied.map_err(error)?))
+    }
+
+    /// The files the commits after `from` up to `to` added and removed, as changes of data;
+    /// `None` when one commit's log is gone or adds a file with a deletion vector.
+    async fn changes(
+        &self,
+        rollup: &Rollup,
+        table: &DeltaTable,
+        from: u64,
+        to: u64,
+    ) -> Result<Option<Changes>, SinkError> {
+        let error = self.error(&rollup.table);
+        let mut changes = Changes::default();
+        for version in from + 1..=to {
+            let log = table.log_store().read_commit_entry(version).await;
+            let Some(log) = log.map_err(&error)? else {
+                return Ok(None);
+            };
+            let actions = deltalake::logstore::get_actions(version, &log).map_err(&error)?;
+            for action in actions {
+                match action {
+                    Action::Add(add) if add.deletion_vector.is_some() => return Ok(None),
+                    Action::Add(add) if add.data_change => {
+                        changes.added.insert(add.path);
+                    }
+                    // A file added and removed within the range counts in neither.
+                    Action::Remove(remove)
+                        if remove.data_change && !changes.added.remove(&remove.path) =>
+                    {
+                        changes.removed.insert(remove.path);
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(Some(changes))
+    }
+
+    /// Whether every file of `files` (paths in the table's folder) is still stored: a vacuum
+    /// deletes removed files once they are past the table's retention.
+    async fn all_stored(
+        &self,
+        rollup: &Rollup,
+        files: &BTreeSet<String>,
+    ) -> Result<bool, SinkError> {
+        let location = self.warehouse.child(&rollup.table)?;
+        for file in files {
+            let path = ObjectPath::from_url_path(file).map_err(|source| {
+                SinkError::Store(crate::store::StoreError::Invalid {
+                    location: file.clone(),
+                    reason: source.to_string(),
+                })
+            })?;
+            match location.store.head(&path).await {
+                Ok(_) => {}
+                Err(datafusion::object_store::Error::NotFound { .. }) => return Ok(false),
+                Err(source) => {
+                    return Err(SinkError::Store(crate::store::StoreError::Object {
+                        location: format!("{}{file}", location.url),
+                        source,
+                    }));
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// The groups of the rows of `files` (paths in `table`'s folder), read with the table's
+    /// current schema.
+    async fn groups_in_files(
+        &self,
+        ctx: &SessionContext,
+        rollup: &Rollup,
+        table: &DeltaTable,
+        files: &BTreeSet<String>,
+    ) -> Result<Vec<RecordBatch>, DataFusionError> {
+        if files.is_empty() {
+            return Ok(Vec::new());
+        }
+        let root = table.table_url();
+        let urls = (files.iter())
+            .map(|path| {
+                let url = root
+                    .join(path)
+                    .map_err(|e| DataFusionError::External(Box::new(e)))?;
+                ListingTableUrl::parse(url.as_str())
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let schema = (table.snapshot())
+            .map_err(|e| DataFusionError::External(Box::new(e)))?
+            .snapshot()
+            .arrow_schema();
+        let config = ListingTableConfig::new_with_multi_paths(urls)
+            .with_listing_options(ListingOptions::new(Arc::new(ParquetFormat::default())))
+            .with_schema(schema);
+        merge::groups_of(ctx, rollup, Arc::new(ListingTable::try_new(config)?)).await
+    }
+
+    /// The groups as stored at the version `stored` is at (none when never stored).
+    pub(super) async fn stored_groups(
+        &self,
+        rollup: &Rollup,
+        stored: &DeltaTable,
+    ) -> Result<Vec<RecordBatch>, SinkError> {
+        let name = folder(rollup);
+        if stored.version().is_none() {
+            return Ok(Vec::new());
+        }
+        let rows = self.query(&name, stored, "SELECT * FROM scanned").await?;
+        let rows: Vec<RecordBatch> = rows.try_collect().await.map_err(self.query_error(&name))?;
+        (rows.iter())
+            .map(|batch| crate::shape::to_schema_by_name(batch, &rollup.schema))
+            .collect::<Result<_, _>>()
+            .map_err(|source| self.arrow_error(source))
+    }
+
+    /// A session that reaches `table`'s files.
+    fn rollup_session(
+        &self,
+        rollup: &Rollup,
+        table: &DeltaTable,
+    ) -> Result<SessionContext, SinkError> {
+        let ctx: SessionContext = deltalake::delta_datafusion::create_session().into();
+        table
+            .update_datafusion_session(&ctx.state())
+            .map_err(self.error(&rollup.table))?;
+        Ok(ctx)
+    }
+
+    /// Writes `groups` in place of the stored ones, recording that they reflect `version`.
+    async fn store_rollup(
+        &self,
+        rollup: &Rollup,
+        stored: DeltaTable,
+        groups: Vec<RecordBatch>,
+        version: u64,
+    ) -> Result<(), SinkError> {
+        let name = folder(rollup);
+        let marker = Transaction::new(app_id(rollup), version as i64);
+        // No retry inside delta-rs: on top of another process's newer rollup this would put
+        // back an older one; the conflict goes to [`DeltaTarget::catch_up`], which reads again.
+        let commit = commit_properties()
+            .with_max_retries(0)
+            .with_application_transaction(marker);
+        let empty = RecordBatch::new_empty(Arc::clone(&rollup.schema));
+        let written = stored
+            .write(groups.into_iter().chain([empty]))
+            .with_save_mode(SaveMode::Overwrite)
+            .with_schema_mode(SchemaMode::Overwrite)
+            .with_commit_properties(commit)
+            .await
+            .map_err(self.error(&name))?;
+        self.keep(&name, &written);
+        Ok(())
+    }
+}
+
+/// A stored rollup checked against the rows: what `csvgate check` reports.
+#[derive(Debug)]
+pub struct RollupCheck {
+    /// The version of its table the stored rollup reflects, which it was recomputed at.
+    pub reflects: u64,
+    /// The table's current version (a rollup behind it is caught up by its next reader).
+    pub current: u64,
+    /// How many groups it stores.
+    pub groups: usize,
+    /// The groups that differ, with a first column `side` ([`merge::differences`]); none when
+    /// the rollup is right.
+    pub differences: Vec<RecordBatch>,
+}
+
+impl DeltaTarget {
+    /// `rollup` as stored against the same rollup recomputed from the rows of the version it
+    /// reflects (time travel: a rollup behind its table is checked at its own version);
+    /// `None` when it was never stored.
+    pub async fn check_rollup(&self, rollup: &Rollup) -> Result<Option<RollupCheck>, SinkError> {
+        let stored = self.open(&folder(rollup)).await?;
+        let Some(reflects) = self.rollup_version(rollup).await? else {
+            return Ok(None);
+        };
+        let mut table = self.open(&rollup.table).await?;
+        let current = table.version().unwrap_or_default();
+        if reflects != current {
+            table
+                .load_version(reflects)
+                .await
+                .map_err(self.error(&rollup.table))?;
+        }
+        let recomputed = self.recomputed(rollup, &table).await?;
+        let stored = self.stored_groups(rollup, &stored).await?;
+        let groups = stored.iter().map(RecordBatch::num_rows).sum();
+        let differences = merge::differences(rollup, stored, recomputed).await;
+        let differences = differences.map_err(self.query_error(&folder(rollup)))?;
+        Ok(Some(RollupCheck {
+            reflects,
+            current,
+            groups,
+            differences: differences
+                .into_iter()
+                .filter(|batch| batch.num_rows() > 0)
+                .collect(),
+        }))
+    }
+
+    /// Registers in `ctx`, under its name, every rollup brought up to date with its table;
+    /// whether all of them were (a failure is logged: the caller scans instead).
+    pub async fn register_rollups(&self, ctx: &SessionContext) -> Result<bool, SinkError> {
+        for rollup in self.rollups.iter() {
+            match self.catch_up(rollup).await {
+                Ok(Some(_)) => {}
+                Ok(None) => return Ok(false),
+                Err(error) => {
+                    tracing::warn!(rollup = rollup.name, %error, "the rollup could not be brought up to date: scanning the rows");
+                    return Ok(false);
+                }
+            }
+            let name = folder(rollup);
+            let stored = self.open(&name).await?;
+            stored
+                .update_datafusion_session(&ctx.state())
+                .map_err(self.error(&name))?;
+            let provider = stored
+                .table_provider()
+                .await
+                .map_err(self.query_error(&name))?;
+            ctx.register_table(rollup.name.as_str(), provider)
+                .map_err(self.query_error(&name))?;
+        }
+        Ok(true)
+    }
+}

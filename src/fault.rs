@@ -21,6 +21,10 @@ pub const CLAIM_TAKEN: &str = "claim-taken";
 /// A warehouse load with its rows committed, before the ledger entry is appended.
 pub const LEDGER_BEFORE_APPEND: &str = "ledger-before-append";
 
+/// A warehouse load with its rows and ledger entry committed, before its table's rollups are
+/// brought up to date.
+pub const ROLLUP_BEFORE_COMMIT: &str = "rollup-before-commit";
+
 /// How long a paused process waits before going on, should nobody kill it.
 const PAUSED_FOR: Duration = Duration::from_secs(600);
 

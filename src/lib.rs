@@ -23,6 +23,8 @@
 //!   time, tables in load order; each object claimed, checked, validated, staged, committed.
 //! - [`report`]: Q1/Q2 in every engine, ad-hoc SQL, output formats; `ballista` (a cargo
 //!   feature) runs them on a Ballista cluster whose scheduler and executors are csvgate too.
+//! - [`rollup`]: a table's rows counted per group, declared as SQL and kept in step with every
+//!   load, which reports read instead of the rows (`sink::delta::rollups` keeps them).
 //! - [`check`]: the contract's dataset-level rules (`type: sql`, `rowCount`), run after each
 //!   load that changed a table and by `csvgate check`, recorded with the run.
 //! - [`config`] → [`deployment`]: every setting declared once (`config::settings`) and

@@ -8,14 +8,45 @@ mod common;
 
 use std::fmt::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use common::Sandbox;
 use common::cli::{csvgate, text};
-use csvgate::pipeline::IngestOptions;
+use csvgate::dictionary::Dictionary;
+use csvgate::pipeline::{IngestOptions, Pipeline};
+use csvgate::report::named::Catalog;
+use csvgate::report::{Engine, Engines, Report, Scan};
+use csvgate::sink::delta::DeltaTarget;
 use datafusion::arrow::util::pretty::pretty_format_batches;
 
-/// The stored rollup reflects the table's current version and equals the recomputed one.
+/// The stored rollup reflects the table's current version and equals the recomputed one, and
+/// Q1 and Q2 read from it answer as the full scan does, cell by cell.
 async fn the_rollup_holds(sandbox: &Sandbox, when: &str) -> usize {
+    let groups = the_stored_rollup_holds(sandbox, when).await;
+    let engines = Engines {
+        warehouse: sandbox.target.clone(),
+        mysql: None,
+        ballista: None,
+        reports: Arc::new(Catalog::built_in()),
+    };
+    let ctx = sandbox.target.session().await.unwrap();
+    assert!(
+        sandbox.target.register_rollups(&ctx).await.unwrap(),
+        "{when}: the reports can read the rollup"
+    );
+    for report in [Report::Q1, Report::Q2] {
+        for year in [2020, 2021, 2022] {
+            let [from_rollup, exact] = [Scan::Rollups, Scan::Exact]
+                .map(|scan| engines.answer(report, year, Some(Engine::Datafusion), scan));
+            let (from_rollup, exact) = (from_rollup.await.unwrap(), exact.await.unwrap());
+            assert_eq!(from_rollup, exact, "{when}: {report:?} {year}");
+        }
+    }
+    groups
+}
+
+/// The stored rollup reflects the table's current version and equals the recomputed one.
+async fn the_stored_rollup_holds(sandbox: &Sandbox, when: &str) -> usize {
     let rollup = &sandbox.target.rollups()[0];
     assert_eq!(rollup.name, "hires_by_quarter");
     let check = sandbox.target.check_rollup(rollup).await.unwrap();
@@ -104,4 +135,202 @@ async fn the_rollup_equals_the_rows_after_every_kind_of_change() {
     let back = cli(&["restore", "hired_employees", "--as-of", "0"]);
     assert!(back.status.success(), "{}", text(&back.stderr));
     the_rollup_holds(&sandbox, "the table put back to its first version").await;
+}
+
+/// `--exact-scan` on the command line and `?exact=true` over HTTP give the bytes the rollup
+/// gives, for the HR routes and the named ones.
+#[tokio::test]
+async fn the_exact_scan_and_the_rollup_answer_alike_on_the_command_line_and_over_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = common::fixtures();
+    let loaded = csvgate(dir.path(), &["ingest", fixtures.to_str().unwrap()]);
+    assert!(loaded.status.success(), "{}", text(&loaded.stderr));
+    for report in ["q1", "q2_departments_above_mean"] {
+        let args = ["report", report, "--year", "2021", "--format", "csv"];
+        let [from_rollup, exact] = [&args[..], &[&args[..], &["--exact-scan"]].concat()]
+            .map(|args| csvgate(dir.path(), args));
+        assert!(
+            from_rollup.status.success(),
+            "{}",
+            text(&from_rollup.stderr)
+        );
+        assert!(text(&from_rollup.stdout).lines().count() > 2, "{report}");
+        let (from_rollup, exact) = (text(&from_rollup.stdout), text(&exact.stdout));
+        let differing = from_rollup.lines().zip(exact.lines()).find(|(a, b)| a != b);
+        assert!(
+            from_rollup == exact,
+            "{report}: first differing line {differing:?}"
+        );
+    }
+    let server = common::server::Server::start(dir.path(), &[]);
+    for path in [
+        "/reports/q1?year=2021",
+        "/reports/q2_departments_above_mean?year=2021",
+    ] {
+        let from_rollup = common::server::get_json(&server, path).await;
+        let exact = common::server::get_json(&server, &format!("{path}&exact=true")).await;
+        assert!(
+            from_rollup.as_array().is_some_and(|rows| rows.len() > 1),
+            "{path}"
+        );
+        assert_eq!(from_rollup, exact, "{path}");
+    }
+}
+
+/// `csvgate check` recomputes the rollup: clean after loads, exit 1 naming a group the stored
+/// rollup has and the rows do not, exit 2 when the rows cannot be read to recompute it.
+#[tokio::test]
+async fn csvgate_check_recomputes_the_rollup_and_names_what_differs() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = common::fixtures();
+    let loaded = csvgate(dir.path(), &["ingest", fixtures.to_str().unwrap()]);
+    assert!(loaded.status.success(), "{}", text(&loaded.stderr));
+    let check = || {
+        csvgate(
+            dir.path(),
+            &["check", "--table", "hired_employees", "--format", "csv"],
+        )
+    };
+    let clean = check();
+    assert_eq!(clean.status.code(), Some(0), "{}", text(&clean.stderr));
+    let line = |output: &std::process::Output| {
+        let stdout = text(&output.stdout);
+        (stdout.lines())
+            .find(|line| line.contains("rollup hires_by_quarter"))
+            .map(str::to_owned)
+            .unwrap_or_else(|| panic!("no rollup line in {stdout}"))
+    };
+    assert!(line(&clean).contains(",0.0,true,"), "{}", line(&clean));
+
+    // A group the rows do not have, appended behind csvgate's back.
+    let warehouse = dir
+        .path()
+        .join("csvgate-data/warehouse/_csvgate_rollup_hires_by_quarter");
+    let url = url::Url::from_directory_path(&warehouse).unwrap();
+    let stored = deltalake::open_table(url).await.unwrap();
+    let schema = stored.snapshot().unwrap().snapshot().arrow_schema();
+    let columns: Vec<datafusion::arrow::array::ArrayRef> = vec![
+        Arc::new(datafusion::arrow::array::Int32Array::from(vec![1999])),
+        Arc::new(datafusion::arrow::array::Int32Array::from(vec![1])),
+        Arc::new(datafusion::arrow::array::Int64Array::from(vec![1])),
+        Arc::new(datafusion::arrow::array::Int64Array::from(vec![1])),
+        Arc::new(datafusion::arrow::array::Int64Array::from(vec![7])),
+    ];
+    let extra = datafusion::arrow::array::RecordBatch::try_new(schema, columns).unwrap();
+    stored.write(vec![extra]).await.unwrap();
+    let wrong = check();
+    assert_eq!(wrong.status.code(), Some(1), "{}", text(&wrong.stderr));
+    assert!(
+        line(&wrong).contains("stored, 1999, 1, 1, 1, 7"),
+        "{}",
+        line(&wrong)
+    );
+
+    for file in
+        std::fs::read_dir(dir.path().join("csvgate-data/warehouse/hired_employees")).unwrap()
+    {
+        let path = file.unwrap().path();
+        if path
+            .extension()
+            .is_some_and(|extension| extension == "parquet")
+        {
+            std::fs::remove_file(path).unwrap();
+        }
+    }
+    let unreadable = check();
+    assert_eq!(
+        unreadable.status.code(),
+        Some(2),
+        "{}",
+        text(&unreadable.stderr)
+    );
+    assert!(
+        line(&unreadable).contains("could not be checked"),
+        "{}",
+        line(&unreadable)
+    );
+}
+
+/// A rollup left behind its table (here by another process that keeps none) whose way forward
+/// crosses a data file vacuum deleted is recomputed from the rows instead.
+#[tokio::test]
+async fn a_rollup_behind_a_vacuumed_file_is_recomputed_from_the_rows() {
+    let sandbox = Sandbox::new();
+    sandbox.ingest(&[&common::fixtures()]).await;
+    the_stored_rollup_holds(&sandbox, "first load").await;
+    let keeps_none = DeltaTarget::new(
+        sandbox.target.location().clone(),
+        Arc::new(Dictionary::hr()),
+    );
+    let other = Arc::new(Pipeline {
+        buckets: sandbox.pipeline.buckets.clone(),
+        target: Arc::new(keeps_none),
+        after_load: None,
+    });
+    let moved = employees(&sandbox, "hired_employees_moved.csv", 1, 300, 1);
+    let sources = [moved.to_str().unwrap().to_owned()];
+    other
+        .ingest(&sources, &IngestOptions::default())
+        .await
+        .unwrap();
+    let rollup = &sandbox.target.rollups()[0];
+    let behind = sandbox.target.check_rollup(rollup).await.unwrap().unwrap();
+    assert!(behind.reflects < behind.current, "{behind:?}");
+
+    let dir = sandbox.dir.path();
+    let warehouse = dir.join("warehouse");
+    let vacuum = csvgate(
+        dir,
+        &[
+            "--warehouse",
+            warehouse.to_str().unwrap(),
+            "vacuum",
+            "--retention-hours",
+            "0",
+            "--force",
+        ],
+    );
+    assert!(vacuum.status.success(), "{}", text(&vacuum.stderr));
+    let caught_up = sandbox.target.catch_up(rollup).await.unwrap();
+    assert!(
+        caught_up > Some(behind.current),
+        "vacuum commits too: {caught_up:?}"
+    );
+    the_rollup_holds(&sandbox, "caught up across a vacuumed file").await;
+}
+
+/// Killed between a load's commit and its rollup's: the rollup still reflects the version
+/// before, which `csvgate check` finds consistent; the next report brings it up to date first
+/// and answers as the full scan does.
+#[test]
+fn a_kill_between_the_data_commit_and_the_rollups_leaves_them_consistent() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = common::fixtures();
+    let loaded = csvgate(dir.path(), &["ingest", fixtures.to_str().unwrap()]);
+    assert!(loaded.status.success(), "{}", text(&loaded.stderr));
+    // Three hires moved to other years, departments and jobs.
+    let moved = dir.path().join("hired_employees_moved.csv");
+    let rows = "1,Moved,2022-03-01T00:00:00Z,3,4\n2,Moved,2021-12-31T23:00:00Z,5,6\n3,Moved,2020-01-01T00:00:00Z,7,8\n";
+    std::fs::write(&moved, rows).unwrap();
+    let mut load = common::csvgate_in(dir.path());
+    load.args(["ingest", "--quiet", moved.to_str().unwrap()]);
+    let mut child = common::spawn_paused_at(&mut load, csvgate::fault::ROLLUP_BEFORE_COMMIT);
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+
+    let checked = csvgate(dir.path(), &["check", "--format", "csv"]);
+    assert_eq!(checked.status.code(), Some(0), "{}", text(&checked.stdout));
+    let q2 = |exact: &[&str]| {
+        let args = [
+            &["report", "q2", "--year", "2021", "--format", "csv"],
+            exact,
+        ]
+        .concat();
+        text(&csvgate(dir.path(), &args).stdout)
+    };
+    let from_rollup = q2(&[]);
+    assert!(from_rollup.lines().count() > 2, "{from_rollup}");
+    assert_eq!(from_rollup, q2(&["--exact-scan"]));
+    let checked = csvgate(dir.path(), &["check", "--format", "csv"]);
+    assert_eq!(checked.status.code(), Some(0), "{}", text(&checked.stdout));
 }

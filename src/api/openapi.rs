@@ -34,12 +34,14 @@ fn paths(dictionary: &Dictionary) -> Value {
     let table_names = dictionary.names();
     let error = |description: &str| json!({ "description": description, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } });
     let json_of = |schema: Value| json!({ "application/json": { "schema": schema } });
+    let exact = json!({ "name": "exact", "in": "query", "schema": { "type": "boolean", "default": false }, "description": "true: scan the rows even where the report reads a rollup kept up to date with them (the same answer, to compare)." });
     let report = |summary: &str, row: &str| {
         json!({ "get": {
             "summary": summary,
             "parameters": [
                 { "name": "year", "in": "query", "schema": { "type": "integer", "default": crate::report::DEFAULT_YEAR, "minimum": crate::report::YEARS.start(), "maximum": crate::report::YEARS.end() } },
                 { "name": "engine", "in": "query", "schema": { "type": "string", "enum": ["datafusion", "mysql"] }, "description": "Default: mysql when a MySQL target is configured, else datafusion." },
+                exact,
             ],
             "responses": {
                 "200": { "description": "One object per row; CSV with a header for `Accept: text/csv`.", "content": {
@@ -147,6 +149,7 @@ fn paths(dictionary: &Dictionary) -> Value {
             "parameters": [
                 { "name": "name", "in": "path", "required": true, "schema": { "type": "string" }, "description": "The report file's stem, or q1 / q2." },
                 { "name": "engine", "in": "query", "schema": { "type": "string", "enum": ["datafusion", "mysql"] }, "description": "Default: mysql when a MySQL target is configured, else datafusion." },
+                exact,
                 { "name": "params", "in": "query", "style": "form", "explode": true, "schema": { "type": "object", "additionalProperties": { "type": "string" } }, "description": "The parameters the report declares, by name (`year=2024`)." },
             ],
             "responses": {

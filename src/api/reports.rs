@@ -12,12 +12,15 @@ use serde::Deserialize;
 
 use super::{Api, ApiError};
 use crate::report::format::{self, Format};
-use crate::report::{DEFAULT_YEAR, Engine, Report};
+use crate::report::{DEFAULT_YEAR, Engine, Report, Scan};
 
 #[derive(Debug, Deserialize)]
 pub(super) struct HrParams {
     year: Option<i32>,
     engine: Option<Engine>,
+    /// `true`: over the rows, never from a rollup.
+    #[serde(default)]
+    exact: bool,
 }
 
 /// An HR report as a JSON array of rows, or CSV when the client accepts `text/csv`.
@@ -28,7 +31,10 @@ pub(super) async fn hr(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let year = params.year.unwrap_or(DEFAULT_YEAR);
-    let answer = api.engines.answer(report, year, params.engine).await?;
+    let answer = api
+        .engines
+        .answer(report, year, params.engine, Scan::exact_when(params.exact));
+    let answer = answer.await?;
     answered(&headers, &answer)
 }
 
@@ -49,7 +55,18 @@ pub(super) async fn named(
             return Err(ApiError::new(StatusCode::BAD_REQUEST, reason));
         }
     };
-    let (schema, batches) = api.engines.report(&name, &given, engine).await?;
+    let exact = match given.remove("exact").as_deref() {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => {
+            let reason = format!("exact {other:?}: expected true or false");
+            return Err(ApiError::new(StatusCode::BAD_REQUEST, reason));
+        }
+    };
+    let (schema, batches) = api
+        .engines
+        .report(&name, &given, engine, Scan::exact_when(exact))
+        .await?;
     let answer = concat_batches(&schema, &batches)
         .map_err(|error| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, error.to_string()))?;
     answered(&headers, &answer)

@@ -6,12 +6,16 @@
 //! else in the warehouse) and judges them by the row rules as they are now ([`stored`]): a rule made stricter applies to later loads, and this lists the
 //! stored rows it would reject.
 //!
+//! It also recomputes every rollup the warehouse keeps from the rows of the version it
+//! reflects and compares them group by group ([`rollups`]).
+//!
 //! A failed rule rejects nothing and fails no load (the rows already met every row rule); it
 //! is logged as a warning and recorded with the run, in the invalid bucket at
 //! `_csvgate_checks/<table>/<run-id>.json`, beside the run's rejected rows.
 
 mod measure;
 mod record;
+mod rollups;
 mod stored;
 
 use std::sync::Arc;
@@ -24,6 +28,7 @@ use crate::dictionary::Table;
 use crate::report::{Engine, Engines};
 
 pub use record::Recorder;
+pub use rollups::check_rollups;
 pub use stored::{STORED_ROWS_RULE, stored_rows};
 
 /// What one rule came to.

@@ -30,9 +30,14 @@ pub async fn run(context: &Context, args: CheckArgs) -> Result<ExitCode, CliErro
         None => dictionary.tables().to_vec(),
     };
     let mut outcomes = Vec::new();
+    let mut could_not_run = 0;
     for table in &tables {
         outcomes.extend(check::check_table(&deployment.engines, args.engine, table).await);
         outcomes.push(check::stored_rows(&deployment.engines, args.engine, table).await);
+        for (outcome, not_run) in check::check_rollups(&deployment.engines, table).await {
+            could_not_run += usize::from(not_run);
+            outcomes.push(outcome);
+        }
     }
     let batch = check::to_batch(&outcomes)?;
     format::write(
@@ -41,6 +46,10 @@ pub async fn run(context: &Context, args: CheckArgs) -> Result<ExitCode, CliErro
         &[batch],
         &mut std::io::stdout().lock(),
     )?;
+    if could_not_run > 0 {
+        eprintln!("csvgate: {could_not_run} rollups could not be checked (see the error column)");
+        return Ok(ExitCode::from(super::COULD_NOT_RUN));
+    }
     let failed = outcomes.iter().filter(|outcome| !outcome.passed).count();
     if failed > 0 {
         eprintln!(

@@ -8,9 +8,9 @@ use clap::Args;
 use datafusion::arrow::array::{ArrayRef, RecordBatch, StringArray};
 
 use super::{CliError, Context};
-use crate::report::Engine;
 use crate::report::format::{self, Format};
 use crate::report::named::Catalog;
+use crate::report::{Engine, Scan};
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
@@ -32,6 +32,9 @@ pub struct ReportArgs {
     pub engine: Option<Engine>,
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
+    /// Scan the rows even where the report reads a rollup (the same answer, to compare).
+    #[arg(long)]
+    pub exact_scan: bool,
     /// The Ballista scheduler for `--engine ballista`, `df://HOST:PORT`.
     #[arg(long, env = "CSVGATE_BALLISTA_SCHEDULER")]
     pub scheduler: Option<String>,
@@ -54,7 +57,8 @@ pub async fn run(context: &Context, args: ReportArgs) -> Result<ExitCode, CliErr
     if let Some(year) = args.year {
         given.insert("year".into(), year.to_string());
     }
-    let (schema, batches) = engines.report(name, &given, args.engine).await?;
+    let scan = Scan::exact_when(args.exact_scan);
+    let (schema, batches) = engines.report(name, &given, args.engine, scan).await?;
     format::write(args.format, &schema, &batches, out)?;
     Ok(ExitCode::SUCCESS)
 }

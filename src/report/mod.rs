@@ -9,6 +9,7 @@ pub mod cluster;
 pub mod format;
 pub mod named;
 pub mod param;
+mod scan;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -28,6 +29,7 @@ use crate::sink::delta::DeltaTarget;
 use crate::sink::mysql::MysqlTarget;
 use named::{Catalog, NamedReport};
 use param::ParamValue;
+pub use scan::Scan;
 
 /// The year the HR brief asks about.
 pub const DEFAULT_YEAR: i32 = 2021;
@@ -148,6 +150,7 @@ impl Engines {
         report: Report,
         year: i32,
         engine: Option<Engine>,
+        scan: Scan,
     ) -> Result<RecordBatch, ReportError> {
         if !YEARS.contains(&year) {
             return Err(ReportError::Year(year));
@@ -155,9 +158,9 @@ impl Engines {
         match self.choose(engine)? {
             Chosen::Mysql(mysql) => report.mysql(mysql, year).await,
             Chosen::Datafusion => {
-                report
-                    .datafusion(&self.warehouse.session().await?, year)
-                    .await
+                let ctx = self.warehouse.session().await?;
+                let sql = self.datafusion_text(&ctx, report.built_in(), scan).await?;
+                report.run_datafusion(&ctx, sql, year).await
             }
             Chosen::Ballista => {
                 (self.on_cluster(|ctx| async move { report.datafusion(&ctx, year).await })).await
@@ -173,15 +176,16 @@ impl Engines {
         name: &str,
         given: &BTreeMap<String, String>,
         engine: Option<Engine>,
+        scan: Scan,
     ) -> Result<(SchemaRef, Vec<RecordBatch>), ReportError> {
         let report = self.reports.get(name)?;
         let bound = param::bind(&report.name, &report.params, given)?;
         match Report::named(name) {
             Some(hr) => {
-                let answer = self.answer(hr, hr.year(&bound), engine).await?;
+                let answer = self.answer(hr, hr.year(&bound), engine, scan).await?;
                 Ok((answer.schema(), vec![answer]))
             }
-            None => self.run_named(report, &bound, engine).await,
+            None => self.run_named(report, &bound, engine, scan).await,
         }
     }
 
@@ -192,6 +196,7 @@ impl Engines {
         report: &NamedReport,
         bound: &[(String, ParamValue)],
         engine: Option<Engine>,
+        scan: Scan,
     ) -> Result<(SchemaRef, Vec<RecordBatch>), ReportError> {
         let missing = |engine| ReportError::NotInEngine {
             report: report.name.clone(),
@@ -202,22 +207,18 @@ impl Engines {
                 let sql = report.mysql.as_deref().ok_or_else(|| missing("mysql"))?;
                 adhoc::mysql_bound(mysql, sql, bound).await
             }
-            chosen => {
+            Chosen::Ballista => {
                 let sql = report
                     .datafusion
                     .as_deref()
                     .ok_or_else(|| missing("datafusion"))?;
-                match chosen {
-                    Chosen::Ballista => {
-                        let run =
-                            |ctx| async move { adhoc::read_only_bound(&ctx, sql, bound).await };
-                        self.on_cluster(run).await
-                    }
-                    _ => {
-                        let ctx = self.warehouse.session().await?;
-                        adhoc::read_only_bound(&ctx, sql, bound).await
-                    }
-                }
+                let run = |ctx| async move { adhoc::read_only_bound(&ctx, sql, bound).await };
+                self.on_cluster(run).await
+            }
+            Chosen::Datafusion => {
+                let ctx = self.warehouse.session().await?;
+                let sql = self.datafusion_text(&ctx, report, scan).await?;
+                adhoc::read_only_bound(&ctx, sql, bound).await
             }
         }
     }
@@ -320,13 +321,23 @@ impl Report {
         }))
     }
 
-    /// The answer for `year` from DataFusion over the tables registered in `ctx`.
+    /// The answer for `year` from DataFusion over the rows of the tables registered in `ctx`.
     pub async fn datafusion(
         self,
         ctx: &SessionContext,
         year: i32,
     ) -> Result<RecordBatch, ReportError> {
-        let frame = ctx.sql(self.datafusion_sql()).await.map_err(Box::new)?;
+        self.run_datafusion(ctx, self.datafusion_sql(), year).await
+    }
+
+    /// The answer for `year` from `sql`, one of its DataFusion texts, run in `ctx`.
+    async fn run_datafusion(
+        self,
+        ctx: &SessionContext,
+        sql: &str,
+        year: i32,
+    ) -> Result<RecordBatch, ReportError> {
+        let frame = ctx.sql(sql).await.map_err(Box::new)?;
         let frame = frame
             .with_param_values(vec![("year", ScalarValue::Int64(Some(year.into())))])
             .map_err(Box::new)?;

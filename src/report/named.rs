@@ -26,10 +26,14 @@ pub struct NamedReport {
     pub params: Vec<Param>,
     pub datafusion: Option<String>,
     pub mysql: Option<String>,
+    /// DataFusion SQL that reads rollups ([`crate::rollup`]) instead of the rows, giving the
+    /// same answer (`<name>.rollup.sql` beside `<name>.sql`): what a report runs by default
+    /// when the warehouse keeps the rollups up to date.
+    pub datafusion_from_rollups: Option<String>,
 }
 
 /// The HR reports shipped with csvgate, by engine and name.
-const BUILT_IN: [(&str, &str, &str); 4] = [
+const BUILT_IN: [(&str, &str, &str); 6] = [
     (
         "datafusion",
         "q1_hires_by_quarter",
@@ -39,6 +43,16 @@ const BUILT_IN: [(&str, &str, &str); 4] = [
         "datafusion",
         "q2_departments_above_mean",
         include_str!("../../queries/datafusion/q2_departments_above_mean.sql"),
+    ),
+    (
+        "datafusion",
+        "q1_hires_by_quarter.rollup",
+        include_str!("../../queries/datafusion/q1_hires_by_quarter.rollup.sql"),
+    ),
+    (
+        "datafusion",
+        "q2_departments_above_mean.rollup",
+        include_str!("../../queries/datafusion/q2_departments_above_mean.rollup.sql"),
     ),
     (
         "mysql",
@@ -51,6 +65,9 @@ const BUILT_IN: [(&str, &str, &str); 4] = [
         include_str!("../../queries/mysql/q2_departments_above_mean.sql"),
     ),
 ];
+
+/// What ends the stem of a report's file that reads rollups.
+pub const ROLLUP_SUFFIX: &str = ".rollup";
 
 /// Short names of built-in reports.
 pub const ALIASES: [(&str, &str); 2] = [
@@ -115,7 +132,8 @@ impl Catalog {
             }
             files.sort();
             for path in files {
-                let name = (path.file_stem().and_then(|stem| stem.to_str())).unwrap_or_default();
+                let stem = (path.file_stem().and_then(|stem| stem.to_str())).unwrap_or_default();
+                let name = stem.strip_suffix(ROLLUP_SUFFIX).unwrap_or(stem);
                 let refused = |reason: String| ReportError::Catalog {
                     path: path.display().to_string(),
                     reason,
@@ -128,17 +146,39 @@ impl Catalog {
                     )));
                 }
                 let text = std::fs::read_to_string(&path).map_err(|e| unreadable(&path, e))?;
-                catalog.add(engine, name, &text, &path.display().to_string())?;
+                catalog.add(engine, stem, &text, &path.display().to_string())?;
             }
         }
+        catalog.exact_twins(folder)?;
         Ok(catalog)
     }
 
-    /// Adds `text`, the report `name` in `engine`; `origin` names the file in messages.
+    /// Refuses a report read from rollups without its text over the rows, in `folder`.
+    fn exact_twins(&self, folder: &Path) -> Result<(), ReportError> {
+        let lone = (self.reports.values())
+            .find(|report| report.datafusion_from_rollups.is_some() && report.datafusion.is_none());
+        match lone {
+            None => Ok(()),
+            Some(report) => Err(ReportError::Catalog {
+                path: (folder
+                    .join("datafusion")
+                    .join(format!("{}.sql", report.name)))
+                .display()
+                .to_string(),
+                reason: format!(
+                    "missing: {name}{ROLLUP_SUFFIX}.sql reads rollups, and {name}.sql, over the rows, is what --exact-scan runs",
+                    name = report.name
+                ),
+            }),
+        }
+    }
+
+    /// Adds `text`, the file `stem` in `engine` (the report's name, or its name and
+    /// [`ROLLUP_SUFFIX`] for the text that reads rollups); `origin` names the file in messages.
     fn add(
         &mut self,
         engine: &str,
-        name: &str,
+        stem: &str,
         text: &str,
         origin: &str,
     ) -> Result<(), ReportError> {
@@ -146,6 +186,15 @@ impl Catalog {
             path: origin.to_owned(),
             reason,
         };
+        let (name, from_rollups) = match stem.strip_suffix(ROLLUP_SUFFIX) {
+            Some(name) => (name, true),
+            None => (stem, false),
+        };
+        if from_rollups && engine != "datafusion" {
+            return Err(refused(format!(
+                "rollups are kept in the Delta warehouse: only datafusion/ may hold {name}{ROLLUP_SUFFIX}.sql"
+            )));
+        }
         if !valid_name(name) {
             return Err(refused(format!(
                 "{name:?}: a report's name is its file's stem, of lower-case letters, digits and _"
@@ -161,6 +210,7 @@ impl Catalog {
                 params: params.clone(),
                 datafusion: None,
                 mysql: None,
+                datafusion_from_rollups: None,
             });
         if report.params != params {
             return Err(refused(format!(
@@ -169,6 +219,7 @@ impl Catalog {
         }
         let sql = Some(text.to_owned());
         match engine {
+            _ if from_rollups => report.datafusion_from_rollups = sql,
             "datafusion" => report.datafusion = sql,
             _ => report.mysql = sql,
         }
@@ -219,4 +270,57 @@ fn header(text: &str) -> Result<(String, Vec<Param>), String> {
     }
     let title = title.ok_or("no opening comment: its first line says what the report answers")?;
     Ok((title, params))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn folder_with(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let folder = tempfile::tempdir().unwrap();
+        for (path, text) in files {
+            let path = folder.path().join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        folder
+    }
+
+    const TEXT: &str = "-- Orders per day.\n-- @param day date\nSELECT 1";
+
+    #[test]
+    fn a_report_read_from_rollups_is_the_twin_of_one_over_the_rows() {
+        let both = folder_with(&[
+            ("datafusion/orders_per_day.sql", TEXT),
+            ("datafusion/orders_per_day.rollup.sql", TEXT),
+        ]);
+        let catalog = Catalog::with_folder(both.path()).unwrap();
+        let report = catalog.get("orders_per_day").unwrap();
+        assert!(report.datafusion.is_some() && report.datafusion_from_rollups.is_some());
+        assert!(
+            Catalog::built_in()
+                .get("q1")
+                .unwrap()
+                .datafusion_from_rollups
+                .is_some()
+        );
+
+        let refused = |files: &[(&str, &str)]| {
+            let folder = folder_with(files);
+            Catalog::with_folder(folder.path()).unwrap_err().to_string()
+        };
+        let lone = refused(&[("datafusion/orders_per_day.rollup.sql", TEXT)]);
+        assert!(
+            lone.contains("orders_per_day.sql") && lone.contains("--exact-scan"),
+            "{lone}"
+        );
+        let mysql = refused(&[("mysql/orders_per_day.rollup.sql", TEXT)]);
+        assert!(mysql.contains("only datafusion/"), "{mysql}");
+        let other_params = "-- Orders per day.\n-- @param month date\nSELECT 1";
+        let twins = refused(&[
+            ("datafusion/orders_per_day.sql", TEXT),
+            ("datafusion/orders_per_day.rollup.sql", other_params),
+        ]);
+        assert!(twins.contains("parameters differ"), "{twins}");
+    }
 }

@@ -81,6 +81,7 @@ impl DeltaTarget {
     /// Brings every rollup of `table` up to date after a commit of it. A failure is logged,
     /// not returned: the rows are committed, and a reader catches the rollup up or scans.
     pub(super) async fn after_commit(&self, table: &str) {
+        crate::fault::pause(crate::fault::ROLLUP_BEFORE_COMMIT).await;
         for rollup in self.rollups.iter().filter(|rollup| rollup.table == table) {
             if let Err(error) = self.catch_up(rollup).await {
                 tracing::warn!(rollup = rollup.name, %error, "the rollup was not brought up to date: a reader will");

@@ -1,0 +1,50 @@
+//! Whether a report reads rollups or scans the rows, and the text that follows from it.
+
+use datafusion::prelude::SessionContext;
+
+use super::named::NamedReport;
+use super::{Engines, ReportError};
+
+/// Whether a report may read rollups ([`crate::rollup`]) or scans the rows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Scan {
+    /// From the rollups, when the report has a text for them and the warehouse brought them
+    /// up to date with their tables; else over the rows.
+    #[default]
+    Rollups,
+    /// Over the rows, always (`--exact-scan`, `?exact=true`): the same answer, to compare.
+    Exact,
+}
+
+impl Scan {
+    /// [`Scan::Exact`] when `exact` is asked for, else the default.
+    pub fn exact_when(exact: bool) -> Scan {
+        match exact {
+            true => Scan::Exact,
+            false => Scan::Rollups,
+        }
+    }
+}
+
+impl Engines {
+    /// The DataFusion text of `report` to run in `ctx`: the one over rollups, registered in
+    /// `ctx` once brought up to date, unless `scan` is exact or they cannot be; else the one
+    /// over the rows.
+    pub(super) async fn datafusion_text<'a>(
+        &self,
+        ctx: &SessionContext,
+        report: &'a NamedReport,
+        scan: Scan,
+    ) -> Result<&'a str, ReportError> {
+        if scan == Scan::Rollups
+            && let Some(sql) = report.datafusion_from_rollups.as_deref()
+            && self.warehouse.register_rollups(ctx).await?
+        {
+            return Ok(sql);
+        }
+        (report.datafusion.as_deref()).ok_or_else(|| ReportError::NotInEngine {
+            report: report.name.clone(),
+            engine: "datafusion",
+        })
+    }
+}

@@ -1,4 +1,5 @@
-//! Criterion: Q1 and Q2 in DataFusion over the Delta warehouse and in MariaDB.
+//! Criterion: Q1 and Q2 in DataFusion over the Delta warehouse and in MariaDB, and from the
+//! `hires_by_quarter` rollup end to end (`Q1/rollup`: session, freshness check, query).
 //!
 //! By default the fixtures are loaded into a temporary warehouse (and, when
 //! `CSVGATE_BENCH_MYSQL` names a server such as `mysql://csvgate:csvgate@127.0.0.1:3306`, into
@@ -15,7 +16,9 @@ use csvgate::config::{Config, Key};
 use csvgate::deployment::Deployment;
 use csvgate::dictionary::Dictionary;
 use csvgate::pipeline::IngestOptions;
-use csvgate::report::Report;
+use csvgate::report::named::Catalog;
+use csvgate::report::{Engine, Engines, Report, Scan};
+use csvgate::rollup::Rollup;
 use csvgate::sink::delta::DeltaTarget;
 use csvgate::sink::mysql::MysqlTarget;
 use csvgate::store::Location;
@@ -29,7 +32,9 @@ fn prepare(
     runtime.block_on(async {
         if let Ok(warehouse) = std::env::var("CSVGATE_BENCH_WAREHOUSE") {
             let mysql = std::env::var("CSVGATE_BENCH_MYSQL_DB").ok().map(|url| MysqlTarget::new(&url, None, Arc::new(Dictionary::hr())).expect("bench MySQL URL"));
-            return (DeltaTarget::new(Location::parse(&warehouse, false).expect("bench warehouse"), Arc::new(Dictionary::hr())), mysql);
+            let rollups = Rollup::all(&Dictionary::hr(), None).expect("the built-in rollup");
+            let delta = DeltaTarget::new(Location::parse(&warehouse, false).expect("bench warehouse"), Arc::new(Dictionary::hr()));
+            return (delta.with_rollups(rollups.into()), mysql);
         }
         let mut config = Config::in_folder(scratch);
         if let Ok(server) = std::env::var("CSVGATE_BENCH_MYSQL") {
@@ -53,9 +58,23 @@ fn bench(c: &mut Criterion) {
     let scratch = tempfile::tempdir().expect("scratch folder");
     let (delta, mysql) = prepare(&runtime, scratch.path());
     let ctx = runtime.block_on(delta.session()).expect("session");
+    let engines = Engines {
+        warehouse: delta.clone(),
+        mysql: None,
+        ballista: None,
+        reports: Arc::new(Catalog::built_in()),
+    };
     let mut group = c.benchmark_group("reports");
     group.sample_size(10);
     for report in [Report::Q1, Report::Q2] {
+        // End to end, as a request is answered: a session opened, the rollup found up to date
+        // with its table (or brought up), the .rollup.sql text run.
+        group.bench_function(format!("{report:?}/rollup"), |b| {
+            b.iter(|| {
+                let answer = engines.answer(report, 2021, Some(Engine::Datafusion), Scan::Rollups);
+                runtime.block_on(answer).expect("answer")
+            })
+        });
         group.bench_function(format!("{report:?}/datafusion"), |b| {
             b.iter(|| {
                 runtime

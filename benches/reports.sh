@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Q1/Q2 speed: DataFusion over the Delta warehouse (criterion, benches/reports.rs) against DuckDB
+# Q1/Q2 speed: DataFusion over the Delta warehouse, over the rows and from the hires_by_quarter
+# rollup end to end (criterion, benches/reports.rs), against DuckDB
 # over the same Parquet files, in the same run, at the fixture size and at 1M and 10M generated
 # rows (override: ROWS="1000000"). With MYSQL=1, MariaDB too (loaded at each size; slow at 10M).
 source "$(dirname "$0")/lib.sh"
@@ -32,7 +33,7 @@ for rows in fixtures $rows_list; do
   duck_q2=$(awk '$1 == "q2" { print $2 }' <<<"$duck")
   for query in Q1 Q2; do
     duck=$([ "$query" = Q1 ] && echo "$duck_q1" || echo "$duck_q2")
-    engines=(datafusion)
+    engines=(datafusion rollup)
     [ "${MYSQL:-0}" = 1 ] && engines+=(mariadb)
     print_query_times "$rows" "$query" "$duck" "${engines[@]}"
   done

@@ -12,11 +12,13 @@ use std::sync::Arc;
 
 use common::Sandbox;
 use common::cli::{csvgate, text};
+use csvgate::config::Key;
 use csvgate::dictionary::Dictionary;
 use csvgate::pipeline::{IngestOptions, Pipeline};
 use csvgate::report::named::Catalog;
 use csvgate::report::{Engine, Engines, Report, Scan};
 use csvgate::sink::delta::DeltaTarget;
+use csvgate::sink::delta::rollups::How;
 use datafusion::arrow::util::pretty::pretty_format_batches;
 
 /// The stored rollup reflects the table's current version and equals the recomputed one, and
@@ -31,7 +33,9 @@ async fn the_rollup_holds(sandbox: &Sandbox, when: &str) -> usize {
     };
     let ctx = sandbox.target.session().await.unwrap();
     assert!(
-        sandbox.target.register_rollups(&ctx).await.unwrap(),
+        (sandbox.target)
+            .register_rollups(&ctx, &["hires_by_quarter".to_owned()])
+            .await,
         "{when}: the reports can read the rollup"
     );
     for report in [Report::Q1, Report::Q2] {
@@ -178,7 +182,8 @@ async fn the_exact_scan_and_the_rollup_answer_alike_on_the_command_line_and_over
 }
 
 /// `csvgate check` recomputes the rollup: clean after loads, exit 1 naming a group the stored
-/// rollup has and the rows do not, exit 2 when the rows cannot be read to recompute it.
+/// rollup has and the rows do not (which the reports, reading the rollup, show too), exit 2
+/// when the rows cannot be read to recompute it.
 #[tokio::test]
 async fn csvgate_check_recomputes_the_rollup_and_names_what_differs() {
     let dir = tempfile::tempdir().unwrap();
@@ -210,7 +215,7 @@ async fn csvgate_check_recomputes_the_rollup_and_names_what_differs() {
     let stored = deltalake::open_table(url).await.unwrap();
     let schema = stored.snapshot().unwrap().snapshot().arrow_schema();
     let columns: Vec<datafusion::arrow::array::ArrayRef> = vec![
-        Arc::new(datafusion::arrow::array::Int32Array::from(vec![1999])),
+        Arc::new(datafusion::arrow::array::Int32Array::from(vec![2021])),
         Arc::new(datafusion::arrow::array::Int32Array::from(vec![1])),
         Arc::new(datafusion::arrow::array::Int64Array::from(vec![1])),
         Arc::new(datafusion::arrow::array::Int64Array::from(vec![1])),
@@ -221,10 +226,20 @@ async fn csvgate_check_recomputes_the_rollup_and_names_what_differs() {
     let wrong = check();
     assert_eq!(wrong.status.code(), Some(1), "{}", text(&wrong.stderr));
     assert!(
-        line(&wrong).contains("stored, 1999, 1, 1, 1, 7"),
+        line(&wrong).contains("(stored, 2021, 1, 1, 1, 7);"),
         "{}",
         line(&wrong)
     );
+    // Reports read the rollup: the group appended shows there, not in the full scan.
+    let q1 = |exact: &[&str]| {
+        let args = [
+            &["report", "q1", "--year", "2021", "--format", "csv"],
+            exact,
+        ]
+        .concat();
+        text(&csvgate(dir.path(), &args).stdout)
+    };
+    assert_ne!(q1(&[]), q1(&["--exact-scan"]));
 
     for file in
         std::fs::read_dir(dir.path().join("csvgate-data/warehouse/hired_employees")).unwrap()
@@ -251,10 +266,11 @@ async fn csvgate_check_recomputes_the_rollup_and_names_what_differs() {
     );
 }
 
-/// A rollup left behind its table (here by another process that keeps none) whose way forward
-/// crosses a data file vacuum deleted is recomputed from the rows instead.
+/// A rollup left behind its table (here by another process that keeps none) is brought up
+/// from the files the commits since changed; when its way forward crosses a data file vacuum
+/// deleted, it is recomputed from the rows instead.
 #[tokio::test]
-async fn a_rollup_behind_a_vacuumed_file_is_recomputed_from_the_rows() {
+async fn a_rollup_behind_is_caught_up_from_changed_files_or_recomputed_past_a_vacuum() {
     let sandbox = Sandbox::new();
     sandbox.ingest(&[&common::fixtures()]).await;
     the_stored_rollup_holds(&sandbox, "first load").await;
@@ -267,13 +283,25 @@ async fn a_rollup_behind_a_vacuumed_file_is_recomputed_from_the_rows() {
         target: Arc::new(keeps_none),
         after_load: None,
     });
-    let moved = employees(&sandbox, "hired_employees_moved.csv", 1, 300, 1);
-    let sources = [moved.to_str().unwrap().to_owned()];
-    other
-        .ingest(&sources, &IngestOptions::default())
-        .await
-        .unwrap();
+    let load_elsewhere = |name: &str, shift: u32| {
+        let moved = employees(&sandbox, name, 1, 300, shift);
+        let sources = [moved.to_str().unwrap().to_owned()];
+        let other = Arc::clone(&other);
+        async move {
+            other
+                .ingest(&sources, &IngestOptions::default())
+                .await
+                .unwrap()
+        }
+    };
     let rollup = &sandbox.target.rollups()[0];
+    // Behind by one replace: brought up from the files it changed.
+    load_elsewhere("hired_employees_moved.csv", 1).await;
+    let caught_up = sandbox.target.catch_up(rollup).await.unwrap().unwrap();
+    assert_eq!(caught_up.how, How::Incremental, "{caught_up:?}");
+    the_rollup_holds(&sandbox, "caught up from the files a replace changed").await;
+
+    load_elsewhere("hired_employees_moved_again.csv", 2).await;
     let behind = sandbox.target.check_rollup(rollup).await.unwrap().unwrap();
     assert!(behind.reflects < behind.current, "{behind:?}");
 
@@ -291,11 +319,9 @@ async fn a_rollup_behind_a_vacuumed_file_is_recomputed_from_the_rows() {
         ],
     );
     assert!(vacuum.status.success(), "{}", text(&vacuum.stderr));
-    let caught_up = sandbox.target.catch_up(rollup).await.unwrap();
-    assert!(
-        caught_up > Some(behind.current),
-        "vacuum commits too: {caught_up:?}"
-    );
+    let caught_up = sandbox.target.catch_up(rollup).await.unwrap().unwrap();
+    assert_eq!(caught_up.how, How::Recomputed, "{caught_up:?}");
+    assert!(caught_up.version > behind.current, "vacuum commits too");
     the_rollup_holds(&sandbox, "caught up across a vacuumed file").await;
 }
 
@@ -317,6 +343,22 @@ fn a_kill_between_the_data_commit_and_the_rollups_leaves_them_consistent() {
     let mut child = common::spawn_paused_at(&mut load, csvgate::fault::ROLLUP_BEFORE_COMMIT);
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
+    let rollup_log = dir
+        .path()
+        .join("csvgate-data/warehouse/_csvgate_rollup_hires_by_quarter/_delta_log");
+    let commits = || {
+        (std::fs::read_dir(&rollup_log).unwrap())
+            .filter(|entry| {
+                entry
+                    .as_ref()
+                    .unwrap()
+                    .path()
+                    .extension()
+                    .is_some_and(|e| e == "json")
+            })
+            .count()
+    };
+    assert_eq!(commits(), 1, "the rollup of the first load only");
 
     let checked = csvgate(dir.path(), &["check", "--format", "csv"]);
     assert_eq!(checked.status.code(), Some(0), "{}", text(&checked.stdout));
@@ -331,6 +373,28 @@ fn a_kill_between_the_data_commit_and_the_rollups_leaves_them_consistent() {
     let from_rollup = q2(&[]);
     assert!(from_rollup.lines().count() > 2, "{from_rollup}");
     assert_eq!(from_rollup, q2(&["--exact-scan"]));
+    assert_eq!(commits(), 2, "the report brought the rollup up to date");
     let checked = csvgate(dir.path(), &["check", "--format", "csv"]);
     assert_eq!(checked.status.code(), Some(0), "{}", text(&checked.stdout));
+}
+
+/// `rollups = false` keeps none: loads store no rollup, and reports scan the rows.
+#[tokio::test]
+async fn with_rollups_off_none_is_kept() {
+    let sandbox = Sandbox::with_config(|config| config.set(Key::Rollups, "false"));
+    sandbox.ingest(&[&common::fixtures()]).await;
+    assert!(sandbox.target.rollups().is_empty());
+    let stored = sandbox.path("warehouse/_csvgate_rollup_hires_by_quarter");
+    assert!(!stored.exists(), "{stored:?}");
+    let engines = Engines {
+        warehouse: sandbox.target.clone(),
+        mysql: None,
+        ballista: None,
+        reports: Arc::new(Catalog::built_in()),
+    };
+    for report in [Report::Q1, Report::Q2] {
+        let answer = engines.answer(report, 2021, None, Scan::Rollups).await;
+        let exact = engines.answer(report, 2021, None, Scan::Exact).await;
+        assert_eq!(answer.unwrap(), exact.unwrap(), "{report:?} over the rows");
+    }
 }

@@ -59,6 +59,9 @@ settings! {
     /// With a MySQL target, also keep the Delta warehouse loaded from the same rows.
     MirrorParquet = Setting::new("mirror_parquet", BOOL).env("CSVGATE_MIRROR_PARQUET")
         .flag("mirror-parquet").default(|| "false".into());
+    /// Keep the rollups (the built-in ones and the queries folder's) in step with every load,
+    /// for reports to read; `false`: none is kept, and reports scan the rows.
+    Rollups = Setting::new("rollups", BOOL).env("CSVGATE_ROLLUPS").default(|| "true".into());
     /// SSM Parameter Store path of the MySQL target's host, port, name, user and password
     /// (`/globant/db`), for what `target` and `target_password` leave unset.
     SsmPrefix = Setting::new("ssm_prefix", TEXT).env("CSVGATE_SSM_PREFIX").flag("ssm-prefix");

@@ -78,7 +78,10 @@ impl Deployment {
         let buckets = Buckets::open(names, &config.s3())?;
         let dictionary = config.dictionary()?;
         let queries = config.get(Key::Queries).map(std::path::Path::new);
-        let rollups = Rollup::all(&dictionary, queries)?;
+        let rollups = match config.enabled(Key::Rollups) {
+            true => Rollup::all(&dictionary, queries)?,
+            false => Vec::new(),
+        };
         let warehouse = DeltaTarget::new(buckets.warehouse.clone(), Arc::clone(&dictionary))
             .with_rollups(rollups.into());
         let mysql = mysql_target(&config, Arc::clone(&dictionary))?;

@@ -66,6 +66,9 @@ const BUILT_IN: [(&str, &str, &str); 6] = [
     ),
 ];
 
+/// Words of a report's query string that are not parameters.
+const RESERVED_PARAMS: [&str; 2] = ["engine", "exact"];
+
 /// What ends the stem of a report's file that reads rollups.
 pub const ROLLUP_SUFFIX: &str = ".rollup";
 
@@ -201,6 +204,14 @@ impl Catalog {
             )));
         }
         let (title, params) = header(text).map_err(refused)?;
+        if let Some(taken) =
+            (params.iter()).find(|param| RESERVED_PARAMS.contains(&param.name.as_str()))
+        {
+            return Err(refused(format!(
+                "parameter {} is taken: `engine` and `exact` choose how any report is answered",
+                taken.name
+            )));
+        }
         let report = self
             .reports
             .entry(name.to_owned())
@@ -322,5 +333,8 @@ mod tests {
             ("datafusion/orders_per_day.rollup.sql", other_params),
         ]);
         assert!(twins.contains("parameters differ"), "{twins}");
+        let exact = "-- Orders per day.\n-- @param exact text\nSELECT 1";
+        let taken = refused(&[("datafusion/orders_per_day.sql", exact)]);
+        assert!(taken.contains("parameter exact is taken"), "{taken}");
     }
 }

@@ -38,13 +38,36 @@ impl Engines {
     ) -> Result<&'a str, ReportError> {
         if scan == Scan::Rollups
             && let Some(sql) = report.datafusion_from_rollups.as_deref()
-            && self.warehouse.register_rollups(ctx).await?
         {
-            return Ok(sql);
+            let tables = read_tables(ctx, sql)?;
+            let registered = self.warehouse.register_rollups(ctx, &tables).await;
+            // A rollup the deployment does not keep (`rollups = false`) is no table either.
+            if registered
+                && tables
+                    .iter()
+                    .all(|name| ctx.table_exist(name.as_str()).unwrap_or(false))
+            {
+                return Ok(sql);
+            }
         }
         (report.datafusion.as_deref()).ok_or_else(|| ReportError::NotInEngine {
             report: report.name.clone(),
             engine: "datafusion",
         })
     }
+}
+
+/// The tables `sql` reads (not its `WITH` names).
+fn read_tables(ctx: &SessionContext, sql: &str) -> Result<Vec<String>, ReportError> {
+    let state = ctx.state();
+    let statement = state
+        .sql_to_statement(sql, &datafusion::config::Dialect::Generic)
+        .map_err(Box::new)?;
+    let references = state
+        .resolve_table_references(&statement)
+        .map_err(Box::new)?;
+    Ok(references
+        .iter()
+        .map(|reference| reference.table().to_owned())
+        .collect())
 }

@@ -11,7 +11,7 @@
 //!
 //! Anything else is refused by name: a `WHERE` (a rollup counts every row; filter in the report
 //! that reads it), `HAVING`, a join, `ORDER BY`, `LIMIT`, `DISTINCT`, a window, a volatile
-//! expression (`random()`, `now()`), `MIN`/`MAX` (the extreme a replaced row held is not known
+//! or stable expression (`random()`, `now()`), `MIN`/`MAX` (the extreme a replaced row held is not known
 //! without a scan), a sum of floating-point values (adding and subtracting drifts).
 
 use std::sync::Arc;
@@ -21,7 +21,7 @@ use datafusion::catalog::MemTable;
 use datafusion::common::Column;
 use datafusion::common::tree_node::TreeNode;
 use datafusion::logical_expr::expr::AggregateFunction;
-use datafusion::logical_expr::{Aggregate, Expr, LogicalPlan, Projection};
+use datafusion::logical_expr::{Aggregate, Expr, LogicalPlan, Projection, Volatility};
 use datafusion::prelude::SessionContext;
 use datafusion::scalar::ScalarValue;
 
@@ -31,7 +31,7 @@ use crate::dictionary::{ColumnKind, Dictionary};
 /// What a declaration's plan says, once it has the rollup's shape.
 pub(super) struct Declared {
     pub table: String,
-    /// The names of the group columns, in the order they are selected.
+    /// The names of the group columns, in `GROUP BY` order.
     pub groups: Vec<String>,
     pub measures: Vec<Measure>,
     /// The columns as selected, every one nullable: what the rollup is stored as, whichever
@@ -132,9 +132,15 @@ fn check_groups(aggregate: &Aggregate) -> Result<(), String> {
                 "grouping sets, ROLLUP and CUBE are refused: declare one rollup per grouping",
             );
         }
-        if group.is_volatile() {
+        // Volatile (`random()`) or stable (`now()`): either may give the same row another
+        // group next time, where its count could not be found again.
+        let changing = group.exists(|expr| {
+            Ok(matches!(expr, Expr::ScalarFunction(call)
+                if call.func.signature().volatility != Volatility::Immutable))
+        });
+        if group.is_volatile() || changing.unwrap_or(true) {
             return refused(
-                "it is volatile (it may give another value for the same row), so a replaced row's group could not be found again",
+                "it may give the same row another value another time (random(), now()), so a replaced row's group could not be found again",
             );
         }
         let has_subquery = group.exists(|expr| {

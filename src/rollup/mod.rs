@@ -4,8 +4,9 @@
 //! A rollup is declared in `rollups/<name>.sql` of a queries folder, beside the engines'
 //! folders (the HR one, `hires_by_quarter`, is built in): DataFusion SQL over one table of the
 //! contract, of the one shape [`declare`] accepts. Its groups change by addition: a load adds
-//! the counts of its new rows and subtracts those of the rows they replace, so csvgate never
-//! rescans the table to keep it, and `csvgate check` recomputes it from the rows to prove it.
+//! the counts of its new rows and subtracts those of the rows they replace, so csvgate
+//! rescans the table only when what changed can no longer be read (a vacuumed file), and
+//! `csvgate check` recomputes it from the rows to prove it.
 
 mod declare;
 pub mod merge;

@@ -74,12 +74,13 @@ fn every_other_shape_is_refused_by_what_it_has() {
         (format!("SELECT department_id, COUNT(*) AS n, AVG(job_id) AS a {from} GROUP BY department_id"), "divide in the report"),
         (format!("SELECT department_id, COUNT(DISTINCT job_id) AS n {from} GROUP BY department_id"), "DISTINCT"),
         (format!("SELECT department_id, COUNT(job_id) AS n {from} GROUP BY department_id"), "COUNT(*)"),
-        (format!("SELECT random() > 0.5 AS coin, COUNT(*) AS n {from} GROUP BY 1"), "volatile"),
+        (format!("SELECT random() > 0.5 AS coin, COUNT(*) AS n {from} GROUP BY 1"), "another time"),
+        (format!("SELECT datetime > now() AS recent, COUNT(*) AS n {from} GROUP BY 1"), "another time"),
         (format!("SELECT department_id, COUNT(*) + 1 AS n {from} GROUP BY department_id"), "as it is"),
         (format!("SELECT department_id % 2, COUNT(*) AS n {from} GROUP BY department_id % 2"), "name each column"),
         (format!("SELECT job_id, COUNT(*) AS n {from} GROUP BY department_id, job_id"), "not selected"),
         (format!("SELECT department_id, COUNT(*) AS n {from} GROUP BY ROLLUP (department_id)"), "grouping sets"),
-        (format!("SELECT department_id, COUNT(*) AS n, SUM(name) AS s {from} GROUP BY department_id"), "sum"),
+        (format!("SELECT department_id, COUNT(*) AS n, SUM(job_id * 2) AS s {from} GROUP BY department_id"), "sum one column as it is"),
         ("SELECT id, COUNT(*) AS n FROM nowhere GROUP BY id".into(), "nowhere"),
     ];
     for (sql, said) in cases {

@@ -10,6 +10,10 @@
 //! rollup reflecting an older version: readers see that and catch it up first, so a rollup is
 //! never read for a version it does not reflect.
 
+mod read;
+
+pub use read::RollupCheck;
+
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -38,11 +42,30 @@ pub fn folder(rollup: &Rollup) -> String {
     format!("_csvgate_rollup_{}", rollup.name)
 }
 
-/// The application transaction of a rollup's commits. It names the declaration's hash, so a
-/// changed declaration finds no version and is recomputed.
+/// The application transaction of a rollup's commits. It names a hash of the declaration and
+/// of the columns it makes, so a changed declaration, or a column type the contract changed,
+/// finds no version and is recomputed.
 fn app_id(rollup: &Rollup) -> String {
-    let hash = crate::sink::sha256_hex(&rollup.sql);
+    let hash = crate::sink::sha256_hex(&format!("{}\n{:?}", rollup.sql, rollup.schema));
     format!("csvgate-rollup:{}", &hash[..16])
+}
+
+/// What a catch-up came to: the table version the rollup now reflects, and how.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CaughtUp {
+    pub version: u64,
+    pub how: How,
+}
+
+/// How a rollup was brought to its table's version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum How {
+    /// It already reflected it.
+    UpToDate,
+    /// From the files the commits since added and removed.
+    Incremental,
+    /// From every row of the table.
+    Recomputed,
 }
 
 /// The data files a range of commits added and removed, each counted once: a file added and
@@ -56,16 +79,31 @@ struct Changes {
 impl DeltaTarget {
     /// The version of its table `rollup` reflects as stored; `None` when never stored.
     pub async fn rollup_version(&self, rollup: &Rollup) -> Result<Option<u64>, SinkError> {
-        let version = self
-            .marker_version(&folder(rollup), &app_id(rollup))
-            .await?;
-        Ok(version.map(|version| version as u64))
+        let stored = self.open(&folder(rollup)).await?;
+        self.reflected(rollup, &stored).await
     }
 
-    /// Brings `rollup` to the current version of its table; that version, or `None` when the
+    /// The version of its table the rollup reflects in the snapshot `stored` is at, so the
+    /// groups read from that snapshot and the version go together.
+    async fn reflected(
+        &self,
+        rollup: &Rollup,
+        stored: &DeltaTable,
+    ) -> Result<Option<u64>, SinkError> {
+        if stored.version().is_none() {
+            return Ok(None);
+        }
+        let error = self.error(&folder(rollup));
+        let snapshot = stored.snapshot().map_err(&error)?;
+        let (log, app_id) = (stored.log_store(), app_id(rollup));
+        let version = snapshot.transaction_version(log.as_ref(), &app_id).await;
+        Ok(version.map_err(error)?.map(|version| version as u64))
+    }
+
+    /// Brings `rollup` to the current version of its table, or says why not: `None` when the
     /// table was never loaded. Another process bringing it up at the same time makes one of
     /// the two commits conflict, and that one tries again on what the other stored.
-    pub async fn catch_up(&self, rollup: &Rollup) -> Result<Option<u64>, SinkError> {
+    pub async fn catch_up(&self, rollup: &Rollup) -> Result<Option<CaughtUp>, SinkError> {
         let mut attempt = 1;
         loop {
             match self.catch_up_once(rollup).await {
@@ -89,28 +127,46 @@ impl DeltaTarget {
         }
     }
 
-    async fn catch_up_once(&self, rollup: &Rollup) -> Result<Option<u64>, SinkError> {
+    async fn catch_up_once(&self, rollup: &Rollup) -> Result<Option<CaughtUp>, SinkError> {
         let table = self.open(&rollup.table).await?;
         let Some(version) = table.version() else {
             return Ok(None);
         };
         let stored = self.open(&folder(rollup)).await?;
-        let reflected = self.rollup_version(rollup).await?;
-        let groups = match reflected {
-            Some(reflected) if reflected == version => return Ok(Some(version)),
-            Some(reflected) if reflected < version => {
-                match self
-                    .incrementally(rollup, &table, &stored, reflected)
-                    .await?
-                {
-                    Some(groups) => groups,
-                    None => self.recomputed(rollup, &table).await?,
-                }
+        let (how, groups) = match self.reflected(rollup, &stored).await? {
+            Some(reflected) if reflected == version => {
+                return Ok(Some(CaughtUp {
+                    version,
+                    how: How::UpToDate,
+                }));
             }
-            _ => self.recomputed(rollup, &table).await?,
+            Some(reflected) if reflected < version => {
+                self.from(rollup, &table, &stored, reflected).await?
+            }
+            _ => (How::Recomputed, self.recomputed(rollup, &table).await?),
         };
         self.store_rollup(rollup, stored, groups, version).await?;
-        Ok(Some(version))
+        Ok(Some(CaughtUp { version, how }))
+    }
+
+    /// The groups at `table`'s version from those stored for `reflected`: incrementally, else
+    /// recomputed (a log or a removed file gone, or the changes unreadable: logged, since the
+    /// rows are still there to recompute from).
+    async fn from(
+        &self,
+        rollup: &Rollup,
+        table: &DeltaTable,
+        stored: &DeltaTable,
+        reflected: u64,
+    ) -> Result<(How, Vec<RecordBatch>), SinkError> {
+        match self.incrementally(rollup, table, stored, reflected).await {
+            Ok(Some(groups)) => return Ok((How::Incremental, groups)),
+            Ok(None) => {}
+            Err(error) => {
+                tracing::warn!(rollup = rollup.name, %error, "the changes since the rollup's version could not be applied: recomputing it")
+            }
+        }
+        Ok((How::Recomputed, self.recomputed(rollup, table).await?))
     }
 
     /// The rollup's groups from the rows of the version `table` is at.
@@ -311,80 +367,5 @@ impl DeltaTarget {
             .map_err(self.error(&name))?;
         self.keep(&name, &written);
         Ok(())
-    }
-}
-
-/// A stored rollup checked against the rows: what `csvgate check` reports.
-#[derive(Debug)]
-pub struct RollupCheck {
-    /// The version of its table the stored rollup reflects, which it was recomputed at.
-    pub reflects: u64,
-    /// The table's current version (a rollup behind it is caught up by its next reader).
-    pub current: u64,
-    /// How many groups it stores.
-    pub groups: usize,
-    /// The groups that differ, with a first column `side` ([`merge::differences`]); none when
-    /// the rollup is right.
-    pub differences: Vec<RecordBatch>,
-}
-
-impl DeltaTarget {
-    /// `rollup` as stored against the same rollup recomputed from the rows of the version it
-    /// reflects (time travel: a rollup behind its table is checked at its own version);
-    /// `None` when it was never stored.
-    pub async fn check_rollup(&self, rollup: &Rollup) -> Result<Option<RollupCheck>, SinkError> {
-        let stored = self.open(&folder(rollup)).await?;
-        let Some(reflects) = self.rollup_version(rollup).await? else {
-            return Ok(None);
-        };
-        let mut table = self.open(&rollup.table).await?;
-        let current = table.version().unwrap_or_default();
-        if reflects != current {
-            table
-                .load_version(reflects)
-                .await
-                .map_err(self.error(&rollup.table))?;
-        }
-        let recomputed = self.recomputed(rollup, &table).await?;
-        let stored = self.stored_groups(rollup, &stored).await?;
-        let groups = stored.iter().map(RecordBatch::num_rows).sum();
-        let differences = merge::differences(rollup, stored, recomputed).await;
-        let differences = differences.map_err(self.query_error(&folder(rollup)))?;
-        Ok(Some(RollupCheck {
-            reflects,
-            current,
-            groups,
-            differences: differences
-                .into_iter()
-                .filter(|batch| batch.num_rows() > 0)
-                .collect(),
-        }))
-    }
-
-    /// Registers in `ctx`, under its name, every rollup brought up to date with its table;
-    /// whether all of them were (a failure is logged: the caller scans instead).
-    pub async fn register_rollups(&self, ctx: &SessionContext) -> Result<bool, SinkError> {
-        for rollup in self.rollups.iter() {
-            match self.catch_up(rollup).await {
-                Ok(Some(_)) => {}
-                Ok(None) => return Ok(false),
-                Err(error) => {
-                    tracing::warn!(rollup = rollup.name, %error, "the rollup could not be brought up to date: scanning the rows");
-                    return Ok(false);
-                }
-            }
-            let name = folder(rollup);
-            let stored = self.open(&name).await?;
-            stored
-                .update_datafusion_session(&ctx.state())
-                .map_err(self.error(&name))?;
-            let provider = stored
-                .table_provider()
-                .await
-                .map_err(self.query_error(&name))?;
-            ctx.register_table(rollup.name.as_str(), provider)
-                .map_err(self.query_error(&name))?;
-        }
-        Ok(true)
     }
 }

@@ -216,7 +216,8 @@ impl DeltaTarget {
     }
 
     /// The files the commits after `from` up to `to` added and removed, as changes of data;
-    /// `None` when one commit's log is gone or adds a file with a deletion vector.
+    /// `None` when one commit's log is gone, changes the schema or protocol, or adds or
+    /// removes a file with a deletion vector.
     async fn changes(
         &self,
         rollup: &Rollup,
@@ -234,7 +235,11 @@ impl DeltaTarget {
             let actions = deltalake::logstore::get_actions(version, &log).map_err(&error)?;
             for action in actions {
                 match action {
+                    // Files read as plain Parquet by the table's current schema would be
+                    // misread past a schema or protocol change, or with a deletion vector.
+                    Action::Metadata(_) | Action::Protocol(_) => return Ok(None),
                     Action::Add(add) if add.deletion_vector.is_some() => return Ok(None),
+                    Action::Remove(remove) if remove.deletion_vector.is_some() => return Ok(None),
                     Action::Add(add) if add.data_change => {
                         changes.added.insert(add.path);
                     }

@@ -121,3 +121,46 @@ fn a_rollup_named_like_a_table_or_a_built_in_is_refused() {
     let names: Vec<_> = all.iter().map(|rollup| rollup.name.as_str()).collect();
     assert_eq!(names, ["hires_by_quarter", "by_department"]);
 }
+
+/// A sum the stored decimal cannot hold fails the update instead of storing NULL.
+#[tokio::test]
+async fn a_sum_past_its_stored_precision_is_an_error_not_a_null() {
+    use datafusion::arrow::array::{Decimal128Array, Int64Array, RecordBatch};
+    use datafusion::arrow::datatypes::{DataType, Field, Schema};
+    use std::sync::Arc;
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("g", DataType::Int64, true),
+        Field::new("n", DataType::Int64, true),
+        Field::new("total", DataType::Decimal128(3, 0), true),
+    ]));
+    let measure = |name: &str, kind| Measure {
+        name: name.into(),
+        kind,
+    };
+    let rollup = Rollup {
+        name: "totals".into(),
+        table: "orders".into(),
+        sql: String::new(),
+        groups: vec!["g".into()],
+        measures: vec![
+            measure("n", MeasureKind::Count),
+            measure("total", MeasureKind::Sum),
+        ],
+        schema: Arc::clone(&schema),
+    };
+    let group = |total: i128| {
+        let total = Decimal128Array::from(vec![total]).with_precision_and_scale(3, 0);
+        let columns: Vec<datafusion::arrow::array::ArrayRef> = vec![
+            Arc::new(Int64Array::from(vec![1])),
+            Arc::new(Int64Array::from(vec![1])),
+            Arc::new(total.unwrap()),
+        ];
+        RecordBatch::try_new(Arc::clone(&schema), columns).unwrap()
+    };
+    let fits = merge::apply(&rollup, vec![group(500)], vec![group(200)], vec![]).await;
+    let fits = fits.unwrap();
+    let total = fits[0].column(2).as_any().downcast_ref::<Decimal128Array>();
+    assert_eq!(total.unwrap().value(0), 700);
+    let past = merge::apply(&rollup, vec![group(900)], vec![group(200)], vec![]).await;
+    assert!(past.is_err(), "{past:?}");
+}

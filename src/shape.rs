@@ -8,18 +8,39 @@
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, RecordBatch, RecordBatchOptions, new_null_array};
-use datafusion::arrow::compute::cast;
+use datafusion::arrow::compute::{CastOptions, cast_with_options};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::error::ArrowError;
 
 /// `batch` with each column cast to the type of the schema's field at the same position and
 /// renamed after it.
 pub fn to_schema(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, ArrowError> {
+    cast_to(batch, schema, &CastOptions::default())
+}
+
+/// Like [`to_schema`], but a value the field's type cannot hold (a sum past a decimal's
+/// precision) is an error instead of a NULL.
+pub fn to_schema_strictly(
+    batch: &RecordBatch,
+    schema: &SchemaRef,
+) -> Result<RecordBatch, ArrowError> {
+    let strict = CastOptions {
+        safe: false,
+        ..CastOptions::default()
+    };
+    cast_to(batch, schema, &strict)
+}
+
+fn cast_to(
+    batch: &RecordBatch,
+    schema: &SchemaRef,
+    options: &CastOptions,
+) -> Result<RecordBatch, ArrowError> {
     let columns = batch
         .columns()
         .iter()
         .zip(schema.fields())
-        .map(|(column, field)| cast_column(column, field.data_type()))
+        .map(|(column, field)| cast_column(column, field.data_type(), options))
         .collect::<Result<Vec<_>, _>>()?;
     RecordBatch::try_new(Arc::clone(schema), columns)
 }
@@ -46,7 +67,11 @@ pub fn to_schema_by_name_or_null(
     let rows = batch.num_rows();
     let columns = (schema.fields().iter())
         .map(|field| match batch.schema().index_of(field.name()) {
-            Ok(index) => cast_column(batch.column(index), field.data_type()),
+            Ok(index) => cast_column(
+                batch.column(index),
+                field.data_type(),
+                &CastOptions::default(),
+            ),
             Err(_) if field.is_nullable() => Ok(new_null_array(field.data_type(), rows)),
             Err(missing) => Err(missing),
         })
@@ -58,11 +83,12 @@ pub fn to_schema_by_name_or_null(
 fn cast_column(
     column: &ArrayRef,
     to: &datafusion::arrow::datatypes::DataType,
+    options: &CastOptions,
 ) -> Result<ArrayRef, ArrowError> {
     if column.data_type() == to {
         Ok(Arc::clone(column))
     } else {
-        cast(column.as_ref(), to)
+        cast_with_options(column.as_ref(), to, options)
     }
 }
 

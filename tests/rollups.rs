@@ -25,12 +25,7 @@ use datafusion::arrow::util::pretty::pretty_format_batches;
 /// Q1 and Q2 read from it answer as the full scan does, cell by cell.
 async fn the_rollup_holds(sandbox: &Sandbox, when: &str) -> usize {
     let groups = the_stored_rollup_holds(sandbox, when).await;
-    let engines = Engines {
-        warehouse: sandbox.target.clone(),
-        mysql: None,
-        ballista: None,
-        reports: Arc::new(Catalog::built_in()),
-    };
+    let engines = warehouse_engines(sandbox);
     let ctx = sandbox.target.session().await.unwrap();
     assert!(
         (sandbox.target)
@@ -47,6 +42,16 @@ async fn the_rollup_holds(sandbox: &Sandbox, when: &str) -> usize {
         }
     }
     groups
+}
+
+/// The sandbox's warehouse as the engine of the built-in reports.
+fn warehouse_engines(sandbox: &Sandbox) -> Engines {
+    Engines {
+        warehouse: sandbox.target.clone(),
+        mysql: None,
+        ballista: None,
+        reports: Arc::new(Catalog::built_in()),
+    }
 }
 
 /// The stored rollup reflects the table's current version and equals the recomputed one.
@@ -386,12 +391,7 @@ async fn with_rollups_off_none_is_kept() {
     assert!(sandbox.target.rollups().is_empty());
     let stored = sandbox.path("warehouse/_csvgate_rollup_hires_by_quarter");
     assert!(!stored.exists(), "{stored:?}");
-    let engines = Engines {
-        warehouse: sandbox.target.clone(),
-        mysql: None,
-        ballista: None,
-        reports: Arc::new(Catalog::built_in()),
-    };
+    let engines = warehouse_engines(&sandbox);
     for report in [Report::Q1, Report::Q2] {
         let answer = engines.answer(report, 2021, None, Scan::Rollups).await;
         let exact = engines.answer(report, 2021, None, Scan::Exact).await;

@@ -5,7 +5,6 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::compute::{CastOptions, cast_with_options};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::catalog::{MemTable, TableProvider};
 use datafusion::error::DataFusionError;
@@ -97,16 +96,8 @@ fn table(rollup: &Rollup, groups: Vec<RecordBatch>) -> Result<Arc<MemTable>, Dat
 /// `batches` cast to the rollup's stored schema. A value the stored type cannot hold (a sum
 /// past its decimal's precision) is an error, never a NULL that would read as no value.
 fn shaped(rollup: &Rollup, batches: Vec<RecordBatch>) -> Result<Vec<RecordBatch>, DataFusionError> {
-    let options = CastOptions {
-        safe: false,
-        ..CastOptions::default()
-    };
-    let shape = |batch: &RecordBatch| {
-        let columns = (batch.columns().iter().zip(rollup.schema.fields()))
-            .map(|(column, field)| cast_with_options(column, field.data_type(), &options))
-            .collect::<Result<Vec<_>, _>>()?;
-        RecordBatch::try_new(Arc::clone(&rollup.schema), columns)
-    };
-    let shaped = batches.iter().map(shape).collect::<Result<_, _>>();
-    shaped.map_err(DataFusionError::from)
+    (batches.iter())
+        .map(|batch| crate::shape::to_schema_strictly(batch, &rollup.schema))
+        .collect::<Result<_, _>>()
+        .map_err(DataFusionError::from)
 }

@@ -77,12 +77,6 @@ struct Changes {
 }
 
 impl DeltaTarget {
-    /// The version of its table `rollup` reflects as stored; `None` when never stored.
-    pub async fn rollup_version(&self, rollup: &Rollup) -> Result<Option<u64>, SinkError> {
-        let stored = self.open(&folder(rollup)).await?;
-        self.reflected(rollup, &stored).await
-    }
-
     /// The version of its table the rollup reflects in the snapshot `stored` is at, so the
     /// groups read from that snapshot and the version go together.
     async fn reflected(
@@ -274,12 +268,7 @@ impl DeltaTarget {
             match location.store.head(&path).await {
                 Ok(_) => {}
                 Err(datafusion::object_store::Error::NotFound { .. }) => return Ok(false),
-                Err(source) => {
-                    return Err(SinkError::Store(crate::store::StoreError::Object {
-                        location: format!("{}{file}", location.url),
-                        source,
-                    }));
-                }
+                Err(source) => return Err(location.object_error(file, source).into()),
             }
         }
         Ok(true)

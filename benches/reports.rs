@@ -31,10 +31,13 @@ fn prepare(
 ) -> (DeltaTarget, Option<MysqlTarget>) {
     runtime.block_on(async {
         if let Ok(warehouse) = std::env::var("CSVGATE_BENCH_WAREHOUSE") {
-            let mysql = std::env::var("CSVGATE_BENCH_MYSQL_DB").ok().map(|url| MysqlTarget::new(&url, None, Arc::new(Dictionary::hr())).expect("bench MySQL URL"));
-            let rollups = Rollup::all(&Dictionary::hr(), None).expect("the built-in rollup");
+            let rollups: Arc<[Rollup]> = Rollup::all(&Dictionary::hr(), None).expect("the built-in rollup").into();
+            let mysql = std::env::var("CSVGATE_BENCH_MYSQL_DB").ok().map(|url| {
+                let target = MysqlTarget::new(&url, None, Arc::new(Dictionary::hr())).expect("bench MySQL URL");
+                target.with_rollups(Arc::clone(&rollups)).expect("MySQL keeps the built-in rollup")
+            });
             let delta = DeltaTarget::new(Location::parse(&warehouse, false).expect("bench warehouse"), Arc::new(Dictionary::hr()));
-            return (delta.with_rollups(rollups.into()), mysql);
+            return (delta.with_rollups(rollups), mysql);
         }
         let mut config = Config::in_folder(scratch);
         if let Ok(server) = std::env::var("CSVGATE_BENCH_MYSQL") {
@@ -85,6 +88,32 @@ fn bench(c: &mut Criterion) {
         if let Some(mysql) = &mysql {
             group.bench_function(format!("{report:?}/mariadb"), |b| {
                 b.iter(|| runtime.block_on(report.mysql(mysql, 2021)).expect("answer"))
+            });
+            let from_rollup = Engines {
+                mysql: Some(mysql.clone()),
+                ..engines.clone()
+            };
+            let text = engines
+                .reports
+                .get(&format!("{report:?}").to_lowercase())
+                .expect("an HR report");
+            let text = text
+                .mysql_from_rollups
+                .as_deref()
+                .expect("read from the rollup");
+            assert!(
+                runtime
+                    .block_on(mysql.rollups_readable(text))
+                    .expect("MariaDB"),
+                "the rollup is stored"
+            );
+            // End to end: the rollup's record checked, the .rollup.sql text run.
+            group.bench_function(format!("{report:?}/mariadb_rollup"), |b| {
+                b.iter(|| {
+                    let answer =
+                        from_rollup.answer(report, 2021, Some(Engine::Mysql), Scan::Rollups);
+                    runtime.block_on(answer).expect("answer")
+                })
             });
         }
         #[cfg(feature = "ballista")]

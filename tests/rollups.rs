@@ -6,8 +6,6 @@
 
 mod common;
 
-use std::fmt::Write;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use common::Sandbox;
@@ -72,22 +70,6 @@ async fn the_stored_rollup_holds(sandbox: &Sandbox, when: &str) -> usize {
     check.groups
 }
 
-/// `count` employees from id `first` on, hired on `day` of 2021 and later years in turn,
-/// spread over departments and jobs: with ids of loaded rows, they move their counts.
-fn employees(sandbox: &Sandbox, name: &str, first: u32, count: u32, shift: u32) -> PathBuf {
-    let mut lines = String::new();
-    for id in first..first + count {
-        let (year, month) = (2020 + (id + shift) % 3, 1 + (id * 5 + shift) % 12);
-        let (department, job) = (1 + (id + shift) % 12, 1 + (id * 7 + shift) % 183);
-        writeln!(
-            lines,
-            "{id},Moved {id},{year}-{month:02}-15T12:00:00Z,{department},{job}"
-        )
-        .unwrap();
-    }
-    sandbox.file(&format!("landing/{name}"), lines.as_bytes())
-}
-
 #[tokio::test]
 async fn the_rollup_equals_the_rows_after_every_kind_of_change() {
     let sandbox = Sandbox::new();
@@ -96,11 +78,11 @@ async fn the_rollup_equals_the_rows_after_every_kind_of_change() {
     let groups = the_rollup_holds(&sandbox, "first load").await;
     assert!(groups > 100, "{groups} groups from 1,999 hires");
 
-    let moved = employees(&sandbox, "hired_employees_moved.csv", 1, 300, 1);
+    let moved = sandbox.moved_employees("hired_employees_moved.csv", 1, 300, 1);
     sandbox.ingest(&[&moved]).await;
     the_rollup_holds(&sandbox, "300 hires moved by a reload").await;
 
-    let mixed = employees(&sandbox, "hired_employees_mixed.csv", 1900, 300, 2);
+    let mixed = sandbox.moved_employees("hired_employees_mixed.csv", 1900, 300, 2);
     sandbox.ingest(&[&mixed]).await;
     the_rollup_holds(&sandbox, "100 hires moved and 200 new").await;
 
@@ -135,7 +117,7 @@ async fn the_rollup_equals_the_rows_after_every_kind_of_change() {
     let backed_up = cli(&["backup", "--table", "hired_employees"]);
     assert!(backed_up.status.success(), "{}", text(&backed_up.stderr));
     sandbox
-        .ingest(&[&employees(&sandbox, "hired_employees_after.csv", 10, 50, 3)])
+        .ingest(&[&sandbox.moved_employees("hired_employees_after.csv", 10, 50, 3)])
         .await;
     let restored = cli(&["restore", "hired_employees"]);
     assert!(restored.status.success(), "{}", text(&restored.stderr));
@@ -289,7 +271,7 @@ async fn a_rollup_behind_is_caught_up_from_changed_files_or_recomputed_past_a_va
         after_load: None,
     });
     let load_elsewhere = |name: &str, shift: u32| {
-        let moved = employees(&sandbox, name, 1, 300, shift);
+        let moved = sandbox.moved_employees(name, 1, 300, shift);
         let sources = [moved.to_str().unwrap().to_owned()];
         let other = Arc::clone(&other);
         async move {

@@ -1,4 +1,4 @@
--- csvgate MySQL/MariaDB schema, version 4.
+-- csvgate MySQL/MariaDB schema, version 5.
 -- Generated from the dictionary by `csvgate db ddl` (`csvgate db init` applies it; safe to run twice).
 -- Timestamps are DATETIME values in UTC.
 
@@ -55,8 +55,18 @@ CREATE TABLE IF NOT EXISTS csvgate_claims (
   expires_at DATETIME(6) NOT NULL
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 
+-- Rollups: each one is the table csvgate_rollup_<name>, created and recomputed by csvgate from
+-- its declaration (`db init`, or the first load after it changed); this table records which
+-- declaration each was computed by.
+CREATE TABLE IF NOT EXISTS csvgate_rollups (
+  name VARCHAR(64) NOT NULL PRIMARY KEY,
+  table_name VARCHAR(64) NOT NULL,
+  fingerprint CHAR(64) NOT NULL,
+  computed_at DATETIME(6) NOT NULL
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
 CREATE TABLE IF NOT EXISTS csvgate_schema (
   version INT NOT NULL PRIMARY KEY,
   applied_at DATETIME(6) NOT NULL
 ) ENGINE=InnoDB;
-INSERT IGNORE INTO csvgate_schema (version, applied_at) VALUES (4, UTC_TIMESTAMP(6));
+INSERT IGNORE INTO csvgate_schema (version, applied_at) VALUES (5, UTC_TIMESTAMP(6));

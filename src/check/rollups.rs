@@ -6,23 +6,36 @@ use datafusion::arrow::util::display::{ArrayFormatter, FormatOptions};
 
 use super::Outcome;
 use crate::dictionary::Table;
-use crate::report::Engines;
+use crate::report::{Chosen, Engine, Engines};
 use crate::rollup::Rollup;
 
 /// How many differing groups an outcome spells out.
 const SHOWN: usize = 5;
 
-/// Every rollup over `table` in the warehouse, checked; the second part says whether a check
-/// could not run (the rollup could not be read or recomputed).
-pub async fn check_rollups(engines: &Engines, table: &Table) -> Vec<(Outcome, bool)> {
-    let warehouse = &engines.warehouse;
+/// Every rollup over `table` in `engine`'s store (MySQL when it answers, else the
+/// warehouse), checked; the second part says whether a check could not run (the rollup could
+/// not be read or recomputed).
+pub async fn check_rollups(
+    engines: &Engines,
+    engine: Option<Engine>,
+    table: &Table,
+) -> Vec<(Outcome, bool)> {
+    let mysql = match engines.choose(engine) {
+        Ok(Chosen::Mysql(mysql)) => Some(mysql),
+        _ => None,
+    };
+    let rollups = match mysql {
+        Some(mysql) => mysql.rollups(),
+        None => engines.warehouse.rollups(),
+    };
     let mut outcomes = Vec::new();
-    for rollup in warehouse
-        .rollups()
-        .iter()
-        .filter(|rollup| rollup.table == table.name)
-    {
-        let checked = warehouse.check_rollup(rollup).await;
+    for rollup in rollups.iter().filter(|rollup| rollup.table == table.name) {
+        let checked = match mysql {
+            Some(mysql) => (mysql.check_rollup(rollup).await)
+                .map(|found| found.map(|differences| (None, differences))),
+            None => (engines.warehouse.check_rollup(rollup).await)
+                .map(|found| found.map(|check| (Some(check.reflects), check.differences))),
+        };
         let mut outcome = Outcome {
             table: table.name.clone(),
             rule: format!("rollup {}", rollup.name),
@@ -37,12 +50,12 @@ pub async fn check_rollups(engines: &Engines, table: &Table) -> Vec<(Outcome, bo
                 outcome.passed = true;
                 outcome.expected = "none stored yet: the next load or report computes it".into();
             }
-            Ok(Some(check)) => {
-                let differing: usize = check.differences.iter().map(RecordBatch::num_rows).sum();
+            Ok(Some((reflects, differences))) => {
+                let differing: usize = differences.iter().map(RecordBatch::num_rows).sum();
                 outcome.value = Some(differing as f64);
                 outcome.passed = differing == 0;
                 if differing > 0 {
-                    outcome.error = Some(described(rollup, check.reflects, &check.differences));
+                    outcome.error = Some(described(rollup, reflects, &differences));
                 }
             }
             Err(error) => {
@@ -55,10 +68,14 @@ pub async fn check_rollups(engines: &Engines, table: &Table) -> Vec<(Outcome, bo
     outcomes
 }
 
-/// The first differing groups: which side holds each, and its values.
-fn described(rollup: &Rollup, reflects: u64, differences: &[RecordBatch]) -> String {
+/// The first differing groups: which side holds each, and its values; `reflects` is the
+/// table version the stored groups are for, where the store has versions.
+fn described(rollup: &Rollup, reflects: Option<u64>, differences: &[RecordBatch]) -> String {
+    let version = reflects
+        .map(|v| format!("version {v} of "))
+        .unwrap_or_default();
     let mut lines = vec![format!(
-        "groups stored for version {reflects} of {} against those of its rows:",
+        "groups stored for {version}{} against those of its rows:",
         rollup.table
     )];
     let options = FormatOptions::default();

@@ -34,7 +34,9 @@ pub async fn run(context: &Context, args: CheckArgs) -> Result<ExitCode, CliErro
     for table in &tables {
         outcomes.extend(check::check_table(&deployment.engines, args.engine, table).await);
         outcomes.push(check::stored_rows(&deployment.engines, args.engine, table).await);
-        for (outcome, not_run) in check::check_rollups(&deployment.engines, table).await {
+        for (outcome, not_run) in
+            check::check_rollups(&deployment.engines, args.engine, table).await
+        {
             could_not_run += usize::from(not_run);
             outcomes.push(outcome);
         }

@@ -78,13 +78,16 @@ impl Deployment {
         let buckets = Buckets::open(names, &config.s3())?;
         let dictionary = config.dictionary()?;
         let queries = config.get(Key::Queries).map(std::path::Path::new);
-        let rollups = match config.enabled(Key::Rollups) {
-            true => Rollup::all(&dictionary, queries)?,
-            false => Vec::new(),
+        let rollups: Arc<[Rollup]> = match config.enabled(Key::Rollups) {
+            true => Rollup::all(&dictionary, queries)?.into(),
+            false => Arc::from([]),
         };
         let warehouse = DeltaTarget::new(buckets.warehouse.clone(), Arc::clone(&dictionary))
-            .with_rollups(rollups.into());
-        let mysql = mysql_target(&config, Arc::clone(&dictionary))?;
+            .with_rollups(Arc::clone(&rollups));
+        let mysql = match mysql_target(&config, Arc::clone(&dictionary))? {
+            Some(mysql) => Some(mysql.with_rollups(rollups)?),
+            None => None,
+        };
         let target: Arc<dyn Target> = match &mysql {
             None => Arc::new(warehouse.clone()),
             Some(mysql) if config.enabled(Key::MirrorParquet) => Arc::new(Mirrored {

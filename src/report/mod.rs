@@ -156,7 +156,10 @@ impl Engines {
             return Err(ReportError::Year(year));
         }
         match self.choose(engine)? {
-            Chosen::Mysql(mysql) => report.mysql(mysql, year).await,
+            Chosen::Mysql(mysql) => {
+                let sql = Engines::mysql_text(mysql, report.built_in(), scan).await?;
+                report.run_mysql(mysql, sql, year).await
+            }
             Chosen::Datafusion => {
                 let ctx = self.warehouse.session().await?;
                 let sql = self.datafusion_text(&ctx, report.built_in(), scan).await?;
@@ -204,7 +207,7 @@ impl Engines {
         };
         match self.choose(engine)? {
             Chosen::Mysql(mysql) => {
-                let sql = report.mysql.as_deref().ok_or_else(|| missing("mysql"))?;
+                let sql = Engines::mysql_text(mysql, report, scan).await?;
                 adhoc::mysql_bound(mysql, sql, bound).await
             }
             Chosen::Ballista => {
@@ -350,10 +353,20 @@ impl Report {
         Ok(concat_batches(&schema, &shaped)?)
     }
 
-    /// The answer for `year` from the MySQL target.
+    /// The answer for `year` from the MySQL target, over the rows.
     pub async fn mysql(self, target: &MysqlTarget, year: i32) -> Result<RecordBatch, ReportError> {
+        self.run_mysql(target, self.mysql_sql(), year).await
+    }
+
+    /// The answer for `year` from `sql`, one of its MySQL texts, run on `target`.
+    async fn run_mysql(
+        self,
+        target: &MysqlTarget,
+        sql: &str,
+        year: i32,
+    ) -> Result<RecordBatch, ReportError> {
         let year = Params::from(vec![("year", mysql_async::Value::from(year))]);
-        let rows: Vec<Row> = target.exec(self.mysql_sql(), year).await?;
+        let rows: Vec<Row> = target.exec(sql, year).await?;
         let schema = self.schema();
         let columns = schema
             .fields()

@@ -30,10 +30,12 @@ pub struct NamedReport {
     /// same answer (`<name>.rollup.sql` beside `<name>.sql`): what a report runs by default
     /// when the warehouse keeps the rollups up to date.
     pub datafusion_from_rollups: Option<String>,
+    /// The same in MySQL, over the rollups' tables (`csvgate_rollup_<name>`).
+    pub mysql_from_rollups: Option<String>,
 }
 
 /// The HR reports shipped with csvgate, by engine and name.
-const BUILT_IN: [(&str, &str, &str); 6] = [
+const BUILT_IN: [(&str, &str, &str); 8] = [
     (
         "datafusion",
         "q1_hires_by_quarter",
@@ -63,6 +65,16 @@ const BUILT_IN: [(&str, &str, &str); 6] = [
         "mysql",
         "q2_departments_above_mean",
         include_str!("../../queries/mysql/q2_departments_above_mean.sql"),
+    ),
+    (
+        "mysql",
+        "q1_hires_by_quarter.rollup",
+        include_str!("../../queries/mysql/q1_hires_by_quarter.rollup.sql"),
+    ),
+    (
+        "mysql",
+        "q2_departments_above_mean.rollup",
+        include_str!("../../queries/mysql/q2_departments_above_mean.rollup.sql"),
     ),
 ];
 
@@ -156,18 +168,22 @@ impl Catalog {
         Ok(catalog)
     }
 
-    /// Refuses a report read from rollups without its text over the rows, in `folder`.
+    /// Refuses a report read from rollups without its text over the rows in the same engine,
+    /// in `folder`.
     fn exact_twins(&self, folder: &Path) -> Result<(), ReportError> {
-        let lone = (self.reports.values())
-            .find(|report| report.datafusion_from_rollups.is_some() && report.datafusion.is_none());
+        let lone = self.reports.values().find_map(|report| {
+            match (&report.datafusion_from_rollups, &report.datafusion) {
+                (Some(_), None) => Some(("datafusion", report)),
+                _ => (report.mysql_from_rollups.is_some() && report.mysql.is_none())
+                    .then_some(("mysql", report)),
+            }
+        });
         match lone {
             None => Ok(()),
-            Some(report) => Err(ReportError::Catalog {
-                path: (folder
-                    .join("datafusion")
-                    .join(format!("{}.sql", report.name)))
-                .display()
-                .to_string(),
+            Some((engine, report)) => Err(ReportError::Catalog {
+                path: (folder.join(engine).join(format!("{}.sql", report.name)))
+                    .display()
+                    .to_string(),
                 reason: format!(
                     "missing: {name}{ROLLUP_SUFFIX}.sql reads rollups, and {name}.sql, over the rows, is what --exact-scan runs",
                     name = report.name
@@ -193,11 +209,6 @@ impl Catalog {
             Some(name) => (name, true),
             None => (stem, false),
         };
-        if from_rollups && engine != "datafusion" {
-            return Err(refused(format!(
-                "rollups are kept in the Delta warehouse: only datafusion/ may hold {name}{ROLLUP_SUFFIX}.sql"
-            )));
-        }
         if !valid_name(name) {
             return Err(refused(format!(
                 "{name:?}: a report's name is its file's stem, of lower-case letters, digits and _"
@@ -222,6 +233,7 @@ impl Catalog {
                 datafusion: None,
                 mysql: None,
                 datafusion_from_rollups: None,
+                mysql_from_rollups: None,
             });
         if report.params != params {
             return Err(refused(format!(
@@ -229,10 +241,11 @@ impl Catalog {
             )));
         }
         let sql = Some(text.to_owned());
-        match engine {
-            _ if from_rollups => report.datafusion_from_rollups = sql,
-            "datafusion" => report.datafusion = sql,
-            _ => report.mysql = sql,
+        match (engine, from_rollups) {
+            ("datafusion", true) => report.datafusion_from_rollups = sql,
+            ("datafusion", false) => report.datafusion = sql,
+            (_, true) => report.mysql_from_rollups = sql,
+            (_, false) => report.mysql = sql,
         }
         Ok(())
     }
@@ -325,8 +338,16 @@ mod tests {
             lone.contains("orders_per_day.sql") && lone.contains("--exact-scan"),
             "{lone}"
         );
-        let mysql = refused(&[("mysql/orders_per_day.rollup.sql", TEXT)]);
-        assert!(mysql.contains("only datafusion/"), "{mysql}");
+        let mysql = refused(&[
+            ("datafusion/orders_per_day.sql", TEXT),
+            ("mysql/orders_per_day.rollup.sql", TEXT),
+        ]);
+        assert!(
+            mysql.contains("mysql/orders_per_day.sql") && mysql.contains("--exact-scan"),
+            "{mysql}"
+        );
+        let hr = Catalog::built_in();
+        assert!(hr.get("q2").unwrap().mysql_from_rollups.is_some());
         let other_params = "-- Orders per day.\n-- @param month date\nSELECT 1";
         let twins = refused(&[
             ("datafusion/orders_per_day.sql", TEXT),

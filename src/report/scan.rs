@@ -4,6 +4,7 @@ use datafusion::prelude::SessionContext;
 
 use super::named::NamedReport;
 use super::{Engines, ReportError};
+use crate::sink::mysql::MysqlTarget;
 
 /// Whether a report may read rollups ([`crate::rollup`]) or scans the rows.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -53,6 +54,28 @@ impl Engines {
         (report.datafusion.as_deref()).ok_or_else(|| ReportError::NotInEngine {
             report: report.name.clone(),
             engine: "datafusion",
+        })
+    }
+}
+
+impl Engines {
+    /// The MySQL text of `report` to run on `mysql`: the one over rollups when `scan` allows
+    /// and every rollup it reads is stored by its current declaration; else the one over the
+    /// rows.
+    pub(super) async fn mysql_text<'a>(
+        mysql: &MysqlTarget,
+        report: &'a NamedReport,
+        scan: Scan,
+    ) -> Result<&'a str, ReportError> {
+        if scan == Scan::Rollups
+            && let Some(sql) = report.mysql_from_rollups.as_deref()
+            && mysql.rollups_readable(sql).await?
+        {
+            return Ok(sql);
+        }
+        (report.mysql.as_deref()).ok_or_else(|| ReportError::NotInEngine {
+            report: report.name.clone(),
+            engine: "mysql",
         })
     }
 }

@@ -35,6 +35,35 @@ pub async fn apply(
     plus: Vec<RecordBatch>,
     minus: Vec<RecordBatch>,
 ) -> Result<Vec<RecordBatch>, DataFusionError> {
+    let count = (rollup.measures.iter())
+        .find(|measure| measure.kind == MeasureKind::Count)
+        .expect("a declared rollup counts its rows");
+    let kept = format!("{} <> 0", quote(&count.name));
+    summed(rollup, [current, plus, minus], &kept).await
+}
+
+/// The change `plus` minus `minus` makes to a rollup, added to the change `net` made before:
+/// a group is kept while any measure moves (a row replaced within its group moves no count,
+/// and may move a sum).
+pub async fn net(
+    rollup: &Rollup,
+    net: Vec<RecordBatch>,
+    plus: Vec<RecordBatch>,
+    minus: Vec<RecordBatch>,
+) -> Result<Vec<RecordBatch>, DataFusionError> {
+    let moved: Vec<String> = (rollup.measures.iter())
+        .map(|measure| format!("{} <> 0", quote(&measure.name)))
+        .collect();
+    summed(rollup, [net, plus, minus], &moved.join(" OR ")).await
+}
+
+/// The groups of `current` and `plus` with those of `minus` negated, summed per group; the
+/// groups where `kept` holds.
+async fn summed(
+    rollup: &Rollup,
+    [current, plus, minus]: [Vec<RecordBatch>; 3],
+    kept: &str,
+) -> Result<Vec<RecordBatch>, DataFusionError> {
     let ctx = SessionContext::new();
     for (name, groups) in [("current", current), ("plus", plus), ("minus", minus)] {
         ctx.register_table(name, table(rollup, groups)?)?;
@@ -48,16 +77,12 @@ pub async fn apply(
         None => quote(field.name()),
     });
     let groups: Vec<String> = rollup.groups.iter().map(|name| quote(name)).collect();
-    let count = (rollup.measures.iter())
-        .find(|measure| measure.kind == MeasureKind::Count)
-        .expect("a declared rollup counts its rows");
     let sql = format!(
         "SELECT * FROM (SELECT {} FROM (SELECT * FROM current UNION ALL SELECT * FROM plus \
-         UNION ALL SELECT {} FROM minus) GROUP BY {}) WHERE {} <> 0",
+         UNION ALL SELECT {} FROM minus) GROUP BY {}) WHERE {kept}",
         summed.collect::<Vec<_>>().join(", "),
         negated.collect::<Vec<_>>().join(", "),
         groups.join(", "),
-        quote(&count.name),
     );
     shaped(rollup, ctx.sql(&sql).await?.collect().await?)
 }

@@ -98,6 +98,13 @@ impl Rollup {
         })
     }
 
+    /// A hash of the declaration and of the columns it makes: a stored rollup whose
+    /// fingerprint differs (a changed declaration, or a column type the contract changed) is
+    /// recomputed, never read.
+    pub fn fingerprint(&self) -> String {
+        crate::sink::sha256_hex(&format!("{}\n{:?}", self.sql, self.schema))
+    }
+
     /// The measure called `name`, if that column is one.
     pub fn measure(&self, name: &str) -> Option<&Measure> {
         self.measures.iter().find(|measure| measure.name == name)

@@ -4,6 +4,7 @@
 pub mod backups;
 pub mod cli;
 pub mod deploy_files;
+pub mod moved;
 pub mod s3;
 pub mod server;
 pub mod ssm;

@@ -4,11 +4,13 @@
 use crate::dictionary::{Column, ColumnKind, Dictionary, Table};
 
 /// Bumped when the DDL changes; `csvgate db init` records it in `csvgate_schema`.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 /// The ledger table.
 pub const RUNS_TABLE: &str = "csvgate_runs";
 /// Which worker loads an object version now ([`crate::sink::claim`]).
 pub const CLAIMS_TABLE: &str = "csvgate_claims";
+/// Which declaration each stored rollup was computed by ([`super::rollups`]).
+pub const ROLLUPS_TABLE: &str = "csvgate_rollups";
 
 /// The whole schema of `dictionary`'s tables as `;`-terminated statements, safe to apply twice.
 pub fn ddl(dictionary: &Dictionary) -> String {
@@ -23,6 +25,8 @@ pub fn ddl(dictionary: &Dictionary) -> String {
     }
     text.push_str(LEDGER_DDL);
     text.push_str(CLAIMS_DDL);
+    text.push_str(ROLLUPS_NOTE);
+    text.push_str(ROLLUPS_DDL);
     text.push_str(&format!(
         "\nCREATE TABLE IF NOT EXISTS csvgate_schema (\n  version INT NOT NULL PRIMARY KEY,\n  applied_at DATETIME(6) NOT NULL\n) ENGINE=InnoDB;\n\
          INSERT IGNORE INTO csvgate_schema (version, applied_at) VALUES ({SCHEMA_VERSION}, UTC_TIMESTAMP(6));\n"
@@ -195,6 +199,22 @@ pub const LEDGER_UPGRADE: &str = "ALTER TABLE csvgate_runs \
     ADD COLUMN contract_version VARCHAR(255) NULL, \
     ADD COLUMN contract_hash CHAR(64) NULL";
 
+/// Version 5: rollups ([`super::rollups`]), whose tables csvgate creates as it computes them.
+const ROLLUPS_NOTE: &str = "
+-- Rollups: each one is the table csvgate_rollup_<name>, created and recomputed by csvgate from
+-- its declaration (`db init`, or the first load after it changed); this table records which
+-- declaration each was computed by.";
+
+/// Version 5: one row per rollup stored.
+const ROLLUPS_DDL: &str = "
+CREATE TABLE IF NOT EXISTS csvgate_rollups (
+  name VARCHAR(64) NOT NULL PRIMARY KEY,
+  table_name VARCHAR(64) NOT NULL,
+  fingerprint CHAR(64) NOT NULL,
+  computed_at DATETIME(6) NOT NULL
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+";
+
 /// Version 2. One row per claimed object version (its fingerprint's SHA-256); the lease's
 /// end is the database's clock, so workers' clocks do not matter.
 const CLAIMS_DDL: &str = "
@@ -230,8 +250,9 @@ mod tests {
         assert!(text.contains(
             "KEY `hired_employees_datetime_idx` (`datetime`, `department_id`, `job_id`)"
         ));
-        // The tables, the ledger, the claims, the schema version and its row.
-        assert_eq!(statements(&hr).len(), hr.tables().len() + 4);
+        // The tables, the ledger, the claims, the rollups' records, the schema version and
+        // its row.
+        assert_eq!(statements(&hr).len(), hr.tables().len() + 5);
     }
 
     #[test]

@@ -10,12 +10,12 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use datafusion::arrow::record_batch::RecordBatch;
 use futures::StreamExt;
-use mysql_async::Conn;
-use mysql_async::Value;
 use mysql_async::prelude::Queryable;
+use mysql_async::{Conn, Value};
 
 use super::ddl::quoted;
 use super::meanwhile::Meanwhile;
+use super::rollups::tally::{Side, Tally};
 use super::{MysqlTarget, ledger, rows, server_code};
 use crate::dictionary::TableRef;
 use crate::ledger::Entry;
@@ -60,6 +60,10 @@ pub(super) struct MysqlLoad {
     /// A load of an object version (not a restore) checks before its commit that no other
     /// run took the object meanwhile.
     meanwhile: Option<Meanwhile>,
+    /// What the rows change in the table's rollups, when it has any.
+    tally: Option<Tally>,
+    /// Holds the table's lock, taken with a tally, given back at the end.
+    locked: bool,
 }
 
 impl MysqlLoad {
@@ -96,7 +100,32 @@ impl MysqlLoad {
         mode: Mode,
     ) -> Result<MysqlLoad, SinkError> {
         let mut conn = target.conn().await?;
-        let into = if mode == Mode::Direct {
+        // Before the transaction: the table's lock, when it has rollups ([`super::rollups`]).
+        let tally = target.tally_for(&mut conn, table).await?;
+        let opened = Self::open(target, &mut conn, table, mode).await;
+        if opened.is_err() && tally.is_some() {
+            let _ = MysqlTarget::unlock_table(&mut conn, &table.name).await;
+        }
+        Ok(MysqlLoad {
+            target: target.clone(),
+            conn,
+            table: TableRef::clone(table),
+            into: opened?,
+            mode,
+            meanwhile: None,
+            locked: tally.is_some(),
+            tally,
+        })
+    }
+
+    /// Opens the transaction (a direct load) or the staging table: where rows go.
+    async fn open(
+        target: &MysqlTarget,
+        conn: &mut Conn,
+        table: &TableRef,
+        mode: Mode,
+    ) -> Result<String, SinkError> {
+        Ok(if mode == Mode::Direct {
             conn.query_drop("START TRANSACTION")
                 .await
                 .map_err(target.error())?;
@@ -113,14 +142,6 @@ impl MysqlLoad {
             );
             conn.query_drop(create).await.map_err(target.error())?;
             stage
-        };
-        Ok(MysqlLoad {
-            target: target.clone(),
-            conn,
-            table: TableRef::clone(table),
-            into,
-            mode,
-            meanwhile: None,
         })
     }
 
@@ -139,11 +160,16 @@ impl MysqlLoad {
         format!("ON DUPLICATE KEY UPDATE {}", updates.join(", "))
     }
 
-    /// Upsert (after deleting the rows a restore drops), the check that no other run took the
-    /// object meanwhile, ledger row and `COMMIT`; on failure the caller rolls back.
+    /// Upsert (after deleting the rows a restore drops), the rollups' change, the check that
+    /// no other run took the object meanwhile, ledger row and `COMMIT`; on failure the caller
+    /// rolls back.
     async fn finish(&mut self, entry: &Entry) -> Result<Finished, SinkError> {
         let error = self.target.error();
-        self.put_rows_in_place().await.map_err(&error)?;
+        self.put_rows_in_place().await?;
+        let replace = matches!(self.mode, Mode::Replace { .. });
+        (self.target)
+            .change_rollups(&mut self.conn, &self.table.name, self.tally.take(), replace)
+            .await?;
         if let Some(meanwhile) = &self.meanwhile
             && meanwhile
                 .loaded_elsewhere(&self.target, &mut self.conn, entry)
@@ -157,28 +183,62 @@ impl MysqlLoad {
     }
 
     /// Inside the transaction: the rows where they go, as the mode says.
-    async fn put_rows_in_place(&mut self) -> Result<(), mysql_async::Error> {
+    async fn put_rows_in_place(&mut self) -> Result<(), SinkError> {
+        let error = self.target.error();
         match self.mode {
             // The rows are in the table already, inside the open transaction.
             Mode::Direct => crate::fault::pause(crate::fault::LOAD_BEFORE_COMMIT).await,
             Mode::Staged => {
-                self.conn.query_drop("START TRANSACTION").await?;
-                self.upsert_staged().await?;
+                self.conn
+                    .query_drop("START TRANSACTION")
+                    .await
+                    .map_err(&error)?;
+                self.count_replaced_staged().await?;
+                self.upsert_staged().await.map_err(&error)?;
                 crate::fault::pause(crate::fault::LOAD_BEFORE_COMMIT).await;
             }
             Mode::Replace { force } => {
                 if force {
                     // Checked per statement by InnoDB, so it cannot wait for the commit: the
                     // caller has said what would dangle, and the user accepted it.
-                    self.conn.query_drop("SET FOREIGN_KEY_CHECKS = 0").await?;
+                    let unchecked = self.conn.query_drop("SET FOREIGN_KEY_CHECKS = 0").await;
+                    unchecked.map_err(&error)?;
                 }
-                self.conn.query_drop("START TRANSACTION").await?;
-                self.delete_rows_not_staged().await?;
+                self.conn
+                    .query_drop("START TRANSACTION")
+                    .await
+                    .map_err(&error)?;
+                self.delete_rows_not_staged().await.map_err(&error)?;
                 crate::fault::pause(crate::fault::RESTORE_BEFORE_COMMIT).await;
-                self.upsert_staged().await?;
+                self.upsert_staged().await.map_err(error)?;
             }
         }
         Ok(())
+    }
+
+    /// Counts out of the rollups the stored rows the staged ones replace, locking them.
+    async fn count_replaced_staged(&mut self) -> Result<(), SinkError> {
+        let Some(tally) = self.tally.as_mut() else {
+            return Ok(());
+        };
+        (self.target)
+            .count_replaced_by_stage(&mut self.conn, &self.table, &self.into, tally)
+            .await
+    }
+
+    /// Counts `rows` into the rollups, and out of them the stored rows with their keys, which
+    /// a direct load is about to replace (locking them until the commit).
+    async fn count(&mut self, rows: &RecordBatch) -> Result<(), SinkError> {
+        let Some(tally) = self.tally.as_mut() else {
+            return Ok(());
+        };
+        if self.mode == Mode::Direct {
+            (self.target)
+                .count_replaced_by_keys(&mut self.conn, &self.table, rows, tally)
+                .await?;
+        }
+        let counted = tally.count(Side::Added, rows.clone()).await;
+        counted.map_err(self.target.query_error())
     }
 
     /// Inserts the staged rows into the table, updating those whose id it holds.
@@ -216,6 +276,9 @@ impl MysqlLoad {
         }
         if let Mode::Replace { force: true } = self.mode {
             self.conn.query_drop("SET FOREIGN_KEY_CHECKS = 1").await?;
+        }
+        if self.locked {
+            MysqlTarget::unlock_table(&mut self.conn, &self.table.name).await?;
         }
         Ok(())
     }
@@ -303,6 +366,7 @@ impl Load for MysqlLoad {
         if rows.num_rows() == 0 {
             return Ok(());
         }
+        self.count(&rows).await?;
         if self.target.local_infile.load(Ordering::Relaxed) {
             if self.load_data(&rows).await? {
                 return Ok(());

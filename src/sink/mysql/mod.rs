@@ -8,11 +8,13 @@
 mod app_user;
 mod claims;
 pub mod ddl;
+pub mod fetch;
 mod indexes;
 mod ledger;
 mod load;
 mod meanwhile;
 mod migrate;
+pub mod rollups;
 pub mod rows;
 mod tls;
 
@@ -26,6 +28,7 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Opts, OptsBuilder, Pool, Row, TxOpts};
 
 use crate::dictionary::{ColumnKind, Dictionary, Keys, Table, TableRef};
+use crate::rollup::Rollup;
 
 use crate::sink::{Health, Load, Rows, SinkError};
 use crate::store::ObjectVersion;
@@ -52,6 +55,8 @@ pub struct MysqlTarget {
     local_infile: Arc<AtomicBool>,
     /// Connected without TLS: a refusal then says how to turn it on.
     plain: bool,
+    /// The rollups it keeps in step with their tables ([`rollups`]).
+    rollups: Arc<[Rollup]>,
 }
 
 impl std::fmt::Debug for MysqlTarget {
@@ -105,7 +110,25 @@ impl MysqlTarget {
             display,
             local_infile: Arc::new(AtomicBool::new(true)),
             plain: *tls == TlsMode::Off,
+            rollups: Arc::from([]),
         })
+    }
+
+    /// This target keeping `rollups` in step with every change of their tables; refused
+    /// when MySQL cannot store one.
+    pub fn with_rollups(self, rollups: Arc<[Rollup]>) -> Result<Self, SinkError> {
+        for rollup in rollups.iter() {
+            rollups::create_table(rollup).map_err(|reason| SinkError::Config {
+                target: self.display.clone(),
+                reason: format!("rollup {}: {reason}", rollup.name),
+            })?;
+        }
+        Ok(MysqlTarget { rollups, ..self })
+    }
+
+    /// The rollups it keeps.
+    pub fn rollups(&self) -> &[Rollup] {
+        &self.rollups
     }
 
     /// Loads with multi-row `INSERT`s only, as when the server refuses `LOCAL INFILE`.
@@ -152,6 +175,14 @@ impl MysqlTarget {
         for change in self.index_changes(&self.dictionary).await? {
             tracing::info!(statement = %change, "bringing an index to this schema version");
             conn.query_drop(change).await.map_err(self.error())?;
+        }
+        for table in self.dictionary.tables() {
+            // A tally is the table's lock and its rollups brought up; nothing to count here.
+            if self.tally_for(&mut conn, table).await?.is_some() {
+                Self::unlock_table(&mut conn, &table.name)
+                    .await
+                    .map_err(self.error())?;
+            }
         }
         let version: Option<u32> = conn
             .query_first("SELECT MAX(version) FROM csvgate_schema")

@@ -6,7 +6,8 @@ use std::io::Write;
 use chrono::{DateTime, Datelike, Timelike};
 use datafusion::arrow::array::{Array, AsArray, RecordBatch};
 use datafusion::arrow::datatypes::{
-    DataType, Date32Type, Decimal128Type, Float64Type, Int64Type, TimestampMicrosecondType,
+    DataType, Date32Type, Decimal128Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type,
+    TimestampMicrosecondType,
 };
 use mysql_async::Value;
 
@@ -36,6 +37,10 @@ fn cell(batch: &RecordBatch, column: usize, row: usize) -> Cell<'_> {
     }
     match array.data_type() {
         DataType::Int64 => Cell::Integer(array.as_primitive::<Int64Type>().value(row)),
+        // A rollup's groups may be narrower (`CAST(… AS INT)`).
+        DataType::Int32 => Cell::Integer(array.as_primitive::<Int32Type>().value(row).into()),
+        DataType::Int16 => Cell::Integer(array.as_primitive::<Int16Type>().value(row).into()),
+        DataType::Int8 => Cell::Integer(array.as_primitive::<Int8Type>().value(row).into()),
         DataType::Float64 => Cell::Float(array.as_primitive::<Float64Type>().value(row)),
         DataType::Decimal128(_, _) => {
             Cell::Decimal(array.as_primitive::<Decimal128Type>().value_as_string(row))
@@ -76,7 +81,18 @@ pub fn write_tsv(batch: &RecordBatch, out: &mut Vec<u8>) {
 
 /// Row `row` of `batch` as statement parameters.
 pub fn params(batch: &RecordBatch, row: usize) -> impl Iterator<Item = Value> + '_ {
-    (0..batch.num_columns()).map(move |column| match cell(batch, column, row) {
+    (0..batch.num_columns()).map(move |column| value(cell(batch, column, row)))
+}
+
+/// Column `column` of `batch` as statement parameters, one per row.
+pub fn column_values(batch: &RecordBatch, column: usize) -> Vec<Value> {
+    (0..batch.num_rows())
+        .map(|row| value(cell(batch, column, row)))
+        .collect()
+}
+
+fn value(cell: Cell<'_>) -> Value {
+    match cell {
         Cell::Null => Value::NULL,
         Cell::Integer(value) => Value::Int(value),
         Cell::Float(value) => Value::Double(value),
@@ -85,7 +101,7 @@ pub fn params(batch: &RecordBatch, row: usize) -> impl Iterator<Item = Value> + 
         Cell::Text(text) => Value::Bytes(text.as_bytes().to_vec()),
         Cell::Micros(micros) => Value::Bytes(datetime(micros).into_bytes()),
         Cell::Date(days) => Value::Bytes(date(days).into_bytes()),
-    })
+    }
 }
 
 /// Days since the epoch as a MySQL `DATE` literal.

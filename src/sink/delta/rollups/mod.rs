@@ -46,8 +46,7 @@ pub fn folder(rollup: &Rollup) -> String {
 /// of the columns it makes, so a changed declaration, or a column type the contract changed,
 /// finds no version and is recomputed.
 fn app_id(rollup: &Rollup) -> String {
-    let hash = crate::sink::sha256_hex(&format!("{}\n{:?}", rollup.sql, rollup.schema));
-    format!("csvgate-rollup:{}", &hash[..16])
+    format!("csvgate-rollup:{}", &rollup.fingerprint()[..16])
 }
 
 /// What a catch-up came to: the table version the rollup now reflects, and how.

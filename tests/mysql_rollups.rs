@@ -1,0 +1,270 @@
+//! Rollups on MySQL, changed in the transaction that changes their table's rows: after every
+//! kind of change (a first load, reloads whose rows move between quarters, departments and
+//! years, a forced reload, a load refused whole, a load that fails inside MySQL, a restore,
+//! loads by a deployment that keeps no rollups) the stored `hires_by_quarter` equals, group by
+//! group, the rollup recomputed from the rows, and Q1/Q2 read from it equal the full scan.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::Sandbox;
+use common::cli::{csvgate, text};
+use csvgate::config::Key;
+use csvgate::dictionary::Dictionary;
+use csvgate::pipeline::IngestOptions;
+use csvgate::report::named::Catalog;
+use csvgate::report::{Engine, Engines, Report, Scan};
+use csvgate::rollup::Rollup;
+use csvgate::sink::mysql::MysqlTarget;
+use datafusion::arrow::util::pretty::pretty_format_batches;
+
+/// The database `url` as a target keeping the built-in rollups, as a deployment builds it.
+fn with_rollups(url: &str) -> MysqlTarget {
+    let hr = Dictionary::hr();
+    let rollups = Rollup::all(&hr, None).unwrap();
+    let target = MysqlTarget::new(url, None, Arc::new(hr)).unwrap();
+    target.with_rollups(rollups.into()).unwrap()
+}
+
+/// A sandbox loading into the database `url`, with or without rollups.
+fn sandbox(url: &str, rollups: bool) -> Sandbox {
+    Sandbox::with_config(|config| {
+        config.set(Key::Target, url.to_owned());
+        config.set(Key::Rollups, rollups.to_string());
+    })
+}
+
+/// The stored rollup equals the recomputed one, the reports may read it, and Q1 and Q2 read
+/// from it answer as the full scan does, cell by cell.
+async fn the_rollup_holds(sandbox: &Sandbox, mysql: &MysqlTarget, when: &str) {
+    let rollup = &mysql.rollups()[0];
+    let differences = mysql.check_rollup(rollup).await.unwrap();
+    let differences = differences.unwrap_or_else(|| panic!("{when}: no rollup stored"));
+    assert!(
+        differences.iter().all(|batch| batch.num_rows() == 0),
+        "{when}: the stored rollup differs from the rows:\n{}",
+        pretty_format_batches(&differences).unwrap()
+    );
+    let engines = Engines {
+        warehouse: sandbox.target.clone(),
+        mysql: Some(mysql.clone()),
+        ballista: None,
+        reports: Arc::new(Catalog::built_in()),
+    };
+    let q1 = engines.reports.get("q1").unwrap();
+    let from_rollup = q1.mysql_from_rollups.as_deref().unwrap();
+    assert!(mysql.rollups_readable(from_rollup).await.unwrap(), "{when}");
+    for report in [Report::Q1, Report::Q2] {
+        for year in [2020, 2021, 2022] {
+            let [from_rollup, exact] = [Scan::Rollups, Scan::Exact]
+                .map(|scan| engines.answer(report, year, Some(Engine::Mysql), scan));
+            let (from_rollup, exact) = (from_rollup.await.unwrap(), exact.await.unwrap());
+            assert_eq!(from_rollup, exact, "{when}: {report:?} {year}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_mysql_rollup_equals_the_rows_after_every_kind_of_change() {
+    let (url, _) = common::mysql_database().await;
+    let mysql = with_rollups(&url);
+    let sandbox = sandbox(&url, true);
+    sandbox.ingest(&[&common::fixtures()]).await;
+    the_rollup_holds(&sandbox, &mysql, "first load").await;
+
+    let moved = sandbox.moved_employees("hired_employees_moved.csv", 1, 300, 1);
+    sandbox.ingest(&[&moved]).await;
+    the_rollup_holds(&sandbox, &mysql, "300 hires moved by a reload").await;
+
+    let mixed = sandbox.moved_employees("hired_employees_mixed.csv", 1900, 300, 2);
+    sandbox.ingest(&[&mixed]).await;
+    the_rollup_holds(&sandbox, &mysql, "100 hires moved and 200 new").await;
+
+    let force = IngestOptions {
+        force: true,
+        ..IngestOptions::default()
+    };
+    sandbox.ingest_with(&[&moved], &force).await;
+    the_rollup_holds(&sandbox, &mysql, "a forced reload").await;
+
+    let rejected = sandbox.file(
+        "landing/hired_employees_rejected.csv",
+        b"5,Nobody,2021-01-01T00:00:00Z,999,1\n",
+    );
+    sandbox.ingest(&[&rejected]).await;
+    the_rollup_holds(&sandbox, &mysql, "a load with no valid row").await;
+
+    a_load_failing_in_mysql_changes_nothing(&sandbox, &mysql).await;
+    the_rollup_holds(&sandbox, &mysql, "a load rolled back").await;
+
+    a_restore_replaces_the_rollup(&sandbox, &url).await;
+    the_rollup_holds(&sandbox, &mysql, "a restored snapshot").await;
+}
+
+/// A load whose change to the rollup MySQL refuses (a constraint added for the test: no group
+/// of 2030) rolls back whole: the rows and the rollup stay as they were.
+async fn a_load_failing_in_mysql_changes_nothing(sandbox: &Sandbox, mysql: &MysqlTarget) {
+    let rollup = "SELECT COUNT(*), CAST(SUM(hires) AS SIGNED) FROM csvgate_rollup_hires_by_quarter";
+    let hires = "SELECT COUNT(*) FROM hired_employees";
+    let before: Vec<(u64, u64)> = mysql.query(rollup).await.unwrap();
+    let hires_before: Vec<u64> = mysql.query(hires).await.unwrap();
+    let refuse =
+        "ALTER TABLE csvgate_rollup_hires_by_quarter ADD CONSTRAINT no_2030 CHECK (year < 2030)";
+    mysql.query::<mysql_async::Row>(refuse).await.unwrap();
+    // Ids 1-50 are stored: their replaced rows are counted out before the refusal.
+    let later: String = (1..=50)
+        .map(|id| format!("{id},Later {id},2030-01-15T12:00:00Z,1,1\n"))
+        .collect();
+    let later = sandbox.file("landing/hired_employees_2030.csv", later.as_bytes());
+    let entries = sandbox.ingest(&[&later]).await;
+    assert!(entries[0].error.is_some(), "the load failed: {entries:?}");
+    let allow = "ALTER TABLE csvgate_rollup_hires_by_quarter DROP CONSTRAINT no_2030";
+    mysql.query::<mysql_async::Row>(allow).await.unwrap();
+    assert_eq!(mysql.query::<(u64, u64)>(rollup).await.unwrap(), before);
+    assert_eq!(mysql.query::<u64>(hires).await.unwrap(), hires_before);
+}
+
+/// Backs the hires up, loads more, and restores the snapshot through the command line.
+async fn a_restore_replaces_the_rollup(sandbox: &Sandbox, url: &str) {
+    let dir = sandbox.dir.path();
+    let cli = |args: &[&str]| {
+        let folders = ["landing", "invalid", "warehouse", "backups"]
+            .map(|name| (format!("--{name}"), dir.join(name).display().to_string()));
+        let mut all: Vec<&str> = vec!["--target", url];
+        all.extend(
+            folders
+                .iter()
+                .flat_map(|(flag, path)| [flag.as_str(), path.as_str()]),
+        );
+        all.extend(args);
+        csvgate(dir, &all)
+    };
+    let backed_up = cli(&["backup", "--table", "hired_employees"]);
+    assert!(backed_up.status.success(), "{}", text(&backed_up.stderr));
+    let more = sandbox.moved_employees("hired_employees_after.csv", 10, 50, 3);
+    sandbox.ingest(&[&more]).await;
+    let restored = cli(&["restore", "hired_employees"]);
+    assert!(restored.status.success(), "{}", text(&restored.stderr));
+}
+
+/// Loads by a deployment that keeps no rollups make the stored one unreadable (the reports
+/// scan the rows meanwhile); the next load that keeps it recomputes it.
+#[tokio::test]
+async fn loads_without_rollups_leave_the_rollup_to_be_recomputed() {
+    let (url, _) = common::mysql_database().await;
+    let mysql = with_rollups(&url);
+    let kept = sandbox(&url, true);
+    kept.ingest(&[&common::fixtures()]).await;
+    the_rollup_holds(&kept, &mysql, "first load").await;
+
+    let not_kept = sandbox(&url, false);
+    let moved = not_kept.moved_employees("hired_employees_moved.csv", 1, 300, 1);
+    not_kept.ingest(&[&moved]).await;
+    let rollup = &mysql.rollups()[0];
+    assert!(
+        mysql.check_rollup(rollup).await.unwrap().is_none(),
+        "no longer readable"
+    );
+    let q1 = Catalog::built_in().get("q1").unwrap().clone();
+    let from_rollup = q1.mysql_from_rollups.as_deref().unwrap();
+    assert!(!mysql.rollups_readable(from_rollup).await.unwrap());
+
+    let more = kept.moved_employees("hired_employees_more.csv", 2500, 40, 2);
+    kept.ingest(&[&more]).await;
+    the_rollup_holds(&kept, &mysql, "recomputed by the next load that keeps it").await;
+}
+
+/// `csvgate check --engine mysql`: clean after loads, exit 1 naming a group the stored rollup
+/// has wrong, which the default report, reading the rollup, shows too.
+#[tokio::test]
+async fn csvgate_check_recomputes_the_mysql_rollup_and_names_what_differs() {
+    let (url, _) = common::mysql_database().await;
+    let mysql = with_rollups(&url);
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| csvgate(dir.path(), &[&["--target", url.as_str()], args].concat());
+    let fixtures = common::fixtures();
+    let loaded = run(&["ingest", fixtures.to_str().unwrap()]);
+    assert!(loaded.status.success(), "{}", text(&loaded.stderr));
+    let check = || run(&["check", "--engine", "mysql", "--table", "hired_employees"]);
+    let clean = check();
+    assert_eq!(clean.status.code(), Some(0), "{}", text(&clean.stdout));
+    assert!(text(&clean.stdout).contains("rollup hires_by_quarter"));
+
+    let tamper = "UPDATE csvgate_rollup_hires_by_quarter SET hires = hires + 1000 \
+                  WHERE year = 2021 ORDER BY csvgate_group LIMIT 1";
+    mysql.query::<mysql_async::Row>(tamper).await.unwrap();
+    let tampered = check();
+    assert_eq!(
+        tampered.status.code(),
+        Some(1),
+        "{}",
+        text(&tampered.stderr)
+    );
+    let out = text(&tampered.stdout);
+    assert!(
+        out.contains("(stored, 2021,") && out.contains("(recomputed, 2021,"),
+        "{out}"
+    );
+    let report = ["report", "q2", "--year", "2021", "--format", "csv"];
+    let [from_rollup, exact] = [&report[..], &[&report[..], &["--exact-scan"]].concat()].map(run);
+    assert_ne!(
+        text(&from_rollup.stdout),
+        text(&exact.stdout),
+        "the default reads the rollup"
+    );
+}
+
+/// Four processes loading files whose ids overlap (each file moves hires of the one before)
+/// take turns per table, so the rollup counts every replaced row once and no load dies in a
+/// deadlock.
+#[tokio::test]
+async fn four_processes_loading_overlapping_ids_keep_the_rollup_exact() {
+    let (url, _) = common::mysql_database().await;
+    let mysql = with_rollups(&url);
+    let sandbox = sandbox(&url, true);
+    sandbox.ingest(&[&common::fixtures()]).await;
+    // Every file counts into the same few hundred groups, which each load changes.
+    for part in 0..12 {
+        let ids = 1 + part * 500..1 + part * 500 + 1000;
+        let rows: String = (ids.map(|id| (id, 1 + id % 12, 1 + id % 183)))
+            .map(|(id, department, job)| {
+                format!("{id},P {id},2021-03-11T09:30:00Z,{department},{job}\n")
+            })
+            .collect();
+        sandbox.file(
+            &format!("landing/hired_employees_{part:02}.csv"),
+            rows.as_bytes(),
+        );
+    }
+    let landing = sandbox.dir.path().join("landing");
+    let workers: Vec<_> = (0..4)
+        .map(|_| {
+            let args = [
+                "--target",
+                &url,
+                "ingest",
+                "--quiet",
+                landing.to_str().unwrap(),
+            ];
+            common::csvgate_in(sandbox.dir.path())
+                .args(args)
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for worker in workers {
+        let out = worker.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "a worker failed: {}",
+            text(&out.stderr)
+        );
+    }
+    let loaded: Vec<u64> = (mysql.query("SELECT COUNT(*) FROM csvgate_runs WHERE status = 'done'"))
+        .await
+        .unwrap();
+    assert!(loaded[0] >= 12 + 3, "{loaded:?}");
+    the_rollup_holds(&sandbox, &mysql, "twelve overlapping files, four processes").await;
+}

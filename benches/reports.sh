@@ -19,12 +19,16 @@ python=$(duckdb_python)
 served() {
   local run=$1 rows=$2 && shift 2
   local empty="$run/empty" && : >"$empty"
+  # The flags after the folders and --quiet (the server says where it listens).
   start_server "$run" "${@:8}"
+  trap 'kill "$server_pid" 2>/dev/null' EXIT
   curl -sf -H "x-api-key: $API_KEY" "$base/reports/q1?year=2021" >/dev/null
   curl -sf -H "x-api-key: $API_KEY" "$base/reports/q2?year=2021" >/dev/null
-  read -r anchor _ < <(load GET /healthz "$empty" text/plain)
+  local measured
+  measured=$(load GET /healthz "$empty" text/plain) && read -r anchor _ <<<"$measured"
   for query in q1 q2; do
-    read -r p50 _ rps < <(load GET "/reports/$query?year=2021" "$empty" text/plain)
+    measured=$(load GET "/reports/$query?year=2021" "$empty" text/plain)
+    read -r p50 _ rps <<<"$measured"
     awk -v r="$rows" -v q="$query" -v p="$p50" -v a="$anchor" -v n="$rps" \
       'BEGIN { printf "%-10s GET /reports/%s p50 %.3f ms (%.0f/s), healthz p50 %.3f ms: %.1fx\n", r, q, p, n, a, p / a }'
   done

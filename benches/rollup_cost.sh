@@ -8,16 +8,23 @@ source "$(dirname "$0")/lib.sh"
 rows_list="${ROWS:-1000000 10000000}"
 rounds="${ROUNDS:-3}"
 server="${CSVGATE_BENCH_MYSQL:-mysql://csvgate:csvgate@127.0.0.1:3306}"
-mysql=(mariadb -h127.0.0.1 -ucsvgate -pcsvgate)
+mysql=(mariadb -h127.0.0.1 -ucsvgate -pcsvgate) # the user and server of $server
 now() { date +%s.%N; }
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-# The first tenth of file $1's lines with the timestamp's year moved on by one: a reload that
-# moves 10 % of the hires to other groups.
+# The first tenth of file $1's lines with the hire moved to the 15th of a month one to three
+# later, in the next year past December: a reload that moves 10 % of the hires to other
+# quarters or years. (The name starts with the table's, which tells csvgate where it goes.)
 moved_tenth() {
-  local out="$work/data/moved_$(basename "$1")"
-  [ -s "$out" ] || awk -v n="$(($(wc -l <"$1") / 10))" -F, -v OFS=, \
-    'NR > n { exit } { if ($3 ~ /^20[0-9][0-9]-/) $3 = (substr($3, 1, 4) + 1) substr($3, 5); print }' "$1" >"$out"
+  local out="$work/data/hired_employees_moved_$(basename "$1")"
+  [ -s "$out" ] || awk -v n="$(($(wc -l <"$1") / 10))" -F, -v OFS=, '
+    NR > n { exit }
+    $3 ~ /^[0-9][0-9][0-9][0-9]-[0-9][0-9]-/ {
+      year = substr($3, 1, 4) + 0; month = substr($3, 6, 2) + 1 + NR % 3
+      if (month > 12) { month -= 12; year += 1 }
+      $3 = sprintf("%04d-%02d-15%s", year, month, substr($3, 11))
+    }
+    { print }' "$1" >"$out"
   echo "$out"
 }
 

@@ -13,15 +13,16 @@ declare -A rss_csvgate
 for rows in $rows_list; do
   file=$(generated "$rows")
   run="$work/run-$rows"
-  rm -rf "$run" && mkdir -p "$run/duckdb"
+  rm -rf "$run" && mkdir -p "$run/duckdb" "$run/plain"
   flags=(--landing "$run/landing" --invalid "$run/invalid" --warehouse "$run/warehouse" --quiet)
   "$csvgate" "${flags[@]}" ingest fixtures/departments.csv fixtures/jobs.csv
   read -r duck_wall duck_rss < <(measure "$python" benches/duckdb_split.py "$file" fixtures/departments.csv fixtures/jobs.csv "$run/duckdb")
-  read -r plain_wall plain_rss < <(measure "$python" benches/duckdb_plain_split.py "$file" fixtures/departments.csv fixtures/jobs.csv "$run/duckdb")
+  read -r plain_wall plain_rss < <(measure "$python" benches/duckdb_plain_split.py "$file" fixtures/departments.csv fixtures/jobs.csv "$run/plain")
   read -r gate_wall gate_rss < <(measure "$csvgate" "${flags[@]}" ingest "$file")
   rss_csvgate[$rows]=$gate_rss
   report_pair "$rows" duckdb "$duck_wall" "$duck_rss" csvgate "$gate_wall" "$gate_rss"
-  report_pair "$rows" plain "$plain_wall" "$plain_rss" csvgate "$gate_wall" "$gate_rss"
+  report_pair "$rows" plain "$plain_wall" "$plain_rss" csvgate "$gate_wall" "$gate_rss" |
+    sed '2s/csvgate /vs_plain/'
   "$csvgate" "${flags[@]}" runs --last 1 --format csv | tail -1 | cut -d, -f5-9
   rm -rf "$run"
 done

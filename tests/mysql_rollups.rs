@@ -38,14 +38,7 @@ fn sandbox(url: &str, rollups: bool) -> Sandbox {
 /// The stored rollup equals the recomputed one, the reports may read it, and Q1 and Q2 read
 /// from it answer as the full scan does, cell by cell.
 async fn the_rollup_holds(sandbox: &Sandbox, mysql: &MysqlTarget, when: &str) {
-    let rollup = &mysql.rollups()[0];
-    let differences = mysql.check_rollup(rollup).await.unwrap();
-    let differences = differences.unwrap_or_else(|| panic!("{when}: no rollup stored"));
-    assert!(
-        differences.iter().all(|batch| batch.num_rows() == 0),
-        "{when}: the stored rollup differs from the rows:\n{}",
-        pretty_format_batches(&differences).unwrap()
-    );
+    stored_equals_rows(mysql, 0, when).await;
     let engines = Engines {
         warehouse: sandbox.target.clone(),
         mysql: Some(mysql.clone()),
@@ -123,6 +116,12 @@ async fn a_load_failing_in_mysql_changes_nothing(sandbox: &Sandbox, mysql: &Mysq
     mysql.query::<mysql_async::Row>(allow).await.unwrap();
     assert_eq!(mysql.query::<(u64, u64)>(rollup).await.unwrap(), before);
     assert_eq!(mysql.query::<u64>(hires).await.unwrap(), hires_before);
+    let later = "SELECT COUNT(*) FROM hired_employees WHERE datetime >= '2030-01-01'";
+    assert_eq!(
+        mysql.query::<u64>(later).await.unwrap(),
+        [0],
+        "no hire of 2030 stayed"
+    );
 }
 
 /// Backs the hires up, loads more, and restores the snapshot through the command line.
@@ -224,12 +223,14 @@ async fn four_processes_loading_overlapping_ids_keep_the_rollup_exact() {
     let mysql = with_rollups(&url);
     let sandbox = sandbox(&url, true);
     sandbox.ingest(&[&common::fixtures()]).await;
-    // Every file counts into the same few hundred groups, which each load changes.
+    // Every file counts into the same few hundred groups, and moves the hires of the file
+    // before it to other months and departments.
     for part in 0..12 {
         let ids = 1 + part * 500..1 + part * 500 + 1000;
-        let rows: String = (ids.map(|id| (id, 1 + id % 12, 1 + id % 183)))
+        let month = 1 + part % 12;
+        let rows: String = (ids.map(|id| (id, 1 + (id + part) % 12, 1 + id % 183)))
             .map(|(id, department, job)| {
-                format!("{id},P {id},2021-03-11T09:30:00Z,{department},{job}\n")
+                format!("{id},P {id},2021-{month:02}-11T09:30:00Z,{department},{job}\n")
             })
             .collect();
         sandbox.file(
@@ -267,4 +268,88 @@ async fn four_processes_loading_overlapping_ids_keep_the_rollup_exact() {
         .unwrap();
     assert!(loaded[0] >= 12 + 3, "{loaded:?}");
     the_rollup_holds(&sandbox, &mysql, "twelve overlapping files, four processes").await;
+}
+
+/// A team's rollup over `departments`, a table others point at (loaded through a staging
+/// table): kept through a reload that renames departments, recomputed when its declaration
+/// changes, and, for the application user (no right to change a table's definition), left
+/// unreadable rather than wrong until `db init` makes its table anew.
+#[tokio::test]
+async fn a_team_rollup_over_a_referenced_table_follows_reloads_and_declarations() {
+    let (url, admin) = common::mysql_database().await;
+    let queries = tempfile::tempdir().unwrap();
+    let declare = |sql: &str| {
+        let folder = queries.path().join("rollups");
+        std::fs::create_dir_all(&folder).unwrap();
+        std::fs::write(folder.join("departments_by_initial.sql"), sql).unwrap();
+        let hr = Dictionary::hr();
+        let rollups = Rollup::all(&hr, Some(queries.path())).unwrap();
+        (MysqlTarget::new(&url, None, Arc::new(hr)).unwrap())
+            .with_rollups(rollups.into())
+            .unwrap()
+    };
+    let loads = |url: String| {
+        let folder = queries.path().to_str().unwrap().to_owned();
+        Sandbox::with_config(move |config| {
+            config.set(Key::Target, url);
+            config.set(Key::Queries, folder);
+        })
+    };
+    let first = "SELECT substr(department, 1, 1) AS initial, COUNT(*) AS departments \
+                 FROM departments GROUP BY 1";
+    let mysql = declare(first);
+    let sandbox = loads(url.clone());
+    sandbox.ingest(&[&common::fixtures()]).await;
+    team_rollup_holds(&mysql, "first load").await;
+
+    let renamed = b"1,Zeta\n2,Alpha\n3,Zulu\n";
+    let renamed = sandbox.file("landing/departments_renamed.csv", renamed);
+    sandbox.ingest(&[&renamed]).await;
+    team_rollup_holds(&mysql, "three departments renamed").await;
+    let zs = "SELECT departments FROM csvgate_rollup_departments_by_initial WHERE initial = 'Z'";
+    assert!(admin.query::<u64>(zs).await.unwrap()[0] >= 2);
+
+    // A changed declaration, loaded by the application user: the load goes on, the rollup
+    // is not read until the owner's `db init` makes its table anew.
+    let second = "SELECT upper(substr(department, 1, 2)) AS prefix, COUNT(*) AS departments \
+                  FROM departments GROUP BY 1";
+    let changed = declare(second);
+    let password = admin.create_app_user("csvgate_app_rollups").await.unwrap();
+    let app_url = url.replacen(
+        "csvgate:csvgate@",
+        &format!("csvgate_app_rollups:{password}@"),
+        1,
+    );
+    let app = loads(app_url);
+    let again = app.file("landing/departments_again.csv", b"4,Yankee\n");
+    let entries = app.ingest(&[&again]).await;
+    assert!(
+        entries.iter().all(|entry| entry.error.is_none()),
+        "{entries:?}"
+    );
+    let team = &changed.rollups()[1];
+    assert!(
+        changed.check_rollup(team).await.unwrap().is_none(),
+        "not read while stale"
+    );
+    changed.init().await.unwrap();
+    team_rollup_holds(&changed, "made anew by db init").await;
+}
+
+/// The team's rollup (the second, after the built-in one) is readable and equals its rows.
+async fn team_rollup_holds(mysql: &MysqlTarget, when: &str) {
+    assert_eq!(mysql.rollups()[1].name, "departments_by_initial");
+    stored_equals_rows(mysql, 1, when).await;
+}
+
+/// The `index`th rollup of `mysql` is readable and equals the one recomputed from its rows.
+async fn stored_equals_rows(mysql: &MysqlTarget, index: usize, when: &str) {
+    let rollup = &mysql.rollups()[index];
+    let differences = mysql.check_rollup(rollup).await.unwrap();
+    let differences = differences.unwrap_or_else(|| panic!("{when}: {} not readable", rollup.name));
+    assert!(
+        differences.iter().all(|batch| batch.num_rows() == 0),
+        "{when}: the stored rollup differs from the rows:\n{}",
+        pretty_format_batches(&differences).unwrap()
+    );
 }

@@ -22,7 +22,9 @@ pub async fn check_rollups(
 ) -> Vec<(Outcome, bool)> {
     let mysql = match engines.choose(engine) {
         Ok(Chosen::Mysql(mysql)) => Some(mysql),
-        _ => None,
+        Ok(_) => None,
+        // The table's other checks say the same: counted once, as a check that could not run.
+        Err(_) => return Vec::new(),
     };
     let rollups = match mysql {
         Some(mysql) => mysql.rollups(),
@@ -48,7 +50,10 @@ pub async fn check_rollups(
         match checked {
             Ok(None) => {
                 outcome.passed = true;
-                outcome.expected = "none stored yet: the next load or report computes it".into();
+                outcome.expected = match mysql {
+                    Some(_) => "none stored yet: the next load or `db init` computes it".into(),
+                    None => "none stored yet: the next load or report computes it".into(),
+                };
             }
             Ok(Some((reflects, differences))) => {
                 let differing: usize = differences.iter().map(RecordBatch::num_rows).sum();

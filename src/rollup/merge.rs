@@ -10,7 +10,7 @@ use datafusion::catalog::{MemTable, TableProvider};
 use datafusion::error::DataFusionError;
 use datafusion::prelude::SessionContext;
 
-use super::{MeasureKind, Rollup};
+use super::Rollup;
 use crate::validate::rules::quote;
 
 /// The groups of the rows `rows` holds, by the declaration, in the rollup's stored schema.
@@ -35,10 +35,7 @@ pub async fn apply(
     plus: Vec<RecordBatch>,
     minus: Vec<RecordBatch>,
 ) -> Result<Vec<RecordBatch>, DataFusionError> {
-    let count = (rollup.measures.iter())
-        .find(|measure| measure.kind == MeasureKind::Count)
-        .expect("a declared rollup counts its rows");
-    let kept = format!("{} <> 0", quote(&count.name));
+    let kept = format!("{} <> 0", quote(&rollup.count().name));
     summed(rollup, [current, plus, minus], &kept).await
 }
 

@@ -105,6 +105,13 @@ impl Rollup {
         crate::sink::sha256_hex(&format!("{}\n{:?}", self.sql, self.schema))
     }
 
+    /// Its `COUNT(*)`, which every rollup has: a group whose count is 0 is gone.
+    pub fn count(&self) -> &Measure {
+        (self.measures.iter())
+            .find(|measure| measure.kind == MeasureKind::Count)
+            .expect("a declared rollup counts its rows")
+    }
+
     /// The measure called `name`, if that column is one.
     pub fn measure(&self, name: &str) -> Option<&Measure> {
         self.measures.iter().find(|measure| measure.name == name)

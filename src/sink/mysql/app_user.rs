@@ -1,6 +1,7 @@
 //! The application user the database bootstrap creates, so the function stops connecting as
 //! the master user: exactly the privileges loads, the ledger, claims, reports and restores use
-//! on the target's database (rows, and the temporary staging tables), none on its schema.
+//! on the target's database (rows, and the temporary staging tables), none on its schema: a
+//! rollup whose table must be made anew waits for `db init` ([`super::rollups`]).
 
 use mysql_async::prelude::Queryable;
 

@@ -211,7 +211,8 @@ CREATE TABLE IF NOT EXISTS csvgate_rollups (
   name VARCHAR(64) NOT NULL PRIMARY KEY,
   table_name VARCHAR(64) NOT NULL,
   fingerprint CHAR(64) NOT NULL,
-  computed_at DATETIME(6) NOT NULL
+  computed_at DATETIME(6) NOT NULL,
+  KEY csvgate_rollups_table_idx (table_name)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
 ";
 

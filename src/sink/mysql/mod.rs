@@ -118,10 +118,7 @@ impl MysqlTarget {
     /// when MySQL cannot store one.
     pub fn with_rollups(self, rollups: Arc<[Rollup]>) -> Result<Self, SinkError> {
         for rollup in rollups.iter() {
-            rollups::create_table(rollup).map_err(|reason| SinkError::Config {
-                target: self.display.clone(),
-                reason: format!("rollup {}: {reason}", rollup.name),
-            })?;
+            self.rollup_ddl(rollup)?;
         }
         Ok(MysqlTarget { rollups, ..self })
     }
@@ -177,12 +174,7 @@ impl MysqlTarget {
             conn.query_drop(change).await.map_err(self.error())?;
         }
         for table in self.dictionary.tables() {
-            // A tally is the table's lock and its rollups brought up; nothing to count here.
-            if self.tally_for(&mut conn, table).await?.is_some() {
-                Self::unlock_table(&mut conn, &table.name)
-                    .await
-                    .map_err(self.error())?;
-            }
+            self.rebuild_rollups(&mut conn, &table.name).await?;
         }
         let version: Option<u32> = conn
             .query_first("SELECT MAX(version) FROM csvgate_schema")

@@ -1,6 +1,6 @@
-//! One writer at a time per table whose rollups are kept: a load, a restore or a recompute
-//! holds the table's named lock (`GET_LOCK`) on its connection from before its transaction to
-//! after its end.
+//! One writer at a time per table whose rollups are kept: a load or a restore by a deployment
+//! that keeps them, or a recompute, holds the table's named lock (`GET_LOCK`) on its
+//! connection from before its transaction to after its end.
 //!
 //! Why not InnoDB's row locks alone: loads of one table change the same groups of its
 //! rollups, and a load also reads the rows it replaces with `FOR UPDATE` (under REPEATABLE
@@ -28,15 +28,19 @@ impl MysqlTarget {
         let sql = format!("SELECT GET_LOCK({LOCK_NAME}, ?)");
         let taken: Option<Option<i64>> =
             (conn.exec_first(sql, (table, LOCK_WAIT_SECS)).await).map_err(self.error())?;
-        match taken.flatten() {
-            Some(1) => Ok(()),
-            _ => Err(SinkError::Config {
-                target: self.display.clone(),
-                reason: format!(
-                    "table {table}: another load, restore or rollup recompute has held its lock for {LOCK_WAIT_SECS} s"
-                ),
-            }),
-        }
+        let reason = match taken.flatten() {
+            Some(1) => return Ok(()),
+            Some(_) => format!(
+                "table {table}: another load, restore or rollup recompute has held its lock for {LOCK_WAIT_SECS} s"
+            ),
+            None => format!(
+                "table {table}: the server could not take its lock (out of memory, or the wait was killed)"
+            ),
+        };
+        Err(SinkError::Config {
+            target: self.display.clone(),
+            reason,
+        })
     }
 
     /// Gives back the named lock of `table` taken on `conn`.

@@ -29,8 +29,9 @@ use mysql_async::{Conn, Params};
 use super::ddl::quoted;
 use super::{MysqlTarget, rows};
 use crate::dictionary::Table;
-use crate::rollup::{MeasureKind, Rollup};
+use crate::rollup::Rollup;
 use crate::sink::SinkError;
+use recompute::Rebuild;
 use tally::{Side, Tally};
 
 /// The hidden key column of a rollup's table.
@@ -48,7 +49,7 @@ pub fn table_name(rollup: &Rollup) -> String {
 }
 
 /// The `CREATE TABLE` of `rollup`'s table, or why MySQL cannot hold it.
-pub fn create_table(rollup: &Rollup) -> Result<String, String> {
+fn create_table(rollup: &Rollup) -> Result<String, String> {
     let name = table_name(rollup);
     if name.len() > MAX_IDENTIFIER {
         return Err(format!(
@@ -139,11 +140,39 @@ impl MysqlTarget {
             return Ok(None);
         }
         self.lock_table(conn, &table.name).await?;
-        if let Err(error) = self.ready_rollups(conn, &table.name).await {
+        let ready = self
+            .ready_rollups(conn, &table.name, Rebuild::BeforeLoad)
+            .await;
+        if let Err(error) = ready {
             let _ = Self::unlock_table(conn, &table.name).await;
             return Err(error);
         }
         Ok(Some(Tally::new(table.typed_schema(), rollups)))
+    }
+
+    /// `csvgate db init`: every rollup of `table` that is not current made anew, holding the
+    /// table's lock.
+    pub(crate) async fn rebuild_rollups(
+        &self,
+        conn: &mut Conn,
+        table: &str,
+    ) -> Result<(), SinkError> {
+        if self.rollups_of(table).is_empty() {
+            return Ok(());
+        }
+        self.lock_table(conn, table).await?;
+        let rebuilt = self.ready_rollups(conn, table, Rebuild::ForInit).await;
+        let unlocked = Self::unlock_table(conn, table).await;
+        rebuilt?;
+        unlocked.map_err(self.error())
+    }
+
+    /// The `CREATE TABLE` of `rollup`'s table, or why MySQL cannot hold it.
+    pub(crate) fn rollup_ddl(&self, rollup: &Rollup) -> Result<String, SinkError> {
+        create_table(rollup).map_err(|reason| SinkError::Config {
+            target: self.display.clone(),
+            reason: format!("rollup {}: {reason}", rollup.name),
+        })
     }
 
     /// The rollups kept over `table`.
@@ -197,9 +226,7 @@ async fn delete_emptied(
     change: &[RecordBatch],
     keyed: &[keys::Keyed],
 ) -> Result<(), mysql_async::Error> {
-    let count = (rollup.measures.iter())
-        .find(|measure| measure.kind == MeasureKind::Count)
-        .expect("a declared rollup counts its rows");
+    let count = rollup.count();
     let sql = format!(
         "DELETE FROM {} WHERE {} = ? AND {} = 0",
         quoted(&table_name(rollup)),

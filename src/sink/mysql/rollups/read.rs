@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use datafusion::sql::sqlparser::dialect::MySqlDialect;
 use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
 
+use super::keys;
 use super::table_name;
 use crate::sink::SinkError;
 use crate::sink::mysql::MysqlTarget;
@@ -29,7 +30,7 @@ impl MysqlTarget {
             let Some(rollup) = kept else {
                 return Ok(false);
             };
-            if self.stored_fingerprint(rollup).await? != Some(rollup.fingerprint()) {
+            if self.stored_fingerprint(rollup).await? != Some(keys::fingerprint(rollup)) {
                 return Ok(false);
             }
         }

@@ -5,6 +5,8 @@ use datafusion::arrow::record_batch::RecordBatch;
 use mysql_async::Conn;
 use mysql_async::prelude::Queryable;
 
+use super::keys;
+use super::recompute::{fingerprint_on, forget};
 use super::tally::Tally;
 use super::{KEY_COLUMN, add_groups, table_name};
 use crate::rollup::{Rollup, merge};
@@ -18,9 +20,9 @@ impl MysqlTarget {
     /// At the end of a load of `table`, inside its transaction: adds the change `tally` counted
     /// to each rollup stored by its current declaration, and deletes the record of every other
     /// rollup of the table (one this process does not keep, or one stored by another
-    /// declaration), which a later recompute restores. The records are read with a shared
-    /// lock, so a recompute waits for this transaction to end. With `replace` (a restore),
-    /// the change is the whole rollup.
+    /// declaration), which a later recompute restores. The records are locked, so a
+    /// recompute waits for this transaction to end. With `replace` (a restore), the change is
+    /// the whole rollup.
     pub(crate) async fn change_rollups(
         &self,
         conn: &mut Conn,
@@ -29,17 +31,20 @@ impl MysqlTarget {
         replace: bool,
     ) -> Result<(), SinkError> {
         let error = self.error();
+        let Some(tally) = tally else {
+            // Kept by no one here: a plain delete, one lock taken once.
+            let forget = format!("DELETE FROM {ROLLUPS_TABLE} WHERE table_name = ?");
+            return conn.exec_drop(forget, (table,)).await.map_err(error);
+        };
         let sql = format!(
-            "SELECT name, fingerprint FROM {ROLLUPS_TABLE} WHERE table_name = ? LOCK IN SHARE MODE"
+            "SELECT name, fingerprint FROM {ROLLUPS_TABLE} WHERE table_name = ? FOR UPDATE"
         );
         let records: Vec<(String, String)> = conn.exec(sql, (table,)).await.map_err(&error)?;
-        let changes = match tally {
-            Some(tally) => tally.finish().await.map_err(self.query_error())?,
-            None => Vec::new(),
-        };
+        let changes = tally.finish().await.map_err(self.query_error())?;
         for (name, fingerprint) in records {
-            let change = (changes.iter())
-                .find(|(rollup, _)| rollup.name == name && rollup.fingerprint() == fingerprint);
+            let change = (changes.iter()).find(|(rollup, _)| {
+                rollup.name == name && keys::fingerprint(rollup) == fingerprint
+            });
             match change {
                 Some((rollup, groups)) if replace => {
                     let empty = format!("DELETE FROM {}", quoted(&table_name(rollup)));
@@ -47,10 +52,7 @@ impl MysqlTarget {
                     add_groups(conn, rollup, groups).await
                 }
                 Some((rollup, groups)) => add_groups(conn, rollup, groups).await,
-                None => {
-                    let forget = format!("DELETE FROM {ROLLUPS_TABLE} WHERE name = ?");
-                    conn.exec_drop(forget, (&name,)).await
-                }
+                None => forget(conn, &name).await,
             }
             .map_err(&error)?;
         }
@@ -69,8 +71,10 @@ impl MysqlTarget {
             .await
             .map_err(&error)?;
         let read = self.read_in_snapshot(&mut conn, rollup).await;
-        conn.query_drop("ROLLBACK").await.map_err(error)?;
-        read
+        let rolled_back = conn.query_drop("ROLLBACK").await;
+        let read = read?;
+        rolled_back.map_err(error)?;
+        Ok(read)
     }
 
     async fn read_in_snapshot(
@@ -79,10 +83,8 @@ impl MysqlTarget {
         rollup: &Rollup,
     ) -> Result<Option<(Vec<RecordBatch>, Vec<RecordBatch>)>, SinkError> {
         let error = self.error();
-        let sql = format!("SELECT fingerprint FROM {ROLLUPS_TABLE} WHERE name = ?");
-        let stored: Option<String> =
-            (conn.exec_first(sql, (&rollup.name,)).await).map_err(&error)?;
-        if stored != Some(rollup.fingerprint()) {
+        let stored = fingerprint_on(conn, rollup).await.map_err(&error)?;
+        if stored != Some(keys::fingerprint(rollup)) {
             return Ok(None);
         }
         let columns: Vec<String> = (rollup.schema.fields().iter())

@@ -7,16 +7,14 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
-use bytes::Bytes;
 use datafusion::arrow::record_batch::RecordBatch;
-use futures::StreamExt;
+use mysql_async::Conn;
 use mysql_async::prelude::Queryable;
-use mysql_async::{Conn, Value};
 
 use super::ddl::quoted;
 use super::meanwhile::Meanwhile;
 use super::rollups::tally::{Side, Tally};
-use super::{MysqlTarget, ledger, rows, server_code};
+use super::{MysqlTarget, ledger};
 use crate::dictionary::TableRef;
 use crate::ledger::Entry;
 use crate::sink::{Load, SinkError};
@@ -28,6 +26,8 @@ const INSERT_CHUNK_ROWS: usize = 1000;
 const LOCAL_INFILE_REFUSED: [u16; 3] = [4166, 1148, 3948];
 
 static FALLBACK_LOGGED: AtomicBool = AtomicBool::new(false);
+
+mod write;
 
 /// How a load's commit ended.
 enum Finished {
@@ -268,95 +268,29 @@ impl MysqlLoad {
 
     /// Leaves the connection clean for the pool: no open transaction, no staging table, foreign
     /// keys checked.
+    /// Every step is tried; the first error is returned.
     async fn clean_up(&mut self) -> Result<(), mysql_async::Error> {
-        self.conn.query_drop("ROLLBACK").await?;
+        let mut steps = vec![self.conn.query_drop("ROLLBACK").await];
         if self.mode != Mode::Direct {
             let drop = format!("DROP TEMPORARY TABLE IF EXISTS {}", self.into);
-            self.conn.query_drop(drop).await?;
+            steps.push(self.conn.query_drop(drop).await);
         }
         if let Mode::Replace { force: true } = self.mode {
-            self.conn.query_drop("SET FOREIGN_KEY_CHECKS = 1").await?;
+            steps.push(self.conn.query_drop("SET FOREIGN_KEY_CHECKS = 1").await);
         }
         if self.locked {
-            MysqlTarget::unlock_table(&mut self.conn, &self.table.name).await?;
+            steps.push(MysqlTarget::unlock_table(&mut self.conn, &self.table.name).await);
         }
-        Ok(())
+        steps.into_iter().collect()
     }
 
-    /// Streams one batch into the staging table through `LOAD DATA LOCAL INFILE`; `Ok(false)`
-    /// when the server refuses it.
-    async fn load_data(&mut self, rows: &RecordBatch) -> Result<bool, SinkError> {
-        let mut tsv = Vec::with_capacity(rows.num_rows() * 64);
-        rows::write_tsv(rows, &mut tsv);
-        let data = Bytes::from(tsv);
-        self.conn.set_infile_handler(async move {
-            Ok(futures::stream::once(async move { Ok(data) }).boxed())
-        });
-        let sql = format!(
-            "LOAD DATA LOCAL INFILE 'csvgate-batch' {replace} INTO TABLE {} {} ({})",
-            self.into,
-            rows::TSV_FORMAT,
-            self.columns(),
-            replace = if self.mode == Mode::Direct {
-                "REPLACE"
-            } else {
-                ""
-            },
-        );
-        match self.conn.query_drop(sql).await {
-            Ok(()) => {}
-            Err(error)
-                if server_code(&error).is_some_and(|code| LOCAL_INFILE_REFUSED.contains(&code)) =>
-            {
-                return Ok(false);
-            }
-            Err(error) => return Err(self.target.error()(error)),
+    /// Gives the connection back to the pool clean, or closes it when it cannot be cleaned:
+    /// a table's lock or an open transaction must never stay with a pooled connection.
+    async fn end(mut self: Box<Self>) {
+        if let Err(error) = self.clean_up().await {
+            tracing::warn!(target = %self.target.display, %error, "could not clean the load's connection up: closing it");
+            let _ = self.conn.disconnect().await;
         }
-        // LOCAL implies IGNORE: a row the server could not take is only a warning. (REPLACE
-        // counts a replaced row twice: deleted and inserted.)
-        let loaded = self.conn.affected_rows();
-        if loaded < rows.num_rows() as u64 || self.conn.get_warnings() > 0 {
-            let warnings: Vec<(String, u16, String)> = self
-                .conn
-                .query("SHOW WARNINGS LIMIT 3")
-                .await
-                .map_err(self.target.error())?;
-            return Err(SinkError::Config {
-                target: self.target.display.clone(),
-                reason: format!(
-                    "LOAD DATA took {loaded} of {} rows: {warnings:?}",
-                    rows.num_rows()
-                ),
-            });
-        }
-        Ok(true)
-    }
-
-    async fn insert(&mut self, rows: &RecordBatch) -> Result<(), SinkError> {
-        let columns = self.table.columns.len();
-        let placeholders = format!("({})", vec!["?"; columns].join(", "));
-        for start in (0..rows.num_rows()).step_by(INSERT_CHUNK_ROWS) {
-            let end = (start + INSERT_CHUNK_ROWS).min(rows.num_rows());
-            let values = vec![placeholders.as_str(); end - start].join(", ");
-            let sql = format!(
-                "INSERT INTO {} ({}) VALUES {values} {update}",
-                self.into,
-                self.columns(),
-                update = if self.mode == Mode::Direct {
-                    self.on_duplicate_update()
-                } else {
-                    String::new()
-                },
-            );
-            let params: Vec<Value> = (start..end)
-                .flat_map(|row| rows::params(rows, row))
-                .collect();
-            self.conn
-                .exec_drop(sql, params)
-                .await
-                .map_err(self.target.error())?;
-        }
-        Ok(())
     }
 }
 
@@ -381,19 +315,19 @@ impl Load for MysqlLoad {
 
     async fn commit(mut self: Box<Self>, entry: &Entry) -> Result<(), SinkError> {
         let finished = self.finish(entry).await;
-        let cleaned = self.clean_up().await;
+        let target = self.target.display.clone();
+        // Once committed, a connection that cannot be cleaned is closed, not a failed load.
+        self.end().await;
         match finished? {
-            Finished::Committed => cleaned.map_err(self.target.error()),
+            Finished::Committed => Ok(()),
             Finished::LoadedElsewhere => Err(SinkError::LoadedMeanwhile {
-                target: self.target.display.clone(),
+                target,
                 object: entry.object.key.clone(),
             }),
         }
     }
 
-    async fn abort(mut self: Box<Self>) {
-        if let Err(error) = self.clean_up().await {
-            tracing::warn!(target = %self.target.display, %error, "could not roll back the load");
-        }
+    async fn abort(self: Box<Self>) {
+        self.end().await
     }
 }

@@ -42,7 +42,7 @@ reason = f"""nullif(concat_ws('; ',
 db.execute(f"""
 CREATE TEMP TABLE split AS
 SELECT *, {reason} AS reason
-FROM read_csv('{employees}', header=false, all_varchar=true, null_padding=true, columns={columns})
+FROM read_csv('{employees}', header=false, delim=',', quote='"', escape='"', auto_detect=false, all_varchar=true, null_padding=true, columns={columns})
 """)
 db.execute(f"""COPY (
     SELECT CAST(trim(id) AS BIGINT) AS id, trim(name) AS name, CAST(trim(datetime) AS TIMESTAMPTZ) AS datetime,

@@ -353,3 +353,27 @@ async fn stored_equals_rows(mysql: &MysqlTarget, index: usize, when: &str) {
         pretty_format_batches(&differences).unwrap()
     );
 }
+
+/// Q1 and Q2 read a year's groups from the rollup's covering index alone: a range of `year`,
+/// never every group (the primary key is a hash of the groups).
+#[tokio::test]
+async fn mysql_reports_read_a_year_of_the_rollup_from_its_index() {
+    let (url, _) = common::mysql_database().await;
+    let mysql = with_rollups(&url);
+    sandbox(&url, true).ingest(&[&common::fixtures()]).await;
+    for report in ["q1", "q2"] {
+        let catalog = Catalog::built_in();
+        let text = catalog
+            .get(report)
+            .unwrap()
+            .mysql_from_rollups
+            .clone()
+            .unwrap();
+        let table = "csvgate_rollup_hires_by_quarter";
+        let steps = common::explained_reads(&mysql, &text, table).await;
+        for (key, extra) in steps {
+            assert_eq!(key, "groups_idx", "{report}: {extra}");
+            assert!(extra.contains("Using index"), "{report}: {extra}");
+        }
+    }
+}

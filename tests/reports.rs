@@ -14,7 +14,6 @@ use csvgate::config::Key;
 use csvgate::report::Report;
 use csvgate::sink::mysql::MysqlTarget;
 use datafusion::arrow::array::RecordBatch;
-use mysql_async::{Params, Value};
 
 /// Loads `folder` into MariaDB with the Delta warehouse mirrored.
 async fn both_engines(folder: &Path) -> (Sandbox, MysqlTarget) {
@@ -114,21 +113,7 @@ async fn mariadb_reports_count_hires_from_the_covering_index_alone() {
     let (_, mysql) = both_engines(&fixtures()).await;
     for report in [Report::Q1, Report::Q2] {
         let text = report.built_in().mysql.as_deref().unwrap();
-        let year = Params::from(vec![("year", Value::from(2021))]);
-        let plan = mysql.exec(&format!("EXPLAIN {text}"), year).await.unwrap();
-        let employees: Vec<(String, String)> = plan
-            .iter()
-            .filter(|step| {
-                step.get::<Option<String>, _>("table").flatten().as_deref()
-                    == Some("hired_employees")
-            })
-            .map(|step| {
-                let key = step.get::<Option<String>, _>("key").flatten();
-                let extra = step.get::<Option<String>, _>("Extra").flatten();
-                (key.unwrap_or_default(), extra.unwrap_or_default())
-            })
-            .collect();
-        assert!(!employees.is_empty(), "{report:?}: {plan:?}");
+        let employees = common::explained_reads(&mysql, text, "hired_employees").await;
         for (key, extra) in employees {
             assert_eq!(key, "hired_employees_datetime_idx", "{report:?}: {extra}");
             assert!(extra.contains("Using index"), "{report:?}: {extra}");

@@ -376,6 +376,27 @@ pub async fn assert_row_counts(target: &MysqlTarget, expected: &[(&str, u64)]) {
     }
 }
 
+/// The key and the `Extra` of every step of `sql`'s `EXPLAIN` (with `year` 2021) that reads
+/// `table`.
+pub async fn explained_reads(
+    target: &MysqlTarget,
+    sql: &str,
+    table: &str,
+) -> Vec<(String, String)> {
+    let year = mysql_async::Params::from(vec![("year", mysql_async::Value::from(2021))]);
+    let plan = target.exec(&format!("EXPLAIN {sql}"), year).await.unwrap();
+    let steps: Vec<(String, String)> = (plan.iter())
+        .filter(|step| step.get::<Option<String>, _>("table").flatten().as_deref() == Some(table))
+        .map(|step| {
+            let key = step.get::<Option<String>, _>("key").flatten();
+            let extra = step.get::<Option<String>, _>("Extra").flatten();
+            (key.unwrap_or_default(), extra.unwrap_or_default())
+        })
+        .collect();
+    assert!(!steps.is_empty(), "no step reads {table}: {plan:?}");
+    steps
+}
+
 /// The rows `sql` returns from `target`.
 pub async fn mysql_rows<T: mysql_async::prelude::FromRow + Send + 'static>(
     target: &MysqlTarget,

@@ -10,9 +10,10 @@ use sha2::{Digest, Sha256};
 
 use crate::rollup::Rollup;
 
-/// How keys are made: part of what a stored rollup is recorded as computed by, so a new
-/// scheme recomputes every rollup instead of splitting its groups.
-const SCHEME: &str = "sha256-16 of null marks, lengths and Arrow's display, v1";
+/// How keys, and the rollup's table, are made: part of what a stored rollup is recorded as
+/// computed by, so a new scheme makes every rollup anew instead of splitting its groups (v2:
+/// the table's covering index of its leading groups).
+const SCHEME: &str = "sha256-16 of null marks, lengths and Arrow's display, v2";
 
 /// What `rollup`'s record holds when its groups were computed by its current declaration
 /// and this key scheme.

@@ -56,9 +56,7 @@ impl Engines {
             engine: "datafusion",
         })
     }
-}
 
-impl Engines {
     /// The MySQL text of `report` to run on `mysql`: the one over rollups when `scan` allows
     /// and every rollup it reads is stored by its current declaration; else the one over the
     /// rows.

@@ -85,11 +85,14 @@ impl Tally {
         let plus = std::mem::take(&mut self.plus);
         let minus = std::mem::take(&mut self.minus);
         self.pending = 0;
+        if plus.is_empty() && minus.is_empty() {
+            return Ok(());
+        }
         let ctx = SessionContext::new();
         for change in &mut self.changes {
             let rollup = &change.rollup;
-            let added = merge::groups_of(&ctx, rollup, rows(&self.rows, &plus)?).await?;
-            let taken = merge::groups_of(&ctx, rollup, rows(&self.rows, &minus)?).await?;
+            let added = groups(&ctx, rollup, &self.rows, &plus).await?;
+            let taken = groups(&ctx, rollup, &self.rows, &minus).await?;
             let net = std::mem::take(&mut change.net);
             change.net = merge::net(rollup, net, added, taken).await?;
         }
@@ -105,6 +108,20 @@ impl Tally {
             .map(|change| (change.rollup, change.net))
             .collect())
     }
+}
+
+/// The groups of `batches`, rows of `schema`: none without a query when there are none (a
+/// first load replaces no row, and its tally would otherwise plan a query per fold for them).
+async fn groups(
+    ctx: &SessionContext,
+    rollup: &Rollup,
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+) -> Result<Vec<RecordBatch>, DataFusionError> {
+    if batches.is_empty() {
+        return Ok(Vec::new());
+    }
+    merge::groups_of(ctx, rollup, rows(schema, batches)?).await
 }
 
 fn rows(schema: &SchemaRef, batches: &[RecordBatch]) -> Result<Arc<MemTable>, DataFusionError> {

@@ -10,6 +10,7 @@
 
 mod declare;
 pub mod merge;
+pub(crate) mod tally;
 
 use std::path::Path;
 

@@ -149,7 +149,7 @@ impl DeltaTarget {
         };
         self.keep(&table.name, &restored.0);
         self.append_parked(entry, &marker).await;
-        self.after_commit(&table.name).await;
+        self.after_commit(&table.name, None).await;
         Ok(())
     }
 }

@@ -19,9 +19,11 @@ use super::commit::{
     commit_properties, commit_staged, made_by, remove_files, retry, writer_properties,
 };
 use super::parked::Marker;
+use super::rollups::{self, Landed};
 use super::{DeltaTarget, app_id, replace};
 use crate::dictionary::{Keys, Table, TableRef};
 use crate::ledger::Entry;
+use crate::rollup::tally::{Side, Tally};
 use crate::sink::{Load, SinkError};
 use crate::store::ObjectVersion;
 
@@ -49,6 +51,16 @@ pub(super) struct DeltaLoad {
     /// The version of the loaded object's marker when the load began (`None`: not loaded,
     /// or a restore): another version at commit time means another worker loaded it.
     loaded_before: Option<i64>,
+    /// The change the load makes to the table's rollups, counted as rows go by (`None`: no
+    /// rollup, or a restore, after which they are recomputed).
+    tally: Option<Tally>,
+}
+
+/// A load's commit: the table as committed, its ids before, and whether it held no row then.
+struct Committed {
+    table: DeltaTable,
+    ids_before: Arc<Keys>,
+    on_empty: bool,
 }
 
 impl DeltaLoad {
@@ -61,6 +73,7 @@ impl DeltaLoad {
     ) -> Result<DeltaLoad, SinkError> {
         let mut load = Self::start(target, table, commit_properties(), Mode::Upsert).await?;
         load.loaded_before = target.marker_version(&table.name, &app_id(object)).await?;
+        load.tally = target.tally_for(table);
         Ok(load)
     }
 
@@ -97,6 +110,7 @@ impl DeltaLoad {
             commit,
             mode,
             loaded_before: None,
+            tally: None,
         })
     }
 
@@ -110,7 +124,8 @@ impl DeltaLoad {
         loaded_ids: &Keys,
         entry: &Entry,
         marker: &Marker,
-    ) -> Result<(DeltaTable, Arc<Keys>), SinkError> {
+        tally: &mut Option<Tally>,
+    ) -> Result<Committed, SinkError> {
         let DeltaLoad {
             target,
             table,
@@ -131,14 +146,10 @@ impl DeltaLoad {
         let mut attempt = 1;
         loop {
             let committed = match mode {
-                Mode::Overwrite => {
-                    let overwrite = SaveMode::Overwrite;
-                    let committed =
-                        commit_staged(&target, &table, delta, &staged, commit.clone(), overwrite);
-                    committed.await.map(|committed| (committed, Arc::default()))
-                }
+                Mode::Overwrite => overwrite(&target, &table, delta, &staged, commit.clone()).await,
                 Mode::Upsert => {
-                    upsert(&target, &table, delta, &staged, loaded_ids, commit.clone()).await
+                    let commit = commit.clone();
+                    upsert(&target, &table, delta, &staged, loaded_ids, commit, tally).await
                 }
             };
             let retry = match committed {
@@ -168,8 +179,8 @@ impl DeltaLoad {
 
 /// After a conflict: commit again, or not.
 enum Retry {
-    /// Committed: the table and its ids before.
-    No((DeltaTable, Arc<Keys>)),
+    /// Committed.
+    No(Committed),
     /// Try again on this newer version.
     On(DeltaTable),
 }
@@ -209,8 +220,25 @@ async fn loaded_meanwhile(
     })
 }
 
+/// Commits `staged` to `delta` in place of all it holds.
+async fn overwrite(
+    target: &DeltaTarget,
+    table: &Table,
+    delta: DeltaTable,
+    staged: &[Add],
+    commit: CommitProperties,
+) -> Result<Committed, SinkError> {
+    let committed = commit_staged(target, table, delta, staged, commit, SaveMode::Overwrite);
+    Ok(Committed {
+        table: committed.await?,
+        ids_before: Arc::default(),
+        on_empty: false,
+    })
+}
+
 /// Commits `staged` to `delta`: a plain append when no loaded id is in the table yet, else a
-/// replace of the rows those ids name. Returns the table as committed and its ids before.
+/// replace of the rows those ids name, counted out of `tally` as they are rewritten (anew
+/// at each attempt: a conflict means a newer version to replace them in).
 async fn upsert(
     target: &DeltaTarget,
     table: &Table,
@@ -218,14 +246,28 @@ async fn upsert(
     staged: &[Add],
     loaded_ids: &Keys,
     commit: CommitProperties,
-) -> Result<(DeltaTable, Arc<Keys>), SinkError> {
+    tally: &mut Option<Tally>,
+) -> Result<Committed, SinkError> {
+    if let Some(tally) = tally.as_mut() {
+        tally.forget(Side::Replaced);
+    }
     let existing = target.id_set(table, &delta);
     let existing = existing.instrument(tracing::debug_span!("id_set")).await?;
+    let base = delta.version();
     let committed = match existing.is_disjoint(loaded_ids) {
         true => commit_staged(target, table, delta, staged, commit, SaveMode::Append).await?,
-        false => replace::replace_rows(target, table, delta, staged, loaded_ids, commit).await?,
+        false => {
+            let replaced =
+                replace::replace_rows(target, table, delta, staged, loaded_ids, commit, tally);
+            replaced.await?
+        }
     };
-    Ok((committed, existing))
+    let on_empty = existing.is_empty() && base.map(|base| base + 1) == committed.version();
+    Ok(Committed {
+        table: committed,
+        ids_before: existing,
+        on_empty,
+    })
 }
 
 impl DeltaLoad {
@@ -256,6 +298,7 @@ impl Load for DeltaLoad {
             .index_of(&self.table.key_column().name)
             .map_err(|source| self.target.arrow_error(source))?;
         self.ids.insert_column(rows.column(key));
+        rollups::count(&mut self.tally, Side::Added, rows.clone()).await;
         let rows = self.in_stored_order(rows)?;
         self.writer
             .write(rows)
@@ -268,7 +311,13 @@ impl Load for DeltaLoad {
         let before = self.delta.version();
         let loaded_ids = std::mem::take(&mut self.ids);
         let marker = target.park(entry).await?;
-        let (committed, existing) = match self.commit_rows(&loaded_ids, entry, &marker).await {
+        let mut tally = self.tally.take();
+        let committed = self.commit_rows(&loaded_ids, entry, &marker, &mut tally);
+        let Committed {
+            table: committed,
+            ids_before: existing,
+            on_empty,
+        } = match committed.await {
             Ok(committed) => committed,
             Err(error) => {
                 target.unpark(&marker).await;
@@ -292,7 +341,8 @@ impl Load for DeltaLoad {
         appended
             .instrument(tracing::debug_span!("ledger_append"))
             .await;
-        target.after_commit(&table.name).await;
+        let landed = (committed.version()).map(|version| Landed { version, on_empty });
+        target.after_commit(&table.name, tally.zip(landed)).await;
         Ok(())
     }
 

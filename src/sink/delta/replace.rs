@@ -24,13 +24,15 @@ use tracing::Instrument;
 use super::DeltaTarget;
 use super::commit::{commit_actions, remove_files, writer_properties};
 use crate::dictionary::{Keys, Table};
+use crate::rollup::tally::{Side, Tally};
 use crate::sink::SinkError;
 use crate::store::Location;
 use crate::store::StoredParquet;
 
 /// Commits `staged` (files holding the rows of `loaded_ids`) to `delta`, replacing the rows the
-/// table held with those ids; returns the table as committed. On failure nothing is committed
-/// and the files this function wrote are removed (the caller removes `staged`).
+/// table held with those ids, which are counted out of `tally` as they are left out; returns
+/// the table as committed. On failure nothing is committed and the files this function wrote
+/// are removed (the caller removes `staged`).
 pub(super) async fn replace_rows(
     target: &DeltaTarget,
     table: &Table,
@@ -38,6 +40,7 @@ pub(super) async fn replace_rows(
     staged: &[Add],
     loaded_ids: &Keys,
     commit: CommitProperties,
+    tally: &mut Option<Tally>,
 ) -> Result<DeltaTable, SinkError> {
     let error = target.error(&table.name);
     let key = table.key_column().name.as_str();
@@ -54,8 +57,16 @@ pub(super) async fn replace_rows(
         .with_writer_properties(writer_properties());
     let mut removes = Vec::new();
     for file in &candidates {
-        let rewritten = rewrite_without(target, table, &location, file, loaded_ids, &mut writer)
-            .instrument(tracing::debug_span!("rewrite"));
+        let rewritten = rewrite_without(
+            target,
+            table,
+            &location,
+            file,
+            loaded_ids,
+            &mut writer,
+            tally,
+        )
+        .instrument(tracing::debug_span!("rewrite"));
         if rewritten.await? {
             removes.push(Action::Remove(file.remove_action(true)));
         }
@@ -101,7 +112,7 @@ fn may_hold_any(file: &LogicalFileView, key: &str, loaded_ids: &Keys) -> bool {
 /// Writes the rows of `file` whose id is not loaded to `writer`, if it holds any loaded id;
 /// returns whether it did (only then is the file replaced). A first pass reads the id column
 /// alone, so files that merely straddle a loaded id are not rewritten, and nothing holds a
-/// whole file.
+/// whole file. The rows left out are counted out of `tally`.
 async fn rewrite_without(
     target: &DeltaTarget,
     table: &Table,
@@ -109,6 +120,7 @@ async fn rewrite_without(
     file: &LogicalFileView,
     loaded_ids: &Keys,
     writer: &mut RecordBatchWriter,
+    tally: &mut Option<Tally>,
 ) -> Result<bool, SinkError> {
     let key = table.key_column().name.as_str();
     let mut ids = read(target, table, location, file, Some(key)).await?;
@@ -125,13 +137,16 @@ async fn rewrite_without(
         .await
         .map_err(parquet_error(target, table))?
     {
-        let kept = filter_record_batch(&batch, &not_loaded(&batch, key, loaded_ids))
-            .map_err(|source| target.arrow_error(source))?;
+        let kept = not_loaded(&batch, key, loaded_ids);
+        if tally.is_some() {
+            let replaced = (not(&kept).and_then(|replaced| filter_record_batch(&batch, &replaced)))
+                .map_err(|source| target.arrow_error(source))?;
+            super::rollups::count(tally, Side::Replaced, replaced).await;
+        }
+        let kept =
+            filter_record_batch(&batch, &kept).map_err(|source| target.arrow_error(source))?;
         if kept.num_rows() > 0 {
-            writer
-                .write(kept)
-                .await
-                .map_err(target.error(&table.name))?;
+            (writer.write(kept).await).map_err(target.error(&table.name))?;
         }
     }
     Ok(true)

@@ -10,8 +10,10 @@
 //! rollup reflecting an older version: readers see that and catch it up first, so a rollup is
 //! never read for a version it does not reflect.
 
+mod counted;
 mod read;
 
+pub(super) use counted::{Landed, count};
 pub use read::RollupCheck;
 
 use std::collections::BTreeSet;
@@ -34,6 +36,7 @@ use futures::TryStreamExt;
 
 use super::DeltaTarget;
 use super::commit::{commit_properties, retry};
+use crate::rollup::tally::Tally;
 use crate::rollup::{Rollup, merge};
 use crate::sink::SinkError;
 
@@ -109,11 +112,22 @@ impl DeltaTarget {
         }
     }
 
-    /// Brings every rollup of `table` up to date after a commit of it. A failure is logged,
-    /// not returned: the rows are committed, and a reader catches the rollup up or scans.
-    pub(super) async fn after_commit(&self, table: &str) {
+    /// Brings every rollup of `table` up to date after a commit of it: by the change the load
+    /// counted when it has one ([`counted`]), else from the commit's files. A failure is
+    /// logged, not returned: the rows are committed, and a reader catches the rollup up or
+    /// scans.
+    pub(super) async fn after_commit(&self, table: &str, counted: Option<(Tally, Landed)>) {
         crate::fault::pause(crate::fault::ROLLUP_BEFORE_COMMIT).await;
-        for rollup in self.rollups.iter().filter(|rollup| rollup.table == table) {
+        let behind = match counted {
+            Some((tally, landed)) => self.advance(tally, landed).await,
+            None => self
+                .rollups
+                .iter()
+                .map(|rollup| rollup.name.clone())
+                .collect(),
+        };
+        let of_table = self.rollups.iter().filter(|rollup| rollup.table == table);
+        for rollup in of_table.filter(|rollup| behind.contains(&rollup.name)) {
             if let Err(error) = self.catch_up(rollup).await {
                 tracing::warn!(rollup = rollup.name, %error, "the rollup was not brought up to date: a reader will");
             }

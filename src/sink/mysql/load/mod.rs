@@ -13,10 +13,10 @@ use mysql_async::prelude::Queryable;
 
 use super::ddl::quoted;
 use super::meanwhile::Meanwhile;
-use super::rollups::tally::{Side, Tally};
 use super::{MysqlTarget, ledger};
 use crate::dictionary::TableRef;
 use crate::ledger::Entry;
+use crate::rollup::tally::{Side, Tally};
 use crate::sink::{Load, SinkError};
 use crate::store::ObjectVersion;
 

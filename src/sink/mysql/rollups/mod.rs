@@ -18,7 +18,6 @@ mod read;
 mod recompute;
 mod replaced;
 mod stored;
-pub(crate) mod tally;
 
 use datafusion::arrow::array::AsArray;
 use datafusion::arrow::datatypes::{DataType, Int64Type};
@@ -30,9 +29,9 @@ use super::ddl::quoted;
 use super::{MysqlTarget, rows};
 use crate::dictionary::Table;
 use crate::rollup::Rollup;
+use crate::rollup::tally::{Side, Tally};
 use crate::sink::SinkError;
 use recompute::Rebuild;
-use tally::{Side, Tally};
 
 /// The hidden key column of a rollup's table.
 const KEY_COLUMN: &str = "csvgate_group";

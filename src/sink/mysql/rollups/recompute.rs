@@ -10,9 +10,9 @@ use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Params};
 
 use super::keys;
-use super::tally::{Side, Tally};
 use super::{add_groups, table_name};
 use crate::rollup::Rollup;
+use crate::rollup::tally::{Side, Tally};
 use crate::sink::SinkError;
 use crate::sink::mysql::MysqlTarget;
 use crate::sink::mysql::ddl::ROLLUPS_TABLE;

@@ -5,8 +5,8 @@
 use datafusion::arrow::record_batch::RecordBatch;
 use mysql_async::{Conn, Params};
 
-use super::tally::{Side, Tally};
 use crate::dictionary::Table;
+use crate::rollup::tally::{Side, Tally};
 use crate::sink::SinkError;
 use crate::sink::mysql::MysqlTarget;
 use crate::sink::mysql::ddl::quoted;

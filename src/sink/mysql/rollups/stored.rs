@@ -7,8 +7,8 @@ use mysql_async::prelude::Queryable;
 
 use super::keys;
 use super::recompute::{fingerprint_on, forget};
-use super::tally::Tally;
 use super::{KEY_COLUMN, add_groups, table_name};
+use crate::rollup::tally::Tally;
 use crate::rollup::{Rollup, merge};
 use crate::sink::SinkError;
 use crate::sink::mysql::MysqlTarget;

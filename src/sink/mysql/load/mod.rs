@@ -13,6 +13,7 @@ use mysql_async::prelude::Queryable;
 
 use super::ddl::quoted;
 use super::meanwhile::Meanwhile;
+use super::rollups::StoredKeys;
 use super::{MysqlTarget, ledger};
 use crate::dictionary::TableRef;
 use crate::ledger::Entry;
@@ -64,6 +65,9 @@ pub(super) struct MysqlLoad {
     tally: Option<Tally>,
     /// Holds the table's lock, taken with a tally, given back at the end.
     locked: bool,
+    /// Which keys the table may hold, read when a direct load with a tally began and widened
+    /// by each batch: only those are looked up as replaced.
+    stored_keys: StoredKeys,
 }
 
 impl MysqlLoad {
@@ -82,6 +86,15 @@ impl MysqlLoad {
         let meanwhile = Meanwhile::begin(target, object).await?;
         let mut load = Self::start(target, table, mode).await?;
         load.meanwhile = Some(meanwhile);
+        if mode == Mode::Direct && load.tally.is_some() {
+            match target.stored_keys(&mut load.conn, table).await {
+                Ok(stored) => load.stored_keys = stored,
+                Err(error) => {
+                    Box::new(load).end().await;
+                    return Err(error);
+                }
+            }
+        }
         Ok(load)
     }
 
@@ -115,6 +128,7 @@ impl MysqlLoad {
             meanwhile: None,
             locked: tally.is_some(),
             tally,
+            stored_keys: StoredKeys::Any,
         })
     }
 
@@ -233,8 +247,9 @@ impl MysqlLoad {
             return Ok(());
         };
         if self.mode == Mode::Direct {
+            let stored = &mut self.stored_keys;
             (self.target)
-                .count_replaced_by_keys(&mut self.conn, &self.table, rows, tally)
+                .count_replaced_by_keys(&mut self.conn, &self.table, rows, stored, tally)
                 .await?;
         }
         let counted = tally.count(Side::Added, rows.clone()).await;

@@ -32,6 +32,7 @@ use crate::rollup::Rollup;
 use crate::rollup::tally::{Side, Tally};
 use crate::sink::SinkError;
 use recompute::Rebuild;
+pub(crate) use replaced::StoredKeys;
 
 /// The hidden key column of a rollup's table.
 const KEY_COLUMN: &str = "csvgate_group";

@@ -38,6 +38,8 @@ pub(crate) use replaced::StoredKeys;
 const KEY_COLUMN: &str = "csvgate_group";
 /// Groups per `INSERT` when changing a rollup.
 const GROUPS_PER_STATEMENT: usize = 500;
+/// Keys per statement that deletes emptied groups.
+const GROUPS_PER_DELETE: usize = 4096;
 /// Rows per batch read back from a table.
 const BATCH_ROWS: usize = 8192;
 /// The longest identifier MySQL takes.
@@ -246,7 +248,8 @@ async fn add_groups(
 }
 
 /// Deletes the groups of `keyed` whose count fell (only those can have reached 0) and is
-/// now 0, each by its key, so the statement reads and locks no other group.
+/// now 0, by their keys: a few statements of many keys each, which read and lock only those
+/// groups (one statement per group cost a round trip each: 20,000 on a 10 % moved reload).
 async fn delete_emptied(
     conn: &mut Conn,
     rollup: &Rollup,
@@ -254,18 +257,23 @@ async fn delete_emptied(
     keyed: &[keys::Keyed],
 ) -> Result<(), mysql_async::Error> {
     let count = rollup.count();
-    let sql = format!(
-        "DELETE FROM {} WHERE {} = ? AND {} = 0",
-        quoted(&table_name(rollup)),
-        quoted(KEY_COLUMN),
-        quoted(&count.name),
-    );
-    let fell = keyed.iter().filter(|(_, batch, row)| {
-        let counts = change[*batch].column_by_name(&count.name);
-        let counts = counts.expect("a rollup's change has its count");
-        counts.as_primitive::<Int64Type>().value(*row) < 0
-    });
-    let params: Vec<Vec<u8>> = fell.map(|(key, ..)| key.to_vec()).collect();
-    conn.exec_batch(sql, params.into_iter().map(|key| (key,)))
-        .await
+    let fell: Vec<mysql_async::Value> = (keyed.iter())
+        .filter(|(_, batch, row)| {
+            let counts = change[*batch].column_by_name(&count.name);
+            let counts = counts.expect("a rollup's change has its count");
+            counts.as_primitive::<Int64Type>().value(*row) < 0
+        })
+        .map(|(key, ..)| mysql_async::Value::Bytes(key.to_vec()))
+        .collect();
+    for chunk in fell.chunks(GROUPS_PER_DELETE) {
+        let sql = format!(
+            "DELETE FROM {} WHERE {} = 0 AND {} IN ({})",
+            quoted(&table_name(rollup)),
+            quoted(&count.name),
+            quoted(KEY_COLUMN),
+            vec!["?"; chunk.len()].join(", ")
+        );
+        conn.exec_drop(sql, chunk.to_vec()).await?;
+    }
+    Ok(())
 }

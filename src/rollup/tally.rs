@@ -79,7 +79,7 @@ impl Tally {
         }
         let rows = match rows.schema() == self.rows {
             true => rows,
-            false => crate::shape::to_schema_by_name(&rows, &self.rows)?,
+            false => conformed(&rows, &self.rows)?,
         };
         let feeds = match side {
             Side::Added => &mut self.added,
@@ -88,7 +88,12 @@ impl Tally {
         if feeds.is_none() {
             *feeds = Some(Feeds::start(&self.rows, &self.rollups)?);
         }
-        feeds.as_mut().expect("started").send(rows).await
+        let sent = feeds.as_mut().expect("started").send(rows).await;
+        if sent.is_err() {
+            // Its aggregates are stopped: what it counted is lost, and the tally with it.
+            *feeds = None;
+        }
+        sent
     }
 
     /// Forgets what was counted on `side`: a replace tried again reads the rows it replaces
@@ -163,8 +168,9 @@ impl Feeds {
         };
         feeds.senders.clear();
         let mut groups = Vec::with_capacity(count);
-        for running in std::mem::take(&mut feeds.running) {
-            groups.push(outcome(running.await)?);
+        // One at a time: on an error, those not awaited yet stay for `Drop` to stop.
+        while !feeds.running.is_empty() {
+            groups.push(outcome(feeds.running.remove(0).await)?);
         }
         Ok(groups)
     }
@@ -174,6 +180,18 @@ impl Drop for Feeds {
     fn drop(&mut self) {
         self.running.iter().for_each(JoinHandle::abort);
     }
+}
+
+/// `rows` with `schema`'s columns, picked by name and cast strictly: a value the type cannot
+/// hold is an error, never a NULL that would take a row out of the wrong group.
+fn conformed(rows: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, DataFusionError> {
+    let indices = (schema.fields().iter())
+        .map(|field| rows.schema().index_of(field.name()))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(crate::shape::to_schema_strictly(
+        &rows.project(&indices)?,
+        schema,
+    )?)
 }
 
 fn outcome(joined: Result<Groups, tokio::task::JoinError>) -> Groups {
@@ -193,16 +211,18 @@ impl PartitionStream for Fed {
     }
 
     fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
-        let receiver = self.receiver.lock().expect("tally lock").take();
-        let rows = futures::stream::unfold(receiver, |receiver| async move {
-            let mut receiver = receiver?;
+        let schema = SchemaRef::clone(&self.schema);
+        let Some(receiver) = self.receiver.lock().expect("tally lock").take() else {
+            // Its rows went to the first reader: a second would count none, silently.
+            let error = DataFusionError::Internal("a tally's rows were read twice".into());
+            let once = futures::stream::once(async { Err(error) });
+            return Box::pin(RecordBatchStreamAdapter::new(schema, once));
+        };
+        let rows = futures::stream::unfold(receiver, |mut receiver| async move {
             let rows = receiver.recv().await?;
-            Some((Ok(rows), Some(receiver)))
+            Some((Ok(rows), receiver))
         });
-        Box::pin(RecordBatchStreamAdapter::new(
-            SchemaRef::clone(&self.schema),
-            rows,
-        ))
+        Box::pin(RecordBatchStreamAdapter::new(schema, rows))
     }
 }
 

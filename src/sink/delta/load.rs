@@ -52,7 +52,7 @@ pub(super) struct DeltaLoad {
     /// or a restore): another version at commit time means another worker loaded it.
     loaded_before: Option<i64>,
     /// The change the load makes to the table's rollups, counted as rows go by (`None`: no
-    /// rollup, or a restore, after which they are recomputed).
+    /// rollup, or a restore, after which they are caught up from the commit's files).
     tally: Option<Tally>,
 }
 
@@ -115,8 +115,8 @@ impl DeltaLoad {
     }
 
     /// Commits the written files, with `marker`: appended when no loaded id is in the table
-    /// yet, else replacing the rows they hold. Returns the table as committed and its ids
-    /// before. A commit another worker's commit conflicted with is tried again on the newer
+    /// yet, else replacing the rows they hold, counted out of `tally`. Returns the commit
+    /// ([`Committed`]). A commit another worker's commit conflicted with is tried again on the newer
     /// version, unless that commit loaded this very object: then this load is dropped
     /// ([`SinkError::LoadedMeanwhile`]). On failure the written files are removed.
     async fn commit_rows(

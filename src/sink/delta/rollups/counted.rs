@@ -74,6 +74,8 @@ impl DeltaTarget {
             Some(reflected) if reflected + 1 == landed.version => {
                 self.stored_groups(rollup, &stored).await?
             }
+            // Another process brought it to this version or past it already.
+            Some(reflected) if reflected >= landed.version => return Ok(false),
             _ if landed.on_empty => Vec::new(),
             _ => return Ok(false),
         };

@@ -2,9 +2,11 @@
 //! `_csvgate_rollup_<name>`, rewritten whole (it holds groups, not rows) by a commit whose
 //! application transaction records the version of its table it reflects.
 //!
-//! A rollup is brought up to date right after every data commit of its table, from the files
-//! the commits since the version it reflects added and removed: a replace shows as a removed
-//! file and its rewritten copy, so the replaced rows count once, negatively. When a commit's
+//! A rollup is brought up to date right after every data commit of its table: by the change
+//! the load counted as its rows went by ([`counted`]) when it reflects the version before;
+//! else from the files the commits since the version it reflects added and removed (a replace
+//! shows as a removed file and its rewritten copy, so the replaced rows count once,
+//! negatively). When a commit's
 //! log or a removed file is gone (cleaned up, vacuumed), or the rollup was never stored, it is
 //! recomputed from the table. A crash between the data commit and the rollup's leaves the
 //! rollup reflecting an older version: readers see that and catch it up first, so a rollup is

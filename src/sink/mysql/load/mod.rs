@@ -86,15 +86,6 @@ impl MysqlLoad {
         let meanwhile = Meanwhile::begin(target, object).await?;
         let mut load = Self::start(target, table, mode).await?;
         load.meanwhile = Some(meanwhile);
-        if mode == Mode::Direct && load.tally.is_some() {
-            match target.stored_keys(&mut load.conn, table).await {
-                Ok(stored) => load.stored_keys = stored,
-                Err(error) => {
-                    Box::new(load).end().await;
-                    return Err(error);
-                }
-            }
-        }
         Ok(load)
     }
 
@@ -115,20 +106,33 @@ impl MysqlLoad {
         let mut conn = target.conn().await?;
         // Before the transaction: the table's lock, when it has rollups ([`super::rollups`]).
         let tally = target.tally_for(&mut conn, table).await?;
-        let opened = Self::open(target, &mut conn, table, mode).await;
+        let opened = async {
+            // Read outside the transaction, so it holds no read view for the load's length;
+            // the lock keeps the range as read until the commit.
+            let stored_keys = match (mode, &tally) {
+                (Mode::Direct, Some(_)) => target.stored_keys(&mut conn, table).await?,
+                _ => StoredKeys::Any,
+            };
+            Ok((
+                Self::open(target, &mut conn, table, mode).await?,
+                stored_keys,
+            ))
+        };
+        let opened: Result<_, SinkError> = opened.await;
         if opened.is_err() && tally.is_some() {
             let _ = MysqlTarget::unlock_table(&mut conn, &table.name).await;
         }
+        let (into, stored_keys) = opened?;
         Ok(MysqlLoad {
             target: target.clone(),
             conn,
             table: TableRef::clone(table),
-            into: opened?,
+            into,
             mode,
             meanwhile: None,
             locked: tally.is_some(),
             tally,
-            stored_keys: StoredKeys::Any,
+            stored_keys,
         })
     }
 

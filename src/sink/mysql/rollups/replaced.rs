@@ -57,8 +57,8 @@ impl StoredKeys {
 }
 
 impl MysqlTarget {
-    /// The range of `table`'s stored keys, read inside a load's transaction while it holds the
-    /// table's lock, so no other load changes it before the commit.
+    /// The range of `table`'s stored keys, read while a load holds the table's lock, so no
+    /// other load changes it before that load commits.
     pub(crate) async fn stored_keys(
         &self,
         conn: &mut Conn,
@@ -73,7 +73,7 @@ impl MysqlTarget {
             None | Some((None, _)) | Some((_, None)) => StoredKeys::None,
             Some((Some(first), Some(last))) => {
                 match (&table.key_column().kind, integer(&first), integer(&last)) {
-                    (ColumnKind::Integer(_), Some(first), Some(last)) => {
+                    (ColumnKind::Integer(_), Some(first), Some(last)) if first <= last => {
                         StoredKeys::Between(first, last)
                     }
                     _ => StoredKeys::Any,

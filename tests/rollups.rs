@@ -261,34 +261,14 @@ async fn a_rollup_behind_is_caught_up_from_changed_files_or_recomputed_past_a_va
     let sandbox = Sandbox::new();
     sandbox.ingest(&[&common::fixtures()]).await;
     the_stored_rollup_holds(&sandbox, "first load").await;
-    let keeps_none = DeltaTarget::new(
-        sandbox.target.location().clone(),
-        Arc::new(Dictionary::hr()),
-    );
-    let other = Arc::new(Pipeline {
-        buckets: sandbox.pipeline.buckets.clone(),
-        target: Arc::new(keeps_none),
-        after_load: None,
-    });
-    let load_elsewhere = |name: &str, shift: u32| {
-        let moved = sandbox.moved_employees(name, 1, 300, shift);
-        let sources = [moved.to_str().unwrap().to_owned()];
-        let other = Arc::clone(&other);
-        async move {
-            other
-                .ingest(&sources, &IngestOptions::default())
-                .await
-                .unwrap()
-        }
-    };
     let rollup = &sandbox.target.rollups()[0];
     // Behind by one replace: brought up from the files it changed.
-    load_elsewhere("hired_employees_moved.csv", 1).await;
+    load_without_rollups(&sandbox, "hired_employees_moved.csv", 1).await;
     let caught_up = sandbox.target.catch_up(rollup).await.unwrap().unwrap();
     assert_eq!(caught_up.how, How::Incremental, "{caught_up:?}");
     the_rollup_holds(&sandbox, "caught up from the files a replace changed").await;
 
-    load_elsewhere("hired_employees_moved_again.csv", 2).await;
+    load_without_rollups(&sandbox, "hired_employees_moved_again.csv", 2).await;
     let behind = sandbox.target.check_rollup(rollup).await.unwrap().unwrap();
     assert!(behind.reflects < behind.current, "{behind:?}");
 
@@ -310,6 +290,51 @@ async fn a_rollup_behind_is_caught_up_from_changed_files_or_recomputed_past_a_va
     assert_eq!(caught_up.how, How::Recomputed, "{caught_up:?}");
     assert!(caught_up.version > behind.current, "vacuum commits too");
     the_rollup_holds(&sandbox, "caught up across a vacuumed file").await;
+}
+
+/// Reloads 300 hires moved by `shift` months through another process's pipeline over the
+/// same warehouse, one that keeps no rollup: the sandbox's rollup is then behind.
+async fn load_without_rollups(sandbox: &Sandbox, name: &str, shift: u32) {
+    let keeps_none = DeltaTarget::new(
+        sandbox.target.location().clone(),
+        Arc::new(Dictionary::hr()),
+    );
+    let other = Arc::new(Pipeline {
+        buckets: sandbox.pipeline.buckets.clone(),
+        target: Arc::new(keeps_none),
+        after_load: None,
+    });
+    let moved = sandbox.moved_employees(name, 1, 300, shift);
+    let sources = [moved.to_str().unwrap().to_owned()];
+    (other.ingest(&sources, &IngestOptions::default()).await).unwrap();
+}
+
+/// A load moves the rollup by the groups it counted as its rows went by, reading none back;
+/// when the rollup is behind (another process loaded without keeping it), the load catches it
+/// up from the files instead.
+#[tokio::test]
+async fn a_load_moves_the_rollup_by_what_it_counted_unless_the_rollup_is_behind() {
+    let sandbox = Sandbox::new();
+    let upkeep = || {
+        let upkeep = sandbox.target.upkeep();
+        (upkeep.counted(), upkeep.caught_up())
+    };
+    sandbox.ingest(&[&common::fixtures()]).await;
+    assert_eq!(upkeep(), (1, 0), "a first load, into an empty table");
+    let moved = sandbox.moved_employees("hired_employees_moved.csv", 1, 300, 1);
+    sandbox.ingest(&[&moved]).await;
+    assert_eq!(upkeep(), (2, 0), "a reload replacing 300 hires");
+    the_stored_rollup_holds(&sandbox, "moved by two counts").await;
+
+    load_without_rollups(&sandbox, "hired_employees_elsewhere.csv", 2).await;
+    let back = sandbox.moved_employees("hired_employees_back.csv", 1, 300, 3);
+    sandbox.ingest(&[&back]).await;
+    assert_eq!(
+        upkeep(),
+        (2, 1),
+        "behind by a version: caught up from the files"
+    );
+    the_stored_rollup_holds(&sandbox, "caught up after a load elsewhere").await;
 }
 
 /// Killed between a load's commit and its rollup's: the rollup still reflects the version

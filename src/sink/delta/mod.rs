@@ -87,6 +87,8 @@ pub struct DeltaTarget {
     writable: Arc<tokio::sync::OnceCell<()>>,
     /// The rollups kept in step with the tables.
     rollups: Arc<[Rollup]>,
+    /// How they were kept after this process's commits; shared by clones.
+    upkeep: Arc<rollups::Upkeep>,
 }
 
 impl DeltaTarget {
@@ -102,6 +104,7 @@ impl DeltaTarget {
             kept: Arc::default(),
             writable: Arc::default(),
             rollups: Arc::new([]),
+            upkeep: Arc::default(),
         }
     }
 
@@ -114,6 +117,11 @@ impl DeltaTarget {
     /// The rollups it keeps.
     pub fn rollups(&self) -> &[Rollup] {
         &self.rollups
+    }
+
+    /// How its rollups were kept after its commits.
+    pub fn upkeep(&self) -> &rollups::Upkeep {
+        &self.upkeep
     }
 
     /// Where the warehouse is.

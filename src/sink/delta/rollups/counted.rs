@@ -5,6 +5,8 @@
 //! the version the commit was made on, or the table held no row then; otherwise the rollup is
 //! caught up from the files, as before.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use datafusion::arrow::record_batch::RecordBatch;
 
 use super::{DeltaTarget, folder};
@@ -19,6 +21,31 @@ pub(in crate::sink::delta) struct Landed {
     pub version: u64,
     /// Whether the table held no row in the version it was made on.
     pub on_empty: bool,
+}
+
+/// How this process kept rollups after its commits, per rollup and commit: moved by what the
+/// load counted, or caught up from the commit's files. Clones of a target share it; it tells
+/// an operator (and a test) whether loads read their rows back.
+#[derive(Debug, Default)]
+pub struct Upkeep {
+    counted: AtomicU64,
+    caught_up: AtomicU64,
+}
+
+impl Upkeep {
+    /// Rollups moved by a load's count.
+    pub fn counted(&self) -> u64 {
+        self.counted.load(Ordering::Relaxed)
+    }
+
+    /// Rollups caught up from a commit's files (or recomputed) after it.
+    pub fn caught_up(&self) -> u64 {
+        self.caught_up.load(Ordering::Relaxed)
+    }
+
+    pub(super) fn count_caught_up(&self) {
+        self.caught_up.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 impl DeltaTarget {
@@ -52,7 +79,9 @@ impl DeltaTarget {
         let mut behind = Vec::new();
         for (rollup, change) in changes {
             match self.advance_one(&rollup, change, landed).await {
-                Ok(true) => {}
+                Ok(true) => {
+                    self.upkeep.counted.fetch_add(1, Ordering::Relaxed);
+                }
                 Ok(false) => behind.push(rollup.name),
                 Err(error) => {
                     tracing::debug!(rollup = rollup.name, %error, "not advanced by the load's tally: catching up");

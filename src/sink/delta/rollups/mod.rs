@@ -15,6 +15,7 @@
 mod counted;
 mod read;
 
+pub use counted::Upkeep;
 pub(super) use counted::{Landed, count};
 pub use read::RollupCheck;
 
@@ -130,8 +131,11 @@ impl DeltaTarget {
         };
         let of_table = self.rollups.iter().filter(|rollup| rollup.table == table);
         for rollup in of_table.filter(|rollup| behind.contains(&rollup.name)) {
-            if let Err(error) = self.catch_up(rollup).await {
-                tracing::warn!(rollup = rollup.name, %error, "the rollup was not brought up to date: a reader will");
+            match self.catch_up(rollup).await {
+                Ok(_) => self.upkeep.count_caught_up(),
+                Err(error) => {
+                    tracing::warn!(rollup = rollup.name, %error, "the rollup was not brought up to date: a reader will")
+                }
             }
         }
     }

@@ -50,12 +50,25 @@ pub fn to_schema_by_name(
     batch: &RecordBatch,
     schema: &SchemaRef,
 ) -> Result<RecordBatch, ArrowError> {
+    to_schema(&by_name(batch, schema)?, schema)
+}
+
+/// Like [`to_schema_strictly`], but picks the columns by name, in the schema's order.
+pub fn to_schema_by_name_strictly(
+    batch: &RecordBatch,
+    schema: &SchemaRef,
+) -> Result<RecordBatch, ArrowError> {
+    to_schema_strictly(&by_name(batch, schema)?, schema)
+}
+
+/// `batch`'s columns that `schema` names, in its order.
+fn by_name(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, ArrowError> {
     let indices = schema
         .fields()
         .iter()
         .map(|field| batch.schema().index_of(field.name()))
         .collect::<Result<Vec<_>, _>>()?;
-    to_schema(&batch.project(&indices)?, schema)
+    batch.project(&indices)
 }
 
 /// Like [`to_schema_by_name`], but a nullable field the batch lacks reads as NULL: what a

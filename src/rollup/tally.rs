@@ -20,6 +20,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::{Rollup, merge};
+use crate::dictionary::Table;
 
 /// Batches each aggregate may have waiting: enough to keep it busy, few enough to bound
 /// memory; a load that outruns its aggregates waits for them.
@@ -53,6 +54,15 @@ struct Feeds {
 }
 
 impl Tally {
+    /// A tally for those of `rollups` over `table`; `None` when it has none.
+    pub(crate) fn for_table(rollups: &[Rollup], table: &Table) -> Option<Tally> {
+        let of_table: Vec<Rollup> = (rollups.iter())
+            .filter(|rollup| rollup.table == table.name)
+            .cloned()
+            .collect();
+        (!of_table.is_empty()).then(|| Tally::new(table.typed_schema(), of_table))
+    }
+
     /// A tally for `rollups`, all over the table whose typed schema is `rows`.
     pub(crate) fn new(rows: SchemaRef, rollups: Vec<Rollup>) -> Tally {
         Tally {
@@ -77,9 +87,11 @@ impl Tally {
         if rows.num_rows() == 0 {
             return Ok(());
         }
+        // Cast strictly: a value the type cannot hold is an error, never a NULL that would
+        // take a row out of the wrong group.
         let rows = match rows.schema() == self.rows {
             true => rows,
-            false => conformed(&rows, &self.rows)?,
+            false => crate::shape::to_schema_by_name_strictly(&rows, &self.rows)?,
         };
         let feeds = match side {
             Side::Added => &mut self.added,
@@ -180,18 +192,6 @@ impl Drop for Feeds {
     fn drop(&mut self) {
         self.running.iter().for_each(JoinHandle::abort);
     }
-}
-
-/// `rows` with `schema`'s columns, picked by name and cast strictly: a value the type cannot
-/// hold is an error, never a NULL that would take a row out of the wrong group.
-fn conformed(rows: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, DataFusionError> {
-    let indices = (schema.fields().iter())
-        .map(|field| rows.schema().index_of(field.name()))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(crate::shape::to_schema_strictly(
-        &rows.project(&indices)?,
-        schema,
-    )?)
 }
 
 fn outcome(joined: Result<Groups, tokio::task::JoinError>) -> Groups {

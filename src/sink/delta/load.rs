@@ -73,7 +73,7 @@ impl DeltaLoad {
     ) -> Result<DeltaLoad, SinkError> {
         let mut load = Self::start(target, table, commit_properties(), Mode::Upsert).await?;
         load.loaded_before = target.marker_version(&table.name, &app_id(object)).await?;
-        load.tally = target.tally_for(table);
+        load.tally = Tally::for_table(&target.rollups, table);
         Ok(load)
     }
 
@@ -116,9 +116,9 @@ impl DeltaLoad {
 
     /// Commits the written files, with `marker`: appended when no loaded id is in the table
     /// yet, else replacing the rows they hold, counted out of `tally`. Returns the commit
-    /// ([`Committed`]). A commit another worker's commit conflicted with is tried again on the newer
-    /// version, unless that commit loaded this very object: then this load is dropped
-    /// ([`SinkError::LoadedMeanwhile`]). On failure the written files are removed.
+    /// ([`Committed`]). A commit another worker's commit conflicted with is tried again on
+    /// the newer version, unless that commit loaded this very object: then this load is
+    /// dropped ([`SinkError::LoadedMeanwhile`]). On failure the written files are removed.
     async fn commit_rows(
         self,
         loaded_ids: &Keys,

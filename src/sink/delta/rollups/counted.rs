@@ -49,18 +49,6 @@ impl Upkeep {
 }
 
 impl DeltaTarget {
-    /// A tally for the rollups of `table`, if it has any.
-    pub(in crate::sink::delta) fn tally_for(
-        &self,
-        table: &crate::dictionary::Table,
-    ) -> Option<Tally> {
-        let rollups: Vec<Rollup> = (self.rollups.iter())
-            .filter(|rollup| rollup.table == table.name)
-            .cloned()
-            .collect();
-        (!rollups.is_empty()).then(|| Tally::new(table.typed_schema(), rollups))
-    }
-
     /// Brings each rollup of the tally forward to `landed.version` by its counted change;
     /// returns the rollups it could not (their stored version is not the one the commit was
     /// made on, or the tally failed) for a catch-up.

@@ -164,10 +164,9 @@ impl MysqlTarget {
         conn: &mut Conn,
         table: &Table,
     ) -> Result<Option<Tally>, SinkError> {
-        let rollups = self.rollups_of(&table.name);
-        if rollups.is_empty() {
+        let Some(tally) = Tally::for_table(&self.rollups, table) else {
             return Ok(None);
-        }
+        };
         self.lock_table(conn, &table.name).await?;
         let ready = self
             .ready_rollups(conn, &table.name, Rebuild::BeforeLoad)
@@ -176,7 +175,7 @@ impl MysqlTarget {
             let _ = Self::unlock_table(conn, &table.name).await;
             return Err(error);
         }
-        Ok(Some(Tally::new(table.typed_schema(), rollups)))
+        Ok(Some(tally))
     }
 
     /// `csvgate db init`: every rollup of `table` that is not current made anew, holding the

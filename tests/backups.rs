@@ -13,7 +13,6 @@ use common::Sandbox;
 use common::backups::{backups, warehouse_rows};
 use common::server::{Server, get_json, load_fixtures};
 use csvgate::backup::{Backups, Format, Manifest};
-use csvgate::config::Key;
 use csvgate::dictionary::{Dictionary, Table};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -282,10 +281,7 @@ async fn listing_shows_complete_snapshots_only_oldest_first() {
 #[tokio::test]
 async fn a_mysql_target_is_backed_up_in_one_snapshot_with_the_same_rows() {
     let (url, _) = common::mysql_database().await;
-    let sandbox = Sandbox::with_config(|config| {
-        config.set(Key::Target, url.clone());
-        config.set(Key::MirrorParquet, "true");
-    });
+    let sandbox = Sandbox::mysql_mirrored(&url);
     sandbox.ingest(&[&common::fixtures()]).await;
     let target =
         csvgate::sink::mysql::MysqlTarget::new(&url, None, Arc::new(Dictionary::hr())).unwrap();

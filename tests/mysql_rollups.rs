@@ -17,7 +17,6 @@ use csvgate::report::named::Catalog;
 use csvgate::report::{Engine, Engines, Report, Scan};
 use csvgate::rollup::Rollup;
 use csvgate::sink::mysql::MysqlTarget;
-use datafusion::arrow::util::pretty::pretty_format_batches;
 
 /// The database `url` as a target keeping the built-in rollups, as a deployment builds it.
 fn with_rollups(url: &str) -> MysqlTarget {
@@ -344,14 +343,7 @@ async fn team_rollup_holds(mysql: &MysqlTarget, when: &str) {
 
 /// The `index`th rollup of `mysql` is readable and equals the one recomputed from its rows.
 async fn stored_equals_rows(mysql: &MysqlTarget, index: usize, when: &str) {
-    let rollup = &mysql.rollups()[index];
-    let differences = mysql.check_rollup(rollup).await.unwrap();
-    let differences = differences.unwrap_or_else(|| panic!("{when}: {} not readable", rollup.name));
-    assert!(
-        differences.iter().all(|batch| batch.num_rows() == 0),
-        "{when}: the stored rollup differs from the rows:\n{}",
-        pretty_format_batches(&differences).unwrap()
-    );
+    common::rollups::mysql_rollup_holds(mysql, index, when).await
 }
 
 /// Q1 and Q2 read a year's groups from the rollup's covering index alone: a range of `year`,

@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 
 use common::cli::{csvgate, sql, text};
 use common::{Sandbox, csv_lines as lines, fixtures, mysql_rows};
-use csvgate::config::Key;
 use csvgate::report::Report;
 use csvgate::sink::mysql::MysqlTarget;
 use datafusion::arrow::array::RecordBatch;
@@ -18,10 +17,7 @@ use datafusion::arrow::array::RecordBatch;
 /// Loads `folder` into MariaDB with the Delta warehouse mirrored.
 async fn both_engines(folder: &Path) -> (Sandbox, MysqlTarget) {
     let (url, mysql) = common::mysql_database().await;
-    let sandbox = Sandbox::with_config(|config| {
-        config.set(Key::Target, url);
-        config.set(Key::MirrorParquet, "true");
-    });
+    let sandbox = Sandbox::mysql_mirrored(&url);
     let entries = sandbox.ingest(&[folder]).await;
     assert!(
         entries.iter().all(|entry| entry.error.is_none()),

@@ -17,7 +17,6 @@ use csvgate::report::named::Catalog;
 use csvgate::report::{Engine, Engines, Report, Scan};
 use csvgate::sink::delta::DeltaTarget;
 use csvgate::sink::delta::rollups::How;
-use datafusion::arrow::util::pretty::pretty_format_batches;
 
 /// The stored rollup reflects the table's current version and equals the recomputed one, and
 /// Q1 and Q2 read from it answer as the full scan does, cell by cell.
@@ -54,20 +53,7 @@ fn warehouse_engines(sandbox: &Sandbox) -> Engines {
 
 /// The stored rollup reflects the table's current version and equals the recomputed one.
 async fn the_stored_rollup_holds(sandbox: &Sandbox, when: &str) -> usize {
-    let rollup = &sandbox.target.rollups()[0];
-    assert_eq!(rollup.name, "hires_by_quarter");
-    let check = sandbox.target.check_rollup(rollup).await.unwrap();
-    let check = check.unwrap_or_else(|| panic!("{when}: no rollup stored"));
-    assert_eq!(
-        check.reflects, check.current,
-        "{when}: the rollup was brought up to date with the commit"
-    );
-    assert!(
-        check.differences.is_empty(),
-        "{when}: the stored rollup differs from the rows:\n{}",
-        pretty_format_batches(&check.differences).unwrap()
-    );
-    check.groups
+    common::rollups::warehouse_rollup_holds(&sandbox.target, when).await
 }
 
 #[tokio::test]

@@ -10,13 +10,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use common::Sandbox;
-use csvgate::config::Key;
 use csvgate::dictionary::Dictionary;
 use csvgate::report::named::Catalog;
 use csvgate::report::{Engine, Engines, Report, Scan};
 use csvgate::rollup::Rollup;
 use csvgate::sink::mysql::MysqlTarget;
-use datafusion::arrow::util::pretty::pretty_format_batches;
 
 /// `landing/hired_employees_generated.csv`: `rows` generated hires (seed 42).
 fn generated(sandbox: &Sandbox, rows: u64) -> PathBuf {
@@ -28,10 +26,7 @@ fn generated(sandbox: &Sandbox, rows: u64) -> PathBuf {
 #[tokio::test]
 async fn a_hundred_thousand_hires_and_five_percent_replaced_keep_both_rollups_exact() {
     let (url, _) = common::mysql_database().await;
-    let sandbox = Sandbox::with_config(|config| {
-        config.set(Key::Target, url.clone());
-        config.set(Key::MirrorParquet, "true");
-    });
+    let sandbox = Sandbox::mysql_mirrored(&url);
     let hr = Dictionary::hr();
     let rollups = Rollup::all(&hr, None).unwrap();
     let mysql = (MysqlTarget::new(&url, None, Arc::new(hr)).unwrap())
@@ -55,26 +50,8 @@ async fn a_hundred_thousand_hires_and_five_percent_replaced_keep_both_rollups_ex
 /// each full scan, for every year of the generated hires.
 async fn both_hold(sandbox: &Sandbox, mysql: &MysqlTarget, when: &str) {
     let warehouse = &sandbox.target;
-    let check = warehouse
-        .check_rollup(&warehouse.rollups()[0])
-        .await
-        .unwrap();
-    let check = check.unwrap_or_else(|| panic!("{when}: no rollup in the warehouse"));
-    assert_eq!(
-        check.reflects, check.current,
-        "{when}: warehouse rollup behind"
-    );
-    assert!(
-        check.differences.is_empty(),
-        "{when}: warehouse rollup differs"
-    );
-    let differences = mysql.check_rollup(&mysql.rollups()[0]).await.unwrap();
-    let differences = differences.unwrap_or_else(|| panic!("{when}: no rollup in MySQL"));
-    assert!(
-        differences.iter().all(|batch| batch.num_rows() == 0),
-        "{when}: the MySQL rollup differs from the rows:\n{}",
-        pretty_format_batches(&differences).unwrap()
-    );
+    common::rollups::warehouse_rollup_holds(warehouse, when).await;
+    common::rollups::mysql_rollup_holds(mysql, 0, when).await;
     let engines = Engines {
         warehouse: warehouse.clone(),
         mysql: Some(mysql.clone()),

@@ -10,7 +10,6 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use common::{Sandbox, data_rows, fixtures, local, mysql_database, mysql_rows, mysql_server};
-use csvgate::config::Key;
 use csvgate::ledger::Status;
 use csvgate::sink::Ledger;
 use csvgate::sink::mysql::MysqlTarget;
@@ -142,10 +141,7 @@ async fn without_local_infile_rows_go_in_with_insert_and_the_same_result() {
 #[tokio::test]
 async fn mirror_parquet_keeps_the_delta_warehouse_loaded_too() {
     let (url, target) = mysql_database().await;
-    let sandbox = Sandbox::with_config(|config| {
-        config.set(Key::Target, url);
-        config.set(Key::MirrorParquet, "true");
-    });
+    let sandbox = Sandbox::mysql_mirrored(&url);
     sandbox.ingest(&[&fixtures()]).await;
     assert_eq!(counts(&target).await, [12, 183, 1929]);
     assert_eq!(sandbox.count("hired_employees").await, 1929);

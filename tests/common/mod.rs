@@ -5,6 +5,7 @@ pub mod backups;
 pub mod cli;
 pub mod deploy_files;
 pub mod moved;
+pub mod rollups;
 pub mod s3;
 pub mod server;
 pub mod ssm;
@@ -13,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use csvgate::config::Config;
+use csvgate::config::{Config, Key};
 use csvgate::deployment::Deployment;
 use csvgate::dictionary::Dictionary;
 use csvgate::ledger::{Entry, Status};
@@ -50,6 +51,14 @@ impl Sandbox {
             pipeline: deployment.pipeline,
             target: deployment.engines.warehouse,
         }
+    }
+
+    /// A sandbox loading into the MySQL database at `url`, with the Delta warehouse mirrored.
+    pub fn mysql_mirrored(url: &str) -> Sandbox {
+        Self::with_config(|config| {
+            config.set(Key::Target, url);
+            config.set(Key::MirrorParquet, "true");
+        })
     }
 
     /// A sandbox loading into `target` instead, for targets set up in ways a configuration

@@ -32,6 +32,7 @@
 //!   a target, engines and a server, for every entry point below.
 //! - [`backup`]: snapshots of tables (AVRO or Parquet) with a manifest that can check them.
 //! - [`queue`]: uploads become runs, processed in the background; its state is the ledger's.
+//!   Runs of one table waiting together are committed as one group (`pipeline::group`).
 //! - [`event`]: S3 object events, in whichever envelope (S3, EventBridge, SQS, SNS), name
 //!   objects (and versions) of the landing bucket to process.
 //! - [`batch`]: 1 to 1,000 rows sent as JSON become a small file and a run like any other.
@@ -54,6 +55,8 @@
 //!   (MySQL), or parked before their commit and appended after it (Delta).
 //! - **marker**: the idempotency key a commit carries (a Delta application transaction, a
 //!   MySQL ledger row): an object version's, so it never commits twice; a restore's run's.
+//! - **group**: runs of one table that waited together in the queue, committed in one Delta
+//!   commit or MySQL transaction, each with its own entry and marker.
 //! - **claim**: a run's lease on an object version while it loads it; another run finds it
 //!   *held* (the one meaning of the word) and waits until it ends or its lease runs out.
 //! - **parked entry** (Delta): a commit's ledger entry written just before the commit, so a

@@ -4,7 +4,8 @@
 //!
 //! - rows: written rows are invisible until the commit, an abort leaves the table as it was, a
 //!   replace swaps the whole contents, ids and foreign-key values read back as written;
-//! - ledger: a commit marks exactly its object version loaded and records its `done` entry;
+//! - ledger: a commit marks exactly its object versions loaded (one, or a group's, all or
+//!   none) and records their `done` entries;
 //!   `queued`, `skipped` and `failed` entries are recorded and selected by run and status;
 //! - claims: one run holds an object at a time, until it ends its claim or its lease runs out;
 //! - health: the target answers, and its description names it without its password.
@@ -112,7 +113,7 @@ async fn load(target: &dyn Target, name: &str, key: &str, rows: RecordBatch, run
     let (table, object) = (table(name), object(key, "1"));
     let mut load = target.begin(&table, &object).await.unwrap();
     load.write(rows).await.unwrap();
-    load.commit(&entry(run_id, &object, name, Status::Done))
+    load.commit(&[entry(run_id, &object, name, Status::Done)])
         .await
         .unwrap();
 }
@@ -189,7 +190,7 @@ async fn a_repeated_id_replaces_its_row_and_a_replace_swaps_the_whole_table() {
         );
         let snapshot = object("backups/jobs/1.avro", "1");
         replace
-            .commit(&entry("run-3", &snapshot, "jobs", Status::Restored))
+            .commit(&[entry("run-3", &snapshot, "jobs", Status::Restored)])
             .await
             .unwrap();
         assert_eq!(ids(target, "jobs").await, [7], "{name}: after the swap");
@@ -265,6 +266,59 @@ async fn a_commit_marks_exactly_its_object_version_loaded_and_records_its_entry(
         let recorded = (&recorded.location, &recorded.key, &recorded.version);
         let loaded = (&version_1.location, &version_1.key, &version_1.version);
         assert_eq!(recorded, loaded, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn a_load_of_several_objects_commits_them_all_or_none() {
+    for case in every_target().await {
+        let (target, name) = (case.target.as_ref(), case.name);
+        let jobs = table("jobs");
+        let (first, second) = (object("jobs/a.csv", "1"), object("jobs/b.csv", "1"));
+        let mut group = target.begin(&jobs, &first).await.unwrap();
+        group.write(named_rows(&jobs, &[(1, "A")])).await.unwrap();
+        group.add_object(&second).await.unwrap();
+        group.write(named_rows(&jobs, &[(2, "B")])).await.unwrap();
+        let entries = [
+            entry("run-a", &first, "jobs", Status::Done),
+            entry("run-b", &second, "jobs", Status::Done),
+        ];
+        group.commit(&entries).await.unwrap();
+        assert_eq!(ids(target, "jobs").await, [1, 2], "{name}");
+        for (object, run) in [(&first, "run-a"), (&second, "run-b")] {
+            assert!(target.is_loaded(&jobs, object).await.unwrap(), "{name}");
+            let runs = target.select_runs(&Selection::run(run)).await.unwrap();
+            let statuses: Vec<Status> = runs.iter().map(|entry| entry.status).collect();
+            assert_eq!(statuses, [Status::Done], "{name}: {run}");
+        }
+
+        // One object of the next group is loaded by another run before the group commits.
+        let (third, fourth) = (object("jobs/c.csv", "1"), object("jobs/d.csv", "1"));
+        let mut group = target.begin(&jobs, &third).await.unwrap();
+        group.write(named_rows(&jobs, &[(3, "C")])).await.unwrap();
+        group.add_object(&fourth).await.unwrap();
+        group.write(named_rows(&jobs, &[(4, "D")])).await.unwrap();
+        let rows = named_rows(&jobs, &[(5, "E")]);
+        load(target, "jobs", "jobs/d.csv", rows, "run-x").await;
+        let entries = [
+            entry("run-c", &third, "jobs", Status::Done),
+            entry("run-d", &fourth, "jobs", Status::Done),
+        ];
+        let refused = group.commit(&entries).await.unwrap_err().to_string();
+        assert!(refused.contains("jobs/d.csv"), "{name}: {refused}");
+        assert_eq!(
+            ids(target, "jobs").await,
+            [1, 2, 5],
+            "{name}: nothing of the group"
+        );
+        assert!(!target.is_loaded(&jobs, &third).await.unwrap(), "{name}");
+        let runs = target.select_runs(&Selection::run("run-c")).await.unwrap();
+        assert!(runs.is_empty(), "{name}: {runs:?}");
+
+        let mut restore = target.begin_replace(&jobs, false).await.unwrap();
+        let refused = restore.add_object(&third).await.unwrap_err().to_string();
+        assert!(refused.contains("restore"), "{name}: {refused}");
+        restore.abort().await;
     }
 }
 

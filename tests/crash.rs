@@ -1,8 +1,9 @@
-//! Randomized crash test: `csvgate ingest`, or `csvgate serve` with queued uploads, killed
-//! with SIGKILL at a moment chosen by a seed, on the Delta warehouse and on MariaDB, then run
-//! again to the end. Whatever the moment, no row is lost or doubled, every file is `done`
-//! exactly once, every accepted upload ends exactly once, and the rollup agrees with the rows. A failure names its seed;
-//! `CSVGATE_CRASH_SEEDS=7` replays seed 7 alone.
+//! Randomized crash test: `csvgate ingest`, or `csvgate serve` with queued uploads (which the
+//! server commits in groups), killed with SIGKILL at a moment chosen by a seed, on the Delta
+//! warehouse and on MariaDB, then run again to the end. Whatever the moment, no row is lost or
+//! doubled, every file is `done` exactly once, every accepted upload ends exactly once, and
+//! the rollup agrees with the rows. A failure names its seed; `CSVGATE_CRASH_SEEDS=7` replays
+//! seed 7 alone.
 
 mod common;
 
@@ -104,8 +105,9 @@ fn crash_and_recover(seed: u64, target: &[String]) -> Result<(), String> {
 }
 
 /// Runs one seed on a server: upload every file (each accepted, queued), kill the server at
-/// its moment, start it again, wait for every accepted run to end, check the outcome.
-async fn crash_server_and_recover(seed: u64, target: &[String]) -> Result<(), String> {
+/// its moment, start it again, wait for every accepted run to end, check the outcome. Returns
+/// how many warehouse commits held a group of uploads.
+async fn crash_server_and_recover(seed: u64, target: &[String]) -> Result<usize, String> {
     let dir = tempfile::tempdir().unwrap();
     let extra: Vec<&str> = target.iter().map(String::as_str).collect();
     let mut first = Server::start(dir.path(), &extra);
@@ -123,7 +125,24 @@ async fn crash_server_and_recover(seed: u64, target: &[String]) -> Result<(), St
     let ended = all_runs_ended(&again).await;
     drop(again);
     let outcome = ended.and_then(|()| check(dir.path(), target));
-    outcome.map_err(|why| format!("killed {kill_after:?} after the uploads: {why}"))
+    outcome.map_err(|why| format!("killed {kill_after:?} after the uploads: {why}"))?;
+    Ok(group_commits(dir.path(), target))
+}
+
+/// The warehouse's `hired_employees` commits that hold several runs' rows (none on MariaDB).
+fn group_commits(dir: &Path, target: &[String]) -> usize {
+    if !target.is_empty() {
+        return 0;
+    }
+    let args = ["history", "hired_employees", "--format", "json"];
+    let history = csvgate(dir, target, &args).output().unwrap();
+    let commits: Vec<Value> = serde_json::from_slice(&history.stdout).unwrap_or_default();
+    let grouped = |commit: &&Value| {
+        commit["run_id"]
+            .as_str()
+            .is_some_and(|runs| runs.contains(','))
+    };
+    commits.iter().filter(grouped).count()
 }
 
 /// Waits (at most a minute) until every run in the server's ledger has ended.
@@ -278,6 +297,7 @@ impl Case {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_kill_at_any_moment_loses_and_doubles_no_row() {
     let mut failures = Vec::new();
+    let mut group_commits = 0;
     for seed in seeds() {
         let case = Case::of(seed);
         let target = match case.on_mariadb() {
@@ -285,7 +305,10 @@ async fn a_kill_at_any_moment_loses_and_doubles_no_row() {
             true => vec!["--target".to_owned(), common::mysql_database().await.0],
         };
         let outcome = match case {
-            Case::ServeDelta | Case::ServeMariadb => crash_server_and_recover(seed, &target).await,
+            Case::ServeDelta | Case::ServeMariadb => {
+                let served = crash_server_and_recover(seed, &target).await;
+                served.map(|grouped| group_commits += grouped)
+            }
             _ => tokio::task::spawn_blocking(move || crash_and_recover(seed, &target))
                 .await
                 .unwrap(),
@@ -298,5 +321,12 @@ async fn a_kill_at_any_moment_loses_and_doubles_no_row() {
         failures.is_empty(),
         "replay with CSVGATE_CRASH_SEEDS=<seed>:\n{}",
         failures.join("\n")
+    );
+    let served_on_delta = seeds()
+        .into_iter()
+        .any(|seed| matches!(Case::of(seed), Case::ServeDelta));
+    assert!(
+        group_commits > 0 || !served_on_delta,
+        "no server committed uploads as a group: the kills missed group commit"
     );
 }

@@ -1,8 +1,9 @@
 //! Rollups on MySQL, changed in the transaction that changes their table's rows: after every
 //! kind of change (a first load, reloads whose rows move between quarters, departments and
-//! years, a forced reload, a load refused whole, a load that fails inside MySQL, a restore,
-//! loads by a deployment that keeps no rollups) the stored `hires_by_quarter` equals, group by
-//! group, the rollup recomputed from the rows, and Q1/Q2 read from it equal the full scan.
+//! years, a forced reload, a load refused whole, uploads committed as one group, a load that
+//! fails inside MySQL, a restore, loads by a deployment that keeps no rollups) the stored
+//! `hires_by_quarter` equals, group by group, the rollup recomputed from the rows, and Q1/Q2
+//! read from it equal the full scan.
 
 mod common;
 
@@ -12,19 +13,12 @@ use common::Sandbox;
 use common::cli::{csvgate, text};
 use csvgate::config::Key;
 use csvgate::dictionary::Dictionary;
+use csvgate::ledger::Status;
 use csvgate::pipeline::IngestOptions;
 use csvgate::report::named::Catalog;
 use csvgate::report::{Engine, Engines, Report, Scan};
 use csvgate::rollup::Rollup;
 use csvgate::sink::mysql::MysqlTarget;
-
-/// The database `url` as a target keeping the built-in rollups, as a deployment builds it.
-fn with_rollups(url: &str) -> MysqlTarget {
-    let hr = Dictionary::hr();
-    let rollups = Rollup::all(&hr, None).unwrap();
-    let target = MysqlTarget::new(url, None, Arc::new(hr)).unwrap();
-    target.with_rollups(rollups.into()).unwrap()
-}
 
 /// A sandbox loading into the database `url`, with or without rollups.
 fn sandbox(url: &str, rollups: bool) -> Sandbox {
@@ -60,7 +54,7 @@ async fn the_rollup_holds(sandbox: &Sandbox, mysql: &MysqlTarget, when: &str) {
 #[tokio::test]
 async fn the_mysql_rollup_equals_the_rows_after_every_kind_of_change() {
     let (url, _) = common::mysql_database().await;
-    let mysql = with_rollups(&url);
+    let mysql = common::rollups::mysql_with_rollups(&url);
     let sandbox = sandbox(&url, true);
     sandbox.ingest(&[&common::fixtures()]).await;
     the_rollup_holds(&sandbox, &mysql, "first load").await;
@@ -86,6 +80,12 @@ async fn the_mysql_rollup_equals_the_rows_after_every_kind_of_change() {
     );
     sandbox.ingest(&[&rejected]).await;
     the_rollup_holds(&sandbox, &mysql, "a load with no valid row").await;
+
+    let uploads = sandbox.moved_uploads();
+    let ended = common::uploads::upload_together(&sandbox.pipeline, uploads).await;
+    let statuses: Vec<Status> = ended.iter().map(|entry| entry.status).collect();
+    assert_eq!(statuses, [Status::Done; 3], "{ended:?}");
+    the_rollup_holds(&sandbox, &mysql, "uploads committed as one group").await;
 
     a_load_failing_in_mysql_changes_nothing(&sandbox, &mysql).await;
     the_rollup_holds(&sandbox, &mysql, "a load rolled back").await;
@@ -151,7 +151,7 @@ async fn a_restore_replaces_the_rollup(sandbox: &Sandbox, url: &str) {
 #[tokio::test]
 async fn loads_without_rollups_leave_the_rollup_to_be_recomputed() {
     let (url, _) = common::mysql_database().await;
-    let mysql = with_rollups(&url);
+    let mysql = common::rollups::mysql_with_rollups(&url);
     let kept = sandbox(&url, true);
     kept.ingest(&[&common::fixtures()]).await;
     the_rollup_holds(&kept, &mysql, "first load").await;
@@ -178,7 +178,7 @@ async fn loads_without_rollups_leave_the_rollup_to_be_recomputed() {
 #[tokio::test]
 async fn csvgate_check_recomputes_the_mysql_rollup_and_names_what_differs() {
     let (url, _) = common::mysql_database().await;
-    let mysql = with_rollups(&url);
+    let mysql = common::rollups::mysql_with_rollups(&url);
     let dir = tempfile::tempdir().unwrap();
     let run = |args: &[&str]| csvgate(dir.path(), &[&["--target", url.as_str()], args].concat());
     let fixtures = common::fixtures();
@@ -219,7 +219,7 @@ async fn csvgate_check_recomputes_the_mysql_rollup_and_names_what_differs() {
 #[tokio::test]
 async fn four_processes_loading_overlapping_ids_keep_the_rollup_exact() {
     let (url, _) = common::mysql_database().await;
-    let mysql = with_rollups(&url);
+    let mysql = common::rollups::mysql_with_rollups(&url);
     let sandbox = sandbox(&url, true);
     sandbox.ingest(&[&common::fixtures()]).await;
     // Every file counts into the same few hundred groups, and moves the hires of the file
@@ -351,7 +351,7 @@ async fn stored_equals_rows(mysql: &MysqlTarget, index: usize, when: &str) {
 #[tokio::test]
 async fn mysql_reports_read_a_year_of_the_rollup_from_its_index() {
     let (url, _) = common::mysql_database().await;
-    let mysql = with_rollups(&url);
+    let mysql = common::rollups::mysql_with_rollups(&url);
     sandbox(&url, true).ingest(&[&common::fixtures()]).await;
     for report in ["q1", "q2"] {
         let catalog = Catalog::built_in();

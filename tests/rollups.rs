@@ -1,8 +1,8 @@
 //! Rollups kept in step with their tables: after every kind of change (a first load, a reload
 //! whose rows move between quarters, departments and years, a forced reload, a load refused
-//! whole, a restore of a snapshot, a table put back to an older version) the stored
-//! `hires_by_quarter` equals, group by group, the rollup recomputed from the rows, and it
-//! reflects the table's current version.
+//! whole, uploads committed as one group, a restore of a snapshot, a table put back to an
+//! older version) the stored `hires_by_quarter` equals, group by group, the rollup recomputed
+//! from the rows, and it reflects the table's current version.
 
 mod common;
 
@@ -12,6 +12,7 @@ use common::Sandbox;
 use common::cli::{csvgate, text};
 use csvgate::config::Key;
 use csvgate::dictionary::Dictionary;
+use csvgate::ledger::Status;
 use csvgate::pipeline::{IngestOptions, Pipeline};
 use csvgate::report::named::Catalog;
 use csvgate::report::{Engine, Engines, Report, Scan};
@@ -86,6 +87,12 @@ async fn the_rollup_equals_the_rows_after_every_kind_of_change() {
     );
     sandbox.ingest(&[&rejected]).await;
     the_rollup_holds(&sandbox, "a load with no valid row").await;
+
+    let uploads = sandbox.moved_uploads();
+    let ended = common::uploads::upload_together(&sandbox.pipeline, uploads).await;
+    let statuses: Vec<Status> = ended.iter().map(|entry| entry.status).collect();
+    assert_eq!(statuses, [Status::Done; 3], "{ended:?}");
+    the_rollup_holds(&sandbox, "uploads committed as one group").await;
 
     let dir = sandbox.dir.path();
     let cli = |args: &[&str]| {

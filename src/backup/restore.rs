@@ -72,7 +72,7 @@ impl Backups {
         };
         let stamp = target.dictionary().stamp();
         let entry = restored_entry(table, object, snapshot.rows, started_at, stamp);
-        load.commit(&entry).await?;
+        load.commit(std::slice::from_ref(&entry)).await?;
         Ok(Restored {
             from: format!("snapshot {}", snapshot.id),
             run_id: entry.run_id,

@@ -25,7 +25,7 @@ pub fn record_key(table: &str, run_id: &str) -> Path {
 
 #[async_trait]
 impl AfterLoad for Recorder {
-    async fn loaded(&self, run_id: &str, table: &TableRef) {
+    async fn loaded(&self, run_ids: &[&str], table: &TableRef) {
         if table.dataset_checks.is_empty() {
             return;
         }
@@ -33,10 +33,13 @@ impl AfterLoad for Recorder {
         for outcome in &outcomes {
             log(outcome);
         }
-        let key = record_key(&table.name, run_id);
-        let json = serde_json::to_vec_pretty(&outcomes).expect("outcomes serialize");
-        if let Err(error) = self.bucket.store.put(&key, json.into()).await {
-            tracing::warn!(%error, table = %table.name, "could not record the dataset rules' outcomes at {key}");
+        let json =
+            bytes::Bytes::from(serde_json::to_vec_pretty(&outcomes).expect("outcomes serialize"));
+        for run_id in run_ids {
+            let key = record_key(&table.name, run_id);
+            if let Err(error) = self.bucket.store.put(&key, json.clone().into()).await {
+                tracing::warn!(%error, table = %table.name, "could not record the dataset rules' outcomes at {key}");
+            }
         }
     }
 }

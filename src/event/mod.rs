@@ -178,7 +178,7 @@ impl Notification {
             entries.push(entry.clone());
             outcomes[index] = Outcome::Processed(entry);
         }
-        pipeline.after_run(&run_id, &entries).await;
+        pipeline.after_run(&entries).await;
         outcomes
     }
 

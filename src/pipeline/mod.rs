@@ -5,7 +5,8 @@
 //! load order), so the foreign-key rules of `hired_employees` see the `departments` and `jobs`
 //! loaded a moment earlier; the objects of one table are processed up to
 //! [`IngestOptions::workers`] at a time. A failure of one object is recorded in the ledger and
-//! the run goes on; the caller decides the exit status from the entries.
+//! the run goes on; the caller decides the exit status from the entries. The queue hands over
+//! uploads of one table that waited together as a group, committed as one (`group`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -20,8 +21,10 @@ use crate::sink::{SinkError, Target};
 use crate::store::{Buckets, Location, ObjectVersion, StoreError};
 use crate::validate::{Dialect, ValidateError};
 
+mod group;
 mod object;
 
+pub use group::Member;
 pub use object::table_of;
 
 /// Why an object could not be processed; recorded as the ledger entry's `error`.
@@ -82,7 +85,9 @@ pub struct Pipeline {
 /// so the pipeline needs no query engine ([`crate::check::Recorder`] is the one there is).
 #[async_trait::async_trait]
 pub trait AfterLoad: Send + Sync {
-    async fn loaded(&self, run_id: &str, table: &TableRef);
+    /// `table` changed by the loads of `run_ids` (several when a group committed them), whose
+    /// rules' outcomes are recorded with each.
+    async fn loaded(&self, run_ids: &[&str], table: &TableRef);
 }
 
 /// An object found for a run.
@@ -163,20 +168,26 @@ impl Pipeline {
         for (_, jobs) in ranks {
             entries.extend(self.process_all(&run_id, jobs, options).await);
         }
-        self.after_run(&run_id, &entries).await;
+        self.after_run(&entries).await;
         Ok(entries)
     }
 
-    /// Runs [`Pipeline::after_load`] once for each table `entries` (of run `run_id`) loaded
-    /// rows into, in load order. [`Pipeline::ingest`] calls it; a caller of
-    /// [`Pipeline::ingest_object`] calls it once its run's objects are processed.
-    pub async fn after_run(&self, run_id: &str, entries: &[Entry]) {
+    /// Runs [`Pipeline::after_load`] once for each table `entries` loaded rows into, in load
+    /// order, with the runs that did. [`Pipeline::ingest`] calls it; a caller of
+    /// [`Pipeline::ingest_object`] or [`Pipeline::ingest_group`] calls it once its runs'
+    /// objects are processed.
+    pub async fn after_run(&self, entries: &[Entry]) {
         let Some(after_load) = &self.after_load else {
             return;
         };
         for table in self.target.dictionary().tables() {
-            if entries.iter().any(|entry| loaded_into(entry, table)) {
-                after_load.loaded(run_id, table).await;
+            let mut run_ids: Vec<&str> = (entries.iter())
+                .filter(|entry| loaded_into(entry, table))
+                .map(|entry| entry.run_id.as_str())
+                .collect();
+            run_ids.dedup();
+            if !run_ids.is_empty() {
+                after_load.loaded(&run_ids, table).await;
             }
         }
     }

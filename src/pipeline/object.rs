@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
 use tracing::{Instrument, debug_span};
 
+use super::group::GroupKeys;
 use super::{IngestOptions, Job, Pipeline, PipelineError, Processed};
 use crate::dictionary::{Dictionary, TableRef};
 use crate::ledger::{Entry, Status};
@@ -35,23 +36,7 @@ impl Pipeline {
     }
 
     async fn process_in_span(&self, run_id: &str, job: &Job, options: &IngestOptions) -> Processed {
-        let started_at = Utc::now();
-        let mut entry = Entry {
-            run_id: run_id.to_owned(),
-            object: job.object.clone(),
-            table: job
-                .table()
-                .map_or_else(|_| String::new(), |table| table.name.to_owned()),
-            status: Status::Failed,
-            rows_read: 0,
-            rows_valid: 0,
-            rows_invalid: 0,
-            invalid_object: None,
-            started_at,
-            finished_at: started_at,
-            error: None,
-            contract: Some(self.target.dictionary().stamp()),
-        };
+        let mut entry = self.started_entry(run_id, job);
         let outcome = match job.table() {
             Ok(table) => {
                 self.load(job, table, options, &mut entry)
@@ -79,6 +64,28 @@ impl Pipeline {
             "object processed"
         );
         Processed::Ended(Box::new(entry))
+    }
+
+    /// The entry of `job`'s processing by run `run_id`, starting now: `failed` until it ends
+    /// otherwise.
+    pub(super) fn started_entry(&self, run_id: &str, job: &Job) -> Entry {
+        let started_at = Utc::now();
+        Entry {
+            run_id: run_id.to_owned(),
+            object: job.object.clone(),
+            table: job
+                .table()
+                .map_or_else(|_| String::new(), |table| table.name.to_owned()),
+            status: Status::Failed,
+            rows_read: 0,
+            rows_valid: 0,
+            rows_invalid: 0,
+            invalid_object: None,
+            started_at,
+            finished_at: started_at,
+            error: None,
+            contract: Some(self.target.dictionary().stamp()),
+        }
     }
 
     async fn record(&self, entry: &Entry) {
@@ -139,16 +146,21 @@ impl Pipeline {
                 Err(error)
             }
         };
+        self.end_claim(renewing, object).await;
+        loaded
+    }
+
+    /// Stops renewing the claim on `object` and ends it.
+    pub(super) async fn end_claim(&self, renewing: Renewing, object: &ObjectVersion) {
         let ticket = renewing.stop().await;
         if let Err(error) = self.target.release(&ticket).await {
             tracing::warn!(object = %object.key, %error, "could not end the claim: it ends with its lease");
         }
-        loaded
     }
 
     /// Whether the object was loaded before (unless the run loads it again on purpose); it
     /// then ends `skipped`.
-    async fn loaded_before(
+    pub(super) async fn loaded_before(
         &self,
         table: &TableRef,
         object: &ObjectVersion,
@@ -164,7 +176,7 @@ impl Pipeline {
 
     /// Why the claimed object is not to be loaded, if it is not: loaded before, or an older
     /// version of its key than one loaded (S3 versions arrive in any order).
-    async fn skip_reason(
+    pub(super) async fn skip_reason(
         &self,
         job: &Job,
         table: &TableRef,
@@ -211,24 +223,19 @@ impl Pipeline {
         entry: &mut Entry,
         mut load: Box<dyn Load>,
     ) -> Result<Recorded, PipelineError> {
-        let staged = self.stage_rows(job, table, options, entry, load.as_mut());
-        let within_budget = staged.await.and_then(|()| {
-            match table.budget.exceeded(entry.rows_read, entry.rows_invalid) {
-                None => Ok(()),
-                Some(reason) => Err(PipelineError::OverBudget {
-                    object: display_name(&job.location, &job.object),
-                    reason,
-                }),
-            }
-        });
-        if let Err(error) = within_budget {
+        let staged = self.stage_within_budget(job, table, options, entry, load.as_mut(), None);
+        if let Err(error) = staged.await {
             // The rows staged so far must go too: the target stays as it was.
             load.abort().await;
             return Err(error);
         }
         entry.status = Status::Done;
         entry.finished_at = Utc::now();
-        match load.commit(entry).instrument(debug_span!("commit")).await {
+        match load
+            .commit(std::slice::from_ref(entry))
+            .instrument(debug_span!("commit"))
+            .await
+        {
             Ok(()) => Ok(Recorded::InCommit),
             // Another worker loaded it first: as if this run had found it loaded.
             Err(SinkError::LoadedMeanwhile { .. }) => {
@@ -240,8 +247,30 @@ impl Pipeline {
         }
     }
 
-    /// Validates one object's rows, writing the valid ones into `load` and the rejected ones
-    /// to the invalid bucket, and fills in `entry`'s counts and invalid object.
+    /// Stages the object's rows ([`Pipeline::stage_rows`]), then fails when its rejected rows
+    /// are over the table's budget.
+    pub(super) async fn stage_within_budget(
+        &self,
+        job: &Job,
+        table: &TableRef,
+        options: &IngestOptions,
+        entry: &mut Entry,
+        load: &mut dyn Load,
+        group: Option<&mut GroupKeys>,
+    ) -> Result<(), PipelineError> {
+        (self.stage_rows(job, table, options, entry, load, group)).await?;
+        match table.budget.exceeded(entry.rows_read, entry.rows_invalid) {
+            None => Ok(()),
+            Some(reason) => Err(PipelineError::OverBudget {
+                object: display_name(&job.location, &job.object),
+                reason,
+            }),
+        }
+    }
+
+    /// Validates one object's rows, writing the valid ones into `load` (those a later object
+    /// of its `group` holds the key of left out) and the rejected ones to the invalid bucket,
+    /// and fills in `entry`'s counts and invalid object.
     async fn stage_rows(
         &self,
         job: &Job,
@@ -249,6 +278,7 @@ impl Pipeline {
         options: &IngestOptions,
         entry: &mut Entry,
         load: &mut dyn Load,
+        mut group: Option<&mut GroupKeys>,
     ) -> Result<(), PipelineError> {
         let (location, object) = (&job.location, &job.object);
         let references = reference_ids(self.target.as_ref(), table)
@@ -272,7 +302,11 @@ impl Pipeline {
                 let batch = batch?;
                 entry.rows_valid += batch.valid.num_rows() as u64;
                 entry.rows_invalid += batch.invalid.num_rows() as u64;
-                load.write(batch.valid).await?;
+                let valid = match group.as_deref_mut() {
+                    Some(group) => group.latest(batch.valid, &name)?,
+                    None => batch.valid,
+                };
+                load.write(valid).await?;
                 invalid.write(&batch.invalid).await?;
             }
             Ok::<_, PipelineError>(rows.finish().await?)
@@ -294,7 +328,7 @@ impl Pipeline {
 }
 
 /// Why an object ends `skipped`.
-enum Skip {
+pub(super) enum Skip {
     /// This version was loaded before.
     Loaded,
     /// A newer version of its key is loaded.
@@ -342,7 +376,7 @@ pub(super) fn unknown_table(location: &Location, object: &ObjectVersion) -> Pipe
 }
 
 /// A local file as its path, anything else as its URL.
-fn display_name(location: &Location, object: &ObjectVersion) -> String {
+pub(super) fn display_name(location: &Location, object: &ObjectVersion) -> String {
     let url = format!("{}{}", location.url, object.key);
     url::Url::parse(&url)
         .ok()

@@ -136,12 +136,17 @@ impl Load for MirroredLoad {
         self.primary.write(rows).await
     }
 
-    async fn commit(self: Box<Self>, entry: &Entry) -> Result<(), SinkError> {
-        if let Err(error) = self.mirror.commit(entry).await {
+    async fn add_object(&mut self, object: &ObjectVersion) -> Result<(), SinkError> {
+        self.mirror.add_object(object).await?;
+        self.primary.add_object(object).await
+    }
+
+    async fn commit(self: Box<Self>, entries: &[Entry]) -> Result<(), SinkError> {
+        if let Err(error) = self.mirror.commit(entries).await {
             self.primary.abort().await;
             return Err(error);
         }
-        self.primary.commit(entry).await
+        self.primary.commit(entries).await
     }
 
     async fn abort(self: Box<Self>) {

@@ -143,10 +143,18 @@ pub trait Load: Send {
     /// Adds typed rows shaped like [`Table::typed_schema`].
     async fn write(&mut self, rows: RecordBatch) -> Result<(), SinkError>;
 
+    /// Adds another object version of the same table to this load (group commit): the rows
+    /// written next are its, and the commit marks it loaded too. They must repeat no key
+    /// written before them (the pipeline leaves out the rows of an earlier object whose key a
+    /// later one holds). A restore loads no object and refuses.
+    async fn add_object(&mut self, object: &ObjectVersion) -> Result<(), SinkError>;
+
     /// Makes every written row visible at once, replacing rows with the same `id`, and marks
-    /// the object version as loaded; records `entry` (`done`) with or right after that commit,
-    /// never before (ledger contract, rules 2 and 3).
-    async fn commit(self: Box<Self>, entry: &ledger::Entry) -> Result<(), SinkError>;
+    /// every object version of the load as loaded; records `entries` (`done`, one per object,
+    /// in the order they were added; a restore's one `restored`) with or right after that
+    /// commit, never before (ledger contract, rules 2 and 3). When another run loaded one of
+    /// the objects meanwhile, nothing is committed ([`SinkError::LoadedMeanwhile`]).
+    async fn commit(self: Box<Self>, entries: &[ledger::Entry]) -> Result<(), SinkError>;
 
     /// Drops whatever was written; the target stays as it was.
     async fn abort(self: Box<Self>);

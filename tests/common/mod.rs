@@ -9,6 +9,7 @@ pub mod rollups;
 pub mod s3;
 pub mod server;
 pub mod ssm;
+pub mod uploads;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -22,4 +22,17 @@ impl Sandbox {
         }
         self.file(&format!("landing/{name}"), lines.as_bytes())
     }
+
+    /// Three uploads (key, bytes) of disjoint ids that move 100 stored hires each, the last
+    /// adding 100 new ones too: what a group of uploads committed together changes.
+    pub fn moved_uploads(&self) -> Vec<(String, Vec<u8>)> {
+        [(1, 100, 4), (600, 100, 5), (1950, 150, 6)]
+            .into_iter()
+            .map(|(first, count, shift)| {
+                let name = format!("hired_employees_together_{first}.csv");
+                let path = self.moved_employees(&name, first, count, shift);
+                (name, std::fs::read(path).unwrap())
+            })
+            .collect()
+    }
 }

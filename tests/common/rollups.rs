@@ -1,9 +1,21 @@
 //! What the tests that follow rollups check after each change: a stored rollup equals the one
 //! recomputed from its table's rows, on either engine.
 
+use std::sync::Arc;
+
+use csvgate::dictionary::Dictionary;
+use csvgate::rollup::Rollup;
 use csvgate::sink::delta::DeltaTarget;
 use csvgate::sink::mysql::MysqlTarget;
 use datafusion::arrow::util::pretty::pretty_format_batches;
+
+/// The database `url` as a target keeping the built-in rollups, as a deployment builds it.
+pub fn mysql_with_rollups(url: &str) -> MysqlTarget {
+    let hr = Dictionary::hr();
+    let rollups = Rollup::all(&hr, None).unwrap();
+    let target = MysqlTarget::new(url, None, Arc::new(hr)).unwrap();
+    target.with_rollups(rollups.into()).unwrap()
+}
 
 /// The warehouse's built-in rollup reflects its table's current version and equals the one
 /// recomputed from the rows; returns how many groups it stores.

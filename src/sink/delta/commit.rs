@@ -94,13 +94,17 @@ pub(super) async fn commit_actions(
     Ok(delta)
 }
 
-/// What a commit's `commitInfo` says of its origin, for `csvgate history`: the run, and the
-/// object whose rows it holds (a landing file, or a backup snapshot for a restore).
-pub(super) fn made_by(entry: &Entry) -> [(String, serde_json::Value); 2] {
-    let object = format!("{}{}", entry.object.location, entry.object.key);
+/// What a commit's `commitInfo` says of its origin, for `csvgate history`: the runs, and the
+/// objects whose rows it holds (landing files, or a backup snapshot for a restore), in the
+/// order of `entries`, comma-separated.
+pub(super) fn made_by(entries: &[Entry]) -> [(String, serde_json::Value); 2] {
+    let runs: Vec<&str> = entries.iter().map(|entry| entry.run_id.as_str()).collect();
+    let objects: Vec<String> = (entries.iter())
+        .map(|entry| format!("{}{}", entry.object.location, entry.object.key))
+        .collect();
     [
-        (RUN_KEY.to_owned(), entry.run_id.clone().into()),
-        (OBJECT_KEY.to_owned(), object.into()),
+        (RUN_KEY.to_owned(), runs.join(",").into()),
+        (OBJECT_KEY.to_owned(), objects.join(", ").into()),
     ]
 }
 

@@ -130,7 +130,7 @@ impl DeltaTarget {
         let delta = self.open(&table.name).await?;
         let marker = self.park(entry).await?;
         let commit = commit_properties()
-            .with_metadata(made_by(entry))
+            .with_metadata(made_by(std::slice::from_ref(entry)))
             .with_application_transaction(marker.transaction());
         let restored = delta
             .restore()

@@ -54,10 +54,6 @@ impl Marker {
         }
     }
 
-    pub(super) fn app_id(&self) -> &str {
-        &self.app_id
-    }
-
     pub(super) fn transaction(&self) -> Transaction {
         Transaction::new(&self.app_id, self.version)
     }
@@ -105,6 +101,28 @@ impl DeltaTarget {
         let marker = Marker::of(entry);
         self.parked()?.add(&marker.file_name(), entry).await?;
         Ok(marker)
+    }
+
+    /// Parks each of a group's entries ([`DeltaTarget::park`]); none stays parked on failure.
+    pub(super) async fn park_each(&self, entries: &[Entry]) -> Result<Vec<Marker>, SinkError> {
+        let mut markers = Vec::with_capacity(entries.len());
+        for entry in entries {
+            match self.park(entry).await {
+                Ok(marker) => markers.push(marker),
+                Err(error) => {
+                    self.unpark_each(&markers).await;
+                    return Err(error);
+                }
+            }
+        }
+        Ok(markers)
+    }
+
+    /// [`DeltaTarget::unpark`] for each marker.
+    pub(super) async fn unpark_each(&self, markers: &[Marker]) {
+        for marker in markers {
+            self.unpark(marker).await;
+        }
     }
 
     /// After the commit: the entry enters the ledger (unless a reader settled it meanwhile)

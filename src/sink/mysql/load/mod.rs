@@ -33,8 +33,8 @@ mod write;
 /// How a load's commit ended.
 enum Finished {
     Committed,
-    /// Rolled back: another run claimed or loaded the object meanwhile.
-    LoadedElsewhere,
+    /// Rolled back: another run claimed or loaded this object meanwhile.
+    LoadedElsewhere(String),
 }
 
 /// Where rows go as they come, and what the commit does with them.
@@ -58,9 +58,9 @@ pub(super) struct MysqlLoad {
     /// Where rows go as they come: the table or its staging table.
     into: String,
     mode: Mode,
-    /// A load of an object version (not a restore) checks before its commit that no other
-    /// run took the object meanwhile.
-    meanwhile: Option<Meanwhile>,
+    /// A load of object versions (not a restore) checks before its commit that no other run
+    /// took any of them meanwhile: one check per object, in the order they were added.
+    meanwhile: Vec<Meanwhile>,
     /// What the rows change in the table's rollups, when it has any.
     tally: Option<Tally>,
     /// Holds the table's lock, taken with a tally, given back at the end.
@@ -85,7 +85,7 @@ impl MysqlLoad {
         };
         let meanwhile = Meanwhile::begin(target, object).await?;
         let mut load = Self::start(target, table, mode).await?;
-        load.meanwhile = Some(meanwhile);
+        load.meanwhile.push(meanwhile);
         Ok(load)
     }
 
@@ -129,7 +129,7 @@ impl MysqlLoad {
             table: TableRef::clone(table),
             into,
             mode,
-            meanwhile: None,
+            meanwhile: Vec::new(),
             locked: tally.is_some(),
             tally,
             stored_keys,
@@ -179,23 +179,36 @@ impl MysqlLoad {
     }
 
     /// Upsert (after deleting the rows a restore drops), the rollups' change, the check that
-    /// no other run took the object meanwhile, ledger row and `COMMIT`; on failure the caller
+    /// no other run took an object meanwhile, ledger rows and `COMMIT`; on failure the caller
     /// rolls back.
-    async fn finish(&mut self, entry: &Entry) -> Result<Finished, SinkError> {
+    async fn finish(&mut self, entries: &[Entry]) -> Result<Finished, SinkError> {
         let error = self.target.error();
+        if !self.meanwhile.is_empty() && self.meanwhile.len() != entries.len() {
+            return Err(SinkError::Config {
+                target: self.target.display.clone(),
+                reason: format!(
+                    "a load of {} objects was given {} ledger entries",
+                    self.meanwhile.len(),
+                    entries.len()
+                ),
+            });
+        }
         self.put_rows_in_place().await?;
         let replace = matches!(self.mode, Mode::Replace { .. });
         (self.target)
             .change_rollups(&mut self.conn, &self.table.name, self.tally.take(), replace)
             .await?;
-        if let Some(meanwhile) = &self.meanwhile
-            && meanwhile
+        for (meanwhile, entry) in self.meanwhile.iter().zip(entries) {
+            if meanwhile
                 .loaded_elsewhere(&self.target, &mut self.conn, entry)
                 .await?
-        {
-            return Ok(Finished::LoadedElsewhere);
+            {
+                return Ok(Finished::LoadedElsewhere(entry.object.key.clone()));
+            }
         }
-        ledger::insert(&self.target, &mut self.conn, entry).await?;
+        for entry in entries {
+            ledger::insert(&self.target, &mut self.conn, entry).await?;
+        }
         self.conn.query_drop("COMMIT").await.map_err(&error)?;
         Ok(Finished::Committed)
     }
@@ -332,17 +345,26 @@ impl Load for MysqlLoad {
         self.insert(&rows).await
     }
 
-    async fn commit(mut self: Box<Self>, entry: &Entry) -> Result<(), SinkError> {
-        let finished = self.finish(entry).await;
+    async fn add_object(&mut self, object: &ObjectVersion) -> Result<(), SinkError> {
+        if self.meanwhile.is_empty() {
+            return Err(SinkError::Config {
+                target: self.target.display.clone(),
+                reason: format!("a restore of {} loads no object", self.table.name),
+            });
+        }
+        let meanwhile = Meanwhile::begin(&self.target, object).await?;
+        self.meanwhile.push(meanwhile);
+        Ok(())
+    }
+
+    async fn commit(mut self: Box<Self>, entries: &[Entry]) -> Result<(), SinkError> {
+        let finished = self.finish(entries).await;
         let target = self.target.display.clone();
         // Once committed, a connection that cannot be cleaned is closed, not a failed load.
         self.end().await;
         match finished? {
             Finished::Committed => Ok(()),
-            Finished::LoadedElsewhere => Err(SinkError::LoadedMeanwhile {
-                target,
-                object: entry.object.key.clone(),
-            }),
+            Finished::LoadedElsewhere(object) => Err(SinkError::LoadedMeanwhile { target, object }),
         }
     }
 

@@ -8,13 +8,14 @@
 //! object versions it committed), work interrupted halfway is never loaded twice.
 //!
 //! One worker processes runs one after the other: reference tables uploaded just before a
-//! `hired_employees` file are loaded before it is validated, as in a CLI run.
+//! `hired_employees` file are loaded before it is validated, as in a CLI run. Runs of one table
+//! that wait behind each other are taken together and committed as one ([`Pipeline::ingest_group`]):
+//! only what is already waiting, so a lone upload never waits for company.
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 use chrono::Utc;
 use tokio::sync::{mpsc, watch};
@@ -27,6 +28,8 @@ use crate::pipeline::{IngestOptions, Pipeline};
 use crate::sink::SinkError;
 use crate::store::{Location, ObjectVersion, StoreError, UploadError, check_key};
 use crate::validate::Dialect;
+
+mod worker;
 
 /// Why work could not be accepted; nothing was queued.
 #[derive(Debug, thiserror::Error)]
@@ -296,105 +299,4 @@ impl Queue {
             .and_then(|sender| sender.send(entry).ok())
             .ok_or(QueueError::Closed)
     }
-
-    async fn work(self: Arc<Self>, mut receiver: mpsc::UnboundedReceiver<Entry>) {
-        while let Some(queued) = receiver.recv().await {
-            if self.is_closed() {
-                break;
-            }
-            let writing = self.writing.lock().await;
-            self.set_running(&queued.run_id);
-            let ended = Arc::clone(&self).supervise(queued.clone()).await;
-            drop(writing);
-            let mut runs = self.runs.lock().expect("queue lock");
-            runs.finish(&queued.run_id, ended);
-        }
-        self.working.store(false, Ordering::Relaxed);
-        // Waiters on runs that will not run here get `None` instead of waiting forever.
-        let mut runs = self.runs.lock().expect("queue lock");
-        runs.states
-            .retain(|_, state| matches!(*state.borrow(), RunState::Finished(_)));
-    }
-
-    /// Runs `queued` in a task of its own, so that a panic inside it ends that run, recorded
-    /// `failed`, and not the worker: the runs after it still run and its waiters get answered.
-    async fn supervise(self: Arc<Self>, queued: Entry) -> Entry {
-        let queue = Arc::clone(&self);
-        let run = queued.clone();
-        let task = tokio::spawn(async move { queue.run(&run).await });
-        match task.await {
-            Ok(ended) => ended,
-            Err(crash) => {
-                let reason = match crash.try_into_panic() {
-                    Ok(panic) => panic_message(panic.as_ref()),
-                    Err(crash) => crash.to_string(),
-                };
-                tracing::error!(run_id = queued.run_id, %reason, "a run crashed; it is recorded failed");
-                self.fail(&queued, format!("the run crashed: {reason}"))
-                    .await
-            }
-        }
-    }
-
-    /// Processes one run, logging it the way the first AWS version's function logs were read: `START`,
-    /// `END` and a `REPORT` line with duration and row counts.
-    async fn run(&self, queued: &Entry) -> Entry {
-        let run_id = &queued.run_id;
-        let key = &queued.object.key;
-        tracing::info!(target: "csvgate::run", "START RunId: {run_id} Object: {key}");
-        crate::fault::panic(&format!("run {key}"));
-        let started = Instant::now();
-        let s3 = &self.pipeline.buckets.s3;
-        let ended = match Location::open(&queued.object.location, false, s3) {
-            Ok(location) => {
-                let (pipeline, object) = (&self.pipeline, queued.object.clone());
-                let ended =
-                    (pipeline.ingest_object(run_id, &location, object, &self.options)).await;
-                pipeline
-                    .after_run(run_id, std::slice::from_ref(&ended))
-                    .await;
-                ended
-            }
-            Err(error) => self.fail(queued, error.to_string()).await,
-        };
-        tracing::info!(target: "csvgate::run", "END RunId: {run_id}");
-        tracing::info!(
-            target: "csvgate::run",
-            "REPORT RunId: {run_id}\tDuration: {:.2} ms\tStatus: {}\tRows read: {}\tValid: {}\tInvalid: {}",
-            started.elapsed().as_secs_f64() * 1000.0,
-            ended.status,
-            ended.rows_read,
-            ended.rows_valid,
-            ended.rows_invalid,
-        );
-        ended
-    }
-
-    /// Ends a run that could not be processed (its landing location is gone, or it crashed)
-    /// with a `failed` entry saying why.
-    async fn fail(&self, queued: &Entry, reason: String) -> Entry {
-        let failed = Entry {
-            status: ledger::Status::Failed,
-            error: Some(reason),
-            finished_at: Utc::now(),
-            ..queued.clone()
-        };
-        if let Err(error) = self.pipeline.target.record(&failed).await {
-            tracing::error!(%error, "could not write the ledger entry");
-        }
-        failed
-    }
-
-    fn set_running(&self, run_id: &str) {
-        if let Some(sender) = self.runs.lock().expect("queue lock").states.get(run_id) {
-            sender.send_replace(RunState::Running);
-        }
-    }
-}
-
-/// What a panic said, when it said it with a string.
-fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
-    (panic.downcast_ref::<String>().cloned())
-        .or_else(|| panic.downcast_ref::<&str>().map(|text| (*text).to_owned()))
-        .unwrap_or_else(|| "a panic without a message".into())
 }

@@ -1,0 +1,256 @@
+//! Group commit: objects of one table that waited together in the queue, committed together
+//! (one Delta commit, one MySQL transaction), each still with its own run, ledger entry,
+//! marker and invalid file. A table on S3 takes about 15 conditional commits a second; a
+//! group pays for one.
+//!
+//! Of two objects with one key the later wins, as if they had been committed apart: objects
+//! are staged newest first, and an object's rows whose key a later object holds are left out.
+//!
+//! A group commits only on the plain path: every object is to be loaded (none loaded before,
+//! superseded, or held by another run), every object's rows are validated within budget, and
+//! the target accepts the commit. Anything else aborts the group with nothing of it committed,
+//! and each object is then processed alone, in arrival order, by the one-object path: an
+//! object that fails fails alone.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use datafusion::arrow::compute;
+use datafusion::arrow::record_batch::RecordBatch;
+use tracing::Instrument;
+
+use super::{IngestOptions, Job, Pipeline, PipelineError};
+use crate::dictionary::{ColumnKind, Keys, Table, TableRef};
+use crate::ledger::{Entry, Status};
+use crate::sink::claim::{Claim, Renewing};
+use crate::sink::{Load, SinkError};
+use crate::store::{Location, ObjectVersion};
+use crate::validate::ValidateError;
+
+/// One object of a group, with the run it is processed under.
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub run_id: String,
+    pub location: Location,
+    pub object: ObjectVersion,
+}
+
+/// Why a group was not committed as one; its objects are then processed one at a time.
+#[derive(Debug, thiserror::Error)]
+enum NotGrouped {
+    #[error("its objects load into different tables (or one into none)")]
+    Tables,
+    #[error("{0} was loaded before")]
+    Loaded(String),
+    #[error("another run holds {0}")]
+    Held(String),
+    #[error("{0} is older than a version of its key already loaded")]
+    Superseded(String),
+    #[error(transparent)]
+    Failed(#[from] PipelineError),
+}
+
+impl From<SinkError> for NotGrouped {
+    fn from(error: SinkError) -> NotGrouped {
+        NotGrouped::Failed(error.into())
+    }
+}
+
+impl Pipeline {
+    /// Processes `members` (objects of one table, in arrival order) in one commit when it can,
+    /// else one at a time; returns one ledger entry per member, in order.
+    pub async fn ingest_group(&self, members: &[Member], options: &IngestOptions) -> Vec<Entry> {
+        if members.len() > 1 {
+            let span = tracing::info_span!("group", objects = members.len());
+            match self.commit_group(members, options).instrument(span).await {
+                Ok(entries) => return entries,
+                Err(why) => {
+                    tracing::info!(objects = members.len(), %why, "group not committed as one: each object alone")
+                }
+            }
+        }
+        let mut entries = Vec::with_capacity(members.len());
+        for member in members {
+            let (location, object) = (&member.location, member.object.clone());
+            let ended = self.ingest_object(&member.run_id, location, object, options);
+            entries.push(ended.await);
+        }
+        entries
+    }
+
+    async fn commit_group(
+        &self,
+        members: &[Member],
+        options: &IngestOptions,
+    ) -> Result<Vec<Entry>, NotGrouped> {
+        let dictionary = self.target.dictionary();
+        let jobs: Vec<Job> = (members.iter())
+            .map(|member| Job::new(dictionary, &member.location, member.object.clone(), options))
+            .collect();
+        let table = one_table(&jobs).ok_or(NotGrouped::Tables)?;
+        // Begun before the checks, as one object's load is ([`Pipeline::load`]).
+        let mut load = self.target.begin(&table, &jobs[0].object).await?;
+        let mut claims = Vec::with_capacity(jobs.len());
+        let staged = async {
+            for job in &jobs[1..] {
+                load.add_object(&job.object).await?;
+            }
+            self.claim_each(members, &jobs, &table, options, &mut claims)
+                .await?;
+            self.stage_each(members, &jobs, &table, options, load.as_mut())
+                .await
+        };
+        let committed = match staged.await {
+            Ok(entries) => commit(load, entries).await,
+            Err(why) => {
+                load.abort().await;
+                Err(why)
+            }
+        };
+        for (renewing, job) in claims.into_iter().zip(&jobs) {
+            self.end_claim(renewing, &job.object).await;
+        }
+        committed
+    }
+
+    /// Claims every member for its run, each checked as one object's load checks it.
+    async fn claim_each(
+        &self,
+        members: &[Member],
+        jobs: &[Job],
+        table: &TableRef,
+        options: &IngestOptions,
+        claims: &mut Vec<Renewing>,
+    ) -> Result<(), NotGrouped> {
+        let lease = options.claim_lease;
+        for (member, job) in members.iter().zip(jobs) {
+            let key = || job.object.key.clone();
+            if self.loaded_before(table, &job.object, options).await? {
+                return Err(NotGrouped::Loaded(key()));
+            }
+            match self
+                .target
+                .claim(&job.object, &member.run_id, lease)
+                .await?
+            {
+                Claim::Taken(ticket) => {
+                    let target = Arc::clone(&self.target);
+                    claims.push(Renewing::start(target, ticket, lease));
+                }
+                Claim::Held { .. } => return Err(NotGrouped::Held(key())),
+            }
+            // The holder before this run may have ended its claim right after loading it.
+            if self.skip_reason(job, table, options).await?.is_some() {
+                return Err(NotGrouped::Superseded(key()));
+            }
+        }
+        crate::fault::pause(crate::fault::CLAIM_TAKEN).await;
+        Ok(())
+    }
+
+    /// Validates every member's rows into `load`, newest first, each with its own entry and
+    /// invalid file; returns the entries in arrival order.
+    async fn stage_each(
+        &self,
+        members: &[Member],
+        jobs: &[Job],
+        table: &TableRef,
+        options: &IngestOptions,
+        load: &mut dyn Load,
+    ) -> Result<Vec<Entry>, NotGrouped> {
+        let mut keys = GroupKeys::new(table);
+        let mut entries = Vec::with_capacity(jobs.len());
+        for (member, job) in members.iter().zip(jobs).rev() {
+            let mut entry = self.started_entry(&member.run_id, job);
+            let span = tracing::info_span!("object", run_id = member.run_id, key = %job.object.key);
+            let staged =
+                self.stage_within_budget(job, table, options, &mut entry, load, Some(&mut keys));
+            staged.instrument(span).await?;
+            keys.end_object();
+            entry.status = Status::Done;
+            entries.push(entry);
+        }
+        entries.reverse();
+        let finished_at = Utc::now();
+        for entry in &mut entries {
+            entry.finished_at = finished_at;
+        }
+        Ok(entries)
+    }
+}
+
+/// Commits the group's rows with its entries.
+async fn commit(load: Box<dyn Load>, entries: Vec<Entry>) -> Result<Vec<Entry>, NotGrouped> {
+    let committed = load.commit(&entries);
+    committed.instrument(tracing::debug_span!("commit")).await?;
+    for entry in &entries {
+        tracing::info!(
+            run_id = entry.run_id,
+            key = entry.object.key,
+            status = entry.status.as_str(),
+            rows_valid = entry.rows_valid,
+            rows_invalid = entry.rows_invalid,
+            objects = entries.len(),
+            "object processed, committed with its group"
+        );
+    }
+    Ok(entries)
+}
+
+/// The table every job loads into, when they agree.
+fn one_table(jobs: &[Job]) -> Option<TableRef> {
+    let first = jobs.first()?.table.clone()?;
+    let same = |job: &Job| {
+        job.table
+            .as_ref()
+            .is_some_and(|table| table.name == first.name)
+    };
+    jobs.iter().all(same).then_some(first)
+}
+
+/// The keys of a group's objects staged so far (the later ones, as they are staged newest
+/// first), and of the one being staged: its rows with a later object's key are left out.
+pub(super) struct GroupKeys {
+    column: String,
+    kind: ColumnKind,
+    later: Keys,
+    current: Keys,
+}
+
+impl GroupKeys {
+    fn new(table: &Table) -> GroupKeys {
+        let key = table.key_column();
+        GroupKeys {
+            column: key.name.clone(),
+            kind: key.kind.clone(),
+            later: Keys::of(&key.kind),
+            current: Keys::of(&key.kind),
+        }
+    }
+
+    /// The valid rows of the object being staged (`file`) whose key no later object holds.
+    pub(super) fn latest(
+        &mut self,
+        rows: RecordBatch,
+        file: &str,
+    ) -> Result<RecordBatch, ValidateError> {
+        let keys = rows.column_by_name(&self.column);
+        let keys = keys.expect("valid rows hold their table's key column");
+        self.current.insert_column(keys);
+        if self.later.is_empty() {
+            return Ok(rows);
+        }
+        let kept = compute::not(&self.later.contains_each(keys));
+        let kept = kept.and_then(|kept| compute::filter_record_batch(&rows, &kept));
+        kept.map_err(|source| ValidateError::Split {
+            file: file.to_owned(),
+            source,
+        })
+    }
+
+    /// Ends the object being staged: its keys are a later object's for the next one.
+    fn end_object(&mut self) {
+        let current = std::mem::replace(&mut self.current, Keys::of(&self.kind));
+        self.later = self.later.union(&current);
+    }
+}

@@ -6,9 +6,10 @@
 mod common;
 
 use common::Sandbox;
-use common::uploads::upload_together;
+use common::uploads::{upload_together, upload_together_with};
 use csvgate::dictionary::Dictionary;
 use csvgate::ledger::{Entry, Selection, Status};
+use csvgate::pipeline::IngestOptions;
 use csvgate::sink::mysql::MysqlTarget;
 
 /// A sandbox per target, with the reference tables loaded; the MySQL target when there is one.
@@ -188,4 +189,33 @@ async fn an_object_that_fails_fails_alone_and_of_two_with_one_key_the_later_wins
         }
         the_rollups_hold(&sandbox, &mysql, "a group that failed in part").await;
     }
+}
+
+#[tokio::test]
+async fn with_a_group_of_at_most_two_five_uploads_take_three_commits() {
+    let (sandbox, _) = every_target().await.swap_remove(0);
+    let uploads = (0..5)
+        .map(|file| {
+            let first = file * 100 + 1;
+            upload(&file.to_string(), employees(first, first + 9, "P", &[]))
+        })
+        .collect();
+    let options = IngestOptions {
+        group_max: 2,
+        ..IngestOptions::default()
+    };
+    let ended = upload_together_with(&sandbox.pipeline, uploads, options).await;
+    assert!(
+        ended.iter().all(|entry| entry.status == Status::Done),
+        "{ended:?}"
+    );
+    let employees = Dictionary::hr_table("hired_employees");
+    let history = sandbox.target.history(&employees).await.unwrap();
+    let mut runs_per_commit: Vec<usize> = (history.iter())
+        .filter_map(|commit| commit.run.as_deref())
+        .map(|runs| runs.split(',').count())
+        .collect();
+    runs_per_commit.sort();
+    assert_eq!(runs_per_commit, [1, 2, 2], "{history:?}");
+    assert_eq!(sandbox.count("hired_employees").await, 50);
 }

@@ -1,5 +1,6 @@
--- wrk request generator for benches/api.sh: every request sends the same body (file BODY)
--- with METHOD to PATH_FMT, whose %d becomes a request counter (so each upload is a new key).
+-- wrk request generator for benches/api.sh and uploads.sh: every request sends the same body
+-- (file BODY) with METHOD to PATH_FMT, whose %d becomes a number no other request of the run
+-- gets, whatever the thread (so each upload is a new key).
 local file = assert(io.open(os.getenv("BODY"), "rb"))
 local body = file:read("*a")
 file:close()
@@ -11,9 +12,17 @@ local headers = {
 }
 local counter = 0
 
+-- Runs in the main state, once per thread: numbers its threads.
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("thread_number", threads)
+end
+
 request = function()
   counter = counter + 1
-  return wrk.format(method, string.format(path_format, counter), headers, body)
+  local number = counter * 100 + (thread_number or 0)
+  return wrk.format(method, string.format(path_format, number), headers, body)
 end
 
 -- A non-2xx answer is a failed benchmark, not a fast one.

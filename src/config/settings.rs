@@ -131,6 +131,11 @@ settings! {
     /// environment).
     ApiKeys = Setting::new("api.api_keys", Kind::SecretList).env("CSVGATE_API_KEYS")
         .flag_of("serve", "api-key");
+    /// Uploads of one table waiting together in the queue that are committed as one, at most
+    /// (1: a commit per upload).
+    GroupMax = Setting::new("api.group_max", POSITIVE).env("CSVGATE_GROUP_MAX")
+        .flag_of("serve", "group-max")
+        .default(|| crate::pipeline::DEFAULT_GROUP_MAX.to_string());
     /// Let reads (runs, reports) through without a key; writes always need one.
     OpenReads = Setting::new("api.open_reads", BOOL).flag_of("serve", "open-reads")
         .default(|| "false".into());

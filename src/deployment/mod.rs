@@ -99,6 +99,7 @@ impl Deployment {
         let options = IngestOptions {
             dialect: config.dialect(),
             workers: config.count(Key::Workers),
+            group_max: config.count(Key::GroupMax),
             claim_lease: Duration::from_secs(config.count(Key::ClaimLeaseSecs)),
             ..IngestOptions::default()
         };

@@ -27,6 +27,10 @@ use crate::sink::{Load, SinkError};
 use crate::store::{Location, ObjectVersion};
 use crate::validate::ValidateError;
 
+/// Uploads committed together at most, unless configured (`api.group_max`): bounds a commit's
+/// ledger entries.
+pub const DEFAULT_GROUP_MAX: usize = 64;
+
 /// One object of a group, with the run it is processed under.
 #[derive(Debug, Clone)]
 pub struct Member {

@@ -24,7 +24,7 @@ use crate::validate::{Dialect, ValidateError};
 mod group;
 mod object;
 
-pub use group::Member;
+pub use group::{DEFAULT_GROUP_MAX, Member};
 pub use object::table_of;
 
 /// Why an object could not be processed; recorded as the ledger entry's `error`.
@@ -58,6 +58,8 @@ pub struct IngestOptions {
     pub workers: usize,
     /// How long a claim on an object lasts unless renewed ([`crate::sink::claim`]).
     pub claim_lease: std::time::Duration,
+    /// Uploads of one table waiting in the queue committed together, at most (0 counts as 1).
+    pub group_max: usize,
 }
 
 impl Default for IngestOptions {
@@ -69,6 +71,7 @@ impl Default for IngestOptions {
             progress: false,
             workers: 1,
             claim_lease: crate::sink::claim::DEFAULT_LEASE,
+            group_max: DEFAULT_GROUP_MAX,
         }
     }
 }

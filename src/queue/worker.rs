@@ -14,9 +14,6 @@ use crate::ledger::{self, Entry};
 use crate::pipeline::Member;
 use crate::store::Location;
 
-/// At most this many objects commit together; bounds the commit's ledger entries.
-const GROUP_MAX_OBJECTS: usize = 64;
-
 /// At most this many bytes of objects commit together: a larger file gains little from company,
 /// and the keys a group holds to compare its objects grow with it.
 const GROUP_MAX_BYTES: u64 = 64 * 1024 * 1024;
@@ -37,7 +34,7 @@ impl Queue {
             }
             let writing = self.writing.lock().await;
             let group;
-            (group, next) = gather(first, &mut receiver);
+            (group, next) = gather(first, &mut receiver, self.options.group_max);
             for queued in &group {
                 self.set_running(&queued.run_id);
             }
@@ -150,15 +147,16 @@ impl Queue {
 }
 
 /// The runs to process together: `first`, then the runs already waiting behind it for the same
-/// table, within [`GROUP_MAX_OBJECTS`] and [`GROUP_MAX_BYTES`]; it never waits for more. The
-/// first waiting run that does not fit is handed back, to run next: runs keep their order.
+/// table, within `max_objects` and [`GROUP_MAX_BYTES`]; it never waits for more. The first
+/// waiting run that does not fit is handed back, to run next: runs keep their order.
 fn gather(
     first: Entry,
     receiver: &mut mpsc::UnboundedReceiver<Entry>,
+    max_objects: usize,
 ) -> (Vec<Entry>, Option<Entry>) {
     let mut bytes = first.object.size;
     let mut group = vec![first];
-    while group.len() < GROUP_MAX_OBJECTS {
+    while group.len() < max_objects {
         let Ok(queued) = receiver.try_recv() else {
             break;
         };

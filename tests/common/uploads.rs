@@ -14,7 +14,15 @@ pub async fn upload_together(
     pipeline: &Arc<Pipeline>,
     files: Vec<(String, Vec<u8>)>,
 ) -> Vec<Entry> {
-    let options = IngestOptions::default();
+    upload_together_with(pipeline, files, IngestOptions::default()).await
+}
+
+/// [`upload_together`] on a queue with `options` (say, a smaller `group_max`).
+pub async fn upload_together_with(
+    pipeline: &Arc<Pipeline>,
+    files: Vec<(String, Vec<u8>)>,
+    options: IngestOptions,
+) -> Vec<Entry> {
     let (queue, worker) = Queue::start(Arc::clone(pipeline), options).await.unwrap();
     let accepting = async {
         let mut accepted = Vec::new();

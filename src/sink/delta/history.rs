@@ -148,7 +148,8 @@ impl DeltaTarget {
             }
         };
         self.keep(&table.name, &restored.0);
-        self.append_parked(entry, &marker).await;
+        self.append_parked(std::slice::from_ref(entry), std::slice::from_ref(&marker))
+            .await;
         self.after_commit(&table.name, None).await;
         Ok(())
     }

@@ -34,16 +34,32 @@ impl DeltaTarget {
     /// Writes `entry`: a `queued` one waits outside the log; any other enters the ledger
     /// together with its run's waiting `queued` entry, in one commit.
     pub(super) async fn record_entry(&self, entry: &Entry) -> Result<(), SinkError> {
-        let queue = WaitingEntries::queued(&self.warehouse)?;
         if entry.status == Status::Queued {
+            let queue = WaitingEntries::queued(&self.warehouse)?;
             return queue.add(&entry.run_id, entry).await;
         }
-        let waiting = queue.get(&entry.run_id).await?;
-        let ended = waiting.is_some();
-        let entries: Vec<_> = waiting.into_iter().chain([entry.clone()]).collect();
-        self.append_to_ledger(&entries).await?;
-        if ended {
-            queue.remove(&entry.run_id).await;
+        self.record_entries(std::slice::from_ref(entry)).await
+    }
+
+    /// Appends ending entries (not `queued`) in one commit, each after its run's waiting
+    /// `queued` entry, which then goes.
+    pub(super) async fn record_entries(&self, entries: &[Entry]) -> Result<(), SinkError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let queue = WaitingEntries::queued(&self.warehouse)?;
+        let mut appended = Vec::with_capacity(2 * entries.len());
+        let mut ended = Vec::new();
+        for entry in entries {
+            if let Some(waiting) = queue.get(&entry.run_id).await? {
+                appended.push(waiting);
+                ended.push(entry.run_id.as_str());
+            }
+            appended.push(entry.clone());
+        }
+        self.append_to_ledger(&appended).await?;
+        for run_id in ended {
+            queue.remove(run_id).await;
         }
         Ok(())
     }

@@ -125,30 +125,37 @@ impl DeltaTarget {
         }
     }
 
-    /// After the commit: the entry enters the ledger (unless a reader settled it meanwhile)
-    /// and its file goes, and files of the same marker that can no longer commit are settled.
-    /// A failed append leaves the entry parked, to be settled later: the rows are in, so the
-    /// load succeeded.
-    pub(super) async fn append_parked(&self, entry: &Entry, marker: &Marker) {
+    /// After the commit: the entries enter the ledger, in one append (but those a reader
+    /// settled meanwhile), and their files go, and files of the same markers that can no
+    /// longer commit are settled. A failed append leaves the entries parked, to be settled
+    /// later: the rows are in, so the load succeeded.
+    pub(super) async fn append_parked(&self, entries: &[Entry], markers: &[Marker]) {
         crate::fault::pause(crate::fault::LEDGER_BEFORE_APPEND).await;
         let _one_at_a_time = self.parked_entries.lock().await;
         let appended = async {
             let parked = self.parked()?;
-            let name = marker.file_name();
-            let settled = parked.get(&name).await?.is_none() && self.in_ledger(entry).await?;
-            if !settled {
-                self.record_entry(entry).await?;
+            let mut unsettled = Vec::with_capacity(entries.len());
+            for (entry, marker) in entries.iter().zip(markers) {
+                let gone = parked.get(&marker.file_name()).await?.is_none();
+                if !gone || !self.in_ledger(entry).await? {
+                    unsettled.push(entry.clone());
+                }
             }
-            parked.remove(&name).await;
-            self.settle_marker(&marker.app_id, Uncommitted::DropSuperseded)
-                .await
+            self.record_entries(&unsettled).await?;
+            for marker in markers {
+                parked.remove(&marker.file_name()).await;
+                self.settle_marker(&marker.app_id, Uncommitted::DropSuperseded)
+                    .await?;
+            }
+            Ok::<_, SinkError>(())
         };
         if let Err(error) = appended.await {
+            let runs: Vec<&str> = entries.iter().map(|entry| entry.run_id.as_str()).collect();
             tracing::error!(
-                run_id = entry.run_id,
+                run_ids = runs.join(","),
                 %error,
-                "rows committed, but their ledger entry could not be appended: it stays parked \
-                 and enters the ledger when the ledger is next read"
+                "rows committed, but their ledger entries could not be appended: they stay \
+                 parked and enter the ledger when the ledger is next read"
             );
         }
     }

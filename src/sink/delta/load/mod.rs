@@ -214,12 +214,10 @@ impl Load for DeltaLoad {
                 tracing::debug!(%error, "ids not kept: the next load reads them");
             }
         }
-        for (entry, marker) in entries.iter().zip(&markers) {
-            let appended = target.append_parked(entry, marker);
-            appended
-                .instrument(tracing::debug_span!("ledger_append"))
-                .await;
-        }
+        let appended = target.append_parked(entries, &markers);
+        appended
+            .instrument(tracing::debug_span!("ledger_append"))
+            .await;
         let landed = (committed.version()).map(|version| Landed { version, on_empty });
         target.after_commit(&table.name, tally.zip(landed)).await;
         Ok(())

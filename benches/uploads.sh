@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Group commit under load: PUT of the real 1,999-row hired_employees file with ?wait=true, each
+# request a new key, against `csvgate serve`:
+#   - the anchor: GET /healthz on the same server, one connection;
+#   - p50 with one client, then uploads/s with CLIENTS (16) clients, with the CPU the clients
+#     (wrk) took: they share the machine's cores with the server;
+# on the embedded warehouse in a folder, then on an S3 warehouse (s3s-fs on loopback) behind
+# benches/delay_proxy.py, which holds each conditional write (a Delta commit) COMMIT_DELAY_MS
+# (60: what one takes on AWS S3). Each with group commit (the default) and without
+# (CSVGATE_GROUP_MAX=1: one commit per upload). DURATION (20s) per line.
+source "$(dirname "$0")/lib.sh"
+duration="${DURATION:-20s}"
+clients="${CLIENTS:-16}"
+delay_ms="${COMMIT_DELAY_MS:-60}"
+proxy_port="${PROXY_PORT:-8024}"
+export API_KEY=bench-key
+scripts/services >/dev/null
+s3_root="${CSVGATE_S3_ROOT:-$HOME/.cache/csvgate-s3}"
+[ -x /usr/bin/time ] || apt-get install -y -qq time >/dev/null
+
+run="$work/uploads-run"
+rm -rf "$run" && mkdir -p "$run"
+
+# wrk with $1 connections (two threads) for $duration: PUT of the employees file; prints p50 ms,
+# p99 ms, requests/s and the cores wrk itself used.
+put_load() {
+  local connections=$1 threads=1 out
+  [ "$connections" -gt 1 ] && threads=2
+  out=$(mktemp)
+  METHOD=PUT PATH_FMT="/globant-landing/hired_employees/bench-%d.csv?wait=true" \
+    BODY=fixtures/hired_employees.csv CONTENT_TYPE=text/csv \
+    /usr/bin/time -f "cpu %U %S %e" -o "$out.time" \
+    wrk -t"$threads" -c"$connections" -d"$duration" --latency -s benches/wrk/request.lua "$base" >"$out"
+  awk 'function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; return v * 1000 }
+       $1 == "50%" { p50 = ms($2) } $1 == "99%" { p99 = ms($2) } $1 == "Requests/sec:" { rps = $2 }
+       END { printf "%.3f %.3f %.1f ", p50, p99, rps }' "$out"
+  awk '{ printf "%.2f\n", ($2 + $3) / $4 }' "$out.time"
+  rm -f "$out" "$out.time"
+}
+
+# One server ($1: a name; the rest: its flags): the anchor, one client, $clients clients.
+measure_server() {
+  local name=$1 && shift
+  local dir="$run/$name" && mkdir -p "$dir"
+  start_server "$dir" "$@"
+  load_reference_tables
+  read -r a50 _ _ < <(load GET /healthz /dev/null text/plain)
+  read -r p50 p99 rps cpu < <(put_load 1)
+  read -r m50 m99 mrps mcpu < <(put_load "$clients")
+  kill "$server_pid" && wait "$server_pid" || true
+  for row in "GET /healthz (anchor)|1|$a50|-|-|-" "PUT ?wait=true|1|$p50|$p99|$rps|$cpu" \
+             "PUT ?wait=true|$clients|$m50|$m99|$mrps|$mcpu"; do
+    IFS='|' read -r request conns q50 q99 qrps qcpu <<<"$row"
+    printf '%-26s %-22s %7s %9.2f %9s %9s %9s %9.1f\n' "$name" "$request" "$conns" "$q50" "$q99" "$qrps" "$qcpu" \
+      "$(awk -v a="$q50" -v b="$a50" 'BEGIN { print a / b }')"
+  done
+}
+
+printf '%-26s %-22s %7s %9s %9s %9s %9s %9s\n' server request clients p50_ms p99_ms req_per_s wrk_cores p50_vs_anchor
+measure_server embedded-grouped
+CSVGATE_GROUP_MAX=1 measure_server embedded-one-per-upload
+
+python3 benches/delay_proxy.py "$proxy_port" 127.0.0.1:8014 "$delay_ms" >"$run/proxy.log" 2>&1 &
+proxy_pid=$!
+trap 'kill $proxy_pid 2>/dev/null || true' EXIT
+for _ in $(seq 1 50); do grep -q listening "$run/proxy.log" && break; sleep 0.1; done
+export AWS_ENDPOINT_URL="http://127.0.0.1:$proxy_port" AWS_ALLOW_HTTP=true AWS_REGION=us-east-1
+export AWS_ACCESS_KEY_ID=csvgate AWS_SECRET_ACCESS_KEY=csvgate-secret
+for group in 64 1; do
+  bucket="csvgate-uploads-$group"
+  rm -rf "${s3_root:?}/$bucket" && mkdir -p "$s3_root/$bucket"
+  s3=(--landing "s3://$bucket/landing" --invalid "s3://$bucket/invalid" --warehouse "s3://$bucket/warehouse")
+  label=s3-${delay_ms}ms-grouped
+  [ "$group" = 1 ] && label=s3-${delay_ms}ms-one-per-upload
+  CSVGATE_GROUP_MAX=$group measure_server "$label" "${s3[@]}"
+  rm -rf "${s3_root:?}/$bucket"
+done
+kill "$proxy_pid" && wait "$proxy_pid" || true
+tail -1 "$run/proxy.log"

@@ -44,6 +44,10 @@ pub struct Member {
 enum NotGrouped {
     #[error("its objects load into different tables (or one into none)")]
     Tables,
+    #[error("two of its objects are versions of {0}, whose order only the store knows")]
+    SameKey(String),
+    #[error("its table's rows point at rows of the same table, which its objects add one by one")]
+    ReferencesItself,
     #[error("{0} was loaded before")]
     Loaded(String),
     #[error("another run holds {0}")]
@@ -92,29 +96,56 @@ impl Pipeline {
             .map(|member| Job::new(dictionary, &member.location, member.object.clone(), options))
             .collect();
         let table = one_table(&jobs).ok_or(NotGrouped::Tables)?;
+        if table.references().any(|(_, name)| name == table.name) {
+            return Err(NotGrouped::ReferencesItself);
+        }
+        if let Some(key) = repeated_key(members) {
+            return Err(NotGrouped::SameKey(key));
+        }
         // Begun before the checks, as one object's load is ([`Pipeline::load`]).
         let mut load = self.target.begin(&table, &jobs[0].object).await?;
         let mut claims = Vec::with_capacity(jobs.len());
+        let mut entries = Vec::with_capacity(jobs.len());
         let staged = async {
             for job in &jobs[1..] {
                 load.add_object(&job.object).await?;
             }
             self.claim_each(members, &jobs, &table, options, &mut claims)
                 .await?;
-            self.stage_each(members, &jobs, &table, options, load.as_mut())
-                .await
+            (self.stage_each(members, &jobs, &table, options, load.as_mut(), &mut entries)).await
         };
         let committed = match staged.await {
-            Ok(entries) => commit(load, entries).await,
+            Ok(()) => commit(load, &entries).await,
             Err(why) => {
                 load.abort().await;
                 Err(why)
             }
         };
+        if committed.is_err() {
+            // Each object runs again alone, and may not get as far as writing its own.
+            self.discard_invalid_files(&entries).await;
+        }
         let ended = (claims.into_iter())
             .map(|(renewing, object)| async move { self.end_claim(renewing, &object).await });
         futures::future::join_all(ended).await;
-        committed
+        committed.map(|()| entries)
+    }
+
+    /// Removes the invalid files `entries` name: a group's, which did not commit.
+    async fn discard_invalid_files(&self, entries: &[Entry]) {
+        let invalid = &self.buckets.invalid;
+        for url in entries
+            .iter()
+            .filter_map(|entry| entry.invalid_object.as_deref())
+        {
+            let removed = match invalid.key_of(url) {
+                Ok(key) => invalid.delete(&key).await,
+                Err(error) => Err(error),
+            };
+            if let Err(error) = removed {
+                tracing::warn!(%url, %error, "could not remove the invalid file of a group that did not commit");
+            }
+        }
     }
 
     /// Claims every member for its run, each checked as one object's load checks it; all at
@@ -173,7 +204,7 @@ impl Pipeline {
     }
 
     /// Validates every member's rows into `load`, newest first, each with its own entry and
-    /// invalid file; returns the entries in arrival order.
+    /// invalid file; leaves the entries in `entries`, in arrival order once all are staged.
     async fn stage_each(
         &self,
         members: &[Member],
@@ -181,33 +212,36 @@ impl Pipeline {
         table: &TableRef,
         options: &IngestOptions,
         load: &mut dyn Load,
-    ) -> Result<Vec<Entry>, NotGrouped> {
+        entries: &mut Vec<Entry>,
+    ) -> Result<(), NotGrouped> {
         let mut keys = GroupKeys::new(table);
-        let mut entries = Vec::with_capacity(jobs.len());
         for (member, job) in members.iter().zip(jobs).rev() {
             let mut entry = self.started_entry(&member.run_id, job);
             let span = tracing::info_span!("object", run_id = member.run_id, key = %job.object.key);
             let staged =
                 self.stage_within_budget(job, table, options, &mut entry, load, Some(&mut keys));
-            staged.instrument(span).await?;
-            keys.end_object();
-            entry.status = Status::Done;
+            let staged = staged.instrument(span).await;
+            if staged.is_ok() {
+                entry.status = Status::Done;
+            }
             entries.push(entry);
+            staged?;
+            keys.end_object();
         }
         entries.reverse();
         let finished_at = Utc::now();
-        for entry in &mut entries {
+        for entry in entries.iter_mut() {
             entry.finished_at = finished_at;
         }
-        Ok(entries)
+        Ok(())
     }
 }
 
 /// Commits the group's rows with its entries.
-async fn commit(load: Box<dyn Load>, entries: Vec<Entry>) -> Result<Vec<Entry>, NotGrouped> {
-    let committed = load.commit(&entries);
+async fn commit(load: Box<dyn Load>, entries: &[Entry]) -> Result<(), NotGrouped> {
+    let committed = load.commit(entries);
     committed.instrument(tracing::debug_span!("commit")).await?;
-    for entry in &entries {
+    for entry in entries {
         tracing::info!(
             run_id = entry.run_id,
             key = entry.object.key,
@@ -218,7 +252,16 @@ async fn commit(load: Box<dyn Load>, entries: Vec<Entry>) -> Result<Vec<Entry>, 
             "object processed, committed with its group"
         );
     }
-    Ok(entries)
+    Ok(())
+}
+
+/// A key two members name (two versions of one object).
+fn repeated_key(members: &[Member]) -> Option<String> {
+    let mut keys = std::collections::HashSet::new();
+    let repeated = members
+        .iter()
+        .find(|member| !keys.insert(&member.object.key));
+    repeated.map(|member| member.object.key.clone())
 }
 
 /// The table every job loads into, when they agree.

@@ -64,6 +64,33 @@ pub enum SinkError {
     Store(#[from] StoreError),
 }
 
+impl SinkError {
+    /// A restore's load was asked to take an object's rows too.
+    pub(crate) fn restore_takes_no_object(target: String, table: &str) -> SinkError {
+        let reason = format!("a restore of {table} loads no object");
+        SinkError::Config { target, reason }
+    }
+
+    /// Refuses a commit whose entries are not for the load's objects, one each, in the order
+    /// they were added (`loaded` and `given`: the objects' fingerprints).
+    pub(crate) fn unless_entries_match(
+        target: String,
+        loaded: &[&str],
+        entries: &[ledger::Entry],
+    ) -> Result<(), SinkError> {
+        let given = entries.iter().map(|entry| entry.object.fingerprint());
+        if loaded.len() == entries.len() && loaded.iter().zip(given).all(|(a, b)| *a == b) {
+            return Ok(());
+        }
+        let reason = format!(
+            "a load of {} objects was given ledger entries of other objects ({})",
+            loaded.len(),
+            entries.len()
+        );
+        Err(SinkError::Config { target, reason })
+    }
+}
+
 /// A place valid rows are loaded into, with the ledger and the claims that sit beside them:
 /// every role, as the pipeline, the queue and the API use a target. Each role is a trait of its
 /// own, implemented in the target's file for that role, and its contract is tested once for
@@ -143,10 +170,10 @@ pub trait Load: Send {
     /// Adds typed rows shaped like [`Table::typed_schema`].
     async fn write(&mut self, rows: RecordBatch) -> Result<(), SinkError>;
 
-    /// Adds another object version of the same table to this load (group commit): the rows
-    /// written next are its, and the commit marks it loaded too. They must repeat no key
-    /// written before them (the pipeline leaves out the rows of an earlier object whose key a
-    /// later one holds). A restore loads no object and refuses.
+    /// Adds another object version of the same table to this load (group commit): the commit
+    /// marks it loaded too. Rows of the load's objects come in any order, and no key twice
+    /// (the pipeline leaves out the rows of an earlier object whose key a later one holds). A
+    /// restore loads no object and refuses.
     async fn add_object(&mut self, object: &ObjectVersion) -> Result<(), SinkError>;
 
     /// Makes every written row visible at once, replacing rows with the same `id`, and marks

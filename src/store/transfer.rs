@@ -101,6 +101,14 @@ impl Location {
             .map_err(|source| self.object_error(key, source))
     }
 
+    /// Removes the object at `key` (one already gone counts as removed).
+    pub async fn delete(&self, key: &str) -> Result<(), StoreError> {
+        match self.store.delete(&object_path(key)).await {
+            Ok(()) | Err(datafusion::object_store::Error::NotFound { .. }) => Ok(()),
+            Err(source) => Err(self.object_error(key, source)),
+        }
+    }
+
     /// The current version of the object at `key`.
     pub async fn head(&self, key: &str) -> Result<ObjectVersion, StoreError> {
         let meta = self

@@ -94,17 +94,22 @@ pub(super) async fn commit_actions(
     Ok(delta)
 }
 
-/// What a commit's `commitInfo` says of its origin, for `csvgate history`: the runs, and the
-/// objects whose rows it holds (landing files, or a backup snapshot for a restore), in the
-/// order of `entries`, comma-separated.
+/// What a commit's `commitInfo` says of its origin, for `csvgate history`: the run, and the
+/// object whose rows it holds (a landing file, or a backup snapshot for a restore); for a
+/// group, the runs comma-separated and the objects as a JSON array of URLs (a key may hold
+/// any separator).
 pub(super) fn made_by(entries: &[Entry]) -> [(String, serde_json::Value); 2] {
     let runs: Vec<&str> = entries.iter().map(|entry| entry.run_id.as_str()).collect();
     let objects: Vec<String> = (entries.iter())
         .map(|entry| format!("{}{}", entry.object.location, entry.object.key))
         .collect();
+    let objects = match objects.as_slice() {
+        [one] => one.clone(),
+        _ => serde_json::to_string(&objects).expect("strings serialize"),
+    };
     [
         (RUN_KEY.to_owned(), runs.join(",").into()),
-        (OBJECT_KEY.to_owned(), objects.join(", ").into()),
+        (OBJECT_KEY.to_owned(), objects.into()),
     ]
 }
 

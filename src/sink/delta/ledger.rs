@@ -17,6 +17,7 @@ use deltalake::protocol::SaveMode;
 use deltalake::writer::{DeltaWriter, RecordBatchWriter};
 use deltalake::{BlindDeltaTable, DeltaTable, DeltaTableError};
 use futures::TryStreamExt;
+use futures::future::join_all;
 
 use super::commit::{remove_files, retry};
 use super::tables::TABLE_PROPERTIES;
@@ -48,19 +49,18 @@ impl DeltaTarget {
             return Ok(());
         }
         let queue = WaitingEntries::queued(&self.warehouse)?;
+        let waiting = join_all(entries.iter().map(|entry| queue.get(&entry.run_id))).await;
         let mut appended = Vec::with_capacity(2 * entries.len());
         let mut ended = Vec::new();
-        for entry in entries {
-            if let Some(waiting) = queue.get(&entry.run_id).await? {
+        for (entry, waiting) in entries.iter().zip(waiting) {
+            if let Some(waiting) = waiting? {
                 appended.push(waiting);
                 ended.push(entry.run_id.as_str());
             }
             appended.push(entry.clone());
         }
         self.append_to_ledger(&appended).await?;
-        for run_id in ended {
-            queue.remove(run_id).await;
-        }
+        join_all(ended.into_iter().map(|run_id| queue.remove(run_id))).await;
         Ok(())
     }
 

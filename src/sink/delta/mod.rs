@@ -178,9 +178,12 @@ impl DeltaTarget {
     }
 }
 
+/// What an object's application-transaction id starts with, before its fingerprint.
+const APP_ID_PREFIX: &str = "csvgate:";
+
 /// The application-transaction id that marks an object version as loaded.
 fn app_id(object: &ObjectVersion) -> String {
-    format!("csvgate:{}", object.fingerprint())
+    format!("{APP_ID_PREFIX}{}", object.fingerprint())
 }
 
 #[async_trait]

@@ -23,6 +23,7 @@
 //! an entry once ([`super::DeltaTarget`]'s `runs`).
 
 use deltalake::kernel::Transaction;
+use futures::future::join_all;
 use sha2::{Digest, Sha256};
 
 use super::waiting::WaitingEntries;
@@ -103,19 +104,24 @@ impl DeltaTarget {
         Ok(marker)
     }
 
-    /// Parks each of a group's entries ([`DeltaTarget::park`]); none stays parked on failure.
+    /// Parks each of a group's entries ([`DeltaTarget::park`]), all at once; none stays
+    /// parked on failure.
     pub(super) async fn park_each(&self, entries: &[Entry]) -> Result<Vec<Marker>, SinkError> {
-        let mut markers = Vec::with_capacity(entries.len());
-        for entry in entries {
-            match self.park(entry).await {
+        let parked = join_all(entries.iter().map(|entry| self.park(entry))).await;
+        let (mut markers, mut failed) = (Vec::with_capacity(entries.len()), None);
+        for outcome in parked {
+            match outcome {
                 Ok(marker) => markers.push(marker),
-                Err(error) => {
-                    self.unpark_each(&markers).await;
-                    return Err(error);
-                }
+                Err(error) => failed = failed.or(Some(error)),
             }
         }
-        Ok(markers)
+        match failed {
+            None => Ok(markers),
+            Some(error) => {
+                self.unpark_each(&markers).await;
+                Err(error)
+            }
+        }
     }
 
     /// [`DeltaTarget::unpark`] for each marker.
@@ -134,20 +140,24 @@ impl DeltaTarget {
         let _one_at_a_time = self.parked_entries.lock().await;
         let appended = async {
             let parked = self.parked()?;
+            let names: Vec<String> = markers.iter().map(Marker::file_name).collect();
+            let still_parked = join_all(names.iter().map(|name| parked.get(name))).await;
             let mut unsettled = Vec::with_capacity(entries.len());
-            for (entry, marker) in entries.iter().zip(markers) {
-                let gone = parked.get(&marker.file_name()).await?.is_none();
-                if !gone || !self.in_ledger(entry).await? {
+            for (entry, still_parked) in entries.iter().zip(still_parked) {
+                if still_parked?.is_some() || !self.in_ledger(entry).await? {
                     unsettled.push(entry.clone());
                 }
             }
             self.record_entries(&unsettled).await?;
+            join_all(names.iter().map(|name| parked.remove(name))).await;
+            // Every marker's older files are settled, whichever fails first.
+            let mut settled = Ok(());
             for marker in markers {
-                parked.remove(&marker.file_name()).await;
-                self.settle_marker(&marker.app_id, Uncommitted::DropSuperseded)
-                    .await?;
+                let outcome =
+                    (self.settle_marker(&marker.app_id, Uncommitted::DropSuperseded)).await;
+                settled = settled.and(outcome);
             }
-            Ok::<_, SinkError>(())
+            settled
         };
         if let Err(error) = appended.await {
             let runs: Vec<&str> = entries.iter().map(|entry| entry.run_id.as_str()).collect();

@@ -38,6 +38,11 @@ impl Meanwhile {
         })
     }
 
+    /// The object's fingerprint, as its ledger entry gives it.
+    pub(super) fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+
     /// Whether another run claimed or loaded the object since the load began; `conn` is the
     /// load's, in its transaction, which holds the claim's lock until the commit.
     pub(super) async fn loaded_elsewhere(

@@ -15,7 +15,7 @@ use tracing::Instrument;
 use super::cleanup::clean_up_log;
 use super::commit::{commit_properties, remove_files, writer_properties};
 use super::rollups::{self, Landed};
-use super::{DeltaTarget, app_id};
+use super::{APP_ID_PREFIX, DeltaTarget, app_id};
 use crate::dictionary::{Keys, TableRef};
 use crate::ledger::Entry;
 use crate::rollup::tally::{Side, Tally};
@@ -33,7 +33,7 @@ enum Mode {
     Overwrite,
 }
 
-/// One object's load, or a restore, in progress.
+/// A load of one object or a group's, or a restore, in progress.
 pub(super) struct DeltaLoad {
     target: DeltaTarget,
     table: TableRef,
@@ -62,8 +62,9 @@ struct Committed {
 }
 
 impl DeltaLoad {
-    /// Starts a load into `table`, created if it does not exist yet. The commit will carry
-    /// the loaded object's marker ([`super::parked`]).
+    /// Starts a load of `object` (and of those [`Load::add_object`] adds) into `table`,
+    /// created if it does not exist yet. The commit will carry each object's marker
+    /// ([`super::parked`]).
     pub(super) async fn begin(
         target: &DeltaTarget,
         table: &TableRef,
@@ -159,25 +160,23 @@ impl Load for DeltaLoad {
 
     async fn add_object(&mut self, object: &ObjectVersion) -> Result<(), SinkError> {
         if self.mode == Mode::Overwrite {
-            return Err(SinkError::Config {
-                target: format!("{}{}", self.target.warehouse.url, self.table.name),
-                reason: "a restore loads no object".into(),
-            });
+            let target = format!("{}{}", self.target.warehouse.url, self.table.name);
+            return Err(SinkError::restore_takes_no_object(target, &self.table.name));
         }
         self.note_marker(object).await
     }
 
     async fn commit(mut self: Box<Self>, entries: &[Entry]) -> Result<(), SinkError> {
         let (target, table) = (self.target.clone(), TableRef::clone(&self.table));
-        if self.mode == Mode::Upsert && entries.len() != self.markers_before.len() {
-            let reason = format!(
-                "a load of {} objects was given {} ledger entries",
-                self.markers_before.len(),
-                entries.len()
-            );
-            self.abort().await;
+        if self.mode == Mode::Upsert {
+            let loaded: Vec<&str> = (self.markers_before.iter())
+                .map(|(app_id, _)| app_id.strip_prefix(APP_ID_PREFIX).unwrap_or(app_id))
+                .collect();
             let target = format!("{}{}", target.warehouse.url, table.name);
-            return Err(SinkError::Config { target, reason });
+            if let Err(error) = SinkError::unless_entries_match(target, &loaded, entries) {
+                self.abort().await;
+                return Err(error);
+            }
         }
         let before = self.delta.version();
         let loaded_ids = std::mem::take(&mut self.ids);
@@ -214,12 +213,12 @@ impl Load for DeltaLoad {
                 tracing::debug!(%error, "ids not kept: the next load reads them");
             }
         }
+        // Two other tables, each a commit of its own (tens of milliseconds on S3): at once.
         let appended = target.append_parked(entries, &markers);
-        appended
-            .instrument(tracing::debug_span!("ledger_append"))
-            .await;
+        let appended = appended.instrument(tracing::debug_span!("ledger_append"));
         let landed = (committed.version()).map(|version| Landed { version, on_empty });
-        target.after_commit(&table.name, tally.zip(landed)).await;
+        let rollups = target.after_commit(&table.name, tally.zip(landed));
+        tokio::join!(appended, rollups);
         Ok(())
     }
 

@@ -49,7 +49,7 @@ enum Mode {
     Replace { force: bool },
 }
 
-/// One object's rows (or a restore's) on one connection, invisible to others until the
+/// One or more objects' rows (or a restore's) on one connection, invisible to others until the
 /// commit: in an open transaction on the table itself, or in a temporary staging table.
 pub(super) struct MysqlLoad {
     target: MysqlTarget,
@@ -183,15 +183,11 @@ impl MysqlLoad {
     /// rolls back.
     async fn finish(&mut self, entries: &[Entry]) -> Result<Finished, SinkError> {
         let error = self.target.error();
-        if !self.meanwhile.is_empty() && self.meanwhile.len() != entries.len() {
-            return Err(SinkError::Config {
-                target: self.target.display.clone(),
-                reason: format!(
-                    "a load of {} objects was given {} ledger entries",
-                    self.meanwhile.len(),
-                    entries.len()
-                ),
-            });
+        if !matches!(self.mode, Mode::Replace { .. }) {
+            let loaded: Vec<&str> = (self.meanwhile.iter())
+                .map(Meanwhile::fingerprint)
+                .collect();
+            SinkError::unless_entries_match(self.target.display.clone(), &loaded, entries)?;
         }
         self.put_rows_in_place().await?;
         let replace = matches!(self.mode, Mode::Replace { .. });
@@ -347,10 +343,8 @@ impl Load for MysqlLoad {
 
     async fn add_object(&mut self, object: &ObjectVersion) -> Result<(), SinkError> {
         if self.meanwhile.is_empty() {
-            return Err(SinkError::Config {
-                target: self.target.display.clone(),
-                reason: format!("a restore of {} loads no object", self.table.name),
-            });
+            let target = self.target.display.clone();
+            return Err(SinkError::restore_takes_no_object(target, &self.table.name));
         }
         let meanwhile = Meanwhile::begin(&self.target, object).await?;
         self.meanwhile.push(meanwhile);

@@ -43,12 +43,14 @@ async def forward_body(head, reader, writer):
                 writer.write(b"\r\n")
                 return
             writer.write(await reader.readexactly(size + 2))
+            await writer.drain()
     length = int(fields.get(b"content-length", b"0"))
     while length > 0:
         chunk = await reader.read(min(length, 65536))
         if not chunk:
             raise ConnectionError("client closed mid-body")
         writer.write(chunk)
+        await writer.drain()
         length -= len(chunk)
 
 
@@ -66,7 +68,7 @@ async def requests(client, upstream, delay):
             upstream.write(head)
             await forward_body(head, client, upstream)
             await upstream.drain()
-    except (asyncio.IncompleteReadError, ConnectionError):
+    except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError, ValueError):
         pass
     finally:
         upstream.close()
@@ -74,7 +76,12 @@ async def requests(client, upstream, delay):
 
 async def serve(port, host, upstream_port, delay):
     async def connection(client_reader, client_writer):
-        up_reader, up_writer = await asyncio.open_connection(host, upstream_port)
+        try:
+            up_reader, up_writer = await asyncio.open_connection(host, upstream_port)
+        except OSError as error:
+            print(f"delay_proxy: upstream {host}:{upstream_port}: {error}", flush=True)
+            client_writer.close()
+            return
         await asyncio.gather(
             requests(client_reader, up_writer, delay),
             pipe(up_reader, client_writer),

@@ -30,12 +30,13 @@ generated() {
   echo "$file"
 }
 
-# Starts `$csvgate serve` with extra flags in folder $1 (API key $API_KEY); sets $base and
-# $server_pid.
+# Starts `$csvgate serve` with extra flags in folder $1 (API key $API_KEY), its buckets folders
+# of $1 unless the flags name a warehouse; sets $base and $server_pid.
 start_server() {
   local dir=$1 && shift
-  "$csvgate" --warehouse "$dir/warehouse" --landing "$dir/landing" --invalid "$dir/invalid" \
-    "$@" serve --listen 127.0.0.1:0 --api-key "$API_KEY" >/dev/null 2>"$dir/server.log" &
+  local folders=(--warehouse "$dir/warehouse" --landing "$dir/landing" --invalid "$dir/invalid")
+  [[ " $* " == *" --warehouse "* ]] && folders=()
+  "$csvgate" "${folders[@]}" "$@" serve --listen 127.0.0.1:0 --api-key "$API_KEY" >/dev/null 2>"$dir/server.log" &
   server_pid=$!
   for _ in $(seq 1 100); do
     base=$(sed -n 's/^csvgate: listening on //p' "$dir/server.log")
@@ -57,12 +58,28 @@ load_reference_tables() {
 # decimals would be a 7 % step) and requests/s for METHOD PATH_FMT BODY CONTENT_TYPE against
 # $base, one connection for $duration.
 load() {
+  load_with 1 "$@" | cut -d' ' -f1-3
+}
+
+# `load` with $1 connections (two wrk threads past one), then the cores wrk itself used (user
+# and system CPU over wall time: the clients share the machine with the server). Requests are
+# numbered from REQUEST_OFFSET (0), so that runs in one server use keys of their own.
+load_with() {
+  local connections=$1 threads=1 out
+  shift
+  [ "$connections" -gt 1 ] && threads=2
   [ -x /usr/bin/wrk ] || apt-get install -y -qq wrk >/dev/null
-  METHOD=$1 PATH_FMT=$2 BODY=$3 CONTENT_TYPE=$4 \
-    wrk -t1 -c1 -d"$duration" --latency -s benches/wrk/request.lua "$base" |
-    awk 'function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; return v * 1000 }
-         $1 == "50%" { p50 = ms($2) } $1 == "99%" { p99 = ms($2) } $1 == "Requests/sec:" { rps = $2 }
-         END { printf "%.3f %.3f %.1f\n", p50, p99, rps }'
+  [ -x /usr/bin/time ] || apt-get install -y -qq time >/dev/null
+  out=$(mktemp)
+  METHOD=$1 PATH_FMT=$2 BODY=$3 CONTENT_TYPE=$4 REQUEST_OFFSET=${REQUEST_OFFSET:-0} \
+    /usr/bin/time -f "%U %S %e" -o "$out.time" \
+    wrk -t"$threads" -c"$connections" -d"$duration" --latency -s benches/wrk/request.lua "$base" >"$out"
+  awk 'function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; return v * 1000 }
+       $1 == "50%" { p50 = ms($2) } $1 == "99%" { p99 = ms($2) } $1 == "Requests/sec:" { rps = $2 }
+       END { printf "%.3f %.3f %.1f ", p50, p99, rps }' "$out"
+  # GNU time puts a "Command exited with non-zero status" line first when wrk fails.
+  tail -1 "$out.time" | awk '{ printf "%.2f\n", ($1 + $2) / $3 }'
+  rm -f "$out" "$out.time"
 }
 
 # Runs a command under /usr/bin/time -v; prints "seconds peak_kib".

@@ -7,7 +7,9 @@
 # on the embedded warehouse in a folder, then on an S3 warehouse (s3s-fs on loopback) behind
 # benches/delay_proxy.py, which holds each conditional write (a Delta commit) COMMIT_DELAY_MS
 # (60: what one takes on AWS S3). Each with group commit (the default) and without
-# (CSVGATE_GROUP_MAX=1: one commit per upload). DURATION (20s) per line.
+# (CSVGATE_GROUP_MAX=1: one commit per upload). DURATION (20s) per line. Every upload carries
+# the same 1,929 valid ids: one commit per upload replaces them each time, a group writes its
+# newest file's rows only (the later wins) and counts every file's.
 source "$(dirname "$0")/lib.sh"
 duration="${DURATION:-20s}"
 clients="${CLIENTS:-16}"
@@ -20,22 +22,15 @@ s3_root="${CSVGATE_S3_ROOT:-$HOME/.cache/csvgate-s3}"
 
 run="$work/uploads-run"
 rm -rf "$run" && mkdir -p "$run"
+# The default of 8 uploads streaming at once would answer some of 16 clients 429.
+printf '[api]\nmax_concurrent_uploads = 64\n' >"$run/csvgate.toml"
+export CSVGATE_CONFIG="$run/csvgate.toml"
 
-# wrk with $1 connections (two threads) for $duration: PUT of the employees file; prints p50 ms,
-# p99 ms, requests/s and the cores wrk itself used.
+# PUT of the employees file with ?wait=true over $1 connections: p50, p99, requests/s, wrk's
+# cores; each run's keys numbered from $2.
 put_load() {
-  local connections=$1 threads=1 out
-  [ "$connections" -gt 1 ] && threads=2
-  out=$(mktemp)
-  METHOD=PUT PATH_FMT="/globant-landing/hired_employees/bench-%d.csv?wait=true" \
-    BODY=fixtures/hired_employees.csv CONTENT_TYPE=text/csv \
-    /usr/bin/time -f "cpu %U %S %e" -o "$out.time" \
-    wrk -t"$threads" -c"$connections" -d"$duration" --latency -s benches/wrk/request.lua "$base" >"$out"
-  awk 'function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; return v * 1000 }
-       $1 == "50%" { p50 = ms($2) } $1 == "99%" { p99 = ms($2) } $1 == "Requests/sec:" { rps = $2 }
-       END { printf "%.3f %.3f %.1f ", p50, p99, rps }' "$out"
-  awk '{ printf "%.2f\n", ($2 + $3) / $4 }' "$out.time"
-  rm -f "$out" "$out.time"
+  REQUEST_OFFSET=$2 load_with "$1" PUT "/globant-landing/hired_employees/bench-%d.csv?wait=true" \
+    fixtures/hired_employees.csv text/csv
 }
 
 # One server ($1: a name; the rest: its flags): the anchor, one client, $clients clients.
@@ -45,8 +40,8 @@ measure_server() {
   start_server "$dir" "$@"
   load_reference_tables
   read -r a50 _ _ < <(load GET /healthz /dev/null text/plain)
-  read -r p50 p99 rps cpu < <(put_load 1)
-  read -r m50 m99 mrps mcpu < <(put_load "$clients")
+  read -r p50 p99 rps cpu < <(put_load 1 0)
+  read -r m50 m99 mrps mcpu < <(put_load "$clients" 1000000)
   kill "$server_pid" && wait "$server_pid" || true
   for row in "GET /healthz (anchor)|1|$a50|-|-|-" "PUT ?wait=true|1|$p50|$p99|$rps|$cpu" \
              "PUT ?wait=true|$clients|$m50|$m99|$mrps|$mcpu"; do
@@ -64,6 +59,7 @@ python3 benches/delay_proxy.py "$proxy_port" 127.0.0.1:8014 "$delay_ms" >"$run/p
 proxy_pid=$!
 trap 'kill $proxy_pid 2>/dev/null || true' EXIT
 for _ in $(seq 1 50); do grep -q listening "$run/proxy.log" && break; sleep 0.1; done
+grep -q listening "$run/proxy.log" || { cat "$run/proxy.log" >&2; exit 1; }
 export AWS_ENDPOINT_URL="http://127.0.0.1:$proxy_port" AWS_ALLOW_HTTP=true AWS_REGION=us-east-1
 export AWS_ACCESS_KEY_ID=csvgate AWS_SECRET_ACCESS_KEY=csvgate-secret
 for group in 64 1; do
@@ -72,7 +68,7 @@ for group in 64 1; do
   s3=(--landing "s3://$bucket/landing" --invalid "s3://$bucket/invalid" --warehouse "s3://$bucket/warehouse")
   label=s3-${delay_ms}ms-grouped
   [ "$group" = 1 ] && label=s3-${delay_ms}ms-one-per-upload
-  CSVGATE_GROUP_MAX=$group measure_server "$label" "${s3[@]}"
+  CSVGATE_API_BUCKET=globant-landing CSVGATE_GROUP_MAX=$group measure_server "$label" "${s3[@]}"
   rm -rf "${s3_root:?}/$bucket"
 done
 kill "$proxy_pid" && wait "$proxy_pid" || true

@@ -1,6 +1,6 @@
 -- wrk request generator for benches/api.sh and uploads.sh: every request sends the same body
 -- (file BODY) with METHOD to PATH_FMT, whose %d becomes a number no other request of the run
--- gets, whatever the thread (so each upload is a new key).
+-- gets, whatever the thread, counted from REQUEST_OFFSET (so each upload is a new key).
 local file = assert(io.open(os.getenv("BODY"), "rb"))
 local body = file:read("*a")
 file:close()
@@ -10,7 +10,7 @@ local headers = {
   ["x-api-key"] = os.getenv("API_KEY"),
   ["content-type"] = os.getenv("CONTENT_TYPE"),
 }
-local counter = 0
+local counter = tonumber(os.getenv("REQUEST_OFFSET") or "0")
 
 -- Runs in the main state, once per thread: numbers its threads.
 local threads = 0

@@ -6,11 +6,12 @@
 //! Of two objects with one key the later wins, as if they had been committed apart: objects
 //! are staged newest first, and an object's rows whose key a later object holds are left out.
 //!
-//! A group commits only on the plain path: every object is to be loaded (none loaded before,
-//! superseded, or held by another run), every object's rows are validated within budget, and
-//! the target accepts the commit. Anything else aborts the group with nothing of it committed,
-//! and each object is then processed alone, in arrival order, by the one-object path: an
-//! object that fails fails alone.
+//! A group commits only on the plain path: no two objects are versions of one key (their
+//! order is the store's to tell), the table's rows point at none of its own, every object is
+//! to be loaded (none loaded before, superseded, or held by another run), every object's rows
+//! are validated within budget, and the target accepts the commit. Anything else aborts the
+//! group with nothing of it committed, and each object is then processed alone, in arrival
+//! order, by the one-object path: an object that fails fails alone.
 
 use std::sync::Arc;
 

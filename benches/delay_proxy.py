@@ -2,19 +2,22 @@
 slowly as AWS S3 does: each request carrying `If-None-Match` or `If-Match` (a Delta commit, a
 claim) waits DELAY_MS before it is sent on; every other request passes at once.
 
-    python3 delay_proxy.py LISTEN_PORT UPSTREAM_HOST:PORT DELAY_MS
+    python3 delay_proxy.py LISTEN_PORT UPSTREAM_HOST:PORT DELAY_MS [REQUEST_LOG]
 
 Prints `delay_proxy: listening on PORT` once ready, and on SIGTERM how many requests it
-delayed. Bodies are forwarded by Content-Length or chunked transfer coding; responses byte
+delayed. With REQUEST_LOG, writes each request's time and first line there (and `conditional` when it
+was delayed), to count what an upload asks of the store. Bodies are forwarded by Content-Length or chunked transfer coding; responses byte
 for byte.
 """
 
 import asyncio
 import signal
 import sys
+import time
 
 delayed = 0
 passed = 0
+request_log = None
 
 
 async def pipe(reader, writer):
@@ -60,7 +63,11 @@ async def requests(client, upstream, delay):
         while True:
             head = await client.readuntil(b"\r\n\r\n")
             lowered = head.lower()
-            if b"\r\nif-none-match:" in lowered or b"\r\nif-match:" in lowered:
+            conditional = b"\r\nif-none-match:" in lowered or b"\r\nif-match:" in lowered
+            if request_log:
+                line = head.split(b"\r\n", 1)[0].decode(errors="replace")
+                print(f"{time.time():.6f} {line}" + (" conditional" if conditional else ""), file=request_log, flush=True)
+            if conditional:
                 delayed += 1
                 await asyncio.sleep(delay)
             else:
@@ -98,7 +105,10 @@ async def serve(port, host, upstream_port, delay):
 
 
 def main():
+    global request_log
     port, upstream, delay_ms = int(sys.argv[1]), sys.argv[2], float(sys.argv[3])
+    if len(sys.argv) > 4:
+        request_log = open(sys.argv[4], "a")
     host, _, upstream_port = upstream.partition(":")
     asyncio.run(serve(port, host, int(upstream_port), delay_ms / 1000))
 

@@ -56,11 +56,7 @@ async fn copyable_rows(
     if !file.whole {
         return Ok(None);
     }
-    let reader = StoredParquet {
-        store: live.location.store.clone(),
-        path: file.path.clone(),
-        size: file.bytes,
-    };
+    let reader = StoredParquet::new(live.location.store.clone(), file.path.clone(), file.bytes);
     let footer = ParquetRecordBatchStreamBuilder::new(reader)
         .await
         .map_err(|error| BackupError::Write {

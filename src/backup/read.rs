@@ -32,11 +32,8 @@ impl Backups {
         let unreadable = move |error: String| format!("{name} cannot be read: {error}");
         match manifest.format {
             Format::Parquet => {
-                let reader = crate::store::StoredParquet {
-                    store: self.location.store.clone(),
-                    path: key,
-                    size: file.bytes,
-                };
+                let reader =
+                    crate::store::StoredParquet::new(self.location.store.clone(), key, file.bytes);
                 let batches = ParquetRecordBatchStreamBuilder::new(reader)
                     .await
                     .and_then(|builder| builder.build())

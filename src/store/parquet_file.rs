@@ -1,6 +1,9 @@
 //! A Parquet file in an object store, read by byte ranges: what the Delta target rewrites and
 //! backups are checked from. Its size is known beforehand (the Delta log, a manifest), so the
-//! footer is found without asking the store.
+//! footer is found without asking the store. A small file can be fetched whole instead, once:
+//! reading its footer, then each column chunk, then again for a second pass, is a request
+//! each (ten for one replace of an upload's rows), and on S3 each request costs more than the
+//! bytes.
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -15,11 +18,40 @@ use datafusion::parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader
 use futures::FutureExt;
 use futures::future::BoxFuture;
 
+/// Files up to this size are fetched whole by [`StoredParquet::whole_if_small`]: an upload's
+/// file, a rollup's, a ledger append's. A larger file is read by ranges, as it streams.
+const WHOLE_FILE_MAX_BYTES: u64 = 8 * 1024 * 1024;
+
 /// A Parquet file of `size` bytes at `path` of `store`.
+#[derive(Clone)]
 pub struct StoredParquet {
-    pub store: Arc<dyn ObjectStore>,
-    pub path: Path,
-    pub size: u64,
+    store: Arc<dyn ObjectStore>,
+    path: Path,
+    size: u64,
+    /// The whole file, when it was fetched at once.
+    whole: Option<Bytes>,
+}
+
+impl StoredParquet {
+    pub fn new(store: Arc<dyn ObjectStore>, path: Path, size: u64) -> StoredParquet {
+        StoredParquet {
+            store,
+            path,
+            size,
+            whole: None,
+        }
+    }
+
+    /// The same file, fetched whole in one request when it is at most
+    /// [`WHOLE_FILE_MAX_BYTES`]: for a file read more than once, or all of it.
+    pub async fn whole_if_small(self) -> Result<StoredParquet, ParquetError> {
+        if self.size > WHOLE_FILE_MAX_BYTES || self.whole.is_some() {
+            return Ok(self);
+        }
+        let fetched = self.store.get(&self.path).await.map_err(store_error)?;
+        let whole = Some(fetched.bytes().await.map_err(store_error)?);
+        Ok(StoredParquet { whole, ..self })
+    }
 }
 
 fn store_error(source: datafusion::object_store::Error) -> ParquetError {
@@ -29,10 +61,10 @@ fn store_error(source: datafusion::object_store::Error) -> ParquetError {
 impl AsyncFileReader for StoredParquet {
     fn get_bytes(&mut self, range: Range<u64>) -> BoxFuture<'_, Result<Bytes, ParquetError>> {
         async move {
-            self.store
-                .get_range(&self.path, range)
-                .await
-                .map_err(store_error)
+            match &self.whole {
+                Some(whole) => slice(whole, range),
+                None => (self.store.get_range(&self.path, range).await).map_err(store_error),
+            }
         }
         .boxed()
     }
@@ -50,5 +82,19 @@ impl AsyncFileReader for StoredParquet {
             Ok(Arc::new(metadata))
         }
         .boxed()
+    }
+}
+
+/// `range` of a file fetched whole; past its end is an error, as the store would answer.
+fn slice(whole: &Bytes, range: Range<u64>) -> Result<Bytes, ParquetError> {
+    let within = usize::try_from(range.start)
+        .ok()
+        .zip(usize::try_from(range.end).ok());
+    match within {
+        Some((start, end)) if start <= end && end <= whole.len() => Ok(whole.slice(start..end)),
+        _ => Err(ParquetError::EOF(format!(
+            "bytes {range:?} asked of a file of {} bytes",
+            whole.len()
+        ))),
     }
 }

@@ -116,11 +116,7 @@ impl DeltaTarget {
         ids: &mut Keys,
     ) -> Result<(), SinkError> {
         let location = self.warehouse.child(&table.name)?;
-        let reader = StoredParquet {
-            store: location.store.clone(),
-            path: path.clone(),
-            size,
-        };
+        let reader = StoredParquet::new(location.store.clone(), path.clone(), size);
         let error = |error: ParquetError| SinkError::Config {
             target: format!("{}{path}", location.url),
             reason: error.to_string(),

@@ -11,6 +11,7 @@
 //! The parts, in the order a load meets them:
 //! - [`claims`]: which worker loads an object version now ([`crate::sink::claim`]);
 //! - [`tables`]: tables opened once and kept between loads, brought up to date when needed;
+//!   [`markers`]: the application transactions each table version holds, looked up once;
 //! - [`ids`]: each table's `id` set, for foreign keys and to tell appends from replaces;
 //! - [`load`]: staging Parquet files and committing them ([`commit`]: appended, or in place
 //!   of the whole table for a restore; [`replace`] when ids repeat), again on the newer
@@ -34,6 +35,7 @@ mod history;
 mod ids;
 mod ledger;
 mod load;
+mod markers;
 mod parked;
 mod replace;
 pub mod rollups;
@@ -160,21 +162,6 @@ impl DeltaTarget {
             target: target.clone(),
             source: Box::new(source),
         }
-    }
-}
-
-impl DeltaTarget {
-    /// The version of the application transaction `app_id` in `table`'s latest snapshot.
-    async fn marker_version(&self, table: &str, app_id: &str) -> Result<Option<i64>, SinkError> {
-        let delta = self.open(table).await?;
-        if delta.version().is_none() {
-            return Ok(None);
-        }
-        let snapshot = delta.snapshot().map_err(self.error(table))?;
-        snapshot
-            .transaction_version(delta.log_store().as_ref(), app_id)
-            .await
-            .map_err(self.error(table))
     }
 }
 

@@ -111,8 +111,9 @@ fn may_hold_any(file: &LogicalFileView, key: &str, loaded_ids: &Keys) -> bool {
 
 /// Writes the rows of `file` whose id is not loaded to `writer`, if it holds any loaded id;
 /// returns whether it did (only then is the file replaced). A first pass reads the id column
-/// alone, so files that merely straddle a loaded id are not rewritten, and nothing holds a
-/// whole file. The rows left out are counted out of `tally`.
+/// alone, so files that merely straddle a loaded id are not rewritten; only a small file is
+/// held whole ([`StoredParquet::whole_if_small`]). The rows left out are counted out of
+/// `tally`.
 async fn rewrite_without(
     target: &DeltaTarget,
     table: &Table,
@@ -123,7 +124,13 @@ async fn rewrite_without(
     tally: &mut Option<Tally>,
 ) -> Result<bool, SinkError> {
     let key = table.key_column().name.as_str();
-    let mut ids = read(target, table, location, file, Some(key)).await?;
+    let path = file.object_store_path();
+    let size = u64::try_from(file.size()).unwrap_or_default();
+    // Read twice (its ids, then its rows): fetched once.
+    let stored = StoredParquet::new(Arc::clone(&location.store), path, size);
+    let stored = stored.whole_if_small().await;
+    let stored = stored.map_err(parquet_error(target, table))?;
+    let mut ids = read(target, table, stored.clone(), Some(key)).await?;
     let mut holds_loaded_id = false;
     while let Some(batch) = ids.try_next().await.map_err(parquet_error(target, table))? {
         holds_loaded_id |= not_loaded(&batch, key, loaded_ids).false_count() > 0;
@@ -131,7 +138,7 @@ async fn rewrite_without(
     if !holds_loaded_id {
         return Ok(false);
     }
-    let mut rows = read(target, table, location, file, None).await?;
+    let mut rows = read(target, table, stored, None).await?;
     while let Some(batch) = rows
         .try_next()
         .await
@@ -156,15 +163,9 @@ async fn rewrite_without(
 async fn read(
     target: &DeltaTarget,
     table: &Table,
-    location: &Location,
-    file: &LogicalFileView,
+    reader: StoredParquet,
     only: Option<&str>,
 ) -> Result<ParquetRecordBatchStream<StoredParquet>, SinkError> {
-    let reader = StoredParquet {
-        store: Arc::clone(&location.store),
-        path: file.object_store_path(),
-        size: u64::try_from(file.size()).unwrap_or_default(),
-    };
     let builder = ParquetRecordBatchStreamBuilder::new(reader)
         .await
         .map_err(parquet_error(target, table))?;

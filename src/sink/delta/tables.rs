@@ -44,6 +44,8 @@ pub(super) struct Kept {
     pub(super) ids: HashMap<String, super::ids::KeptIds>,
     /// The ledger, opened for appends.
     pub(super) ledger: Option<BlindDeltaTable>,
+    /// Markers looked up in each table's latest version.
+    pub(super) markers: super::markers::Markers,
 }
 
 impl DeltaTarget {

@@ -89,14 +89,10 @@ impl DeltaTarget {
         rollup: &Rollup,
         stored: &DeltaTable,
     ) -> Result<Option<u64>, SinkError> {
-        if stored.version().is_none() {
-            return Ok(None);
-        }
-        let error = self.error(&folder(rollup));
-        let snapshot = stored.snapshot().map_err(&error)?;
-        let (log, app_id) = (stored.log_store(), app_id(rollup));
-        let version = snapshot.transaction_version(log.as_ref(), &app_id).await;
-        Ok(version.map_err(error)?.map(|version| version as u64))
+        let version = self
+            .marker_in(&folder(rollup), stored, &app_id(rollup))
+            .await?;
+        Ok(version.map(|version| version as u64))
     }
 
     /// Brings `rollup` to the current version of its table, or says why not: `None` when the
@@ -364,6 +360,7 @@ impl DeltaTarget {
         version: u64,
     ) -> Result<(), SinkError> {
         let name = folder(rollup);
+        let before = stored.version();
         let marker = Transaction::new(app_id(rollup), version as i64);
         // No retry inside delta-rs: on top of another process's newer rollup this would put
         // back an older one; the conflict goes to [`DeltaTarget::catch_up`], which reads again.
@@ -378,6 +375,12 @@ impl DeltaTarget {
             .with_commit_properties(commit)
             .await
             .map_err(self.error(&name))?;
+        if let Some(after) = written.version() {
+            let carried = [(app_id(rollup), version as i64)];
+            self.kept()
+                .markers
+                .committed(&name, before, after, &carried);
+        }
         self.keep(&name, &written);
         Ok(())
     }

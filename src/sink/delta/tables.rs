@@ -46,6 +46,8 @@ pub(super) struct Kept {
     pub(super) ledger: Option<BlindDeltaTable>,
     /// Markers looked up in each table's latest version.
     pub(super) markers: super::markers::Markers,
+    /// Each rollup's groups as this process last stored them.
+    pub(super) rollup_groups: super::rollups::KeptGroups,
 }
 
 impl DeltaTarget {

@@ -89,7 +89,7 @@ impl DeltaTarget {
         let stored = self.open(&folder(rollup)).await?;
         let current = match self.reflected(rollup, &stored).await? {
             Some(reflected) if reflected + 1 == landed.version => {
-                self.stored_groups(rollup, &stored).await?
+                self.current_groups(rollup, &stored).await?
             }
             // Another process brought it to this version or past it already.
             Some(reflected) if reflected >= landed.version => return Ok(false),

@@ -13,10 +13,12 @@
 //! never read for a version it does not reflect.
 
 mod counted;
+mod kept;
 mod read;
 
 pub use counted::Upkeep;
 pub(super) use counted::{Landed, count};
+pub(super) use kept::KeptGroups;
 pub use read::RollupCheck;
 
 use std::collections::BTreeSet;
@@ -219,7 +221,7 @@ impl DeltaTarget {
             .groups_in_files(&ctx, rollup, table, &changes.removed)
             .await
             .map_err(&error)?;
-        let current = self.stored_groups(rollup, stored).await?;
+        let current = self.current_groups(rollup, stored).await?;
         let applied = merge::apply(rollup, current, plus, minus).await;
         Ok(Some(applied.map_err(error)?))
     }
@@ -368,6 +370,7 @@ impl DeltaTarget {
             .with_max_retries(0)
             .with_application_transaction(marker);
         let empty = RecordBatch::new_empty(Arc::clone(&rollup.schema));
+        let kept = groups.clone();
         let written = stored
             .write(groups.into_iter().chain([empty]))
             .with_save_mode(SaveMode::Overwrite)
@@ -377,9 +380,9 @@ impl DeltaTarget {
             .map_err(self.error(&name))?;
         if let Some(after) = written.version() {
             let carried = [(app_id(rollup), version as i64)];
-            self.kept()
-                .markers
-                .committed(&name, before, after, &carried);
+            let mut kept_now = self.kept();
+            kept_now.markers.committed(&name, before, after, &carried);
+            kept_now.rollup_groups.keep(&name, after, &kept);
         }
         self.keep(&name, &written);
         Ok(())

@@ -34,7 +34,7 @@ for line in open(sys.argv[1], errors="replace"):
     line = ansi.sub("", line)
     if " close time.busy=" not in line:
         continue
-    name = re.sub(r"\{[^}]*\}", "", line.split(" DEBUG ")[1].split(": csvgate")[0])
+    name = re.sub(r"\{[^}]*\}", "", re.split(r" (?:DEBUG|INFO) ", line)[1].split(": ")[0])
     busy, idle = re.search(r"time.busy=(\S+) time.idle=(\S+)", line).groups()
     stages[name.replace("process:", "")].append(ms(busy) + ms(idle))
 # The first two spans of each stage are the reference tables' uploads.

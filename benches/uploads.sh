@@ -55,7 +55,7 @@ printf '%-26s %-22s %7s %9s %9s %9s %9s %9s\n' server request clients p50_ms p99
 measure_server embedded-grouped
 CSVGATE_GROUP_MAX=1 measure_server embedded-one-per-upload
 
-python3 benches/delay_proxy.py "$proxy_port" 127.0.0.1:8014 "$delay_ms" >"$run/proxy.log" 2>&1 &
+python3 benches/delay_proxy.py "$proxy_port" 127.0.0.1:8014 "$delay_ms" "$run/requests.log" >"$run/proxy.log" 2>&1 &
 proxy_pid=$!
 trap 'kill $proxy_pid 2>/dev/null || true' EXIT
 for _ in $(seq 1 50); do grep -q listening "$run/proxy.log" && break; sleep 0.1; done
@@ -73,3 +73,25 @@ for group in 64 1; do
 done
 kill "$proxy_pid" && wait "$proxy_pid" || true
 tail -1 "$run/proxy.log"
+
+# What an upload asks of the store, per bucket (grouped, one commit per upload): requests by
+# kind over the uploads the landing bucket received.
+python3 - "$run/requests.log" <<'PY'
+import collections, re, sys
+kinds = collections.defaultdict(collections.Counter)
+for line in open(sys.argv[1]):
+    _, method, target = line.split()[:3]
+    match = re.match(r"/(csvgate-uploads-\d+)(/[^?]*)?(\?.*)?", target)
+    if not match:
+        continue
+    bucket, path, query = match.group(1), match.group(2) or "", match.group(3) or ""
+    if method == "PUT" and "/landing/hired_employees/" in path:
+        kinds[bucket]["uploads"] += 1
+    kind = "list" if "list-type" in query else "delete" if method in ("POST", "DELETE") else method
+    kinds[bucket]["conditional PUT" if line.rstrip().endswith("conditional") else kind] += 1
+for bucket, counts in sorted(kinds.items()):
+    uploads = max(counts.pop("uploads"), 1)
+    total = sum(counts.values())
+    shares = ", ".join(f"{kind} {n / uploads:.1f}" for kind, n in counts.most_common())
+    print(f"{bucket}: {total / uploads:.1f} requests per upload ({shares})")
+PY

@@ -162,6 +162,37 @@ async fn two_processes_append_to_one_ledger_in_turn() {
     assert_eq!(sandbox.count("jobs").await, 4);
 }
 
+#[tokio::test]
+async fn the_ledger_gets_a_checkpoint_every_ten_appends_and_reads_whole_from_it() {
+    // Appends commit on the ledger this process keeps open; a reader (another process) still
+    // starts from a checkpoint every `checkpointInterval` (10) commits. Version 0 creates the
+    // ledger, each run appends one commit (versions 1 to 11).
+    let sandbox = Sandbox::new();
+    for n in 1..=11 {
+        let file = sandbox.file(
+            &format!("landing/jobs_{n}.csv"),
+            format!("{n},Job {n}\n").as_bytes(),
+        );
+        assert_eq!(sandbox.ingest(&[&file]).await[0].status, Status::Done);
+    }
+    let log = sandbox.path("warehouse/_csvgate_runs/_delta_log");
+    let checkpoints: Vec<String> = std::fs::read_dir(&log)
+        .unwrap()
+        .map(|file| file.unwrap().file_name().into_string().unwrap())
+        .filter(|name| name.contains(".checkpoint."))
+        .collect();
+    // delta-rs writes it after the tenth commit (version 9): one in the twelve made.
+    assert_eq!(
+        checkpoints,
+        ["00000000000000000009.checkpoint.parquet"],
+        "in {log:?}"
+    );
+    let other = sandbox.other_process();
+    let ledger = other.target.runs().await.unwrap();
+    let done = ledger.iter().filter(|entry| entry.status == Status::Done);
+    assert_eq!(done.count(), 11, "{ledger:?}");
+}
+
 fn csvgate(dir: &Path, args: &[&str]) -> Command {
     let mut command = common::csvgate_in(dir);
     command.args(args);

@@ -2,8 +2,8 @@
 //! one commit adds them (with the object's marker and the run that made them), tried again on
 //! a newer version under one [`retry`] policy, the staged files removed when the commit failed
 //! (a failure that might hide a commit that happened keeps them: the caller decides). Loads,
-//! restores and row replacements commit here; the ledger's blind appends (delta-rs's
-//! `BlindDeltaTable`, which needs no list of files) follow the same [`retry`] policy; history's
+//! restores and row replacements commit here; the ledger's appends follow the same [`retry`]
+//! policy; history's
 //! RESTORE and vacuum use delta-rs's own builders (which commit by themselves) with the same
 //! [`commit_properties`].
 //!

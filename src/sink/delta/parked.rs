@@ -25,6 +25,7 @@
 use deltalake::kernel::Transaction;
 use futures::future::join_all;
 use sha2::{Digest, Sha256};
+use tracing::Instrument;
 
 use super::waiting::WaitingEntries;
 use super::{DeltaTarget, app_id};
@@ -148,7 +149,10 @@ impl DeltaTarget {
                     unsettled.push(entry.clone());
                 }
             }
-            self.record_entries(&unsettled).await?;
+            let recorded = self.record_entries(&unsettled);
+            recorded
+                .instrument(tracing::debug_span!("record_entries"))
+                .await?;
             join_all(names.iter().map(|name| parked.remove(name))).await;
             // Every marker's older files are settled, whichever fails first.
             let mut settled = Ok(());

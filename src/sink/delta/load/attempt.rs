@@ -50,7 +50,10 @@ impl DeltaLoad {
             before: &markers_before,
             entries,
         };
-        loaded.meanwhile(&target, &table).await?;
+        let meanwhile = loaded.meanwhile(&target, &table);
+        meanwhile
+            .instrument(tracing::debug_span!("meanwhile"))
+            .await?;
         let staged = writer.flush().await.map_err(target.error(&table.name))?;
         let mut attempt = 1;
         loop {

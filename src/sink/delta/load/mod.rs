@@ -180,7 +180,10 @@ impl Load for DeltaLoad {
         }
         let before = self.delta.version();
         let loaded_ids = std::mem::take(&mut self.ids);
-        let markers = match target.park_each(entries).await {
+        let parked = target
+            .park_each(entries)
+            .instrument(tracing::debug_span!("park"));
+        let markers = match parked.await {
             Ok(markers) => markers,
             Err(error) => {
                 self.abort().await;
@@ -218,6 +221,7 @@ impl Load for DeltaLoad {
         let appended = appended.instrument(tracing::debug_span!("ledger_append"));
         let landed = (committed.version()).map(|version| Landed { version, on_empty });
         let rollups = target.after_commit(&table.name, tally.zip(landed));
+        let rollups = rollups.instrument(tracing::debug_span!("rollups"));
         tokio::join!(appended, rollups);
         Ok(())
     }

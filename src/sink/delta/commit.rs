@@ -2,8 +2,8 @@
 //! one commit adds them (with the object's marker and the run that made them), tried again on
 //! a newer version under one [`retry`] policy, the staged files removed when the commit failed
 //! (a failure that might hide a commit that happened keeps them: the caller decides). Loads,
-//! restores and row replacements commit here; the ledger's appends follow the same [`retry`]
-//! policy; history's
+//! restores, row replacements and rollups commit here; the ledger's blind appends (delta-rs's
+//! `BlindDeltaTable`, which needs no list of files) follow the same [`retry`] policy; history's
 //! RESTORE and vacuum use delta-rs's own builders (which commit by themselves) with the same
 //! [`commit_properties`].
 //!
@@ -22,7 +22,6 @@ use deltalake::protocol::{DeltaOperation, SaveMode};
 use tracing::Instrument;
 
 use super::DeltaTarget;
-use crate::dictionary::Table;
 use crate::ledger::Entry;
 use crate::sink::SinkError;
 
@@ -34,19 +33,20 @@ const ROW_GROUP_ROWS: usize = 122_880;
 pub(super) const RUN_KEY: &str = "csvgate.run";
 pub(super) const OBJECT_KEY: &str = "csvgate.object";
 
-/// Commits `staged` to `delta`, added to its files (`Append`) or in place of every one of them
-/// (`Overwrite`: a restore; the old version stays reachable by time travel until vacuumed);
+/// Commits `staged` to `delta` (the table in `folder`), added to its files (`Append`) or in
+/// place of every one of them (`Overwrite`: a restore; the old version stays reachable by time
+/// travel until vacuumed);
 /// returns the table as committed. On failure nothing is committed (the caller removes
 /// `staged`).
 pub(super) async fn commit_staged(
     target: &DeltaTarget,
-    table: &Table,
+    folder: &str,
     delta: DeltaTable,
     staged: &[Add],
     commit: CommitProperties,
     mode: SaveMode,
 ) -> Result<DeltaTable, SinkError> {
-    let error = target.error(&table.name);
+    let error = target.error(folder);
     let mut actions: Vec<Action> = staged.iter().cloned().map(Action::Add).collect();
     if mode == SaveMode::Overwrite {
         crate::fault::pause(crate::fault::RESTORE_BEFORE_COMMIT).await;
@@ -62,20 +62,20 @@ pub(super) async fn commit_staged(
         partition_by: None,
         predicate: None,
     };
-    commit_actions(target, table, delta, actions, operation, commit).await
+    commit_actions(target, folder, delta, actions, operation, commit).await
 }
 
 /// Commits `actions` on the version `delta` was read at, or fails: a newer commit by another
 /// writer is a conflict ([`retry::is_conflict`]) that goes back to the caller.
 pub(super) async fn commit_actions(
     target: &DeltaTarget,
-    table: &Table,
+    folder: &str,
     mut delta: DeltaTable,
     actions: Vec<Action>,
     operation: DeltaOperation,
     commit: CommitProperties,
 ) -> Result<DeltaTable, SinkError> {
-    let error = target.error(&table.name);
+    let error = target.error(folder);
     let snapshot = delta.snapshot().map_err(&error)?;
     // delta-rs would put an append on top of another writer's newer commit by itself, since
     // an append reads no rows. But whether these files may be appended at all was decided on

@@ -3,27 +3,23 @@
 //! and enters with the run's ending entry; a commit's entry is parked in [`super::parked`] until
 //! it is appended).
 //!
-//! Appends go on the ledger as this process keeps it ([`super::tables`]): the commit reads no
-//! file, and the kept table moves to the new version from that commit alone. (delta-rs's
-//! blind appends, which keep no list of files, load their snapshot afresh after each commit,
-//! reading the ledger's checkpoint, whose size grows with every run.) A checkpoint every
+//! Appends are blind: they need no list of the table's files, which grows with every run, so
+//! an append costs the same however long the ledger is. A checkpoint every
 //! `checkpointInterval` commits keeps the log a reader replays short.
 
 use std::collections::HashSet;
 
 use async_trait::async_trait;
 use datafusion::arrow::array::RecordBatch;
-use deltalake::DeltaTable;
 use deltalake::kernel::engine::arrow_conversion::TryIntoKernel;
-use deltalake::kernel::transaction::CommitBuilder;
-use deltalake::kernel::{Action, StructField, StructType};
-use deltalake::protocol::{DeltaOperation, SaveMode};
+use deltalake::kernel::{StructField, StructType};
+use deltalake::protocol::SaveMode;
 use deltalake::writer::{DeltaWriter, RecordBatchWriter};
+use deltalake::{BlindDeltaTable, DeltaTable, DeltaTableError};
 use futures::TryStreamExt;
 use futures::future::join_all;
 
-use super::cleanup::clean_up_log;
-use super::commit::{commit_properties, remove_files, retry};
+use super::commit::{remove_files, retry};
 use super::tables::TABLE_PROPERTIES;
 use super::waiting::WaitingEntries;
 use super::{DeltaTarget, LEDGER_TABLE, SCANNED, app_id};
@@ -31,6 +27,9 @@ use crate::dictionary::Table;
 use crate::ledger::{self, Entry, Selection, Status};
 use crate::sink::{Ledger, SinkError};
 use crate::store::ObjectVersion;
+
+/// Delta's checkpoint interval for tables that do not set one.
+const DELTA_CHECKPOINT_INTERVAL: u64 = 100;
 
 impl DeltaTarget {
     /// Writes `entry`: a `queued` one waits outside the log; any other enters the ledger
@@ -125,22 +124,20 @@ impl DeltaTarget {
         Ok(ended.into_iter().map(|entry| entry.run_id).collect())
     }
 
-    /// The ledger at its latest version (`None` when it does not exist yet), with every
+    /// The ledger as an append-only table (`None` when it does not exist yet), with every
     /// column of [`ledger::schema`]: a ledger an older csvgate created gains the new ones.
-    async fn open_ledger_for_appends(&self) -> Result<Option<DeltaTable>, SinkError> {
+    async fn open_ledger_for_appends(&self) -> Result<Option<BlindDeltaTable>, SinkError> {
         let delta = self.open(LEDGER_TABLE).await?;
         if delta.version().is_none() {
             return Ok(None);
         }
-        match self.add_ledger_columns(delta.clone()).await? {
-            true => Ok(Some(self.open(LEDGER_TABLE).await?)),
-            false => Ok(Some(delta)),
-        }
+        self.add_ledger_columns(delta).await?;
+        Ok(Some(self.blind_ledger().await?))
     }
 
     /// Adds to the ledger `delta` the columns of [`ledger::schema`] it lacks (all optional:
-    /// its older entries read them as NULL); whether it lacked any.
-    async fn add_ledger_columns(&self, delta: DeltaTable) -> Result<bool, SinkError> {
+    /// its older entries read them as NULL).
+    async fn add_ledger_columns(&self, delta: DeltaTable) -> Result<(), SinkError> {
         let missing = |delta: &DeltaTable| -> Result<Vec<StructField>, SinkError> {
             let snapshot = delta.snapshot().map_err(self.error(LEDGER_TABLE))?;
             let wanted: StructType = (ledger::schema().as_ref().try_into_kernel())
@@ -153,7 +150,7 @@ impl DeltaTarget {
         };
         let added = missing(&delta)?;
         if added.is_empty() {
-            return Ok(false);
+            return Ok(());
         }
         tracing::info!(columns = ?added.iter().map(StructField::name).collect::<Vec<_>>(), "adding columns to the ledger");
         if let Err(error) = delta.add_columns().with_fields(added).await {
@@ -162,7 +159,15 @@ impl DeltaTarget {
                 return Err(self.error(LEDGER_TABLE)(error));
             }
         }
-        Ok(true)
+        Ok(())
+    }
+
+    /// The ledger, existing, at its latest version, without its list of files.
+    async fn blind_ledger(&self) -> Result<BlindDeltaTable, SinkError> {
+        let url = self.warehouse.child(LEDGER_TABLE)?.url;
+        BlindDeltaTable::try_new(url.as_str())
+            .await
+            .map_err(self.error(LEDGER_TABLE))
     }
 
     /// Creates the ledger table, empty. Two processes creating it at once write the same
@@ -184,59 +189,52 @@ impl DeltaTarget {
     pub(super) async fn append_to_ledger(&self, entries: &[Entry]) -> Result<(), SinkError> {
         let batch = ledger::to_batch(entries).map_err(|source| self.arrow_error(source))?;
         let _one_at_a_time = self.ledger_appends.lock().await;
-        let ledger = match self.open_ledger_for_appends().await? {
+        // Taken out while in use, so an append cut short leaves none kept: the next one opens
+        // the ledger afresh instead of trusting a version that may be gone by.
+        let kept = self.kept().ledger.take();
+        let mut ledger = match kept {
             Some(ledger) => ledger,
-            None => {
-                // Another process may create it first: either way, append after.
-                let created = self.create_ledger(batch.slice(0, 0)).await;
-                let opened = self.open_ledger_for_appends().await?;
-                opened.ok_or_else(|| created.err().unwrap_or_else(|| self.ledger_missing()))?
-            }
+            None => match self.open_ledger_for_appends().await? {
+                Some(ledger) => ledger,
+                None => {
+                    // Another process may create it first: either way, append after.
+                    let created = self.create_ledger(batch.slice(0, 0)).await;
+                    let opened = self.open_ledger_for_appends().await?;
+                    opened.ok_or_else(|| created.err().unwrap_or_else(|| self.ledger_missing()))?
+                }
+            },
         };
         let error = self.error(LEDGER_TABLE);
-        let mut writer = RecordBatchWriter::for_table(&ledger).map_err(&error)?;
+        let mut writer = RecordBatchWriter::for_blind_appends(&ledger).map_err(&error)?;
         writer.write(batch).await.map_err(&error)?;
         let files = writer.flush().await.map_err(&error)?;
-        match self.commit_append(ledger, &files).await {
-            Ok(committed) => {
-                self.keep(LEDGER_TABLE, &committed);
-                clean_up_log(&committed).await;
-                Ok(())
+        let mut attempts = 1;
+        let version = loop {
+            match ledger.commit(files.clone()).await {
+                // Another process (say, a CLI ingest beside the server) appended since: appends
+                // never conflict, so append again after its version.
+                Err(DeltaTableError::VersionAlreadyExists(_)) if attempts < retry::ATTEMPTS => {
+                    tokio::time::sleep(retry::pause(attempts)).await;
+                    attempts += 1;
+                    ledger = self.blind_ledger().await?;
+                }
+                Ok(version) => break version,
+                // Surely not committed: the written file would be an orphan, so it goes. (Any
+                // other failure may hide a commit that happened: the file stays.)
+                Err(failed @ DeltaTableError::VersionAlreadyExists(_)) => {
+                    remove_files(self, LEDGER_TABLE, &files).await;
+                    return Err(error(failed));
+                }
+                Err(failed) => return Err(error(failed)),
             }
-            // Surely not committed: the written file would be an orphan, so it goes. (Any
-            // other failure may hide a commit that happened: the file stays.)
-            Err(conflict) if retry::is_conflict(&conflict) => {
-                remove_files(self, LEDGER_TABLE, &files).await;
-                Err(conflict)
-            }
-            Err(failed) => Err(failed),
-        }
-    }
-
-    /// Commits `files` as an append to `ledger`; returns the ledger as committed (a checkpoint
-    /// written when its version calls for one). Another process (say, a CLI ingest beside the
-    /// server) appending meanwhile puts this append after its own: appends never conflict.
-    async fn commit_append(
-        &self,
-        mut ledger: DeltaTable,
-        files: &[deltalake::kernel::Add],
-    ) -> Result<DeltaTable, SinkError> {
-        let error = self.error(LEDGER_TABLE);
-        let actions = files.iter().cloned().map(Action::Add).collect();
-        let operation = DeltaOperation::Write {
-            mode: SaveMode::Append,
-            partition_by: None,
-            predicate: None,
         };
-        let snapshot = ledger.snapshot().map_err(&error)?;
-        let finalized = CommitBuilder::from(commit_properties())
-            .with_max_retries(retry::ATTEMPTS)
-            .with_actions(actions)
-            .build(Some(snapshot), ledger.log_store(), operation)
-            .await
-            .map_err(&error)?;
-        ledger.state = Some(finalized.snapshot());
-        Ok(ledger)
+        let every = (ledger.table_properties().checkpoint_interval)
+            .map_or(DELTA_CHECKPOINT_INTERVAL, std::num::NonZero::get);
+        self.kept().ledger = Some(ledger);
+        if version % every == 0 {
+            self.checkpoint_ledger(version).await;
+        }
+        Ok(())
     }
 
     fn ledger_missing(&self) -> SinkError {
@@ -282,6 +280,25 @@ impl DeltaTarget {
             .await
             .map_err(self.query_error(LEDGER_TABLE))?;
         ledger::from_batches(&batches).map_err(|source| self.arrow_error(source))
+    }
+
+    /// Writes a checkpoint of the ledger at `version`, as Delta writers do every
+    /// `checkpointInterval` commits (append-only commits do not), so readers replay a short
+    /// log, then cleans up the log it covers as [`super::cleanup`] does for data tables. A
+    /// failure only costs speed: it is logged.
+    async fn checkpoint_ledger(&self, version: u64) {
+        let Ok(location) = self.warehouse.child(LEDGER_TABLE) else {
+            return;
+        };
+        let written = deltalake::checkpoints::create_checkpoint_from_table_url_and_cleanup(
+            location.url,
+            version,
+            None,
+            None,
+        );
+        if let Err(error) = written.await {
+            tracing::warn!(version, %error, "could not write a ledger checkpoint");
+        }
     }
 }
 

@@ -88,7 +88,7 @@ pub(super) async fn replace_rows(
         not_matched_predicates: Vec::new(),
         not_matched_by_source_predicates: Vec::new(),
     };
-    let committed = commit_actions(target, table, delta, actions, operation, commit).await;
+    let committed = commit_actions(target, &table.name, delta, actions, operation, commit).await;
     if committed.is_err() {
         remove_files(target, &table.name, &rewritten).await;
     }

@@ -12,7 +12,7 @@ use datafusion::object_store::ObjectStoreExt;
 use datafusion::object_store::path::Path;
 use deltalake::kernel::{DataType as DeltaType, StructField};
 use deltalake::protocol::SaveMode;
-use deltalake::{DeltaTable, DeltaTableBuilder};
+use deltalake::{BlindDeltaTable, DeltaTable, DeltaTableBuilder};
 use futures::StreamExt;
 
 use super::{DELTA_LOG, DeltaTarget};
@@ -42,6 +42,8 @@ pub(super) struct Kept {
     pub(super) updated: HashMap<String, Instant>,
     /// Each table's `id` set at one version, by folder.
     pub(super) ids: HashMap<String, super::ids::KeptIds>,
+    /// The ledger, opened for appends.
+    pub(super) ledger: Option<BlindDeltaTable>,
     /// Markers looked up in each table's latest version.
     pub(super) markers: super::markers::Markers,
     /// Each rollup's groups as this process last stored them.

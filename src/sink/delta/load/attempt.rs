@@ -140,7 +140,14 @@ async fn overwrite(
     staged: &[Add],
     commit: CommitProperties,
 ) -> Result<Committed, SinkError> {
-    let committed = commit_staged(target, table, delta, staged, commit, SaveMode::Overwrite);
+    let committed = commit_staged(
+        target,
+        &table.name,
+        delta,
+        staged,
+        commit,
+        SaveMode::Overwrite,
+    );
     Ok(Committed {
         table: committed.await?,
         ids_before: Arc::default(),
@@ -167,7 +174,7 @@ async fn upsert(
     let existing = existing.instrument(tracing::debug_span!("id_set")).await?;
     let base = delta.version();
     let committed = match existing.is_disjoint(loaded_ids) {
-        true => commit_staged(target, table, delta, staged, commit, SaveMode::Append).await?,
+        true => commit_staged(target, &table.name, delta, staged, commit, SaveMode::Append).await?,
         false => {
             let replaced =
                 replace::replace_rows(target, table, delta, staged, loaded_ids, commit, tally);

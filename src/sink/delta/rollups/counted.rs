@@ -8,6 +8,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use datafusion::arrow::record_batch::RecordBatch;
+use tracing::Instrument;
 
 use super::{DeltaTarget, folder};
 use crate::rollup::tally::{Side, Tally};
@@ -53,7 +54,8 @@ impl DeltaTarget {
     /// returns the rollups it could not (their stored version is not the one the commit was
     /// made on, or the tally failed) for a catch-up.
     pub(super) async fn advance(&self, tally: Tally, landed: Landed) -> Vec<String> {
-        let changes = match tally.finish().await {
+        let finished = tally.finish().instrument(tracing::debug_span!("tally"));
+        let changes = match finished.await {
             Ok(changes) => changes,
             Err(error) => {
                 tracing::warn!(%error, "the load's rollup tally failed: catching up from its files");
@@ -96,12 +98,13 @@ impl DeltaTarget {
             _ if landed.on_empty => Vec::new(),
             _ => return Ok(false),
         };
-        let groups = merge::apply(rollup, current, change, Vec::new()).await;
+        let groups = merge::apply(rollup, current, change, Vec::new());
+        let groups = groups.instrument(tracing::debug_span!("merge")).await;
         let groups = groups.map_err(self.query_error(&rollup.table))?;
         // A conflict (another process stored the rollup meanwhile) errs: the caller catches
         // up from what that process stored.
-        self.store_rollup(rollup, stored, groups, landed.version)
-            .await?;
+        let stored = self.store_rollup(rollup, stored, groups, landed.version);
+        stored.instrument(tracing::debug_span!("store")).await?;
         Ok(true)
     }
 }

@@ -15,6 +15,7 @@
 mod counted;
 mod kept;
 mod read;
+mod store;
 
 pub use counted::Upkeep;
 pub(super) use counted::{Landed, count};
@@ -34,13 +35,11 @@ use datafusion::object_store::ObjectStoreExt;
 use datafusion::object_store::path::Path as ObjectPath;
 use datafusion::prelude::SessionContext;
 use deltalake::DeltaTable;
-use deltalake::kernel::{Action, Transaction};
-use deltalake::operations::write::SchemaMode;
-use deltalake::protocol::SaveMode;
+use deltalake::kernel::Action;
 use futures::TryStreamExt;
 
 use super::DeltaTarget;
-use super::commit::{commit_properties, retry};
+use super::commit::retry;
 use crate::rollup::tally::Tally;
 use crate::rollup::{Rollup, merge};
 use crate::sink::SinkError;
@@ -351,40 +350,5 @@ impl DeltaTarget {
             .update_datafusion_session(&ctx.state())
             .map_err(self.error(&rollup.table))?;
         Ok(ctx)
-    }
-
-    /// Writes `groups` in place of the stored ones, recording that they reflect `version`.
-    async fn store_rollup(
-        &self,
-        rollup: &Rollup,
-        stored: DeltaTable,
-        groups: Vec<RecordBatch>,
-        version: u64,
-    ) -> Result<(), SinkError> {
-        let name = folder(rollup);
-        let before = stored.version();
-        let marker = Transaction::new(app_id(rollup), version as i64);
-        // No retry inside delta-rs: on top of another process's newer rollup this would put
-        // back an older one; the conflict goes to [`DeltaTarget::catch_up`], which reads again.
-        let commit = commit_properties()
-            .with_max_retries(0)
-            .with_application_transaction(marker);
-        let empty = RecordBatch::new_empty(Arc::clone(&rollup.schema));
-        let kept = groups.clone();
-        let written = stored
-            .write(groups.into_iter().chain([empty]))
-            .with_save_mode(SaveMode::Overwrite)
-            .with_schema_mode(SchemaMode::Overwrite)
-            .with_commit_properties(commit)
-            .await
-            .map_err(self.error(&name))?;
-        if let Some(after) = written.version() {
-            let carried = [(app_id(rollup), version as i64)];
-            let mut kept_now = self.kept();
-            kept_now.markers.committed(&name, before, after, &carried);
-            kept_now.rollup_groups.keep(&name, after, &kept);
-        }
-        self.keep(&name, &written);
-        Ok(())
     }
 }

@@ -1,0 +1,125 @@
+//! A rollup's groups written in place of the stored ones, in one commit that records the
+//! version of its table they reflect.
+//!
+//! After a load the groups are written as the rollup table's files and committed with the old
+//! ones removed: no query plans the write. The first store, or one whose columns changed (a
+//! declaration that changed its output), goes through delta-rs's overwrite, which sets the
+//! table's schema too.
+
+use std::sync::Arc;
+
+use datafusion::arrow::record_batch::RecordBatch;
+use deltalake::DeltaTable;
+use deltalake::kernel::transaction::CommitProperties;
+use deltalake::kernel::{Action, Transaction};
+use deltalake::operations::write::SchemaMode;
+use deltalake::protocol::{DeltaOperation, SaveMode};
+use deltalake::writer::{DeltaWriter, RecordBatchWriter};
+
+use super::{DeltaTarget, app_id, folder};
+use crate::rollup::Rollup;
+use crate::sink::SinkError;
+use crate::sink::delta::commit::{
+    commit_actions, commit_properties, remove_files, retry, writer_properties,
+};
+
+impl DeltaTarget {
+    /// Writes `groups` in place of the stored ones, recording that they reflect `version`.
+    pub(super) async fn store_rollup(
+        &self,
+        rollup: &Rollup,
+        stored: DeltaTable,
+        groups: Vec<RecordBatch>,
+        version: u64,
+    ) -> Result<(), SinkError> {
+        let name = folder(rollup);
+        let before = stored.version();
+        let marker = Transaction::new(app_id(rollup), version as i64);
+        // No retry inside delta-rs: on top of another process's newer rollup this would put
+        // back an older one; the conflict goes to [`DeltaTarget::catch_up`], which reads again.
+        let commit = commit_properties()
+            .with_max_retries(0)
+            .with_application_transaction(marker);
+        let kept = groups.clone();
+        let written = match holds_columns_of(&stored, rollup) {
+            true => self.overwrite_files(&name, stored, groups, commit).await?,
+            false => self.overwrite_table(rollup, stored, groups, commit).await?,
+        };
+        if let Some(after) = written.version() {
+            let carried = [(app_id(rollup), version as i64)];
+            let mut kept_now = self.kept();
+            kept_now.markers.committed(&name, before, after, &carried);
+            kept_now.rollup_groups.keep(&name, after, &kept);
+        }
+        self.keep(&name, &written);
+        Ok(())
+    }
+
+    /// `groups` written as new files of the rollup table in `name`, committed with its old files
+    /// removed. A commit that surely did not happen (another process stored first) removes
+    /// the new files.
+    async fn overwrite_files(
+        &self,
+        name: &str,
+        stored: DeltaTable,
+        groups: Vec<RecordBatch>,
+        commit: CommitProperties,
+    ) -> Result<DeltaTable, SinkError> {
+        let error = self.error(name);
+        let mut writer = RecordBatchWriter::for_table(&stored)
+            .map_err(&error)?
+            .with_writer_properties(writer_properties());
+        for batch in groups.into_iter().filter(|batch| batch.num_rows() > 0) {
+            writer.write(batch).await.map_err(&error)?;
+        }
+        let added = writer.flush().await.map_err(&error)?;
+        let old = stored.snapshot().map_err(&error)?.log_data();
+        let removed = old
+            .iter()
+            .map(|file| Action::Remove(file.remove_action(true)));
+        let actions = (added.iter().cloned().map(Action::Add))
+            .chain(removed)
+            .collect();
+        let operation = DeltaOperation::Write {
+            mode: SaveMode::Overwrite,
+            partition_by: None,
+            predicate: None,
+        };
+        let committed = commit_actions(self, name, stored, actions, operation, commit).await;
+        if let Err(conflict) = &committed
+            && retry::is_conflict(conflict)
+        {
+            remove_files(self, name, &added).await;
+        }
+        committed
+    }
+
+    /// `groups` written by delta-rs's overwrite, which also gives the table the rollup's
+    /// columns (created if it does not exist).
+    async fn overwrite_table(
+        &self,
+        rollup: &Rollup,
+        stored: DeltaTable,
+        groups: Vec<RecordBatch>,
+        commit: CommitProperties,
+    ) -> Result<DeltaTable, SinkError> {
+        let empty = RecordBatch::new_empty(Arc::clone(&rollup.schema));
+        stored
+            .write(groups.into_iter().chain([empty]))
+            .with_save_mode(SaveMode::Overwrite)
+            .with_schema_mode(SchemaMode::Overwrite)
+            .with_commit_properties(commit)
+            .await
+            .map_err(self.error(&folder(rollup)))
+    }
+}
+
+/// Whether the stored rollup table exists with exactly the rollup's columns (names, types,
+/// nullability, in order).
+fn holds_columns_of(stored: &DeltaTable, rollup: &Rollup) -> bool {
+    let Ok(snapshot) = stored.snapshot() else {
+        return false;
+    };
+    let held = snapshot.snapshot().arrow_schema();
+    stored.version().is_some() && held.fields() == rollup.schema.fields()
+}

@@ -50,10 +50,7 @@ impl DeltaLoad {
             before: &markers_before,
             entries,
         };
-        let meanwhile = loaded.meanwhile(&target, &table);
-        meanwhile
-            .instrument(tracing::debug_span!("meanwhile"))
-            .await?;
+        loaded.meanwhile(&target, &table).await?;
         let staged = writer.flush().await.map_err(target.error(&table.name))?;
         let mut attempt = 1;
         loop {

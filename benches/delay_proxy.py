@@ -12,6 +12,7 @@ for byte.
 
 import asyncio
 import signal
+import socket
 import sys
 import time
 
@@ -20,9 +21,18 @@ passed = 0
 request_log = None
 
 
-async def pipe(reader, writer):
+async def pipe(reader, writer, quick_ack=None):
+    """Forwards `reader` to `writer`. With `quick_ack` (the reading socket), acknowledges each
+    segment at once: a loopback server that writes a response's head and body apart without
+    TCP_NODELAY (s3s-fs) otherwise waits out Linux's delayed ACK, 40 ms, for most responses
+    of more than a few bytes, which AWS S3 does not make its clients wait."""
     try:
-        while data := await reader.read(65536):
+        while True:
+            if quick_ack is not None:
+                quick_ack.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
+            data = await reader.read(65536)
+            if not data:
+                break
             writer.write(data)
             await writer.drain()
     finally:
@@ -91,7 +101,7 @@ async def serve(port, host, upstream_port, delay):
             return
         await asyncio.gather(
             requests(client_reader, up_writer, delay),
-            pipe(up_reader, client_writer),
+            pipe(up_reader, client_writer, up_writer.get_extra_info("socket")),
             return_exceptions=True,
         )
 

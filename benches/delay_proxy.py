@@ -5,9 +5,9 @@ claim) waits DELAY_MS before it is sent on; every other request passes at once.
     python3 delay_proxy.py LISTEN_PORT UPSTREAM_HOST:PORT DELAY_MS [REQUEST_LOG]
 
 Prints `delay_proxy: listening on PORT` once ready, and on SIGTERM how many requests it
-delayed. With REQUEST_LOG, writes each request's time and first line there (and `conditional` when it
-was delayed), to count what an upload asks of the store. Bodies are forwarded by Content-Length or chunked transfer coding; responses byte
-for byte.
+delayed. With REQUEST_LOG, appends each request's time and first line there (and
+`conditional` when it was delayed), to count what an upload asks of the store. Bodies are
+forwarded by Content-Length or chunked transfer coding; responses byte for byte.
 """
 
 import asyncio
@@ -22,14 +22,16 @@ request_log = None
 
 
 async def pipe(reader, writer, quick_ack=None):
-    """Forwards `reader` to `writer`. With `quick_ack` (the reading socket), acknowledges each
-    segment at once: a loopback server that writes a response's head and body apart without
-    TCP_NODELAY (s3s-fs) otherwise waits out Linux's delayed ACK, 40 ms, for most responses
-    of more than a few bytes, which AWS S3 does not make its clients wait."""
+    """Forwards `reader` to `writer`. With `quick_ack` (the reading socket), acknowledges
+    each segment at once: a loopback server that writes a response's head and body apart
+    without TCP_NODELAY (s3s-fs) otherwise waits out Linux's delayed ACK, 40 ms, for most
+    responses of more than a few bytes, which AWS S3 does not make its clients wait."""
+    # Linux only; elsewhere the proxy forwards as it is.
+    quick = getattr(socket, "TCP_QUICKACK", None)
     try:
         while True:
-            if quick_ack is not None:
-                quick_ack.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
+            if quick_ack is not None and quick is not None:
+                quick_ack.setsockopt(socket.IPPROTO_TCP, quick, 1)
             data = await reader.read(65536)
             if not data:
                 break
@@ -76,7 +78,8 @@ async def requests(client, upstream, delay):
             conditional = b"\r\nif-none-match:" in lowered or b"\r\nif-match:" in lowered
             if request_log:
                 line = head.split(b"\r\n", 1)[0].decode(errors="replace")
-                print(f"{time.time():.6f} {line}" + (" conditional" if conditional else ""), file=request_log, flush=True)
+                mark = " conditional" if conditional else ""
+                print(f"{time.time():.6f} {line}{mark}", file=request_log, flush=True)
             if conditional:
                 delayed += 1
                 await asyncio.sleep(delay)

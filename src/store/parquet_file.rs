@@ -1,9 +1,8 @@
 //! A Parquet file in an object store, read by byte ranges: what the Delta target rewrites and
 //! backups are checked from. Its size is known beforehand (the Delta log, a manifest), so the
-//! footer is found without asking the store. A small file can be fetched whole instead, once:
-//! reading its footer, then each column chunk, then again for a second pass, is a request
-//! each (ten for one replace of an upload's rows), and on S3 each request costs more than the
-//! bytes.
+//! footer is found without asking the store. A small file about to be read all through can be
+//! fetched whole instead, once: its footer and each column chunk are a request each, and on S3
+//! a request costs more than a small file's bytes.
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -43,12 +42,16 @@ impl StoredParquet {
     }
 
     /// The same file, fetched whole in one request when it is at most
-    /// [`WHOLE_FILE_MAX_BYTES`]: for a file read more than once, or all of it.
+    /// [`WHOLE_FILE_MAX_BYTES`] (as the store says, whatever size it was given): for a file
+    /// about to be read all through.
     pub async fn whole_if_small(self) -> Result<StoredParquet, ParquetError> {
         if self.size > WHOLE_FILE_MAX_BYTES || self.whole.is_some() {
             return Ok(self);
         }
         let fetched = self.store.get(&self.path).await.map_err(store_error)?;
+        if fetched.meta.size > WHOLE_FILE_MAX_BYTES {
+            return Ok(self);
+        }
         let whole = Some(fetched.bytes().await.map_err(store_error)?);
         Ok(StoredParquet { whole, ..self })
     }

@@ -4,8 +4,8 @@
 //! (a failure that might hide a commit that happened keeps them: the caller decides). Loads,
 //! restores, row replacements and rollups commit here; the ledger's blind appends (delta-rs's
 //! `BlindDeltaTable`, which needs no list of files) follow the same [`retry`] policy; history's
-//! RESTORE and vacuum use delta-rs's own builders (which commit by themselves) with the same
-//! [`commit_properties`].
+//! RESTORE, vacuum and a rollup's first store use delta-rs's own builders (which commit by
+//! themselves) with the same [`commit_properties`].
 //!
 //! A commit is atomic: a reader sees the table before it or after it, never a part.
 
@@ -34,9 +34,8 @@ pub(super) const RUN_KEY: &str = "csvgate.run";
 pub(super) const OBJECT_KEY: &str = "csvgate.object";
 
 /// Commits `staged` to `delta` (the table in `folder`), added to its files (`Append`) or in
-/// place of every one of them (`Overwrite`: a restore; the old version stays reachable by time
-/// travel until vacuumed);
-/// returns the table as committed. On failure nothing is committed (the caller removes
+/// place of every one of them (`Overwrite`: a restore, a rollup; the old version stays
+/// reachable by time travel until vacuumed); returns the table as committed. On failure nothing is committed (the caller removes
 /// `staged`).
 pub(super) async fn commit_staged(
     target: &DeltaTarget,
@@ -49,7 +48,6 @@ pub(super) async fn commit_staged(
     let error = target.error(folder);
     let mut actions: Vec<Action> = staged.iter().cloned().map(Action::Add).collect();
     if mode == SaveMode::Overwrite {
-        crate::fault::pause(crate::fault::RESTORE_BEFORE_COMMIT).await;
         let files = delta.snapshot().map_err(&error)?.log_data();
         actions.extend(
             files

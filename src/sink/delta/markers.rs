@@ -6,7 +6,10 @@
 //! when it begins, before and after its claim, and at its commit, usually all at one table
 //! version; a rollup's marker is asked after every load of its table. A committed version never
 //! changes, so an answer holds for as long as the table is at that version: answers are kept
-//! for the latest version seen of each table, and the rest dropped as it moves on.
+//! for the latest version seen of each table, and the rest dropped as it moves on. (Two
+//! assumptions, which the tables kept in [`super::tables`] share: a table's folder is not
+//! deleted and created anew under a running process, and no table sets
+//! `delta.setTransactionRetentionDuration`, which would expire markers by the clock.)
 
 use std::collections::HashMap;
 
@@ -14,6 +17,10 @@ use deltalake::DeltaTable;
 
 use super::DeltaTarget;
 use crate::sink::SinkError;
+
+/// At most this many answers are kept per table: a scan of many objects already loaded asks
+/// about each, at one version.
+const ANSWERS_PER_TABLE: usize = 10_000;
 
 /// Answers kept per table folder: the version they hold at, and each marker's (`None`: not in
 /// the table).
@@ -32,7 +39,7 @@ impl Markers {
     /// Keeps an answer found at `version`, unless answers for a newer version are kept.
     fn note(&mut self, folder: &str, version: u64, app_id: &str, marker: Option<i64>) {
         let (at, answers) = self.by_table.entry(folder.to_owned()).or_default();
-        if *at < version || answers.is_empty() {
+        if *at < version || answers.len() >= ANSWERS_PER_TABLE {
             (*at, *answers) = (version, HashMap::new());
         }
         if *at == version {
@@ -149,5 +156,17 @@ mod tests {
         // A first commit (a table created with it) knows its own markers.
         markers.committed("new", None, 0, &[("d".into(), 1)]);
         assert_eq!(markers.known("new", 0, "d"), Some(Some(1)));
+    }
+
+    #[test]
+    fn answers_at_one_version_are_bounded() {
+        let mut markers = Markers::default();
+        for n in 0..=ANSWERS_PER_TABLE {
+            markers.note("t", 3, &format!("object {n}"), None);
+        }
+        let kept = markers.by_table["t"].1.len();
+        assert_eq!(kept, 1, "past the bound, the answers start over");
+        let last = format!("object {ANSWERS_PER_TABLE}");
+        assert_eq!(markers.known("t", 3, &last), Some(None));
     }
 }

@@ -111,9 +111,9 @@ fn may_hold_any(file: &LogicalFileView, key: &str, loaded_ids: &Keys) -> bool {
 
 /// Writes the rows of `file` whose id is not loaded to `writer`, if it holds any loaded id;
 /// returns whether it did (only then is the file replaced). A first pass reads the id column
-/// alone, so files that merely straddle a loaded id are not rewritten; only a small file is
-/// held whole ([`StoredParquet::whole_if_small`]). The rows left out are counted out of
-/// `tally`.
+/// alone, by ranges, so files that merely straddle a loaded id are neither rewritten nor read
+/// whole; a file that is rewritten is read whole when small
+/// ([`StoredParquet::whole_if_small`]). The rows left out are counted out of `tally`.
 async fn rewrite_without(
     target: &DeltaTarget,
     table: &Table,
@@ -126,10 +126,7 @@ async fn rewrite_without(
     let key = table.key_column().name.as_str();
     let path = file.object_store_path();
     let size = u64::try_from(file.size()).unwrap_or_default();
-    // Read twice (its ids, then its rows): fetched once.
     let stored = StoredParquet::new(Arc::clone(&location.store), path, size);
-    let stored = stored.whole_if_small().await;
-    let stored = stored.map_err(parquet_error(target, table))?;
     let mut ids = read(target, table, stored.clone(), Some(key)).await?;
     let mut holds_loaded_id = false;
     while let Some(batch) = ids.try_next().await.map_err(parquet_error(target, table))? {
@@ -138,6 +135,9 @@ async fn rewrite_without(
     if !holds_loaded_id {
         return Ok(false);
     }
+    // Read all through now: a small file in one request rather than one per column chunk.
+    let stored = stored.whole_if_small().await;
+    let stored = stored.map_err(parquet_error(target, table))?;
     let mut rows = read(target, table, stored, None).await?;
     while let Some(batch) = rows
         .try_next()

@@ -137,6 +137,7 @@ async fn overwrite(
     staged: &[Add],
     commit: CommitProperties,
 ) -> Result<Committed, SinkError> {
+    crate::fault::pause(crate::fault::RESTORE_BEFORE_COMMIT).await;
     let committed = commit_staged(
         target,
         &table.name,

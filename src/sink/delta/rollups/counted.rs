@@ -103,8 +103,8 @@ impl DeltaTarget {
         let groups = groups.map_err(self.query_error(&rollup.table))?;
         // A conflict (another process stored the rollup meanwhile) errs: the caller catches
         // up from what that process stored.
-        let stored = self.store_rollup(rollup, stored, groups, landed.version);
-        stored.instrument(tracing::debug_span!("store")).await?;
+        let storing = self.store_rollup(rollup, stored, groups, landed.version);
+        storing.instrument(tracing::debug_span!("store")).await?;
         Ok(true)
     }
 }

@@ -1,7 +1,8 @@
 //! Each rollup's groups as this process last stored them, by the version of the rollup's table
 //! that holds them: the next load's change applies to them without reading the rollup back (a
 //! query, and a request per part of its file on S3). Kept only for the version just stored,
-//! and only when small; `csvgate check` always reads what is stored.
+//! and only when small (a process keeps at most that much per rollup); `csvgate check` always
+//! reads what is stored.
 
 use std::collections::HashMap;
 
@@ -27,18 +28,25 @@ impl KeptGroups {
         (*at == version).then(|| groups.clone())
     }
 
-    /// Keeps `groups` as the rollup's table holds them at `version`, unless they are large.
-    pub(super) fn keep(&mut self, folder: &str, version: u64, groups: &[RecordBatch]) {
-        let bytes: usize = groups.iter().map(RecordBatch::get_array_memory_size).sum();
-        match bytes <= KEPT_GROUPS_MAX_BYTES {
-            true => {
-                let kept = (version, groups.to_vec());
-                self.by_folder.insert(folder.to_owned(), kept);
-            }
-            false => {
-                self.by_folder.remove(folder);
-            }
+    /// Keeps `groups` as the rollup's table holds them at `version`, unless they are large or
+    /// a newer version's are kept.
+    pub(super) fn keep(&mut self, folder: &str, version: u64, groups: Vec<RecordBatch>) {
+        self.keep_within(folder, version, groups, KEPT_GROUPS_MAX_BYTES);
+    }
+
+    fn keep_within(&mut self, folder: &str, version: u64, groups: Vec<RecordBatch>, max: usize) {
+        if self
+            .by_folder
+            .get(folder)
+            .is_some_and(|(at, _)| *at > version)
+        {
+            return;
         }
+        let bytes: usize = groups.iter().map(RecordBatch::get_array_memory_size).sum();
+        match bytes <= max {
+            true => self.by_folder.insert(folder.to_owned(), (version, groups)),
+            false => self.by_folder.remove(folder),
+        };
     }
 }
 
@@ -72,20 +80,25 @@ mod tests {
     #[test]
     fn groups_are_kept_for_the_version_that_holds_them() {
         let mut kept = KeptGroups::default();
-        kept.keep("r", 4, &[counts(vec![1, 2])]);
+        kept.keep("r", 4, vec![counts(vec![1, 2])]);
         assert_eq!(kept.get("r", 4), Some(vec![counts(vec![1, 2])]));
-        assert_eq!(
-            kept.get("r", 5),
-            None,
-            "another process stored a newer version"
-        );
+        let newer = kept.get("r", 5);
+        assert_eq!(newer, None, "another process stored a newer version");
         assert_eq!(kept.get("s", 4), None);
 
-        kept.keep("r", 5, &[counts(vec![3])]);
+        kept.keep("r", 5, vec![counts(vec![3])]);
         assert_eq!(kept.get("r", 4), None, "only the latest version is kept");
+        kept.keep("r", 4, vec![counts(vec![1, 2])]);
+        let latest = kept.get("r", 5);
+        assert_eq!(
+            latest,
+            Some(vec![counts(vec![3])]),
+            "not replaced by an older one"
+        );
 
-        let large = counts(vec![7; KEPT_GROUPS_MAX_BYTES / 8 + 1]);
-        kept.keep("r", 6, &[large]);
+        let large = counts(vec![7; 1024]);
+        let size = large.get_array_memory_size();
+        kept.keep_within("r", 6, vec![large], size - 1);
         assert_eq!(kept.get("r", 6), None, "too large to keep");
         assert_eq!(kept.get("r", 5), None, "and the older ones go");
     }

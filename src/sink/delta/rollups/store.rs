@@ -1,26 +1,26 @@
 //! A rollup's groups written in place of the stored ones, in one commit that records the
 //! version of its table they reflect.
 //!
-//! After a load the groups are written as the rollup table's files and committed with the old
-//! ones removed: no query plans the write. The first store, or one whose columns changed (a
-//! declaration that changed its output), goes through delta-rs's overwrite, which sets the
-//! table's schema too.
+//! The groups are written as the rollup table's file and committed with the old ones removed,
+//! as a restore commits ([`commit_staged`]): no query plans the write. The first store, or one
+//! whose columns changed (a declaration that changed its output), goes through delta-rs's
+//! overwrite, which sets the table's schema too.
 
 use std::sync::Arc;
 
 use datafusion::arrow::record_batch::RecordBatch;
 use deltalake::DeltaTable;
+use deltalake::kernel::Transaction;
 use deltalake::kernel::transaction::CommitProperties;
-use deltalake::kernel::{Action, Transaction};
 use deltalake::operations::write::SchemaMode;
-use deltalake::protocol::{DeltaOperation, SaveMode};
+use deltalake::protocol::SaveMode;
 use deltalake::writer::{DeltaWriter, RecordBatchWriter};
 
 use super::{DeltaTarget, app_id, folder};
 use crate::rollup::Rollup;
 use crate::sink::SinkError;
 use crate::sink::delta::commit::{
-    commit_actions, commit_properties, remove_files, retry, writer_properties,
+    commit_properties, commit_staged, remove_files, retry, writer_properties,
 };
 
 impl DeltaTarget {
@@ -40,16 +40,16 @@ impl DeltaTarget {
         let commit = commit_properties()
             .with_max_retries(0)
             .with_application_transaction(marker);
-        let kept = groups.clone();
+        let groups_stored = groups.clone();
         let written = match holds_columns_of(&stored, rollup) {
             true => self.overwrite_files(&name, stored, groups, commit).await?,
             false => self.overwrite_table(rollup, stored, groups, commit).await?,
         };
         if let Some(after) = written.version() {
             let carried = [(app_id(rollup), version as i64)];
-            let mut kept_now = self.kept();
-            kept_now.markers.committed(&name, before, after, &carried);
-            kept_now.rollup_groups.keep(&name, after, &kept);
+            let mut kept = self.kept();
+            kept.markers.committed(&name, before, after, &carried);
+            kept.rollup_groups.keep(&name, after, groups_stored);
         }
         self.keep(&name, &written);
         Ok(())
@@ -73,19 +73,8 @@ impl DeltaTarget {
             writer.write(batch).await.map_err(&error)?;
         }
         let added = writer.flush().await.map_err(&error)?;
-        let old = stored.snapshot().map_err(&error)?.log_data();
-        let removed = old
-            .iter()
-            .map(|file| Action::Remove(file.remove_action(true)));
-        let actions = (added.iter().cloned().map(Action::Add))
-            .chain(removed)
-            .collect();
-        let operation = DeltaOperation::Write {
-            mode: SaveMode::Overwrite,
-            partition_by: None,
-            predicate: None,
-        };
-        let committed = commit_actions(self, name, stored, actions, operation, commit).await;
+        let committed = commit_staged(self, name, stored, &added, commit, SaveMode::Overwrite);
+        let committed = committed.await;
         if let Err(conflict) = &committed
             && retry::is_conflict(conflict)
         {
@@ -117,9 +106,13 @@ impl DeltaTarget {
 /// Whether the stored rollup table exists with exactly the rollup's columns (names, types,
 /// nullability, in order).
 fn holds_columns_of(stored: &DeltaTable, rollup: &Rollup) -> bool {
-    let Ok(snapshot) = stored.snapshot() else {
+    let (Some(_), Ok(snapshot)) = (stored.version(), stored.snapshot()) else {
         return false;
     };
     let held = snapshot.snapshot().arrow_schema();
-    stored.version().is_some() && held.fields() == rollup.schema.fields()
+    let holds = held.fields() == rollup.schema.fields();
+    if !holds {
+        tracing::debug!(rollup = rollup.name, stored = ?held, "the stored rollup's columns differ: overwriting its table");
+    }
+    holds
 }

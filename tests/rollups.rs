@@ -285,6 +285,51 @@ async fn a_rollup_behind_is_caught_up_from_changed_files_or_recomputed_past_a_va
     the_rollup_holds(&sandbox, "caught up across a vacuumed file").await;
 }
 
+/// Every load rewrites the rollup whole; `csvgate vacuum` removes the files it left behind,
+/// and the rollup still holds.
+#[tokio::test]
+async fn vacuum_removes_the_files_a_rollup_left_behind() {
+    let sandbox = Sandbox::new();
+    sandbox.ingest(&[&common::fixtures()]).await;
+    for (n, shift) in [(1, 1), (2, 2)] {
+        let name = format!("hired_employees_moved_{n}.csv");
+        let moved = sandbox.moved_employees(&name, 1, 300, shift);
+        sandbox.ingest(&[&moved]).await;
+    }
+    let rollup = sandbox
+        .dir
+        .path()
+        .join("warehouse/_csvgate_rollup_hires_by_quarter");
+    let files = || {
+        let files = std::fs::read_dir(&rollup).unwrap();
+        let names = files.map(|file| file.unwrap().file_name().into_string().unwrap());
+        names.filter(|name| name.ends_with(".parquet")).count()
+    };
+    assert_eq!(
+        files(),
+        3,
+        "one file per store, the old ones kept for time travel"
+    );
+
+    let dir = sandbox.dir.path();
+    let warehouse = dir.join("warehouse");
+    let args = ["vacuum", "--retention-hours", "0", "--force"];
+    let mut with_warehouse = vec!["--warehouse", warehouse.to_str().unwrap()];
+    with_warehouse.extend(args);
+    let vacuum = csvgate(dir, &with_warehouse);
+    assert!(vacuum.status.success(), "{}", text(&vacuum.stderr));
+    let printed = text(&vacuum.stdout);
+    assert!(
+        printed.contains("_csvgate_rollup_hires_by_quarter: removed 2 files"),
+        "{printed}"
+    );
+    assert_eq!(files(), 1, "the live file only");
+    // The data table's vacuum commits too (no row changes): the rollup follows it.
+    let rollup = &sandbox.target.rollups()[0];
+    sandbox.target.catch_up(rollup).await.unwrap().unwrap();
+    the_rollup_holds(&sandbox, "after a vacuum").await;
+}
+
 /// Reloads 300 hires moved by `shift` months through another process's pipeline over the
 /// same warehouse, one that keeps no rollup: the sandbox's rollup is then behind.
 async fn load_without_rollups(sandbox: &Sandbox, name: &str, shift: u32) {

@@ -1,4 +1,5 @@
-//! `csvgate vacuum`: warehouse data files past each table's retention removed.
+//! `csvgate vacuum`: warehouse data files past each table's retention removed, its rollups'
+//! too.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -6,6 +7,7 @@ use std::time::Duration;
 use clap::Args;
 
 use super::{CliError, Context};
+use crate::sink::delta::Vacuumed;
 
 #[derive(Debug, Args)]
 pub struct VacuumArgs {
@@ -33,15 +35,23 @@ pub async fn run(context: &Context, args: VacuumArgs) -> Result<ExitCode, CliErr
     let warehouse = &deployment.engines.warehouse;
     for table in tables {
         let vacuumed = (warehouse.vacuum(&table, retention, args.force, args.dry_run)).await?;
-        let verb = if vacuumed.dry_run {
-            "would remove"
-        } else {
-            "removed"
-        };
-        println!("{}: {verb} {} files", table.name, vacuumed.files.len());
-        for file in &vacuumed.files {
-            println!("  {file}");
+        print_vacuumed(&table.name, &vacuumed);
+        let rollups = warehouse.vacuum_rollups(&table, retention, args.force, args.dry_run);
+        for (folder, vacuumed) in rollups.await? {
+            print_vacuumed(&folder, &vacuumed);
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn print_vacuumed(folder: &str, vacuumed: &Vacuumed) {
+    let verb = if vacuumed.dry_run {
+        "would remove"
+    } else {
+        "removed"
+    };
+    println!("{folder}: {verb} {} files", vacuumed.files.len());
+    for file in &vacuumed.files {
+        println!("  {file}");
+    }
 }

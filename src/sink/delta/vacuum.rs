@@ -5,6 +5,8 @@
 //! Delta never deletes a data file when it stops using it, so time travel (`restore --as-of`)
 //! works; vacuum is what bounds the disk that costs. It keeps every file a version younger than
 //! the retention needs, and, counting by file age, every file a load in progress is staging.
+//! A table's rollups are vacuumed with it: each load rewrites a rollup whole, leaving its old
+//! file behind.
 
 use std::time::Duration;
 
@@ -12,6 +14,7 @@ use deltalake::operations::vacuum::VacuumMode;
 
 use super::DeltaTarget;
 use super::commit::commit_properties;
+use super::rollups::folder;
 use crate::dictionary::Table;
 use crate::sink::SinkError;
 
@@ -36,8 +39,43 @@ impl DeltaTarget {
         force: bool,
         dry_run: bool,
     ) -> Result<Vacuumed, SinkError> {
+        self.vacuum_folder(&table.name, retention, force, dry_run)
+            .await
+    }
+
+    /// [`DeltaTarget::vacuum`] for each stored rollup of `table`, by folder.
+    pub async fn vacuum_rollups(
+        &self,
+        table: &Table,
+        retention: Option<Duration>,
+        force: bool,
+        dry_run: bool,
+    ) -> Result<Vec<(String, Vacuumed)>, SinkError> {
+        let mut vacuumed = Vec::new();
+        for rollup in self
+            .rollups
+            .iter()
+            .filter(|rollup| rollup.table == table.name)
+        {
+            let name = folder(rollup);
+            if self.open(&name).await?.version().is_none() {
+                continue;
+            }
+            let done = self.vacuum_folder(&name, retention, force, dry_run).await?;
+            vacuumed.push((name, done));
+        }
+        Ok(vacuumed)
+    }
+
+    async fn vacuum_folder(
+        &self,
+        name: &str,
+        retention: Option<Duration>,
+        force: bool,
+        dry_run: bool,
+    ) -> Result<Vacuumed, SinkError> {
         self.ensure_writable().await?;
-        let delta = self.open(&table.name).await?;
+        let delta = self.open(name).await?;
         let mut vacuum = (delta.vacuum())
             .with_mode(VacuumMode::Full)
             .with_dry_run(dry_run)
@@ -48,11 +86,11 @@ impl DeltaTarget {
             vacuum = vacuum.with_retention_period(retention);
         }
         let (vacuumed, metrics) = vacuum.await.map_err(|source| SinkError::Config {
-            target: format!("{}{}", self.warehouse.url, table.name),
+            target: format!("{}{name}", self.warehouse.url),
             reason: format!("vacuum refused: {source}"),
         })?;
         if !dry_run {
-            self.keep(&table.name, &vacuumed);
+            self.keep(name, &vacuumed);
         }
         Ok(Vacuumed {
             files: metrics.files_deleted,

@@ -17,8 +17,9 @@ use datafusion::parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader
 use futures::FutureExt;
 use futures::future::BoxFuture;
 
-/// Files up to this size are fetched whole by [`StoredParquet::whole_if_small`]: an upload's
-/// file, a rollup's, a ledger append's. A larger file is read by ranges, as it streams.
+/// Files up to this size are fetched whole by [`StoredParquet::whole_if_small`] (a data file
+/// an upload's replace rewrites is typically tens of kilobytes); a larger one is read by
+/// ranges, as it streams.
 const WHOLE_FILE_MAX_BYTES: u64 = 8 * 1024 * 1024;
 
 /// A Parquet file of `size` bytes at `path` of `store`.

@@ -35,8 +35,8 @@ pub(super) const OBJECT_KEY: &str = "csvgate.object";
 
 /// Commits `staged` to `delta` (the table in `folder`), added to its files (`Append`) or in
 /// place of every one of them (`Overwrite`: a restore, a rollup; the old version stays
-/// reachable by time travel until vacuumed); returns the table as committed. On failure nothing is committed (the caller removes
-/// `staged`).
+/// reachable by time travel until vacuumed); returns the table as committed. On failure
+/// nothing is committed (the caller removes `staged`).
 pub(super) async fn commit_staged(
     target: &DeltaTarget,
     folder: &str,

@@ -43,7 +43,10 @@ impl DeltaTarget {
         let groups_stored = groups.clone();
         let written = match holds_columns_of(&stored, rollup) {
             true => self.overwrite_files(&name, stored, groups, commit).await?,
-            false => self.overwrite_table(rollup, stored, groups, commit).await?,
+            false => {
+                self.overwrite_table(&name, rollup, stored, groups, commit)
+                    .await?
+            }
         };
         if let Some(after) = written.version() {
             let carried = [(app_id(rollup), version as i64)];
@@ -83,10 +86,11 @@ impl DeltaTarget {
         committed
     }
 
-    /// `groups` written by delta-rs's overwrite, which also gives the table the rollup's
-    /// columns (created if it does not exist).
+    /// `groups` written by delta-rs's overwrite, which also gives the rollup table in `name` the
+    /// rollup's columns (created if it does not exist).
     async fn overwrite_table(
         &self,
+        name: &str,
         rollup: &Rollup,
         stored: DeltaTable,
         groups: Vec<RecordBatch>,
@@ -99,7 +103,7 @@ impl DeltaTarget {
             .with_schema_mode(SchemaMode::Overwrite)
             .with_commit_properties(commit)
             .await
-            .map_err(self.error(&folder(rollup)))
+            .map_err(self.error(name))
     }
 }
 

@@ -441,6 +441,38 @@ async fn sigterm_finishes_the_run_in_progress_then_exits() {
     assert_eq!(ended[0]["rows_valid"], 100_000);
 }
 
+/// `?wait=true` answers once the rows are committed; the ledger append trails the answer. A
+/// server paused before the employees' ledger append (the third, after the reference tables')
+/// still answers the upload `done`, shows its run `done` (the reader settles the entry parked
+/// before the commit), and holds its rows.
+#[tokio::test]
+async fn an_upload_is_answered_once_its_rows_are_committed_not_after_its_ledger_append() {
+    let dir = tempfile::tempdir().unwrap();
+    let paused_at = format!("{}#3", csvgate::fault::LEDGER_BEFORE_APPEND);
+    let server = Server::start_with_env(dir.path(), &[], &[("CSVGATE_PAUSE_AT", paused_at)]);
+    load_reference_tables(&server).await;
+    let answered = put(&server, "hired_employees.csv", employees(1, 500), true).await;
+    assert_eq!(answered.status(), StatusCode::OK);
+    let run: Value = answered.json().await.unwrap();
+    assert_eq!(counts(&run), ("done", 500, 500, 0), "{run}");
+    let paused = || async {
+        let logged = server.stderr.lock().unwrap().clone();
+        (logged
+            .contains("paused at ledger-before-append#3")
+            .then_some(()))
+        .ok_or(logged)
+    };
+    common::eventually(Duration::from_secs(30), "the append paused", paused).await;
+    let location = format!("/runs/{}", run["run_id"].as_str().unwrap());
+    let shown = get_json(&server, &location).await;
+    let statuses: Vec<&Value> = (shown["entries"].as_array().unwrap().iter())
+        .map(|entry| &entry["status"])
+        .collect();
+    assert_eq!(statuses, ["queued", "done"], "{shown}");
+    assert_eq!(shown["entries"][1]["rows_valid"], 500, "{shown}");
+    assert_eq!(employees_in_warehouse(dir.path()), 500);
+}
+
 #[tokio::test]
 async fn on_a_mariadb_target_uploads_load_and_reports_come_from_mysql() {
     let (url, target) = common::mysql_database().await;

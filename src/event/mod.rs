@@ -178,6 +178,7 @@ impl Notification {
             entries.push(entry.clone());
             outcomes[index] = Outcome::Processed(entry);
         }
+        pipeline.target.flush().await;
         pipeline.after_run(&entries).await;
         outcomes
     }

@@ -171,6 +171,7 @@ impl Pipeline {
         for (_, jobs) in ranks {
             entries.extend(self.process_all(&run_id, jobs, options).await);
         }
+        self.target.flush().await;
         self.after_run(&entries).await;
         Ok(entries)
     }

@@ -236,9 +236,11 @@ impl Queue {
         runs.states.get(run_id).map(|state| state.borrow().clone())
     }
 
-    /// Runs `work` (a restore, say) between two runs, while the worker waits.
+    /// Runs `work` (a restore, say) between two runs, while the worker waits, once what the
+    /// runs before left running after their commits ended.
     pub async fn exclusive<T>(&self, work: impl Future<Output = T>) -> T {
         let _writing = self.writing.lock().await;
+        self.pipeline.target.flush().await;
         work.await
     }
 

@@ -45,6 +45,7 @@ impl Queue {
                 runs.finish(&queued.run_id, ended);
             }
         }
+        self.pipeline.target.flush().await;
         self.working.store(false, Ordering::Relaxed);
         // Waiters on runs that will not run here get `None` instead of waiting forever.
         let mut runs = self.runs.lock().expect("queue lock");

@@ -72,6 +72,10 @@ impl Ledger for Mirrored {
     async fn select_runs(&self, selection: &Selection) -> Result<Vec<Entry>, SinkError> {
         self.primary.select_runs(selection).await
     }
+
+    async fn flush(&self) {
+        tokio::join!(self.primary.flush(), self.mirror.flush());
+    }
 }
 
 #[async_trait]

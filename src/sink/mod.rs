@@ -152,6 +152,13 @@ pub trait Ledger: Send + Sync {
     async fn runs(&self) -> Result<Vec<ledger::Entry>, SinkError> {
         self.select_runs(&ledger::Selection::default()).await
     }
+
+    /// Waits for what this process's commits left running after they returned: the warehouse
+    /// appends a load's entry (parked before its commit, rule 3) and commits its rollups
+    /// behind the load's answer. A process waits before it exits or answers for a whole run;
+    /// nothing is lost if it dies first, only done later. A target that does it all in its
+    /// commit has nothing to wait for.
+    async fn flush(&self) {}
 }
 
 /// What a health check and messages need of a target.
@@ -179,8 +186,9 @@ pub trait Load: Send {
     /// Makes every written row visible at once, replacing rows with the same `id`, and marks
     /// every object version of the load as loaded; records `entries` (`done`, one per object,
     /// in the order they were added; a restore's one `restored`) with or right after that
-    /// commit, never before (ledger contract, rules 2 and 3). When another run loaded one of
-    /// the objects meanwhile, nothing is committed ([`SinkError::LoadedMeanwhile`]).
+    /// commit, never before (ledger contract, rules 2 and 3): possibly after it returns, as
+    /// [`Ledger::flush`] says. When another run loaded one of the objects meanwhile, nothing
+    /// is committed ([`SinkError::LoadedMeanwhile`]).
     async fn commit(self: Box<Self>, entries: &[ledger::Entry]) -> Result<(), SinkError>;
 
     /// Drops whatever was written; the target stays as it was.

@@ -325,4 +325,8 @@ impl Ledger for DeltaTarget {
     async fn select_runs(&self, selection: &Selection) -> Result<Vec<Entry>, SinkError> {
         self.select_entries(selection).await
     }
+
+    async fn flush(&self) {
+        self.trailing.finished().await;
+    }
 }

@@ -24,7 +24,8 @@
 //! - [`files`]: a version's data files as stored, for copies that need no decoding;
 //! - [`vacuum`]: data files past the table's retention removed;
 //! - [`rollups`]: each rollup a table of its own, brought up to date after every commit of its
-//!   table.
+//!   table;
+//! - [`trailing`]: a load's ledger append and rollup commits, run behind its answer.
 
 mod claims;
 mod cleanup;
@@ -41,6 +42,7 @@ mod replace;
 pub mod rollups;
 mod session;
 mod tables;
+mod trailing;
 mod vacuum;
 mod waiting;
 
@@ -91,6 +93,8 @@ pub struct DeltaTarget {
     rollups: Arc<[Rollup]>,
     /// How they were kept after this process's commits; shared by clones.
     upkeep: Arc<rollups::Upkeep>,
+    /// What loads' commits left running behind them; shared by clones.
+    trailing: Arc<trailing::Trailing>,
 }
 
 impl DeltaTarget {
@@ -107,6 +111,7 @@ impl DeltaTarget {
             writable: Arc::default(),
             rollups: Arc::new([]),
             upkeep: Arc::default(),
+            trailing: Arc::default(),
         }
     }
 

@@ -1,7 +1,8 @@
 //! One object's rows (or a group's) on their way into a Delta table: staged as Parquet files,
 //! then committed through [`super::commit`] with each object's marker ([`attempt`]): appended,
 //! or, when ids repeat, replacing the old rows ([`super::replace`]). A restore stages its rows
-//! the same way and commits them in place of the whole table.
+//! the same way and commits them in place of the whole table. A load's ledger append and
+//! rollup commits trail its answer ([`super::trailing`]); a restore's come before it.
 
 use std::sync::Arc;
 
@@ -10,10 +11,12 @@ use datafusion::arrow::array::RecordBatch;
 use deltalake::DeltaTable;
 use deltalake::kernel::transaction::CommitProperties;
 use deltalake::writer::{DeltaWriter, RecordBatchWriter};
+use futures::future::BoxFuture;
 use tracing::Instrument;
 
 use super::cleanup::clean_up_log;
 use super::commit::{commit_properties, remove_files, writer_properties};
+use super::parked::Marker;
 use super::rollups::{self, Landed};
 use super::{APP_ID_PREFIX, DeltaTarget, app_id};
 use crate::dictionary::{Keys, TableRef};
@@ -178,7 +181,7 @@ impl Load for DeltaLoad {
                 return Err(error);
             }
         }
-        let before = self.delta.version();
+        let (before, mode) = (self.delta.version(), self.mode);
         let loaded_ids = std::mem::take(&mut self.ids);
         let parked = target
             .park_each(entries)
@@ -205,24 +208,20 @@ impl Load for DeltaLoad {
         };
         target.keep(&table.name, &committed);
         clean_up_log(&committed).await;
-        // The ids after this commit are the ids before it plus the loaded ones (an overwrite
-        // leaves none before), unless another writer committed in between: then the next load
-        // reads the files added since (or scans the table, when files went).
-        if let (Some(before), Some(after)) = (before, committed.version())
-            && after == before + 1
-        {
-            let ids = Arc::new(existing.union(&loaded_ids));
-            if let Err(error) = target.keep_ids(&table, &committed, &ids) {
-                tracing::debug!(%error, "ids not kept: the next load reads them");
-            }
-        }
-        // Two other tables, each a commit of its own (tens of milliseconds on S3): at once.
-        let appended = target.append_parked(entries, &markers);
-        let appended = appended.instrument(tracing::debug_span!("ledger_append"));
+        keep_ids_after(&target, &table, &committed, before, &existing, &loaded_ids);
         let landed = (committed.version()).map(|version| Landed { version, on_empty });
-        let rollups = target.after_commit(&table.name, tally.zip(landed));
-        let rollups = rollups.instrument(tracing::debug_span!("rollups"));
-        tokio::join!(appended, rollups);
+        let after = after_commit(
+            &target,
+            &table,
+            entries.to_vec(),
+            markers,
+            tally.zip(landed),
+        );
+        match mode {
+            Mode::Upsert => target.trailing.follow(&table.name, after).await,
+            // A restore is rare, and its caller reports the ledger it leaves: all before it ends.
+            Mode::Overwrite => after.await,
+        }
         Ok(())
     }
 
@@ -234,6 +233,48 @@ impl Load for DeltaLoad {
             }
         }
     }
+}
+
+/// Keeps `table`'s ids after `committed`: the ids before it plus the loaded ones (an overwrite
+/// leaves none before), unless another writer committed in between (its version is not
+/// `before`'s next): then the next load reads the files added since (or scans the table, when
+/// files went).
+fn keep_ids_after(
+    target: &DeltaTarget,
+    table: &TableRef,
+    committed: &DeltaTable,
+    before: Option<u64>,
+    existing: &Keys,
+    loaded_ids: &Keys,
+) {
+    if let (Some(before), Some(after)) = (before, committed.version())
+        && after == before + 1
+    {
+        let ids = Arc::new(existing.union(loaded_ids));
+        if let Err(error) = target.keep_ids(table, committed, &ids) {
+            tracing::debug!(%error, "ids not kept: the next load reads them");
+        }
+    }
+}
+
+/// What follows a load's data commit: its entries appended to the ledger, and its table's
+/// rollups brought up to date. Two other tables, each a commit of its own (tens of milliseconds
+/// on S3): side by side.
+fn after_commit(
+    target: &DeltaTarget,
+    table: &TableRef,
+    entries: Vec<Entry>,
+    markers: Vec<Marker>,
+    counted: Option<(Tally, Landed)>,
+) -> BoxFuture<'static, ()> {
+    let (target, table) = (target.clone(), table.name.clone());
+    Box::pin(async move {
+        let appended = target.append_parked(&entries, &markers);
+        let appended = appended.instrument(tracing::debug_span!("ledger_append"));
+        let rollups = target.after_commit(&table, counted);
+        let rollups = rollups.instrument(tracing::debug_span!("rollups"));
+        tokio::join!(appended, rollups);
+    })
 }
 
 impl std::fmt::Debug for DeltaLoad {

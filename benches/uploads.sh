@@ -43,12 +43,34 @@ measure_server() {
   read -r p50 p99 rps cpu < <(put_load 1 0)
   read -r m50 m99 mrps mcpu < <(put_load "$clients" 1000000)
   kill "$server_pid" && wait "$server_pid" || true
+  commits_per_upload "$name" "$dir/server.log" >>"$run/commits.txt"
   for row in "GET /healthz (anchor)|1|$a50|-|-|-" "PUT ?wait=true|1|$p50|$p99|$rps|$cpu" \
              "PUT ?wait=true|$clients|$m50|$m99|$mrps|$mcpu"; do
     IFS='|' read -r request conns q50 q99 qrps qcpu <<<"$row"
     printf '%-26s %-22s %7s %9.2f %9s %9s %9s %9.1f\n' "$name" "$request" "$conns" "$q50" "$q99" "$qrps" "$qcpu" \
       "$(awk -v a="$q50" -v b="$a50" 'BEGIN { print a / b }')"
   done
+}
+
+# How many data commits the employees' uploads took on server $1 (log $2): a group logs each of
+# its objects with `objects=N`, an object committed alone logs `object processed`.
+commits_per_upload() {
+  python3 - "$1" "$2" <<'PY'
+import re, sys
+ansi = re.compile(r"\x1b\[[0-9;]*m")
+uploads = commits = 0.0
+for line in open(sys.argv[2], errors="replace"):
+    line = ansi.sub("", line)
+    if "hired_employees" not in line or not re.search(r'status="?done', line):
+        continue
+    grouped = re.search(r"objects=(\d+)", line)
+    if "committed with its group" in line and grouped:
+        uploads, commits = uploads + 1, commits + 1 / int(grouped.group(1))
+    elif "object processed" in line:
+        uploads, commits = uploads + 1, commits + 1
+if commits:
+    print(f"{sys.argv[1]}: {uploads:.0f} uploads in {commits:.0f} data commits, {uploads / commits:.2f} per commit")
+PY
 }
 
 printf '%-26s %-22s %7s %9s %9s %9s %9s %9s\n' server request clients p50_ms p99_ms req_per_s wrk_cores p50_vs_anchor
@@ -73,6 +95,7 @@ for group in 64 1; do
 done
 kill "$proxy_pid" && wait "$proxy_pid" || true
 tail -1 "$run/proxy.log"
+cat "$run/commits.txt"
 
 # What an upload asks of the store, per bucket (grouped, one commit per upload): requests by
 # kind over the uploads the landing bucket received (the server's start and the reference

@@ -1,6 +1,7 @@
 //! Group commit: uploads of one table waiting together in the queue are committed as one (one
 //! Delta commit, one MySQL transaction), each still with its own run, ledger entry and
-//! invalid file; of two objects with one key the later wins; an object that fails fails alone.
+//! invalid file; of two objects with one key the later wins; an object that fails fails alone
+//! and the others are grouped again.
 //! On the embedded warehouse and on MariaDB mirrored to it.
 
 mod common;
@@ -153,7 +154,7 @@ async fn uploads_waiting_together_commit_once_each_with_its_own_run() {
 }
 
 #[tokio::test]
-async fn an_object_that_fails_fails_alone_and_of_two_with_one_key_the_later_wins() {
+async fn an_object_that_fails_fails_alone_the_rest_regroup_and_of_one_key_the_later_wins() {
     for (sandbox, mysql) in every_target().await {
         let mut broken = employees(61, 62, "Broken", &[]);
         broken.extend_from_slice(b"63,Jos\xE9,2021-01-01T00:00:00Z,1,1\n");
@@ -176,6 +177,15 @@ async fn an_object_that_fails_fails_alone_and_of_two_with_one_key_the_later_wins
                 [entry.status]
             );
         }
+        // The broken upload runs alone; the one before it too, and the two after it as one.
+        let employees = Dictionary::hr_table("hired_employees");
+        let history = sandbox.target.history(&employees).await.unwrap();
+        let runs: Vec<&str> = (history.iter())
+            .filter_map(|commit| commit.run.as_deref())
+            .collect();
+        let after = [&ended[2], &ended[3]].map(|entry| entry.run_id.as_str());
+        assert!(runs.contains(&after.join(",").as_str()), "{runs:?}");
+        assert!(runs.contains(&ended[0].run_id.as_str()), "{runs:?}");
         let failed: &Entry = &ended[1];
         let error = failed.error.as_deref().unwrap_or_default();
         assert!(error.contains("line 3, field `name`"), "{error}");

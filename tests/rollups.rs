@@ -285,6 +285,34 @@ async fn a_rollup_behind_is_caught_up_from_changed_files_or_recomputed_past_a_va
     the_rollup_holds(&sandbox, "caught up across a vacuumed file").await;
 }
 
+/// A rollup table is created with csvgate's table properties: a checkpoint every ten commits
+/// (Delta's default is 100), so a process that opens it replays at most nine commits, though
+/// every load of its table commits to it.
+#[tokio::test]
+async fn a_rollup_table_gets_a_checkpoint_every_ten_commits() {
+    let sandbox = Sandbox::new();
+    sandbox.ingest(&[&common::fixtures()]).await;
+    for n in 1..=10 {
+        let name = format!("hired_employees_moved_{n}.csv");
+        sandbox
+            .ingest(&[&sandbox.moved_employees(&name, 1, 20, n)])
+            .await;
+    }
+    let log = sandbox.path("warehouse/_csvgate_rollup_hires_by_quarter/_delta_log");
+    let checkpoints: Vec<String> = std::fs::read_dir(&log)
+        .unwrap()
+        .map(|file| file.unwrap().file_name().into_string().unwrap())
+        .filter(|name| name.contains(".checkpoint."))
+        .collect();
+    // Versions 0 to 10; delta-rs checkpoints after each tenth commit, at version 9.
+    assert_eq!(
+        checkpoints,
+        ["00000000000000000009.checkpoint.parquet"],
+        "in {log:?}"
+    );
+    the_rollup_holds(&sandbox, "after eleven loads").await;
+}
+
 /// Every load rewrites the rollup whole; `csvgate vacuum` removes the files it left behind,
 /// and the rollup still holds.
 #[tokio::test]

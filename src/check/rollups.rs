@@ -31,7 +31,7 @@ pub async fn check_rollups(
         None => engines.warehouse.rollups(),
     };
     let mut outcomes = Vec::new();
-    for rollup in rollups.iter().filter(|rollup| rollup.table == table.name) {
+    for rollup in Rollup::of_table(rollups, &table.name) {
         let checked = match mysql {
             Some(mysql) => (mysql.check_rollup(rollup).await)
                 .map(|found| found.map(|differences| (None, differences))),

@@ -10,8 +10,11 @@
 //! order is the store's to tell), the table's rows point at none of its own, every object is
 //! to be loaded (none loaded before, superseded, or held by another run), every object's rows
 //! are validated within budget, and the target accepts the commit. Anything else aborts the
-//! group with nothing of it committed, and each object is then processed alone, in arrival
-//! order, by the one-object path: an object that fails fails alone.
+//! group with nothing of it committed. When one object was the cause (loaded before,
+//! superseded, held, or its rows not staged), it is processed alone by the one-object path,
+//! and the objects before it and those after it are grouped again, so arrival order holds;
+//! otherwise each object is processed alone, in arrival order. An object that fails fails
+//! alone.
 
 use std::sync::Arc;
 
@@ -57,6 +60,23 @@ enum NotGrouped {
     Superseded(String),
     #[error(transparent)]
     Failed(#[from] PipelineError),
+    /// One member's rows could not be staged (unreadable, or over its rejected-row budget).
+    #[error("{key}: {source}")]
+    Staging { key: String, source: PipelineError },
+}
+
+impl NotGrouped {
+    /// The key of the member whose own state kept the group from committing: without it, the
+    /// others may still commit as one.
+    fn culprit(&self) -> Option<&str> {
+        match self {
+            NotGrouped::Loaded(key) | NotGrouped::Held(key) | NotGrouped::Superseded(key) => {
+                Some(key)
+            }
+            NotGrouped::Staging { key, .. } => Some(key),
+            _ => None,
+        }
+    }
 }
 
 impl From<SinkError> for NotGrouped {
@@ -71,13 +91,37 @@ impl Pipeline {
     pub async fn ingest_group(&self, members: &[Member], options: &IngestOptions) -> Vec<Entry> {
         if members.len() > 1 {
             let span = tracing::info_span!("group", objects = members.len());
-            match self.commit_group(members, options).instrument(span).await {
+            let why = match self.commit_group(members, options).instrument(span).await {
                 Ok(entries) => return entries,
-                Err(why) => {
-                    tracing::info!(objects = members.len(), %why, "group not committed as one: each object alone")
-                }
+                Err(why) => why,
+            };
+            let culprit = (why.culprit())
+                .and_then(|key| members.iter().position(|member| member.object.key == key));
+            if let Some(at) = culprit {
+                tracing::info!(objects = members.len(), %why, "group not committed as one: that object alone, the others regrouped");
+                return self.regrouped(members, at, options).await;
             }
+            tracing::info!(objects = members.len(), %why, "group not committed as one: each object alone");
         }
+        self.each_alone(members, options).await
+    }
+
+    /// The members before `at` as a group, the one at `at` alone, then those after it as a
+    /// group: in arrival order still, which two objects with one key must load in.
+    async fn regrouped(
+        &self,
+        members: &[Member],
+        at: usize,
+        options: &IngestOptions,
+    ) -> Vec<Entry> {
+        let mut entries = Box::pin(self.ingest_group(&members[..at], options)).await;
+        entries.extend(self.each_alone(&members[at..=at], options).await);
+        entries.extend(Box::pin(self.ingest_group(&members[at + 1..], options)).await);
+        entries
+    }
+
+    /// Processes each member by the one-object path, in order.
+    async fn each_alone(&self, members: &[Member], options: &IngestOptions) -> Vec<Entry> {
         let mut entries = Vec::with_capacity(members.len());
         for member in members {
             let (location, object) = (&member.location, member.object.clone());
@@ -226,7 +270,10 @@ impl Pipeline {
                 entry.status = Status::Done;
             }
             entries.push(entry);
-            staged?;
+            staged.map_err(|source| NotGrouped::Staging {
+                key: job.object.key.clone(),
+                source,
+            })?;
             keys.end_object();
         }
         entries.reverse();

@@ -106,6 +106,11 @@ impl Rollup {
         crate::sink::sha256_hex(&format!("{}\n{:?}", self.sql, self.schema))
     }
 
+    /// Those of `rollups` that count `table`.
+    pub fn of_table<'a>(rollups: &'a [Rollup], table: &'a str) -> impl Iterator<Item = &'a Rollup> {
+        rollups.iter().filter(move |rollup| rollup.table == table)
+    }
+
     /// Its `COUNT(*)`, which every rollup has: a group whose count is 0 is gone.
     pub fn count(&self) -> &Measure {
         (self.measures.iter())

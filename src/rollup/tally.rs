@@ -56,10 +56,7 @@ struct Feeds {
 impl Tally {
     /// A tally for those of `rollups` over `table`; `None` when it has none.
     pub(crate) fn for_table(rollups: &[Rollup], table: &Table) -> Option<Tally> {
-        let of_table: Vec<Rollup> = (rollups.iter())
-            .filter(|rollup| rollup.table == table.name)
-            .cloned()
-            .collect();
+        let of_table: Vec<Rollup> = Rollup::of_table(rollups, &table.name).cloned().collect();
         (!of_table.is_empty()).then(|| Tally::new(table.typed_schema(), of_table))
     }
 

@@ -16,6 +16,7 @@ use super::DeltaTarget;
 use super::commit::commit_properties;
 use super::rollups::folder;
 use crate::dictionary::Table;
+use crate::rollup::Rollup;
 use crate::sink::SinkError;
 
 /// What one vacuum did.
@@ -52,11 +53,7 @@ impl DeltaTarget {
         dry_run: bool,
     ) -> Result<Vec<(String, Vacuumed)>, SinkError> {
         let mut vacuumed = Vec::new();
-        for rollup in self
-            .rollups
-            .iter()
-            .filter(|rollup| rollup.table == table.name)
-        {
+        for rollup in Rollup::of_table(&self.rollups, &table.name) {
             let name = folder(rollup);
             if self.open(&name).await?.version().is_none() {
                 continue;

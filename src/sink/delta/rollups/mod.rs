@@ -126,7 +126,7 @@ impl DeltaTarget {
                 .map(|rollup| rollup.name.clone())
                 .collect(),
         };
-        let of_table = self.rollups.iter().filter(|rollup| rollup.table == table);
+        let of_table = Rollup::of_table(&self.rollups, table);
         for rollup in of_table.filter(|rollup| behind.contains(&rollup.name)) {
             match self.catch_up(rollup).await {
                 Ok(_) => self.upkeep.count_caught_up(),

@@ -22,6 +22,7 @@ use crate::sink::SinkError;
 use crate::sink::delta::commit::{
     commit_properties, commit_staged, remove_files, retry, writer_properties,
 };
+use crate::sink::delta::tables::TABLE_PROPERTIES;
 
 impl DeltaTarget {
     /// Writes `groups` in place of the stored ones, recording that they reflect `version`.
@@ -87,7 +88,7 @@ impl DeltaTarget {
     }
 
     /// `groups` written by delta-rs's overwrite, which also gives the rollup table in `name` the
-    /// rollup's columns (created if it does not exist).
+    /// rollup's columns (created, with csvgate's table properties, if it does not exist).
     async fn overwrite_table(
         &self,
         name: &str,
@@ -101,6 +102,7 @@ impl DeltaTarget {
             .write(groups.into_iter().chain([empty]))
             .with_save_mode(SaveMode::Overwrite)
             .with_schema_mode(SchemaMode::Overwrite)
+            .with_configuration(TABLE_PROPERTIES)
             .with_commit_properties(commit)
             .await
             .map_err(self.error(name))

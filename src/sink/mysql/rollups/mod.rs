@@ -205,10 +205,7 @@ impl MysqlTarget {
 
     /// The rollups kept over `table`.
     pub(super) fn rollups_of(&self, table: &str) -> Vec<Rollup> {
-        (self.rollups.iter())
-            .filter(|rollup| rollup.table == table)
-            .cloned()
-            .collect()
+        Rollup::of_table(&self.rollups, table).cloned().collect()
     }
 }
 

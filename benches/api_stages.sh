@@ -2,15 +2,31 @@
 # Where an embedded upload's time goes, and whether it grows with uploads: PUTS (default 600)
 # PUTs of the real 1,999-row file with ?wait=true, one after another (curl), on a fresh
 # warehouse, with stage spans logged (CSVGATE_LOG=csvgate=debug). Prints, per stage and for the
-# client, the p50 in ms of PUTs 6–55 and of the last 50.
+# client, the p50 in ms of PUTs 6–55 and of the last 50. With S3=1, the buckets are on s3s-fs
+# behind benches/delay_proxy.py holding each conditional write COMMIT_DELAY_MS (60), as in
+# benches/uploads.sh (PUTS then defaults to 150).
 source "$(dirname "$0")/lib.sh"
-puts="${PUTS:-600}"
 dir="$work/api-stages"
 rm -rf "$dir" && mkdir -p "$dir"
-CSVGATE_LOG=csvgate=debug "$csvgate" --warehouse "$dir/warehouse" --landing "$dir/landing" \
-  --invalid "$dir/invalid" serve --listen 127.0.0.1:0 --api-key stages >/dev/null 2>"$dir/server.log" &
+buckets=(--warehouse "$dir/warehouse" --landing "$dir/landing" --invalid "$dir/invalid")
+puts="${PUTS:-600}"
+if [ "${S3:-0}" = 1 ]; then
+  puts="${PUTS:-150}"
+  scripts/services >/dev/null
+  s3_root="${CSVGATE_S3_ROOT:-$HOME/.cache/csvgate-s3}" proxy_port="${PROXY_PORT:-8024}"
+  rm -rf "${s3_root:?}/csvgate-stages" && mkdir -p "$s3_root/csvgate-stages"
+  python3 benches/delay_proxy.py "$proxy_port" 127.0.0.1:8014 "${COMMIT_DELAY_MS:-60}" >"$dir/proxy.log" 2>&1 &
+  proxy_pid=$!
+  for _ in $(seq 1 50); do grep -q listening "$dir/proxy.log" && break; sleep 0.1; done
+  export AWS_ENDPOINT_URL="http://127.0.0.1:$proxy_port" AWS_ALLOW_HTTP=true AWS_REGION=us-east-1
+  export AWS_ACCESS_KEY_ID=csvgate AWS_SECRET_ACCESS_KEY=csvgate-secret CSVGATE_API_BUCKET=globant-landing
+  buckets=(--warehouse s3://csvgate-stages/warehouse --landing s3://csvgate-stages/landing
+    --invalid s3://csvgate-stages/invalid)
+fi
+CSVGATE_LOG=csvgate=debug "$csvgate" "${buckets[@]}" serve --listen 127.0.0.1:0 --api-key stages \
+  >/dev/null 2>"$dir/server.log" &
 server_pid=$!
-trap 'kill "$server_pid" 2>/dev/null || true' EXIT
+trap 'kill "$server_pid" ${proxy_pid:-} 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do
   base=$(sed -n 's/^csvgate: listening on //p' "$dir/server.log")
   [ -n "$base" ] && break

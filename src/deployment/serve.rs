@@ -54,11 +54,13 @@ impl Deployment {
             scheduled.abort();
         }
         // Runs still queued stay queued in the ledger and resume at the next start. A run
-        // still in progress at the deadline is abandoned: its load never committed, so the
-        // next start runs it again from its `queued` entry.
+        // still in progress at the deadline is abandoned: if its load never committed, the
+        // next start runs it again from its `queued` entry; if it did, and only the ledger
+        // append or rollup commits after it were cut off, the next read of the ledger settles
+        // its parked entry and the next load or report catches the rollups up.
         if tokio::time::timeout_at(deadline, worker).await.is_err() {
             tracing::warn!(
-                "shutdown deadline reached with a run in progress; it runs again at the next start"
+                "shutdown deadline reached with work in progress: a run not committed runs again at the next start; a committed one's ledger entry and rollups are completed later"
             );
         }
         Ok(())

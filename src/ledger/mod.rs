@@ -31,7 +31,7 @@
 //! |---|---|---|
 //! | entries | Delta table `_csvgate_runs` | table `csvgate_runs` |
 //! | loaded (1) | application transaction `csvgate:<fingerprint>` in the data commit | a `done` row with the fingerprint, in the loading transaction |
-//! | `done` (2, 3) | held in `_csvgate_held/` before the data commit, appended right after it | inserted in the data's transaction |
+//! | `done` (2, 3) | held in `_csvgate_held/` before the data commit, appended after it (behind a load's answer) | inserted in the data's transaction |
 //! | `queued` (4) | a one-row file in `_csvgate_queue/`, entering the table with its run's ending entry in one commit | a row |
 //! | other writers | appends retried when another process took the version | row inserts |
 //! | a load meanwhile | the data commit meets the other's marker: rows dropped, `skipped` | the commit locks the claim row and counts `done` rows first: rolled back, `skipped` |

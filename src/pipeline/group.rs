@@ -12,9 +12,9 @@
 //! are validated within budget, and the target accepts the commit. Anything else aborts the
 //! group with nothing of it committed. When one object was the cause (loaded before,
 //! superseded, held, or its rows not staged), it is processed alone by the one-object path,
-//! and the objects before it and those after it are grouped again, so arrival order holds;
-//! otherwise each object is processed alone, in arrival order. An object that fails fails
-//! alone.
+//! and the objects before it and those after it are grouped again (once), so arrival order
+//! holds; otherwise each object is processed alone, in arrival order. An object that fails
+//! fails alone.
 
 use std::sync::Arc;
 
@@ -89,6 +89,17 @@ impl Pipeline {
     /// Processes `members` (objects of one table, in arrival order) in one commit when it can,
     /// else one at a time; returns one ledger entry per member, in order.
     pub async fn ingest_group(&self, members: &[Member], options: &IngestOptions) -> Vec<Entry> {
+        self.group_or_alone(members, options, true).await
+    }
+
+    /// [`Pipeline::ingest_group`]; a group that fails because of one object is grouped again
+    /// without it when `regroup`, else each object runs alone.
+    async fn group_or_alone(
+        &self,
+        members: &[Member],
+        options: &IngestOptions,
+        regroup: bool,
+    ) -> Vec<Entry> {
         if members.len() > 1 {
             let span = tracing::info_span!("group", objects = members.len());
             let why = match self.commit_group(members, options).instrument(span).await {
@@ -97,7 +108,7 @@ impl Pipeline {
             };
             let culprit = (why.culprit())
                 .and_then(|key| members.iter().position(|member| member.object.key == key));
-            if let Some(at) = culprit {
+            if let (true, Some(at)) = (regroup, culprit) {
                 tracing::info!(objects = members.len(), %why, "group not committed as one: that object alone, the others regrouped");
                 return self.regrouped(members, at, options).await;
             }
@@ -107,16 +118,20 @@ impl Pipeline {
     }
 
     /// The members before `at` as a group, the one at `at` alone, then those after it as a
-    /// group: in arrival order still, which two objects with one key must load in.
+    /// group: in arrival order still, which two objects with one key must load in. Only once:
+    /// a batch with many culprits (a replayed batch of events, all loaded before) would
+    /// otherwise claim and check its objects again for each.
     async fn regrouped(
         &self,
         members: &[Member],
         at: usize,
         options: &IngestOptions,
     ) -> Vec<Entry> {
-        let mut entries = Box::pin(self.ingest_group(&members[..at], options)).await;
+        let before = Box::pin(self.group_or_alone(&members[..at], options, false));
+        let mut entries = before.await;
         entries.extend(self.each_alone(&members[at..=at], options).await);
-        entries.extend(Box::pin(self.ingest_group(&members[at + 1..], options)).await);
+        let after = Box::pin(self.group_or_alone(&members[at + 1..], options, false));
+        entries.extend(after.await);
         entries
     }
 

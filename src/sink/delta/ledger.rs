@@ -65,11 +65,15 @@ impl DeltaTarget {
     }
 
     /// The entries `selection` names, of the ledger and the waiting `queued` ones, oldest
-    /// first. Parked entries whose commit happened are settled first.
+    /// first. The appends trailing this process's commits are waited for, so it reads its own
+    /// commits' entries from the ledger (one append per group, not one per entry settled);
+    /// then parked entries whose commit happened (another process's, or one that crashed) are
+    /// settled.
     pub(super) async fn select_entries(
         &self,
         selection: &Selection,
     ) -> Result<Vec<Entry>, SinkError> {
+        self.trailing.finished().await;
         self.settle_committed().await?;
         let mut entries = self.ledger_entries(selection).await?;
         entries.extend(self.waiting_entries(selection).await?);

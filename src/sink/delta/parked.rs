@@ -2,7 +2,8 @@
 //! commit, and settled into the ledger after it.
 //!
 //! The warehouse's ledger is a Delta table of its own, so a load's `done` entry (a restore's
-//! `restored`) is appended right after the data commit, not in it. A process killed between
+//! `restored`) is appended after the data commit (a load's behind its answer,
+//! [`super::trailing`]), not in it. A process killed between
 //! the two would leave rows the ledger does not speak of: the object counts as loaded (rule 1),
 //! but the run that loaded it has no ending. So before the commit the entry is written as a
 //! parked file, named after the commit's *marker* (an application transaction of the data

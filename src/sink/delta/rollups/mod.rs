@@ -8,9 +8,10 @@
 //! shows as a removed file and its rewritten copy, so the replaced rows count once,
 //! negatively). When a commit's
 //! log or a removed file is gone (cleaned up, vacuumed), or the rollup was never stored, it is
-//! recomputed from the table. A crash between the data commit and the rollup's leaves the
-//! rollup reflecting an older version: readers see that and catch it up first, so a rollup is
-//! never read for a version it does not reflect.
+//! recomputed from the table. The rollup's commit trails the load's answer
+//! ([`super::trailing`]), so a report right after a load, or after a crash between the two
+//! commits, may find the rollup reflecting an older version: readers see that and catch it up
+//! first, so a rollup is never read for a version it does not reflect.
 
 mod counted;
 mod kept;

@@ -88,7 +88,8 @@ impl DeltaTarget {
     }
 
     /// `groups` written by delta-rs's overwrite, which also gives the rollup table in `name` the
-    /// rollup's columns (created, with csvgate's table properties, if it does not exist).
+    /// rollup's columns (created, with csvgate's table properties, if it does not exist; a
+    /// rollup table an older csvgate created keeps Delta's checkpoint every 100 commits).
     async fn overwrite_table(
         &self,
         name: &str,

@@ -155,9 +155,9 @@ pub trait Ledger: Send + Sync {
 
     /// Waits for what this process's commits left running after they returned: the warehouse
     /// appends a load's entry (parked before its commit, rule 3) and commits its rollups
-    /// behind the load's answer. A process waits before it exits or answers for a whole run;
-    /// nothing is lost if it dies first, only done later. A target that does it all in its
-    /// commit has nothing to wait for.
+    /// behind the load's answer, and its own ledger reads wait for them. A process waits
+    /// before it exits or answers for a whole run; nothing is lost if it dies first, only done
+    /// later. A target that does it all in its commit has nothing to wait for.
     async fn flush(&self) {}
 }
 

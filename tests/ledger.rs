@@ -175,16 +175,9 @@ async fn the_ledger_gets_a_checkpoint_every_ten_appends_and_reads_whole_from_it(
         );
         assert_eq!(sandbox.ingest(&[&file]).await[0].status, Status::Done);
     }
-    let log = sandbox.path("warehouse/_csvgate_runs/_delta_log");
-    let checkpoints: Vec<String> = std::fs::read_dir(&log)
-        .unwrap()
-        .map(|file| file.unwrap().file_name().into_string().unwrap())
-        .filter(|name| name.contains(".checkpoint."))
-        .collect();
     assert_eq!(
-        checkpoints,
-        ["00000000000000000010.checkpoint.parquet"],
-        "in {log:?}"
+        sandbox.checkpoints("_csvgate_runs"),
+        ["00000000000000000010.checkpoint.parquet"]
     );
     let other = sandbox.other_process();
     let ledger = other.target.runs().await.unwrap();

@@ -87,6 +87,15 @@ impl Sandbox {
     }
 
     /// Writes `bytes` to a file in the sandbox and returns its path.
+    /// The checkpoint files in the log of the warehouse's table folder `folder`.
+    pub fn checkpoints(&self, folder: &str) -> Vec<String> {
+        let log = self.path(&format!("warehouse/{folder}/_delta_log"));
+        let files = std::fs::read_dir(&log).unwrap_or_else(|error| panic!("{log:?}: {error}"));
+        (files.map(|file| file.unwrap().file_name().into_string().unwrap()))
+            .filter(|name| name.contains(".checkpoint."))
+            .collect()
+    }
+
     pub fn file(&self, name: &str, bytes: &[u8]) -> PathBuf {
         let path = self.path(name);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();

@@ -210,7 +210,7 @@ impl Load for DeltaLoad {
         clean_up_log(&committed).await;
         keep_ids_after(&target, &table, &committed, before, &existing, &loaded_ids);
         let landed = (committed.version()).map(|version| Landed { version, on_empty });
-        let after = after_commit(
+        let after = trailing_work(
             &target,
             &table,
             entries.to_vec(),
@@ -260,7 +260,7 @@ fn keep_ids_after(
 /// What follows a load's data commit: its entries appended to the ledger, and its table's
 /// rollups brought up to date. Two other tables, each a commit of its own (tens of milliseconds
 /// on S3): side by side.
-fn after_commit(
+fn trailing_work(
     target: &DeltaTarget,
     table: &TableRef,
     entries: Vec<Entry>,

@@ -1,7 +1,8 @@
 //! Faults on demand, for tests that must prove what happens at a moment they choose: a named
 //! point where the process stops and waits to be killed (`CSVGATE_PAUSE_AT=<point>`, or
-//! `<point>#2` for its second passage), or where it panics (`CSVGATE_PANIC_AT=<point>`),
-//! instead of guessing with timers. Unset, a point costs one environment lookup.
+//! `<point>#2` for its second passage) or for a file to appear (`CSVGATE_RESUME_WHEN=<path>`),
+//! or where it panics (`CSVGATE_PANIC_AT=<point>`), instead of guessing with timers. Unset, a
+//! point costs one environment lookup.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -25,8 +26,11 @@ pub const LEDGER_BEFORE_APPEND: &str = "ledger-before-append";
 /// brought up to date.
 pub const ROLLUP_BEFORE_COMMIT: &str = "rollup-before-commit";
 
-/// How long a paused process waits before going on, should nobody kill it.
+/// How long a paused process waits before going on, should nobody kill or resume it.
 const PAUSED_FOR: Duration = Duration::from_secs(600);
+
+/// How often a paused process looks for the file that resumes it.
+const RESUME_POLL: Duration = Duration::from_millis(10);
 
 /// Passages through the point `CSVGATE_PAUSE_AT` names, so far.
 static PASSAGES: AtomicUsize = AtomicUsize::new(0);
@@ -43,7 +47,20 @@ pub async fn pause(point: &str) {
     };
     if named == point && PASSAGES.fetch_add(1, Ordering::Relaxed) + 1 == passage {
         eprintln!("csvgate: paused at {at} (CSVGATE_PAUSE_AT)");
-        tokio::time::sleep(PAUSED_FOR).await;
+        let resumed = resumed_when(std::env::var_os("CSVGATE_RESUME_WHEN"));
+        if tokio::time::timeout(PAUSED_FOR, resumed).await.is_ok() {
+            eprintln!("csvgate: resumed at {at} (CSVGATE_RESUME_WHEN)");
+        }
+    }
+}
+
+/// Ends once the file at `path` exists; never without one.
+async fn resumed_when(path: Option<std::ffi::OsString>) {
+    let Some(path) = path else {
+        return std::future::pending().await;
+    };
+    while !std::path::Path::new(&path).exists() {
+        tokio::time::sleep(RESUME_POLL).await;
     }
 }
 

@@ -449,20 +449,14 @@ async fn sigterm_finishes_the_run_in_progress_then_exits() {
 async fn an_upload_is_answered_once_its_rows_are_committed_not_after_its_ledger_append() {
     let dir = tempfile::tempdir().unwrap();
     let paused_at = format!("{}#3", csvgate::fault::LEDGER_BEFORE_APPEND);
-    let mut server = Server::start_with_env(dir.path(), &[], &[("CSVGATE_PAUSE_AT", paused_at)]);
+    let env = [("CSVGATE_PAUSE_AT", paused_at.clone())];
+    let mut server = Server::start_with_env(dir.path(), &[], &env);
     load_reference_tables(&server).await;
     let answered = put(&server, "hired_employees.csv", employees(1, 500), true).await;
     assert_eq!(answered.status(), StatusCode::OK);
     let run: Value = answered.json().await.unwrap();
     assert_eq!(counts(&run), ("done", 500, 500, 0), "{run}");
-    let paused = || async {
-        let logged = server.stderr.lock().unwrap().clone();
-        (logged
-            .contains("paused at ledger-before-append#3")
-            .then_some(()))
-        .ok_or(logged)
-    };
-    common::eventually(Duration::from_secs(30), "the append paused", paused).await;
+    server.paused_at(&paused_at).await;
     assert_eq!(employees_in_warehouse(dir.path()), 500);
 
     server.kill();
@@ -475,6 +469,86 @@ async fn an_upload_is_answered_once_its_rows_are_committed_not_after_its_ledger_
     assert_eq!(
         (&ended[0]["status"], &ended[0]["rows_valid"]),
         (&"done".into(), &500.into())
+    );
+}
+
+/// The latest version in the log of the warehouse table in `folder`, and the rollup version
+/// (the table version it reflects) that commit carries, if any.
+fn latest_commit(dir: &Path, folder: &str) -> (u64, Option<u64>) {
+    let log = dir.join(format!("csvgate-data/warehouse/{folder}/_delta_log"));
+    let files = std::fs::read_dir(&log).unwrap_or_else(|error| panic!("{log:?}: {error}"));
+    let latest = (files.map(|file| file.unwrap().file_name().into_string().unwrap()))
+        .filter_map(|name| name.strip_suffix(".json")?.parse::<u64>().ok())
+        .max()
+        .unwrap();
+    let text = std::fs::read_to_string(log.join(format!("{latest:020}.json"))).unwrap();
+    let reflected = (text.lines())
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|action| {
+            action["txn"]["appId"]
+                .as_str()
+                .is_some_and(|id| id.starts_with("csvgate-rollup:"))
+        })
+        .find_map(|action| action["txn"]["version"].as_u64());
+    (latest, reflected)
+}
+
+/// Commits of one table that come while the work after an earlier commit runs (its ledger
+/// append, its rollup commit) answer at once, and the next batch of that work takes them
+/// together: one rollup commit for the two. Held at the fourth passage before a rollup commit
+/// (the second upload of employees) until a file appears.
+#[tokio::test]
+async fn uploads_during_the_work_after_a_commit_answer_at_once_and_share_the_next_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let resume = dir.path().join("resume");
+    let env = [
+        (
+            "CSVGATE_PAUSE_AT",
+            format!("{}#4", csvgate::fault::ROLLUP_BEFORE_COMMIT),
+        ),
+        ("CSVGATE_RESUME_WHEN", resume.display().to_string()),
+    ];
+    let server = Server::start_with_env(dir.path(), &[], &env);
+    load_reference_tables(&server).await;
+    let mut runs = Vec::new();
+    let uploads = [("a", 1), ("b", 501), ("c", 601), ("d", 701)];
+    for (at, (part, first)) in uploads.into_iter().enumerate() {
+        let key = format!("hired_employees/{part}.csv");
+        let answered = put(&server, &key, employees(first, 100), true).await;
+        assert_eq!(answered.status(), StatusCode::OK, "{key}");
+        let run: Value = answered.json().await.unwrap();
+        assert_eq!(counts(&run), ("done", 100, 100, 0), "{run}");
+        runs.push(run["run_id"].as_str().unwrap().to_owned());
+        if at == 1 {
+            server.paused_at(&env[0].1).await;
+        }
+    }
+    let rollup = "_csvgate_rollup_hires_by_quarter";
+    let (held_at, _) = latest_commit(dir.path(), rollup);
+    std::fs::write(&resume, b"").unwrap();
+    let (employees_at, _) = latest_commit(dir.path(), "hired_employees");
+    let caught_up = || async {
+        let (version, reflected) = latest_commit(dir.path(), rollup);
+        (reflected == Some(employees_at))
+            .then_some(version)
+            .ok_or(format!("{version}: {reflected:?}"))
+    };
+    let version =
+        common::eventually(Duration::from_secs(30), "the rollup caught up", caught_up).await;
+    assert_eq!(
+        version,
+        held_at + 2,
+        "the held upload's commit, then one for the two after it"
+    );
+    for run_id in &runs {
+        let run = get_json(&server, &format!("/runs/{run_id}")).await;
+        assert_eq!(run["status"], "done", "{run}");
+    }
+    let checked = cli(dir.path(), &["check"]);
+    assert!(
+        checked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&checked.stdout)
     );
 }
 

@@ -86,7 +86,6 @@ impl Sandbox {
         self.dir.path().join(name)
     }
 
-    /// Writes `bytes` to a file in the sandbox and returns its path.
     /// The checkpoint files in the log of the warehouse's table folder `folder`.
     pub fn checkpoints(&self, folder: &str) -> Vec<String> {
         let log = self.path(&format!("warehouse/{folder}/_delta_log"));
@@ -96,6 +95,7 @@ impl Sandbox {
             .collect()
     }
 
+    /// Writes `bytes` to a file in the sandbox and returns its path.
     pub fn file(&self, name: &str, bytes: &[u8]) -> PathBuf {
         let path = self.path(name);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();

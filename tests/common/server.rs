@@ -75,6 +75,16 @@ impl Server {
         format!("{}{path}", self.base)
     }
 
+    /// Waits until the server says it paused at `point` (`CSVGATE_PAUSE_AT`).
+    pub async fn paused_at(&self, point: &str) {
+        let said = format!("paused at {point}");
+        let paused = || async {
+            let logged = self.stderr.lock().unwrap().clone();
+            logged.contains(&said).then_some(()).ok_or(logged)
+        };
+        super::eventually(Duration::from_secs(30), &said, paused).await;
+    }
+
     pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();

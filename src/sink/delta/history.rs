@@ -150,7 +150,7 @@ impl DeltaTarget {
         self.keep(&table.name, &restored.0);
         self.append_parked(std::slice::from_ref(entry), std::slice::from_ref(&marker))
             .await;
-        self.after_commit(&table.name, None).await;
+        self.after_commits(&table.name, vec![None]).await;
         Ok(())
     }
 }

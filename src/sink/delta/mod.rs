@@ -60,7 +60,7 @@ use crate::sink::{Health, Load, Rows, SinkError};
 use crate::store::{Location, ObjectVersion, StoreError};
 pub use files::{LiveFile, LiveFiles};
 pub use history::{AsOf, Commit};
-use load::DeltaLoad;
+use load::{DeltaLoad, Trail};
 pub use session::set_report_options;
 use tables::Kept;
 pub use vacuum::Vacuumed;
@@ -94,7 +94,7 @@ pub struct DeltaTarget {
     /// How they were kept after this process's commits; shared by clones.
     upkeep: Arc<rollups::Upkeep>,
     /// What loads' commits left running behind them; shared by clones.
-    trailing: Arc<trailing::Trailing>,
+    trailing: Arc<trailing::Trailing<Trail>>,
 }
 
 impl DeltaTarget {

@@ -210,17 +210,16 @@ impl Load for DeltaLoad {
         clean_up_log(&committed).await;
         keep_ids_after(&target, &table, &committed, before, &existing, &loaded_ids);
         let landed = (committed.version()).map(|version| Landed { version, on_empty });
-        let after = trailing_work(
-            &target,
-            &table,
-            entries.to_vec(),
+        let trail = Trail {
+            entries: entries.to_vec(),
             markers,
-            tally.zip(landed),
-        );
+            counted: tally.zip(landed),
+        };
+        let work = trailing_work(&target, &table);
         match mode {
-            Mode::Upsert => target.trailing.follow(&table.name, after).await,
+            Mode::Upsert => target.trailing.follow(&table.name, trail, work).await,
             // A restore is rare, and its caller reports the ledger it leaves: all before it ends.
-            Mode::Overwrite => after.await,
+            Mode::Overwrite => work(vec![trail]).await,
         }
         Ok(())
     }
@@ -257,24 +256,37 @@ fn keep_ids_after(
     }
 }
 
-/// What follows a load's data commit: its entries appended to the ledger, and its table's
-/// rollups brought up to date. Two other tables, each a commit of its own (tens of milliseconds
-/// on S3): side by side.
+/// What a load's commit leaves to do behind its answer ([`super::trailing`]).
+pub(super) struct Trail {
+    entries: Vec<Entry>,
+    markers: Vec<Marker>,
+    /// The change the load counted for its table's rollups, and where its commit landed.
+    counted: Option<(Tally, Landed)>,
+}
+
+/// What follows data commits of `table`: their entries appended to the ledger, and the
+/// table's rollups brought up to date. Two other tables, each a commit of its own (tens of
+/// milliseconds on S3): side by side, once for all the commits of a batch.
 fn trailing_work(
     target: &DeltaTarget,
     table: &TableRef,
-    entries: Vec<Entry>,
-    markers: Vec<Marker>,
-    counted: Option<(Tally, Landed)>,
-) -> BoxFuture<'static, ()> {
+) -> impl FnOnce(Vec<Trail>) -> BoxFuture<'static, ()> + Send + 'static {
     let (target, table) = (target.clone(), table.name.clone());
-    Box::pin(async move {
-        let appended = target.append_parked(&entries, &markers);
-        let appended = appended.instrument(tracing::debug_span!("ledger_append"));
-        let rollups = target.after_commit(&table, counted);
-        let rollups = rollups.instrument(tracing::debug_span!("rollups"));
-        tokio::join!(appended, rollups);
-    })
+    move |trails| {
+        Box::pin(async move {
+            let (mut entries, mut markers, mut counted) = (Vec::new(), Vec::new(), Vec::new());
+            for trail in trails {
+                entries.extend(trail.entries);
+                markers.extend(trail.markers);
+                counted.push(trail.counted);
+            }
+            let appended = target.append_parked(&entries, &markers);
+            let appended = appended.instrument(tracing::debug_span!("ledger_append"));
+            let rollups = target.after_commits(&table, counted);
+            let rollups = rollups.instrument(tracing::debug_span!("rollups"));
+            tokio::join!(appended, rollups);
+        })
+    }
 }
 
 impl std::fmt::Debug for DeltaLoad {

@@ -113,19 +113,15 @@ impl DeltaTarget {
         }
     }
 
-    /// Brings every rollup of `table` up to date after a commit of it: by the change the load
-    /// counted when it has one ([`counted`]), else from the commit's files. A failure is
-    /// logged, not returned: the rows are committed, and a reader catches the rollup up or
+    /// Brings every rollup of `table` up to date after commits of it: by the changes the
+    /// loads counted when each has one ([`counted`]), else from the commits' files. A failure
+    /// is logged, not returned: the rows are committed, and a reader catches the rollup up or
     /// scans.
-    pub(super) async fn after_commit(&self, table: &str, counted: Option<(Tally, Landed)>) {
+    pub(super) async fn after_commits(&self, table: &str, counted: Vec<Option<(Tally, Landed)>>) {
         crate::fault::pause(crate::fault::ROLLUP_BEFORE_COMMIT).await;
-        let behind = match counted {
-            Some((tally, landed)) => self.advance(tally, landed).await,
-            None => self
-                .rollups
-                .iter()
-                .map(|rollup| rollup.name.clone())
-                .collect(),
+        let behind = match counted.into_iter().collect::<Option<Vec<_>>>() {
+            Some(counted) => self.advance(counted).await,
+            None => self.rollup_names(),
         };
         let of_table = Rollup::of_table(&self.rollups, table);
         for rollup in of_table.filter(|rollup| behind.contains(&rollup.name)) {

@@ -3,8 +3,8 @@
 //! marker and invalid file. A table on S3 takes about 15 conditional commits a second; a
 //! group pays for one.
 //!
-//! Of two objects with one key the later wins, as if they had been committed apart: objects
-//! are staged newest first, and an object's rows whose key a later object holds are left out.
+//! Its objects are staged at once ([`super::staging`]); of two objects with one key the
+//! later wins, as if they had been committed apart.
 //!
 //! A group commits only on the plain path: no two objects are versions of one key (their
 //! order is the store's to tell), the table's rows point at none of its own, every object is
@@ -18,18 +18,14 @@
 
 use std::sync::Arc;
 
-use chrono::Utc;
-use datafusion::arrow::compute;
-use datafusion::arrow::record_batch::RecordBatch;
 use tracing::Instrument;
 
 use super::{IngestOptions, Job, Pipeline, PipelineError};
-use crate::dictionary::{ColumnKind, Keys, Table, TableRef};
-use crate::ledger::{Entry, Status};
+use crate::dictionary::TableRef;
+use crate::ledger::Entry;
 use crate::sink::claim::{Claim, Renewing};
 use crate::sink::{Load, SinkError};
 use crate::store::{Location, ObjectVersion};
-use crate::validate::ValidateError;
 
 /// Uploads committed together at most, unless configured (`api.group_max`): bounds a commit's
 /// ledger entries.
@@ -45,7 +41,7 @@ pub struct Member {
 
 /// Why a group was not committed as one; its objects are then processed one at a time.
 #[derive(Debug, thiserror::Error)]
-enum NotGrouped {
+pub(super) enum NotGrouped {
     #[error("its objects load into different tables (or one into none)")]
     Tables,
     #[error("two of its objects are versions of {0}, whose order only the store knows")]
@@ -262,42 +258,6 @@ impl Pipeline {
         };
         (Some((renewing, job.object.clone())), loadable)
     }
-
-    /// Validates every member's rows into `load`, newest first, each with its own entry and
-    /// invalid file; leaves the entries in `entries`, in arrival order once all are staged.
-    async fn stage_each(
-        &self,
-        members: &[Member],
-        jobs: &[Job],
-        table: &TableRef,
-        options: &IngestOptions,
-        load: &mut dyn Load,
-        entries: &mut Vec<Entry>,
-    ) -> Result<(), NotGrouped> {
-        let mut keys = GroupKeys::new(table);
-        for (member, job) in members.iter().zip(jobs).rev() {
-            let mut entry = self.started_entry(&member.run_id, job);
-            let span = tracing::info_span!("object", run_id = member.run_id, key = %job.object.key);
-            let staged =
-                self.stage_within_budget(job, table, options, &mut entry, load, Some(&mut keys));
-            let staged = staged.instrument(span).await;
-            if staged.is_ok() {
-                entry.status = Status::Done;
-            }
-            entries.push(entry);
-            staged.map_err(|source| NotGrouped::Staging {
-                key: job.object.key.clone(),
-                source,
-            })?;
-            keys.end_object();
-        }
-        entries.reverse();
-        let finished_at = Utc::now();
-        for entry in entries.iter_mut() {
-            entry.finished_at = finished_at;
-        }
-        Ok(())
-    }
 }
 
 /// Commits the group's rows with its entries.
@@ -336,51 +296,4 @@ fn one_table(jobs: &[Job]) -> Option<TableRef> {
             .is_some_and(|table| table.name == first.name)
     };
     jobs.iter().all(same).then_some(first)
-}
-
-/// The keys of a group's objects staged so far (the later ones, as they are staged newest
-/// first), and of the one being staged: its rows with a later object's key are left out.
-pub(super) struct GroupKeys {
-    column: String,
-    kind: ColumnKind,
-    later: Keys,
-    current: Keys,
-}
-
-impl GroupKeys {
-    fn new(table: &Table) -> GroupKeys {
-        let key = table.key_column();
-        GroupKeys {
-            column: key.name.clone(),
-            kind: key.kind.clone(),
-            later: Keys::of(&key.kind),
-            current: Keys::of(&key.kind),
-        }
-    }
-
-    /// The valid rows of the object being staged (`file`) whose key no later object holds.
-    pub(super) fn latest(
-        &mut self,
-        rows: RecordBatch,
-        file: &str,
-    ) -> Result<RecordBatch, ValidateError> {
-        let keys = rows.column_by_name(&self.column);
-        let keys = keys.expect("valid rows hold their table's key column");
-        self.current.insert_column(keys);
-        if self.later.is_empty() {
-            return Ok(rows);
-        }
-        let kept = compute::not(&self.later.contains_each(keys));
-        let kept = kept.and_then(|kept| compute::filter_record_batch(&rows, &kept));
-        kept.map_err(|source| ValidateError::Split {
-            file: file.to_owned(),
-            source,
-        })
-    }
-
-    /// Ends the object being staged: its keys are a later object's for the next one.
-    fn end_object(&mut self) {
-        let current = std::mem::replace(&mut self.current, Keys::of(&self.kind));
-        self.later = self.later.union(&current);
-    }
 }

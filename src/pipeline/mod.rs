@@ -23,6 +23,7 @@ use crate::validate::{Dialect, ValidateError};
 
 mod group;
 mod object;
+mod staging;
 
 pub use group::{DEFAULT_GROUP_MAX, Member};
 pub use object::table_of;
@@ -42,6 +43,9 @@ pub enum PipelineError {
     Sink(#[from] SinkError),
     #[error("{object}: nothing loaded: {reason} (its rejected rows are in the invalid file)")]
     OverBudget { object: String, reason: String },
+    /// A group's writer stopped taking rows (it failed, and says why).
+    #[error("{object}: not staged: its group stopped taking rows")]
+    GroupStopped { object: String },
 }
 
 /// Choices of one `ingest`.
@@ -301,3 +305,12 @@ fn loaded_into(entry: &Entry, table: &TableRef) -> bool {
 
 /// How often a run looks again at an object another run holds, at most.
 const CLAIMED_POLL: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// A local file as its path, anything else as its URL.
+pub(super) fn display_name(location: &Location, object: &ObjectVersion) -> String {
+    let url = format!("{}{}", location.url, object.key);
+    url::Url::parse(&url)
+        .ok()
+        .and_then(|url| url.to_file_path().ok())
+        .map_or(url, |path| path.display().to_string())
+}

@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
 use tracing::{Instrument, debug_span};
 
-use super::group::GroupKeys;
-use super::{IngestOptions, Job, Pipeline, PipelineError, Processed};
+use super::staging::ValidRows;
+use super::{IngestOptions, Job, Pipeline, PipelineError, Processed, display_name};
 use crate::dictionary::{Dictionary, TableRef};
 use crate::ledger::{Entry, Status};
 use crate::sink::claim::{Claim, Renewing};
@@ -223,7 +223,8 @@ impl Pipeline {
         entry: &mut Entry,
         mut load: Box<dyn Load>,
     ) -> Result<Recorded, PipelineError> {
-        let staged = self.stage_within_budget(job, table, options, entry, load.as_mut(), None);
+        let mut rows = ValidRows::Load(load.as_mut());
+        let staged = self.stage_within_budget(job, table, options, entry, &mut rows);
         if let Err(error) = staged.await {
             // The rows staged so far must go too: the target stays as it was.
             load.abort().await;
@@ -255,10 +256,9 @@ impl Pipeline {
         table: &TableRef,
         options: &IngestOptions,
         entry: &mut Entry,
-        load: &mut dyn Load,
-        group: Option<&mut GroupKeys>,
+        valid: &mut ValidRows<'_>,
     ) -> Result<(), PipelineError> {
-        (self.stage_rows(job, table, options, entry, load, group)).await?;
+        (self.stage_rows(job, table, options, entry, valid)).await?;
         match table.budget.exceeded(entry.rows_read, entry.rows_invalid) {
             None => Ok(()),
             Some(reason) => Err(PipelineError::OverBudget {
@@ -268,17 +268,15 @@ impl Pipeline {
         }
     }
 
-    /// Validates one object's rows, writing the valid ones into `load` (those a later object
-    /// of its `group` holds the key of left out) and the rejected ones to the invalid bucket,
-    /// and fills in `entry`'s counts and invalid object.
+    /// Validates one object's rows, writing the valid ones to `valid` and the rejected ones to
+    /// the invalid bucket, and fills in `entry`'s counts and invalid object.
     async fn stage_rows(
         &self,
         job: &Job,
         table: &TableRef,
         options: &IngestOptions,
         entry: &mut Entry,
-        load: &mut dyn Load,
-        mut group: Option<&mut GroupKeys>,
+        valid: &mut ValidRows<'_>,
     ) -> Result<(), PipelineError> {
         let (location, object) = (&job.location, &job.object);
         let references = reference_ids(self.target.as_ref(), table)
@@ -302,11 +300,7 @@ impl Pipeline {
                 let batch = batch?;
                 entry.rows_valid += batch.valid.num_rows() as u64;
                 entry.rows_invalid += batch.invalid.num_rows() as u64;
-                let valid = match group.as_deref_mut() {
-                    Some(group) => group.latest(batch.valid, &name)?,
-                    None => batch.valid,
-                };
-                load.write(valid).await?;
+                valid.write(batch.valid).await?;
                 invalid.write(&batch.invalid).await?;
             }
             Ok::<_, PipelineError>(rows.finish().await?)
@@ -373,15 +367,6 @@ pub(super) fn unknown_table(location: &Location, object: &ObjectVersion) -> Pipe
     PipelineError::UnknownTable {
         object: display_name(location, object),
     }
-}
-
-/// A local file as its path, anything else as its URL.
-pub(super) fn display_name(location: &Location, object: &ObjectVersion) -> String {
-    let url = format!("{}{}", location.url, object.key);
-    url::Url::parse(&url)
-        .ok()
-        .and_then(|url| url.to_file_path().ok())
-        .map_or(url, |path| path.display().to_string())
 }
 
 fn progress_bar(object: &ObjectVersion, wanted: bool) -> ProgressBar {

@@ -1,0 +1,181 @@
+//! A group's objects staged at once ([`super::group`]): each read and validated as one
+//! object's would be, side by side (on S3 an object takes a few requests in sequence), while
+//! one writer takes their valid rows into the group's load, newest object first, leaving out
+//! the rows whose key a later object holds: of two objects with one key the later wins, as
+//! if they had been committed apart.
+
+use chrono::Utc;
+use datafusion::arrow::compute;
+use datafusion::arrow::record_batch::RecordBatch;
+use futures::StreamExt;
+use futures::future::BoxFuture;
+use tokio::sync::mpsc;
+use tracing::Instrument;
+
+use super::group::{Member, NotGrouped};
+use super::{IngestOptions, Job, Pipeline, PipelineError, display_name};
+use crate::dictionary::{ColumnKind, Keys, Table, TableRef};
+use crate::ledger::{Entry, Status};
+use crate::sink::Load;
+use crate::validate::ValidateError;
+
+/// Objects of a group read and validated at once.
+const STAGED_AT_ONCE: usize = 8;
+
+/// Batches of valid rows an object may have validated ahead of the writer: it goes on while
+/// the writer takes another object's rows, and memory never holds a whole large object.
+const AHEAD: usize = 2;
+
+/// A member's entry, and whether its rows were staged.
+type Staged = (Entry, Result<(), PipelineError>);
+
+/// Where an object's valid rows go as they are validated.
+pub(super) enum ValidRows<'a> {
+    /// Into the object's own load.
+    Load(&'a mut dyn Load),
+    /// To its group's writer, which takes each object's rows in turn.
+    Group {
+        sender: mpsc::Sender<RecordBatch>,
+        object: String,
+    },
+}
+
+impl ValidRows<'_> {
+    pub(super) async fn write(&mut self, rows: RecordBatch) -> Result<(), PipelineError> {
+        match self {
+            ValidRows::Load(load) => Ok(load.write(rows).await?),
+            ValidRows::Group { sender, object } => {
+                (sender.send(rows).await).map_err(|_| PipelineError::GroupStopped {
+                    object: object.clone(),
+                })
+            }
+        }
+    }
+}
+
+impl Pipeline {
+    /// Validates every member's rows into `load`, each with its own entry and invalid file;
+    /// leaves the entries in `entries`, in arrival order, whatever the outcome (their invalid
+    /// files are to be removed when the group does not commit).
+    pub(super) async fn stage_each(
+        &self,
+        members: &[Member],
+        jobs: &[Job],
+        table: &TableRef,
+        options: &IngestOptions,
+        load: &mut dyn Load,
+        entries: &mut Vec<Entry>,
+    ) -> Result<(), NotGrouped> {
+        let (senders, receivers): (Vec<_>, Vec<_>) =
+            members.iter().map(|_| mpsc::channel(AHEAD)).unzip();
+        // Newest first: the writer takes that one's rows first. Boxed and collected, so the
+        // stream holds no closure (whose borrows the compiler cannot prove `Send` here).
+        let staging: Vec<BoxFuture<'_, Staged>> = (members.iter().zip(jobs).zip(senders).rev())
+            .map(|((member, job), sender)| {
+                Box::pin(self.stage_member(member, job, table, options, sender)) as BoxFuture<_>
+            })
+            .collect();
+        let staged = futures::stream::iter(staging).buffered(STAGED_AT_ONCE);
+        let names = jobs
+            .iter()
+            .map(|job| display_name(&job.location, &job.object));
+        let written = write_newest_first(load, table, receivers, names.collect());
+        let (mut staged, written): (Vec<_>, _) = tokio::join!(staged.collect(), written);
+        staged.reverse();
+        let finished_at = Utc::now();
+        let mut outcome = written.map_err(NotGrouped::from);
+        // Of the members that failed, the newest is named, as staging goes newest first.
+        for ((mut entry, staged), job) in staged.into_iter().zip(jobs) {
+            entry.finished_at = finished_at;
+            entries.push(entry);
+            if let (Ok(()), Err(source)) = (&outcome, staged) {
+                let key = job.object.key.clone();
+                outcome = Err(NotGrouped::Staging { key, source });
+            }
+        }
+        outcome
+    }
+
+    /// Validates one member's rows, sending the valid ones to the group's writer.
+    async fn stage_member(
+        &self,
+        member: &Member,
+        job: &Job,
+        table: &TableRef,
+        options: &IngestOptions,
+        sender: mpsc::Sender<RecordBatch>,
+    ) -> Staged {
+        let mut entry = self.started_entry(&member.run_id, job);
+        let span = tracing::info_span!("object", run_id = member.run_id, key = %job.object.key);
+        let object = job.object.key.clone();
+        let mut rows = ValidRows::Group { sender, object };
+        let staged = self.stage_within_budget(job, table, options, &mut entry, &mut rows);
+        let staged = staged.instrument(span).await;
+        if staged.is_ok() {
+            entry.status = Status::Done;
+        }
+        (entry, staged)
+    }
+}
+
+/// Takes each member's valid rows (`receivers`, in arrival order) into `load`, newest first,
+/// leaving out those whose key a later member holds. Returning drops the receivers left, so
+/// a member still validating stops at its next batch.
+async fn write_newest_first(
+    load: &mut dyn Load,
+    table: &Table,
+    receivers: Vec<mpsc::Receiver<RecordBatch>>,
+    names: Vec<String>,
+) -> Result<(), PipelineError> {
+    let mut keys = GroupKeys::new(table);
+    for (mut receiver, name) in receivers.into_iter().zip(names).rev() {
+        while let Some(rows) = receiver.recv().await {
+            load.write(keys.latest(rows, &name)?).await?;
+        }
+        keys.end_object();
+    }
+    Ok(())
+}
+
+/// The keys of a group's objects written so far (the later ones, as they are written newest
+/// first), and of the one being written: its rows with a later object's key are left out.
+struct GroupKeys {
+    column: String,
+    kind: ColumnKind,
+    later: Keys,
+    current: Keys,
+}
+
+impl GroupKeys {
+    fn new(table: &Table) -> GroupKeys {
+        let key = table.key_column();
+        GroupKeys {
+            column: key.name.clone(),
+            kind: key.kind.clone(),
+            later: Keys::of(&key.kind),
+            current: Keys::of(&key.kind),
+        }
+    }
+
+    /// The valid rows of the object being written (`file`) whose key no later object holds.
+    fn latest(&mut self, rows: RecordBatch, file: &str) -> Result<RecordBatch, ValidateError> {
+        let keys = rows.column_by_name(&self.column);
+        let keys = keys.expect("valid rows hold their table's key column");
+        self.current.insert_column(keys);
+        if self.later.is_empty() {
+            return Ok(rows);
+        }
+        let kept = compute::not(&self.later.contains_each(keys));
+        let kept = kept.and_then(|kept| compute::filter_record_batch(&rows, &kept));
+        kept.map_err(|source| ValidateError::Split {
+            file: file.to_owned(),
+            source,
+        })
+    }
+
+    /// Ends the object being written: its keys are a later object's for the next one.
+    fn end_object(&mut self) {
+        let current = std::mem::replace(&mut self.current, Keys::of(&self.kind));
+        self.later = self.later.union(&current);
+    }
+}

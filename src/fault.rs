@@ -19,11 +19,12 @@ pub const LOAD_BEFORE_COMMIT: &str = "load-before-commit";
 /// a row.
 pub const CLAIM_TAKEN: &str = "claim-taken";
 
-/// A warehouse load with its rows committed, before the ledger entry is appended.
+/// A warehouse load with its rows committed, before the ledger entry is appended: once per
+/// batch of loads whose appends run together.
 pub const LEDGER_BEFORE_APPEND: &str = "ledger-before-append";
 
-/// A warehouse load with its rows and ledger entry committed, before its table's rollups are
-/// brought up to date.
+/// A warehouse load with its rows committed, before its table's rollups are brought up to
+/// date: once per batch of loads whose rollup commits run together.
 pub const ROLLUP_BEFORE_COMMIT: &str = "rollup-before-commit";
 
 /// How long a paused process waits before going on, should nobody kill or resume it.

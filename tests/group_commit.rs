@@ -229,3 +229,45 @@ async fn with_a_group_of_at_most_two_five_uploads_take_three_commits() {
     assert_eq!(runs_per_commit, [1, 2, 2], "{history:?}");
     assert_eq!(sandbox.count("hired_employees").await, 50);
 }
+
+/// Uploads of many batches each (100 rows a batch here) are read and validated side by side
+/// while the group's writer takes one upload's rows at a time, newest first: every row
+/// arrives, and of two rows with one id the later upload's wins.
+#[tokio::test]
+async fn uploads_of_many_batches_stage_side_by_side_and_the_later_id_wins() {
+    for (sandbox, mysql) in every_target().await {
+        // Upload k holds ids k·1,000 + 1 ..= k·1,000 + 2,000: each overlaps the next by 1,000.
+        let uploads = (0..4)
+            .map(|file| {
+                let (first, name) = (file * 1000 + 1, format!("U{file}"));
+                upload(&name, employees(first, first + 1999, &name, &[]))
+            })
+            .collect();
+        let mut options = IngestOptions::default();
+        options.dialect.limits.batch_rows = 100;
+        let ended = upload_together_with(&sandbox.pipeline, uploads, options).await;
+        let counts: Vec<(Status, u64)> = (ended.iter())
+            .map(|entry| (entry.status, entry.rows_valid))
+            .collect();
+        assert_eq!(counts, [(Status::Done, 2000); 4], "{ended:?}");
+        let employees = Dictionary::hr_table("hired_employees");
+        let history = sandbox.target.history(&employees).await.unwrap();
+        let runs: Vec<&str> = ended.iter().map(|entry| entry.run_id.as_str()).collect();
+        let grouped =
+            (history.iter()).filter(|commit| commit.run.as_deref() == Some(&runs.join(",")));
+        assert_eq!(grouped.count(), 1, "one commit: {history:?}");
+        assert_eq!(sandbox.count("hired_employees").await, 5000);
+        for (file, first, last) in [
+            (0, 1, 1000),
+            (1, 1001, 2000),
+            (2, 2001, 3000),
+            (3, 3001, 5000),
+        ] {
+            let latest: Vec<String> = (first..=last).map(|id| format!("U{file} {id}")).collect();
+            for found in names(&sandbox, &mysql, first, last).await {
+                assert_eq!(found, latest, "ids {first}..={last} are upload {file}'s");
+            }
+        }
+        the_rollups_hold(&sandbox, &mysql, "four uploads of many batches").await;
+    }
+}

@@ -15,7 +15,7 @@ use crate::sink::claim::{Claim, Renewing};
 use crate::sink::invalid::InvalidRows;
 use crate::sink::{Load, SinkError, reference_ids};
 use crate::store::{Location, ObjectVersion};
-use crate::validate;
+use crate::validate::{self, ReferenceIds};
 
 /// Objects larger than this get a progress bar when one is wanted.
 const PROGRESS_MIN_BYTES: u64 = 16 * 1024 * 1024;
@@ -223,9 +223,17 @@ impl Pipeline {
         entry: &mut Entry,
         mut load: Box<dyn Load>,
     ) -> Result<Recorded, PipelineError> {
+        let references = reference_ids(self.target.as_ref(), table)
+            .instrument(debug_span!("reference_ids"))
+            .await;
         let mut rows = ValidRows::Load(load.as_mut());
-        let staged = self.stage_within_budget(job, table, options, entry, &mut rows);
-        if let Err(error) = staged.await {
+        let staged = match references {
+            Ok(references) => {
+                (self.stage_within_budget(job, table, options, entry, &references, &mut rows)).await
+            }
+            Err(error) => Err(error.into()),
+        };
+        if let Err(error) = staged {
             // The rows staged so far must go too: the target stays as it was.
             load.abort().await;
             return Err(error);
@@ -256,9 +264,10 @@ impl Pipeline {
         table: &TableRef,
         options: &IngestOptions,
         entry: &mut Entry,
+        references: &ReferenceIds,
         valid: &mut ValidRows<'_>,
     ) -> Result<(), PipelineError> {
-        (self.stage_rows(job, table, options, entry, valid)).await?;
+        (self.stage_rows(job, table, options, entry, references, valid)).await?;
         match table.budget.exceeded(entry.rows_read, entry.rows_invalid) {
             None => Ok(()),
             Some(reason) => Err(PipelineError::OverBudget {
@@ -268,20 +277,19 @@ impl Pipeline {
         }
     }
 
-    /// Validates one object's rows, writing the valid ones to `valid` and the rejected ones to
-    /// the invalid bucket, and fills in `entry`'s counts and invalid object.
+    /// Validates one object's rows against the ids they may point at (`references`), writing
+    /// the valid ones to `valid` and the rejected ones to the invalid bucket, and fills in
+    /// `entry`'s counts and invalid object.
     async fn stage_rows(
         &self,
         job: &Job,
         table: &TableRef,
         options: &IngestOptions,
         entry: &mut Entry,
+        references: &ReferenceIds,
         valid: &mut ValidRows<'_>,
     ) -> Result<(), PipelineError> {
         let (location, object) = (&job.location, &job.object);
-        let references = reference_ids(self.target.as_ref(), table)
-            .instrument(debug_span!("reference_ids"))
-            .await?;
         let progress = progress_bar(object, options.progress);
         let input = progress.wrap_read(location.reader_of(object).await?);
         let name = display_name(location, object);
@@ -290,7 +298,7 @@ impl Pipeline {
             input,
             table,
             &options.dialect.for_table(table),
-            &references,
+            references,
         )
         .instrument(debug_span!("plan_split"))
         .await?;

@@ -3,6 +3,10 @@
 //! one writer takes their valid rows into the group's load, newest object first, leaving out
 //! the rows whose key a later object holds: of two objects with one key the later wins, as
 //! if they had been committed apart.
+//!
+//! Side by side only when every object fits in what a read from S3 buffers ahead
+//! ([`crate::store::READ_AHEAD_BYTES`]): an object waiting for the writer then holds its
+//! whole body, and no request stays open past its timeout. Otherwise one after another.
 
 use chrono::Utc;
 use datafusion::arrow::compute;
@@ -10,20 +14,21 @@ use datafusion::arrow::record_batch::RecordBatch;
 use futures::StreamExt;
 use futures::future::BoxFuture;
 use tokio::sync::mpsc;
-use tracing::Instrument;
+use tracing::{Instrument, debug_span};
 
 use super::group::{Member, NotGrouped};
 use super::{IngestOptions, Job, Pipeline, PipelineError, display_name};
 use crate::dictionary::{ColumnKind, Keys, Table, TableRef};
 use crate::ledger::{Entry, Status};
-use crate::sink::Load;
-use crate::validate::ValidateError;
+use crate::sink::{Load, reference_ids};
+use crate::store::READ_AHEAD_BYTES;
+use crate::validate::{ReferenceIds, ValidateError};
 
 /// Objects of a group read and validated at once.
 const STAGED_AT_ONCE: usize = 8;
 
-/// Batches of valid rows an object may have validated ahead of the writer: it goes on while
-/// the writer takes another object's rows, and memory never holds a whole large object.
+/// Batches of valid rows an object may have validated ahead of the writer, on top of those
+/// the split holds in flight: it goes on while the writer takes another object's rows.
 const AHEAD: usize = 2;
 
 /// A member's entry, and whether its rows were staged.
@@ -66,33 +71,43 @@ impl Pipeline {
         load: &mut dyn Load,
         entries: &mut Vec<Entry>,
     ) -> Result<(), NotGrouped> {
+        let references = reference_ids(self.target.as_ref(), table);
+        let references = references.instrument(debug_span!("reference_ids")).await?;
         let (senders, receivers): (Vec<_>, Vec<_>) =
             members.iter().map(|_| mpsc::channel(AHEAD)).unzip();
         // Newest first: the writer takes that one's rows first. Boxed and collected, so the
         // stream holds no closure (whose borrows the compiler cannot prove `Send` here).
         let staging: Vec<BoxFuture<'_, Staged>> = (members.iter().zip(jobs).zip(senders).rev())
             .map(|((member, job), sender)| {
-                Box::pin(self.stage_member(member, job, table, options, sender)) as BoxFuture<_>
+                let staged = self.stage_member(member, job, table, options, &references, sender);
+                Box::pin(staged) as BoxFuture<_>
             })
             .collect();
-        let staged = futures::stream::iter(staging).buffered(STAGED_AT_ONCE);
+        let staged = futures::stream::iter(staging).buffered(at_once(jobs));
         let names = jobs
             .iter()
             .map(|job| display_name(&job.location, &job.object));
         let written = write_newest_first(load, table, receivers, names.collect());
+        let written = written.instrument(debug_span!("write_group"));
         let (mut staged, written): (Vec<_>, _) = tokio::join!(staged.collect(), written);
         staged.reverse();
         let finished_at = Utc::now();
-        let mut outcome = written.map_err(NotGrouped::from);
-        // Of the members that failed, the newest is named, as staging goes newest first.
+        let mut outcome = Ok(());
         for ((mut entry, staged), job) in staged.into_iter().zip(jobs) {
             entry.finished_at = finished_at;
             entries.push(entry);
-            if let (Ok(()), Err(source)) = (&outcome, staged) {
+            // Of the members that failed, the newest is named, as one after another it
+            // would have failed first.
+            if let Err(source) = staged {
                 let key = job.object.key.clone();
                 outcome = Err(NotGrouped::Staging { key, source });
             }
         }
+        // A member whose rows the writer failed on is named before those that stopped since.
+        written.map_err(|(at, source)| NotGrouped::Staging {
+            key: jobs[at].object.key.clone(),
+            source,
+        })?;
         outcome
     }
 
@@ -103,13 +118,15 @@ impl Pipeline {
         job: &Job,
         table: &TableRef,
         options: &IngestOptions,
+        references: &ReferenceIds,
         sender: mpsc::Sender<RecordBatch>,
     ) -> Staged {
         let mut entry = self.started_entry(&member.run_id, job);
         let span = tracing::info_span!("object", run_id = member.run_id, key = %job.object.key);
         let object = job.object.key.clone();
         let mut rows = ValidRows::Group { sender, object };
-        let staged = self.stage_within_budget(job, table, options, &mut entry, &mut rows);
+        let staged =
+            self.stage_within_budget(job, table, options, &mut entry, references, &mut rows);
         let staged = staged.instrument(span).await;
         if staged.is_ok() {
             entry.status = Status::Done;
@@ -118,19 +135,35 @@ impl Pipeline {
     }
 }
 
+/// How many of `jobs` are read and validated at once: all but one wait for the writer, which
+/// only an object that fits in a read's buffer may do.
+fn at_once(jobs: &[Job]) -> usize {
+    let fits = |job: &Job| job.object.size <= u64::from(READ_AHEAD_BYTES);
+    match jobs.iter().all(fits) {
+        true => STAGED_AT_ONCE,
+        false => 1,
+    }
+}
+
 /// Takes each member's valid rows (`receivers`, in arrival order) into `load`, newest first,
-/// leaving out those whose key a later member holds. Returning drops the receivers left, so
-/// a member still validating stops at its next batch.
+/// leaving out those whose key a later member holds; an error comes with the member whose
+/// rows it was writing. Returning drops the receivers left, so a member still validating
+/// stops at its next batch.
 async fn write_newest_first(
     load: &mut dyn Load,
     table: &Table,
     receivers: Vec<mpsc::Receiver<RecordBatch>>,
     names: Vec<String>,
-) -> Result<(), PipelineError> {
+) -> Result<(), (usize, PipelineError)> {
     let mut keys = GroupKeys::new(table);
-    for (mut receiver, name) in receivers.into_iter().zip(names).rev() {
+    for (at, (mut receiver, name)) in receivers.into_iter().zip(names).enumerate().rev() {
         while let Some(rows) = receiver.recv().await {
-            load.write(keys.latest(rows, &name)?).await?;
+            let latest = keys
+                .latest(rows, &name)
+                .map_err(|error| (at, error.into()))?;
+            load.write(latest)
+                .await
+                .map_err(|error| (at, error.into()))?;
         }
         keys.end_object();
     }

@@ -33,6 +33,7 @@ pub use location::{BucketRoot, Location, read_object};
 pub use object::{ObjectVersion, check_key, object_path};
 pub use parquet_file::StoredParquet;
 pub use s3::S3Settings;
+pub use transfer::READ_AHEAD_BYTES;
 
 /// Why a location could not be used.
 #[derive(Debug, thiserror::Error)]

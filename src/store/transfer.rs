@@ -15,7 +15,7 @@ use super::{Location, ObjectVersion, StoreError, UploadError, object_path};
 /// Bytes of a remote object fetched ahead of its reader: the transfer goes on while the parser
 /// works on the bytes before, instead of the two taking turns. A byte budget, not a chunk count,
 /// since a store's chunks can be large: memory stays this much whatever the object's size.
-const READ_AHEAD_BYTES: u32 = 8 << 20;
+pub const READ_AHEAD_BYTES: u32 = 8 << 20;
 
 type Chunks = futures::stream::BoxStream<'static, std::io::Result<bytes::Bytes>>;
 

@@ -23,9 +23,10 @@
 //! - [`history`]: the commits a table's log holds, and a table put back to one of them;
 //! - [`files`]: a version's data files as stored, for copies that need no decoding;
 //! - [`vacuum`]: data files past the table's retention removed;
-//! - [`rollups`]: each rollup a table of its own, brought up to date after every commit of its
+//! - [`rollups`]: each rollup a table of its own, brought up to date after the commits of its
 //!   table;
-//! - [`trailing`]: a load's ledger append and rollup commits, run behind its answer.
+//! - [`trailing`]: loads' ledger appends and rollup commits, run behind their answers, once
+//!   for the commits of a table that came while the previous ones ran.
 
 mod claims;
 mod cleanup;

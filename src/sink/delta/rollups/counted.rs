@@ -26,8 +26,9 @@ pub(in crate::sink::delta) struct Landed {
     pub on_empty: bool,
 }
 
-/// How this process kept rollups after its commits, per rollup and commit: moved by what the
-/// load counted, or caught up from the commit's files. Clones of a target share it; it tells
+/// How this process kept rollups after its commits, per rollup and batch of commits
+/// ([`super::super::trailing`]): moved by what the loads counted, or caught up from the
+/// commits' files. Clones of a target share it; it tells
 /// an operator (and a test) whether loads read their rows back.
 #[derive(Debug, Default)]
 pub struct Upkeep {
@@ -81,12 +82,14 @@ impl DeltaTarget {
     pub(super) async fn advance(&self, mut counted: Vec<(Tally, Landed)>) -> Vec<String> {
         counted.sort_by_key(|(_, landed)| landed.version);
         let landed: Vec<Landed> = counted.iter().map(|(_, landed)| *landed).collect();
+        let Some(span) = Span::of(&landed) else {
+            return self.rollup_names();
+        };
         let tallies = counted.into_iter().map(|(tally, _)| tally);
         let summed = summed_changes(tallies).instrument(tracing::debug_span!("tally"));
-        let (span, changes) = match (Span::of(&landed), summed.await) {
-            (Some(span), Ok(changes)) => (span, changes),
-            (None, _) => return self.rollup_names(),
-            (_, Err(error)) => {
+        let changes = match summed.await {
+            Ok(changes) => changes,
+            Err(error) => {
                 tracing::warn!(%error, "the load's rollup tally failed: catching up from its files");
                 return self.rollup_names();
             }
@@ -193,7 +196,10 @@ mod tests {
     fn a_batch_spans_its_versions_only_when_none_is_missing() {
         let span = Span::of(&landed(&[4, 5, 6], true)).expect("consecutive");
         assert_eq!((span.first, span.last, span.on_empty), (4, 6, true));
-        assert!(Span::of(&landed(&[4, 6], false)).is_none(), "5 is another's");
+        assert!(
+            Span::of(&landed(&[4, 6], false)).is_none(),
+            "5 is another's"
+        );
         assert!(Span::of(&[]).is_none());
     }
 }

@@ -2,8 +2,9 @@
 //! `_csvgate_rollup_<name>`, rewritten whole (it holds groups, not rows) by a commit whose
 //! application transaction records the version of its table it reflects.
 //!
-//! A rollup is brought up to date right after every data commit of its table: by the change
-//! the load counted as its rows went by ([`counted`]) when it reflects the version before;
+//! A rollup is brought up to date right after the data commits of its table (once for the
+//! commits of a batch, [`super::trailing`]): by the changes the loads counted as their rows
+//! went by ([`counted`]) when it reflects the version before the first;
 //! else from the files the commits since the version it reflects added and removed (a replace
 //! shows as a removed file and its rewritten copy, so the replaced rows count once,
 //! negatively). When a commit's

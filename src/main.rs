@@ -7,6 +7,11 @@ use csvgate::cli::{self, Cli};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::format::FmtSpan;
 
+/// mimalloc, as datafusion-cli uses: a load makes and frees many small buffers on every core,
+/// which glibc's allocator serves a good deal slower.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse_with_settings();

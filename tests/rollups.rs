@@ -121,25 +121,34 @@ async fn the_rollup_equals_the_rows_after_every_kind_of_change() {
     the_rollup_holds(&sandbox, "the table put back to its first version").await;
 }
 
-/// `--exact-scan` on the command line and `?exact=true` over HTTP give the bytes the rollup
-/// gives, for the HR routes and the named ones.
-#[tokio::test]
-async fn the_exact_scan_and_the_rollup_answer_alike_on_the_command_line_and_over_http() {
+/// A folder whose default deployment holds the fixtures, loaded by `csvgate ingest`.
+fn fixtures_ingested() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let fixtures = common::fixtures();
     let loaded = csvgate(dir.path(), &["ingest", fixtures.to_str().unwrap()]);
     assert!(loaded.status.success(), "{}", text(&loaded.stderr));
+    dir
+}
+
+/// What `csvgate report <report> --year 2021 --format csv` prints from the rollup, and with
+/// `--exact-scan`.
+fn rollup_and_exact(dir: &std::path::Path, report: &str) -> [String; 2] {
+    let args = ["report", report, "--year", "2021", "--format", "csv"];
+    [&args[..], &[&args[..], &["--exact-scan"]].concat()].map(|args| {
+        let printed = csvgate(dir, args);
+        assert!(printed.status.success(), "{}", text(&printed.stderr));
+        text(&printed.stdout)
+    })
+}
+
+/// `--exact-scan` on the command line and `?exact=true` over HTTP give the bytes the rollup
+/// gives, for the HR routes and the named ones.
+#[tokio::test]
+async fn the_exact_scan_and_the_rollup_answer_alike_on_the_command_line_and_over_http() {
+    let dir = fixtures_ingested();
     for report in ["q1", "q2_departments_above_mean"] {
-        let args = ["report", report, "--year", "2021", "--format", "csv"];
-        let [from_rollup, exact] = [&args[..], &[&args[..], &["--exact-scan"]].concat()]
-            .map(|args| csvgate(dir.path(), args));
-        assert!(
-            from_rollup.status.success(),
-            "{}",
-            text(&from_rollup.stderr)
-        );
-        assert!(text(&from_rollup.stdout).lines().count() > 2, "{report}");
-        let (from_rollup, exact) = (text(&from_rollup.stdout), text(&exact.stdout));
+        let [from_rollup, exact] = rollup_and_exact(dir.path(), report);
+        assert!(from_rollup.lines().count() > 2, "{report}");
         let differing = from_rollup.lines().zip(exact.lines()).find(|(a, b)| a != b);
         assert!(
             from_rollup == exact,
@@ -161,15 +170,34 @@ async fn the_exact_scan_and_the_rollup_answer_alike_on_the_command_line_and_over
     }
 }
 
+/// A table deleted and loaded anew counts its versions from 0 again: the rollup stored for
+/// the same version number of the table before is not taken for its own.
+#[tokio::test]
+async fn a_table_deleted_and_loaded_anew_does_not_read_the_old_tables_rollup() {
+    let dir = fixtures_ingested();
+    let table = dir.path().join("csvgate-data/warehouse/hired_employees");
+    std::fs::remove_dir_all(&table).unwrap();
+    let anew = dir.path().join("anew/hired_employees.csv");
+    std::fs::create_dir_all(anew.parent().unwrap()).unwrap();
+    let hires: String = (1..=40)
+        .map(|id| format!("{id},Anew {id},2021-02-01T00:00:00Z,1,1\n"))
+        .collect();
+    std::fs::write(&anew, hires).unwrap();
+    let reloaded = csvgate(dir.path(), &["ingest", anew.to_str().unwrap()]);
+    assert!(reloaded.status.success(), "{}", text(&reloaded.stderr));
+    let [from_rollup, exact] = rollup_and_exact(dir.path(), "q1");
+    assert_eq!(exact.lines().count(), 2, "one group of 40 hires: {exact}");
+    assert_eq!(from_rollup, exact);
+    let checked = csvgate(dir.path(), &["check"]);
+    assert!(checked.status.success(), "{}", text(&checked.stdout));
+}
+
 /// `csvgate check` recomputes the rollup: clean after loads, exit 1 naming a group the stored
 /// rollup has and the rows do not (which the reports, reading the rollup, show too), exit 2
 /// when the rows cannot be read to recompute it.
 #[tokio::test]
 async fn csvgate_check_recomputes_the_rollup_and_names_what_differs() {
-    let dir = tempfile::tempdir().unwrap();
-    let fixtures = common::fixtures();
-    let loaded = csvgate(dir.path(), &["ingest", fixtures.to_str().unwrap()]);
-    assert!(loaded.status.success(), "{}", text(&loaded.stderr));
+    let dir = fixtures_ingested();
     let check = || {
         csvgate(
             dir.path(),
@@ -401,10 +429,7 @@ async fn a_load_moves_the_rollup_by_what_it_counted_unless_the_rollup_is_behind(
 /// and answers as the full scan does.
 #[test]
 fn a_kill_between_the_data_commit_and_the_rollups_leaves_them_consistent() {
-    let dir = tempfile::tempdir().unwrap();
-    let fixtures = common::fixtures();
-    let loaded = csvgate(dir.path(), &["ingest", fixtures.to_str().unwrap()]);
-    assert!(loaded.status.success(), "{}", text(&loaded.stderr));
+    let dir = fixtures_ingested();
     // Three hires moved to other years, departments and jobs.
     let moved = dir.path().join("hired_employees_moved.csv");
     let rows = "1,Moved,2022-03-01T00:00:00Z,3,4\n2,Moved,2021-12-31T23:00:00Z,5,6\n3,Moved,2020-01-01T00:00:00Z,7,8\n";

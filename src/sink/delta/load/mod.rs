@@ -209,7 +209,14 @@ impl Load for DeltaLoad {
         target.keep(&table.name, &committed);
         clean_up_log(&committed).await;
         keep_ids_after(&target, &table, &committed, before, &existing, &loaded_ids);
-        let landed = (committed.version()).map(|version| Landed { version, on_empty });
+        let landed =
+            (committed.version().zip(rollups::table_id(&committed).ok())).map(|(version, id)| {
+                Landed {
+                    table_id: id.into(),
+                    version,
+                    on_empty,
+                }
+            });
         let trail = Trail {
             entries: entries.to_vec(),
             markers,

@@ -6,6 +6,7 @@
 //! only when the stored rollup reflects the version the first commit was made on, or the
 //! table held no row then; otherwise the rollup is caught up from the files, as before.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use datafusion::arrow::record_batch::RecordBatch;
@@ -18,8 +19,10 @@ use crate::rollup::{Rollup, merge};
 use crate::sink::SinkError;
 
 /// Where a counted load's commit landed.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(in crate::sink::delta) struct Landed {
+    /// The id of the table committed to ([`super::table_id`]).
+    pub table_id: Arc<str>,
     /// The version the commit made.
     pub version: u64,
     /// Whether the table held no row in the version it was made on.
@@ -53,23 +56,28 @@ impl Upkeep {
 }
 
 /// The versions a batch of counted commits made, one after another.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Span {
     first: u64,
     last: u64,
     /// Whether the table held no row in the version the first was made on.
     on_empty: bool,
+    table_id: Arc<str>,
 }
 
 impl Span {
-    /// The span of `landed` (in version order), if no version is missing between them.
+    /// The span of `landed` (in version order), if no version is missing between them (and
+    /// all are of one table).
     fn of(landed: &[Landed]) -> Option<Span> {
         let (first, last) = (landed.first()?, landed.last()?);
-        let consecutive = (landed.windows(2)).all(|pair| pair[0].version + 1 == pair[1].version);
-        consecutive.then_some(Span {
+        let consecutive = (landed.windows(2)).all(|pair| {
+            pair[0].version + 1 == pair[1].version && pair[0].table_id == pair[1].table_id
+        });
+        consecutive.then(|| Span {
             first: first.version,
             last: last.version,
             on_empty: first.on_empty,
+            table_id: Arc::clone(&first.table_id),
         })
     }
 }
@@ -81,7 +89,7 @@ impl DeltaTarget {
     /// catch-up.
     pub(super) async fn advance(&self, mut counted: Vec<(Tally, Landed)>) -> Vec<String> {
         counted.sort_by_key(|(_, landed)| landed.version);
-        let landed: Vec<Landed> = counted.iter().map(|(_, landed)| *landed).collect();
+        let landed: Vec<Landed> = counted.iter().map(|(_, landed)| landed.clone()).collect();
         let Some(span) = Span::of(&landed) else {
             return self.rollup_names();
         };
@@ -96,7 +104,7 @@ impl DeltaTarget {
         };
         let mut behind = Vec::new();
         for (rollup, change) in changes {
-            match self.advance_one(&rollup, change, span).await {
+            match self.advance_one(&rollup, change, &span).await {
                 Ok(true) => {
                     self.upkeep.counted.fetch_add(1, Ordering::Relaxed);
                 }
@@ -121,10 +129,10 @@ impl DeltaTarget {
         &self,
         rollup: &Rollup,
         change: Vec<RecordBatch>,
-        span: Span,
+        span: &Span,
     ) -> Result<bool, SinkError> {
         let stored = self.open(&folder(rollup)).await?;
-        let current = match self.reflected(rollup, &stored).await? {
+        let current = match self.reflected(rollup, &stored, &span.table_id).await? {
             Some(reflected) if reflected + 1 == span.first => {
                 self.current_groups(rollup, &stored).await?
             }
@@ -138,7 +146,7 @@ impl DeltaTarget {
         let groups = groups.map_err(self.query_error(&rollup.table))?;
         // A conflict (another process stored the rollup meanwhile) errs: the caller catches
         // up from what that process stored.
-        let storing = self.store_rollup(rollup, stored, groups, span.last);
+        let storing = self.store_rollup(rollup, stored, groups, (&span.table_id, span.last));
         storing.instrument(tracing::debug_span!("store")).await?;
         Ok(true)
     }
@@ -186,6 +194,7 @@ mod tests {
     fn landed(versions: &[u64], on_empty: bool) -> Vec<Landed> {
         (versions.iter())
             .map(|&version| Landed {
+                table_id: Arc::from("table"),
                 version,
                 on_empty: on_empty && version == versions[0],
             })

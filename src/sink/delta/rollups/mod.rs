@@ -53,9 +53,15 @@ pub fn folder(rollup: &Rollup) -> String {
 
 /// The application transaction of a rollup's commits. It names a hash of the declaration and
 /// of the columns it makes, so a changed declaration, or a column type the contract changed,
-/// finds no version and is recomputed.
-fn app_id(rollup: &Rollup) -> String {
-    format!("csvgate-rollup:{}", &rollup.fingerprint()[..16])
+/// finds no version and is recomputed; and the id of its table (`table_id`), so a table
+/// deleted and loaded anew, whose versions count from 0 again, finds none either.
+fn app_id(rollup: &Rollup, table_id: &str) -> String {
+    format!("csvgate-rollup:{}:{table_id}", &rollup.fingerprint()[..16])
+}
+
+/// The id Delta gave `table` when it was created.
+pub(super) fn table_id(table: &DeltaTable) -> Result<String, deltalake::DeltaTableError> {
+    Ok(table.snapshot()?.metadata().id().to_owned())
 }
 
 /// What a catch-up came to: the table version the rollup now reflects, and how.
@@ -85,17 +91,24 @@ struct Changes {
 }
 
 impl DeltaTarget {
-    /// The version of its table the rollup reflects in the snapshot `stored` is at, so the
-    /// groups read from that snapshot and the version go together.
+    /// The version of its table (the one whose id is `table_id`) the rollup reflects in the
+    /// snapshot `stored` is at, so the groups read from that snapshot and the version go
+    /// together.
     async fn reflected(
         &self,
         rollup: &Rollup,
         stored: &DeltaTable,
+        table_id: &str,
     ) -> Result<Option<u64>, SinkError> {
         let version = self
-            .marker_in(&folder(rollup), stored, &app_id(rollup))
+            .marker_in(&folder(rollup), stored, &app_id(rollup, table_id))
             .await?;
         Ok(version.map(|version| version as u64))
+    }
+
+    /// [`table_id`], as this target's error.
+    fn id_of(&self, rollup: &Rollup, table: &DeltaTable) -> Result<String, SinkError> {
+        table_id(table).map_err(self.error(&rollup.table))
     }
 
     /// Brings `rollup` to the current version of its table, or says why not: `None` when the
@@ -141,7 +154,8 @@ impl DeltaTarget {
             return Ok(None);
         };
         let stored = self.open(&folder(rollup)).await?;
-        let (how, groups) = match self.reflected(rollup, &stored).await? {
+        let id = self.id_of(rollup, &table)?;
+        let (how, groups) = match self.reflected(rollup, &stored, &id).await? {
             Some(reflected) if reflected == version => {
                 return Ok(Some(CaughtUp {
                     version,
@@ -153,7 +167,8 @@ impl DeltaTarget {
             }
             _ => (How::Recomputed, self.recomputed(rollup, &table).await?),
         };
-        self.store_rollup(rollup, stored, groups, version).await?;
+        self.store_rollup(rollup, stored, groups, (&id, version))
+            .await?;
         Ok(Some(CaughtUp { version, how }))
     }
 

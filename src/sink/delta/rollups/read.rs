@@ -27,11 +27,14 @@ impl DeltaTarget {
     /// `None` when it was never stored.
     pub async fn check_rollup(&self, rollup: &Rollup) -> Result<Option<RollupCheck>, SinkError> {
         let stored = self.open(&folder(rollup)).await?;
-        let Some(reflects) = self.reflected(rollup, &stored).await? else {
+        let mut table = self.open(&rollup.table).await?;
+        let Some(current) = table.version() else {
             return Ok(None);
         };
-        let mut table = self.open(&rollup.table).await?;
-        let current = table.version().unwrap_or_default();
+        let id = self.id_of(rollup, &table)?;
+        let Some(reflects) = self.reflected(rollup, &stored, &id).await? else {
+            return Ok(None);
+        };
         if reflects != current {
             table
                 .load_version(reflects)

@@ -25,17 +25,19 @@ use crate::sink::delta::commit::{
 use crate::sink::delta::tables::TABLE_PROPERTIES;
 
 impl DeltaTarget {
-    /// Writes `groups` in place of the stored ones, recording that they reflect `version`.
+    /// Writes `groups` in place of the stored ones, recording that they reflect `version` of
+    /// the table whose id is `table_id`.
     pub(super) async fn store_rollup(
         &self,
         rollup: &Rollup,
         stored: DeltaTable,
         groups: Vec<RecordBatch>,
-        version: u64,
+        (table_id, version): (&str, u64),
     ) -> Result<(), SinkError> {
         let name = folder(rollup);
         let before = stored.version();
-        let marker = Transaction::new(app_id(rollup), version as i64);
+        let app_id = app_id(rollup, table_id);
+        let marker = Transaction::new(&app_id, version as i64);
         // No retry inside delta-rs: on top of another process's newer rollup this would put
         // back an older one; the conflict goes to [`DeltaTarget::catch_up`], which reads again.
         let commit = commit_properties()
@@ -50,7 +52,7 @@ impl DeltaTarget {
             }
         };
         if let Some(after) = written.version() {
-            let carried = [(app_id(rollup), version as i64)];
+            let carried = [(app_id, version as i64)];
             let mut kept = self.kept();
             kept.markers.committed(&name, before, after, &carried);
             kept.rollup_groups.keep(&name, after, groups_stored);

@@ -92,8 +92,25 @@ impl Cluster {
         for _ in 0..executors {
             cluster.add_executor(on);
         }
-        cluster.wait_for_executors(executors);
+        cluster.wait_for_executors(on, executors);
         cluster
+    }
+
+    /// Starts again, on new ports, an executor that ended because another process took its
+    /// ports between [`free_ports`] and its bind (tests run side by side); three times at most.
+    fn restart_if_ports_taken(&mut self, on: &On, restarts: &mut usize) {
+        let taken = |(child, log): &mut (Child, Arc<Mutex<String>>)| {
+            let ended = child.try_wait().unwrap().is_some();
+            ended && log.lock().unwrap().contains("Address already in use")
+        };
+        while *restarts < 3 {
+            let Some(at) = self.executors.iter_mut().position(taken) else {
+                return;
+            };
+            self.executors.remove(at);
+            self.add_executor(on);
+            *restarts += 1;
+        }
     }
 
     fn add_executor(&mut self, on: &On) {
@@ -111,10 +128,12 @@ impl Cluster {
     }
 
     /// Waits until the scheduler logs `count` registered executors; fails at once when a
-    /// process of the cluster has exited.
-    fn wait_for_executors(&mut self, count: usize) {
+    /// process of the cluster has exited, but for an executor whose ports were taken.
+    fn wait_for_executors(&mut self, on: &On, count: usize) {
         let expected = format!("{count} executors registered");
+        let mut restarts = 0;
         common::eventually_blocking(Duration::from_secs(60), &expected, || {
+            self.restart_if_ports_taken(on, &mut restarts);
             let exited =
                 (self.executors.iter_mut()).any(|(child, _)| child.try_wait().unwrap().is_some());
             let scheduler_exited = self.scheduler.try_wait().unwrap().is_some();

@@ -176,6 +176,8 @@ async fn the_exact_scan_and_the_rollup_answer_alike_on_the_command_line_and_over
 async fn a_table_deleted_and_loaded_anew_does_not_read_the_old_tables_rollup() {
     let dir = fixtures_ingested();
     let table = dir.path().join("csvgate-data/warehouse/hired_employees");
+    let commits = || std::fs::read_dir(table.join("_delta_log")).unwrap().count();
+    let commits_before = commits();
     std::fs::remove_dir_all(&table).unwrap();
     let anew = dir.path().join("anew/hired_employees.csv");
     std::fs::create_dir_all(anew.parent().unwrap()).unwrap();
@@ -185,6 +187,11 @@ async fn a_table_deleted_and_loaded_anew_does_not_read_the_old_tables_rollup() {
     std::fs::write(&anew, hires).unwrap();
     let reloaded = csvgate(dir.path(), &["ingest", anew.to_str().unwrap()]);
     assert!(reloaded.status.success(), "{}", text(&reloaded.stderr));
+    assert_eq!(
+        commits(),
+        commits_before,
+        "the new table is at the old one's version number, which its rollup reflects"
+    );
     let [from_rollup, exact] = rollup_and_exact(dir.path(), "q1");
     assert_eq!(exact.lines().count(), 2, "one group of 40 hires: {exact}");
     assert_eq!(from_rollup, exact);

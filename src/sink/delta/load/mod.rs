@@ -209,14 +209,14 @@ impl Load for DeltaLoad {
         target.keep(&table.name, &committed);
         clean_up_log(&committed).await;
         keep_ids_after(&target, &table, &committed, before, &existing, &loaded_ids);
-        let landed =
-            (committed.version().zip(rollups::table_id(&committed).ok())).map(|(version, id)| {
-                Landed {
-                    table_id: id.into(),
-                    version,
-                    on_empty,
-                }
-            });
+        let id = rollups::table_id(&committed).inspect_err(|error| {
+            tracing::debug!(%error, "no table id: the rollups are caught up from the files")
+        });
+        let landed = (committed.version().zip(id.ok())).map(|(version, id)| Landed {
+            table_id: id.into(),
+            version,
+            on_empty,
+        });
         let trail = Trail {
             entries: entries.to_vec(),
             markers,

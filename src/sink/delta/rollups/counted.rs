@@ -210,5 +210,8 @@ mod tests {
             "5 is another's"
         );
         assert!(Span::of(&[]).is_none());
+        let mut anew = landed(&[4, 5], false);
+        anew[1].table_id = Arc::from("another table");
+        assert!(Span::of(&anew).is_none(), "a table deleted and loaded anew");
     }
 }

@@ -51,12 +51,17 @@ pub fn folder(rollup: &Rollup) -> String {
     format!("_csvgate_rollup_{}", rollup.name)
 }
 
-/// The application transaction of a rollup's commits. It names a hash of the declaration and
-/// of the columns it makes, so a changed declaration, or a column type the contract changed,
-/// finds no version and is recomputed; and the id of its table (`table_id`), so a table
-/// deleted and loaded anew, whose versions count from 0 again, finds none either.
-fn app_id(rollup: &Rollup, table_id: &str) -> String {
-    format!("csvgate-rollup:{}:{table_id}", &rollup.fingerprint()[..16])
+/// The two application transactions of a rollup's commits, both set to the version of its
+/// table it reflects, which it is taken to reflect only when they agree. Both name a hash of
+/// the declaration and of the columns it makes, so a changed declaration, or a column type the
+/// contract changed, finds no version and is recomputed. The second also names the id of its
+/// table (`table_id`), so a table deleted and loaded anew, whose versions count from 0 again,
+/// finds none. The first is the one csvgate wrote before: a commit by an older csvgate sharing
+/// the warehouse moves only that one, and the disagreement makes this one recompute.
+fn app_ids(rollup: &Rollup, table_id: &str) -> [String; 2] {
+    let shared = format!("csvgate-rollup:{}", &rollup.fingerprint()[..16]);
+    let of_table = format!("{shared}:{table_id}");
+    [shared, of_table]
 }
 
 /// The id Delta gave `table` when it was created.
@@ -92,18 +97,21 @@ struct Changes {
 
 impl DeltaTarget {
     /// The version of its table (the one whose id is `table_id`) the rollup reflects in the
-    /// snapshot `stored` is at, so the groups read from that snapshot and the version go
-    /// together.
+    /// snapshot `stored` is at ([`app_ids`]), so the groups read from that snapshot and the
+    /// version go together.
     async fn reflected(
         &self,
         rollup: &Rollup,
         stored: &DeltaTable,
         table_id: &str,
     ) -> Result<Option<u64>, SinkError> {
-        let version = self
-            .marker_in(&folder(rollup), stored, &app_id(rollup, table_id))
-            .await?;
-        Ok(version.map(|version| version as u64))
+        let [shared, of_table] = app_ids(rollup, table_id);
+        let folder = folder(rollup);
+        let shared = self.marker_in(&folder, stored, &shared).await?;
+        let of_table = self.marker_in(&folder, stored, &of_table).await?;
+        Ok(of_table
+            .filter(|version| shared == Some(*version))
+            .map(|version| version as u64))
     }
 
     /// [`table_id`], as this target's error.

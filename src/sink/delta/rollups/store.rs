@@ -16,7 +16,7 @@ use deltalake::operations::write::SchemaMode;
 use deltalake::protocol::SaveMode;
 use deltalake::writer::{DeltaWriter, RecordBatchWriter};
 
-use super::{DeltaTarget, app_id, folder};
+use super::{DeltaTarget, app_ids, folder};
 use crate::rollup::Rollup;
 use crate::sink::SinkError;
 use crate::sink::delta::commit::{
@@ -36,13 +36,15 @@ impl DeltaTarget {
     ) -> Result<(), SinkError> {
         let name = folder(rollup);
         let before = stored.version();
-        let app_id = app_id(rollup, table_id);
-        let marker = Transaction::new(&app_id, version as i64);
+        let carried = app_ids(rollup, table_id).map(|app_id| (app_id, version as i64));
+        let markers = (carried.iter())
+            .map(|(app_id, version)| Transaction::new(app_id, *version))
+            .collect();
         // No retry inside delta-rs: on top of another process's newer rollup this would put
         // back an older one; the conflict goes to [`DeltaTarget::catch_up`], which reads again.
         let commit = commit_properties()
             .with_max_retries(0)
-            .with_application_transaction(marker);
+            .with_application_transactions(markers);
         let groups_stored = groups.clone();
         let written = match holds_columns_of(&stored, rollup) {
             true => self.overwrite_files(&name, stored, groups, commit).await?,
@@ -52,7 +54,6 @@ impl DeltaTarget {
             }
         };
         if let Some(after) = written.version() {
-            let carried = [(app_id, version as i64)];
             let mut kept = self.kept();
             kept.markers.committed(&name, before, after, &carried);
             kept.rollup_groups.keep(&name, after, groups_stored);

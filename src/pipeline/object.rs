@@ -214,6 +214,13 @@ impl Pipeline {
         Ok(None)
     }
 
+    /// The ids `table`'s foreign keys may point at, as the target holds them now: read once
+    /// for an object, or for a whole group.
+    pub(super) async fn reference_ids(&self, table: &TableRef) -> Result<ReferenceIds, SinkError> {
+        let references = reference_ids(self.target.as_ref(), table);
+        references.instrument(debug_span!("reference_ids")).await
+    }
+
     /// Stages the object's rows into `load` and commits them with `entry`.
     async fn stage_and_commit(
         &self,
@@ -223,17 +230,12 @@ impl Pipeline {
         entry: &mut Entry,
         mut load: Box<dyn Load>,
     ) -> Result<Recorded, PipelineError> {
-        let references = reference_ids(self.target.as_ref(), table)
-            .instrument(debug_span!("reference_ids"))
-            .await;
-        let mut rows = ValidRows::Load(load.as_mut());
-        let staged = match references {
-            Ok(references) => {
-                (self.stage_within_budget(job, table, options, entry, &references, &mut rows)).await
-            }
-            Err(error) => Err(error.into()),
+        let staged = async {
+            let references = self.reference_ids(table).await?;
+            let mut rows = ValidRows::Load(load.as_mut());
+            (self.stage_within_budget(job, table, options, entry, &references, &mut rows)).await
         };
-        if let Err(error) = staged {
+        if let Err(error) = staged.await {
             // The rows staged so far must go too: the target stays as it was.
             load.abort().await;
             return Err(error);

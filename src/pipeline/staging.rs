@@ -10,6 +10,7 @@
 
 use chrono::Utc;
 use datafusion::arrow::compute;
+use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::record_batch::RecordBatch;
 use futures::StreamExt;
 use futures::future::BoxFuture;
@@ -20,7 +21,7 @@ use super::group::{Member, NotGrouped};
 use super::{IngestOptions, Job, Pipeline, PipelineError, display_name};
 use crate::dictionary::{ColumnKind, Keys, Table, TableRef};
 use crate::ledger::{Entry, Status};
-use crate::sink::{Load, reference_ids};
+use crate::sink::Load;
 use crate::store::READ_AHEAD_BYTES;
 use crate::validate::{ReferenceIds, ValidateError};
 
@@ -71,8 +72,7 @@ impl Pipeline {
         load: &mut dyn Load,
         entries: &mut Vec<Entry>,
     ) -> Result<(), NotGrouped> {
-        let references = reference_ids(self.target.as_ref(), table);
-        let references = references.instrument(debug_span!("reference_ids")).await?;
+        let references = self.reference_ids(table).await?;
         let (senders, receivers): (Vec<_>, Vec<_>) =
             members.iter().map(|_| mpsc::channel(AHEAD)).unzip();
         // Newest first: the writer takes that one's rows first. Boxed and collected, so the
@@ -84,10 +84,7 @@ impl Pipeline {
             })
             .collect();
         let staged = futures::stream::iter(staging).buffered(at_once(jobs));
-        let names = jobs
-            .iter()
-            .map(|job| display_name(&job.location, &job.object));
-        let written = write_newest_first(load, table, receivers, names.collect());
+        let written = write_newest_first(load, table, receivers, jobs);
         let written = written.instrument(debug_span!("write_group"));
         let (mut staged, written): (Vec<_>, _) = tokio::join!(staged.collect(), written);
         staged.reverse();
@@ -145,22 +142,23 @@ fn at_once(jobs: &[Job]) -> usize {
     }
 }
 
-/// Takes each member's valid rows (`receivers`, in arrival order) into `load`, newest first,
-/// leaving out those whose key a later member holds; an error comes with the member whose
-/// rows it was writing. Returning drops the receivers left, so a member still validating
-/// stops at its next batch.
+/// Takes each member's valid rows (`receivers`, in arrival order, one per job of `jobs`) into
+/// `load`, newest first, leaving out those whose key a later member holds; an error comes
+/// with the member whose rows it was writing. Returning drops the receivers left, so a member
+/// still validating stops at its next batch.
 async fn write_newest_first(
     load: &mut dyn Load,
     table: &Table,
     receivers: Vec<mpsc::Receiver<RecordBatch>>,
-    names: Vec<String>,
+    jobs: &[Job],
 ) -> Result<(), (usize, PipelineError)> {
     let mut keys = GroupKeys::new(table);
-    for (at, (mut receiver, name)) in receivers.into_iter().zip(names).enumerate().rev() {
+    for (at, mut receiver) in receivers.into_iter().enumerate().rev() {
         while let Some(rows) = receiver.recv().await {
-            let latest = keys
-                .latest(rows, &name)
-                .map_err(|error| (at, error.into()))?;
+            let latest = keys.latest(rows).map_err(|source| {
+                let file = display_name(&jobs[at].location, &jobs[at].object);
+                (at, ValidateError::Split { file, source }.into())
+            })?;
             load.write(latest)
                 .await
                 .map_err(|error| (at, error.into()))?;
@@ -190,20 +188,16 @@ impl GroupKeys {
         }
     }
 
-    /// The valid rows of the object being written (`file`) whose key no later object holds.
-    fn latest(&mut self, rows: RecordBatch, file: &str) -> Result<RecordBatch, ValidateError> {
+    /// The valid rows of the object being written whose key no later object holds.
+    fn latest(&mut self, rows: RecordBatch) -> Result<RecordBatch, ArrowError> {
         let keys = rows.column_by_name(&self.column);
         let keys = keys.expect("valid rows hold their table's key column");
         self.current.insert_column(keys);
         if self.later.is_empty() {
             return Ok(rows);
         }
-        let kept = compute::not(&self.later.contains_each(keys));
-        let kept = kept.and_then(|kept| compute::filter_record_batch(&rows, &kept));
-        kept.map_err(|source| ValidateError::Split {
-            file: file.to_owned(),
-            source,
-        })
+        let kept = compute::not(&self.later.contains_each(keys))?;
+        compute::filter_record_batch(&rows, &kept)
     }
 
     /// Ends the object being written: its keys are a later object's for the next one.

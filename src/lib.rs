@@ -67,6 +67,12 @@
 //!   the target (typed); a **JSON batch** ([`batch`]) is rows sent to the API.
 //! - **first AWS version**: the system csvgate replaces (API Gateway → S3 → Lambda → RDS);
 //!   **HR brief**: what its first user asked of it (the dictionary, Q1/Q2, AVRO backups).
+//!
+//! # Runtime
+//! Run it on a multi-thread tokio runtime, as the binaries do. On a current-thread runtime
+//! delta-rs gives each table's engine a runtime of its own on a background thread, whose
+//! connections stay pooled in the bucket's shared S3 client after that runtime is gone: a
+//! later request can then fail with "runtime dropped the dispatch task".
 
 #[cfg(feature = "cli")]
 pub mod api;

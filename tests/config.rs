@@ -117,7 +117,7 @@ fn setting<'a>(rows: &'a [(String, String, String)], name: &str) -> (&'a str, &'
     (&row.1, &row.2)
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn config_show_names_each_source_and_flags_beat_env_beat_file_beat_ssm() {
     let prefix = prefix();
     put_database(&prefix, "hr").await;
@@ -165,7 +165,7 @@ async fn config_show_names_each_source_and_flags_beat_env_beat_file_beat_ssm() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_or_plain_secret_and_a_bad_port_are_named_never_shown() {
     let prefix = prefix();
     let dir = tempfile::tempdir().unwrap();
@@ -208,7 +208,7 @@ async fn a_missing_or_plain_secret_and_a_bad_port_are_named_never_shown() {
     assert!(!bad_port.contains("33o6"), "{bad_port}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn access_denied_names_the_prefix_and_what_to_allow() {
     let server = DenyingServer::start().await;
     let prefix = prefix();
@@ -299,7 +299,7 @@ async fn iam_request(endpoint: &str, action: &str) -> String {
     answer.text().await.unwrap()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ssm_is_read_once_per_process_a_page_of_ten_at_a_time() {
     common::ssm::use_env_in_process();
     common::ssm::start_recording().await;

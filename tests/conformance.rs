@@ -123,7 +123,7 @@ async fn ids(target: &dyn Target, name: &str) -> Vec<i64> {
     ids.iter().map(|id| id as i64).collect()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rows_are_invisible_until_commit_and_an_abort_leaves_the_table_as_it_was() {
     for case in every_target().await {
         let (target, name) = (case.target.as_ref(), case.name);
@@ -155,7 +155,7 @@ async fn rows_are_invisible_until_commit_and_an_abort_leaves_the_table_as_it_was
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_repeated_id_replaces_its_row_and_a_replace_swaps_the_whole_table() {
     for case in every_target().await {
         let (target, name) = (case.target.as_ref(), case.name);
@@ -197,7 +197,7 @@ async fn a_repeated_id_replaces_its_row_and_a_replace_swaps_the_whole_table() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn foreign_key_values_read_back_as_written() {
     for case in every_target().await {
         let (target, name) = (case.target.as_ref(), case.name);
@@ -229,7 +229,7 @@ async fn foreign_key_values_read_back_as_written() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_commit_marks_exactly_its_object_version_loaded_and_records_its_entry() {
     for case in every_target().await {
         let (target, name) = (case.target.as_ref(), case.name);
@@ -269,7 +269,7 @@ async fn a_commit_marks_exactly_its_object_version_loaded_and_records_its_entry(
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_load_of_several_objects_commits_them_all_or_none() {
     for case in every_target().await {
         let (target, name) = (case.target.as_ref(), case.name);
@@ -322,7 +322,7 @@ async fn a_load_of_several_objects_commits_them_all_or_none() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn entries_that_load_nothing_are_recorded_and_selected_by_run_and_status() {
     for case in every_target().await {
         let (target, name) = (case.target.as_ref(), case.name);
@@ -362,7 +362,7 @@ async fn entries_that_load_nothing_are_recorded_and_selected_by_run_and_status()
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_target_answers_and_its_description_shows_no_password() {
     for case in every_target().await {
         case.target.reachable().await.unwrap();
@@ -393,7 +393,7 @@ async fn holder(target: &dyn Target, object: &ObjectVersion, run: &str) -> Optio
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_run_holds_an_object_at_a_time() {
     for case in every_target().await {
         let (target, name) = (case.target.as_ref(), case.name);
@@ -421,7 +421,7 @@ async fn one_run_holds_an_object_at_a_time() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_claim_is_taken_over_once_its_lease_ran_out() {
     for case in every_target().await {
         let (target, name) = (case.target.as_ref(), case.name);

@@ -148,7 +148,7 @@ fn a_deployment_enforces_the_contract_it_names() {
 
 /// A contract in S3 (where a function reads it): enforced, shown, and named with its version
 /// in each run's ledger entry; one that is not there stops the command naming its URL.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deployment_reads_its_contract_from_s3() {
     let dir = tempfile::tempdir().unwrap();
     let bucket = common::s3::bucket();
@@ -439,7 +439,7 @@ fn a_file_over_its_table_s_reject_budget_loads_nothing() {
 }
 
 /// The same on MariaDB, whose schema `db init` derives from the contract.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_file_over_its_table_s_reject_budget_loads_nothing_into_mysql() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!(
@@ -578,7 +578,7 @@ schema:
 /// Names that are reserved words (`order`, `group`, `key`, `select`, `desc`) work on both
 /// targets, since csvgate quotes every identifier it writes: the tables are created, loaded
 /// with their foreign key checked, queried and judged by `csvgate check`.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reserved_words_are_names_on_both_targets() {
     let url = format!(
         "{}/{}",

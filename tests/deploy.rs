@@ -228,7 +228,7 @@ async fn assert_seed_outcome(seed: &Seed, server: &Server) {
     assert!(!logs.contains(common::ssm::PASSWORD), "{logs}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn objects_put_into_s3_load_through_their_event_in_the_lambda_and_the_server() {
     let seed = Seed::new().await;
     let landing = common::s3::location(&seed.landing, "");
@@ -292,7 +292,7 @@ fn assert_lambda_logs(lines: &[Value]) {
     assert!(!all.contains(common::ssm::PASSWORD), "{all}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_seeds_curl_uploads_load_through_the_server() {
     let seed = Seed::new().await;
     let server = seed.serve();
@@ -347,7 +347,7 @@ fn curl_put(url: &str, file: &Path) -> Value {
 /// The bootstrap's least-privilege user: made through the function by the master user (here
 /// the SSM user), its generated password kept only in SSM as a SecureString; the function
 /// reading those parameters loads with it, and cannot change the schema.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_bootstrap_makes_an_app_user_that_loads_but_cannot_change_the_schema() {
     let seed = Seed::new().await;
     let deployment = seed.lambda_deployment().await;

@@ -327,7 +327,7 @@ impl Rehearsal {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_function_runs_as_the_template_deploys_it() {
     let Rehearsal {
         database,
@@ -430,7 +430,7 @@ async fn the_function_runs_as_the_template_deploys_it() {
 
 /// The grants are exactly enough: without the statement that lets it list its backups, the
 /// weekly job fails (it prunes by listing) and says so.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_one_statement_the_job_that_needs_it_fails() {
     let rehearsal = Rehearsal::deploy(&["ListBackups"]).await;
     let function = &rehearsal.function;
@@ -449,7 +449,7 @@ async fn without_one_statement_the_job_that_needs_it_fails() {
 
 /// The user's contract, read from S3 with the template's one grant: the bootstrap makes its
 /// tables, a file of it is judged by its rules, and the ledger names the contract.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_function_enforces_the_contract_it_reads_from_s3() {
     let contract = std::fs::read_to_string(RETAIL_CONTRACT);
     let contract = contract.unwrap();
@@ -493,7 +493,7 @@ async fn the_function_enforces_the_contract_it_reads_from_s3() {
 
 /// Without the statement that lets it read its contract, the function does not start, and
 /// its log says which contract it could not read.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_its_contract_the_function_does_not_start() {
     let contract = std::fs::read_to_string(RETAIL_CONTRACT);
     let rehearsal = Rehearsal::deploy_with(&["ReadContract"], Some(&contract.unwrap())).await;

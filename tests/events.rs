@@ -76,7 +76,7 @@ fn event_statuses(summary: &str) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_example_event_handled_twice_loads_its_objects_once() {
     let bucket = bucket();
     land_event_objects(&bucket).await;
@@ -110,7 +110,7 @@ async fn each_example_event_handled_twice_loads_its_objects_once() {
     assert_eq!(counts, "d,j,h\n14,184,1929\n");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_object_and_a_deletion_do_not_stop_the_other_records() {
     let bucket = bucket();
     land_event_objects(&bucket).await;
@@ -141,7 +141,7 @@ async fn a_missing_object_and_a_deletion_do_not_stop_the_other_records() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_an_s3_landing_bucket_uploads_and_events_load() {
     let bucket = common::s3::bucket();
     let dir = tempfile::tempdir().unwrap();

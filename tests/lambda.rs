@@ -46,7 +46,7 @@ fn statuses(answer: &Value) -> Vec<&str> {
         .collect()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_same_event_twice_loads_each_object_once() {
     let (bucket, _dir, deployment) = landed().await;
     let files = ["hired_employees.csv", "departments.csv", "jobs.csv"];
@@ -69,7 +69,7 @@ async fn the_same_event_twice_loads_each_object_once() {
     assert_eq!(done.count(), 3);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_object_fails_the_invocation_and_loses_nothing() {
     let (bucket, _dir, deployment) = landed().await;
     let files = ["departments.csv", "departments_late.csv"];
@@ -89,7 +89,7 @@ async fn a_missing_object_fails_the_invocation_and_loses_nothing() {
     assert_eq!(statuses(&retried), ["skipped", "done"], "{retried}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_weekly_schedule_backs_up_every_table_into_s3_and_a_snapshot_restores() {
     let (bucket, _dir, deployment) = landed().await;
     let files = ["hired_employees.csv", "departments.csv", "jobs.csv"];
@@ -145,7 +145,7 @@ fn queue_message(id: &str, body: String) -> Value {
     message
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_queue_batch_answers_with_the_messages_to_retry() {
     let (bucket, _dir, deployment) = landed().await;
     // An object's notification, then S3's test event (sqs.json's second message).
@@ -167,7 +167,7 @@ async fn a_queue_batch_answers_with_the_messages_to_retry() {
     assert_eq!(ids.into_integers().len(), 12);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn eventbridge_sns_and_topic_to_queue_events_load_their_objects() {
     let (bucket, _dir, deployment) = landed().await;
 
@@ -210,7 +210,7 @@ async fn eventbridge_sns_and_topic_to_queue_events_load_their_objects() {
     assert_eq!(done, ["departments.csv", "hired_employees.csv", "jobs.csv"]);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unknown_payload_fails_the_invocation_naming_what_arrived() {
     let dir = tempfile::tempdir().unwrap();
     let deployment = deployment(&bucket(), dir.path());
@@ -233,7 +233,7 @@ async fn an_unknown_payload_fails_the_invocation_naming_what_arrived() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_bootstrap_event_creates_the_schema_in_the_mysql_target() {
     let dir = tempfile::tempdir().unwrap();
     let without = deployment(&bucket(), dir.path());
@@ -351,7 +351,7 @@ async fn department_ids(deployment: &Deployment) -> Vec<u64> {
 
 /// Defect: a record's `versionId` was ignored and the current object read, so of two quick
 /// overwrites the first version was never loaded (its event loaded the second).
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_quick_overwrites_of_a_versioned_key_load_each_version() {
     let contents = [
         "1,Supply Chain\n2,Maintenance\n3,Staff\n",
@@ -380,7 +380,7 @@ async fn two_quick_overwrites_of_a_versioned_key_load_each_version() {
 
 /// An event for an older version that arrives after a newer one of its key was loaded (an
 /// async retry, an unordered queue) loads nothing: its rows would go over newer ones.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_event_for_a_version_older_than_one_loaded_is_skipped_as_superseded() {
     let contents = ["1,Supply Chain\n2,Maintenance\n", "1,Legal\n", "3,Sales\n"];
     let (bucket, _dir, deployment, versions) = versioned_departments(&contents).await;
@@ -402,7 +402,7 @@ async fn an_event_for_a_version_older_than_one_loaded_is_skipped_as_superseded()
 
 /// A newer version loaded by an `ingest` of the landing prefix (whose listing names no version
 /// ids) supersedes an older version's late event too.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_version_older_than_one_an_ingest_loaded_is_superseded_too() {
     let contents = ["1,Supply Chain\n", "2,Legal\n"];
     let (bucket, _dir, deployment, versions) = versioned_departments(&contents).await;

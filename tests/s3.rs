@@ -36,7 +36,7 @@ fn statuses(entries: &[csvgate::ledger::Entry]) -> Vec<(String, Status, u64, u64
     entries.iter().map(summary).collect()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fixtures_go_from_an_s3_landing_bucket_into_an_s3_warehouse_once() {
     let (bucket, sandbox, entries) = fixtures_loaded_in_s3().await;
     let options = IngestOptions::default();
@@ -68,7 +68,7 @@ async fn fixtures_go_from_an_s3_landing_bucket_into_an_s3_warehouse_once() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reports_from_an_s3_warehouse_equal_those_of_a_local_one() {
     let (_, remote, _) = fixtures_loaded_in_s3().await;
     let local = Sandbox::new();
@@ -87,7 +87,7 @@ async fn reports_from_an_s3_warehouse_equal_those_of_a_local_one() {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_overwritten_object_is_a_new_version_and_replaces_its_row() {
     let (bucket, sandbox, _) = fixtures_loaded_in_s3().await;
     let options = IngestOptions::default();
@@ -115,7 +115,7 @@ async fn an_overwritten_object_is_a_new_version_and_replaces_its_row() {
     assert_eq!(strings(&job), ["Chief Marketing Assistant"]);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_object_larger_than_a_batch_streams_in_several_with_the_local_result() {
     let bucket = bucket();
     let mut bytes = Vec::new();
@@ -165,7 +165,7 @@ async fn keys_below(bucket: &str, prefix: &str) -> Vec<String> {
     keys
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failure_late_in_a_large_object_leaves_nothing_half_written_in_s3() {
     let (bucket, sandbox, _) = fixtures_loaded_in_s3().await;
     let options = IngestOptions::default();
@@ -205,7 +205,7 @@ async fn a_failure_late_in_a_large_object_leaves_nothing_half_written_in_s3() {
     assert_eq!(keys_below(&bucket, "invalid").await, invalid_before);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_large_object_reads_back_byte_for_byte() {
     let bucket = bucket();
     let landing = location(&bucket, "landing");
@@ -222,7 +222,7 @@ async fn a_large_object_reads_back_byte_for_byte() {
     assert!(read.await.unwrap() == bytes);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s3_locations_work_from_flags_environment_and_file() {
     let bucket = bucket();
     land_fixtures(&bucket).await;
@@ -274,7 +274,7 @@ async fn s3_locations_work_from_flags_environment_and_file() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_credentials_endpoints_buckets_and_keys_fail_clearly() {
     let bucket = bucket();
     land_fixtures(&bucket).await;
@@ -337,7 +337,7 @@ async fn wrong_credentials_endpoints_buckets_and_keys_fail_clearly() {
     assert!(ok && !stdout.contains(",done,"), "{stdout}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_without_conditional_writes_keeps_no_warehouse() {
     let bucket = bucket();
     land_fixtures(&bucket).await;
@@ -369,7 +369,7 @@ async fn a_store_without_conditional_writes_keeps_no_warehouse() {
     }));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_processes_load_into_one_s3_warehouse_at_once() {
     // On moto: its conditional writes are atomic, which this race needs (see `s3::MOTO`).
     let bucket = s3::moto_bucket().await;
@@ -424,7 +424,7 @@ async fn two_processes_load_into_one_s3_warehouse_at_once() {
     assert_eq!(counts, "d,j\n12,183\n");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_and_region_come_from_an_aws_cli_profile_or_its_credential_process() {
     let bucket = bucket();
     land_fixtures(&bucket).await;

@@ -1,5 +1,8 @@
 //! The loopback S3 server `scripts/services` starts (s3s-fs on 127.0.0.1:8014), and a bucket
 //! of its own for each test.
+//!
+//! Tests that open Delta tables on S3 run on a multi-thread runtime (why: `csvgate`'s
+//! `# Runtime`).
 
 use std::path::PathBuf;
 

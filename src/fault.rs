@@ -27,6 +27,10 @@ pub const LEDGER_BEFORE_APPEND: &str = "ledger-before-append";
 /// date: once per batch of loads whose rollup commits run together.
 pub const ROLLUP_BEFORE_COMMIT: &str = "rollup-before-commit";
 
+/// A warehouse load's commits passed a checkpoint version, before the checkpoint that trails
+/// them is written.
+pub const CHECKPOINT_BEFORE_WRITE: &str = "checkpoint-before-write";
+
 /// How long a paused process waits before going on, should nobody kill or resume it.
 const PAUSED_FOR: Duration = Duration::from_secs(600);
 

@@ -552,6 +552,61 @@ async fn uploads_during_the_work_after_a_commit_answer_at_once_and_share_the_nex
     );
 }
 
+/// A data table's checkpoint (at every tenth version) is written behind the answers, by the
+/// work that trails the commits, not inside the commit that reaches it: held there, every
+/// upload still answers, and the checkpoint follows once it goes on.
+#[tokio::test]
+async fn a_data_tables_checkpoint_is_written_behind_the_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let resume = dir.path().join("resume");
+    let point = csvgate::fault::CHECKPOINT_BEFORE_WRITE;
+    let env = [
+        ("CSVGATE_PAUSE_AT", point.to_owned()),
+        ("CSVGATE_RESUME_WHEN", resume.display().to_string()),
+    ];
+    let server = Server::start_with_env(dir.path(), &[], &env);
+    load_reference_tables(&server).await;
+    for upload in 0..10 {
+        let key = format!("hired_employees/{upload}.csv");
+        let answered = put(&server, &key, employees(1 + upload * 100, 100), true).await;
+        assert_eq!(answered.status(), StatusCode::OK, "{key}");
+        let run: Value = answered.json().await.unwrap();
+        assert_eq!(counts(&run), ("done", 100, 100, 0), "{run}");
+    }
+    server.paused_at(point).await;
+    let (version, _) = latest_commit(dir.path(), "hired_employees");
+    assert!(version >= 9, "version {version} passed the checkpoint at 9");
+    let log = dir
+        .path()
+        .join("csvgate-data/warehouse/hired_employees/_delta_log");
+    let checkpoints = || {
+        let files = std::fs::read_dir(&log).unwrap();
+        (files.map(|file| file.unwrap().file_name().into_string().unwrap()))
+            .filter(|name| name.ends_with(".checkpoint.parquet"))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        checkpoints(),
+        Vec::<String>::new(),
+        "none inside the commits"
+    );
+
+    std::fs::write(&resume, b"").unwrap();
+    let written = || async {
+        let written = checkpoints();
+        (!written.is_empty())
+            .then_some(written)
+            .ok_or_else(|| "no checkpoint yet".to_owned())
+    };
+    common::eventually(Duration::from_secs(30), "the checkpoint", written).await;
+    let checked = cli(dir.path(), &["check"]);
+    assert!(
+        checked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&checked.stdout)
+    );
+}
+
 #[tokio::test]
 async fn on_a_mariadb_target_uploads_load_and_reports_come_from_mysql() {
     let (url, target) = common::mysql_database().await;

@@ -1,23 +1,55 @@
-//! Cleaning up a table's expired log files, as Delta writers do, but only where it pays.
+//! A data table's checkpoint, and its expired log files cleaned up, behind a load's answer.
 //!
-//! delta-rs cleans up after every commit by default, listing the whole log each time; csvgate
-//! turns that off in its commits and cleans up after checkpoints only.
+//! delta-rs writes a checkpoint inside the commit that reaches one (every tenth version of
+//! csvgate's tables) and cleans up expired log files after every commit, listing the whole log
+//! each time. A checkpoint rewrites every action the table keeps (its files, and a marker per
+//! object version ever loaded), which held every tenth answer 60-100 ms (`benches/README.md`):
+//! loads commit without either, and the work that trails their commits ([`super::trailing`])
+//! writes the checkpoint and cleans up when one of their commits is at a checkpoint version.
 
 use chrono::Utc;
 use deltalake::DeltaTable;
 use deltalake::table::config::TablePropertiesExt;
 
-/// Deletes the log files older than the table's log retention (30 days unless the table sets
-/// `delta.logRetentionDuration`) that a checkpoint at the table's version made unneeded. Run
-/// only at checkpoint versions: it lists the whole log. A failure only costs disk space: it is
-/// logged.
-pub(super) async fn clean_up_log(delta: &DeltaTable) {
+use super::DeltaTarget;
+
+/// Whether delta-rs would have written a checkpoint inside the commit that made `delta`'s
+/// version: at every `checkpointInterval`th commit (versions 9, 19, ... for ten).
+pub(super) fn checkpoint_due(delta: &DeltaTable) -> bool {
+    let (Some(version), Ok(state)) = (delta.version(), delta.snapshot()) else {
+        return false;
+    };
+    (version + 1).is_multiple_of(state.table_config().checkpoint_interval().get())
+}
+
+impl DeltaTarget {
+    /// Writes `table`'s checkpoint at its latest version, and cleans up the log it covers.
+    pub(super) async fn checkpoint(&self, table: &str) {
+        match self.open(table).await {
+            Ok(delta) => {
+                crate::fault::pause(crate::fault::CHECKPOINT_BEFORE_WRITE).await;
+                checkpoint_and_clean_up(&delta).await;
+            }
+            Err(error) => {
+                tracing::warn!(table, %error, "no checkpoint: the table could not be read")
+            }
+        }
+    }
+}
+
+/// Writes a checkpoint at `delta`'s version, then deletes the log files older than the
+/// table's log retention (30 days unless the table sets `delta.logRetentionDuration`) that it
+/// made unneeded. A failure only costs replay time or disk space: it is logged.
+pub(super) async fn checkpoint_and_clean_up(delta: &DeltaTable) {
     let (Some(version), Ok(state)) = (delta.version(), delta.snapshot()) else {
         return;
     };
+    if let Err(error) = deltalake::checkpoints::create_checkpoint(delta, None).await {
+        tracing::warn!(version, %error, "could not write a table's checkpoint");
+        return;
+    }
     let config = state.table_config();
-    let at_checkpoint = version % config.checkpoint_interval().get() == 0;
-    if !at_checkpoint || !config.enable_expired_log_cleanup() {
+    if !config.enable_expired_log_cleanup() {
         return;
     }
     let retention = i64::try_from(config.log_retention_duration().as_millis()).unwrap_or(i64::MAX);
@@ -69,7 +101,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn log_files_are_cleaned_up_at_checkpoints_only() {
+    async fn a_checkpoint_written_after_the_commits_cleans_up_the_log_it_covers() {
         let dir = tempfile::tempdir().unwrap();
         let jobs = &Dictionary::hr_table("jobs");
         let properties = [
@@ -85,34 +117,49 @@ mod tests {
             .await
             .unwrap();
         let rows = one_job(jobs);
-        let no_cleanup = CommitProperties::default().with_cleanup_expired_logs(Some(false));
+        let as_loads_commit = CommitProperties::default()
+            .with_cleanup_expired_logs(Some(false))
+            .with_create_checkpoint(false);
+        let mut due = vec![checkpoint_due(&delta)];
         for _ in 0..3 {
             delta = (delta.write(vec![rows.clone()]))
-                .with_commit_properties(no_cleanup.clone())
+                .with_commit_properties(as_loads_commit.clone())
                 .await
                 .unwrap();
+            due.push(checkpoint_due(&delta));
         }
-        wait_until_older_than_now(dir.path()).await;
-        assert_eq!(delta.version(), Some(3));
-        clean_up_log(&delta).await;
         assert_eq!(
-            commit_files(dir.path()).len(),
-            4,
-            "version 3 is no checkpoint"
+            due,
+            [false, true, false, true],
+            "every second version from 1"
         );
+        assert_eq!(delta.version(), Some(3));
+        assert!(
+            checkpoints(dir.path()).is_empty(),
+            "none inside the commits"
+        );
+        assert_eq!(commit_files(dir.path()).len(), 4);
 
-        delta = (delta.write(vec![rows]))
-            .with_commit_properties(no_cleanup)
-            .await
-            .unwrap();
         wait_until_older_than_now(dir.path()).await;
-        clean_up_log(&delta).await;
-        // Versions 0 to 2 are gone; delta-rs keeps the commit just before the checkpoint.
-        let kept = [3, 4].map(|version| format!("{version:020}.json"));
-        assert_eq!(commit_files(dir.path()), kept);
+        checkpoint_and_clean_up(&delta).await;
+        assert_eq!(checkpoints(dir.path()), [3]);
+        assert_eq!(commit_files(dir.path()), [format!("{:020}.json", 3)]);
         let url = url::Url::from_directory_path(dir.path()).unwrap();
         let reloaded = deltalake::open_table(url).await.unwrap();
-        assert_eq!(reloaded.version(), Some(4));
-        assert_eq!(reloaded.snapshot().unwrap().log_data().num_files(), 4);
+        assert_eq!(reloaded.version(), Some(3));
+        assert_eq!(reloaded.snapshot().unwrap().log_data().num_files(), 3);
+    }
+
+    /// The versions the table's checkpoints are at.
+    fn checkpoints(folder: &std::path::Path) -> Vec<u64> {
+        let log = std::fs::read_dir(folder.join(DELTA_LOG)).unwrap();
+        let mut versions: Vec<u64> = log
+            .filter_map(|entry| {
+                let name = entry.unwrap().file_name().into_string().unwrap();
+                name.strip_suffix(".checkpoint.parquet")?.parse().ok()
+            })
+            .collect();
+        versions.sort();
+        versions
     }
 }

@@ -16,7 +16,7 @@
 //! - [`load`]: staging Parquet files and committing them ([`commit`]: appended, or in place
 //!   of the whole table for a restore; [`replace`] when ids repeat), again on the newer
 //!   version when another writer committed first;
-//! - [`cleanup`]: expired log files removed after checkpoints;
+//! - [`cleanup`]: a load's checkpoint, and the expired log files it covers, behind its answer;
 //! - [`ledger`]: the ledger table `_csvgate_runs`, one append per run ([`waiting`] holds an
 //!   upload's first entry until then, and [`parked`] a commit's entry until it is appended);
 //! - [`session`]: DataFusion over the tables, for reports and ad-hoc SQL;
@@ -25,8 +25,8 @@
 //! - [`vacuum`]: data files past the table's retention removed;
 //! - [`rollups`]: each rollup a table of its own, brought up to date after the commits of its
 //!   table;
-//! - [`trailing`]: loads' ledger appends and rollup commits, run behind their answers, once
-//!   for the commits of a table that came while the previous ones ran.
+//! - [`trailing`]: loads' ledger appends, rollup commits and checkpoints, run behind their
+//!   answers, once for the commits of a table that came while the previous ones ran.
 
 mod claims;
 mod cleanup;

@@ -1,12 +1,14 @@
 //! Work that trails a load's commit: once the data commit is durable, the load answers, and
-//! its ledger append and its rollups' commits (two other tables, a conditional write each)
-//! run behind it.
+//! its ledger append and its rollups' commits (two other tables, a conditional write each),
+//! and the table's checkpoint when one is due, run behind it.
 //!
 //! Nothing is lost if the process dies before they end: the ledger entry was parked before
-//! the commit and is settled by the next reader or load ([`super::parked`]), and a rollup that
-//! is behind its table is caught up by the next load or report ([`super::rollups`]). What
-//! changes is when they happen, so a process that stops, or answers for a whole run (an
-//! `ingest`, an event, a Lambda invocation), waits for them first ([`Trailing::finished`]).
+//! the commit and is settled by the next reader or load ([`super::parked`]), a rollup that is
+//! behind its table is caught up by the next load or report ([`super::rollups`]), and a
+//! checkpoint not written comes at the table's next checkpoint version (readers replay a
+//! longer log meanwhile). What changes is when they happen, so a process that stops, or
+//! answers for a whole run (an `ingest`, an event, a Lambda invocation), waits for them first
+//! ([`Trailing::finished`]).
 //!
 //! The work is batched per table, as group commit batches rows: while one batch runs, the
 //! commits that come wait together, and the next batch takes them all at once (one ledger

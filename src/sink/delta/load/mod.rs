@@ -14,7 +14,7 @@ use deltalake::writer::{DeltaWriter, RecordBatchWriter};
 use futures::future::BoxFuture;
 use tracing::Instrument;
 
-use super::cleanup::clean_up_log;
+use super::cleanup::checkpoint_due;
 use super::commit::{commit_properties, remove_files, writer_properties};
 use super::parked::Marker;
 use super::rollups::{self, Landed};
@@ -73,7 +73,7 @@ impl DeltaLoad {
         table: &TableRef,
         object: &ObjectVersion,
     ) -> Result<DeltaLoad, SinkError> {
-        let mut load = Self::start(target, table, commit_properties(), Mode::Upsert).await?;
+        let mut load = Self::start(target, table, Mode::Upsert).await?;
         load.note_marker(object).await?;
         load.tally = Tally::for_table(&target.rollups, table);
         Ok(load)
@@ -84,15 +84,16 @@ impl DeltaLoad {
         target: &DeltaTarget,
         table: &TableRef,
     ) -> Result<DeltaLoad, SinkError> {
-        Self::start(target, table, commit_properties(), Mode::Overwrite).await
+        Self::start(target, table, Mode::Overwrite).await
     }
 
+    /// Its commits write no checkpoint: the work that trails them does ([`super::cleanup`]).
     async fn start(
         target: &DeltaTarget,
         table: &TableRef,
-        commit: CommitProperties,
         mode: Mode,
     ) -> Result<DeltaLoad, SinkError> {
+        let commit = commit_properties().with_create_checkpoint(false);
         let delta = target.open_or_create(table).await?;
         let snapshot = delta.snapshot().map_err(target.error(&table.name))?;
         let stored_order = (snapshot.schema().fields())
@@ -207,7 +208,6 @@ impl Load for DeltaLoad {
             }
         };
         target.keep(&table.name, &committed);
-        clean_up_log(&committed).await;
         keep_ids_after(&target, &table, &committed, before, &existing, &loaded_ids);
         let id = rollups::table_id(&committed).inspect_err(|error| {
             tracing::debug!(%error, "no table id: the rollups are caught up from the files")
@@ -220,6 +220,7 @@ impl Load for DeltaLoad {
         let trail = Trail {
             entries: entries.to_vec(),
             markers,
+            checkpoint_due: checkpoint_due(&committed),
             counted: tally.zip(landed),
         };
         let work = trailing_work(&target, &table);
@@ -267,13 +268,16 @@ fn keep_ids_after(
 pub(super) struct Trail {
     entries: Vec<Entry>,
     markers: Vec<Marker>,
+    /// Whether its commit's version is one delta-rs checkpoints at.
+    checkpoint_due: bool,
     /// The change the load counted for its table's rollups, and where its commit landed.
     counted: Option<(Tally, Landed)>,
 }
 
-/// What follows data commits of `table`: their entries appended to the ledger, and the
-/// table's rollups brought up to date. Two other tables, each a commit of its own (tens of
-/// milliseconds on S3): side by side, once for all the commits of a batch.
+/// What follows data commits of `table`: their entries appended to the ledger, the table's
+/// rollups brought up to date, and its checkpoint when one is due. Two other tables, each a
+/// commit of its own (tens of milliseconds on S3), and the checkpoint: side by side, once for
+/// all the commits of a batch.
 fn trailing_work(
     target: &DeltaTarget,
     table: &TableRef,
@@ -281,6 +285,7 @@ fn trailing_work(
     let (target, table) = (target.clone(), table.name.clone());
     move |trails| {
         Box::pin(async move {
+            let checkpoint_due = trails.iter().any(|trail| trail.checkpoint_due);
             let (mut entries, mut markers, mut counted) = (Vec::new(), Vec::new(), Vec::new());
             for trail in trails {
                 entries.extend(trail.entries);
@@ -291,7 +296,13 @@ fn trailing_work(
             let appended = appended.instrument(tracing::debug_span!("ledger_append"));
             let rollups = target.after_commits(&table, counted);
             let rollups = rollups.instrument(tracing::debug_span!("rollups"));
-            tokio::join!(appended, rollups);
+            let checkpoint = async {
+                if checkpoint_due {
+                    target.checkpoint(&table).await;
+                }
+            };
+            let checkpoint = checkpoint.instrument(tracing::debug_span!("checkpoint"));
+            tokio::join!(appended, rollups, checkpoint);
         })
     }
 }

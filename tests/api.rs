@@ -576,15 +576,8 @@ async fn a_data_tables_checkpoint_is_written_behind_the_answers() {
     server.paused_at(point).await;
     let (version, _) = latest_commit(dir.path(), "hired_employees");
     assert!(version >= 9, "version {version} passed the checkpoint at 9");
-    let log = dir
-        .path()
-        .join("csvgate-data/warehouse/hired_employees/_delta_log");
-    let checkpoints = || {
-        let files = std::fs::read_dir(&log).unwrap();
-        (files.map(|file| file.unwrap().file_name().into_string().unwrap()))
-            .filter(|name| name.ends_with(".checkpoint.parquet"))
-            .collect::<Vec<_>>()
-    };
+    let table = dir.path().join("csvgate-data/warehouse/hired_employees");
+    let checkpoints = || common::checkpoints(&table);
     assert_eq!(
         checkpoints(),
         Vec::<String>::new(),

@@ -88,11 +88,7 @@ impl Sandbox {
 
     /// The checkpoint files in the log of the warehouse's table folder `folder`.
     pub fn checkpoints(&self, folder: &str) -> Vec<String> {
-        let log = self.path(&format!("warehouse/{folder}/_delta_log"));
-        let files = std::fs::read_dir(&log).unwrap_or_else(|error| panic!("{log:?}: {error}"));
-        (files.map(|file| file.unwrap().file_name().into_string().unwrap()))
-            .filter(|name| name.contains(".checkpoint."))
-            .collect()
+        checkpoints(&self.path(&format!("warehouse/{folder}")))
     }
 
     /// Writes `bytes` to a file in the sandbox and returns its path.
@@ -165,6 +161,15 @@ pub fn csvgate_in(dir: &Path) -> std::process::Command {
         }
     }
     command
+}
+
+/// The checkpoint files in the log of the Delta table at `table` (a folder).
+pub fn checkpoints(table: &Path) -> Vec<String> {
+    let log = table.join("_delta_log");
+    let files = std::fs::read_dir(&log).unwrap_or_else(|error| panic!("{log:?}: {error}"));
+    (files.map(|file| file.unwrap().file_name().into_string().unwrap()))
+        .filter(|name| name.contains(".checkpoint."))
+        .collect()
 }
 
 /// Asks `check` again, a little less often each time, until it gives a value or `limit` has

@@ -3,8 +3,9 @@
 # (16) wrk clients PUTting the real 1,999-row hired_employees file with ?wait=true, each request
 # a new key, for WINDOWS (6) windows of DURATION (10s) back to back. Prints uploads/s per window
 # against the first window's (the anchor), then the data table's log: its latest checkpoint's
-# actions (Delta keeps one `txn` marker per object version loaded, and a tombstone per file
-# removed, in every checkpoint) and the log's size.
+# actions (Delta keeps one `txn` marker per object version loaded within the marker retention,
+# and a tombstone per file removed within the deleted-file retention, in every checkpoint) and
+# the log's size. MARKER_RETENTION_SECS sets `[ingest] marker_retention_secs` (default: a week).
 source "$(dirname "$0")/lib.sh"
 duration="${DURATION:-10s}"
 clients="${CLIENTS:-16}"
@@ -15,6 +16,9 @@ export API_KEY=bench-key
 run="$work/uploads-over-time"
 rm -rf "$run" && mkdir -p "$run"
 printf '[api]\nmax_concurrent_uploads = 64\n' >"$run/csvgate.toml"
+if [ -n "${MARKER_RETENTION_SECS:-}" ]; then
+  printf '[ingest]\nmarker_retention_secs = %s\n' "$MARKER_RETENTION_SECS" >>"$run/csvgate.toml"
+fi
 export CSVGATE_CONFIG="$run/csvgate.toml"
 start_server "$run"
 trap 'kill $server_pid 2>/dev/null || true' EXIT
@@ -31,4 +35,10 @@ for window in $(seq 1 "$windows"); do
 done
 log="$run/warehouse/hired_employees/_delta_log"
 echo "hired_employees log: $(tr -d '\n' <"$log/_last_checkpoint")"
+latest=$(ls "$log"/*.checkpoint.parquet | sort | tail -1)
+"$(duckdb_python)" - "$latest" <<'PY'
+import sys, duckdb
+counts = duckdb.sql(f"SELECT count(txn), count(remove), count(add) FROM '{sys.argv[1]}'").fetchone()
+print("latest checkpoint: %d markers, %d tombstones, %d live files" % counts)
+PY
 echo "hired_employees log size: $(du -sh "$log" | cut -f1), $(find "$log" -name '*.json' | wc -l) commit files"

@@ -9,9 +9,12 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use common::Sandbox;
 use common::server::{KEY, Server, client, get_json};
+use csvgate::config::Key;
 use csvgate::dictionary::ContractStamp;
 use csvgate::ledger::{Entry, Selection, Status};
 use csvgate::pipeline::IngestOptions;
@@ -183,6 +186,57 @@ async fn the_ledger_gets_a_checkpoint_every_ten_appends_and_reads_whole_from_it(
     let ledger = other.target.runs().await.unwrap();
     let done = ledger.iter().filter(|entry| entry.status == Status::Done);
     assert_eq!(done.count(), 11, "{ledger:?}");
+}
+
+#[tokio::test]
+async fn an_object_whose_marker_expired_is_still_told_loaded_from_the_ledger() {
+    // Markers kept a second: while later objects load, the first one's marker expires and a
+    // checkpoint drops it, so the table's log no longer grows with every object it loaded. The
+    // first object is still skipped, from its `done` entry in the ledger, and loads no row twice.
+    let sandbox = Sandbox::with_config(|config| config.set(Key::MarkerRetentionSecs, "1"));
+    let first = sandbox.file("landing/jobs_0.csv", b"1,Job 0\n");
+    assert_eq!(sandbox.ingest(&[&first]).await[0].status, Status::Done);
+    let loads = AtomicUsize::new(1);
+    let markers = common::eventually(
+        Duration::from_secs(60),
+        "a checkpoint of jobs without the first object's marker",
+        || async {
+            let n = loads.fetch_add(1, Ordering::SeqCst);
+            let file = format!("{},Job {n}\n", n + 1);
+            let file = sandbox.file(&format!("landing/jobs_{n}.csv"), file.as_bytes());
+            assert_eq!(sandbox.ingest(&[&file]).await[0].status, Status::Done);
+            sandbox.target.flush().await;
+            match latest_checkpoint_markers(&sandbox, "jobs").await {
+                Some(ids) if !ids.iter().any(|id| id.contains("jobs_0.csv")) => Ok(ids),
+                other => Err(format!("markers in the latest checkpoint: {other:?}")),
+            }
+        },
+    )
+    .await;
+    let loads = loads.into_inner();
+    assert!(
+        markers.len() < loads,
+        "{} markers, {loads} loads",
+        markers.len()
+    );
+
+    let again = sandbox.ingest(&[&first]).await;
+    assert_eq!(again[0].status, Status::Skipped, "{again:?}");
+    assert_eq!(sandbox.count("jobs").await, loads as i64);
+}
+
+/// The application ids of the markers in the latest checkpoint of the warehouse's `table`.
+async fn latest_checkpoint_markers(sandbox: &Sandbox, table: &str) -> Option<Vec<String>> {
+    let latest = sandbox.checkpoints(table).into_iter().max()?;
+    let path = sandbox.path(&format!("warehouse/{table}/_delta_log/{latest}"));
+    let ctx = datafusion::prelude::SessionContext::new();
+    let options = datafusion::prelude::ParquetReadOptions::default();
+    ctx.register_parquet("checkpoint", path.to_str().unwrap(), options)
+        .await
+        .unwrap();
+    let sql = "SELECT txn['appId'] FROM checkpoint WHERE txn IS NOT NULL";
+    let batches = ctx.sql(sql).await.unwrap().collect().await.unwrap();
+    Some(common::strings(&batches))
 }
 
 fn csvgate(dir: &Path, args: &[&str]) -> Command {

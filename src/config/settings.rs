@@ -103,6 +103,11 @@ settings! {
     /// worker that died wait before another takes them over.
     ClaimLeaseSecs = Setting::new("ingest.claim_lease_secs", POSITIVE)
         .default(|| seconds(crate::sink::claim::DEFAULT_LEASE));
+    /// Seconds a warehouse table keeps the marker of each object version it loaded (Delta's
+    /// `setTransactionRetentionDuration`); older loads are told from the ledger. Keep it longer
+    /// than any outage: a commit whose answer was lost in a crash is settled from its marker.
+    MarkerRetentionSecs = Setting::new("ingest.marker_retention_secs", POSITIVE)
+        .default(|| seconds(crate::sink::delta::DEFAULT_MARKER_RETENTION));
     /// Rows per batch between the reader and DataFusion.
     BatchRows = Setting::new("ingest.batch_rows", POSITIVE)
         .default(|| Limits::default().batch_rows.to_string());

@@ -69,6 +69,23 @@ pub struct Deployment {
     pub backups: Backups,
 }
 
+/// The target loads go to: the warehouse, or MySQL (mirrored into the warehouse if `config`
+/// says so).
+fn loading_target(
+    config: &Config,
+    warehouse: &DeltaTarget,
+    mysql: Option<&MysqlTarget>,
+) -> Arc<dyn Target> {
+    match mysql {
+        None => Arc::new(warehouse.clone()),
+        Some(mysql) if config.enabled(Key::MirrorParquet) => Arc::new(Mirrored {
+            primary: Arc::new(mysql.clone()),
+            mirror: Arc::new(warehouse.clone()),
+        }),
+        Some(mysql) => Arc::new(mysql.clone()),
+    }
+}
+
 impl Deployment {
     /// Opens the buckets (a missing local folder waits for its first object) and builds the
     /// target `config` names.
@@ -82,20 +99,15 @@ impl Deployment {
             true => Rollup::all(&dictionary, queries)?.into(),
             false => Arc::from([]),
         };
+        let marker_retention = Duration::from_secs(config.count(Key::MarkerRetentionSecs));
         let warehouse = DeltaTarget::new(buckets.warehouse.clone(), Arc::clone(&dictionary))
-            .with_rollups(Arc::clone(&rollups));
+            .with_rollups(Arc::clone(&rollups))
+            .with_marker_retention(marker_retention);
         let mysql = match mysql_target(&config, Arc::clone(&dictionary))? {
             Some(mysql) => Some(mysql.with_rollups(rollups)?),
             None => None,
         };
-        let target: Arc<dyn Target> = match &mysql {
-            None => Arc::new(warehouse.clone()),
-            Some(mysql) if config.enabled(Key::MirrorParquet) => Arc::new(Mirrored {
-                primary: Arc::new(mysql.clone()),
-                mirror: Arc::new(warehouse.clone()),
-            }),
-            Some(mysql) => Arc::new(mysql.clone()),
-        };
+        let target = loading_target(&config, &warehouse, mysql.as_ref());
         let options = IngestOptions {
             dialect: config.dialect(),
             workers: config.count(Key::Workers),

@@ -20,6 +20,7 @@ use futures::TryStreamExt;
 use futures::future::join_all;
 
 use super::commit::{remove_files, retry};
+use super::markers::markers_may_have_expired;
 use super::tables::TABLE_PROPERTIES;
 use super::waiting::WaitingEntries;
 use super::{DeltaTarget, LEDGER_TABLE, SCANNED, app_id};
@@ -271,6 +272,24 @@ impl DeltaTarget {
         self.ledger_query(&sql).await
     }
 
+    /// Whether the ledger holds a `done` entry of `object` in `table`: what is left of a load
+    /// once its marker expired ([`super::markers`]).
+    async fn done_in_ledger(
+        &self,
+        table: &Table,
+        object: &ObjectVersion,
+    ) -> Result<bool, SinkError> {
+        let sql = format!(
+            "SELECT * FROM {SCANNED} WHERE status = 'done' AND table_name = {} AND location = {} \
+             AND key = {} AND object_version = {} LIMIT 1",
+            quoted(&table.name),
+            quoted(&object.location),
+            quoted(&object.key),
+            quoted(&object.version)
+        );
+        Ok(!self.ledger_query(&sql).await?.is_empty())
+    }
+
     /// The entries a query over the ledger table (as [`SCANNED`]) returns.
     async fn ledger_query(&self, sql: &str) -> Result<Vec<Entry>, SinkError> {
         let delta = self.open(LEDGER_TABLE).await?;
@@ -314,11 +333,15 @@ fn quoted(text: &str) -> String {
 #[async_trait]
 impl Ledger for DeltaTarget {
     async fn is_loaded(&self, table: &Table, object: &ObjectVersion) -> Result<bool, SinkError> {
-        let version = self.marker_version(&table.name, &app_id(object)).await?;
-        if version.is_some() {
+        let delta = self.open(&table.name).await?;
+        if (self.marker_in(&table.name, &delta, &app_id(object)).await?).is_some() {
             self.settle_loaded(object).await?;
+            return Ok(true);
         }
-        Ok(version.is_some())
+        if markers_may_have_expired(&delta, chrono::Utc::now().timestamp_millis()) {
+            return self.done_in_ledger(table, object).await;
+        }
+        Ok(false)
     }
 
     async fn record(&self, entry: &Entry) -> Result<(), SinkError> {

@@ -48,6 +48,7 @@ mod vacuum;
 mod waiting;
 
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use datafusion::arrow::error::ArrowError;
@@ -96,7 +97,13 @@ pub struct DeltaTarget {
     upkeep: Arc<rollups::Upkeep>,
     /// What loads' commits left running behind them; shared by clones.
     trailing: Arc<trailing::Trailing<Trail>>,
+    /// How long data tables keep each loaded object's marker ([`markers`]).
+    marker_retention: Duration,
 }
+
+/// Markers stay a week unless configured otherwise: far longer than any load, and than the
+/// outages after which parked entries are settled.
+pub const DEFAULT_MARKER_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
 
 impl DeltaTarget {
     pub fn new(warehouse: Location, dictionary: Arc<Dictionary>) -> Self {
@@ -113,7 +120,14 @@ impl DeltaTarget {
             rollups: Arc::new([]),
             upkeep: Arc::default(),
             trailing: Arc::default(),
+            marker_retention: DEFAULT_MARKER_RETENTION,
         }
+    }
+
+    /// Keeps each loaded object's marker in its table for `retention` from now on.
+    pub fn with_marker_retention(mut self, retention: Duration) -> Self {
+        self.marker_retention = retention;
+        self
     }
 
     /// Keeps `rollups` in step with their tables from now on.

@@ -57,8 +57,11 @@ impl Marker {
         }
     }
 
+    /// The marker as a Delta application transaction, stamped with its commit's time (the
+    /// entry's finish, in milliseconds) so that it expires with the table's marker retention.
     pub(super) fn transaction(&self) -> Transaction {
-        Transaction::new(&self.app_id, self.version)
+        let committed_ms = self.version / 1_000_000;
+        Transaction::new_with_last_update(&self.app_id, self.version, Some(committed_ms))
     }
 
     /// The parked file's name: the marker's id and the run's, hashed into a safe file name

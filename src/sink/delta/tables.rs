@@ -8,6 +8,8 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use chrono::Utc;
+
 use datafusion::object_store::ObjectStoreExt;
 use datafusion::object_store::path::Path;
 use deltalake::kernel::{DataType as DeltaType, StructField};
@@ -15,6 +17,7 @@ use deltalake::protocol::SaveMode;
 use deltalake::{BlindDeltaTable, DeltaTable, DeltaTableBuilder};
 use futures::StreamExt;
 
+use super::markers::retention_properties;
 use super::{DELTA_LOG, DeltaTarget};
 use crate::dictionary::{ColumnKind, Table};
 use crate::sink::SinkError;
@@ -126,13 +129,16 @@ impl DeltaTarget {
     pub(super) async fn open_or_create(&self, table: &Table) -> Result<DeltaTable, SinkError> {
         let delta = self.open(&table.name).await?;
         if delta.version().is_some() {
-            return self.evolved(table, delta).await;
+            let evolved = self.evolved(table, delta).await?;
+            return self.keeping_markers(&table.name, evolved).await;
         }
+        let retention = retention_properties(self.marker_retention, Utc::now().timestamp_millis());
         let created = delta
             .create()
             .with_table_name(&table.name)
             .with_columns(delta_columns(table))
             .with_configuration(TABLE_PROPERTIES)
+            .with_configuration(retention.map(|(key, value)| (key, Some(value))))
             .with_configuration([(KEY_PROPERTY, Some(table.key_column().name.as_str()))])
             .with_raise_if_key_not_exists(false)
             .with_save_mode(SaveMode::Ignore)
@@ -141,7 +147,10 @@ impl DeltaTarget {
             Ok(created) => Ok(created),
             // Another process created it at the same moment: use theirs.
             Err(error) => match self.load(&table.name).await? {
-                theirs if theirs.version().is_some() => self.evolved(table, theirs).await,
+                theirs if theirs.version().is_some() => {
+                    let evolved = self.evolved(table, theirs).await?;
+                    self.keeping_markers(&table.name, evolved).await
+                }
                 _ => Err(self.error(&table.name)(error)),
             },
         }

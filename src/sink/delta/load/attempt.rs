@@ -114,11 +114,12 @@ struct Loaded<'a> {
 }
 
 impl Loaded<'_> {
-    /// Refuses to commit when another worker loaded one of the objects since it was added.
+    /// Refuses to commit when another worker loaded one of the objects since it was added (a
+    /// marker that expired meanwhile is no new load).
     async fn meanwhile(&self, target: &DeltaTarget, table: &Table) -> Result<(), SinkError> {
         for ((id, before), entry) in self.before.iter().zip(self.entries) {
             let now = target.marker_version(&table.name, id).await?;
-            if now != *before {
+            if now.is_some() && now != *before {
                 return Err(SinkError::LoadedMeanwhile {
                     target: format!("{}{}", target.warehouse.url, table.name),
                     object: entry.object.key.clone(),

@@ -77,6 +77,7 @@ fn object(key: &str, version: &str) -> ObjectVersion {
         key: key.into(),
         version: version.into(),
         size: 100,
+        modified: None,
     }
 }
 

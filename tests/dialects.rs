@@ -301,6 +301,7 @@ fn invalid_file(batches: &[RecordBatch]) -> Vec<u8> {
             key: "prop.csv".to_owned(),
             version: "1".to_owned(),
             size: 0,
+            modified: None,
         };
         let mut rows = InvalidRows::new(&bucket, &employees(), &object, "run");
         for batch in batches {

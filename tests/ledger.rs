@@ -171,13 +171,7 @@ async fn the_ledger_gets_a_checkpoint_every_ten_appends_and_reads_whole_from_it(
     // `checkpointInterval` (10) commits, which a reader (another process) starts from. Version 0
     // creates the ledger, each run appends one commit (versions 1 to 11).
     let sandbox = Sandbox::new();
-    for n in 1..=11 {
-        let file = sandbox.file(
-            &format!("landing/jobs_{n}.csv"),
-            format!("{n},Job {n}\n").as_bytes(),
-        );
-        assert_eq!(sandbox.ingest(&[&file]).await[0].status, Status::Done);
-    }
+    ingest_one_job_files(&sandbox, 1..=11).await;
     assert_eq!(
         sandbox.checkpoints("_csvgate_runs"),
         ["00000000000000000010.checkpoint.parquet"]
@@ -189,25 +183,64 @@ async fn the_ledger_gets_a_checkpoint_every_ten_appends_and_reads_whole_from_it(
 }
 
 #[tokio::test]
+async fn the_ledger_is_compacted_every_hundred_appends_and_reads_the_same() {
+    // Each append adds a small file: at version 100 they are compacted into one, with the same
+    // entries, and the checkpoint after it holds the one file.
+    let sandbox = Sandbox::new();
+    let ledger = sandbox.path("warehouse/_csvgate_runs");
+    ingest_one_job_files(&sandbox, 1..=99).await;
+    assert!(
+        live_files(&ledger).await >= 99,
+        "one file per append before"
+    );
+    let before = sandbox.other_process().target.runs().await.unwrap();
+    ingest_one_job_files(&sandbox, [100]).await;
+
+    assert_eq!(live_files(&ledger).await, 1);
+    let after = sandbox.other_process().target.runs().await.unwrap();
+    assert_eq!(
+        after[..before.len()],
+        before[..],
+        "no entry lost or changed"
+    );
+    let done = after.iter().filter(|entry| entry.status == Status::Done);
+    assert_eq!(done.count(), 100, "{after:?}");
+}
+
+/// Lands `landing/jobs_{n}.csv` (one job, id `n`) for each `n` and ingests each in a run of
+/// its own.
+async fn ingest_one_job_files(sandbox: &Sandbox, numbers: impl IntoIterator<Item = usize>) {
+    for n in numbers {
+        let file = format!("{n},Job {n}\n");
+        let file = sandbox.file(&format!("landing/jobs_{n}.csv"), file.as_bytes());
+        assert_eq!(sandbox.ingest(&[&file]).await[0].status, Status::Done);
+    }
+}
+
+/// The data files the latest version of the Delta table in `folder` holds.
+async fn live_files(folder: &Path) -> usize {
+    let url = url::Url::from_directory_path(folder).unwrap();
+    let table = deltalake::open_table(url).await.unwrap();
+    table.get_file_uris().unwrap().count()
+}
+
+#[tokio::test]
 async fn an_object_whose_marker_expired_is_still_told_loaded_from_the_ledger() {
     // Markers kept a second: while later objects load, the first one's marker expires and a
     // checkpoint drops it, so the table's log no longer grows with every object it loaded. The
     // first object is still skipped, from its `done` entry in the ledger, and loads no row twice.
     let sandbox = Sandbox::with_config(|config| config.set(Key::MarkerRetentionSecs, "1"));
-    let first = sandbox.file("landing/jobs_0.csv", b"1,Job 0\n");
-    assert_eq!(sandbox.ingest(&[&first]).await[0].status, Status::Done);
+    ingest_one_job_files(&sandbox, [1]).await;
     let loads = AtomicUsize::new(1);
     let markers = common::eventually(
         Duration::from_secs(60),
         "a checkpoint of jobs without the first object's marker",
         || async {
-            let n = loads.fetch_add(1, Ordering::SeqCst);
-            let file = format!("{},Job {n}\n", n + 1);
-            let file = sandbox.file(&format!("landing/jobs_{n}.csv"), file.as_bytes());
-            assert_eq!(sandbox.ingest(&[&file]).await[0].status, Status::Done);
+            let n = loads.fetch_add(1, Ordering::SeqCst) + 1;
+            ingest_one_job_files(&sandbox, [n]).await;
             sandbox.target.flush().await;
             match latest_checkpoint_markers(&sandbox, "jobs").await {
-                Some(ids) if !ids.iter().any(|id| id.contains("jobs_0.csv")) => Ok(ids),
+                Some(ids) if !ids.iter().any(|id| id.contains("/jobs_1.csv@")) => Ok(ids),
                 other => Err(format!("markers in the latest checkpoint: {other:?}")),
             }
         },
@@ -220,7 +253,7 @@ async fn an_object_whose_marker_expired_is_still_told_loaded_from_the_ledger() {
         markers.len()
     );
 
-    let again = sandbox.ingest(&[&first]).await;
+    let again = sandbox.ingest(&[&sandbox.path("landing/jobs_1.csv")]).await;
     assert_eq!(again[0].status, Status::Skipped, "{again:?}");
     assert_eq!(sandbox.count("jobs").await, loads as i64);
 }
@@ -361,6 +394,7 @@ async fn the_warehouse_ledger_names_each_runs_contract_from_the_first_entry_afte
         key: "jobs.csv".into(),
         version: "v1".into(),
         size: 0,
+        modified: None,
     };
     let older = Entry {
         status: Status::Failed,

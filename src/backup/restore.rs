@@ -69,6 +69,7 @@ impl Backups {
             key: snapshot.key(&snapshot.files[0].name),
             version: snapshot.id.clone(),
             size: snapshot.files.iter().map(|file| file.bytes).sum(),
+            modified: None,
         };
         let stamp = target.dictionary().stamp();
         let entry = restored_entry(table, object, snapshot.rows, started_at, stamp);
@@ -155,6 +156,7 @@ pub async fn restore_as_of(
         key: table.name.to_owned(),
         version: version.to_string(),
         size: 0,
+        modified: None,
     };
     let entry = restored_entry(
         table,

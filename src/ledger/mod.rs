@@ -191,6 +191,7 @@ mod tests {
             key: key.into(),
             version: "v1".into(),
             size: 1,
+            modified: None,
         };
         let finished = |queued: &Entry, status| Entry {
             status,

@@ -1,12 +1,13 @@
 //! Objects as the ledger knows them (one version of one key) and the keys clients may name.
 
+use chrono::{DateTime, Utc};
 use datafusion::object_store::ObjectMeta;
 use datafusion::object_store::path::Path;
 
 use super::Location;
 
 /// One version of one object: what the ledger records as processed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct ObjectVersion {
     /// URL of the location the key is relative to.
     pub location: String,
@@ -15,7 +16,22 @@ pub struct ObjectVersion {
     /// rewritten object is a new version.
     pub version: String,
     pub size: u64,
+    /// When the store says this version was written, where it was asked (not in the ledger):
+    /// a version written recently cannot have been loaded long ago, which spares a load the
+    /// ledger lookup an expired marker needs ([`crate::sink::Ledger::is_loaded`]).
+    pub modified: Option<DateTime<Utc>>,
 }
+
+/// One version is the same whenever it is met: when it was written is what a store said, not
+/// part of its name.
+impl PartialEq for ObjectVersion {
+    fn eq(&self, other: &Self) -> bool {
+        (&self.location, &self.key, &self.version, self.size)
+            == (&other.location, &other.key, &other.version, other.size)
+    }
+}
+
+impl Eq for ObjectVersion {}
 
 impl ObjectVersion {
     /// The version `meta` describes of the object at `key` (a head through a prefixed store
@@ -35,6 +51,7 @@ impl ObjectVersion {
             key: key.to_owned(),
             version,
             size: meta.size,
+            modified: Some(meta.last_modified),
         }
     }
 

@@ -82,6 +82,8 @@ impl Location {
             key: object.key.clone(),
             version: format!("{e_tag}#{}", listed.version_id().unwrap_or_default()),
             size: listed.size().map_or(0, |size| size.max(0).unsigned_abs()),
+            modified: (listed.last_modified())
+                .and_then(|at| chrono::DateTime::from_timestamp_millis(at.to_millis().ok()?)),
         }
     }
 }

@@ -40,7 +40,7 @@ impl DeltaTarget {
 /// Writes a checkpoint at `delta`'s version, then deletes the log files older than the
 /// table's log retention (30 days unless the table sets `delta.logRetentionDuration`) that it
 /// made unneeded. A failure only costs replay time or disk space: it is logged.
-async fn checkpoint_and_clean_up(delta: &DeltaTable) {
+pub(super) async fn checkpoint_and_clean_up(delta: &DeltaTable) {
     let (Some(version), Ok(state)) = (delta.version(), delta.snapshot()) else {
         return;
     };

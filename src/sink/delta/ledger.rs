@@ -4,8 +4,8 @@
 //! it is appended).
 //!
 //! Appends are blind: they need no list of the table's files, which grows with every run, so
-//! an append costs the same however long the ledger is. A checkpoint every
-//! `checkpointInterval` commits keeps the log a reader replays short.
+//! an append costs the same however long the ledger is. Checkpoints and compaction keep what a
+//! reader opens short ([`super::ledger_upkeep`]).
 
 use std::collections::HashSet;
 
@@ -20,7 +20,7 @@ use futures::TryStreamExt;
 use futures::future::join_all;
 
 use super::commit::{remove_files, retry};
-use super::markers::markers_may_have_expired;
+use super::retention::missing_marker_may_hide_a_load;
 use super::tables::TABLE_PROPERTIES;
 use super::waiting::WaitingEntries;
 use super::{DeltaTarget, LEDGER_TABLE, SCANNED, app_id};
@@ -236,9 +236,7 @@ impl DeltaTarget {
         let every = (ledger.table_properties().checkpoint_interval)
             .map_or(DELTA_CHECKPOINT_INTERVAL, std::num::NonZero::get);
         self.kept().ledger = Some(ledger);
-        if version % every == 0 {
-            self.checkpoint_ledger(version).await;
-        }
+        self.ledger_upkeep(version, every).await;
         Ok(())
     }
 
@@ -304,25 +302,6 @@ impl DeltaTarget {
             .map_err(self.query_error(LEDGER_TABLE))?;
         ledger::from_batches(&batches).map_err(|source| self.arrow_error(source))
     }
-
-    /// Writes a checkpoint of the ledger at `version`, as Delta writers do every
-    /// `checkpointInterval` commits (append-only commits do not), so readers replay a short
-    /// log, then cleans up the log it covers as [`super::cleanup`] does for data tables. A
-    /// failure only costs speed: it is logged.
-    async fn checkpoint_ledger(&self, version: u64) {
-        let Ok(location) = self.warehouse.child(LEDGER_TABLE) else {
-            return;
-        };
-        let written = deltalake::checkpoints::create_checkpoint_from_table_url_and_cleanup(
-            location.url,
-            version,
-            None,
-            None,
-        );
-        if let Err(error) = written.await {
-            tracing::warn!(version, %error, "could not write a ledger checkpoint");
-        }
-    }
 }
 
 /// `text` as an SQL string literal.
@@ -338,7 +317,7 @@ impl Ledger for DeltaTarget {
             self.settle_loaded(object).await?;
             return Ok(true);
         }
-        if markers_may_have_expired(&delta, chrono::Utc::now().timestamp_millis()) {
+        if missing_marker_may_hide_a_load(&delta, object, chrono::Utc::now().timestamp_millis()) {
             return self.done_in_ledger(table, object).await;
         }
         Ok(false)

@@ -8,24 +8,15 @@
 //! changes, so an answer holds for as long as the table is at that version: answers are kept
 //! for the latest version seen of each table, and the rest dropped as it moves on. (An
 //! assumption the tables kept in [`super::tables`] share: a table's folder is not deleted and
-//! created anew under a running process.)
-//!
-//! Markers expire. Every object version a table ever loaded would otherwise keep one in its
-//! log for good: every checkpoint rewrites them all and every replay reads them, so a busy
-//! table's commits slow as it ages. A data table keeps them for its marker retention
-//! (`delta.setTransactionRetentionDuration`, set from `ingest.marker_retention_secs`, each
-//! marker stamped with its commit's time); past it, "was this object loaded?" is answered
-//! from the ledger's `done` entries, which the parked entries reach within seconds of their
-//! commit. The clock only ever turns a found marker into a missing one, so an answer kept
-//! above still tells the truth about its commit.
+//! created anew under a running process.) Markers expire ([`super::retention`]), but the clock
+//! only ever turns a found marker into a missing one, so a kept answer still tells the truth
+//! about its commit.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use deltalake::DeltaTable;
 
 use super::DeltaTarget;
-use super::commit::commit_properties;
 use crate::sink::SinkError;
 
 /// At most this many answers are kept per table: a scan of many objects already loaded asks
@@ -81,107 +72,7 @@ impl Markers {
     }
 }
 
-/// Delta's table property for how long markers stay.
-const RETENTION_PROPERTY: &str = "delta.setTransactionRetentionDuration";
-/// When (Unix milliseconds) csvgate first set a table's marker retention. No marker can have
-/// expired before this time plus the retention, so until then a missing marker means "never
-/// loaded" and the ledger is not asked: a week of uploads pays no ledger query.
-const RETENTION_SINCE_PROPERTY: &str = "csvgate.markerRetentionSince";
-
-/// The properties that make a table keep its markers `retention` long, set at `now_ms`.
-pub(super) fn retention_properties(
-    retention: Duration,
-    now_ms: i64,
-) -> [(&'static str, String); 2] {
-    [
-        (
-            RETENTION_PROPERTY,
-            format!("interval {} seconds", retention.as_secs()),
-        ),
-        (RETENTION_SINCE_PROPERTY, now_ms.to_string()),
-    ]
-}
-
-/// The retention properties `delta` lacks or holds with another retention than `retention`
-/// (the time it was first set stays).
-pub(super) fn retention_to_set(
-    delta: &DeltaTable,
-    retention: Duration,
-    now_ms: i64,
-) -> Option<HashMap<String, String>> {
-    let snapshot = delta.snapshot().ok()?;
-    let held = snapshot.table_config().set_transaction_retention_duration;
-    let since = snapshot
-        .metadata()
-        .configuration()
-        .get(RETENTION_SINCE_PROPERTY);
-    if held == Some(retention) && since.is_some() {
-        return None;
-    }
-    let mut wanted: HashMap<String, String> = retention_properties(retention, now_ms)
-        .map(|(key, value)| (key.to_owned(), value))
-        .into();
-    if let Some(since) = since {
-        wanted.insert(RETENTION_SINCE_PROPERTY.to_owned(), since.clone());
-    }
-    Some(wanted)
-}
-
-/// Whether a marker of `delta` may have expired at `now_ms`: its retention has run since it was
-/// set (or it was set by hand, with no time csvgate knows).
-pub(super) fn markers_may_have_expired(delta: &DeltaTable, now_ms: i64) -> bool {
-    let Ok(snapshot) = delta.snapshot() else {
-        return false;
-    };
-    let Some(retention) = snapshot.table_config().set_transaction_retention_duration else {
-        return false;
-    };
-    let since = (snapshot.metadata().configuration())
-        .get(RETENTION_SINCE_PROPERTY)
-        .and_then(|since| since.parse::<i64>().ok());
-    let retention_ms = i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
-    since.is_none_or(|since| now_ms >= since.saturating_add(retention_ms))
-}
-
 impl DeltaTarget {
-    /// `delta` (the table `name`) keeping markers for this target's retention: a table made
-    /// before csvgate set one, or set to another, gets it in a commit of its own. (Processes
-    /// sharing a warehouse should share the setting, or they set it back and forth.)
-    pub(super) async fn keeping_markers(
-        &self,
-        name: &str,
-        delta: DeltaTable,
-    ) -> Result<DeltaTable, SinkError> {
-        let now_ms = chrono::Utc::now().timestamp_millis();
-        let Some(wanted) = retention_to_set(&delta, self.marker_retention, now_ms) else {
-            return Ok(delta);
-        };
-        tracing::info!(
-            table = name,
-            retention_secs = self.marker_retention.as_secs(),
-            "setting the table's marker retention"
-        );
-        let set = (delta.set_tbl_properties())
-            .with_properties(wanted)
-            .with_raise_if_not_exists(false)
-            .with_commit_properties(commit_properties())
-            .await;
-        match set {
-            Ok(set) => {
-                self.keep(name, &set);
-                Ok(set)
-            }
-            // Another process committed first: theirs will do if it set the retention.
-            Err(error) => {
-                let theirs = self.open(name).await?;
-                match retention_to_set(&theirs, self.marker_retention, now_ms) {
-                    None => Ok(theirs),
-                    Some(_) => Err(self.error(name)(error)),
-                }
-            }
-        }
-    }
-
     /// The version of the application transaction `app_id` in the latest version of `table`.
     pub(super) async fn marker_version(
         &self,
@@ -219,56 +110,6 @@ impl DeltaTarget {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dictionary::Dictionary;
-    use crate::sink::delta::DEFAULT_MARKER_RETENTION;
-    use crate::sink::delta::tables::delta_columns;
-    use crate::store::Location;
-    use std::sync::Arc;
-
-    fn retention(delta: &DeltaTable) -> Option<Duration> {
-        let snapshot = delta.snapshot().unwrap();
-        snapshot.table_config().set_transaction_retention_duration
-    }
-
-    fn since(delta: &DeltaTable) -> i64 {
-        let snapshot = delta.snapshot().unwrap();
-        let since = &snapshot.metadata().configuration()[RETENTION_SINCE_PROPERTY];
-        since.parse().unwrap()
-    }
-
-    #[tokio::test]
-    async fn a_table_takes_the_configured_retention_from_when_it_was_first_set() {
-        let dir = tempfile::tempdir().unwrap();
-        let warehouse = Location::parse(dir.path().to_str().unwrap(), true).unwrap();
-        let jobs = &Dictionary::hr_table("jobs");
-        let target = |retention| {
-            DeltaTarget::new(warehouse.clone(), Arc::new(Dictionary::hr()))
-                .with_marker_retention(retention)
-        };
-        let week = target(DEFAULT_MARKER_RETENTION);
-        // A table made before csvgate set a retention: its markers never expire.
-        let made = (week.open(&jobs.name).await.unwrap().create())
-            .with_table_name(&jobs.name)
-            .with_columns(delta_columns(jobs))
-            .await
-            .unwrap();
-        assert!(!markers_may_have_expired(&made, i64::MAX));
-
-        let kept = week.open_or_create(jobs).await.unwrap();
-        assert_eq!(retention(&kept), Some(DEFAULT_MARKER_RETENTION));
-        let (set_at, week_ms) = (since(&kept), 7 * 24 * 3_600_000);
-        assert!(!markers_may_have_expired(&kept, set_at + week_ms - 1));
-        assert!(markers_may_have_expired(&kept, set_at + week_ms));
-
-        // Another retention is set, counted from the same start; once set, nothing is committed.
-        let hour = target(Duration::from_secs(3600));
-        let changed = hour.open_or_create(jobs).await.unwrap();
-        assert_eq!(retention(&changed), Some(Duration::from_secs(3600)));
-        assert_eq!(since(&changed), set_at);
-        assert!(markers_may_have_expired(&changed, set_at + 3_600_000));
-        let again = hour.open_or_create(jobs).await.unwrap();
-        assert_eq!(again.version(), changed.version());
-    }
 
     #[test]
     fn an_answer_holds_at_its_version_only() {

@@ -11,14 +11,16 @@
 //! The parts, in the order a load meets them:
 //! - [`claims`]: which worker loads an object version now ([`crate::sink::claim`]);
 //! - [`tables`]: tables opened once and kept between loads, brought up to date when needed;
-//!   [`markers`]: the application transactions each table version holds, looked up once;
+//!   [`markers`]: the application transactions each table version holds, looked up once,
+//!   and kept for the table's [`retention`];
 //! - [`ids`]: each table's `id` set, for foreign keys and to tell appends from replaces;
 //! - [`load`]: staging Parquet files and committing them ([`commit`]: appended, or in place
 //!   of the whole table for a restore; [`replace`] when ids repeat), again on the newer
 //!   version when another writer committed first;
 //! - [`cleanup`]: a load's checkpoint, and the expired log files it covers, behind its answer;
 //! - [`ledger`]: the ledger table `_csvgate_runs`, one append per run ([`waiting`] holds an
-//!   upload's first entry until then, and [`parked`] a commit's entry until it is appended);
+//!   upload's first entry until then, and [`parked`] a commit's entry until it is appended;
+//!   [`ledger_upkeep`] its checkpoints and compaction);
 //! - [`session`]: DataFusion over the tables, for reports and ad-hoc SQL;
 //! - [`history`]: the commits a table's log holds, and a table put back to one of them;
 //! - [`files`]: a version's data files as stored, for copies that need no decoding;
@@ -36,10 +38,12 @@ mod files;
 mod history;
 mod ids;
 mod ledger;
+mod ledger_upkeep;
 mod load;
 mod markers;
 mod parked;
 mod replace;
+mod retention;
 pub mod rollups;
 mod session;
 mod tables;
@@ -97,7 +101,7 @@ pub struct DeltaTarget {
     upkeep: Arc<rollups::Upkeep>,
     /// What loads' commits left running behind them; shared by clones.
     trailing: Arc<trailing::Trailing<Trail>>,
-    /// How long data tables keep each loaded object's marker ([`markers`]).
+    /// How long data tables keep each loaded object's marker ([`retention`]).
     marker_retention: Duration,
 }
 

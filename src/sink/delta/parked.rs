@@ -268,6 +268,7 @@ mod tests {
             key: "jobs.csv".into(),
             version: "1-2".into(),
             size: 1,
+            modified: None,
         };
         let now = chrono::Utc::now();
         let entry = |run_id: String| Entry {

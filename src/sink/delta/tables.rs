@@ -17,7 +17,7 @@ use deltalake::protocol::SaveMode;
 use deltalake::{BlindDeltaTable, DeltaTable, DeltaTableBuilder};
 use futures::StreamExt;
 
-use super::markers::retention_properties;
+use super::retention::retention_properties;
 use super::{DELTA_LOG, DeltaTarget};
 use crate::dictionary::{ColumnKind, Table};
 use crate::sink::SinkError;

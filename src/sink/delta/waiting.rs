@@ -168,6 +168,7 @@ mod tests {
             key: format!("{run_id}/jobs.csv"),
             version: "v1".into(),
             size: 1,
+            modified: None,
         };
         Entry::queued(run_id.into(), object, "jobs", Default::default())
     }

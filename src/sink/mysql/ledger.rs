@@ -134,6 +134,7 @@ fn entry_from_row(mut row: Row) -> Entry {
             key: text(&mut row, 2),
             version: text(&mut row, 3),
             size: 0,
+            modified: None,
         },
         table: text(&mut row, 4),
         status: Status::parse(&text(&mut row, 5)),

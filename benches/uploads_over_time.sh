@@ -38,7 +38,7 @@ echo "hired_employees log: $(tr -d '\n' <"$log/_last_checkpoint")"
 latest=$(ls "$log"/*.checkpoint.parquet | sort | tail -1)
 "$(duckdb_python)" - "$latest" <<'PY'
 import sys, duckdb
-counts = duckdb.sql(f"SELECT count(txn), count(remove), count(add) FROM '{sys.argv[1]}'").fetchone()
+counts = duckdb.sql(f"SELECT count(txn), count(remove), count(add) FROM '{sys.argv[1]}'").fetchall()[0]
 print("latest checkpoint: %d markers, %d tombstones, %d live files" % counts)
 PY
 echo "hired_employees log size: $(du -sh "$log" | cut -f1), $(find "$log" -name '*.json' | wc -l) commit files"

@@ -205,6 +205,18 @@ async fn the_ledger_is_compacted_every_hundred_appends_and_reads_the_same() {
     );
     let done = after.iter().filter(|entry| entry.status == Status::Done);
     assert_eq!(done.count(), 100, "{after:?}");
+
+    // The compacted files wait for vacuum: a vacuum of every table removes them.
+    let printed = common::vacuum_keeping_nothing_old(sandbox.dir.path());
+    assert!(
+        printed.contains("_csvgate_runs: removed 100 files"),
+        "{printed}"
+    );
+    let parquet = std::fs::read_dir(&ledger).unwrap().filter(|file| {
+        let name = file.as_ref().unwrap().file_name();
+        name.to_string_lossy().ends_with(".parquet")
+    });
+    assert_eq!(parquet.count(), 1);
 }
 
 /// Lands `landing/jobs_{n}.csv` (one job, id `n`) for each `n` and ingests each in a run of
@@ -305,15 +317,21 @@ fn land_jobs(dir: &Path) {
     std::fs::copy(common::fixtures().join("jobs.csv"), dir.join("jobs.csv")).unwrap();
 }
 
-#[test]
-fn a_kill_between_the_data_commit_and_the_ledger_append_loses_no_done_entry() {
-    let dir = tempfile::tempdir().unwrap();
-    land_jobs(dir.path());
-    let mut load = csvgate(dir.path(), &["ingest", "--quiet", "jobs.csv"]);
+/// Ingests the fixtures' `jobs.csv` in `dir` and kills the process (SIGKILL) between its data
+/// commit and its ledger append: its entry is left parked.
+fn kill_a_jobs_load_between_its_commit_and_its_append(dir: &Path) {
+    land_jobs(dir);
+    let mut load = csvgate(dir, &["ingest", "--quiet", "jobs.csv"]);
     let mut child = common::spawn_paused_at(&mut load, csvgate::fault::LEDGER_BEFORE_APPEND);
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
-    assert_eq!(held_files(dir.path()), 1);
+    assert_eq!(held_files(dir), 1);
+}
+
+#[test]
+fn a_kill_between_the_data_commit_and_the_ledger_append_loses_no_done_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    kill_a_jobs_load_between_its_commit_and_its_append(dir.path());
 
     // Reading the ledger settles the held entry: the killed run ended `done`, with its rows.
     let ledger = runs(dir.path());
@@ -331,6 +349,24 @@ fn a_kill_between_the_data_commit_and_the_ledger_append_loses_no_done_entry() {
     .output()
     .unwrap();
     assert_eq!(String::from_utf8_lossy(&counted.stdout), "n\n183\n");
+}
+
+#[test]
+fn the_next_process_settles_a_killed_runs_entry_before_its_first_load_of_any_file() {
+    // The killed run's file may never come again (removed from landing): its entry must not
+    // wait for it, nor for a read of the ledger, while its marker's retention runs.
+    let dir = tempfile::tempdir().unwrap();
+    kill_a_jobs_load_between_its_commit_and_its_append(dir.path());
+    std::fs::remove_file(dir.path().join("jobs.csv")).unwrap();
+
+    std::fs::copy(
+        common::fixtures().join("departments.csv"),
+        dir.path().join("departments.csv"),
+    )
+    .unwrap();
+    ingest(dir.path(), "departments.csv");
+    assert_eq!(held_files(dir.path()), 0, "settled by the next load");
+    assert_eq!(statuses(&runs(dir.path()), "jobs.csv"), ["done"]);
 }
 
 #[test]

@@ -362,20 +362,7 @@ async fn a_rollup_behind_is_caught_up_from_changed_files_or_recomputed_past_a_va
     let behind = sandbox.target.check_rollup(rollup).await.unwrap().unwrap();
     assert!(behind.reflects < behind.current, "{behind:?}");
 
-    let dir = sandbox.dir.path();
-    let warehouse = dir.join("warehouse");
-    let vacuum = csvgate(
-        dir,
-        &[
-            "--warehouse",
-            warehouse.to_str().unwrap(),
-            "vacuum",
-            "--retention-hours",
-            "0",
-            "--force",
-        ],
-    );
-    assert!(vacuum.status.success(), "{}", text(&vacuum.stderr));
+    common::vacuum_keeping_nothing_old(sandbox.dir.path());
     let caught_up = sandbox.target.catch_up(rollup).await.unwrap().unwrap();
     assert_eq!(caught_up.how, How::Recomputed, "{caught_up:?}");
     assert!(caught_up.version > behind.current, "vacuum commits too");
@@ -429,14 +416,7 @@ async fn vacuum_removes_the_files_a_rollup_left_behind() {
         "one file per store, the old ones kept for time travel"
     );
 
-    let dir = sandbox.dir.path();
-    let warehouse = dir.join("warehouse");
-    let args = ["vacuum", "--retention-hours", "0", "--force"];
-    let mut with_warehouse = vec!["--warehouse", warehouse.to_str().unwrap()];
-    with_warehouse.extend(args);
-    let vacuum = csvgate(dir, &with_warehouse);
-    assert!(vacuum.status.success(), "{}", text(&vacuum.stderr));
-    let printed = text(&vacuum.stdout);
+    let printed = common::vacuum_keeping_nothing_old(sandbox.dir.path());
     assert!(
         printed.contains("_csvgate_rollup_hires_by_quarter: removed 2 files"),
         "{printed}"

@@ -1,5 +1,5 @@
 //! `csvgate vacuum`: warehouse data files past each table's retention removed, its rollups'
-//! too.
+//! too, and the ledger's when every table is vacuumed.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -7,11 +7,11 @@ use std::time::Duration;
 use clap::Args;
 
 use super::{CliError, Context};
-use crate::sink::delta::Vacuumed;
+use crate::sink::delta::{LEDGER_TABLE, Vacuumed};
 
 #[derive(Debug, Args)]
 pub struct VacuumArgs {
-    /// Tables to vacuum [default: every table].
+    /// Tables to vacuum [default: every table, and the ledger].
     #[arg(long = "table")]
     pub tables: Vec<String>,
     /// Keep what versions of the last HOURS need [default: the table's
@@ -35,10 +35,19 @@ pub async fn run(context: &Context, args: VacuumArgs) -> Result<ExitCode, CliErr
     let warehouse = &deployment.engines.warehouse;
     for table in tables {
         let vacuumed = (warehouse.vacuum(&table, retention, args.force, args.dry_run)).await?;
-        print_vacuumed(&table.name, &vacuumed);
+        match vacuumed {
+            Some(vacuumed) => print_vacuumed(&table.name, &vacuumed),
+            None => println!("{}: not created yet", table.name),
+        }
         let rollups = warehouse.vacuum_rollups(&table, retention, args.force, args.dry_run);
         for (folder, vacuumed) in rollups.await? {
             print_vacuumed(&folder, &vacuumed);
+        }
+    }
+    if args.tables.is_empty() {
+        let ledger = warehouse.vacuum_ledger(retention, args.force, args.dry_run);
+        if let Some(vacuumed) = ledger.await? {
+            print_vacuumed(LEDGER_TABLE, &vacuumed);
         }
     }
     Ok(ExitCode::SUCCESS)

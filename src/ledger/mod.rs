@@ -7,7 +7,8 @@
 //! # Contract
 //! 1. **Loaded means committed.** [`Target::is_loaded`] is true exactly when an earlier
 //!    [`Load::commit`] of that object version made its rows visible, and it is read from the
-//!    same commit as the rows. So a version is never loaded twice, and `--force` is the only
+//!    same commit as the rows (the warehouse's markers expire: past their retention, from the
+//!    `done` entry rule 3 guarantees). So a version is never loaded twice, and `--force` is the only
 //!    way to load it again. It is asked of the table the version loads into; whether a version
 //!    loaded into one table counts for another (`--table`) is not promised: the warehouse
 //!    keeps its markers per table (no), MySQL one ledger (yes).
@@ -30,7 +31,7 @@
 //! | | Delta warehouse ([`sink::delta`]) | MySQL ([`sink::mysql`]) |
 //! |---|---|---|
 //! | entries | Delta table `_csvgate_runs` | table `csvgate_runs` |
-//! | loaded (1) | application transaction `csvgate:<fingerprint>` in the data commit | a `done` row with the fingerprint, in the loading transaction |
+//! | loaded (1) | application transaction `csvgate:<fingerprint>` in the data commit, kept for `ingest.marker_retention_secs`; then the `done` entry | a `done` row with the fingerprint, in the loading transaction |
 //! | `done` (2, 3) | held in `_csvgate_held/` before the data commit, appended after it (behind a load's answer) | inserted in the data's transaction |
 //! | `queued` (4) | a one-row file in `_csvgate_queue/`, entering the table with its run's ending entry in one commit | a row |
 //! | other writers | appends retried when another process took the version | row inserts |

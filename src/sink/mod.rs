@@ -135,7 +135,8 @@ pub trait Rows: Send + Sync {
 #[async_trait]
 pub trait Ledger: Send + Sync {
     /// Whether the rows of this object version were committed by an earlier run, read from
-    /// the same commit as the rows (ledger contract, rule 1).
+    /// the same commit as the rows, or past the warehouse's marker retention from its `done`
+    /// entry (ledger contract, rule 1).
     async fn is_loaded(&self, table: &Table, object: &ObjectVersion) -> Result<bool, SinkError>;
 
     /// Records an entry that loaded nothing in the ledger: `queued` (durable when this

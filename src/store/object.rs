@@ -16,9 +16,11 @@ pub struct ObjectVersion {
     /// rewritten object is a new version.
     pub version: String,
     pub size: u64,
-    /// When the store says this version was written, where it was asked (not in the ledger):
-    /// a version written recently cannot have been loaded long ago, which spares a load the
-    /// ledger lookup an expired marker needs ([`crate::sink::Ledger::is_loaded`]).
+    /// When the store says this version was written, where it was asked (not in the ledger),
+    /// if the version names that one write: a version written recently cannot have been loaded
+    /// long ago, which spares a load the ledger lookup an expired marker needs
+    /// ([`crate::sink::Ledger::is_loaded`]). `None` for S3's bare ETag, a hash of the content
+    /// that an identical rewrite repeats.
     pub modified: Option<DateTime<Utc>>,
 }
 
@@ -46,12 +48,16 @@ impl ObjectVersion {
             Some(id) => format!("{e_tag}#{id}"),
             None => e_tag,
         };
+        // S3's ETag alone is a hash of the content: a rewrite with the same bytes is the same
+        // version, written at another time. A version id or a local ETag (inode, mtime, size)
+        // names one write.
+        let one_write = meta.version.is_some() || !location.is_s3();
         ObjectVersion {
             location: location.url.to_string(),
             key: key.to_owned(),
             version,
             size: meta.size,
-            modified: Some(meta.last_modified),
+            modified: one_write.then_some(meta.last_modified),
         }
     }
 
@@ -67,6 +73,7 @@ impl ObjectVersion {
         let (e_tag, _) = self.version.split_once('#')?;
         Some(ObjectVersion {
             version: e_tag.to_owned(),
+            modified: None,
             ..self.clone()
         })
     }
@@ -144,6 +151,36 @@ pub fn check_key(key: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::S3Settings;
+
+    #[test]
+    fn only_a_version_that_names_one_write_is_dated() {
+        let meta = |version: Option<&str>| ObjectMeta {
+            location: Path::from("jobs.csv"),
+            last_modified: Utc::now(),
+            size: 3,
+            e_tag: Some("\"900150983cd24fb0d6963f7d28e17f72\"".into()),
+            version: version.map(str::to_owned),
+        };
+        let settings = S3Settings {
+            endpoint: Some("http://127.0.0.1:1".into()),
+            ..S3Settings::default()
+        };
+        let s3 = Location::open("s3://globant-landing/", false, &settings).unwrap();
+        let bare = ObjectVersion::new(&s3, "jobs.csv", &meta(None));
+        assert_eq!(bare.modified, None, "S3's ETag alone is the content's hash");
+        let versioned = ObjectVersion::new(&s3, "jobs.csv", &meta(Some("3HL4kqtJ")));
+        assert!(versioned.modified.is_some());
+        assert_eq!(versioned.as_listed().unwrap().modified, None);
+
+        let dir = tempfile::tempdir().unwrap();
+        let local = Location::parse(dir.path().to_str().unwrap(), false).unwrap();
+        let written = ObjectVersion::new(&local, "jobs.csv", &meta(None));
+        assert!(
+            written.modified.is_some(),
+            "a local ETag holds the write's mtime"
+        );
+    }
 
     #[test]
     fn only_plain_relative_keys_pass() {

@@ -237,6 +237,16 @@ pub fn succeeded(command: &mut std::process::Command) -> std::process::Output {
     out
 }
 
+/// `csvgate vacuum` of every table of the warehouse in the sandbox folder `dir`, keeping no
+/// old version (`--retention-hours 0 --force`): what it printed, once it succeeded.
+pub fn vacuum_keeping_nothing_old(dir: &Path) -> String {
+    let warehouse = dir.join("warehouse");
+    let mut vacuum = csvgate_in(dir);
+    vacuum.args(["--warehouse", warehouse.to_str().unwrap(), "vacuum"]);
+    vacuum.args(["--retention-hours", "0", "--force"]);
+    String::from_utf8_lossy(&succeeded(&mut vacuum).stdout).into_owned()
+}
+
 /// An entry's table, status and row counts (read, valid, invalid).
 pub fn counts(entry: &Entry) -> (&str, Status, u64, u64, u64) {
     (

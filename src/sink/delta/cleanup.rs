@@ -3,7 +3,7 @@
 //! delta-rs writes a checkpoint inside the commit that reaches one (every tenth version of
 //! csvgate's tables) and cleans up expired log files after every commit, listing the whole log
 //! each time. A checkpoint rewrites every action the table keeps (its files, and a marker per
-//! object version ever loaded), which held every tenth answer 60-100 ms (`benches/README.md`):
+//! object version loaded within the marker retention), which held every tenth answer 60-100 ms (`benches/README.md`):
 //! loads commit without either, and the work that trails their commits ([`super::trailing`])
 //! writes the checkpoint and cleans up when one of their commits is at a checkpoint version.
 

@@ -193,7 +193,7 @@ impl DeltaTarget {
     /// Appends `entries` to the ledger in one commit.
     pub(super) async fn append_to_ledger(&self, entries: &[Entry]) -> Result<(), SinkError> {
         let batch = ledger::to_batch(entries).map_err(|source| self.arrow_error(source))?;
-        let _one_at_a_time = self.ledger_appends.lock().await;
+        let one_at_a_time = self.ledger_appends.lock().await;
         // Taken out while in use, so an append cut short leaves none kept: the next one opens
         // the ledger afresh instead of trusting a version that may be gone by.
         let kept = self.kept().ledger.take();
@@ -236,6 +236,7 @@ impl DeltaTarget {
         let every = (ledger.table_properties().checkpoint_interval)
             .map_or(DELTA_CHECKPOINT_INTERVAL, std::num::NonZero::get);
         self.kept().ledger = Some(ledger);
+        drop(one_at_a_time);
         self.ledger_upkeep(version, every).await;
         Ok(())
     }

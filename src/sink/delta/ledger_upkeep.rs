@@ -3,9 +3,12 @@
 //! Appends are blind, so delta-rs writes no checkpoint for them, and each adds one small file:
 //! after ten thousand uploads a reader of the ledger (`csvgate runs`, `GET /runs`, a load whose
 //! marker expired) opened over a thousand files for a few megabytes of entries. Every
-//! `checkpointInterval` appends the ledger gets a checkpoint, and every [`COMPACT_EVERY`] its
-//! files are first compacted into one (Delta's OPTIMIZE: the same rows rewritten, with no data
-//! change, so readers see the same entries and appends by other processes need not retry).
+//! `checkpointInterval` versions the ledger gets a checkpoint, and every [`COMPACT_EVERY`] its
+//! small files are first compacted into one (Delta's OPTIMIZE: the same rows rewritten, with no
+//! data change, so readers see the same entries and appends by other processes need not
+//! retry). It runs after the append's lock is let go: the next append waits for neither.
+
+use std::num::NonZeroU64;
 
 use deltalake::DeltaTable;
 use deltalake::operations::optimize::OptimizeType;
@@ -14,8 +17,11 @@ use super::cleanup::checkpoint_and_clean_up;
 use super::commit::commit_properties;
 use super::{DeltaTarget, LEDGER_TABLE};
 
-/// The ledger's files are compacted after every this many appends.
+/// The ledger's files are compacted at every this many versions.
 const COMPACT_EVERY: u64 = 100;
+/// A compacted file grows to about this size, then stays: later compactions gather only the
+/// files after it, instead of rewriting the whole ledger each time.
+const COMPACTED_BYTES: u64 = 4 * 1024 * 1024;
 
 impl DeltaTarget {
     /// After the append that made the ledger's `version`: its files compacted and its
@@ -42,8 +48,10 @@ impl DeltaTarget {
 
     /// The ledger `delta` with its files compacted into one, or as it was if that failed.
     async fn compacted_ledger(&self, delta: DeltaTable) -> DeltaTable {
+        let target_size = NonZeroU64::new(COMPACTED_BYTES).expect("not zero");
         let compacted = (delta.clone().optimize())
             .with_type(OptimizeType::Compact)
+            .with_target_size(target_size)
             .with_commit_properties(commit_properties())
             .await;
         match compacted {

@@ -95,6 +95,8 @@ pub struct DeltaTarget {
     kept: Arc<Mutex<Kept>>,
     /// Set once the warehouse's store was seen to refuse a second create of one object.
     writable: Arc<tokio::sync::OnceCell<()>>,
+    /// Set once this process settled the entries parked by earlier ones ([`parked`]).
+    settled: Arc<tokio::sync::OnceCell<()>>,
     /// The rollups kept in step with the tables.
     rollups: Arc<[Rollup]>,
     /// How they were kept after this process's commits; shared by clones.
@@ -108,6 +110,8 @@ pub struct DeltaTarget {
 /// Markers stay a week unless configured otherwise: far longer than any load, and than the
 /// outages after which parked entries are settled.
 pub const DEFAULT_MARKER_RETENTION: Duration = Duration::from_secs(7 * 24 * 3600);
+/// Below this, csvgate warns: the retention must outlast the longest load and outage.
+const SHORTEST_SAFE_MARKER_RETENTION: Duration = Duration::from_secs(3600);
 
 impl DeltaTarget {
     pub fn new(warehouse: Location, dictionary: Arc<Dictionary>) -> Self {
@@ -121,6 +125,7 @@ impl DeltaTarget {
             parked_entries: Arc::default(),
             kept: Arc::default(),
             writable: Arc::default(),
+            settled: Arc::default(),
             rollups: Arc::new([]),
             upkeep: Arc::default(),
             trailing: Arc::default(),
@@ -130,6 +135,12 @@ impl DeltaTarget {
 
     /// Keeps each loaded object's marker in its table for `retention` from now on.
     pub fn with_marker_retention(mut self, retention: Duration) -> Self {
+        if retention < SHORTEST_SAFE_MARKER_RETENTION {
+            tracing::warn!(
+                retention_secs = retention.as_secs(),
+                "a marker retention under an hour can expire a marker before a load or an outage ends: an object may then load twice"
+            );
+        }
         self.marker_retention = retention;
         self
     }

@@ -60,8 +60,12 @@ impl Marker {
     /// The marker as a Delta application transaction, stamped with its commit's time (the
     /// entry's finish, in milliseconds) so that it expires with the table's marker retention.
     pub(super) fn transaction(&self) -> Transaction {
-        let committed_ms = self.version / 1_000_000;
-        Transaction::new_with_last_update(&self.app_id, self.version, Some(committed_ms))
+        Transaction::new_with_last_update(&self.app_id, self.version, Some(self.stamped_ms()))
+    }
+
+    /// When its entry finished, in Unix milliseconds ([`version_of`]).
+    fn stamped_ms(&self) -> i64 {
+        self.version / 1_000_000
     }
 
     /// The parked file's name: the marker's id and the run's, hashed into a safe file name
@@ -203,6 +207,19 @@ impl DeltaTarget {
             .await
     }
 
+    /// Settles, once per process and before its first load, the entries that earlier ones
+    /// parked and did not append (they crashed between a commit and its append): no later
+    /// run may meet the object, and its marker expires with the table's retention. A failure
+    /// is logged; the next read of the ledger settles them.
+    pub(super) async fn settle_at_first_load(&self) {
+        let settle = || async {
+            if let Err(error) = self.settle_committed().await {
+                tracing::warn!(%error, "could not settle the entries earlier processes parked");
+            }
+        };
+        self.settled.get_or_init(settle).await;
+    }
+
     /// Settles every parked entry whose commit happened (before the ledger is read).
     pub(super) async fn settle_committed(&self) -> Result<(), SinkError> {
         let _one_at_a_time = self.parked_entries.lock().await;
@@ -236,10 +253,24 @@ impl DeltaTarget {
                 self.record_entry(entry).await?;
             }
         } else if uncommitted == Uncommitted::Keep || version.is_none() {
+            if version.is_none() && self.half_its_retention_gone(&marker) {
+                tracing::error!(
+                    run_id = entry.run_id,
+                    object = entry.object.key,
+                    parked = marker.file_name(),
+                    "a parked ledger entry is still unsettled after half its marker's retention: once the marker expires, whether its commit happened cannot be told (if the table holds its rows, its run is done)"
+                );
+            }
             return Ok(());
         }
         self.parked()?.remove(&marker.file_name()).await;
         Ok(())
+    }
+
+    /// Whether half of this target's marker retention has passed since `marker` was stamped.
+    fn half_its_retention_gone(&self, marker: &Marker) -> bool {
+        let retention = i64::try_from(self.marker_retention.as_millis()).unwrap_or(i64::MAX);
+        chrono::Utc::now().timestamp_millis() - marker.stamped_ms() >= retention / 2
     }
 
     /// Whether the ledger holds `entry` already (a run of the command line covers many

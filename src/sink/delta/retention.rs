@@ -26,26 +26,27 @@ const RETENTION_PROPERTY: &str = "delta.setTransactionRetentionDuration";
 /// loaded" and the ledger is not asked: a week of uploads pays no ledger query.
 const RETENTION_SINCE_PROPERTY: &str = "csvgate.markerRetentionSince";
 
-/// The properties that make a table keep its markers `retention` long, set at `now_ms`.
+/// The properties that make a table keep its markers `retention` long, counted from `since_ms`.
 pub(super) fn retention_properties(
     retention: Duration,
-    now_ms: i64,
+    since_ms: i64,
 ) -> [(&'static str, String); 2] {
     [
         (
             RETENTION_PROPERTY,
             format!("interval {} seconds", retention.as_secs()),
         ),
-        (RETENTION_SINCE_PROPERTY, now_ms.to_string()),
+        (RETENTION_SINCE_PROPERTY, since_ms.to_string()),
     ]
 }
 
-/// The retention properties `delta` lacks or holds with another retention than `retention`
-/// (the time it was first set stays).
+/// The retention properties `delta`, a table with commits, lacks or holds with another
+/// retention than `retention`. The time it was first set stays; a table without one (made
+/// before csvgate set a retention, or restored to such a version) may hold markers stamped at
+/// any time, so its retention counts from the epoch.
 pub(super) fn retention_to_set(
     delta: &DeltaTable,
     retention: Duration,
-    now_ms: i64,
 ) -> Option<HashMap<String, String>> {
     let snapshot = delta.snapshot().ok()?;
     let held = snapshot.table_config().set_transaction_retention_duration;
@@ -56,17 +57,13 @@ pub(super) fn retention_to_set(
     if held == Some(retention) && since.is_some() {
         return None;
     }
-    let mut wanted: HashMap<String, String> = retention_properties(retention, now_ms)
-        .map(|(key, value)| (key.to_owned(), value))
-        .into();
-    if let Some(since) = since {
-        wanted.insert(RETENTION_SINCE_PROPERTY.to_owned(), since.clone());
-    }
-    Some(wanted)
+    let since = since.and_then(|since| since.parse().ok()).unwrap_or(0);
+    let wanted = retention_properties(retention, since).map(|(key, value)| (key.to_owned(), value));
+    Some(wanted.into())
 }
 
-/// Leeway between the store's clock, which dates an object, and this host's, which dates a
-/// marker: a quarter of the retention, at most this.
+/// Leeway for clocks (the store's, which dates an object, and the hosts', which date markers
+/// and the retention's start): a quarter of the retention, at most this.
 const CLOCK_SKEW_MS: i64 = 5 * 60 * 1000;
 
 /// Whether `object` may have been loaded into `delta` though its marker is not there at
@@ -104,7 +101,7 @@ fn may_hide_a_load(
     let retention_ms = i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
     let leeway = (retention_ms / 4).min(CLOCK_SKEW_MS);
     let expired_yet = match since {
-        Some(Some(since)) => now_ms >= since.saturating_add(retention_ms),
+        Some(Some(since)) => now_ms >= since.saturating_add(retention_ms - leeway),
         Some(None) | None => true,
     };
     let written_within = |at: i64| {
@@ -122,8 +119,7 @@ impl DeltaTarget {
         name: &str,
         delta: DeltaTable,
     ) -> Result<DeltaTable, SinkError> {
-        let now_ms = chrono::Utc::now().timestamp_millis();
-        let Some(wanted) = retention_to_set(&delta, self.marker_retention, now_ms) else {
+        let Some(wanted) = retention_to_set(&delta, self.marker_retention) else {
             return Ok(delta);
         };
         tracing::info!(
@@ -144,7 +140,7 @@ impl DeltaTarget {
             // Another process committed first: theirs will do if it set the retention.
             Err(error) => {
                 let theirs = self.open(name).await?;
-                match retention_to_set(&theirs, self.marker_retention, now_ms) {
+                match retention_to_set(&theirs, self.marker_retention) {
                     None => Ok(theirs),
                     Some(_) => Err(self.error(name)(error)),
                 }
@@ -188,45 +184,53 @@ mod tests {
     async fn a_table_takes_the_configured_retention_from_when_it_was_first_set() {
         let dir = tempfile::tempdir().unwrap();
         let warehouse = Location::parse(dir.path().to_str().unwrap(), true).unwrap();
-        let jobs = &Dictionary::hr_table("jobs");
+        let (jobs, departments) = (
+            &Dictionary::hr_table("jobs"),
+            &Dictionary::hr_table("departments"),
+        );
         let target = |retention| {
             DeltaTarget::new(warehouse.clone(), Arc::new(Dictionary::hr()))
                 .with_marker_retention(retention)
         };
         let week = target(DEFAULT_MARKER_RETENTION);
-        // A table made before csvgate set a retention: its markers never expire.
+        let now = chrono::Utc::now().timestamp_millis();
+        let week_ms = 7 * 24 * 3_600_000;
+
+        // A table csvgate creates counts its retention from its creation.
+        let created = week.open_or_create(departments).await.unwrap();
+        assert_eq!(retention(&created), Some(DEFAULT_MARKER_RETENTION));
+        assert!(since(&created) >= now);
+        let expires = since(&created) + week_ms - CLOCK_SKEW_MS;
+        assert!(!missing_marker_may_hide_a_load(
+            &created,
+            &undated(),
+            expires - 1
+        ));
+        assert!(missing_marker_may_hide_a_load(
+            &created,
+            &undated(),
+            expires
+        ));
+
+        // A table made before csvgate set a retention: its markers never expired, but those
+        // stamped from now on will, and when is unknown to a later reader of a restored copy.
         let made = (week.open(&jobs.name).await.unwrap().create())
             .with_table_name(&jobs.name)
             .with_columns(delta_columns(jobs))
             .await
             .unwrap();
         assert!(!missing_marker_may_hide_a_load(&made, &undated(), i64::MAX));
-
         let kept = week.open_or_create(jobs).await.unwrap();
         assert_eq!(retention(&kept), Some(DEFAULT_MARKER_RETENTION));
-        let (set_at, week_ms) = (since(&kept), 7 * 24 * 3_600_000);
-        assert!(!missing_marker_may_hide_a_load(
-            &kept,
-            &undated(),
-            set_at + week_ms - 1
-        ));
-        assert!(missing_marker_may_hide_a_load(
-            &kept,
-            &undated(),
-            set_at + week_ms
-        ));
+        assert_eq!(since(&kept), 0, "counted from the epoch");
+        assert!(missing_marker_may_hide_a_load(&kept, &undated(), now));
 
         // Another retention is set, counted from the same start; once set, nothing is committed.
         let hour = target(Duration::from_secs(3600));
-        let changed = hour.open_or_create(jobs).await.unwrap();
+        let changed = hour.open_or_create(departments).await.unwrap();
         assert_eq!(retention(&changed), Some(Duration::from_secs(3600)));
-        assert_eq!(since(&changed), set_at);
-        assert!(missing_marker_may_hide_a_load(
-            &changed,
-            &undated(),
-            set_at + 3_600_000
-        ));
-        let again = hour.open_or_create(jobs).await.unwrap();
+        assert_eq!(since(&changed), since(&created));
+        let again = hour.open_or_create(departments).await.unwrap();
         assert_eq!(again.version(), changed.version());
     }
 

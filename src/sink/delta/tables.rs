@@ -126,11 +126,20 @@ impl DeltaTarget {
         Ok(table)
     }
 
+    /// The existing `delta` with the contract's columns and the configured marker retention.
+    async fn as_configured(
+        &self,
+        table: &Table,
+        delta: DeltaTable,
+    ) -> Result<DeltaTable, SinkError> {
+        let evolved = self.evolved(table, delta).await?;
+        self.keeping_markers(&table.name, evolved).await
+    }
+
     pub(super) async fn open_or_create(&self, table: &Table) -> Result<DeltaTable, SinkError> {
         let delta = self.open(&table.name).await?;
         if delta.version().is_some() {
-            let evolved = self.evolved(table, delta).await?;
-            return self.keeping_markers(&table.name, evolved).await;
+            return self.as_configured(table, delta).await;
         }
         let retention = retention_properties(self.marker_retention, Utc::now().timestamp_millis());
         let created = delta
@@ -147,10 +156,7 @@ impl DeltaTarget {
             Ok(created) => Ok(created),
             // Another process created it at the same moment: use theirs.
             Err(error) => match self.load(&table.name).await? {
-                theirs if theirs.version().is_some() => {
-                    let evolved = self.evolved(table, theirs).await?;
-                    self.keeping_markers(&table.name, evolved).await
-                }
+                theirs if theirs.version().is_some() => self.as_configured(table, theirs).await,
                 _ => Err(self.error(&table.name)(error)),
             },
         }

@@ -6,15 +6,16 @@
 //! works; vacuum is what bounds the disk that costs. It keeps every file a version younger than
 //! the retention needs, and, counting by file age, every file a load in progress is staging.
 //! A table's rollups are vacuumed with it: each load rewrites a rollup whole, leaving its old
-//! file behind.
+//! file behind. So is the ledger, when every table is: its compaction leaves the small files
+//! of its appends.
 
 use std::time::Duration;
 
 use deltalake::operations::vacuum::VacuumMode;
 
-use super::DeltaTarget;
 use super::commit::commit_properties;
 use super::rollups::folder;
+use super::{DeltaTarget, LEDGER_TABLE};
 use crate::dictionary::Table;
 use crate::rollup::Rollup;
 use crate::sink::SinkError;
@@ -32,16 +33,15 @@ impl DeltaTarget {
     /// than `retention` needs (default: the table's `delta.deletedFileRetentionDuration`,
     /// 7 days), orphans included. A retention shorter than the table's is refused unless
     /// `force`: it takes time travel, and a load staging files right now, below the table's
-    /// promise.
+    /// promise. `None` for a table not created yet.
     pub async fn vacuum(
         &self,
         table: &Table,
         retention: Option<Duration>,
         force: bool,
         dry_run: bool,
-    ) -> Result<Vacuumed, SinkError> {
-        self.vacuum_folder(&table.name, retention, force, dry_run)
-            .await
+    ) -> Result<Option<Vacuumed>, SinkError> {
+        (self.vacuum_existing(&table.name, retention, force, dry_run)).await
     }
 
     /// [`DeltaTarget::vacuum`] for each stored rollup of `table`, by folder.
@@ -55,13 +55,40 @@ impl DeltaTarget {
         let mut vacuumed = Vec::new();
         for rollup in Rollup::of_table(&self.rollups, &table.name) {
             let name = folder(rollup);
-            if self.open(&name).await?.version().is_none() {
-                continue;
+            if let Some(done) = self
+                .vacuum_existing(&name, retention, force, dry_run)
+                .await?
+            {
+                vacuumed.push((name, done));
             }
-            let done = self.vacuum_folder(&name, retention, force, dry_run).await?;
-            vacuumed.push((name, done));
         }
         Ok(vacuumed)
+    }
+
+    /// [`DeltaTarget::vacuum`] for the ledger, whose compaction leaves its small files behind
+    /// (`None` when there is no ledger yet).
+    pub async fn vacuum_ledger(
+        &self,
+        retention: Option<Duration>,
+        force: bool,
+        dry_run: bool,
+    ) -> Result<Option<Vacuumed>, SinkError> {
+        (self.vacuum_existing(LEDGER_TABLE, retention, force, dry_run)).await
+    }
+
+    /// [`DeltaTarget::vacuum`] of the table in `name`, if it exists.
+    async fn vacuum_existing(
+        &self,
+        name: &str,
+        retention: Option<Duration>,
+        force: bool,
+        dry_run: bool,
+    ) -> Result<Option<Vacuumed>, SinkError> {
+        if self.open(name).await?.version().is_none() {
+            return Ok(None);
+        }
+        let vacuumed = self.vacuum_folder(name, retention, force, dry_run);
+        Ok(Some(vacuumed.await?))
     }
 
     async fn vacuum_folder(

@@ -94,6 +94,7 @@ impl DeltaLoad {
         mode: Mode,
     ) -> Result<DeltaLoad, SinkError> {
         let commit = commit_properties().with_create_checkpoint(false);
+        target.settle_at_first_load().await;
         let delta = target.open_or_create(table).await?;
         let snapshot = delta.snapshot().map_err(target.error(&table.name))?;
         let stored_order = (snapshot.schema().fields())

@@ -49,9 +49,11 @@ impl ObjectVersion {
             None => e_tag,
         };
         // S3's ETag alone is a hash of the content: a rewrite with the same bytes is the same
-        // version, written at another time. A version id or a local ETag (inode, mtime, size)
+        // version, written at another time (so is `null`, the id every write gets while a
+        // bucket's versioning is suspended). A version id or a local ETag (inode, mtime, size)
         // names one write.
-        let one_write = meta.version.is_some() || !location.is_s3();
+        let versioned = meta.version.as_deref().is_some_and(|id| id != "null");
+        let one_write = versioned || !location.is_s3();
         ObjectVersion {
             location: location.url.to_string(),
             key: key.to_owned(),
@@ -172,6 +174,8 @@ mod tests {
         let versioned = ObjectVersion::new(&s3, "jobs.csv", &meta(Some("3HL4kqtJ")));
         assert!(versioned.modified.is_some());
         assert_eq!(versioned.as_listed().unwrap().modified, None);
+        let suspended = ObjectVersion::new(&s3, "jobs.csv", &meta(Some("null")));
+        assert_eq!(suspended.modified, None, "versioning suspended");
 
         let dir = tempfile::tempdir().unwrap();
         let local = Location::parse(dir.path().to_str().unwrap(), false).unwrap();

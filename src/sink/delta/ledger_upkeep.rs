@@ -6,7 +6,9 @@
 //! `checkpointInterval` versions the ledger gets a checkpoint, and every [`COMPACT_EVERY`] its
 //! small files are first compacted into one (Delta's OPTIMIZE: the same rows rewritten, with no
 //! data change, so readers see the same entries and appends by other processes need not
-//! retry). It runs after the append's lock is let go: the next append waits for neither.
+//! retry). It runs after the append's lock is let go, but within the append that made the
+//! version due: a load whose entry that append carries, or a settle of parked entries
+//! (which holds their lock), waits for it once every hundred versions.
 
 use std::num::NonZeroU64;
 

@@ -60,12 +60,8 @@ impl Marker {
     /// The marker as a Delta application transaction, stamped with its commit's time (the
     /// entry's finish, in milliseconds) so that it expires with the table's marker retention.
     pub(super) fn transaction(&self) -> Transaction {
-        Transaction::new_with_last_update(&self.app_id, self.version, Some(self.stamped_ms()))
-    }
-
-    /// When its entry finished, in Unix milliseconds ([`version_of`]).
-    fn stamped_ms(&self) -> i64 {
-        self.version / 1_000_000
+        let stamped_ms = self.version / 1_000_000;
+        Transaction::new_with_last_update(&self.app_id, self.version, Some(stamped_ms))
     }
 
     /// The parked file's name: the marker's id and the run's, hashed into a safe file name
@@ -210,14 +206,12 @@ impl DeltaTarget {
     /// Settles, once per process and before its first load, the entries that earlier ones
     /// parked and did not append (they crashed between a commit and its append): no later
     /// run may meet the object, and its marker expires with the table's retention. A failure
-    /// is logged; the next read of the ledger settles them.
+    /// is logged and settling is tried again at the next load.
     pub(super) async fn settle_at_first_load(&self) {
-        let settle = || async {
-            if let Err(error) = self.settle_committed().await {
-                tracing::warn!(%error, "could not settle the entries earlier processes parked");
-            }
-        };
-        self.settled.get_or_init(settle).await;
+        let settled = self.settled.get_or_try_init(|| self.settle_committed());
+        if let Err(error) = settled.await {
+            tracing::warn!(%error, "could not settle the entries earlier processes parked");
+        }
     }
 
     /// Settles every parked entry whose commit happened (before the ledger is read).
@@ -253,24 +247,10 @@ impl DeltaTarget {
                 self.record_entry(entry).await?;
             }
         } else if uncommitted == Uncommitted::Keep || version.is_none() {
-            if version.is_none() && self.half_its_retention_gone(&marker) {
-                tracing::error!(
-                    run_id = entry.run_id,
-                    object = entry.object.key,
-                    parked = marker.file_name(),
-                    "a parked ledger entry is still unsettled after half its marker's retention: once the marker expires, whether its commit happened cannot be told (if the table holds its rows, its run is done)"
-                );
-            }
             return Ok(());
         }
         self.parked()?.remove(&marker.file_name()).await;
         Ok(())
-    }
-
-    /// Whether half of this target's marker retention has passed since `marker` was stamped.
-    fn half_its_retention_gone(&self, marker: &Marker) -> bool {
-        let retention = i64::try_from(self.marker_retention.as_millis()).unwrap_or(i64::MAX);
-        chrono::Utc::now().timestamp_millis() - marker.stamped_ms() >= retention / 2
     }
 
     /// Whether the ledger holds `entry` already (a run of the command line covers many

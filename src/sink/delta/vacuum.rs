@@ -100,8 +100,15 @@ impl DeltaTarget {
     ) -> Result<Vacuumed, SinkError> {
         self.ensure_writable().await?;
         let delta = self.open(name).await?;
+        // The ledger's appends are blind and run at any time: a full vacuum told to keep
+        // nothing old would take a file an append wrote and is about to commit. Its compaction
+        // leaves removed files only, which a lite vacuum finds from the log.
+        let mode = match name {
+            LEDGER_TABLE => VacuumMode::Lite,
+            _ => VacuumMode::Full,
+        };
         let mut vacuum = (delta.vacuum())
-            .with_mode(VacuumMode::Full)
+            .with_mode(mode)
             .with_dry_run(dry_run)
             .with_enforce_retention_duration(!force)
             .with_commit_properties(commit_properties());

@@ -31,7 +31,6 @@ use crate::store::ObjectVersion;
 
 /// Delta's checkpoint interval for tables that do not set one.
 const DELTA_CHECKPOINT_INTERVAL: u64 = 100;
-
 impl DeltaTarget {
     /// Writes `entry`: a `queued` one waits outside the log; any other enters the ledger
     /// together with its run's waiting `queued` entry, in one commit.
@@ -272,12 +271,17 @@ impl DeltaTarget {
     }
 
     /// Whether the ledger holds a `done` entry of `object` in `table`: what is left of a load
-    /// once its marker expired ([`super::markers`]).
+    /// once its marker expired ([`super::retention`]). A load asks before and after its claim;
+    /// a `done` seen is kept, since the ledger never takes one back.
     async fn done_in_ledger(
         &self,
         table: &Table,
         object: &ObjectVersion,
     ) -> Result<bool, SinkError> {
+        let seen = format!("{}\n{}", table.name, object.fingerprint());
+        if self.kept().done_seen.contains(&seen) {
+            return Ok(true);
+        }
         let sql = format!(
             "SELECT * FROM {SCANNED} WHERE status = 'done' AND table_name = {} AND location = {} \
              AND key = {} AND object_version = {} LIMIT 1",
@@ -286,7 +290,11 @@ impl DeltaTarget {
             quoted(&object.key),
             quoted(&object.version)
         );
-        Ok(!self.ledger_query(&sql).await?.is_empty())
+        let done = !self.ledger_query(&sql).await?.is_empty();
+        if done {
+            self.kept().done_seen.insert(seen);
+        }
+        Ok(done)
     }
 
     /// The entries a query over the ledger table (as [`SCANNED`]) returns.

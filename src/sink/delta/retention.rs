@@ -9,7 +9,7 @@
 //! commit. Only an object the store dates before the retention needs the ledger: one written
 //! since cannot have lost its marker.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use deltalake::DeltaTable;
@@ -108,6 +108,27 @@ fn may_hide_a_load(
         at <= now_ms.saturating_add(leeway) && now_ms.saturating_sub(at) < retention_ms - leeway
     };
     expired_yet && !modified.is_some_and(written_within)
+}
+
+/// At most this many `done` answers are kept: a re-ingest of many old objects asks about each.
+const DONE_SEEN_KEPT: usize = 10_000;
+
+/// `done` entries seen in the ledger, by table and object version.
+#[derive(Debug, Default)]
+pub(super) struct DoneSeen(HashSet<String>);
+
+impl DoneSeen {
+    pub(super) fn contains(&self, seen: &str) -> bool {
+        self.0.contains(seen)
+    }
+
+    /// Keeps `seen`; past the bound, the answers start over.
+    pub(super) fn insert(&mut self, seen: String) {
+        if self.0.len() >= DONE_SEEN_KEPT {
+            self.0.clear();
+        }
+        self.0.insert(seen);
+    }
 }
 
 impl DeltaTarget {
@@ -273,5 +294,20 @@ mod tests {
             may_hide_a_load(hour, Some(None), written(2), now),
             "unreadable since"
         );
+    }
+
+    #[test]
+    fn done_answers_kept_are_bounded() {
+        let mut seen = DoneSeen::default();
+        for n in 0..DONE_SEEN_KEPT {
+            seen.insert(format!("jobs\nobject {n}"));
+        }
+        assert!(seen.contains("jobs\nobject 0"));
+        seen.insert("jobs\nobject past the bound".into());
+        assert!(
+            !seen.contains("jobs\nobject 0"),
+            "past the bound, the answers start over"
+        );
+        assert!(seen.contains("jobs\nobject past the bound"));
     }
 }

@@ -51,6 +51,8 @@ pub(super) struct Kept {
     pub(super) markers: super::markers::Markers,
     /// Each rollup's groups as this process last stored them.
     pub(super) rollup_groups: super::rollups::KeptGroups,
+    /// Object versions (by table) the ledger was seen to hold `done` for, past their markers.
+    pub(super) done_seen: super::retention::DoneSeen,
 }
 
 impl DeltaTarget {

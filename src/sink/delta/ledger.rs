@@ -31,6 +31,7 @@ use crate::store::ObjectVersion;
 
 /// Delta's checkpoint interval for tables that do not set one.
 const DELTA_CHECKPOINT_INTERVAL: u64 = 100;
+
 impl DeltaTarget {
     /// Writes `entry`: a `queued` one waits outside the log; any other enters the ledger
     /// together with its run's waiting `queued` entry, in one commit.

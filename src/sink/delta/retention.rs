@@ -48,18 +48,29 @@ pub(super) fn retention_to_set(
     delta: &DeltaTable,
     retention: Duration,
 ) -> Option<HashMap<String, String>> {
-    let snapshot = delta.snapshot().ok()?;
-    let held = snapshot.table_config().set_transaction_retention_duration;
-    let since = snapshot
-        .metadata()
-        .configuration()
-        .get(RETENTION_SINCE_PROPERTY);
+    let held = delta
+        .snapshot()
+        .ok()?
+        .table_config()
+        .set_transaction_retention_duration;
+    let since = retention_start(delta);
     if held == Some(retention) && since.is_some() {
         return None;
     }
-    let since = since.and_then(|since| since.parse().ok()).unwrap_or(0);
+    let since = since.flatten().unwrap_or(0);
     let wanted = retention_properties(retention, since).map(|(key, value)| (key.to_owned(), value));
     Some(wanted.into())
+}
+
+/// When `delta`'s retention started, as [`RETENTION_SINCE_PROPERTY`] holds it: `None` when
+/// unset, `Some(None)` when unreadable.
+fn retention_start(delta: &DeltaTable) -> Option<Option<i64>> {
+    let snapshot = delta.snapshot().ok()?;
+    let since = snapshot
+        .metadata()
+        .configuration()
+        .get(RETENTION_SINCE_PROPERTY)?;
+    Some(since.parse().ok())
 }
 
 /// Leeway for clocks (the store's, which dates an object, and the hosts', which date markers
@@ -77,9 +88,7 @@ pub(super) fn missing_marker_may_hide_a_load(
         return false;
     };
     let retention = snapshot.table_config().set_transaction_retention_duration;
-    let since = (snapshot.metadata().configuration())
-        .get(RETENTION_SINCE_PROPERTY)
-        .map(|since| since.parse::<i64>().ok());
+    let since = retention_start(delta);
     let modified = object.modified.map(|at| at.timestamp_millis());
     may_hide_a_load(retention, since, modified, now_ms)
 }

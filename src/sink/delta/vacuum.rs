@@ -84,22 +84,11 @@ impl DeltaTarget {
         force: bool,
         dry_run: bool,
     ) -> Result<Option<Vacuumed>, SinkError> {
-        if self.open(name).await?.version().is_none() {
+        let delta = self.open(name).await?;
+        if delta.version().is_none() {
             return Ok(None);
         }
-        let vacuumed = self.vacuum_folder(name, retention, force, dry_run);
-        Ok(Some(vacuumed.await?))
-    }
-
-    async fn vacuum_folder(
-        &self,
-        name: &str,
-        retention: Option<Duration>,
-        force: bool,
-        dry_run: bool,
-    ) -> Result<Vacuumed, SinkError> {
         self.ensure_writable().await?;
-        let delta = self.open(name).await?;
         // The ledger's appends are blind and run at any time: a full vacuum told to keep
         // nothing old would take a file an append wrote and is about to commit. Its compaction
         // leaves removed files only, which a lite vacuum finds from the log.
@@ -123,9 +112,9 @@ impl DeltaTarget {
         if !dry_run {
             self.keep(name, &vacuumed);
         }
-        Ok(Vacuumed {
+        Ok(Some(Vacuumed {
             files: metrics.files_deleted,
             dry_run,
-        })
+        }))
     }
 }
